@@ -1,0 +1,39 @@
+# minnow — the commands a newcomer needs.
+#   make run         start the server on the embedded default (./data/drive1..4)
+#   make test        every test: unit, property, crash, end-to-end (what CI runs)
+#   make bench       the full benchmark matrix against the raw-disk / HTTP-floor baselines
+#   make bench-quick a two-minute subset
+#   make lint        cargo fmt --check + clippy -D warnings
+
+CARGO ?= cargo
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: run build release test lint fmt bench bench-quick
+
+build:
+	$(CARGO) build --workspace
+
+release:
+	$(CARGO) build --release -p s3-api --bin minnow
+
+run: release
+	./target/release/minnow server
+
+test:
+	$(CARGO) build -p s3-api --bin minnow
+	$(CARGO) test --workspace --no-fail-fast
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+bench:
+	$(CARGO) build --release -p s3-api --bin minnow -p minnow-benches
+	./target/release/minnow-bench matrix --full
+
+bench-quick:
+	$(CARGO) build --release -p s3-api --bin minnow -p minnow-benches
+	./target/release/minnow-bench matrix --quick

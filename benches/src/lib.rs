@@ -1,0 +1,1 @@
+//! minnow benchmarks and the minnow-bench load generator.

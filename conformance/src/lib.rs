@@ -1,0 +1,1 @@
+//! TestServer helper for minnow end-to-end tests.

@@ -1,0 +1,1 @@
+//! Reed-Solomon codec and bitrot-framed shard streams for minnow.
