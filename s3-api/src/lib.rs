@@ -1,1 +1,21 @@
-//! minnow's S3 HTTP API: routing, SigV4, aws-chunked bodies, XML, handlers.
+//! minnow's S3 HTTP API: routing, SigV4, aws-chunked bodies, XML, handlers,
+//! and the server plumbing the `minnow` binary starts.
+//!
+//! Request flow: `server` accepts a connection and hands each request to
+//! [`handlers::handle`], which authenticates it (`auth`), routes it
+//! (`router`), runs the handler against the storage traits, and renders any
+//! failure through `error` — the only place store and auth errors become S3
+//! error codes.
+
+pub mod auth;
+pub mod error;
+pub mod handlers;
+pub mod router;
+pub mod server;
+pub mod xml;
+
+/// The body type of every response minnow sends.
+pub type ResponseBody = http_body_util::combinators::BoxBody<bytes::Bytes, BoxError>;
+
+/// A boxed error for response bodies.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
