@@ -57,8 +57,8 @@ proptest! {
                 for &bad in &decoded.bad_shards {
                     prop_assert!(damage[bad] != 0);
                 }
-                for index in 0..data {
-                    prop_assert_eq!(damage[index] != 0, decoded.bad_shards.contains(&index));
+                for (index, how) in damage.iter().enumerate().take(data) {
+                    prop_assert_eq!(*how != 0, decoded.bad_shards.contains(&index));
                 }
             }
             Err(ErasureError::TooFewShards { have, need }) => {
