@@ -107,9 +107,15 @@ impl ChecksumAlgorithm {
     }
     /// Parses `CRC32`, `crc32`, ... (case-insensitive).
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Crc32, Self::Crc32c, Self::Crc64Nvme, Self::Sha1, Self::Sha256]
-            .into_iter()
-            .find(|a| a.name().eq_ignore_ascii_case(s))
+        [
+            Self::Crc32,
+            Self::Crc32c,
+            Self::Crc64Nvme,
+            Self::Sha1,
+            Self::Sha256,
+        ]
+        .into_iter()
+        .find(|a| a.name().eq_ignore_ascii_case(s))
     }
 }
 

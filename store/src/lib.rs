@@ -6,3 +6,8 @@
 #![allow(missing_docs)] // TODO: remove once the engine lands
 
 pub mod api;
+mod drive;
+mod format;
+mod keys;
+mod layout;
+mod meta;

@@ -1,0 +1,334 @@
+//! Drives: the [`Drive`] trait (blocking file operations relative to a drive
+//! root) and [`LocalDrive`], a folder on a local file system.
+//!
+//! Every durable small-file write goes through [`Drive::write_atomic`]: temp
+//! file in the drive's tmp area → fsync → rename → fsync of the target
+//! directory. Directories are created one level at a time and their parents
+//! fsynced, and never above the drive root: a drive whose folder vanished
+//! fails its operations instead of being silently re-created.
+//!
+//! All methods block; callers run them on the blocking pool.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::layout::{self, TMP_DIR};
+
+/// One entry of a directory listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    pub name: String,
+    pub is_dir: bool,
+}
+
+/// Space on a drive's file system.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DriveSpace {
+    pub total_bytes: u64,
+    pub free_bytes: u64,
+}
+
+/// Blocking file operations on one drive; paths are relative to its root.
+pub trait Drive: Send + Sync + std::fmt::Debug {
+    /// The drive folder, for messages.
+    fn root(&self) -> &Path;
+    /// Reads a whole file.
+    fn read_file(&self, rel: &Path) -> io::Result<Vec<u8>>;
+    /// Opens a file for positional reads.
+    fn open_read(&self, rel: &Path) -> io::Result<File>;
+    /// Durably replaces `rel` with `data` (temp + fsync + rename + fsync dir).
+    fn write_atomic(&self, rel: &Path, data: &[u8]) -> io::Result<()>;
+    /// Creates (truncating) a file for streaming writes, creating parents.
+    fn create_file(&self, rel: &Path) -> io::Result<File>;
+    /// Creates `rel` and missing parents (never the drive root), fsyncing
+    /// the parent of every directory it creates.
+    fn mkdir_all(&self, rel: &Path) -> io::Result<()>;
+    /// Renames `from` to `to` (file or directory), creating `to`'s parents,
+    /// then fsyncs `to`'s directory.
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// fsyncs a directory.
+    fn fsync_dir(&self, rel: &Path) -> io::Result<()>;
+    /// Removes a file; a missing file is not an error.
+    fn remove_file(&self, rel: &Path) -> io::Result<()>;
+    /// Removes a directory tree; a missing one is not an error.
+    fn remove_dir_all(&self, rel: &Path) -> io::Result<()>;
+    /// Removes an empty directory; `Ok(false)` when it is not empty or missing.
+    fn remove_empty_dir(&self, rel: &Path) -> io::Result<bool>;
+    /// Lists a directory (unsorted). A missing directory lists as empty.
+    fn list_dir(&self, rel: &Path) -> io::Result<Vec<DirEntry>>;
+    /// Whether `rel` exists.
+    fn exists(&self, rel: &Path) -> io::Result<bool>;
+    /// Total and free space.
+    fn space(&self) -> io::Result<DriveSpace>;
+}
+
+/// A drive that is a local folder.
+#[derive(Debug)]
+pub struct LocalDrive {
+    root: PathBuf,
+}
+
+impl LocalDrive {
+    pub fn new(root: PathBuf) -> Self {
+        Self { root }
+    }
+
+    fn path(&self, rel: &Path) -> PathBuf {
+        debug_assert!(rel.is_relative(), "{rel:?}");
+        self.root.join(rel)
+    }
+}
+
+/// fsyncs a directory by absolute path.
+pub fn fsync_dir_abs(path: &Path) -> io::Result<()> {
+    File::open(path)?.sync_all()
+}
+
+/// Deletes a temp file on drop unless it was persisted.
+struct TempFileGuard {
+    path: Option<PathBuf>,
+}
+
+impl Drop for TempFileGuard {
+    fn drop(&mut self) {
+        if let Some(path) = self.path.take() {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
+impl Drive for LocalDrive {
+    fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn read_file(&self, rel: &Path) -> io::Result<Vec<u8>> {
+        fs::read(self.path(rel))
+    }
+
+    fn open_read(&self, rel: &Path) -> io::Result<File> {
+        File::open(self.path(rel))
+    }
+
+    fn write_atomic(&self, rel: &Path, data: &[u8]) -> io::Result<()> {
+        let tmp = self.path(&layout::new_tmp_path());
+        let mut guard = TempFileGuard {
+            path: Some(tmp.clone()),
+        };
+        {
+            let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+            file.write_all(data)?;
+            file.sync_all()?;
+        }
+        let target = self.path(rel);
+        let parent_rel = rel.parent().unwrap_or(Path::new(""));
+        // A concurrent delete may remove an empty parent between mkdir and
+        // rename; retry a few times.
+        let mut attempts = 0;
+        loop {
+            match fs::rename(&tmp, &target) {
+                Ok(()) => break,
+                Err(err) if err.kind() == io::ErrorKind::NotFound && attempts < 5 => {
+                    attempts += 1;
+                    self.mkdir_all(parent_rel)?;
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        guard.path = None;
+        fsync_dir_abs(&self.path(parent_rel))
+    }
+
+    fn create_file(&self, rel: &Path) -> io::Result<File> {
+        if let Some(parent) = rel.parent() {
+            self.mkdir_all(parent)?;
+        }
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(self.path(rel))
+    }
+
+    fn mkdir_all(&self, rel: &Path) -> io::Result<()> {
+        if rel.as_os_str().is_empty() {
+            // The drive root itself is never created here.
+            return if self.root.is_dir() {
+                Ok(())
+            } else {
+                Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("drive folder {} is missing", self.root.display()),
+                ))
+            };
+        }
+        let full = self.path(rel);
+        match fs::create_dir(&full) {
+            Ok(()) => {}
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                self.mkdir_all(rel.parent().unwrap_or(Path::new("")))?;
+                match fs::create_dir(&full) {
+                    Ok(()) => {}
+                    Err(err) if err.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
+                    Err(err) => return Err(err),
+                }
+            }
+            Err(err) => return Err(err),
+        }
+        fsync_dir_abs(&self.path(rel.parent().unwrap_or(Path::new(""))))
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let parent_rel = to.parent().unwrap_or(Path::new(""));
+        let mut attempts = 0;
+        loop {
+            match fs::rename(self.path(from), self.path(to)) {
+                Ok(()) => break,
+                Err(err)
+                    if err.kind() == io::ErrorKind::NotFound
+                        && attempts < 5
+                        && self.path(from).exists() =>
+                {
+                    attempts += 1;
+                    self.mkdir_all(parent_rel)?;
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        fsync_dir_abs(&self.path(parent_rel))
+    }
+
+    fn fsync_dir(&self, rel: &Path) -> io::Result<()> {
+        fsync_dir_abs(&self.path(rel))
+    }
+
+    fn remove_file(&self, rel: &Path) -> io::Result<()> {
+        match fs::remove_file(self.path(rel)) {
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+    }
+
+    fn remove_dir_all(&self, rel: &Path) -> io::Result<()> {
+        match fs::remove_dir_all(self.path(rel)) {
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+    }
+
+    fn remove_empty_dir(&self, rel: &Path) -> io::Result<bool> {
+        match fs::remove_dir(self.path(rel)) {
+            Ok(()) => Ok(true),
+            Err(err)
+                if err.kind() == io::ErrorKind::NotFound
+                    || err.kind() == io::ErrorKind::DirectoryNotEmpty =>
+            {
+                Ok(false)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    fn list_dir(&self, rel: &Path) -> io::Result<Vec<DirEntry>> {
+        let read = match fs::read_dir(self.path(rel)) {
+            Ok(read) => read,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(err) => return Err(err),
+        };
+        let mut entries = Vec::new();
+        for entry in read {
+            let entry = entry?;
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            let is_dir = entry.file_type()?.is_dir();
+            entries.push(DirEntry { name, is_dir });
+        }
+        Ok(entries)
+    }
+
+    fn exists(&self, rel: &Path) -> io::Result<bool> {
+        self.path(rel).try_exists()
+    }
+
+    fn space(&self) -> io::Result<DriveSpace> {
+        statvfs_space(&self.root)
+    }
+}
+
+/// Reads total/free space with `statvfs(3)`.
+#[allow(unsafe_code)]
+fn statvfs_space(path: &Path) -> io::Result<DriveSpace> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains NUL"))?;
+    let mut stat = std::mem::MaybeUninit::<libc::statvfs>::zeroed();
+    // SAFETY: `c_path` is a valid NUL-terminated string and `stat` points to
+    // writable memory of the right type; statvfs only writes into it.
+    let rc = unsafe { libc::statvfs(c_path.as_ptr(), stat.as_mut_ptr()) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: statvfs returned 0, so it initialised the struct.
+    let stat = unsafe { stat.assume_init() };
+    let fragment = stat.f_frsize as u64;
+    Ok(DriveSpace {
+        total_bytes: stat.f_blocks as u64 * fragment,
+        free_bytes: stat.f_bavail as u64 * fragment,
+    })
+}
+
+/// Removes everything in the drive's tmp area (leftovers of a crash) and
+/// re-creates it.
+pub fn reset_tmp_area(drive: &dyn Drive) -> io::Result<()> {
+    drive.remove_dir_all(Path::new(TMP_DIR))?;
+    drive.mkdir_all(Path::new(TMP_DIR))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let drive = LocalDrive::new(dir.path().to_path_buf());
+        reset_tmp_area(&drive).unwrap();
+        let rel = Path::new("a/b/c.meta");
+        drive.write_atomic(rel, b"one").unwrap();
+        drive.write_atomic(rel, b"two").unwrap();
+        assert_eq!(drive.read_file(rel).unwrap(), b"two");
+        assert!(drive.list_dir(Path::new(TMP_DIR)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn vanished_drive_folder_is_not_recreated() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("drive");
+        fs::create_dir(&root).unwrap();
+        let drive = LocalDrive::new(root.clone());
+        fs::remove_dir(&root).unwrap();
+        assert!(drive.mkdir_all(Path::new("bucket/x")).is_err());
+        assert!(!root.exists());
+    }
+
+    #[test]
+    fn start_up_wipes_leftover_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let drive = LocalDrive::new(dir.path().to_path_buf());
+        drive
+            .create_file(&Path::new(TMP_DIR).join("left/over"))
+            .unwrap();
+        reset_tmp_area(&drive).unwrap();
+        assert!(drive.list_dir(Path::new(TMP_DIR)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn space_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let space = LocalDrive::new(dir.path().to_path_buf()).space().unwrap();
+        assert!(space.total_bytes >= space.free_bytes && space.total_bytes > 0);
+    }
+}

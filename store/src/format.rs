@@ -1,0 +1,325 @@
+//! The drive format file (`.minnow.sys/format.json`) and the start-up check
+//! that decides, for every configured drive, whether it is usable, fresh
+//! (empty → formatted now, healed later) or must be refused.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::api::StoreError;
+use crate::drive::{reset_tmp_area, Drive, LocalDrive};
+use crate::layout::{FORMAT_FILE, FORMAT_MAGIC, FORMAT_VERSION, SYS_DIR};
+
+/// Contents of `.minnow.sys/format.json`. Positions are fixed at the first
+/// start: the drive list must keep its order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriveFormat {
+    /// Always [`FORMAT_MAGIC`].
+    pub format: String,
+    pub version: u32,
+    pub deployment_id: Uuid,
+    pub drive_id: Uuid,
+    /// Index of this drive in the drive list, from 0.
+    pub position: usize,
+    pub drive_count: usize,
+}
+
+impl DriveFormat {
+    fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec_pretty(self).expect("format serialises")
+    }
+
+    fn decode(bytes: &[u8]) -> Result<Self, String> {
+        let format: Self = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        if format.format != FORMAT_MAGIC {
+            return Err(format!("not a minnow drive format ({:?})", format.format));
+        }
+        if format.version != FORMAT_VERSION {
+            return Err(format!(
+                "format version {} is not supported (this build reads {FORMAT_VERSION})",
+                format.version
+            ));
+        }
+        Ok(format)
+    }
+}
+
+/// A configured drive after the start-up check.
+#[derive(Debug)]
+pub struct DriveSlot {
+    pub drive: std::sync::Arc<dyn Drive>,
+    pub online: bool,
+    pub fresh: bool,
+    /// Why the drive is offline, for logs.
+    pub problem: Option<String>,
+}
+
+enum Probe {
+    Formatted(DriveFormat),
+    Empty,
+    Offline(String),
+}
+
+fn probe(drive: &dyn Drive) -> Probe {
+    let root = drive.root();
+    match std::fs::metadata(root) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => return Probe::Offline("is not a directory".into()),
+        Err(err) => return Probe::Offline(format!("cannot be read: {err}")),
+    }
+    match drive.read_file(Path::new(FORMAT_FILE)) {
+        Ok(bytes) => match DriveFormat::decode(&bytes) {
+            Ok(format) => Probe::Formatted(format),
+            Err(why) => Probe::Offline(format!("has an unreadable format file: {why}")),
+        },
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Probe::Empty,
+        Err(err) => Probe::Offline(format!("format file cannot be read: {err}")),
+    }
+}
+
+fn is_empty_folder(drive: &dyn Drive) -> io::Result<bool> {
+    Ok(drive
+        .list_dir(Path::new(""))?
+        .iter()
+        .all(|entry| entry.name == SYS_DIR || entry.name == "lost+found"))
+}
+
+fn write_format(drive: &dyn Drive, format: &DriveFormat) -> io::Result<()> {
+    reset_tmp_area(drive)?;
+    drive.write_atomic(Path::new(FORMAT_FILE), &format.encode())
+}
+
+/// Checks every drive, formats empty ones, wipes tmp areas. Refuses drives
+/// of another deployment or in the wrong position. Blocking.
+pub fn prepare_drives(paths: &[PathBuf], read_quorum: usize) -> Result<Vec<DriveSlot>, StoreError> {
+    let drives: Vec<std::sync::Arc<dyn Drive>> = paths
+        .iter()
+        .map(|p| std::sync::Arc::new(LocalDrive::new(p.clone())) as std::sync::Arc<dyn Drive>)
+        .collect();
+    // A brand-new deployment whose folders do not exist yet: create them.
+    if paths.iter().all(|p| !p.exists()) {
+        for path in paths {
+            std::fs::create_dir_all(path).map_err(|err| StoreError::DriveConfig {
+                drive: path.display().to_string(),
+                message: format!("cannot create the drive folder: {err}"),
+            })?;
+        }
+    }
+    let probes: Vec<Probe> = drives.iter().map(|d| probe(d.as_ref())).collect();
+
+    // The deployment is the one most formatted drives belong to.
+    let mut deployments: Vec<(Uuid, usize)> = Vec::new();
+    for probe in &probes {
+        if let Probe::Formatted(format) = probe {
+            match deployments
+                .iter_mut()
+                .find(|(id, _)| *id == format.deployment_id)
+            {
+                Some((_, count)) => *count += 1,
+                None => deployments.push((format.deployment_id, 1)),
+            }
+        }
+    }
+    deployments.sort_by(|a, b| b.1.cmp(&a.1));
+    let existing = deployments.first().map(|(id, _)| *id);
+    let deployment_id = existing.unwrap_or_else(Uuid::new_v4);
+
+    let mut slots = Vec::with_capacity(drives.len());
+    for (position, (drive, probe)) in drives.into_iter().zip(probes).enumerate() {
+        let name = drive.root().display().to_string();
+        let refuse = |message: String| StoreError::DriveConfig {
+            drive: name.clone(),
+            message,
+        };
+        let (online, fresh, problem) = match probe {
+            Probe::Formatted(format) => {
+                if format.deployment_id != deployment_id {
+                    return Err(refuse(format!(
+                        "belongs to another deployment ({}; the other drives belong to {}). \
+                         Point minnow at this deployment's drives, or empty this folder to \
+                         reuse it as a replacement drive",
+                        format.deployment_id, deployment_id
+                    )));
+                }
+                if format.drive_count != paths.len() {
+                    return Err(refuse(format!(
+                        "was formatted for a set of {} drives but {} are configured; \
+                         configure the original drive list",
+                        format.drive_count,
+                        paths.len()
+                    )));
+                }
+                if format.position != position {
+                    return Err(refuse(format!(
+                        "is drive {} of this deployment but is listed as drive {}; \
+                         list the drives in their original order",
+                        format.position + 1,
+                        position + 1
+                    )));
+                }
+                match reset_tmp_area(drive.as_ref()) {
+                    Ok(()) => (true, false, None),
+                    Err(err) => (
+                        false,
+                        false,
+                        Some(format!("cannot clean its tmp area: {err}")),
+                    ),
+                }
+            }
+            Probe::Empty => match is_empty_folder(drive.as_ref()) {
+                Ok(true) => {
+                    let format = DriveFormat {
+                        format: FORMAT_MAGIC.into(),
+                        version: FORMAT_VERSION,
+                        deployment_id,
+                        drive_id: Uuid::new_v4(),
+                        position,
+                        drive_count: paths.len(),
+                    };
+                    match write_format(drive.as_ref(), &format) {
+                        Ok(()) => (true, existing.is_some(), None),
+                        Err(err) => (false, false, Some(format!("cannot be formatted: {err}"))),
+                    }
+                }
+                Ok(false) => {
+                    return Err(refuse(
+                        "is not empty and has no minnow format file; point minnow at an \
+                         empty folder or at a drive of this deployment"
+                            .into(),
+                    ))
+                }
+                Err(err) => (false, false, Some(format!("cannot be listed: {err}"))),
+            },
+            Probe::Offline(why) => (false, false, Some(why)),
+        };
+        if let Some(problem) = &problem {
+            tracing::warn!(drive = %name, "drive offline: {problem}");
+        }
+        slots.push(DriveSlot {
+            drive,
+            online,
+            fresh,
+            problem,
+        });
+    }
+    let online = slots.iter().filter(|s| s.online).count();
+    if online < read_quorum {
+        let problems: Vec<String> = slots
+            .iter()
+            .filter_map(|s| {
+                s.problem
+                    .as_ref()
+                    .map(|p| format!("{} {p}", s.drive.root().display()))
+            })
+            .collect();
+        return Err(StoreError::ReadQuorum {
+            online,
+            needed: read_quorum,
+        })
+        .map_err(|err| {
+            tracing::error!("cannot start: {}", problems.join("; "));
+            err
+        });
+    }
+    Ok(slots)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths(dir: &Path, n: usize) -> Vec<PathBuf> {
+        (0..n).map(|i| dir.join(format!("d{i}"))).collect()
+    }
+
+    #[test]
+    fn new_deployment_creates_and_formats_all_drives() {
+        let dir = tempfile::tempdir().unwrap();
+        let drives = paths(dir.path(), 4);
+        let slots = prepare_drives(&drives, 2).unwrap();
+        assert!(slots.iter().all(|s| s.online && !s.fresh));
+        let formats: Vec<DriveFormat> = drives
+            .iter()
+            .map(|p| DriveFormat::decode(&std::fs::read(p.join(FORMAT_FILE)).unwrap()).unwrap())
+            .collect();
+        assert!(formats
+            .iter()
+            .all(|f| f.deployment_id == formats[0].deployment_id));
+        assert_eq!(formats[3].position, 3);
+        // A second start accepts the same drives.
+        prepare_drives(&drives, 2).unwrap();
+    }
+
+    #[test]
+    fn swapped_drives_are_refused_with_their_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut drives = paths(dir.path(), 4);
+        prepare_drives(&drives, 2).unwrap();
+        drives.swap(0, 1);
+        let err = prepare_drives(&drives, 2).unwrap_err().to_string();
+        assert!(
+            err.contains("d1") && err.contains("original order"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn drive_of_another_deployment_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = paths(&dir.path().join("a"), 4);
+        let second = paths(&dir.path().join("b"), 4);
+        prepare_drives(&first, 2).unwrap();
+        prepare_drives(&second, 2).unwrap();
+        let mixed = vec![
+            first[0].clone(),
+            first[1].clone(),
+            first[2].clone(),
+            second[3].clone(),
+        ];
+        let err = prepare_drives(&mixed, 2).unwrap_err().to_string();
+        assert!(err.contains("another deployment"), "{err}");
+    }
+
+    #[test]
+    fn replaced_empty_drive_is_formatted_as_fresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let drives = paths(dir.path(), 4);
+        prepare_drives(&drives, 2).unwrap();
+        std::fs::remove_dir_all(&drives[2]).unwrap();
+        std::fs::create_dir(&drives[2]).unwrap();
+        let slots = prepare_drives(&drives, 2).unwrap();
+        assert!(slots[2].online && slots[2].fresh);
+        assert!(!slots[0].fresh);
+    }
+
+    #[test]
+    fn missing_drive_is_offline_but_quorum_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let drives = paths(dir.path(), 4);
+        prepare_drives(&drives, 2).unwrap();
+        std::fs::remove_dir_all(&drives[1]).unwrap();
+        let slots = prepare_drives(&drives, 2).unwrap();
+        assert!(!slots[1].online);
+        assert!(!drives[1].exists(), "a missing drive is not re-created");
+        std::fs::remove_dir_all(&drives[0]).unwrap();
+        std::fs::remove_dir_all(&drives[2]).unwrap();
+        assert!(matches!(
+            prepare_drives(&drives, 2),
+            Err(StoreError::ReadQuorum { .. })
+        ));
+    }
+
+    #[test]
+    fn non_empty_unformatted_folder_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let drives = paths(dir.path(), 4);
+        prepare_drives(&drives, 2).unwrap();
+        std::fs::remove_dir_all(&drives[0]).unwrap();
+        std::fs::create_dir(&drives[0]).unwrap();
+        std::fs::write(drives[0].join("precious.txt"), b"x").unwrap();
+        let err = prepare_drives(&drives, 2).unwrap_err().to_string();
+        assert!(err.contains("not empty"), "{err}");
+    }
+}
