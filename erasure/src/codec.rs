@@ -50,6 +50,15 @@ pub struct DecodedBlock {
     pub bad_shards: Vec<usize>,
 }
 
+/// A block decoded by [`ErasureCodec::decode_block_parts`], as parts in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedParts {
+    /// Non-empty parts whose concatenation is exactly the block.
+    pub parts: Vec<Bytes>,
+    /// As [`DecodedBlock::bad_shards`].
+    pub bad_shards: Vec<usize>,
+}
+
 /// All frames of a block after [`ErasureCodec::heal_block`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealedBlock {
@@ -129,17 +138,27 @@ impl ErasureCodec {
         let frame_len = BITROT_HASH_LEN + shard_len;
         let total = self.total_shards();
         let mut frames = BytesMut::with_capacity(frame_len * total);
+        let data_len = self.data * frame_len;
         for shard in block.chunks(shard_len) {
-            // Hash placeholder, filled by `seal` once the payload is final.
-            frames.resize(frames.len() + BITROT_HASH_LEN, 0);
+            let frame_start = frames.len();
+            // Hash placeholder, filled by `seal` while the shard is still in cache.
+            frames.resize(frame_start + BITROT_HASH_LEN, 0);
             frames.extend_from_slice(shard);
+            // Zero padding of the last data shard.
+            frames.resize(frame_start + frame_len, 0);
+            seal(&mut frames[frame_start..]);
         }
-        // Zero padding of the last data shard, whole zero data shards when the block is shorter
-        // than `data` bytes, and room for the parity shards.
+        // Whole zero data shards when the block is shorter than `data` bytes.
+        while frames.len() < data_len {
+            let frame_start = frames.len();
+            frames.resize(frame_start + frame_len, 0);
+            seal(&mut frames[frame_start..]);
+        }
+        // Room for the parity shards.
         frames.resize(frame_len * total, 0);
 
         if let Some(reed_solomon) = &self.reed_solomon {
-            let (data_frames, parity_frames) = frames.split_at_mut(self.data * frame_len);
+            let (data_frames, parity_frames) = frames.split_at_mut(data_len);
             let data_shards: Vec<&[u8]> = data_frames
                 .chunks_exact(frame_len)
                 .map(|frame| &frame[BITROT_HASH_LEN..])
@@ -150,7 +169,9 @@ impl ErasureCodec {
                 .collect();
             reed_solomon.encode_sep(&data_shards, &mut parity_shards)?;
         }
-        frames.chunks_exact_mut(frame_len).for_each(seal);
+        frames[data_len..]
+            .chunks_exact_mut(frame_len)
+            .for_each(seal);
         Ok(split_into_frames(frames.freeze(), frame_len, total))
     }
 
@@ -167,6 +188,28 @@ impl ErasureCodec {
         framed: &[Option<Bytes>],
         block_len: usize,
     ) -> Result<DecodedBlock, ErasureError> {
+        let DecodedParts { parts, bad_shards } = self.decode_block_parts(framed, block_len)?;
+        let data = if parts.len() == 1 {
+            parts.into_iter().next().expect("one part")
+        } else {
+            let mut data = BytesMut::with_capacity(block_len);
+            for part in &parts {
+                data.extend_from_slice(part);
+            }
+            data.freeze()
+        };
+        Ok(DecodedBlock { data, bad_shards })
+    }
+
+    /// Like [`ErasureCodec::decode_block`], but without concatenating: returns the block as a
+    /// list of parts that are slices of the intact data frames (no copy at all) when every data
+    /// shard is intact, or one rebuilt buffer otherwise. Suits a caller that streams the block
+    /// out as separate chunks anyway.
+    pub fn decode_block_parts(
+        &self,
+        framed: &[Option<Bytes>],
+        block_len: usize,
+    ) -> Result<DecodedParts, ErasureError> {
         self.check_frame_count(framed.len())?;
         self.check_block_len(block_len)?;
         let shard_len = self.shard_len(block_len);
@@ -179,19 +222,19 @@ impl ErasureCodec {
 
         if missing_data == 0 {
             bad_shards.extend((self.data..self.total_shards()).filter(|&i| framed[i].is_none()));
-            let data = if self.data == 1 {
-                let frame = framed[0].as_ref().expect("intact");
-                frame.slice(BITROT_HASH_LEN..BITROT_HASH_LEN + block_len)
-            } else {
-                let mut data = BytesMut::with_capacity(block_len);
-                for frame in &framed[..self.data] {
-                    let shard = payload(frame);
-                    let take = shard.len().min(block_len - data.len());
-                    data.extend_from_slice(&shard[..take]);
+            let mut parts = Vec::with_capacity(self.data);
+            let mut remaining = block_len;
+            for frame in &framed[..self.data] {
+                if remaining == 0 {
+                    // Shards made only of padding (block shorter than `data` bytes).
+                    break;
                 }
-                data.freeze()
-            };
-            return Ok(DecodedBlock { data, bad_shards });
+                let take = remaining.min(shard_len);
+                let frame = frame.as_ref().expect("intact");
+                parts.push(frame.slice(BITROT_HASH_LEN..BITROT_HASH_LEN + take));
+                remaining -= take;
+            }
+            return Ok(DecodedParts { parts, bad_shards });
         }
 
         // Pick the first `missing_data` intact parity frames; parity frames after those are not
@@ -246,8 +289,8 @@ impl ErasureCodec {
         }
         buffer.truncate(block_len);
         bad_shards.sort_unstable();
-        Ok(DecodedBlock {
-            data: buffer.freeze(),
+        Ok(DecodedParts {
+            parts: vec![buffer.freeze()],
             bad_shards,
         })
     }

@@ -21,7 +21,7 @@ mod frame;
 mod layout;
 mod splitter;
 
-pub use codec::{DecodedBlock, ErasureCodec, HealedBlock};
+pub use codec::{DecodedBlock, DecodedParts, ErasureCodec, HealedBlock};
 pub use error::ErasureError;
 pub use frame::BITROT_HASH_LEN;
 pub use splitter::BlockSplitter;

@@ -67,6 +67,13 @@ proptest! {
             }
             Err(other) => prop_assert!(false, "unexpected error {other}"),
         }
+        match codec.decode_block_parts(&framed, len) {
+            Ok(decoded) => prop_assert_eq!(decoded.parts.concat(), block.clone()),
+            Err(error) => {
+                let refused = matches!(error, ErasureError::TooFewShards { .. });
+                prop_assert!(refused, "unexpected error {}", error);
+            }
+        }
         match codec.heal_block(&framed, len) {
             Ok(healed) => {
                 prop_assert_eq!(&healed.frames, &frames);
