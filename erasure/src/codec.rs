@@ -177,7 +177,8 @@ impl ErasureCodec {
 
     /// Decodes one block of `block_len` bytes from its frames (`None` = missing), one entry per
     /// shard. A frame with the wrong length or a failing hash counts as missing and is never
-    /// returned as data.
+    /// returned as data. Every `None` entry is reported in `bad_shards`, so a caller that chose
+    /// not to read some parity frames should ignore those indices rather than queue a heal.
     ///
     /// When all data frames are intact they are concatenated (one copy; none at all with a single
     /// data shard) and parity frames are not looked at. Otherwise parity frames are verified in

@@ -41,7 +41,7 @@ impl ErasureCodec {
 
     /// Offset inside the object of the first byte of block `block_index`.
     pub fn block_offset(&self, block_index: u64) -> u64 {
-        block_index * self.block_size_u64()
+        block_index.saturating_mul(self.block_size_u64())
     }
 
     /// Blocks that hold any byte of `byte_range` of an object of `object_size` bytes, clamped to

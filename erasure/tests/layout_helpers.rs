@@ -65,6 +65,7 @@ fn block_lengths_add_up_to_the_object_size() {
                 assert_eq!(codec.block_len(size, i), codec.block_size());
             }
             assert_eq!(codec.block_len(size, count), 0);
+            assert_eq!(codec.block_len(size, u64::MAX), 0);
             let expected_stream: u64 = (0..count)
                 .map(|i| (BITROT_HASH_LEN + codec.shard_len(codec.block_len(size, i))) as u64)
                 .sum();
