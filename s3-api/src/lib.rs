@@ -10,6 +10,10 @@
 pub mod auth;
 pub mod error;
 pub mod handlers;
+pub mod health;
+pub mod iam;
+pub mod metrics;
+pub mod policy;
 pub mod router;
 pub mod server;
 pub mod xml;

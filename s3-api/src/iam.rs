@@ -1,0 +1,541 @@
+//! Identities: the root credentials, users with their attached policies, and
+//! the access decision that combines identity policies with bucket policies.
+//!
+//! Users live in one system blob (`iam.json`) stored with quorum by the
+//! store. Secret keys are sealed at rest with ChaCha20-Poly1305 under a key
+//! derived from the root credentials; they are unsealed into memory at start.
+//! Rotating the root password: start once with the old credentials in
+//! `MINNOW_ROOT_USER_OLD` / `MINNOW_ROOT_PASSWORD_OLD` (or MinIO's
+//! `MINIO_ROOT_USER_OLD` / `MINIO_ROOT_PASSWORD_OLD`) and every secret is
+//! re-sealed under the new key; without them, users whose secret cannot be
+//! unsealed are kept but cannot sign requests until they are added again.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+
+use base64::Engine as _;
+use bytes::Bytes;
+use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use store::api::{Catalog, StoreError};
+
+use crate::auth::SecretLookup;
+use crate::policy::{canned_policy, AccessRequest, Decision, PolicyDocument, Requester};
+
+/// The system blob holding users and custom policies.
+pub const IAM_BLOB: &str = "iam.json";
+const IAM_FORMAT: u32 = 1;
+
+/// Errors of identity management.
+#[derive(Debug, thiserror::Error)]
+pub enum IamError {
+    #[error("root credentials are too weak: {0}")]
+    WeakRootCredentials(String),
+    #[error("the user does not exist: {0}")]
+    NoSuchUser(String),
+    #[error("the policy does not exist: {0}")]
+    NoSuchPolicy(String),
+    #[error("invalid access key or secret key: {0}")]
+    InvalidCredentials(String),
+    #[error("identity data is corrupt: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Root credentials.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RootCredentials {
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+impl std::fmt::Debug for RootCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RootCredentials")
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"<redacted>")
+            .finish()
+    }
+}
+
+impl RootCredentials {
+    /// Checks MinIO's minimums: access key ≥ 3 characters, secret ≥ 8.
+    pub fn validate(&self) -> Result<(), IamError> {
+        validate_keys(&self.access_key, &self.secret_key).map_err(IamError::WeakRootCredentials)
+    }
+
+    fn sealing_key(&self) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.secret_key.as_bytes())
+            .expect("HMAC takes any key length");
+        mac.update(b"minnow iam seal v1\0");
+        mac.update(self.access_key.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+}
+
+/// MinIO's rules for access and secret keys.
+pub fn validate_keys(access_key: &str, secret_key: &str) -> Result<(), String> {
+    if access_key.chars().count() < 3 {
+        return Err("the access key must be at least 3 characters".into());
+    }
+    if secret_key.chars().count() < 8 {
+        return Err("the secret key must be at least 8 characters".into());
+    }
+    if access_key.contains([':', '/', ',', '=']) || access_key.chars().any(char::is_whitespace) {
+        return Err("the access key may not contain ':', '/', ',', '=' or spaces".into());
+    }
+    Ok(())
+}
+
+/// What `user info` shows about a user (never the secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub access_key: String,
+    pub enabled: bool,
+    pub policies: Vec<String>,
+    /// False when the secret was sealed under other root credentials.
+    pub usable: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct StoredIam {
+    format: u32,
+    users: BTreeMap<String, StoredUser>,
+    #[serde(default)]
+    policies: BTreeMap<String, PolicyDocument>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredUser {
+    /// base64(nonce ‖ ciphertext+tag).
+    sealed_secret: String,
+    enabled: bool,
+    policies: Vec<String>,
+}
+
+#[derive(Default)]
+struct State {
+    stored: StoredIam,
+    /// Unsealed secrets of users that can sign.
+    secrets: HashMap<String, String>,
+}
+
+/// Users, policies and access decisions. Cheap to share (`Arc`).
+pub struct Iam<C> {
+    catalog: Arc<C>,
+    root: RootCredentials,
+    cipher: ChaCha20Poly1305,
+    state: RwLock<State>,
+    /// Parsed bucket policies, keyed by bucket, with the bytes they came from.
+    bucket_policies: RwLock<HashMap<String, (Bytes, Arc<PolicyDocument>)>>,
+}
+
+impl<C: Catalog + 'static> Iam<C> {
+    /// Loads identity data from the store, re-sealing it when `old_root`
+    /// opens secrets the current root cannot.
+    pub async fn load(
+        catalog: Arc<C>,
+        root: RootCredentials,
+        old_root: Option<RootCredentials>,
+    ) -> Result<Self, IamError> {
+        root.validate()?;
+        let cipher = ChaCha20Poly1305::new(Key::from_slice(&root.sealing_key()));
+        let iam = Iam {
+            catalog,
+            root,
+            cipher,
+            state: RwLock::new(State::default()),
+            bucket_policies: RwLock::new(HashMap::new()),
+        };
+        let stored = match iam.catalog.get_system_blob(IAM_BLOB).await? {
+            Some(bytes) => serde_json::from_slice::<StoredIam>(&bytes)
+                .map_err(|e| IamError::Corrupt(e.to_string()))?,
+            None => StoredIam {
+                format: IAM_FORMAT,
+                ..Default::default()
+            },
+        };
+        if stored.format > IAM_FORMAT {
+            return Err(IamError::Corrupt(format!(
+                "identity data format {} is newer than this minnow understands ({IAM_FORMAT})",
+                stored.format
+            )));
+        }
+        let old_cipher = old_root
+            .map(|r| ChaCha20Poly1305::new(Key::from_slice(&r.sealing_key())));
+        let mut state = State {
+            stored,
+            secrets: HashMap::new(),
+        };
+        let mut resealed = false;
+        for (ak, user) in state.stored.users.iter_mut() {
+            if let Some(secret) = unseal(&iam.cipher, &user.sealed_secret) {
+                state.secrets.insert(ak.clone(), secret);
+            } else if let Some(secret) = old_cipher
+                .as_ref()
+                .and_then(|c| unseal(c, &user.sealed_secret))
+            {
+                user.sealed_secret = seal(&iam.cipher, &secret);
+                state.secrets.insert(ak.clone(), secret);
+                resealed = true;
+            } else {
+                tracing::warn!(
+                    user = %ak,
+                    "the secret of this user was sealed under other root credentials; add the user again"
+                );
+            }
+        }
+        *iam.state.write().expect("iam lock") = state;
+        if resealed {
+            iam.persist().await?;
+        }
+        Ok(iam)
+    }
+
+    /// The root access key.
+    pub fn root_access_key(&self) -> &str {
+        &self.root.access_key
+    }
+
+    /// Whether `access_key` is the root user.
+    pub fn is_root(&self, access_key: &str) -> bool {
+        access_key == self.root.access_key
+    }
+
+    async fn persist(&self) -> Result<(), IamError> {
+        let json = {
+            let state = self.state.read().expect("iam lock");
+            serde_json::to_vec(&state.stored).map_err(|e| IamError::Corrupt(e.to_string()))?
+        };
+        self.catalog
+            .put_system_blob(IAM_BLOB, Some(Bytes::from(json)))
+            .await?;
+        Ok(())
+    }
+
+    /// Adds a user or changes its secret (idempotent, like `mc admin user add`).
+    pub async fn add_user(&self, access_key: &str, secret_key: &str) -> Result<(), IamError> {
+        validate_keys(access_key, secret_key).map_err(IamError::InvalidCredentials)?;
+        if self.is_root(access_key) {
+            return Err(IamError::InvalidCredentials(
+                "the access key is the root user's".into(),
+            ));
+        }
+        {
+            let mut state = self.state.write().expect("iam lock");
+            let sealed = seal(&self.cipher, secret_key);
+            let user = state
+                .stored
+                .users
+                .entry(access_key.to_string())
+                .or_insert_with(|| StoredUser {
+                    sealed_secret: String::new(),
+                    enabled: true,
+                    policies: Vec::new(),
+                });
+            user.sealed_secret = sealed;
+            state
+                .secrets
+                .insert(access_key.to_string(), secret_key.to_string());
+        }
+        self.persist().await
+    }
+
+    /// Removes a user.
+    pub async fn remove_user(&self, access_key: &str) -> Result<(), IamError> {
+        {
+            let mut state = self.state.write().expect("iam lock");
+            if state.stored.users.remove(access_key).is_none() {
+                return Err(IamError::NoSuchUser(access_key.into()));
+            }
+            state.secrets.remove(access_key);
+        }
+        self.persist().await
+    }
+
+    /// Enables or disables a user.
+    pub async fn set_enabled(&self, access_key: &str, enabled: bool) -> Result<(), IamError> {
+        {
+            let mut state = self.state.write().expect("iam lock");
+            let user = state
+                .stored
+                .users
+                .get_mut(access_key)
+                .ok_or_else(|| IamError::NoSuchUser(access_key.into()))?;
+            user.enabled = enabled;
+        }
+        self.persist().await
+    }
+
+    /// Attaches (or detaches) a canned or custom policy.
+    pub async fn set_policy(
+        &self,
+        access_key: &str,
+        policy: &str,
+        attach: bool,
+    ) -> Result<(), IamError> {
+        {
+            let mut state = self.state.write().expect("iam lock");
+            if canned_policy(policy).is_none() && !state.stored.policies.contains_key(policy) {
+                return Err(IamError::NoSuchPolicy(policy.into()));
+            }
+            let user = state
+                .stored
+                .users
+                .get_mut(access_key)
+                .ok_or_else(|| IamError::NoSuchUser(access_key.into()))?;
+            let has = user.policies.iter().any(|p| p == policy);
+            if attach && !has {
+                user.policies.push(policy.to_string());
+            } else if !attach {
+                user.policies.retain(|p| p != policy);
+            }
+        }
+        self.persist().await
+    }
+
+    /// Stores a custom policy under `name`.
+    pub async fn put_policy(&self, name: &str, doc: PolicyDocument) -> Result<(), IamError> {
+        doc.validate()
+            .map_err(|e| IamError::InvalidCredentials(e.to_string()))?;
+        self.state
+            .write()
+            .expect("iam lock")
+            .stored
+            .policies
+            .insert(name.to_string(), doc);
+        self.persist().await
+    }
+
+    /// Removes a custom policy (detaching it from every user).
+    pub async fn remove_policy(&self, name: &str) -> Result<(), IamError> {
+        {
+            let mut state = self.state.write().expect("iam lock");
+            if state.stored.policies.remove(name).is_none() {
+                return Err(IamError::NoSuchPolicy(name.into()));
+            }
+            for user in state.stored.users.values_mut() {
+                user.policies.retain(|p| p != name);
+            }
+        }
+        self.persist().await
+    }
+
+    /// Policy names: canned ones first, then custom.
+    pub fn list_policies(&self) -> Vec<String> {
+        let state = self.state.read().expect("iam lock");
+        crate::policy::CANNED_POLICIES
+            .iter()
+            .map(|s| s.to_string())
+            .chain(state.stored.policies.keys().cloned())
+            .collect()
+    }
+
+    /// One policy document by name.
+    pub fn get_policy(&self, name: &str) -> Option<PolicyDocument> {
+        canned_policy(name).or_else(|| {
+            self.state
+                .read()
+                .expect("iam lock")
+                .stored
+                .policies
+                .get(name)
+                .cloned()
+        })
+    }
+
+    /// All users (never their secrets).
+    pub fn list_users(&self) -> Vec<UserInfo> {
+        let state = self.state.read().expect("iam lock");
+        state
+            .stored
+            .users
+            .iter()
+            .map(|(ak, u)| UserInfo {
+                access_key: ak.clone(),
+                enabled: u.enabled,
+                policies: u.policies.clone(),
+                usable: state.secrets.contains_key(ak),
+            })
+            .collect()
+    }
+
+    /// One user.
+    pub fn user_info(&self, access_key: &str) -> Option<UserInfo> {
+        self.list_users()
+            .into_iter()
+            .find(|u| u.access_key == access_key)
+    }
+
+    /// Whether a signed user (or root) may do `request`, given the bucket's
+    /// policy if it has one. Anonymous callers pass `None` as `access_key`.
+    pub fn is_allowed(
+        &self,
+        access_key: Option<&str>,
+        bucket_policy: Option<&PolicyDocument>,
+        request: &AccessRequest<'_>,
+    ) -> bool {
+        let requester = match access_key {
+            Some(ak) if self.is_root(ak) => return true,
+            Some(ak) => Requester::User(ak),
+            None => Requester::Anonymous,
+        };
+        let bucket_decision = bucket_policy
+            .map(|p| p.evaluate(requester, request))
+            .unwrap_or(Decision::NotApplicable);
+        if bucket_decision == Decision::Deny {
+            return false;
+        }
+        if bucket_decision == Decision::Allow {
+            return true;
+        }
+        let Requester::User(ak) = requester else {
+            return false;
+        };
+        let state = self.state.read().expect("iam lock");
+        let Some(user) = state.stored.users.get(ak) else {
+            return false;
+        };
+        if !user.enabled {
+            return false;
+        }
+        let mut allowed = false;
+        for name in &user.policies {
+            let doc = canned_policy(name).or_else(|| state.stored.policies.get(name).cloned());
+            match doc.map(|d| d.evaluate(requester, request)) {
+                Some(Decision::Deny) => return false,
+                Some(Decision::Allow) => allowed = true,
+                _ => {}
+            }
+        }
+        allowed
+    }
+
+    /// The parsed policy of `bucket`, from the store's cached setting bytes.
+    /// A policy that fails to parse counts as no policy (it was validated on
+    /// the way in, so this only happens with hand-edited drives).
+    pub async fn bucket_policy(
+        &self,
+        bucket: &str,
+    ) -> Result<Option<Arc<PolicyDocument>>, StoreError> {
+        let bytes = self
+            .catalog
+            .get_bucket_setting(bucket, store::api::BucketSetting::Policy)
+            .await?;
+        let Some(bytes) = bytes else {
+            return Ok(None);
+        };
+        if let Some((cached, doc)) = self
+            .bucket_policies
+            .read()
+            .expect("policy cache lock")
+            .get(bucket)
+        {
+            if *cached == bytes {
+                return Ok(Some(doc.clone()));
+            }
+        }
+        let Ok(doc) = PolicyDocument::parse(&bytes) else {
+            return Ok(None);
+        };
+        let doc = Arc::new(doc);
+        self.bucket_policies
+            .write()
+            .expect("policy cache lock")
+            .insert(bucket.to_string(), (bytes, doc.clone()));
+        Ok(Some(doc))
+    }
+}
+
+impl<C: Catalog + 'static> SecretLookup for Iam<C> {
+    fn secret_key(&self, access_key: &str) -> Option<String> {
+        if access_key == self.root.access_key {
+            return Some(self.root.secret_key.clone());
+        }
+        let state = self.state.read().expect("iam lock");
+        let user = state.stored.users.get(access_key)?;
+        if !user.enabled {
+            return None;
+        }
+        state.secrets.get(access_key).cloned()
+    }
+}
+
+fn seal(cipher: &ChaCha20Poly1305, secret: &str) -> String {
+    let nonce_bytes: [u8; 12] = rand::random();
+    let nonce = Nonce::from_slice(&nonce_bytes);
+    let ct = cipher
+        .encrypt(nonce, secret.as_bytes())
+        .expect("in-memory encryption cannot fail");
+    let mut out = nonce_bytes.to_vec();
+    out.extend_from_slice(&ct);
+    base64::engine::general_purpose::STANDARD.encode(out)
+}
+
+fn unseal(cipher: &ChaCha20Poly1305, sealed: &str) -> Option<String> {
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(sealed)
+        .ok()?;
+    if raw.len() < 12 {
+        return None;
+    }
+    let (nonce, ct) = raw.split_at(12);
+    let plain = cipher.decrypt(Nonce::from_slice(nonce), ct).ok()?;
+    String::from_utf8(plain).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weak_root_credentials_are_rejected() {
+        let weak = RootCredentials {
+            access_key: "ab".into(),
+            secret_key: "longenough".into(),
+        };
+        assert!(weak.validate().is_err());
+        let weak = RootCredentials {
+            access_key: "admin".into(),
+            secret_key: "short".into(),
+        };
+        assert!(weak.validate().is_err());
+        let ok = RootCredentials {
+            access_key: "minioadmin".into(),
+            secret_key: "minioadmin".into(),
+        };
+        assert!(ok.validate().is_ok());
+    }
+
+    #[test]
+    fn sealing_round_trips_and_needs_the_right_root() {
+        let root = RootCredentials {
+            access_key: "root".into(),
+            secret_key: "password1".into(),
+        };
+        let other = RootCredentials {
+            access_key: "root".into(),
+            secret_key: "password2".into(),
+        };
+        let c1 = ChaCha20Poly1305::new(Key::from_slice(&root.sealing_key()));
+        let c2 = ChaCha20Poly1305::new(Key::from_slice(&other.sealing_key()));
+        let sealed = seal(&c1, "s3cr3t-key-value");
+        assert!(!sealed.contains("s3cr3t"));
+        assert_eq!(unseal(&c1, &sealed).as_deref(), Some("s3cr3t-key-value"));
+        assert_eq!(unseal(&c2, &sealed), None);
+        assert_eq!(unseal(&c1, "garbage"), None);
+    }
+
+    #[test]
+    fn root_credentials_debug_hides_the_secret() {
+        let root = RootCredentials {
+            access_key: "root".into(),
+            secret_key: "topsecretvalue".into(),
+        };
+        assert!(!format!("{root:?}").contains("topsecretvalue"));
+    }
+}
