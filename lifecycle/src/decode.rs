@@ -287,9 +287,15 @@ fn integer(name: &str, text: &str) -> Result<i64, LifecycleError> {
 }
 
 fn size(node: &Node) -> Result<u64, LifecycleError> {
-    let value = integer(&node.name, node.leaf_text()?)?;
-    u64::try_from(value)
-        .map_err(|_| invalid_argument(format!("{} must not be negative", node.name)))
+    let text = node.leaf_text()?;
+    if let Ok(size) = text.trim().parse::<u64>() {
+        return Ok(size);
+    }
+    integer(&node.name, text)?;
+    Err(invalid_argument(format!(
+        "{} must not be negative",
+        node.name
+    )))
 }
 
 fn size_upper_bound(node: &Node) -> Result<u64, LifecycleError> {
