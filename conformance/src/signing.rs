@@ -1,0 +1,266 @@
+//! SigV4 signing for raw requests (aws-sigv4 does the cryptography), including aws-chunked
+//! bodies with chunk and trailer signatures. Broken requests are made by tampering *after*
+//! signing, so every failure test starts from a request the server would otherwise accept.
+
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{
+    sign, PercentEncodingMode, SignableBody, SignableRequest, SignatureLocation, SigningSettings,
+    UriPathNormalizationMode,
+};
+use aws_sigv4::sign::v4;
+use aws_smithy_runtime_api::client::identity::Identity;
+use base64::Engine;
+
+use crate::TEST_REGION;
+
+/// What goes into `x-amz-content-sha256` (and how the body is framed).
+#[derive(Clone, Debug)]
+pub enum PayloadSigning {
+    /// The real SHA-256 of the body.
+    Sha256,
+    /// `UNSIGNED-PAYLOAD`.
+    Unsigned,
+    /// A caller-chosen value, signed as if it were right (to test hash mismatches).
+    Precomputed(String),
+    /// `STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER` (body must be aws-chunked with signatures).
+    StreamingSignedTrailer,
+    /// `STREAMING-UNSIGNED-PAYLOAD-TRAILER`.
+    StreamingUnsignedTrailer,
+}
+
+/// A signed request ready to send: the headers to add and the seed signature.
+#[derive(Clone, Debug)]
+pub struct SignedHeaders {
+    /// Header name/value pairs to send (includes the caller's headers).
+    pub headers: Vec<(String, String)>,
+    /// The request signature (the seed for aws-chunked chunk signatures).
+    pub signature: String,
+    /// The signing time used.
+    pub time: SystemTime,
+}
+
+/// Signs raw requests for one endpoint and credential pair.
+#[derive(Clone, Debug)]
+pub struct RequestSigner {
+    endpoint: String,
+    access_key: String,
+    secret_key: String,
+}
+
+impl RequestSigner {
+    /// A signer for `endpoint` (`http://host:port`).
+    pub fn new(endpoint: &str, access_key: &str, secret_key: &str) -> RequestSigner {
+        RequestSigner {
+            endpoint: endpoint.trim_end_matches('/').to_string(),
+            access_key: access_key.to_string(),
+            secret_key: secret_key.to_string(),
+        }
+    }
+
+    /// The same endpoint with other credentials.
+    pub fn with_credentials(&self, access_key: &str, secret_key: &str) -> RequestSigner {
+        RequestSigner::new(&self.endpoint, access_key, secret_key)
+    }
+
+    /// Full URL for an already percent-encoded `path_and_query`.
+    pub fn url(&self, path_and_query: &str) -> String {
+        format!("{}{}", self.endpoint, path_and_query)
+    }
+
+    fn identity(&self) -> Identity {
+        Credentials::new(
+            &self.access_key,
+            &self.secret_key,
+            None,
+            None,
+            "conformance-raw",
+        )
+        .into()
+    }
+
+    fn settings(location: SignatureLocation, expires_in: Option<Duration>) -> SigningSettings {
+        let mut settings = SigningSettings::default();
+        // S3 signs the path as sent: single-encoded, never normalized.
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+        settings.payload_checksum_kind = aws_sigv4::http_request::PayloadChecksumKind::XAmzSha256;
+        settings.signature_location = location;
+        settings.expires_in = expires_in;
+        settings
+    }
+
+    /// Signs a request in the Authorization header. `headers` are signed and returned with the
+    /// `authorization`, `x-amz-date` and `x-amz-content-sha256` headers added.
+    pub fn sign_headers(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+        payload: &PayloadSigning,
+        time: SystemTime,
+    ) -> SignedHeaders {
+        let identity = self.identity();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(TEST_REGION)
+            .name("s3")
+            .time(time)
+            .settings(Self::settings(SignatureLocation::Headers, None))
+            .build()
+            .expect("signing params")
+            .into();
+        let signable_body = match payload {
+            PayloadSigning::Sha256 => SignableBody::Bytes(body),
+            PayloadSigning::Unsigned => SignableBody::UnsignedPayload,
+            PayloadSigning::Precomputed(value) => SignableBody::Precomputed(value.clone()),
+            PayloadSigning::StreamingSignedTrailer => SignableBody::StreamingSignedPayloadTrailer,
+            PayloadSigning::StreamingUnsignedTrailer => {
+                SignableBody::StreamingUnsignedPayloadTrailer
+            }
+        };
+        let url = self.url(path_and_query);
+        let signable = SignableRequest::new(
+            method,
+            url.as_str(),
+            headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            signable_body,
+        )
+        .expect("signable request");
+        let (instructions, signature) =
+            sign(signable, &params).expect("sigv4 signing").into_parts();
+        let mut all: Vec<(String, String)> = headers.to_vec();
+        for (name, value) in instructions.headers() {
+            all.push((name.to_string(), value.to_string()));
+        }
+        SignedHeaders {
+            headers: all,
+            signature,
+            time,
+        }
+    }
+
+    /// A presigned URL (query-string SigV4) valid for `expires_in` from `time`.
+    pub fn presign_url(
+        &self,
+        method: &str,
+        path: &str,
+        expires_in: Duration,
+        time: SystemTime,
+    ) -> String {
+        let identity = self.identity();
+        let mut settings = Self::settings(SignatureLocation::QueryParams, Some(expires_in));
+        settings.payload_checksum_kind = aws_sigv4::http_request::PayloadChecksumKind::NoHeader;
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(TEST_REGION)
+            .name("s3")
+            .time(time)
+            .settings(settings)
+            .build()
+            .expect("signing params")
+            .into();
+        let url = self.url(path);
+        let signable = SignableRequest::new(
+            method,
+            url.as_str(),
+            std::iter::empty(),
+            SignableBody::UnsignedPayload,
+        )
+        .expect("signable request");
+        let (instructions, _) = sign(signable, &params).expect("sigv4 presign").into_parts();
+        let mut out = url;
+        let mut separator = if out.contains('?') { '&' } else { '?' };
+        for (name, value) in instructions.params() {
+            out.push(separator);
+            separator = '&';
+            out.push_str(&percent_encode_query(name));
+            out.push('=');
+            out.push_str(&percent_encode_query(value));
+        }
+        out
+    }
+
+    /// Encodes `payload` as `aws-chunked` with chunk signatures chained from
+    /// `seed_signature`, a zero-length final chunk, and (if given) a signed trailer line
+    /// such as `x-amz-checksum-crc32`. Matches what aws-sdk-s3 sends over http://.
+    pub fn aws_chunked_signed_body(
+        &self,
+        payload: &[u8],
+        chunk_size: usize,
+        seed_signature: &str,
+        time: SystemTime,
+        trailer: Option<(&str, &str)>,
+    ) -> Vec<u8> {
+        let identity = self.identity();
+        let params: v4::SigningParams<'_, ()> = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(TEST_REGION)
+            .name("s3")
+            .time(time)
+            .settings(())
+            .build()
+            .expect("chunk signing params");
+        let mut out = Vec::with_capacity(payload.len() + 256);
+        let mut running = seed_signature.to_string();
+        let mut chunks: Vec<&[u8]> = payload.chunks(chunk_size.max(1)).collect();
+        chunks.push(&[]);
+        for chunk in chunks {
+            let bytes = bytes::Bytes::copy_from_slice(chunk);
+            let signature = v4::sign_chunk(&bytes, &running, &params)
+                .expect("chunk signature")
+                .into_parts()
+                .1;
+            out.extend_from_slice(
+                format!("{:X};chunk-signature={}\r\n", chunk.len(), signature).as_bytes(),
+            );
+            if !chunk.is_empty() {
+                out.extend_from_slice(chunk);
+                out.extend_from_slice(b"\r\n");
+            }
+            running = signature;
+        }
+        match trailer {
+            Some((name, value)) => {
+                let mut headers = aws_smithy_runtime_api::http::Headers::new();
+                headers.insert(name.to_string(), value.to_string());
+                let signature = v4::sign_trailer(&headers, &running, &params)
+                    .expect("trailer signature")
+                    .into_parts()
+                    .1;
+                out.extend_from_slice(format!("{name}:{value}\r\n").as_bytes());
+                out.extend_from_slice(
+                    format!("x-amz-trailer-signature:{signature}\r\n").as_bytes(),
+                );
+                out.extend_from_slice(b"\r\n");
+            }
+            None => out.extend_from_slice(b"\r\n"),
+        }
+        out
+    }
+}
+
+/// Base64 CRC32 of `data`, as in `x-amz-checksum-crc32`.
+pub fn crc32_base64(data: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(crc32fast::hash(data).to_be_bytes())
+}
+
+/// Base64 of raw bytes (e.g. an MD5 digest for Content-MD5).
+pub fn base64_of(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn percent_encode_query(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}

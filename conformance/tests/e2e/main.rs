@@ -1,0 +1,9 @@
+//! The end-to-end conformance suite: one test binary (one link, shorter builds), one module per
+//! scenario family. Each module shares one server across its tests (unique bucket per test);
+//! tests that restart or measure the server start their own.
+//!
+//! Runs against `target/debug/minnow` by default, or any endpoint in `MINNOW_TEST_ENDPOINT`.
+
+mod common;
+
+mod sdk_version;
