@@ -1,0 +1,1139 @@
+//! minnow's admin HTTP API: JSON under `/minnow/admin/v1/` on the S3 port,
+//! for server info, users, identity policies and heal. Callers sign with
+//! SigV4 like any S3 request (authentication happens in `handlers`); this
+//! module decides whether the verified caller may use the endpoint
+//! (`Iam::is_allowed` with an `admin:<Op>` action: root, or a user whose
+//! policies grant it, e.g. `consoleAdmin`) and renders every failure as an
+//! RFC 9457 problem document (`application/problem+json`).
+//!
+//! Endpoints (paths relative to [`ADMIN_PREFIX`]):
+//!
+//! | method | path | action |
+//! | --- | --- | --- |
+//! | GET | `info` | `admin:ServerInfo` |
+//! | GET | `users` | `admin:ListUsers` |
+//! | GET | `users/{ak}` | `admin:GetUser` |
+//! | PUT | `users/{ak}` `{"secretKey": ".."}` | `admin:CreateUser` |
+//! | DELETE | `users/{ak}` | `admin:DeleteUser` |
+//! | PUT | `users/{ak}/status` `{"enabled": bool}` | `admin:EnableUser` / `admin:DisableUser` |
+//! | PUT, DELETE | `users/{ak}/policies/{name}` | `admin:AttachUserOrGroupPolicy` |
+//! | GET | `policies` | `admin:ListUserPolicies` |
+//! | GET | `policies/{name}` | `admin:GetPolicy` |
+//! | PUT | `policies/{name}` (policy JSON) | `admin:CreatePolicy` |
+//! | DELETE | `policies/{name}` | `admin:DeletePolicy` |
+//! | POST | `heal/object?bucket=&key=` | `admin:Heal` |
+//! | POST | `heal?bucket=&prefix=` | `admin:Heal` |
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use percent_encoding::percent_decode_str;
+use serde::{Deserialize, Serialize};
+use store::api::{
+    Catalog, DriveStatus, HealReport, ListParams, Maintenance, MultipartStore, ObjectStore,
+    StoreError,
+};
+
+use crate::auth::AuthError;
+use crate::iam::{Iam, IamError, UserInfo};
+use crate::policy::{AccessRequest, PolicyDocument, PolicyError, CANNED_POLICIES};
+use crate::ResponseBody;
+
+/// Where the admin API lives on the S3 port.
+pub const ADMIN_PREFIX: &str = "/minnow/admin/v1/";
+
+/// `admin info` stops counting objects here and reports "at least".
+pub const OBJECT_COUNT_CAP: u64 = 1_000_000;
+
+/// The content type of error bodies (RFC 9457).
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+/// An admin request, routed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminRoute {
+    Info,
+    ListUsers,
+    GetUser(String),
+    PutUser(String),
+    DeleteUser(String),
+    SetUserStatus(String),
+    AttachPolicy {
+        user: String,
+        policy: String,
+    },
+    DetachPolicy {
+        user: String,
+        policy: String,
+    },
+    ListPolicies,
+    GetPolicy(String),
+    PutPolicy(String),
+    DeletePolicy(String),
+    HealObject {
+        bucket: String,
+        key: String,
+    },
+    Heal {
+        bucket: Option<String>,
+        prefix: String,
+    },
+}
+
+impl AdminRoute {
+    /// The policy action the caller needs. `body` decides enable vs disable.
+    fn action(&self, body: &Bytes) -> &'static str {
+        match self {
+            AdminRoute::Info => "admin:ServerInfo",
+            AdminRoute::ListUsers => "admin:ListUsers",
+            AdminRoute::GetUser(_) => "admin:GetUser",
+            AdminRoute::PutUser(_) => "admin:CreateUser",
+            AdminRoute::DeleteUser(_) => "admin:DeleteUser",
+            AdminRoute::SetUserStatus(_) => match serde_json::from_slice::<StatusBody>(body) {
+                Ok(StatusBody { enabled: true }) => "admin:EnableUser",
+                _ => "admin:DisableUser",
+            },
+            AdminRoute::AttachPolicy { .. } | AdminRoute::DetachPolicy { .. } => {
+                "admin:AttachUserOrGroupPolicy"
+            }
+            AdminRoute::ListPolicies => "admin:ListUserPolicies",
+            AdminRoute::GetPolicy(_) => "admin:GetPolicy",
+            AdminRoute::PutPolicy(_) => "admin:CreatePolicy",
+            AdminRoute::DeletePolicy(_) => "admin:DeletePolicy",
+            AdminRoute::HealObject { .. } | AdminRoute::Heal { .. } => "admin:Heal",
+        }
+    }
+}
+
+/// An RFC 9457 problem: what went wrong, for machines (`type`, `status`) and
+/// people (`title`, `detail`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// A URI naming the kind of problem, e.g. `urn:minnow:admin:no-such-user`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Methods the path accepts (only for 405; sent as `Allow`).
+    #[serde(skip)]
+    pub allow: Option<&'static str>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Self {
+        Problem {
+            kind: format!("urn:minnow:admin:{slug}"),
+            title: title.to_string(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            allow: None,
+        }
+    }
+
+    fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "No such admin endpoint",
+            detail,
+        )
+    }
+
+    fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-request",
+            "Invalid request",
+            detail,
+        )
+    }
+
+    fn method_not_allowed(method: &Method, allow: &'static str) -> Self {
+        let mut problem = Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "Method not allowed",
+            format!("{method} is not allowed here; use {allow}"),
+        );
+        problem.allow = Some(allow);
+        problem
+    }
+
+    /// A refused signature or unknown key, for the handlers to answer admin
+    /// requests that fail authentication in the admin API's own format.
+    pub fn from_auth_error(error: &AuthError) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "authentication-failed",
+            "Authentication failed",
+            error.to_string(),
+        )
+    }
+
+    /// Renders the problem as an HTTP response.
+    pub fn to_response(&self) -> Response<ResponseBody> {
+        let json = serde_json::to_vec(self).expect("problems always serialise");
+        let mut response = bytes_response(json, PROBLEM_CONTENT_TYPE);
+        *response.status_mut() =
+            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let Some(allow) = self.allow {
+            response
+                .headers_mut()
+                .insert(http::header::ALLOW, HeaderValue::from_static(allow));
+        }
+        response
+    }
+}
+
+impl From<IamError> for Problem {
+    fn from(error: IamError) -> Self {
+        match error {
+            IamError::NoSuchUser(_) => Problem::new(
+                StatusCode::NOT_FOUND,
+                "no-such-user",
+                "No such user",
+                error.to_string(),
+            ),
+            IamError::NoSuchPolicy(_) => Problem::new(
+                StatusCode::NOT_FOUND,
+                "no-such-policy",
+                "No such policy",
+                error.to_string(),
+            ),
+            IamError::InvalidCredentials(_) | IamError::WeakRootCredentials(_) => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-credentials",
+                "Invalid access key or secret key",
+                error.to_string(),
+            ),
+            IamError::Corrupt(_) => Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "identity-data-corrupt",
+                "Identity data is corrupt",
+                error.to_string(),
+            ),
+            IamError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<StoreError> for Problem {
+    fn from(error: StoreError) -> Self {
+        let (status, slug, title) = match &error {
+            StoreError::NoSuchBucket(_) => {
+                (StatusCode::NOT_FOUND, "no-such-bucket", "No such bucket")
+            }
+            StoreError::NoSuchKey { .. } => {
+                (StatusCode::NOT_FOUND, "no-such-object", "No such object")
+            }
+            StoreError::InvalidBucketName(_)
+            | StoreError::InvalidKey(_)
+            | StoreError::KeyTooLong
+            | StoreError::InvalidArgument(_) => (
+                StatusCode::BAD_REQUEST,
+                "invalid-request",
+                "Invalid request",
+            ),
+            StoreError::WriteQuorum { .. } | StoreError::ReadQuorum { .. } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "quorum-lost",
+                "Not enough drives online",
+            ),
+            StoreError::Corrupt(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "corrupt",
+                "Data is corrupt beyond repair",
+            ),
+            _ => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal-error",
+                "Internal error",
+            ),
+        };
+        Problem::new(status, slug, title, error.to_string())
+    }
+}
+
+impl From<PolicyError> for Problem {
+    fn from(error: PolicyError) -> Self {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-policy",
+            "The policy is malformed or unsupported",
+            error.to_string(),
+        )
+    }
+}
+
+/// `GET info`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerInfo {
+    /// `online` (every drive), `degraded` (quorum holds with drives
+    /// missing) or `offline` (no quorum).
+    pub state: String,
+    pub version: String,
+    pub uptime_seconds: u64,
+    /// e.g. `EC 2+2`.
+    pub layout: String,
+    pub data_shards: usize,
+    pub parity_shards: usize,
+    pub drives: Vec<DriveInfo>,
+    pub buckets: u64,
+    pub objects: u64,
+    /// True when counting stopped at [`OBJECT_COUNT_CAP`] (`objects` is a lower bound).
+    pub objects_capped: bool,
+    pub total_bytes: u64,
+    pub free_bytes: u64,
+}
+
+/// One drive in `GET info`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DriveInfo {
+    pub index: usize,
+    pub path: String,
+    /// `online`, `offline`, or `fresh` (formatted at this start: heal fills it).
+    pub state: String,
+    pub total_bytes: u64,
+    pub free_bytes: u64,
+}
+
+impl From<&DriveStatus> for DriveInfo {
+    fn from(drive: &DriveStatus) -> Self {
+        let state = if !drive.online {
+            "offline"
+        } else if drive.fresh {
+            "fresh"
+        } else {
+            "online"
+        };
+        DriveInfo {
+            index: drive.index,
+            path: drive.path.clone(),
+            state: state.to_string(),
+            total_bytes: drive.total_bytes,
+            free_bytes: drive.free_bytes,
+        }
+    }
+}
+
+/// A user as the admin API shows it (never the secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    pub access_key: String,
+    pub enabled: bool,
+    pub policies: Vec<String>,
+    /// False when the secret was sealed under other root credentials.
+    pub usable: bool,
+}
+
+impl From<UserInfo> for UserView {
+    fn from(user: UserInfo) -> Self {
+        UserView {
+            access_key: user.access_key,
+            enabled: user.enabled,
+            policies: user.policies,
+            usable: user.usable,
+        }
+    }
+}
+
+/// `GET users`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserList {
+    pub users: Vec<UserView>,
+}
+
+/// One entry of `GET policies`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyEntry {
+    pub name: String,
+    /// Built in (MinIO's canned policies); cannot be changed or removed.
+    pub canned: bool,
+}
+
+/// `GET policies`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyList {
+    pub policies: Vec<PolicyEntry>,
+}
+
+/// `PUT users/{ak}` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddUserBody {
+    pub secret_key: String,
+}
+
+impl std::fmt::Display for AddUserBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AddUserBody { secret_key: <redacted> }")
+    }
+}
+
+/// `PUT users/{ak}/status` body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusBody {
+    pub enabled: bool,
+}
+
+/// What a heal request did (camelCase view of [`HealReport`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealSummary {
+    pub objects_scanned: u64,
+    pub objects_healed: u64,
+    pub objects_failed: u64,
+    pub bytes_rebuilt: u64,
+}
+
+impl From<HealReport> for HealSummary {
+    fn from(report: HealReport) -> Self {
+        HealSummary {
+            objects_scanned: report.objects_scanned,
+            objects_healed: report.objects_healed,
+            objects_failed: report.objects_failed,
+            bytes_rebuilt: report.bytes_rebuilt,
+        }
+    }
+}
+
+/// Serves one admin request. `caller` is the verified access key (`None`
+/// for anonymous requests, which are always refused), `path` the
+/// percent-encoded request path after [`ADMIN_PREFIX`], `started` when the
+/// server started (for uptime). Never fails: errors become problem documents.
+#[allow(clippy::too_many_arguments)]
+pub async fn handle<S>(
+    iam: &Iam<S>,
+    store: &S,
+    caller: Option<&str>,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    body: Bytes,
+    started: Instant,
+) -> Response<ResponseBody>
+where
+    S: ObjectStore + Catalog + MultipartStore + Maintenance + 'static,
+{
+    match serve(iam, store, caller, method, path, query, body, started).await {
+        Ok(response) => response,
+        Err(problem) => {
+            if problem.status >= 500 {
+                tracing::warn!(%method, path, status = problem.status, detail = %problem.detail, "admin request failed");
+            }
+            problem.to_response()
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn serve<S>(
+    iam: &Iam<S>,
+    store: &S,
+    caller: Option<&str>,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    body: Bytes,
+    started: Instant,
+) -> Result<Response<ResponseBody>, Problem>
+where
+    S: ObjectStore + Catalog + MultipartStore + Maintenance + 'static,
+{
+    let route = route(method, path, query)?;
+    authorize(iam, caller, &route, &body)?;
+    match route {
+        AdminRoute::Info => json_response(&server_info(store, started).await?),
+        AdminRoute::ListUsers => json_response(&UserList {
+            users: iam.list_users().into_iter().map(UserView::from).collect(),
+        }),
+        AdminRoute::GetUser(user) => json_response(&user_view(iam, &user)?),
+        AdminRoute::PutUser(user) => {
+            let request: AddUserBody = parse_json(&body)?;
+            iam.add_user(&user, &request.secret_key).await?;
+            json_response(&user_view(iam, &user)?)
+        }
+        AdminRoute::DeleteUser(user) => {
+            iam.remove_user(&user).await?;
+            Ok(no_content())
+        }
+        AdminRoute::SetUserStatus(user) => {
+            let request: StatusBody = parse_json(&body)?;
+            iam.set_enabled(&user, request.enabled).await?;
+            json_response(&user_view(iam, &user)?)
+        }
+        AdminRoute::AttachPolicy { user, policy } => {
+            iam.set_policy(&user, &policy, true).await?;
+            json_response(&user_view(iam, &user)?)
+        }
+        AdminRoute::DetachPolicy { user, policy } => {
+            iam.set_policy(&user, &policy, false).await?;
+            json_response(&user_view(iam, &user)?)
+        }
+        AdminRoute::ListPolicies => json_response(&PolicyList {
+            policies: iam
+                .list_policies()
+                .into_iter()
+                .map(|name| PolicyEntry {
+                    canned: CANNED_POLICIES.contains(&name.as_str()),
+                    name,
+                })
+                .collect(),
+        }),
+        AdminRoute::GetPolicy(name) => match iam.get_policy(&name) {
+            Some(doc) => Ok(bytes_response(doc.to_json(), "application/json")),
+            None => Err(IamError::NoSuchPolicy(name).into()),
+        },
+        AdminRoute::PutPolicy(name) => {
+            refuse_canned(&name)?;
+            validate_policy_name(&name)?;
+            let doc = PolicyDocument::parse(&body)?;
+            iam.put_policy(&name, doc).await?;
+            Ok(no_content())
+        }
+        AdminRoute::DeletePolicy(name) => {
+            refuse_canned(&name)?;
+            iam.remove_policy(&name).await?;
+            Ok(no_content())
+        }
+        AdminRoute::HealObject { bucket, key } => {
+            let report = store.heal_object(&bucket, &key).await?;
+            json_response(&HealSummary::from(report))
+        }
+        AdminRoute::Heal { bucket, prefix } => {
+            if bucket.is_none() && !prefix.is_empty() {
+                return Err(Problem::bad_request("a prefix needs a bucket"));
+            }
+            let report = store.heal(bucket.as_deref(), &prefix).await?;
+            json_response(&HealSummary::from(report))
+        }
+    }
+}
+
+/// Maps method + path + query to an endpoint, or a 404/405 problem.
+pub fn route(method: &Method, path: &str, query: Option<&str>) -> Result<AdminRoute, Problem> {
+    let segments: Vec<String> = path
+        .trim_matches('/')
+        .split('/')
+        .map(|s| {
+            percent_decode_str(s)
+                .decode_utf8()
+                .map(|d| d.into_owned())
+                .map_err(|_| Problem::bad_request("the path is not valid UTF-8"))
+        })
+        .collect::<Result<_, _>>()?;
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let params = QueryParams::parse(query.unwrap_or(""));
+    let is = |allowed: &Method| method == allowed;
+    let route = match segments.as_slice() {
+        ["info"] if is(&Method::GET) => AdminRoute::Info,
+        ["info"] => return Err(Problem::method_not_allowed(method, "GET")),
+        ["users"] if is(&Method::GET) => AdminRoute::ListUsers,
+        ["users"] => return Err(Problem::method_not_allowed(method, "GET")),
+        ["users", user] if !user.is_empty() => match *method {
+            Method::GET => AdminRoute::GetUser(user.to_string()),
+            Method::PUT => AdminRoute::PutUser(user.to_string()),
+            Method::DELETE => AdminRoute::DeleteUser(user.to_string()),
+            _ => return Err(Problem::method_not_allowed(method, "GET, PUT, DELETE")),
+        },
+        ["users", user, "status"] if !user.is_empty() => match *method {
+            Method::PUT => AdminRoute::SetUserStatus(user.to_string()),
+            _ => return Err(Problem::method_not_allowed(method, "PUT")),
+        },
+        ["users", user, "policies", policy] if !user.is_empty() && !policy.is_empty() => {
+            let (user, policy) = (user.to_string(), policy.to_string());
+            match *method {
+                Method::PUT => AdminRoute::AttachPolicy { user, policy },
+                Method::DELETE => AdminRoute::DetachPolicy { user, policy },
+                _ => return Err(Problem::method_not_allowed(method, "PUT, DELETE")),
+            }
+        }
+        ["policies"] if is(&Method::GET) => AdminRoute::ListPolicies,
+        ["policies"] => return Err(Problem::method_not_allowed(method, "GET")),
+        ["policies", name] if !name.is_empty() => match *method {
+            Method::GET => AdminRoute::GetPolicy(name.to_string()),
+            Method::PUT => AdminRoute::PutPolicy(name.to_string()),
+            Method::DELETE => AdminRoute::DeletePolicy(name.to_string()),
+            _ => return Err(Problem::method_not_allowed(method, "GET, PUT, DELETE")),
+        },
+        ["heal", "object"] if is(&Method::POST) => {
+            let bucket = params
+                .get("bucket")
+                .filter(|b| !b.is_empty())
+                .ok_or_else(|| Problem::bad_request("the bucket parameter is required"))?;
+            let key = params
+                .get("key")
+                .filter(|k| !k.is_empty())
+                .ok_or_else(|| Problem::bad_request("the key parameter is required"))?;
+            AdminRoute::HealObject {
+                bucket: bucket.to_string(),
+                key: key.to_string(),
+            }
+        }
+        ["heal"] if is(&Method::POST) => AdminRoute::Heal {
+            bucket: params
+                .get("bucket")
+                .filter(|b| !b.is_empty())
+                .map(str::to_string),
+            prefix: params.get("prefix").unwrap_or("").to_string(),
+        },
+        ["heal"] | ["heal", "object"] => return Err(Problem::method_not_allowed(method, "POST")),
+        _ => {
+            return Err(Problem::not_found(format!(
+                "{ADMIN_PREFIX}{} is not an admin endpoint",
+                path.trim_start_matches('/')
+            )))
+        }
+    };
+    Ok(route)
+}
+
+fn authorize<S: Catalog + 'static>(
+    iam: &Iam<S>,
+    caller: Option<&str>,
+    route: &AdminRoute,
+    body: &Bytes,
+) -> Result<(), Problem> {
+    let Some(access_key) = caller else {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "access-denied",
+            "Access denied",
+            "the admin API needs a request signed by root or an admin user",
+        ));
+    };
+    let action = route.action(body);
+    let request = AccessRequest {
+        action,
+        bucket: None,
+        key: None,
+    };
+    if iam.is_allowed(Some(access_key), None, &request) {
+        Ok(())
+    } else {
+        Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "access-denied",
+            "Access denied",
+            format!("{access_key} is not allowed to perform {action}"),
+        ))
+    }
+}
+
+fn user_view<S: Catalog + 'static>(iam: &Iam<S>, user: &str) -> Result<UserView, Problem> {
+    iam.user_info(user)
+        .map(UserView::from)
+        .ok_or_else(|| IamError::NoSuchUser(user.to_string()).into())
+}
+
+fn refuse_canned(name: &str) -> Result<(), Problem> {
+    if CANNED_POLICIES.contains(&name) {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "canned-policy",
+            "Canned policies cannot be changed",
+            format!("{name} is a built-in policy"),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_policy_name(name: &str) -> Result<(), Problem> {
+    let valid = name.len() <= 128
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+' | '@'));
+    if valid {
+        Ok(())
+    } else {
+        Err(Problem::bad_request(format!(
+            "invalid policy name {name:?}: use letters, digits and - _ . + @ (at most 128)"
+        )))
+    }
+}
+
+async fn server_info<S>(store: &S, started: Instant) -> Result<ServerInfo, Problem>
+where
+    S: ObjectStore + Catalog + Maintenance,
+{
+    let drives = store.drive_status().await;
+    let (data, parity) = store.erasure_layout();
+    let online = drives.iter().filter(|d| d.online).count();
+    let state = if online == drives.len() {
+        "online"
+    } else if crate::health::quorum_holds(&drives, data, parity) {
+        "degraded"
+    } else {
+        "offline"
+    };
+    let (mut buckets, mut objects, mut objects_capped) = (0u64, 0u64, false);
+    // Without quorum listing fails; info still reports the drives.
+    if state != "offline" {
+        let all = store.list_buckets().await?;
+        buckets = all.len() as u64;
+        'buckets: for bucket in &all {
+            let mut start_after = None;
+            loop {
+                let page = store
+                    .list_objects(
+                        &bucket.name,
+                        ListParams {
+                            start_after: start_after.take(),
+                            max_keys: 1000,
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                objects += page.objects.len() as u64;
+                if objects >= OBJECT_COUNT_CAP {
+                    objects_capped = true;
+                    break 'buckets;
+                }
+                if !page.is_truncated || page.next_marker.is_none() {
+                    break;
+                }
+                start_after = page.next_marker;
+            }
+        }
+    }
+    Ok(ServerInfo {
+        state: state.to_string(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        uptime_seconds: started.elapsed().as_secs(),
+        layout: format!("EC {data}+{parity}"),
+        data_shards: data,
+        parity_shards: parity,
+        total_bytes: drives
+            .iter()
+            .filter(|d| d.online)
+            .map(|d| d.total_bytes)
+            .sum(),
+        free_bytes: drives
+            .iter()
+            .filter(|d| d.online)
+            .map(|d| d.free_bytes)
+            .sum(),
+        drives: drives.iter().map(DriveInfo::from).collect(),
+        buckets,
+        objects,
+        objects_capped,
+    })
+}
+
+/// Decoded `name=value` pairs of a query string.
+struct QueryParams(Vec<(String, String)>);
+
+impl QueryParams {
+    fn parse(query: &str) -> Self {
+        let decode = |s: &str| {
+            let s = s.replace('+', " ");
+            percent_decode_str(&s).decode_utf8_lossy().into_owned()
+        };
+        QueryParams(
+            query
+                .split('&')
+                .filter(|p| !p.is_empty())
+                .map(|pair| match pair.split_once('=') {
+                    Some((k, v)) => (decode(k), decode(v)),
+                    None => (decode(pair), String::new()),
+                })
+                .collect(),
+        )
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Problem> {
+    serde_json::from_slice(body).map_err(|e| {
+        Problem::bad_request(format!("the request body is not the expected JSON: {e}"))
+    })
+}
+
+fn json_response<T: Serialize>(value: &T) -> Result<Response<ResponseBody>, Problem> {
+    let json = serde_json::to_vec(value).map_err(|e| {
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal-error",
+            "Internal error",
+            e.to_string(),
+        )
+    })?;
+    Ok(bytes_response(json, "application/json"))
+}
+
+fn bytes_response(bytes: impl Into<Bytes>, content_type: &'static str) -> Response<ResponseBody> {
+    let bytes = bytes.into();
+    let mut response = Response::new(
+        Full::new(bytes.clone())
+            .map_err(|never| match never {})
+            .boxed(),
+    );
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
+    headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    response
+}
+
+fn no_content() -> Response<ResponseBody> {
+    let mut response = Response::new(
+        Full::new(Bytes::new())
+            .map_err(|never| match never {})
+            .boxed(),
+    );
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_paths_route_by_method() {
+        assert_eq!(
+            route(&Method::GET, "users", None),
+            Ok(AdminRoute::ListUsers)
+        );
+        assert_eq!(
+            route(&Method::PUT, "users/svc", None),
+            Ok(AdminRoute::PutUser("svc".into()))
+        );
+        assert_eq!(
+            route(&Method::DELETE, "/users/svc/", None),
+            Ok(AdminRoute::DeleteUser("svc".into()))
+        );
+        assert_eq!(
+            route(&Method::PUT, "users/svc/status", None),
+            Ok(AdminRoute::SetUserStatus("svc".into()))
+        );
+        assert_eq!(
+            route(&Method::DELETE, "users/svc/policies/readwrite", None),
+            Ok(AdminRoute::DetachPolicy {
+                user: "svc".into(),
+                policy: "readwrite".into()
+            })
+        );
+        assert_eq!(
+            route(&Method::GET, "users/a%40b", None),
+            Ok(AdminRoute::GetUser("a@b".into()))
+        );
+    }
+
+    #[test]
+    fn heal_paths_take_bucket_key_and_prefix_from_the_query() {
+        assert_eq!(
+            route(
+                &Method::POST,
+                "heal/object",
+                Some("bucket=b&key=a%2Fb%20c.png")
+            ),
+            Ok(AdminRoute::HealObject {
+                bucket: "b".into(),
+                key: "a/b c.png".into()
+            })
+        );
+        assert_eq!(
+            route(&Method::POST, "heal", Some("bucket=b&prefix=temp%2F")),
+            Ok(AdminRoute::Heal {
+                bucket: Some("b".into()),
+                prefix: "temp/".into()
+            })
+        );
+        assert_eq!(
+            route(&Method::POST, "heal", None),
+            Ok(AdminRoute::Heal {
+                bucket: None,
+                prefix: String::new()
+            })
+        );
+        let missing_key = route(&Method::POST, "heal/object", Some("bucket=b")).unwrap_err();
+        assert_eq!(missing_key.status, 400);
+    }
+
+    #[test]
+    fn wrong_method_is_405_with_allow_and_unknown_path_is_404() {
+        let problem = route(&Method::POST, "users", None).unwrap_err();
+        assert_eq!(problem.status, 405);
+        let response = problem.to_response();
+        assert_eq!(response.headers()[http::header::ALLOW], "GET");
+        let problem = route(&Method::GET, "heal", None).unwrap_err();
+        assert_eq!(problem.status, 405);
+        let problem = route(&Method::GET, "nothing/here", None).unwrap_err();
+        assert_eq!(problem.status, 404);
+        assert_eq!(problem.kind, "urn:minnow:admin:not-found");
+    }
+
+    #[tokio::test]
+    async fn problems_render_as_rfc9457_json() {
+        let problem: Problem = IamError::NoSuchUser("ghost".into()).into();
+        let response = problem.to_response();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            response.headers()[http::header::CONTENT_TYPE],
+            PROBLEM_CONTENT_TYPE
+        );
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["type"], "urn:minnow:admin:no-such-user");
+        assert_eq!(json["title"], "No such user");
+        assert_eq!(json["status"], 404);
+        assert!(json["detail"].as_str().unwrap().contains("ghost"));
+    }
+
+    #[test]
+    fn store_and_policy_errors_map_to_statuses() {
+        let p: Problem = StoreError::NoSuchBucket("b".into()).into();
+        assert_eq!(p.status, 404);
+        let p: Problem = StoreError::ReadQuorum {
+            online: 1,
+            needed: 2,
+        }
+        .into();
+        assert_eq!(p.status, 503);
+        let p: Problem = PolicyError::Malformed("x".into()).into();
+        assert_eq!(p.status, 400);
+        let p: Problem = IamError::InvalidCredentials("short".into()).into();
+        assert_eq!(p.status, 400);
+    }
+
+    #[test]
+    fn status_body_picks_enable_or_disable_action() {
+        let route = AdminRoute::SetUserStatus("u".into());
+        assert_eq!(
+            route.action(&Bytes::from_static(br#"{"enabled":true}"#)),
+            "admin:EnableUser"
+        );
+        assert_eq!(
+            route.action(&Bytes::from_static(br#"{"enabled":false}"#)),
+            "admin:DisableUser"
+        );
+    }
+
+    #[test]
+    fn canned_policies_cannot_be_replaced_and_names_are_checked() {
+        assert_eq!(refuse_canned("readwrite").unwrap_err().status, 409);
+        assert!(refuse_canned("my-policy").is_ok());
+        assert!(validate_policy_name("my-policy.v2").is_ok());
+        assert!(validate_policy_name("bad/name").is_err());
+    }
+
+    async fn open_store(dir: &std::path::Path) -> std::sync::Arc<store::Store> {
+        let drives = (1..=4)
+            .map(|i| dir.join(format!("d{i}")))
+            .collect::<Vec<_>>();
+        for d in &drives {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        std::sync::Arc::new(
+            store::Store::open(store::StoreConfig::new(drives))
+                .await
+                .unwrap(),
+        )
+    }
+
+    async fn call(
+        iam: &Iam<store::Store>,
+        store: &store::Store,
+        caller: Option<&str>,
+        method: Method,
+        path: &str,
+        body: &str,
+    ) -> (u16, serde_json::Value) {
+        let response = handle(
+            iam,
+            store,
+            caller,
+            &method,
+            path,
+            None,
+            Bytes::from(body.to_string()),
+            Instant::now(),
+        )
+        .await;
+        let status = response.status().as_u16();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let json = if bytes.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap()
+        };
+        (status, json)
+    }
+
+    #[tokio::test]
+    async fn only_root_and_admin_policy_users_may_use_the_admin_api() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_store(dir.path()).await;
+        let root = crate::iam::RootCredentials {
+            access_key: "rootuser".into(),
+            secret_key: "rootpassword".into(),
+        };
+        let iam = Iam::load(store.clone(), root, None).await.unwrap();
+        let s = store.as_ref();
+
+        let (status, _) = call(&iam, s, None, Method::GET, "users", "").await;
+        assert_eq!(status, 403);
+        let (status, user) = call(
+            &iam,
+            s,
+            Some("rootuser"),
+            Method::PUT,
+            "users/svc",
+            r#"{"secretKey":"svc-secret-1"}"#,
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(user["accessKey"], "svc");
+        assert_eq!(user["enabled"], true);
+        // Adding again is fine (idempotent), attaching twice keeps one entry.
+        let (status, _) = call(
+            &iam,
+            s,
+            Some("rootuser"),
+            Method::PUT,
+            "users/svc",
+            r#"{"secretKey":"svc-secret-1"}"#,
+        )
+        .await;
+        assert_eq!(status, 200);
+        for _ in 0..2 {
+            let (status, user) = call(
+                &iam,
+                s,
+                Some("rootuser"),
+                Method::PUT,
+                "users/svc/policies/readwrite",
+                "",
+            )
+            .await;
+            assert_eq!(status, 200);
+            assert_eq!(user["policies"], serde_json::json!(["readwrite"]));
+        }
+        let (status, problem) = call(&iam, s, Some("svc"), Method::GET, "users", "").await;
+        assert_eq!(status, 403);
+        assert_eq!(problem["type"], "urn:minnow:admin:access-denied");
+
+        call(
+            &iam,
+            s,
+            Some("rootuser"),
+            Method::PUT,
+            "users/ops",
+            r#"{"secretKey":"ops-secret-1"}"#,
+        )
+        .await;
+        call(
+            &iam,
+            s,
+            Some("rootuser"),
+            Method::PUT,
+            "users/ops/policies/consoleAdmin",
+            "",
+        )
+        .await;
+        let (status, list) = call(&iam, s, Some("ops"), Method::GET, "users", "").await;
+        assert_eq!(status, 200);
+        assert_eq!(list["users"].as_array().unwrap().len(), 2);
+
+        let (status, _) = call(
+            &iam,
+            s,
+            Some("rootuser"),
+            Method::PUT,
+            "users/ops/status",
+            r#"{"enabled":false}"#,
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (status, _) = call(&iam, s, Some("ops"), Method::GET, "users", "").await;
+        assert_eq!(status, 403);
+
+        let (status, problem) = call(
+            &iam,
+            s,
+            Some("rootuser"),
+            Method::PUT,
+            "users/svc/policies/nope",
+            "",
+        )
+        .await;
+        assert_eq!(
+            (status, problem["type"].as_str()),
+            (404, Some("urn:minnow:admin:no-such-policy"))
+        );
+        let (status, _) = call(&iam, s, Some("rootuser"), Method::DELETE, "users/svc", "").await;
+        assert_eq!(status, 204);
+        let (status, _) = call(&iam, s, Some("rootuser"), Method::DELETE, "users/svc", "").await;
+        assert_eq!(status, 404);
+    }
+
+    #[tokio::test]
+    async fn info_reports_layout_drives_and_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_store(dir.path()).await;
+        let root = crate::iam::RootCredentials {
+            access_key: "rootuser".into(),
+            secret_key: "rootpassword".into(),
+        };
+        let iam = Iam::load(store.clone(), root, None).await.unwrap();
+        store.create_bucket("bkt1").await.unwrap();
+        for key in ["a", "b/c"] {
+            let body: store::api::ByteStream = Box::pin(futures::stream::once(async {
+                Ok(Bytes::from_static(b"hi"))
+            }));
+            store
+                .put_object("bkt1", key, body, Default::default())
+                .await
+                .unwrap();
+        }
+        let (status, info) = call(&iam, &store, Some("rootuser"), Method::GET, "info", "").await;
+        assert_eq!(status, 200);
+        assert_eq!(info["layout"], "EC 2+2");
+        assert_eq!(info["state"], "online");
+        assert_eq!(info["buckets"], 1);
+        assert_eq!(info["objects"], 2);
+        assert_eq!(info["drives"].as_array().unwrap().len(), 4);
+
+        let (status, report) = call(&iam, &store, Some("rootuser"), Method::POST, "heal", "").await;
+        assert_eq!(status, 200);
+        assert_eq!(report["objectsFailed"], 0);
+        let response = handle(
+            &iam,
+            store.as_ref(),
+            Some("rootuser"),
+            &Method::POST,
+            "heal/object",
+            Some("bucket=bkt1&key=b%2Fc"),
+            Bytes::new(),
+            Instant::now(),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let response = handle(
+            &iam,
+            store.as_ref(),
+            Some("rootuser"),
+            &Method::POST,
+            "heal/object",
+            Some("bucket=nope&key=x"),
+            Bytes::new(),
+            Instant::now(),
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    }
+}
