@@ -7,6 +7,7 @@
 //! failure through `error` — the only place store and auth errors become S3
 //! error codes.
 
+pub mod admin;
 pub mod auth;
 pub mod error;
 pub mod handlers;
