@@ -1,0 +1,180 @@
+//! The scanner against the in-memory store: the shared scenarios, plus races
+//! and pacing only a fake store can stage.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use lifecycle::*;
+use store::api::*;
+use support::memory_store::MemoryStore;
+use support::scenarios::{self, *};
+
+fn store() -> Arc<MemoryStore> {
+    Arc::new(MemoryStore::new())
+}
+
+#[tokio::test]
+async fn temp_objects_expire_after_eight_days_and_others_stay_byte_exact() {
+    scenarios::temp_objects_expire_after_eight_days_and_others_stay_byte_exact(store()).await;
+}
+
+#[tokio::test]
+async fn tagged_objects_expire_by_tag_rule() {
+    scenarios::tagged_objects_expire_by_tag_rule(store()).await;
+}
+
+#[tokio::test]
+async fn stale_uploads_are_aborted_and_others_kept() {
+    scenarios::stale_uploads_are_aborted_and_others_kept(store()).await;
+}
+
+#[tokio::test]
+async fn buckets_without_usable_rules_are_left_alone() {
+    scenarios::buckets_without_usable_rules_are_left_alone(store()).await;
+}
+
+#[tokio::test]
+async fn restart_mid_cycle_resumes_from_the_persisted_cursor() {
+    scenarios::restart_mid_cycle_resumes_from_the_persisted_cursor(store()).await;
+}
+
+#[tokio::test]
+async fn spawned_scanner_works_in_the_background_and_stops_on_shutdown() {
+    scenarios::spawned_scanner_works_in_the_background_and_stops_on_shutdown(store()).await;
+}
+
+#[tokio::test]
+async fn object_overwritten_after_listing_is_not_deleted() {
+    let store = store();
+    store.create_bucket("b").await.unwrap();
+    set_rules(&*store, "b", &days_rule("temp", "temp/", 7)).await;
+    put(&*store, "b", "temp/rewritten", 10, &[]).await;
+    put(&*store, "b", "temp/old", 10, &[]).await;
+    let clock = Arc::new(ManualClock::starting_now());
+    clock.advance(ONE_DAY * 8);
+    // The listing still shows the old time, but the object was rewritten
+    // "today" (by the manual clock), so it has 7 more days to live.
+    let old = SystemTime::now();
+    store.show_stale_time_in_listing("b", "temp/rewritten", old);
+    store.set_last_modified("b", "temp/rewritten", clock.now());
+    let summary = scanner(&store, &clock, 1000).run_one_cycle().await.unwrap();
+    assert_eq!(summary.objects_expired, 1);
+    assert_intact(&*store, "b", "temp/rewritten", 10).await;
+    assert_gone(&*store, "b", "temp/old").await;
+}
+
+#[tokio::test]
+async fn cursor_is_persisted_after_every_page() {
+    let store = store();
+    store.create_bucket("b").await.unwrap();
+    set_rules(&*store, "b", &days_rule("temp", "temp/", 1)).await;
+    for i in 0..10 {
+        put(&*store, "b", &format!("k{i:02}"), 1, &[]).await;
+    }
+    let clock = Arc::new(ManualClock::starting_now());
+    let mut scanner = scanner(&store, &clock, 2);
+    let mut positions = Vec::new();
+    loop {
+        let outcome = scanner.step().await.unwrap();
+        let blob = store.get_system_blob(CURSOR_BLOB).await.unwrap().unwrap();
+        positions.push(cursor_position(&blob).unwrap());
+        if matches!(outcome, StepOutcome::CycleComplete(_)) {
+            break;
+        }
+        assert!(positions.len() < 20, "cycle does not end");
+    }
+    let b = || Some("b".to_string());
+    let key = |k: &str| Some(k.to_string());
+    // The last page finishes the bucket's objects (its position is then the
+    // start of the uploads phase), and the end of the cycle resets the cursor.
+    assert_eq!(
+        positions,
+        vec![
+            (b(), key("k01")),
+            (b(), key("k03")),
+            (b(), key("k05")),
+            (b(), key("k07")),
+            (b(), None),
+            (None, None),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn ops_budget_paces_the_scan() {
+    let store = store();
+    store.create_bucket("b").await.unwrap();
+    set_rules(&*store, "b", &days_rule("temp", "temp/", 1)).await;
+    for i in 0..40 {
+        put(&*store, "b", &format!("k{i:02}"), 1, &[]).await;
+    }
+    let clock = Arc::new(ManualClock::starting_now());
+    let config = ScannerConfig {
+        ops_per_sec: 100,
+        page_size: 1000,
+        ..ScannerConfig::default()
+    };
+    let mut scanner = Scanner::new(Arc::clone(&store), config, clock as Arc<dyn Clock>);
+    let start = Instant::now();
+    let summary = scanner.run_one_cycle().await.unwrap();
+    let elapsed = start.elapsed();
+    assert_eq!(summary.objects_scanned, 40);
+    // 10 tokens of burst, then 30 at 100/s.
+    assert!(elapsed >= Duration::from_millis(250), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn bucket_deleted_mid_cycle_is_skipped() {
+    let store = store();
+    for bucket in ["a", "b"] {
+        store.create_bucket(bucket).await.unwrap();
+        set_rules(&*store, bucket, &days_rule("all", "", 1)).await;
+    }
+    for i in 0..4 {
+        put(&*store, "a", &format!("k{i}"), 1, &[]).await;
+    }
+    put(&*store, "b", "k", 1, &[]).await;
+    let clock = Arc::new(ManualClock::starting_now());
+    let mut scanner = scanner(&store, &clock, 2);
+    scanner.step().await.unwrap();
+    for i in 0..4 {
+        store.delete_object("a", &format!("k{i}")).await.unwrap();
+    }
+    store.delete_bucket("a").await.unwrap();
+    clock.advance(ONE_DAY * 3);
+    let summary = scanner.run_one_cycle().await.unwrap();
+    assert_eq!(summary.objects_expired, 1);
+    assert_gone(&*store, "b", "k").await;
+}
+
+#[tokio::test]
+async fn unreadable_cursor_starts_a_fresh_cycle() {
+    let store = store();
+    store.create_bucket("b").await.unwrap();
+    set_rules(&*store, "b", &days_rule("all", "", 1)).await;
+    put(&*store, "b", "k", 1, &[]).await;
+    store
+        .put_system_blob(CURSOR_BLOB, Some(bytes::Bytes::from_static(b"{garbage")))
+        .await
+        .unwrap();
+    let clock = Arc::new(ManualClock::starting_now());
+    clock.advance(ONE_DAY * 3);
+    let summary = scanner(&store, &clock, 10).run_one_cycle().await.unwrap();
+    assert_eq!(summary.objects_expired, 1);
+}
+
+#[tokio::test]
+async fn handle_stop_ends_a_worker_whose_shutdown_never_fires() {
+    let store = store();
+    let clock = Arc::new(ManualClock::starting_now());
+    let handle = scanner(&store, &clock, 10).spawn(std::future::pending());
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    assert!(handle.metrics().cycles >= 1);
+    handle.stop();
+    tokio::time::timeout(Duration::from_secs(5), handle.join())
+        .await
+        .expect("stops");
+}
