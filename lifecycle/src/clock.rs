@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 /// A source of "now" for lifecycle decisions.
 pub trait Clock: Send + Sync {
+    /// The current time.
     fn now(&self) -> SystemTime;
 }
 
@@ -26,6 +27,7 @@ pub struct ManualClock {
 }
 
 impl ManualClock {
+    /// A clock showing `start`.
     pub fn new(start: SystemTime) -> Self {
         Self {
             now: Mutex::new(start),
@@ -37,10 +39,12 @@ impl ManualClock {
         Self::new(SystemTime::now())
     }
 
+    /// Jumps to `now` (may go backwards).
     pub fn set(&self, now: SystemTime) {
         *self.now.lock().unwrap_or_else(|e| e.into_inner()) = now;
     }
 
+    /// Moves forward by `by`.
     pub fn advance(&self, by: Duration) {
         let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
         *now += by;

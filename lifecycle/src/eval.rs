@@ -51,10 +51,12 @@ impl DayLength {
         }
     }
 
+    /// The day in seconds.
     pub fn as_secs(self) -> u64 {
         self.0.get()
     }
 
+    /// The day as a `Duration`.
     pub fn as_duration(self) -> Duration {
         Duration::from_secs(self.as_secs())
     }
@@ -79,16 +81,22 @@ impl DayLength {
 /// What evaluation needs to know about an object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectFacts {
+    /// The object key.
     pub key: String,
+    /// The object size in bytes.
     pub size: u64,
+    /// The object's tags.
     pub tags: BTreeMap<String, String>,
+    /// When the object was last written (its creation, for S3).
     pub last_modified: SystemTime,
 }
 
 /// When an object expires and which rule says so.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expiry {
+    /// When the object expires.
     pub at: SystemTime,
+    /// The ID of the rule that expires it.
     pub rule_id: String,
 }
 

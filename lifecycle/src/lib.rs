@@ -8,6 +8,8 @@
 //! in `BucketSetting::Lifecycle`, and answers `x-amz-expiration` with
 //! [`LifecycleConfiguration::expiry`] and [`Expiry::header_value`].
 
+#![deny(missing_docs)]
+
 mod clock;
 mod decode;
 mod error;

@@ -12,6 +12,7 @@ pub const MAX_RULE_ID_LEN: usize = 255;
 /// A bucket's lifecycle configuration: one or more rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LifecycleConfiguration {
+    /// The rules in document order (1 to [`MAX_RULES`]).
     pub rules: Vec<LifecycleRule>,
 }
 
@@ -20,9 +21,13 @@ pub struct LifecycleConfiguration {
 pub struct LifecycleRule {
     /// Unique within the configuration; generated when the client sent none.
     pub id: String,
+    /// `Enabled` or `Disabled`.
     pub status: RuleStatus,
+    /// Which objects the rule selects.
     pub filter: RuleFilter,
+    /// `<Expiration>`: when selected objects are deleted.
     pub expiration: Option<Expiration>,
+    /// `<AbortIncompleteMultipartUpload>`: when uploads are abandoned.
     pub abort_incomplete_multipart_upload: Option<AbortIncompleteMultipartUpload>,
     /// Kept so the configuration reads back as written; minnow has no
     /// versioning, so it never acts.
@@ -34,11 +39,14 @@ pub struct LifecycleRule {
 /// `<Status>`: only enabled rules act.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RuleStatus {
+    /// The rule acts.
     Enabled,
+    /// The rule is kept but does nothing.
     Disabled,
 }
 
 impl RuleStatus {
+    /// The XML/JSON spelling.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Enabled => "Enabled",
@@ -70,16 +78,22 @@ pub enum RuleFilter {
 /// An object tag condition: the object has tag `key` with exactly `value`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Tag {
+    /// The tag key (1 to 128 characters).
     pub key: String,
+    /// The exact value the tag must have.
     pub value: String,
 }
 
 /// `<And>`: a conjunction of conditions (at least one).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AndFilter {
+    /// Keys must start with this.
     pub prefix: Option<String>,
+    /// Every listed tag must be on the object.
     pub tags: Vec<Tag>,
+    /// The object must be strictly larger.
     pub object_size_greater_than: Option<u64>,
+    /// The object must be strictly smaller.
     pub object_size_less_than: Option<u64>,
 }
 
@@ -97,25 +111,32 @@ pub enum Expiration {
 /// `<AbortIncompleteMultipartUpload>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AbortIncompleteMultipartUpload {
+    /// Days after initiation, rounded up to the next midnight like expiry.
     pub days_after_initiation: u32,
 }
 
 /// `<NoncurrentVersionExpiration>` (accepted and ignored).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NoncurrentVersionExpiration {
+    /// `<NoncurrentDays>`.
     pub noncurrent_days: Option<u32>,
+    /// `<NewerNoncurrentVersions>`.
     pub newer_noncurrent_versions: Option<u32>,
 }
 
 /// `<NoncurrentVersionTransition>` (accepted and ignored).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NoncurrentVersionTransition {
+    /// `<NoncurrentDays>`.
     pub noncurrent_days: Option<u32>,
+    /// `<StorageClass>`.
     pub storage_class: Option<String>,
+    /// `<NewerNoncurrentVersions>`.
     pub newer_noncurrent_versions: Option<u32>,
 }
 
 impl LifecycleRule {
+    /// Whether the rule acts (`Status` is `Enabled`).
     pub fn is_enabled(&self) -> bool {
         self.status == RuleStatus::Enabled
     }

@@ -80,13 +80,17 @@ struct ScannerMetrics {
 /// A copy of the scanner's counters since the process started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ScannerMetricsSnapshot {
+    /// Objects examined.
     pub objects_scanned: u64,
+    /// Objects deleted.
     pub objects_expired: u64,
+    /// Multipart uploads aborted.
     pub uploads_aborted: u64,
     /// Completed passes over all buckets.
     pub cycles: u64,
     /// Failed steps and failed per-object operations.
     pub errors: u64,
+    /// Wall time of the last completed cycle.
     pub last_cycle_duration: Duration,
 }
 
@@ -108,10 +112,15 @@ impl ScannerMetrics {
 /// What one cycle (or the resumed rest of one) did in this process.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CycleSummary {
+    /// Objects examined.
     pub objects_scanned: u64,
+    /// Objects deleted.
     pub objects_expired: u64,
+    /// Multipart uploads aborted.
     pub uploads_aborted: u64,
+    /// Per-object failures (logged, skipped).
     pub errors: u64,
+    /// Wall time of the cycle in this process.
     pub duration: Duration,
 }
 
@@ -128,8 +137,10 @@ pub enum StepOutcome {
 #[derive(Debug, thiserror::Error)]
 pub enum ScannerError {
     #[error("store error during lifecycle scan: {0}")]
+    /// A store call failed.
     Store(#[from] StoreError),
     #[error("cannot encode the lifecycle cursor: {0}")]
+    /// The cursor could not be serialized.
     Cursor(#[from] serde_json::Error),
 }
 
@@ -197,6 +208,7 @@ pub struct ScannerHandle {
 }
 
 impl ScannerHandle {
+    /// Counters since the worker was built.
     pub fn metrics(&self) -> ScannerMetricsSnapshot {
         self.metrics.snapshot()
     }
@@ -218,6 +230,8 @@ impl<S> Scanner<S>
 where
     S: ObjectStore + Catalog + MultipartStore + 'static,
 {
+    /// A scanner over `store`, judging expiry by `clock`. Nothing runs until
+    /// [`Self::spawn`] or [`Self::step`].
     pub fn new(store: Arc<S>, config: ScannerConfig, clock: Arc<dyn Clock>) -> Self {
         Self {
             store,
@@ -231,6 +245,7 @@ where
         }
     }
 
+    /// Counters since this scanner was built.
     pub fn metrics(&self) -> ScannerMetricsSnapshot {
         self.metrics.snapshot()
     }
