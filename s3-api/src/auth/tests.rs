@@ -1,0 +1,1026 @@
+//! Auth scenarios: requests signed by `aws-sigv4` (the SDK's own signer) and
+//! AWS documentation vectors must verify; tampering must fail with the exact
+//! error; aws-chunked bodies must decode under any framing of their bytes.
+
+use std::convert::Infallible;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{
+    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest,
+    SignatureLocation, SigningSettings, UriPathNormalizationMode,
+};
+use aws_sigv4::sign::v4;
+use bytes::Bytes;
+use futures::StreamExt;
+use http_body_util::StreamBody;
+use hyper::body::Frame;
+use proptest::prelude::*;
+use sha2::{Digest, Sha256};
+use store::api::{ChecksumAlgorithm, ExpectedChecksum};
+
+use super::chunked::{ChunkDecoder, TrailerSlot};
+use super::*;
+
+const ACCESS_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
+const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+fn secrets() -> StaticSecrets {
+    StaticSecrets::with_key(ACCESS_KEY, SECRET_KEY)
+}
+
+/// 2013-05-24T00:00:00Z, the time of the AWS documentation examples.
+fn doc_time() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_369_353_600)
+}
+
+fn test_time() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_790_000_000)
+}
+
+fn identity() -> aws_smithy_runtime_api::client::identity::Identity {
+    Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "test").into()
+}
+
+fn s3_settings() -> SigningSettings {
+    let mut settings = SigningSettings::default();
+    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    settings
+}
+
+/// Signs `request` as the Rust SDK does for S3; returns its head and the
+/// seed signature.
+fn sign_with_sdk(
+    request: http::Request<()>,
+    body: SignableBody<'_>,
+    settings: SigningSettings,
+    region: &str,
+    time: SystemTime,
+) -> (http::request::Parts, String) {
+    let mut request = request;
+    let identity = identity();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name("s3")
+        .time(time)
+        .settings(settings)
+        .build()
+        .unwrap()
+        .into();
+    let headers: Vec<(String, String)> = request
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap().to_string()))
+        .collect();
+    let signable = SignableRequest::new(
+        request.method().as_str(),
+        request.uri().to_string(),
+        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        body,
+    )
+    .unwrap();
+    let (instructions, signature) = sign(signable, &params).unwrap().into_parts();
+    instructions.apply_to_request_http1x(&mut request);
+    (request.into_parts().0, signature)
+}
+
+fn get(uri: &str, host: &str) -> http::Request<()> {
+    http::Request::get(uri)
+        .header("host", host)
+        .body(())
+        .unwrap()
+}
+
+fn signed_get(uri: &str) -> http::request::Parts {
+    sign_with_sdk(
+        get(uri, "localhost:9000"),
+        SignableBody::Bytes(b""),
+        s3_settings(),
+        "us-east-1",
+        test_time(),
+    )
+    .0
+}
+
+fn presigned(uri: &str, expires: Duration) -> http::request::Parts {
+    let mut settings = s3_settings();
+    settings.signature_location = SignatureLocation::QueryParams;
+    settings.expires_in = Some(expires);
+    settings.payload_checksum_kind = PayloadChecksumKind::NoHeader;
+    sign_with_sdk(
+        get(uri, "localhost:9000"),
+        SignableBody::UnsignedPayload,
+        settings,
+        "us-east-1",
+        test_time(),
+    )
+    .0
+}
+
+fn auth(parts: &http::request::Parts, now: SystemTime) -> Result<Authenticated, AuthError> {
+    authenticate(parts, &secrets(), now)
+}
+
+fn set_header(parts: &mut http::request::Parts, name: &'static str, value: &str) {
+    parts
+        .headers
+        .insert(name, http::HeaderValue::from_str(value).unwrap());
+}
+
+// ---- header signatures ----
+
+#[test]
+fn sdk_signed_get_is_accepted() {
+    let parts = signed_get("/bucket/key?list-type=2&prefix=a%20b&delimiter=%2F");
+    let ok = auth(&parts, test_time()).unwrap();
+    assert_eq!(ok.identity, Identity::AccessKey(ACCESS_KEY.into()));
+    assert_eq!(ok.access_key(), Some(ACCESS_KEY));
+}
+
+#[test]
+fn sdk_signed_key_with_reserved_characters_is_accepted() {
+    // What the SDK puts on the wire for the key "a b/c+d!e$f(g)é~.txt".
+    let parts = signed_get("/bucket/a%20b/c%2Bd%21e%24f%28g%29%C3%A9~.txt?tagging");
+    assert!(auth(&parts, test_time()).is_ok());
+}
+
+#[test]
+fn path_signed_as_sent_without_escaping_is_accepted() {
+    // A client that leaves '!' and '=' unescaped and signs the path as sent.
+    let parts = signed_get("/bucket/a!b=c");
+    assert!(auth(&parts, test_time()).is_ok());
+}
+
+#[test]
+fn any_region_is_accepted() {
+    let (parts, _) = sign_with_sdk(
+        get("/bucket", "localhost:9000"),
+        SignableBody::Bytes(b""),
+        s3_settings(),
+        "eu-west-3",
+        test_time(),
+    );
+    assert!(auth(&parts, test_time()).is_ok());
+}
+
+#[test]
+fn virtual_host_style_request_is_accepted() {
+    let (parts, _) = sign_with_sdk(
+        get("/photos/cat.jpg", "mybucket.localhost:9000"),
+        SignableBody::Bytes(b""),
+        s3_settings(),
+        "us-east-1",
+        test_time(),
+    );
+    assert!(auth(&parts, test_time()).is_ok());
+}
+
+#[test]
+fn aws_documentation_get_object_vector_verifies() {
+    // "Example: GET Object" of the S3 SigV4 header-auth documentation.
+    let mut parts = get("/test.txt", "examplebucket.s3.amazonaws.com")
+        .into_parts()
+        .0;
+    set_header(&mut parts, "range", "bytes=0-9");
+    set_header(
+        &mut parts,
+        "x-amz-content-sha256",
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    );
+    set_header(&mut parts, "x-amz-date", "20130524T000000Z");
+    set_header(
+        &mut parts,
+        "authorization",
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=host;range;x-amz-content-sha256;x-amz-date,Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41",
+    );
+    assert!(auth(&parts, doc_time()).is_ok());
+    set_header(&mut parts, "range", "bytes=0-10");
+    assert_eq!(
+        auth(&parts, doc_time()).unwrap_err(),
+        AuthError::SignatureDoesNotMatch
+    );
+}
+
+#[test]
+fn tampered_header_fails_with_signature_does_not_match() {
+    let mut parts = signed_get("/bucket/key");
+    set_header(&mut parts, "x-amz-date", "20260911T080000Z");
+    // Still within the skew window of the new date? Use the new date as now.
+    let now = super::sigv4::parse_amz_date("20260911T080000Z").unwrap();
+    assert_eq!(
+        auth(&parts, now).unwrap_err(),
+        AuthError::SignatureDoesNotMatch
+    );
+}
+
+#[test]
+fn tampered_query_fails_with_signature_does_not_match() {
+    let mut parts = signed_get("/bucket?prefix=a");
+    parts.uri = "/bucket?prefix=b".parse().unwrap();
+    assert_eq!(
+        auth(&parts, test_time()).unwrap_err(),
+        AuthError::SignatureDoesNotMatch
+    );
+}
+
+#[test]
+fn tampered_path_fails_with_signature_does_not_match() {
+    let mut parts = signed_get("/bucket/key");
+    parts.uri = "/bucket/other".parse().unwrap();
+    assert_eq!(
+        auth(&parts, test_time()).unwrap_err(),
+        AuthError::SignatureDoesNotMatch
+    );
+}
+
+#[test]
+fn tampered_payload_hash_fails_with_signature_does_not_match() {
+    let mut parts = signed_get("/bucket/key");
+    set_header(&mut parts, "x-amz-content-sha256", "UNSIGNED-PAYLOAD");
+    assert_eq!(
+        auth(&parts, test_time()).unwrap_err(),
+        AuthError::SignatureDoesNotMatch
+    );
+}
+
+#[test]
+fn wrong_secret_fails_with_signature_does_not_match() {
+    let parts = signed_get("/bucket/key");
+    let other = StaticSecrets::with_key(ACCESS_KEY, "not-the-secret");
+    assert_eq!(
+        authenticate(&parts, &other, test_time()).unwrap_err(),
+        AuthError::SignatureDoesNotMatch
+    );
+}
+
+#[test]
+fn unknown_access_key_fails_with_invalid_access_key_id() {
+    let parts = signed_get("/bucket/key");
+    let other = StaticSecrets::with_key("someone-else", SECRET_KEY);
+    assert_eq!(
+        authenticate(&parts, &other, test_time()).unwrap_err(),
+        AuthError::InvalidAccessKeyId
+    );
+}
+
+#[test]
+fn clock_skew_over_fifteen_minutes_fails() {
+    let parts = signed_get("/bucket/key");
+    let skew = Duration::from_secs(15 * 60 + 1);
+    assert_eq!(
+        auth(&parts, test_time() + skew).unwrap_err(),
+        AuthError::RequestTimeTooSkewed
+    );
+    assert_eq!(
+        auth(&parts, test_time() - skew).unwrap_err(),
+        AuthError::RequestTimeTooSkewed
+    );
+    assert!(auth(&parts, test_time() + Duration::from_secs(14 * 60)).is_ok());
+}
+
+#[test]
+fn malformed_authorization_headers_are_reported() {
+    let cases = [
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, SignedHeaders=host",
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3, SignedHeaders=host, Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41",
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41",
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/2013-05-24/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41",
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=xyz",
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, SignedHeaders=host;;x-amz-date, Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41",
+        "AWS4-HMAC-SHA256",
+        "AWS4-HMAC-SHA256Credential=x",
+        "Bearer abc",
+    ];
+    for value in cases {
+        let mut parts = get("/bucket", "localhost").into_parts().0;
+        set_header(&mut parts, "x-amz-date", "20130524T000000Z");
+        set_header(&mut parts, "authorization", value);
+        assert!(
+            matches!(
+                auth(&parts, doc_time()),
+                Err(AuthError::AuthorizationHeaderMalformed(_))
+            ),
+            "{value}: {:?}",
+            auth(&parts, doc_time())
+        );
+    }
+}
+
+#[test]
+fn sigv2_and_sigv4a_are_not_implemented() {
+    for value in [
+        "AWS AKIAIOSFODNN7EXAMPLE:frJIUN8DYpKDtOLCwo//yllqDzg=",
+        "AWS4-ECDSA-P256-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/s3/aws4_request, SignedHeaders=host, Signature=00",
+    ] {
+        let mut parts = get("/bucket", "localhost").into_parts().0;
+        set_header(&mut parts, "authorization", value);
+        assert!(matches!(
+            auth(&parts, doc_time()),
+            Err(AuthError::NotImplemented(_))
+        ));
+    }
+}
+
+#[test]
+fn missing_date_is_access_denied() {
+    let mut parts = signed_get("/bucket/key");
+    parts.headers.remove("x-amz-date");
+    assert!(matches!(
+        auth(&parts, test_time()),
+        Err(AuthError::AccessDenied(_))
+    ));
+}
+
+#[test]
+fn unsigned_host_is_access_denied() {
+    let mut parts = get("/bucket", "localhost").into_parts().0;
+    set_header(&mut parts, "x-amz-date", "20130524T000000Z");
+    set_header(&mut parts, "authorization", "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, SignedHeaders=x-amz-date, Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
+    assert!(matches!(
+        auth(&parts, doc_time()),
+        Err(AuthError::AccessDenied(_))
+    ));
+}
+
+#[test]
+fn no_signature_is_anonymous() {
+    let parts = get("/bucket/key?prefix=x", "localhost").into_parts().0;
+    let ok = auth(&parts, test_time()).unwrap();
+    assert_eq!(ok.identity, Identity::Anonymous);
+    assert!(ok.is_anonymous());
+}
+
+#[test]
+fn header_and_presigned_query_together_are_refused() {
+    let mut parts = presigned("/bucket/key", Duration::from_secs(60));
+    set_header(&mut parts, "authorization", "AWS4-HMAC-SHA256 Credential=x");
+    assert!(matches!(
+        auth(&parts, test_time()),
+        Err(AuthError::InvalidArgument(_))
+    ));
+}
+
+// ---- presigned URLs ----
+
+#[test]
+fn sdk_presigned_url_is_accepted() {
+    let parts = presigned(
+        "/bucket/my%20key.txt?versionId=null",
+        Duration::from_secs(3600),
+    );
+    assert!(parts.uri.query().unwrap().contains("X-Amz-Signature="));
+    let ok = auth(&parts, test_time() + Duration::from_secs(3599)).unwrap();
+    assert_eq!(ok.identity, Identity::AccessKey(ACCESS_KEY.into()));
+}
+
+#[test]
+fn expired_presigned_url_is_access_denied() {
+    let parts = presigned("/bucket/key", Duration::from_secs(60));
+    assert_eq!(
+        auth(&parts, test_time() + Duration::from_secs(61)).unwrap_err(),
+        AuthError::AccessDenied("Request has expired".into())
+    );
+}
+
+#[test]
+fn presigned_url_from_the_future_is_access_denied() {
+    let parts = presigned("/bucket/key", Duration::from_secs(60));
+    assert!(matches!(
+        auth(&parts, test_time() - Duration::from_secs(3600)),
+        Err(AuthError::AccessDenied(_))
+    ));
+}
+
+#[test]
+fn presigned_expiry_over_a_week_is_a_query_error() {
+    let parts = presigned("/bucket/key", Duration::from_secs(3600));
+    let query = parts
+        .uri
+        .query()
+        .unwrap()
+        .replace("X-Amz-Expires=3600", "X-Amz-Expires=604801");
+    let mut parts = parts;
+    parts.uri = format!("/bucket/key?{query}").parse().unwrap();
+    assert!(matches!(
+        auth(&parts, test_time()),
+        Err(AuthError::AuthorizationQueryParametersError(_))
+    ));
+}
+
+#[test]
+fn presigned_url_with_tampered_query_fails() {
+    let parts = presigned(
+        "/bucket/key?response-content-type=text%2Fplain",
+        Duration::from_secs(60),
+    );
+    let query = parts
+        .uri
+        .query()
+        .unwrap()
+        .replace("text%2Fplain", "text%2Fhtml");
+    let mut parts = parts;
+    parts.uri = format!("/bucket/key?{query}").parse().unwrap();
+    assert_eq!(
+        auth(&parts, test_time()).unwrap_err(),
+        AuthError::SignatureDoesNotMatch
+    );
+}
+
+#[test]
+fn presigned_url_missing_parameters_is_a_query_error() {
+    let mut parts = get("/bucket/key", "localhost").into_parts().0;
+    parts.uri = "/bucket/key?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=00"
+        .parse()
+        .unwrap();
+    assert!(matches!(
+        auth(&parts, test_time()),
+        Err(AuthError::AuthorizationQueryParametersError(_))
+    ));
+}
+
+#[test]
+fn aws_documentation_presigned_vector_verifies() {
+    // "Example: GET Object" of the S3 query-string (presigned) documentation.
+    let mut parts = get("/test.txt", "examplebucket.s3.amazonaws.com")
+        .into_parts()
+        .0;
+    parts.uri = "/test.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404".parse().unwrap();
+    assert!(auth(&parts, doc_time() + Duration::from_secs(3600)).is_ok());
+}
+
+// ---- bodies ----
+
+type TestBody =
+    StreamBody<futures::stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>, Infallible>>>>;
+
+fn body_of(frames: Vec<Bytes>) -> TestBody {
+    StreamBody::new(futures::stream::iter(
+        frames
+            .into_iter()
+            .map(|b| Ok(Frame::data(b)))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// Drains a verified body: the payload, and the error that ended it, if any.
+async fn drain(body: &mut VerifiedBody) -> (Vec<u8>, Option<String>) {
+    let mut out = Vec::new();
+    while let Some(item) = body.stream.next().await {
+        match item {
+            Ok(data) => out.extend_from_slice(&data),
+            Err(e) => return (out, Some(e.to_string())),
+        }
+    }
+    (out, None)
+}
+
+fn put_parts(content_sha256: &str, extra: &[(&'static str, &str)]) -> http::request::Parts {
+    let mut request = http::Request::put("/bucket/key")
+        .header("host", "localhost:9000")
+        .body(())
+        .unwrap();
+    for (name, value) in extra {
+        request
+            .headers_mut()
+            .insert(*name, http::HeaderValue::from_str(value).unwrap());
+    }
+    let body = match content_sha256 {
+        "UNSIGNED-PAYLOAD" => SignableBody::UnsignedPayload,
+        other => SignableBody::Precomputed(other.to_string()),
+    };
+    sign_with_sdk(request, body, s3_settings(), "us-east-1", test_time()).0
+}
+
+#[tokio::test]
+async fn signed_sha256_body_streams_through() {
+    let payload = b"hello, minnow".to_vec();
+    let sha = hex::encode(Sha256::digest(&payload));
+    let parts = put_parts(&sha, &[("content-length", "13")]);
+    let auth = auth(&parts, test_time()).unwrap();
+    let mut body = verified_body(
+        body_of(vec![
+            Bytes::from_static(b"hello, "),
+            Bytes::from_static(b"minnow"),
+        ]),
+        &auth,
+        &parts.headers,
+    )
+    .unwrap();
+    assert_eq!(body.decoded_length, Some(13));
+    let (out, err) = drain(&mut body).await;
+    assert_eq!(out, payload);
+    assert_eq!(err, None);
+    assert!(body.failure.get().is_none());
+}
+
+#[tokio::test]
+async fn sha256_mismatch_fails_at_end_of_body() {
+    let sha = hex::encode(Sha256::digest(b"expected"));
+    let parts = put_parts(&sha, &[]);
+    let auth = auth(&parts, test_time()).unwrap();
+    let mut body = verified_body(
+        body_of(vec![Bytes::from_static(b"tampered")]),
+        &auth,
+        &parts.headers,
+    )
+    .unwrap();
+    let (_, err) = drain(&mut body).await;
+    assert!(err.is_some());
+    assert_eq!(body.failure.get(), Some(&AuthError::ContentSha256Mismatch));
+}
+
+#[tokio::test]
+async fn unsigned_payload_with_checksum_header_is_known() {
+    let parts = put_parts(
+        "UNSIGNED-PAYLOAD",
+        &[
+            ("x-amz-checksum-crc32", "DUoRhQ=="),
+            ("content-length", "3"),
+        ],
+    );
+    let auth = auth(&parts, test_time()).unwrap();
+    let mut body = verified_body(
+        body_of(vec![Bytes::from_static(b"abc")]),
+        &auth,
+        &parts.headers,
+    )
+    .unwrap();
+    match &body.checksum {
+        Some((ChecksumAlgorithm::Crc32, ExpectedChecksum::Known(v))) => assert_eq!(v, "DUoRhQ=="),
+        other => panic!("unexpected checksum {other:?}"),
+    }
+    assert_eq!(drain(&mut body).await, (b"abc".to_vec(), None));
+}
+
+#[test]
+fn checksum_header_of_wrong_length_is_invalid_digest() {
+    let parts = put_parts("UNSIGNED-PAYLOAD", &[("x-amz-checksum-crc32", "AAAAAAAA")]);
+    let auth = auth(&parts, test_time()).unwrap();
+    assert!(matches!(
+        verified_body(body_of(vec![]), &auth, &parts.headers),
+        Err(AuthError::InvalidDigest(_))
+    ));
+}
+
+#[test]
+fn unknown_payload_mode_is_invalid_argument() {
+    let parts = put_parts("NOT-A-HASH", &[]);
+    let auth = auth(&parts, test_time()).unwrap();
+    assert!(matches!(
+        verified_body(body_of(vec![]), &auth, &parts.headers),
+        Err(AuthError::InvalidArgument(_))
+    ));
+}
+
+#[tokio::test]
+async fn transport_error_is_incomplete_body() {
+    let parts = put_parts("UNSIGNED-PAYLOAD", &[]);
+    let auth = auth(&parts, test_time()).unwrap();
+    let frames: Vec<Result<Frame<Bytes>, std::io::Error>> = vec![
+        Ok(Frame::data(Bytes::from_static(b"abc"))),
+        Err(std::io::Error::other("connection reset")),
+    ];
+    let mut body = verified_body(
+        StreamBody::new(futures::stream::iter(frames)),
+        &auth,
+        &parts.headers,
+    )
+    .unwrap();
+    let (out, err) = drain(&mut body).await;
+    assert_eq!(out, b"abc");
+    assert!(err.is_some());
+    assert_eq!(body.failure.get(), Some(&AuthError::IncompleteBody));
+}
+
+/// An aws-chunked body as the Rust SDK frames it, signed with `aws-sigv4`'s
+/// own chunk and trailer signer.
+struct ChunkedUpload {
+    parts: http::request::Parts,
+    encoded: Vec<u8>,
+    payload: Vec<u8>,
+}
+
+const CRC32_OF_PAYLOAD: &str = "test-crc32-value==";
+
+fn chunked_upload(payload: &[u8], chunk_size: usize, signed: bool, trailer: bool) -> ChunkedUpload {
+    let mode = match (signed, trailer) {
+        (true, true) => "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+        (true, false) => "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        (false, _) => "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+    };
+    let decoded = payload.len().to_string();
+    let mut extra = vec![
+        ("content-encoding", "aws-chunked"),
+        ("x-amz-decoded-content-length", decoded.as_str()),
+    ];
+    if trailer {
+        extra.push(("x-amz-trailer", "x-amz-checksum-crc32"));
+    }
+    let mut request = http::Request::put("/bucket/key")
+        .header("host", "localhost:9000")
+        .body(())
+        .unwrap();
+    for (name, value) in &extra {
+        request
+            .headers_mut()
+            .insert(*name, http::HeaderValue::from_str(value).unwrap());
+    }
+    let body = if signed {
+        SignableBody::Precomputed(mode.to_string())
+    } else {
+        SignableBody::StreamingUnsignedPayloadTrailer
+    };
+    let (parts, seed) = sign_with_sdk(request, body, s3_settings(), "us-east-1", test_time());
+
+    let identity = identity();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region("us-east-1")
+        .name("s3")
+        .time(test_time())
+        .settings(())
+        .build()
+        .unwrap();
+    let mut previous = seed;
+    let mut encoded = Vec::new();
+    let mut chunks: Vec<&[u8]> = payload.chunks(chunk_size).collect();
+    chunks.push(b"");
+    for chunk in chunks {
+        if signed {
+            let signature = v4::sign_chunk(&Bytes::copy_from_slice(chunk), &previous, &params)
+                .unwrap()
+                .into_parts()
+                .1;
+            encoded.extend_from_slice(
+                format!("{:x};chunk-signature={signature}\r\n", chunk.len()).as_bytes(),
+            );
+            previous = signature;
+        } else {
+            encoded.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        }
+        if !chunk.is_empty() {
+            encoded.extend_from_slice(chunk);
+            encoded.extend_from_slice(b"\r\n");
+        }
+    }
+    if trailer {
+        encoded
+            .extend_from_slice(format!("x-amz-checksum-crc32:{CRC32_OF_PAYLOAD}\r\n").as_bytes());
+        if signed {
+            let mut trailers = aws_smithy_runtime_api::http::Headers::new();
+            trailers.insert("x-amz-checksum-crc32", CRC32_OF_PAYLOAD);
+            let signature = v4::sign_trailer(&trailers, &previous, &params)
+                .unwrap()
+                .into_parts()
+                .1;
+            encoded
+                .extend_from_slice(format!("x-amz-trailer-signature:{signature}\r\n").as_bytes());
+        }
+    }
+    encoded.extend_from_slice(b"\r\n");
+    ChunkedUpload {
+        parts,
+        encoded,
+        payload: payload.to_vec(),
+    }
+}
+
+fn payload_of(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 31 % 251) as u8).collect()
+}
+
+/// Splits `bytes` at the given cut points (any order, any value).
+fn frames_at(bytes: &[u8], cuts: &[usize]) -> Vec<Bytes> {
+    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut frames = Vec::new();
+    let mut start = 0;
+    for cut in cuts.into_iter().chain([bytes.len()]) {
+        if cut > start {
+            frames.push(Bytes::copy_from_slice(&bytes[start..cut]));
+            start = cut;
+        }
+    }
+    frames
+}
+
+async fn decode_upload(
+    upload: &ChunkedUpload,
+    frames: Vec<Bytes>,
+) -> (VerifiedBody, Vec<u8>, Option<String>) {
+    let auth = auth(&upload.parts, test_time()).unwrap();
+    let mut body = verified_body(body_of(frames), &auth, &upload.parts.headers).unwrap();
+    let (out, err) = drain(&mut body).await;
+    (body, out, err)
+}
+
+#[tokio::test]
+async fn signed_chunked_body_with_trailer_decodes_and_fills_checksum() {
+    let upload = chunked_upload(&payload_of(200_000), 65_536, true, true);
+    let (body, out, err) = decode_upload(&upload, vec![Bytes::from(upload.encoded.clone())]).await;
+    assert_eq!(err, None);
+    assert_eq!(out, upload.payload);
+    assert_eq!(body.decoded_length, Some(200_000));
+    match &body.checksum {
+        Some((ChecksumAlgorithm::Crc32, checksum @ ExpectedChecksum::Deferred(_))) => {
+            assert_eq!(checksum.value().as_deref(), Some(CRC32_OF_PAYLOAD))
+        }
+        other => panic!("unexpected checksum {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn signed_chunked_body_without_trailer_decodes() {
+    let upload = chunked_upload(&payload_of(70_000), 65_536, true, false);
+    let (body, out, err) = decode_upload(&upload, vec![Bytes::from(upload.encoded.clone())]).await;
+    assert_eq!(err, None);
+    assert_eq!(out, upload.payload);
+    assert!(body.checksum.is_none());
+}
+
+#[tokio::test]
+async fn unsigned_chunked_body_with_trailer_decodes() {
+    let upload = chunked_upload(&payload_of(100_000), 65_536, false, true);
+    let (body, out, err) =
+        decode_upload(&upload, frames_at(&upload.encoded, &[1, 7, 65_540])).await;
+    assert_eq!(err, None);
+    assert_eq!(out, upload.payload);
+    assert_eq!(
+        body.checksum.unwrap().1.value().as_deref(),
+        Some(CRC32_OF_PAYLOAD)
+    );
+}
+
+#[tokio::test]
+async fn empty_signed_chunked_body_decodes() {
+    let upload = chunked_upload(b"", 65_536, true, true);
+    let (_, out, err) = decode_upload(&upload, vec![Bytes::from(upload.encoded.clone())]).await;
+    assert_eq!(err, None);
+    assert!(out.is_empty());
+}
+
+fn replace_bytes(encoded: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let at = encoded
+        .windows(from.len())
+        .position(|w| w == from.as_bytes())
+        .expect("marker present");
+    [&encoded[..at], to.as_bytes(), &encoded[at + from.len()..]].concat()
+}
+
+fn flip(encoded: &mut [u8], after: &str) {
+    let at = encoded
+        .windows(after.len())
+        .position(|w| w == after.as_bytes())
+        .expect("marker present")
+        + after.len();
+    encoded[at] = if encoded[at] == b'0' { b'1' } else { b'0' };
+}
+
+#[tokio::test]
+async fn bad_chunk_signature_fails_before_end_of_stream() {
+    let mut upload = chunked_upload(&payload_of(100_000), 65_536, true, true);
+    let mut encoded = upload.encoded.clone();
+    flip(&mut encoded, "chunk-signature=");
+    upload.encoded = encoded;
+    let (body, out, err) = decode_upload(&upload, vec![Bytes::from(upload.encoded.clone())]).await;
+    assert!(err.is_some());
+    assert!(
+        out.len() < 65_536,
+        "the forged chunk is not handed on whole"
+    );
+    assert_eq!(body.failure.get(), Some(&AuthError::SignatureDoesNotMatch));
+}
+
+#[tokio::test]
+async fn tampered_chunk_data_fails_with_signature_does_not_match() {
+    let mut upload = chunked_upload(&payload_of(100_000), 65_536, true, false);
+    let header_len = upload.encoded.iter().position(|&b| b == b'\n').unwrap() + 1;
+    upload.encoded[header_len + 1000] ^= 0xff;
+    let (body, _, err) = decode_upload(&upload, vec![Bytes::from(upload.encoded.clone())]).await;
+    assert!(err.is_some());
+    assert_eq!(body.failure.get(), Some(&AuthError::SignatureDoesNotMatch));
+}
+
+#[tokio::test]
+async fn bad_trailer_signature_fails() {
+    let mut upload = chunked_upload(&payload_of(1000), 65_536, true, true);
+    flip(&mut upload.encoded, "x-amz-trailer-signature:");
+    let (body, _, err) = decode_upload(&upload, vec![Bytes::from(upload.encoded.clone())]).await;
+    assert!(err.is_some());
+    assert_eq!(body.failure.get(), Some(&AuthError::SignatureDoesNotMatch));
+    match &body.checksum {
+        Some((_, checksum)) => {
+            assert_eq!(checksum.value(), None, "unverified trailer not handed on")
+        }
+        None => panic!("checksum slot expected"),
+    }
+}
+
+#[tokio::test]
+async fn tampered_trailer_value_fails() {
+    let mut upload = chunked_upload(&payload_of(1000), 65_536, true, true);
+    upload.encoded = replace_bytes(&upload.encoded, CRC32_OF_PAYLOAD, "AAAAAAAAAAAAAAAAAA");
+    let (body, _, err) = decode_upload(&upload, vec![Bytes::from(upload.encoded.clone())]).await;
+    assert!(err.is_some());
+    assert_eq!(body.failure.get(), Some(&AuthError::SignatureDoesNotMatch));
+}
+
+#[tokio::test]
+async fn missing_trailer_is_malformed_trailer() {
+    let upload = chunked_upload(&payload_of(1000), 65_536, false, true);
+    let encoded = replace_bytes(
+        &upload.encoded,
+        &format!("x-amz-checksum-crc32:{CRC32_OF_PAYLOAD}\r\n"),
+        "",
+    );
+    let frames = vec![Bytes::from(encoded)];
+    let (body, _, err) = decode_upload(&upload, frames).await;
+    assert!(err.is_some());
+    assert!(
+        matches!(body.failure.get(), Some(AuthError::MalformedTrailer(_))),
+        "{:?}",
+        body.failure.get()
+    );
+}
+
+#[tokio::test]
+async fn truncated_chunked_bodies_fail_with_incomplete_body() {
+    let upload = chunked_upload(&payload_of(70_000), 65_536, true, true);
+    let trailer_start = upload
+        .encoded
+        .windows(b"x-amz-checksum".len())
+        .position(|w| w == b"x-amz-checksum")
+        .unwrap();
+    for cut in [0, 5, 100, 65_600, 65_700, 70_100, trailer_start + 3] {
+        let (body, _, err) = decode_upload(
+            &upload,
+            vec![Bytes::copy_from_slice(&upload.encoded[..cut])],
+        )
+        .await;
+        assert!(err.is_some(), "cut at {cut} accepted");
+        assert!(
+            matches!(
+                body.failure.get(),
+                Some(AuthError::IncompleteBody | AuthError::MalformedTrailer(_))
+            ),
+            "cut at {cut}: {:?}",
+            body.failure.get()
+        );
+    }
+}
+
+#[tokio::test]
+async fn oversized_chunk_is_malformed() {
+    let mut upload = chunked_upload(b"", 65_536, false, false);
+    upload.encoded = b"1000001\r\nabc".to_vec();
+    let (body, _, err) = decode_upload(&upload, vec![Bytes::from(upload.encoded.clone())]).await;
+    assert!(err.is_some());
+    assert!(matches!(
+        body.failure.get(),
+        Some(AuthError::MalformedChunkedEncoding(_))
+    ));
+}
+
+#[tokio::test]
+async fn garbage_framing_is_malformed() {
+    let upload = chunked_upload(b"", 65_536, false, true);
+    for garbage in [&b"zz\r\n"[..], b"3\r\nabcXY", b"3\nabc\r\n"] {
+        let (body, _, err) = decode_upload(&upload, vec![Bytes::copy_from_slice(garbage)]).await;
+        assert!(err.is_some());
+        assert!(
+            matches!(
+                body.failure.get(),
+                Some(AuthError::MalformedChunkedEncoding(_))
+            ),
+            "{:?}",
+            body.failure.get()
+        );
+    }
+}
+
+#[test]
+fn missing_decoded_length_is_missing_content_length() {
+    let upload = chunked_upload(b"abc", 65_536, true, false);
+    let auth = auth(&upload.parts, test_time()).unwrap();
+    let mut headers = upload.parts.headers.clone();
+    headers.remove("x-amz-decoded-content-length");
+    assert_eq!(
+        verified_body(body_of(vec![]), &auth, &headers).unwrap_err(),
+        AuthError::MissingContentLength
+    );
+}
+
+#[test]
+fn anonymous_signed_streaming_is_access_denied() {
+    let upload = chunked_upload(b"abc", 65_536, true, false);
+    assert!(matches!(
+        verified_body(
+            body_of(vec![]),
+            &Authenticated::anonymous(),
+            &upload.parts.headers
+        ),
+        Err(AuthError::AccessDenied(_))
+    ));
+}
+
+#[test]
+fn aws_documentation_chunked_upload_vector_verifies() {
+    // "Example: PUT Object" of the S3 chunked-upload (streaming) documentation:
+    // 65536 + 1024 bytes of 'a', signed in two chunks plus the final chunk.
+    let mut parts = http::Request::put("/examplebucket/chunkObject.txt")
+        .header("host", "s3.amazonaws.com")
+        .header("x-amz-date", "20130524T000000Z")
+        .header("x-amz-storage-class", "REDUCED_REDUNDANCY")
+        .header("x-amz-content-sha256", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+        .header("content-encoding", "aws-chunked")
+        .header("x-amz-decoded-content-length", "66560")
+        .header("content-length", "66824")
+        .body(())
+        .unwrap()
+        .into_parts()
+        .0;
+    set_header(&mut parts, "authorization", "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request,SignedHeaders=content-encoding;content-length;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;x-amz-storage-class,Signature=4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9");
+    let auth = auth(&parts, doc_time()).unwrap();
+    let mut encoded = Vec::new();
+    encoded.extend_from_slice(b"10000;chunk-signature=ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648\r\n");
+    encoded.extend_from_slice(&[b'a'; 65536]);
+    encoded.extend_from_slice(b"\r\n400;chunk-signature=0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497\r\n");
+    encoded.extend_from_slice(&[b'a'; 1024]);
+    encoded.extend_from_slice(b"\r\n0;chunk-signature=b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9\r\n\r\n");
+    assert_eq!(encoded.len(), 66824);
+    let mut decoder = ChunkDecoder::new(auth.signing.clone(), false, None);
+    let mut input = Bytes::from(encoded);
+    let mut out = 0;
+    while !input.is_empty() {
+        if let Some(data) = decoder.decode(&mut input).unwrap() {
+            out += data.len();
+        }
+    }
+    decoder.finish().unwrap();
+    assert_eq!(out, 66560);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
+
+    #[test]
+    fn chunked_decoding_is_independent_of_frame_boundaries(
+        len in 0usize..150_000,
+        chunk_size in prop::sample::select(vec![8_192usize, 65_536]),
+        signed in any::<bool>(),
+        cuts in prop::collection::vec(any::<usize>(), 0..40),
+    ) {
+        let upload = chunked_upload(&payload_of(len), chunk_size, signed, true);
+        let auth = auth(&upload.parts, test_time()).unwrap();
+        let slot = Arc::new(OnceLock::new());
+        let mut decoder = ChunkDecoder::new(
+            if signed { auth.signing.clone() } else { None },
+            true,
+            Some(TrailerSlot { name: "x-amz-checksum-crc32".into(), value: slot.clone() }),
+        );
+        let mut out = Vec::with_capacity(len);
+        for mut frame in frames_at(&upload.encoded, &cuts) {
+            while !frame.is_empty() {
+                if let Some(data) = decoder.decode(&mut frame).unwrap() {
+                    prop_assert!(data.len() <= chunk_size);
+                    out.extend_from_slice(&data);
+                }
+            }
+        }
+        decoder.finish().unwrap();
+        prop_assert_eq!(out, upload.payload);
+        prop_assert_eq!(slot.get().map(String::as_str), Some(CRC32_OF_PAYLOAD));
+    }
+
+    #[test]
+    fn truncated_chunked_body_never_completes(
+        len in 1usize..20_000,
+        cut_fraction in 0.0f64..1.0,
+        signed in any::<bool>(),
+    ) {
+        let upload = chunked_upload(&payload_of(len), 8_192, signed, true);
+        // Any cut before the last trailer line's CRLF loses something.
+        let cut = ((upload.encoded.len() - 2) as f64 * cut_fraction) as usize;
+        let auth = auth(&upload.parts, test_time()).unwrap();
+        let slot = Arc::new(OnceLock::new());
+        let mut decoder = ChunkDecoder::new(
+            if signed { auth.signing.clone() } else { None },
+            true,
+            Some(TrailerSlot { name: "x-amz-checksum-crc32".into(), value: slot.clone() }),
+        );
+        let mut input = Bytes::copy_from_slice(&upload.encoded[..cut]);
+        let mut failed = false;
+        while !input.is_empty() {
+            if decoder.decode(&mut input).is_err() {
+                failed = true;
+                break;
+            }
+        }
+        prop_assert!(failed || decoder.finish().is_err(), "cut {} of {}", cut, upload.encoded.len());
+    }
+}
