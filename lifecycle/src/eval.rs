@@ -91,6 +91,17 @@ pub struct ObjectFacts {
     pub last_modified: SystemTime,
 }
 
+impl From<&store::api::ObjectInfo> for ObjectFacts {
+    fn from(info: &store::api::ObjectInfo) -> Self {
+        Self {
+            key: info.key.clone(),
+            size: info.size,
+            tags: info.attributes.tags.clone(),
+            last_modified: info.last_modified,
+        }
+    }
+}
+
 /// When an object expires and which rule says so.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Expiry {

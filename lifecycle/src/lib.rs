@@ -7,6 +7,44 @@
 //! [`LifecycleConfiguration::from_xml`], stores [`LifecycleConfiguration::to_xml`]
 //! in `BucketSetting::Lifecycle`, and answers `x-amz-expiration` with
 //! [`LifecycleConfiguration::expiry`] and [`Expiry::header_value`].
+//!
+//! The binary starts the worker once and stops it with the server:
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use lifecycle::{DayLength, Scanner, ScannerConfig, ScannerHandle, SystemClock};
+//! use store::api::{Catalog, MultipartStore, ObjectStore};
+//!
+//! fn start<S: ObjectStore + Catalog + MultipartStore + 'static>(
+//!     store: Arc<S>,
+//!     shutdown: tokio::sync::oneshot::Receiver<()>,
+//! ) -> Result<ScannerHandle, lifecycle::LifecycleError> {
+//!     let day = DayLength::from_env()?; // MINNOW_LIFECYCLE_DAY_SECONDS
+//!     let scanner = Scanner::new(store, ScannerConfig::for_day(day), Arc::new(SystemClock));
+//!     Ok(scanner.spawn(async move {
+//!         let _ = shutdown.await;
+//!     }))
+//! }
+//! ```
+//!
+//! and a GET/HEAD handler answers `x-amz-expiration`:
+//!
+//! ```
+//! # use std::time::SystemTime;
+//! # use lifecycle::{DayLength, LifecycleConfiguration, ObjectFacts};
+//! let xml = br#"<LifecycleConfiguration><Rule><ID>temp-cleanup</ID>
+//!     <Filter><Prefix>temp/</Prefix></Filter><Status>Enabled</Status>
+//!     <Expiration><Days>7</Days></Expiration></Rule></LifecycleConfiguration>"#;
+//! let config = LifecycleConfiguration::from_xml(xml).unwrap();
+//! let facts = ObjectFacts {
+//!     key: "temp/a.txt".into(),
+//!     size: 10,
+//!     tags: Default::default(),
+//!     last_modified: SystemTime::now(),
+//! };
+//! let expiry = config.expiry(&facts, DayLength::default()).unwrap();
+//! assert!(expiry.header_value().ends_with(r#"rule-id="temp-cleanup""#));
+//! ```
 
 #![deny(missing_docs)]
 

@@ -530,12 +530,7 @@ where
 
     async fn read_facts(&self, bucket: &str, key: &str) -> Result<Option<ObjectFacts>, StoreError> {
         match self.store.head_object(bucket, key).await {
-            Ok(info) => Ok(Some(ObjectFacts {
-                key: info.key,
-                size: info.size,
-                tags: info.attributes.tags,
-                last_modified: info.last_modified,
-            })),
+            Ok(info) => Ok(Some(ObjectFacts::from(&info))),
             Err(StoreError::NoSuchKey { .. }) => Ok(None),
             Err(e) => Err(e),
         }
