@@ -478,9 +478,24 @@ impl From<AuthError> for ApiError {
     }
 }
 
-// TODO(lifecycle): `impl From<lifecycle::LifecycleError> for ApiError` once the
-// lifecycle crate defines its error enum: MalformedXml → MalformedXML,
-// InvalidArgument → InvalidArgument, InvalidRequest → InvalidRequest.
+impl From<lifecycle::LifecycleError> for ApiError {
+    fn from(error: lifecycle::LifecycleError) -> Self {
+        use lifecycle::LifecycleError;
+        match error {
+            LifecycleError::MalformedXml(message) | LifecycleError::MalformedJson(message) => {
+                ApiError::with_message(S3Code::MalformedXML, message)
+            }
+            LifecycleError::InvalidArgument(message) => {
+                ApiError::with_message(S3Code::InvalidArgument, message)
+            }
+            LifecycleError::InvalidRequest(message) => {
+                ApiError::with_message(S3Code::InvalidRequest, message)
+            }
+            // The enum is non_exhaustive: a new refusal is still the client's fault.
+            other => ApiError::with_message(S3Code::InvalidRequest, other.to_string()),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -639,6 +654,38 @@ mod tests {
                 AuthError::NotImplemented("sigv4a".into()),
                 "NotImplemented",
                 501,
+            ),
+        ];
+        for (error, code, status) in table {
+            let api = ApiError::from(error.clone());
+            assert_eq!(api.code.as_str(), code, "{error:?}");
+            assert_eq!(api.status().as_u16(), status, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn lifecycle_errors_map_to_s3_codes_and_statuses() {
+        use lifecycle::LifecycleError;
+        let table = vec![
+            (
+                LifecycleError::MalformedXml("x".into()),
+                "MalformedXML",
+                400,
+            ),
+            (
+                LifecycleError::MalformedJson("x".into()),
+                "MalformedXML",
+                400,
+            ),
+            (
+                LifecycleError::InvalidArgument("x".into()),
+                "InvalidArgument",
+                400,
+            ),
+            (
+                LifecycleError::InvalidRequest("x".into()),
+                "InvalidRequest",
+                400,
             ),
         ];
         for (error, code, status) in table {

@@ -1,0 +1,298 @@
+//! ListObjects (v1) and ListObjectsV2: query parameters → `ListParams`,
+//! `ListPage` → ListBucketResult, `encoding-type=url`, and the opaque v2
+//! continuation token (URL-safe base64 of the last key or prefix returned).
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use http::Response;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use std::time::SystemTime;
+
+use store::api::{Catalog, ListPage, ListParams, ObjectStore};
+
+use super::{expiry, query_number, xml_response, AppState, RequestContext};
+use crate::error::ApiError;
+use crate::router::Query;
+use crate::xml::response::{CommonPrefix, ListBucketResultV1, ListBucketResultV2, ListEntry};
+use crate::xml::{quote_etag, timestamp, to_xml};
+use crate::ResponseBody;
+
+/// S3's page size limit and default.
+pub const MAX_KEYS: usize = 1000;
+
+/// Characters left as-is by `encoding-type=url`: unreserved ones and `/`.
+const URL_ENCODE_SET: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'/');
+
+/// Encodes a key the way `encoding-type=url` asks (space as `+`, like S3).
+pub fn url_encode(s: &str) -> String {
+    utf8_percent_encode(s, URL_ENCODE_SET)
+        .to_string()
+        .replace("%20", "+")
+}
+
+/// Whether `encoding-type=url` was asked; other values are refused as S3 does.
+pub(super) fn encoding_type(query: &Query) -> Result<bool, ApiError> {
+    match query.get("encoding-type") {
+        None => Ok(false),
+        Some(v) if v.eq_ignore_ascii_case("url") => Ok(true),
+        Some(v) => Err(ApiError::invalid_argument(
+            "Invalid Encoding Method specified in Request",
+            "encoding-type",
+            v,
+        )),
+    }
+}
+
+pub fn encode_continuation_token(marker: &str) -> String {
+    URL_SAFE_NO_PAD.encode(marker.as_bytes())
+}
+
+pub fn decode_continuation_token(token: &str) -> Result<String, ApiError> {
+    URL_SAFE_NO_PAD
+        .decode(token.trim_end_matches('='))
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| {
+            ApiError::invalid_argument(
+                "The continuation token provided is incorrect",
+                "continuation-token",
+                token,
+            )
+        })
+}
+
+fn max_keys(query: &Query) -> Result<usize, ApiError> {
+    let raw = query.get("max-keys").unwrap_or("");
+    if raw.trim().starts_with('-') {
+        return Err(ApiError::invalid_argument(
+            "Argument maxKeys must be an integer between 0 and 2147483647",
+            "maxKeys",
+            raw,
+        ));
+    }
+    Ok(query_number(query, "max-keys", MAX_KEYS)?.min(MAX_KEYS))
+}
+
+fn delimiter(query: &Query) -> Option<String> {
+    query
+        .get("delimiter")
+        .filter(|d| !d.is_empty())
+        .map(str::to_string)
+}
+
+async fn fetch_page<S: ObjectStore + Catalog>(
+    state: &AppState<S>,
+    bucket: &str,
+    params: ListParams,
+) -> Result<ListPage, ApiError> {
+    if params.max_keys == 0 {
+        // Still answer NoSuchBucket for a missing bucket.
+        let mut probe = params.clone();
+        probe.max_keys = 1;
+        state.store.list_objects(bucket, probe).await?;
+        return Ok(ListPage::default());
+    }
+    let mut page = state.store.list_objects(bucket, params).await?;
+    if let Some(config) = state
+        .lifecycle
+        .expiring_config(state.store.as_ref(), bucket)
+        .await
+    {
+        expiry::retain_unexpired(
+            &config,
+            expiry::day_length(state),
+            SystemTime::now(),
+            &mut page.objects,
+        );
+    }
+    Ok(page)
+}
+
+fn entries(
+    page: &ListPage,
+    encode: bool,
+    owner: Option<&crate::xml::response::Owner>,
+) -> (Vec<ListEntry>, Vec<CommonPrefix>) {
+    let name = |s: &str| if encode { url_encode(s) } else { s.to_string() };
+    let contents = page
+        .objects
+        .iter()
+        .map(|o| ListEntry {
+            key: name(&o.key),
+            last_modified: timestamp(o.last_modified),
+            etag: quote_etag(&o.etag),
+            size: o.size,
+            owner: owner.cloned(),
+            storage_class: "STANDARD",
+        })
+        .collect();
+    let prefixes = page
+        .common_prefixes
+        .iter()
+        .map(|p| CommonPrefix { prefix: name(p) })
+        .collect();
+    (contents, prefixes)
+}
+
+pub(super) async fn list_objects_v2<S: ObjectStore + Catalog>(
+    state: &AppState<S>,
+    ctx: &RequestContext,
+    bucket: &str,
+) -> Result<Response<ResponseBody>, ApiError> {
+    let query = &ctx.query;
+    let encode = encoding_type(query)?;
+    let max_keys = max_keys(query)?;
+    let prefix = query.get("prefix").unwrap_or("").to_string();
+    let delimiter = delimiter(query);
+    let start_after = query
+        .get("start-after")
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    let continuation_token = query.get("continuation-token").map(str::to_string);
+    let token_marker = match continuation_token.as_deref() {
+        Some(token) if !token.is_empty() => Some(decode_continuation_token(token)?),
+        Some(_) => {
+            return Err(ApiError::invalid_argument(
+                "The continuation token provided is incorrect",
+                "continuation-token",
+                "",
+            ))
+        }
+        None => None,
+    };
+    let fetch_owner = query
+        .get("fetch-owner")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let marker = match (&start_after, &token_marker) {
+        (Some(a), Some(b)) => Some(a.max(b).clone()),
+        (a, b) => a.clone().or(b.clone()),
+    };
+    let page = fetch_page(
+        state,
+        bucket,
+        ListParams {
+            prefix: prefix.clone(),
+            delimiter: delimiter.clone(),
+            start_after: marker,
+            max_keys,
+        },
+    )
+    .await?;
+    let owner = fetch_owner.then(|| state.owner());
+    let (contents, common_prefixes) = entries(&page, encode, owner.as_ref());
+    let name = |s: String| if encode { url_encode(&s) } else { s };
+    let doc = ListBucketResultV2 {
+        xmlns: (),
+        name: bucket.to_string(),
+        prefix: name(prefix),
+        key_count: contents.len() + common_prefixes.len(),
+        max_keys,
+        delimiter: delimiter.map(name),
+        is_truncated: page.is_truncated,
+        continuation_token,
+        next_continuation_token: if page.is_truncated {
+            page.next_marker.as_deref().map(encode_continuation_token)
+        } else {
+            None
+        },
+        start_after: start_after.map(name),
+        encoding_type: encode.then(|| "url".to_string()),
+        contents,
+        common_prefixes,
+    };
+    Ok(xml_response(to_xml("ListBucketResult", &doc)?))
+}
+
+pub(super) async fn list_objects_v1<S: ObjectStore + Catalog>(
+    state: &AppState<S>,
+    ctx: &RequestContext,
+    bucket: &str,
+) -> Result<Response<ResponseBody>, ApiError> {
+    let query = &ctx.query;
+    let encode = encoding_type(query)?;
+    let max_keys = max_keys(query)?;
+    let prefix = query.get("prefix").unwrap_or("").to_string();
+    let delimiter = delimiter(query);
+    let marker = query.get("marker").unwrap_or("").to_string();
+    let page = fetch_page(
+        state,
+        bucket,
+        ListParams {
+            prefix: prefix.clone(),
+            delimiter: delimiter.clone(),
+            start_after: (!marker.is_empty()).then(|| marker.clone()),
+            max_keys,
+        },
+    )
+    .await?;
+    let owner = state.owner();
+    let (contents, common_prefixes) = entries(&page, encode, Some(&owner));
+    let name = |s: String| if encode { url_encode(&s) } else { s };
+    // S3 sends NextMarker only with a delimiter; without one clients use the last key.
+    let next_marker = if page.is_truncated && delimiter.is_some() {
+        page.next_marker.clone().map(name)
+    } else {
+        None
+    };
+    let doc = ListBucketResultV1 {
+        xmlns: (),
+        name: bucket.to_string(),
+        prefix: name(prefix),
+        marker: name(marker),
+        next_marker,
+        max_keys,
+        delimiter: delimiter.map(name),
+        is_truncated: page.is_truncated,
+        encoding_type: encode.then(|| "url".to_string()),
+        contents,
+        common_prefixes,
+    };
+    Ok(xml_response(to_xml("ListBucketResult", &doc)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_encoding_keeps_slashes_and_uses_plus_for_spaces() {
+        assert_eq!(url_encode("a b/c&d.txt"), "a+b/c%26d.txt");
+        assert_eq!(url_encode("é"), "%C3%A9");
+        assert_eq!(url_encode("\u{1}"), "%01");
+    }
+
+    #[test]
+    fn continuation_token_round_trips_and_rejects_garbage() {
+        for marker in ["a", "dir/with space/é", ""] {
+            assert_eq!(
+                decode_continuation_token(&encode_continuation_token(marker)).unwrap(),
+                marker
+            );
+        }
+        assert!(decode_continuation_token("!!!").is_err());
+    }
+
+    #[test]
+    fn max_keys_parsing() {
+        let q = |s: &str| Query::parse(Some(s)).unwrap();
+        assert_eq!(max_keys(&q("")).unwrap(), 1000);
+        assert_eq!(max_keys(&q("max-keys=5")).unwrap(), 5);
+        assert_eq!(max_keys(&q("max-keys=5000")).unwrap(), 1000);
+        assert_eq!(max_keys(&q("max-keys=0")).unwrap(), 0);
+        assert!(max_keys(&q("max-keys=-1")).is_err());
+        assert!(max_keys(&q("max-keys=abc")).is_err());
+    }
+
+    #[test]
+    fn encoding_type_must_be_url() {
+        let q = |s: &str| Query::parse(Some(s)).unwrap();
+        assert!(!encoding_type(&q("")).unwrap());
+        assert!(encoding_type(&q("encoding-type=url")).unwrap());
+        assert!(encoding_type(&q("encoding-type=base64")).is_err());
+    }
+}

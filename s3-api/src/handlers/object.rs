@@ -1,0 +1,518 @@
+//! Object operations: PutObject, GetObject, HeadObject, DeleteObject,
+//! DeleteObjects, CopyObject, GetObjectAcl. Bodies stream between the client
+//! and the store; nothing here holds a whole object in memory.
+
+use bytes::Bytes;
+use futures::StreamExt;
+use http::{HeaderValue, Response, StatusCode};
+use http_body::Body;
+use percent_encoding::percent_decode_str;
+use store::api::{
+    Catalog, ChecksumAlgorithm, ExpectedChecksum, ObjectAttributes, ObjectInfo, ObjectStore,
+    PutOptions, StoreError,
+};
+
+use super::conditions::{
+    invalid_range, parse_range, precondition_failed, resolve_range, Conditions, Precondition,
+};
+use super::headers::{
+    attributes_from_headers, checksum_header, content_md5, http_date, object_headers,
+    requested_checksum_algorithm, RESPONSE_OVERRIDES,
+};
+use super::{
+    body_error, collect_small_body, empty_body, empty_response, expiry, open_body, xml_response,
+    AppState, RequestContext, StreamBody, MAX_PUT_SIZE,
+};
+use crate::error::{ApiError, S3Code};
+use crate::xml::request::Delete;
+use crate::xml::response::{
+    AccessControlPolicy, ChecksumFields, CopyObjectResult, DeleteErrorEntry, DeleteResult,
+    DeletedEntry,
+};
+use crate::xml::{quote_etag, timestamp, to_xml};
+use crate::{BoxError, ResponseBody};
+
+/// How many deletes of one DeleteObjects request run at once: enough to batch
+/// journal commits, few enough not to starve other requests.
+const DELETE_CONCURRENCY: usize = 16;
+
+/// The checksum to compute and verify for a body: from the verified body's
+/// header/trailer, else the algorithm the SDK named without a value.
+pub(super) fn checksum_options(
+    ctx: &RequestContext,
+    from_body: Option<(ChecksumAlgorithm, ExpectedChecksum)>,
+) -> Result<(Option<ChecksumAlgorithm>, Option<ExpectedChecksum>), ApiError> {
+    match from_body {
+        Some((algorithm, expected)) => Ok((Some(algorithm), Some(expected))),
+        None => Ok((requested_checksum_algorithm(&ctx.parts.headers)?, None)),
+    }
+}
+
+/// Response headers after a write: quoted ETag and the checksum echo.
+pub(super) fn write_response(
+    etag: &str,
+    checksum: Option<&store::api::Checksum>,
+) -> Response<ResponseBody> {
+    let mut response = empty_response(StatusCode::OK);
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&quote_etag(etag)) {
+        headers.insert(http::header::ETAG, value);
+    }
+    if let Some(checksum) = checksum {
+        checksum_header(headers, checksum);
+    }
+    response
+}
+
+pub(super) async fn put_object<S: ObjectStore + Catalog, B>(
+    state: &AppState<S>,
+    ctx: &RequestContext,
+    body: B,
+    bucket: &str,
+    key: &str,
+) -> Result<Response<ResponseBody>, ApiError>
+where
+    B: Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<BoxError>,
+{
+    let attributes = attributes_from_headers(&ctx.parts.headers)?;
+    let content_md5 = content_md5(&ctx.parts.headers)?;
+    let body = open_body(ctx, body)?;
+    let size = body
+        .decoded_length
+        .ok_or_else(|| ApiError::new(S3Code::MissingContentLength))?;
+    if size > MAX_PUT_SIZE {
+        return Err(ApiError::new(S3Code::EntityTooLarge)
+            .field("ProposedSize", size.to_string())
+            .field("MaxSizeAllowed", MAX_PUT_SIZE.to_string()));
+    }
+    let (checksum_algorithm, expected_checksum) = checksum_options(ctx, body.checksum)?;
+    let failure = body.failure;
+    let options = PutOptions {
+        attributes,
+        size: Some(size),
+        content_md5,
+        checksum_algorithm,
+        expected_checksum,
+    };
+    let info = state
+        .store
+        .put_object(bucket, key, body.stream, options)
+        .await
+        .map_err(|e| body_error(e, &failure))?;
+    let mut response = write_response(&info.etag, info.checksum.as_ref());
+    expiry::annotate_write(state, bucket, &info, response.headers_mut()).await;
+    Ok(response)
+}
+
+/// The 304 answer: validators only.
+fn not_modified(info: &ObjectInfo) -> Response<ResponseBody> {
+    let mut response = empty_response(StatusCode::NOT_MODIFIED);
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&quote_etag(&info.etag)) {
+        headers.insert(http::header::ETAG, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&http_date(info.last_modified)) {
+        headers.insert(http::header::LAST_MODIFIED, value);
+    }
+    response
+}
+
+fn check_conditions(
+    ctx: &RequestContext,
+    info: &ObjectInfo,
+) -> Result<Option<Response<ResponseBody>>, ApiError> {
+    let conditions = Conditions::from_headers(&ctx.parts.headers, "");
+    if conditions.is_empty() {
+        return Ok(None);
+    }
+    match conditions.evaluate(&info.etag, info.last_modified) {
+        Precondition::Proceed => Ok(None),
+        Precondition::NotModified => Ok(Some(not_modified(info))),
+        Precondition::Failed(condition) => Err(precondition_failed(condition)),
+    }
+}
+
+/// Headers of a GET/HEAD answer: object headers, checksum (whole object
+/// only), then the overrides a signed request asked for.
+fn read_response_headers(
+    ctx: &RequestContext,
+    response: &mut Response<ResponseBody>,
+    info: &ObjectInfo,
+    range: Option<(u64, u64)>,
+) {
+    let headers = response.headers_mut();
+    object_headers(headers, info);
+    let length = match range {
+        Some((first, last)) => {
+            if let Ok(value) = HeaderValue::from_str(&format!("bytes {first}-{last}/{}", info.size))
+            {
+                headers.insert(http::header::CONTENT_RANGE, value);
+            }
+            last - first + 1
+        }
+        None => info.size,
+    };
+    headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(length));
+    let checksum_mode = ctx
+        .header("x-amz-checksum-mode")
+        .is_some_and(|v| v.eq_ignore_ascii_case("enabled"));
+    if checksum_mode && range.is_none() {
+        if let Some(checksum) = &info.checksum {
+            checksum_header(headers, checksum);
+        }
+    }
+    // Overrides are honoured for signed (and presigned) requests only.
+    if !ctx.auth.is_anonymous() {
+        for (param, header) in RESPONSE_OVERRIDES.iter() {
+            if let Some(value) = ctx.query.get(param) {
+                if let Ok(value) = HeaderValue::from_str(value) {
+                    headers.insert(header.clone(), value);
+                }
+            }
+        }
+    }
+}
+
+/// Lifecycle at read time: `Err(NoSuchKey)` once the object's expiry has
+/// passed (and it is deleted in the background), else the
+/// `x-amz-expiration` value when a rule will expire it.
+async fn read_expiry<S: ObjectStore + Catalog + 'static>(
+    state: &AppState<S>,
+    bucket: &str,
+    key: &str,
+    info: &ObjectInfo,
+) -> Result<Option<HeaderValue>, ApiError> {
+    let Some(expiry) = expiry::expiry_of(state, bucket, info).await else {
+        return Ok(None);
+    };
+    if expiry.at <= std::time::SystemTime::now() {
+        expiry::delete_in_background(state, info);
+        return Err(ApiError::no_such_key(bucket, key));
+    }
+    Ok(expiry::header_value(&expiry))
+}
+
+pub(super) async fn get_object<S: ObjectStore + Catalog + 'static>(
+    state: &AppState<S>,
+    ctx: &RequestContext,
+    bucket: &str,
+    key: &str,
+) -> Result<Response<ResponseBody>, ApiError> {
+    let range_header = ctx.header("range").map(str::to_string);
+    let range = range_header.as_deref().and_then(parse_range);
+    let reader = match state.store.get_object(bucket, key, range).await {
+        Ok(reader) => reader,
+        Err(StoreError::InvalidRange) => {
+            // Conditions are decided before the range (412/304 beat 416).
+            let info = state.store.head_object(bucket, key).await?;
+            if let Some(response) = check_conditions(ctx, &info)? {
+                return Ok(response);
+            }
+            return Err(invalid_range(
+                info.size,
+                range_header.as_deref().unwrap_or(""),
+            ));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let expiration = read_expiry(state, bucket, key, &reader.info).await?;
+    if let Some(response) = check_conditions(ctx, &reader.info)? {
+        return Ok(response);
+    }
+    let status = if reader.range.is_some() {
+        StatusCode::PARTIAL_CONTENT
+    } else {
+        StatusCode::OK
+    };
+    let length = match reader.range {
+        Some((first, last)) => last - first + 1,
+        None => reader.info.size,
+    };
+    let mut response = Response::new(StreamBody::new(reader.body, Some(length)).boxed());
+    *response.status_mut() = status;
+    read_response_headers(ctx, &mut response, &reader.info, reader.range);
+    if let Some(value) = expiration {
+        response.headers_mut().insert("x-amz-expiration", value);
+    }
+    Ok(response)
+}
+
+pub(super) async fn head_object<S: ObjectStore + Catalog + 'static>(
+    state: &AppState<S>,
+    ctx: &RequestContext,
+    bucket: &str,
+    key: &str,
+) -> Result<Response<ResponseBody>, ApiError> {
+    let info = state.store.head_object(bucket, key).await?;
+    let expiration = read_expiry(state, bucket, key, &info).await?;
+    if let Some(response) = check_conditions(ctx, &info)? {
+        return Ok(response);
+    }
+    let range_header = ctx.header("range");
+    let range = match range_header.and_then(parse_range) {
+        Some(range) => Some(
+            resolve_range(range, info.size)
+                .ok_or_else(|| invalid_range(info.size, range_header.unwrap_or("")))?,
+        ),
+        None => None,
+    };
+    let mut response = Response::new(empty_body());
+    *response.status_mut() = if range.is_some() {
+        StatusCode::PARTIAL_CONTENT
+    } else {
+        StatusCode::OK
+    };
+    read_response_headers(ctx, &mut response, &info, range);
+    if let Some(value) = expiration {
+        response.headers_mut().insert("x-amz-expiration", value);
+    }
+    Ok(response)
+}
+
+pub(super) async fn delete_object<S: ObjectStore>(
+    state: &AppState<S>,
+    bucket: &str,
+    key: &str,
+) -> Result<Response<ResponseBody>, ApiError> {
+    state.store.delete_object(bucket, key).await?;
+    Ok(empty_response(StatusCode::NO_CONTENT))
+}
+
+pub(super) async fn get_object_acl<S: ObjectStore>(
+    state: &AppState<S>,
+    bucket: &str,
+    key: &str,
+) -> Result<Response<ResponseBody>, ApiError> {
+    state.store.head_object(bucket, key).await?;
+    Ok(xml_response(to_xml(
+        "AccessControlPolicy",
+        &AccessControlPolicy::owner_full_control(state.owner()),
+    )?))
+}
+
+pub(super) async fn delete_objects<S: ObjectStore + Catalog, B>(
+    state: &AppState<S>,
+    ctx: &RequestContext,
+    body: B,
+    bucket: &str,
+) -> Result<Response<ResponseBody>, ApiError>
+where
+    B: Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<BoxError>,
+{
+    let body = collect_small_body(ctx, body, state.config.max_xml_body, true).await?;
+    let request = Delete::parse(&body)?;
+    state.store.head_bucket(bucket).await?;
+
+    let outcomes: Vec<(String, Result<(), ApiError>)> = futures::stream::iter(request.objects)
+        .map(|object| async move {
+            let result = match object.version_id.as_deref() {
+                None | Some("null") | Some("") => state
+                    .store
+                    .delete_object(bucket, &object.key)
+                    .await
+                    .map_err(ApiError::from),
+                Some(_) => Err(ApiError::with_message(
+                    S3Code::NotImplemented,
+                    "Versioned deletes are not supported",
+                )),
+            };
+            (object.key, result)
+        })
+        .buffered(DELETE_CONCURRENCY)
+        .collect()
+        .await;
+
+    let mut doc = DeleteResult::default();
+    for (key, result) in outcomes {
+        match result {
+            Ok(()) => {
+                if !request.quiet {
+                    doc.deleted.push(DeletedEntry { key });
+                }
+            }
+            Err(error) => doc.errors.push(DeleteErrorEntry {
+                key,
+                code: error.code.as_str().to_string(),
+                message: error.message,
+            }),
+        }
+    }
+    Ok(xml_response(to_xml("DeleteResult", &doc)?))
+}
+
+/// `x-amz-copy-source: [/]bucket/key[?versionId=...]`, URL-encoded.
+pub(super) fn parse_copy_source(value: &str) -> Result<(String, String), ApiError> {
+    let invalid = || {
+        ApiError::with_message(
+            S3Code::InvalidArgument,
+            "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+        )
+        .field("ArgumentName", "x-amz-copy-source")
+        .field("ArgumentValue", value)
+    };
+    let (path, version) = match value.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (value, None),
+    };
+    if let Some(query) = version {
+        let version_id = query.strip_prefix("versionId=").unwrap_or(query);
+        if version_id != "null" {
+            return Err(ApiError::not_implemented("x-amz-copy-source versionId"));
+        }
+    }
+    let decoded = percent_decode_str(path)
+        .decode_utf8()
+        .map_err(|_| invalid())?;
+    let decoded = decoded.strip_prefix('/').unwrap_or(&decoded);
+    let (bucket, key) = decoded.split_once('/').ok_or_else(invalid)?;
+    if bucket.is_empty() || key.is_empty() {
+        return Err(invalid());
+    }
+    Ok((bucket.to_string(), key.to_string()))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Directive {
+    Copy,
+    Replace,
+}
+
+fn directive(ctx: &RequestContext, name: &str) -> Result<Directive, ApiError> {
+    match ctx.header(name) {
+        None => Ok(Directive::Copy),
+        Some(v) if v.eq_ignore_ascii_case("COPY") => Ok(Directive::Copy),
+        Some(v) if v.eq_ignore_ascii_case("REPLACE") => Ok(Directive::Replace),
+        Some(v) => Err(ApiError::invalid_argument(
+            format!("Unknown {name}."),
+            name,
+            v,
+        )),
+    }
+}
+
+/// Applies `x-amz-copy-source-if-*` to the source object.
+pub(super) fn check_copy_source_conditions(
+    ctx: &RequestContext,
+    info: &ObjectInfo,
+) -> Result<(), ApiError> {
+    let conditions = Conditions::from_headers(&ctx.parts.headers, "x-amz-copy-source-");
+    match conditions.evaluate_copy_source(&info.etag, info.last_modified) {
+        Precondition::Proceed => Ok(()),
+        Precondition::NotModified | Precondition::Failed(_) => {
+            Err(precondition_failed("x-amz-copy-source-If"))
+        }
+    }
+}
+
+fn copy_source_too_large() -> ApiError {
+    ApiError::with_message(
+        S3Code::InvalidRequest,
+        format!("The specified copy source is larger than the maximum allowable size for a copy source: {MAX_PUT_SIZE}"),
+    )
+}
+
+pub(super) async fn copy_object<S: ObjectStore + Catalog>(
+    state: &AppState<S>,
+    ctx: &RequestContext,
+    bucket: &str,
+    key: &str,
+) -> Result<Response<ResponseBody>, ApiError> {
+    let (src_bucket, src_key) = parse_copy_source(ctx.header("x-amz-copy-source").unwrap_or(""))?;
+    let metadata = directive(ctx, "x-amz-metadata-directive")?;
+    let tagging = directive(ctx, "x-amz-tagging-directive")?;
+    let to_self = src_bucket == bucket && src_key == key;
+    if to_self && metadata != Directive::Replace {
+        return Err(ApiError::with_message(
+            S3Code::InvalidRequest,
+            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+        ));
+    }
+    let requested_checksum = requested_checksum_algorithm(&ctx.parts.headers)?;
+
+    let attributes_for = |source: &ObjectAttributes| -> Result<ObjectAttributes, ApiError> {
+        let mut attributes = match metadata {
+            Directive::Copy => source.clone(),
+            Directive::Replace => attributes_from_headers(&ctx.parts.headers)?,
+        };
+        attributes.tags = match tagging {
+            Directive::Copy => source.tags.clone(),
+            Directive::Replace => attributes_from_headers(&ctx.parts.headers)?.tags,
+        };
+        Ok(attributes)
+    };
+
+    let info = if to_self {
+        let source = state.store.head_object(&src_bucket, &src_key).await?;
+        check_copy_source_conditions(ctx, &source)?;
+        let attributes = attributes_for(&source.attributes)?;
+        state
+            .store
+            .update_attributes(bucket, key, attributes)
+            .await?
+    } else {
+        let reader = state.store.get_object(&src_bucket, &src_key, None).await?;
+        check_copy_source_conditions(ctx, &reader.info)?;
+        if reader.info.size > MAX_PUT_SIZE {
+            return Err(copy_source_too_large());
+        }
+        let attributes = attributes_for(&reader.info.attributes)?;
+        let options = PutOptions {
+            attributes,
+            size: Some(reader.info.size),
+            content_md5: None,
+            checksum_algorithm: requested_checksum.or(reader
+                .info
+                .checksum
+                .as_ref()
+                .map(|c| c.algorithm)),
+            expected_checksum: None,
+        };
+        state
+            .store
+            .put_object(bucket, key, reader.body, options)
+            .await?
+    };
+    let doc = CopyObjectResult {
+        xmlns: (),
+        etag: quote_etag(&info.etag),
+        last_modified: timestamp(info.last_modified),
+        checksum: ChecksumFields::from_checksum(info.checksum.as_ref()),
+    };
+    let mut response = xml_response(to_xml("CopyObjectResult", &doc)?);
+    expiry::annotate_write(state, bucket, &info, response.headers_mut()).await;
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_source_forms() {
+        assert_eq!(
+            parse_copy_source("src/a/b.txt").unwrap(),
+            ("src".into(), "a/b.txt".into())
+        );
+        assert_eq!(
+            parse_copy_source("/src/a%20b").unwrap(),
+            ("src".into(), "a b".into())
+        );
+        assert_eq!(
+            parse_copy_source("src/k?versionId=null").unwrap(),
+            ("src".into(), "k".into())
+        );
+        assert_eq!(
+            parse_copy_source("src/k?versionId=abc").unwrap_err().code,
+            S3Code::NotImplemented
+        );
+        for bad in ["", "src", "src/", "/k", "%ff/k"] {
+            assert_eq!(
+                parse_copy_source(bad).unwrap_err().code,
+                S3Code::InvalidArgument,
+                "{bad}"
+            );
+        }
+    }
+}
