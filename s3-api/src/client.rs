@@ -1,0 +1,1228 @@
+//! A small SigV4-signing HTTP client for the `minnow` CLI: the S3 bucket
+//! calls the CLI needs (buckets, listing, batch delete, bucket policy,
+//! lifecycle, CORS, multipart aborts) and minnow's admin API
+//! ([`crate::admin`]). Plain HTTP over hyper's pooled client; every request
+//! is signed with the SHA-256 of its (small, buffered) body.
+//!
+//! Failures become a [`ClientError`] whose `Display` is one line meant for a
+//! terminal: S3 `<Error>` XML and RFC 9457 problem documents are both read
+//! for their code and message.
+
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{
+    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest,
+    SignatureLocation, SigningSettings, UriPathNormalizationMode,
+};
+use aws_sigv4::sign::v4;
+use base64::Engine as _;
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use md5::{Digest, Md5};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use crate::admin::{
+    HealSummary, PolicyList, ServerInfo, StatusBody, UserList, UserView, ADMIN_PREFIX,
+};
+
+/// Where the CLI looks for the server when nothing is configured.
+pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:9000";
+/// The region requests are signed for (minnow accepts any).
+pub const SIGNING_REGION: &str = "us-east-1";
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Characters SigV4 leaves unencoded: `A-Z a-z 0-9 - _ . ~`.
+const AWS_QUERY: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+/// Same, keeping `/` for object-key paths.
+const AWS_PATH: &AsciiSet = &AWS_QUERY.remove(b'/');
+
+/// Why a call failed. `Display` is a single line.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("invalid endpoint {endpoint:?}: {reason}")]
+    InvalidEndpoint { endpoint: String, reason: String },
+    #[error("cannot reach the server at {endpoint}: {reason}")]
+    Unreachable { endpoint: String, reason: String },
+    #[error("the server at {endpoint} did not answer within {} s", timeout.as_secs())]
+    Timeout { endpoint: String, timeout: Duration },
+    /// The server answered with an error: S3 code (or problem type slug),
+    /// and its message.
+    #[error("{}", api_line(.status, .code, .message))]
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("unexpected response from the server: {0}")]
+    InvalidResponse(String),
+}
+
+fn api_line(status: &u16, code: &str, message: &str) -> String {
+    let message = one_line(message);
+    let lead = match code {
+        "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "authentication-failed" => {
+            "the server refused the credentials: "
+        }
+        _ => "",
+    };
+    if code.is_empty() {
+        format!("{lead}{message} (HTTP {status})")
+    } else {
+        format!("{lead}{message} ({code}, HTTP {status})")
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl ClientError {
+    /// The S3 code or problem slug of a server-side error.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ClientError::Api { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of a server-side error.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// Where the server is and who we are. Secrets never appear in `Debug`.
+#[derive(Clone)]
+pub struct ClientConfig {
+    pub endpoint: String,
+    pub access_key: String,
+    pub secret_key: String,
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("endpoint", &self.endpoint)
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The connection flags every client subcommand of the CLI shares.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConnectionArgs {
+    /// Server URL.
+    #[arg(long, global = true, env = "MINNOW_ENDPOINT", default_value = DEFAULT_ENDPOINT)]
+    pub endpoint: String,
+    /// Access key [default: $MINNOW_ROOT_USER, $MINIO_ROOT_USER, minioadmin].
+    #[arg(long, global = true)]
+    pub access_key: Option<String>,
+    /// Secret key [default: $MINNOW_ROOT_PASSWORD, $MINIO_ROOT_PASSWORD, minioadmin].
+    #[arg(long, global = true)]
+    pub secret_key: Option<String>,
+}
+
+impl ConnectionArgs {
+    /// Resolves flags and environment into a configuration (root credentials
+    /// from the same variables the server reads).
+    pub fn config(&self) -> ClientConfig {
+        let from_env = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+        };
+        ClientConfig {
+            endpoint: self.endpoint.clone(),
+            access_key: self
+                .access_key
+                .clone()
+                .or_else(|| from_env(&["MINNOW_ROOT_USER", "MINIO_ROOT_USER"]))
+                .unwrap_or_else(|| "minioadmin".to_string()),
+            secret_key: self
+                .secret_key
+                .clone()
+                .or_else(|| from_env(&["MINNOW_ROOT_PASSWORD", "MINIO_ROOT_PASSWORD"]))
+                .unwrap_or_else(|| "minioadmin".to_string()),
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// A client for the resolved configuration.
+    pub fn connect(&self) -> Result<Client, ClientError> {
+        Client::new(self.config())
+    }
+}
+
+/// A successful response.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// A bucket as `ListBuckets` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BucketEntry {
+    pub name: String,
+    /// ISO 8601, as the server sent it.
+    pub created: String,
+}
+
+/// An object as `ListObjectsV2` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ObjectEntry {
+    pub key: String,
+    pub size: u64,
+    pub last_modified: String,
+}
+
+/// A page of `ListObjectsV2`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectPage {
+    pub objects: Vec<ObjectEntry>,
+    /// Pass back to get the next page; `None` on the last page.
+    pub continuation: Option<String>,
+}
+
+/// An upload in progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadEntry {
+    pub key: String,
+    pub upload_id: String,
+}
+
+/// What a `DeleteObjects` call did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeleteOutcome {
+    pub deleted: usize,
+    /// `(key, code, message)` of each key the server could not delete.
+    pub failed: Vec<(String, String, String)>,
+}
+
+/// A per-bucket configuration the S3 API stores as a sub-resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BucketConfig {
+    Policy,
+    Lifecycle,
+    Cors,
+}
+
+impl BucketConfig {
+    fn query(self) -> &'static str {
+        match self {
+            BucketConfig::Policy => "policy",
+            BucketConfig::Lifecycle => "lifecycle",
+            BucketConfig::Cors => "cors",
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            BucketConfig::Policy => "application/json",
+            BucketConfig::Lifecycle | BucketConfig::Cors => "application/xml",
+        }
+    }
+
+    /// The S3 codes that mean "this bucket has no such configuration".
+    pub fn missing_code(self) -> &'static str {
+        match self {
+            BucketConfig::Policy => "NoSuchBucketPolicy",
+            BucketConfig::Lifecycle => "NoSuchLifecycleConfiguration",
+            BucketConfig::Cors => "NoSuchCORSConfiguration",
+        }
+    }
+}
+
+/// The signed client.
+#[derive(Clone)]
+pub struct Client {
+    http: hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>,
+    config: ClientConfig,
+    /// `scheme://authority` without a trailing slash.
+    base: String,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl Client {
+    /// A client for `config.endpoint` (plain `http://host:port`).
+    pub fn new(config: ClientConfig) -> Result<Client, ClientError> {
+        let invalid = |reason: &str| ClientError::InvalidEndpoint {
+            endpoint: config.endpoint.clone(),
+            reason: reason.to_string(),
+        };
+        let uri: http::Uri = config
+            .endpoint
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| invalid(&e.to_string()))?;
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some("https") => {
+                return Err(invalid(
+                    "this client speaks plain HTTP only (put it next to the server or behind a local proxy)",
+                ))
+            }
+            _ => return Err(invalid("expected http://host:port")),
+        }
+        let authority = uri
+            .authority()
+            .ok_or_else(|| invalid("expected http://host:port"))?;
+        let base = format!("http://{authority}");
+        let http = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build_http();
+        Ok(Client { http, config, base })
+    }
+
+    /// The endpoint as configured.
+    pub fn endpoint(&self) -> &str {
+        &self.config.endpoint
+    }
+
+    /// The same server with other credentials.
+    pub fn with_credentials(&self, access_key: &str, secret_key: &str) -> Client {
+        let mut other = self.clone();
+        other.config.access_key = access_key.to_string();
+        other.config.secret_key = secret_key.to_string();
+        other
+    }
+
+    /// The same client with another per-request timeout.
+    pub fn with_timeout(mut self, timeout: Duration) -> Client {
+        self.config.timeout = timeout;
+        self
+    }
+
+    /// Sends one signed request. `path` and `query` must already be
+    /// percent-encoded (see [`encode_path`], [`encode_query_value`]).
+    /// Any non-2xx answer becomes [`ClientError::Api`].
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        query: &str,
+        headers: &[(&str, String)],
+        body: Bytes,
+    ) -> Result<Reply, ClientError> {
+        let url = if query.is_empty() {
+            format!("{}{}", self.base, path)
+        } else {
+            format!("{}{}?{}", self.base, path, query)
+        };
+        let signed = self.sign(method.as_str(), &url, headers, &body)?;
+        let mut builder = http::Request::builder().method(method).uri(&url);
+        for (name, value) in headers {
+            builder = builder.header(*name, value.as_str());
+        }
+        for (name, value) in &signed {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        let request = builder
+            .body(Full::new(body))
+            .map_err(|e| ClientError::InvalidResponse(format!("cannot build the request: {e}")))?;
+        let exchange = async {
+            let response = self.http.request(request).await.map_err(|e| {
+                if e.is_connect() {
+                    ClientError::Unreachable {
+                        endpoint: self.config.endpoint.clone(),
+                        reason: innermost(&e),
+                    }
+                } else {
+                    ClientError::Unreachable {
+                        endpoint: self.config.endpoint.clone(),
+                        reason: format!("the connection failed: {}", innermost(&e)),
+                    }
+                }
+            })?;
+            let (parts, body) = response.into_parts();
+            let body = body
+                .collect()
+                .await
+                .map_err(|e| ClientError::InvalidResponse(format!("reading the body: {e}")))?
+                .to_bytes();
+            Ok::<_, ClientError>(Reply {
+                status: parts.status,
+                headers: parts.headers,
+                body,
+            })
+        };
+        let reply = tokio::time::timeout(self.config.timeout, exchange)
+            .await
+            .map_err(|_| ClientError::Timeout {
+                endpoint: self.config.endpoint.clone(),
+                timeout: self.config.timeout,
+            })??;
+        if reply.status.is_success() {
+            Ok(reply)
+        } else {
+            Err(error_from_reply(&reply))
+        }
+    }
+
+    fn sign(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, String)],
+        body: &[u8],
+    ) -> Result<Vec<(String, String)>, ClientError> {
+        let identity = Credentials::new(
+            &self.config.access_key,
+            &self.config.secret_key,
+            None,
+            None,
+            "minnow-cli",
+        )
+        .into();
+        let mut settings = SigningSettings::default();
+        // S3 signs the path as sent: encoded once, never normalised.
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        settings.signature_location = SignatureLocation::Headers;
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(SIGNING_REGION)
+            .name("s3")
+            .time(SystemTime::now())
+            .settings(settings)
+            .build()
+            .map_err(|e| ClientError::InvalidResponse(format!("signing: {e}")))?
+            .into();
+        let signable = SignableRequest::new(
+            method,
+            url,
+            headers.iter().map(|(k, v)| (*k, v.as_str())),
+            SignableBody::Bytes(body),
+        )
+        .map_err(|e| ClientError::InvalidEndpoint {
+            endpoint: url.to_string(),
+            reason: e.to_string(),
+        })?;
+        let (instructions, _signature) = sign(signable, &params)
+            .map_err(|e| ClientError::InvalidResponse(format!("signing: {e}")))?
+            .into_parts();
+        Ok(instructions
+            .headers()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect())
+    }
+
+    // ---- S3 --------------------------------------------------------------
+
+    /// CreateBucket.
+    pub async fn create_bucket(&self, bucket: &str) -> Result<(), ClientError> {
+        self.request(Method::PUT, &bucket_path(bucket), "", &[], Bytes::new())
+            .await
+            .map(drop)
+    }
+
+    /// ListBuckets.
+    pub async fn list_buckets(&self) -> Result<Vec<BucketEntry>, ClientError> {
+        let reply = self
+            .request(Method::GET, "/", "", &[], Bytes::new())
+            .await?;
+        let doc: ListAllMyBucketsResult = parse_xml(&reply.body)?;
+        Ok(doc
+            .buckets
+            .map(|b| b.bucket)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|b| BucketEntry {
+                name: b.name,
+                created: b.creation_date.unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// HeadBucket, as "does it exist": `Ok(false)` on 404.
+    pub async fn bucket_exists(&self, bucket: &str) -> Result<bool, ClientError> {
+        match self
+            .request(Method::HEAD, &bucket_path(bucket), "", &[], Bytes::new())
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(ClientError::Api { status: 404, .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// DeleteBucket.
+    pub async fn delete_bucket(&self, bucket: &str) -> Result<(), ClientError> {
+        self.request(Method::DELETE, &bucket_path(bucket), "", &[], Bytes::new())
+            .await
+            .map(drop)
+    }
+
+    /// One page of ListObjectsV2 (no delimiter: every key under `prefix`).
+    pub async fn list_objects(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        continuation: Option<&str>,
+        max_keys: usize,
+    ) -> Result<ObjectPage, ClientError> {
+        let mut query = vec![("list-type", "2".to_string())];
+        query.push(("max-keys", max_keys.to_string()));
+        if !prefix.is_empty() {
+            query.push(("prefix", prefix.to_string()));
+        }
+        if let Some(token) = continuation {
+            query.push(("continuation-token", token.to_string()));
+        }
+        let reply = self
+            .request(
+                Method::GET,
+                &bucket_path(bucket),
+                &encode_query(&query),
+                &[],
+                Bytes::new(),
+            )
+            .await?;
+        let doc: ListBucketResult = parse_xml(&reply.body)?;
+        let continuation = if doc.is_truncated {
+            doc.next_continuation_token.filter(|t| !t.is_empty())
+        } else {
+            None
+        };
+        Ok(ObjectPage {
+            objects: doc
+                .contents
+                .into_iter()
+                .map(|c| ObjectEntry {
+                    key: c.key,
+                    size: c.size.unwrap_or(0),
+                    last_modified: c.last_modified.unwrap_or_default(),
+                })
+                .collect(),
+            continuation,
+        })
+    }
+
+    /// DeleteObjects (quiet mode), at most 1000 keys.
+    pub async fn delete_objects(
+        &self,
+        bucket: &str,
+        keys: &[String],
+    ) -> Result<DeleteOutcome, ClientError> {
+        let mut xml = String::from("<Delete><Quiet>true</Quiet>");
+        for key in keys {
+            xml.push_str("<Object><Key>");
+            xml.push_str(&quick_xml::escape::escape(key.as_str()));
+            xml.push_str("</Key></Object>");
+        }
+        xml.push_str("</Delete>");
+        let md5 = base64::engine::general_purpose::STANDARD.encode(Md5::digest(xml.as_bytes()));
+        let reply = self
+            .request(
+                Method::POST,
+                &bucket_path(bucket),
+                "delete=",
+                &[
+                    ("content-md5", md5),
+                    ("content-type", "application/xml".to_string()),
+                ],
+                Bytes::from(xml),
+            )
+            .await?;
+        let doc: DeleteResult = parse_xml(&reply.body)?;
+        let failed: Vec<_> = doc
+            .error
+            .into_iter()
+            .map(|e| {
+                (
+                    e.key.unwrap_or_default(),
+                    e.code.unwrap_or_default(),
+                    e.message.unwrap_or_default(),
+                )
+            })
+            .collect();
+        Ok(DeleteOutcome {
+            deleted: keys.len() - failed.len(),
+            failed,
+        })
+    }
+
+    /// Every multipart upload in progress in `bucket`.
+    pub async fn list_uploads(&self, bucket: &str) -> Result<Vec<UploadEntry>, ClientError> {
+        let mut uploads = Vec::new();
+        let mut markers: Option<(String, String)> = None;
+        // Bounded: a million uploads is far beyond anything a bucket holds.
+        for _ in 0..1000 {
+            let mut query = vec![("uploads", String::new())];
+            if let Some((key, id)) = &markers {
+                query.push(("key-marker", key.clone()));
+                query.push(("upload-id-marker", id.clone()));
+            }
+            let reply = self
+                .request(
+                    Method::GET,
+                    &bucket_path(bucket),
+                    &encode_query(&query),
+                    &[],
+                    Bytes::new(),
+                )
+                .await?;
+            let doc: ListMultipartUploadsResult = parse_xml(&reply.body)?;
+            uploads.extend(doc.upload.into_iter().map(|u| UploadEntry {
+                key: u.key,
+                upload_id: u.upload_id,
+            }));
+            match (
+                doc.is_truncated,
+                doc.next_key_marker,
+                doc.next_upload_id_marker,
+            ) {
+                (true, Some(key), Some(id)) if !key.is_empty() => markers = Some((key, id)),
+                _ => break,
+            }
+        }
+        Ok(uploads)
+    }
+
+    /// AbortMultipartUpload.
+    pub async fn abort_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<(), ClientError> {
+        self.request(
+            Method::DELETE,
+            &object_path(bucket, key),
+            &encode_query(&[("uploadId", upload_id.to_string())]),
+            &[],
+            Bytes::new(),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Get{BucketPolicy,BucketLifecycleConfiguration,BucketCors}: `None`
+    /// when the bucket has none.
+    pub async fn get_bucket_config(
+        &self,
+        bucket: &str,
+        config: BucketConfig,
+    ) -> Result<Option<Bytes>, ClientError> {
+        match self
+            .request(
+                Method::GET,
+                &bucket_path(bucket),
+                &format!("{}=", config.query()),
+                &[],
+                Bytes::new(),
+            )
+            .await
+        {
+            Ok(reply) => Ok(Some(reply.body)),
+            Err(e) if e.code() == Some(config.missing_code()) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Put{BucketPolicy,BucketLifecycleConfiguration,BucketCors}.
+    pub async fn put_bucket_config(
+        &self,
+        bucket: &str,
+        config: BucketConfig,
+        body: Bytes,
+    ) -> Result<(), ClientError> {
+        let md5 = base64::engine::general_purpose::STANDARD.encode(Md5::digest(&body));
+        self.request(
+            Method::PUT,
+            &bucket_path(bucket),
+            &format!("{}=", config.query()),
+            &[
+                ("content-md5", md5),
+                ("content-type", config.content_type().to_string()),
+            ],
+            body,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Delete{BucketPolicy,BucketLifecycle,BucketCors} (succeeds when there was none).
+    pub async fn delete_bucket_config(
+        &self,
+        bucket: &str,
+        config: BucketConfig,
+    ) -> Result<(), ClientError> {
+        match self
+            .request(
+                Method::DELETE,
+                &bucket_path(bucket),
+                &format!("{}=", config.query()),
+                &[],
+                Bytes::new(),
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some(config.missing_code()) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    // ---- admin -----------------------------------------------------------
+
+    async fn admin<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<T, ClientError> {
+        let reply = self.admin_raw(method, path, query, body).await?;
+        serde_json::from_slice(&reply.body)
+            .map_err(|e| ClientError::InvalidResponse(format!("admin JSON: {e}")))
+    }
+
+    async fn admin_raw(
+        &self,
+        method: Method,
+        path: &str,
+        query: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<Reply, ClientError> {
+        let (headers, body) = match body {
+            Some(json) => (
+                vec![("content-type", "application/json".to_string())],
+                Bytes::from(json.to_string()),
+            ),
+            None => (Vec::new(), Bytes::new()),
+        };
+        self.request(
+            method,
+            &format!("{ADMIN_PREFIX}{path}"),
+            query,
+            &headers,
+            body,
+        )
+        .await
+    }
+
+    /// `GET info`.
+    pub async fn server_info(&self) -> Result<ServerInfo, ClientError> {
+        self.admin(Method::GET, "info", "", None).await
+    }
+
+    /// `GET users`.
+    pub async fn list_users(&self) -> Result<Vec<UserView>, ClientError> {
+        let list: UserList = self.admin(Method::GET, "users", "", None).await?;
+        Ok(list.users)
+    }
+
+    /// `GET users/{ak}`.
+    pub async fn user_info(&self, access_key: &str) -> Result<UserView, ClientError> {
+        self.admin(Method::GET, &user_path(access_key), "", None)
+            .await
+    }
+
+    /// `PUT users/{ak}`: adds the user or sets its secret.
+    pub async fn add_user(
+        &self,
+        access_key: &str,
+        secret_key: &str,
+    ) -> Result<UserView, ClientError> {
+        self.admin(
+            Method::PUT,
+            &user_path(access_key),
+            "",
+            Some(serde_json::json!({ "secretKey": secret_key })),
+        )
+        .await
+    }
+
+    /// `DELETE users/{ak}`.
+    pub async fn remove_user(&self, access_key: &str) -> Result<(), ClientError> {
+        self.admin_raw(Method::DELETE, &user_path(access_key), "", None)
+            .await
+            .map(drop)
+    }
+
+    /// `PUT users/{ak}/status`.
+    pub async fn set_user_enabled(
+        &self,
+        access_key: &str,
+        enabled: bool,
+    ) -> Result<UserView, ClientError> {
+        self.admin(
+            Method::PUT,
+            &format!("{}/status", user_path(access_key)),
+            "",
+            Some(serde_json::to_value(StatusBody { enabled }).expect("plain struct")),
+        )
+        .await
+    }
+
+    /// `PUT|DELETE users/{ak}/policies/{name}`.
+    pub async fn set_user_policy(
+        &self,
+        access_key: &str,
+        policy: &str,
+        attach: bool,
+    ) -> Result<UserView, ClientError> {
+        let method = if attach { Method::PUT } else { Method::DELETE };
+        self.admin(
+            method,
+            &format!(
+                "{}/policies/{}",
+                user_path(access_key),
+                encode_query_value(policy)
+            ),
+            "",
+            None,
+        )
+        .await
+    }
+
+    /// `GET policies`.
+    pub async fn list_policies(&self) -> Result<PolicyList, ClientError> {
+        self.admin(Method::GET, "policies", "", None).await
+    }
+
+    /// `GET policies/{name}`: the policy JSON.
+    pub async fn get_policy(&self, name: &str) -> Result<serde_json::Value, ClientError> {
+        self.admin(
+            Method::GET,
+            &format!("policies/{}", encode_query_value(name)),
+            "",
+            None,
+        )
+        .await
+    }
+
+    /// `PUT policies/{name}`.
+    pub async fn put_policy(
+        &self,
+        name: &str,
+        document: serde_json::Value,
+    ) -> Result<(), ClientError> {
+        self.admin_raw(
+            Method::PUT,
+            &format!("policies/{}", encode_query_value(name)),
+            "",
+            Some(document),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// `DELETE policies/{name}`.
+    pub async fn delete_policy(&self, name: &str) -> Result<(), ClientError> {
+        self.admin_raw(
+            Method::DELETE,
+            &format!("policies/{}", encode_query_value(name)),
+            "",
+            None,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// `POST heal/object`: heals one object.
+    pub async fn heal_object(&self, bucket: &str, key: &str) -> Result<HealSummary, ClientError> {
+        let query = encode_query(&[("bucket", bucket.to_string()), ("key", key.to_string())]);
+        self.admin(Method::POST, "heal/object", &query, None).await
+    }
+
+    /// `POST heal`: heals a bucket (or a prefix of it), or everything.
+    pub async fn heal(
+        &self,
+        bucket: Option<&str>,
+        prefix: &str,
+    ) -> Result<HealSummary, ClientError> {
+        let mut params = Vec::new();
+        if let Some(bucket) = bucket {
+            params.push(("bucket", bucket.to_string()));
+        }
+        if !prefix.is_empty() {
+            params.push(("prefix", prefix.to_string()));
+        }
+        self.admin(Method::POST, "heal", &encode_query(&params), None)
+            .await
+    }
+}
+
+/// `/bucket`, encoded.
+pub fn bucket_path(bucket: &str) -> String {
+    format!("/{}", encode_query_value(bucket))
+}
+
+/// `/bucket/key`, encoded (slashes in the key kept).
+pub fn object_path(bucket: &str, key: &str) -> String {
+    format!(
+        "/{}/{}",
+        encode_query_value(bucket),
+        utf8_percent_encode(key, AWS_PATH)
+    )
+}
+
+fn user_path(access_key: &str) -> String {
+    format!("users/{}", encode_query_value(access_key))
+}
+
+/// Percent-encodes a query value (or one path segment) the SigV4 way.
+pub fn encode_query_value(value: &str) -> String {
+    utf8_percent_encode(value, AWS_QUERY).to_string()
+}
+
+/// Percent-encodes the path of an object key (keeps `/`).
+pub fn encode_path(path: &str) -> String {
+    utf8_percent_encode(path, AWS_PATH).to_string()
+}
+
+fn encode_query(pairs: &[(&str, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode_query_value(k), encode_query_value(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The deepest cause of an error: for a refused connection that is
+/// "Connection refused (os error 111)" rather than hyper's wrapper text.
+fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    one_line(&current.to_string())
+}
+
+/// Reads an error answer: S3 `<Error>` XML, a problem document, or just the status.
+fn error_from_reply(reply: &Reply) -> ClientError {
+    let status = reply.status.as_u16();
+    let content_type = reply
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type.contains("json") {
+        if let Ok(problem) = serde_json::from_slice::<ProblemBody>(&reply.body) {
+            let code = problem
+                .kind
+                .as_deref()
+                .map(|t| t.rsplit(':').next().unwrap_or(t).to_string())
+                .unwrap_or_default();
+            let message = match (problem.title, problem.detail) {
+                (_, Some(detail)) if !detail.is_empty() => detail,
+                (Some(title), _) => title,
+                _ => reason(reply.status),
+            };
+            return ClientError::Api {
+                status,
+                code,
+                message,
+            };
+        }
+    }
+    if let Ok(error) = quick_xml::de::from_str::<S3ErrorBody>(&String::from_utf8_lossy(&reply.body))
+    {
+        let code = error.code.unwrap_or_default();
+        let message = error
+            .message
+            .filter(|m| !m.is_empty())
+            .unwrap_or_else(|| reason(reply.status));
+        return ClientError::Api {
+            status,
+            code,
+            message,
+        };
+    }
+    // HEAD answers and proxies carry no document: name the status.
+    let code = match status {
+        403 => "AccessDenied",
+        404 => "NotFound",
+        _ => "",
+    };
+    ClientError::Api {
+        status,
+        code: code.to_string(),
+        message: reason(reply.status),
+    }
+}
+
+fn reason(status: StatusCode) -> String {
+    status
+        .canonical_reason()
+        .unwrap_or("unexpected status")
+        .to_string()
+}
+
+fn parse_xml<T: DeserializeOwned>(body: &[u8]) -> Result<T, ClientError> {
+    quick_xml::de::from_str(&String::from_utf8_lossy(body))
+        .map_err(|e| ClientError::InvalidResponse(format!("XML: {e}")))
+}
+
+#[derive(Deserialize)]
+struct ProblemBody {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    title: Option<String>,
+    detail: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename = "Error")]
+struct S3ErrorBody {
+    #[serde(rename = "Code")]
+    code: Option<String>,
+    #[serde(rename = "Message")]
+    message: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ListAllMyBucketsResult {
+    #[serde(rename = "Buckets")]
+    buckets: Option<BucketsXml>,
+}
+
+#[derive(Deserialize)]
+struct BucketsXml {
+    #[serde(rename = "Bucket", default)]
+    bucket: Vec<BucketXml>,
+}
+
+#[derive(Deserialize)]
+struct BucketXml {
+    #[serde(rename = "Name")]
+    name: String,
+    #[serde(rename = "CreationDate")]
+    creation_date: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ListBucketResult {
+    #[serde(rename = "Contents", default)]
+    contents: Vec<ContentsXml>,
+    #[serde(rename = "IsTruncated", default)]
+    is_truncated: bool,
+    #[serde(rename = "NextContinuationToken")]
+    next_continuation_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ContentsXml {
+    #[serde(rename = "Key")]
+    key: String,
+    #[serde(rename = "Size")]
+    size: Option<u64>,
+    #[serde(rename = "LastModified")]
+    last_modified: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DeleteResult {
+    #[serde(rename = "Error", default)]
+    error: Vec<DeleteErrorXml>,
+}
+
+#[derive(Deserialize)]
+struct DeleteErrorXml {
+    #[serde(rename = "Key")]
+    key: Option<String>,
+    #[serde(rename = "Code")]
+    code: Option<String>,
+    #[serde(rename = "Message")]
+    message: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ListMultipartUploadsResult {
+    #[serde(rename = "Upload", default)]
+    upload: Vec<UploadXml>,
+    #[serde(rename = "IsTruncated", default)]
+    is_truncated: bool,
+    #[serde(rename = "NextKeyMarker")]
+    next_key_marker: Option<String>,
+    #[serde(rename = "NextUploadIdMarker")]
+    next_upload_id_marker: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct UploadXml {
+    #[serde(rename = "Key")]
+    key: String,
+    #[serde(rename = "UploadId")]
+    upload_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(status: u16, content_type: &str, body: &str) -> Reply {
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::CONTENT_TYPE, content_type.parse().unwrap());
+        Reply {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers,
+            body: Bytes::from(body.to_string()),
+        }
+    }
+
+    #[test]
+    fn s3_error_xml_becomes_one_line_with_code() {
+        let error = error_from_reply(&reply(
+            404,
+            "application/xml",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchBucket</Code><Message>The specified bucket\n does not exist</Message><BucketName>x</BucketName><Resource>/x</Resource><RequestId>1</RequestId></Error>",
+        ));
+        assert_eq!(error.code(), Some("NoSuchBucket"));
+        assert_eq!(
+            error.to_string(),
+            "The specified bucket does not exist (NoSuchBucket, HTTP 404)"
+        );
+    }
+
+    #[test]
+    fn refused_credentials_say_so() {
+        let error = error_from_reply(&reply(
+            403,
+            "application/xml",
+            "<Error><Code>InvalidAccessKeyId</Code><Message>The Access Key Id you provided does not exist in our records.</Message></Error>",
+        ));
+        assert!(error
+            .to_string()
+            .starts_with("the server refused the credentials: "));
+    }
+
+    #[test]
+    fn problem_json_becomes_one_line_with_slug() {
+        let error = error_from_reply(&reply(
+            404,
+            "application/problem+json",
+            r#"{"type":"urn:minnow:admin:no-such-user","title":"No such user","status":404,"detail":"the user does not exist: ghost"}"#,
+        ));
+        assert_eq!(error.code(), Some("no-such-user"));
+        assert_eq!(
+            error.to_string(),
+            "the user does not exist: ghost (no-such-user, HTTP 404)"
+        );
+    }
+
+    #[test]
+    fn bodiless_errors_name_the_status() {
+        let error = error_from_reply(&reply(404, "text/plain", ""));
+        assert_eq!(error.to_string(), "Not Found (NotFound, HTTP 404)");
+    }
+
+    #[test]
+    fn listing_xml_parses_with_namespaces_and_pages() {
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name><Prefix></Prefix><KeyCount>2</KeyCount><MaxKeys>2</MaxKeys><IsTruncated>true</IsTruncated><NextContinuationToken>tok</NextContinuationToken><Contents><Key>a &amp; b</Key><LastModified>2024-01-01T00:00:00.000Z</LastModified><ETag>"x"</ETag><Size>3</Size><StorageClass>STANDARD</StorageClass></Contents><Contents><Key>c</Key><Size>0</Size></Contents></ListBucketResult>"#;
+        let doc: ListBucketResult = parse_xml(xml.as_bytes()).unwrap();
+        assert_eq!(doc.contents.len(), 2);
+        assert_eq!(doc.contents[0].key, "a & b");
+        assert_eq!(doc.contents[0].size, Some(3));
+        assert!(doc.is_truncated);
+        assert_eq!(doc.next_continuation_token.as_deref(), Some("tok"));
+
+        let xml = r#"<ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>1</ID><DisplayName>m</DisplayName></Owner><Buckets><Bucket><Name>one</Name><CreationDate>2024-01-01T00:00:00.000Z</CreationDate></Bucket><Bucket><Name>two</Name><CreationDate>2024-01-02T00:00:00.000Z</CreationDate></Bucket></Buckets></ListAllMyBucketsResult>"#;
+        let doc: ListAllMyBucketsResult = parse_xml(xml.as_bytes()).unwrap();
+        assert_eq!(doc.buckets.unwrap().bucket.len(), 2);
+        let empty = r#"<ListAllMyBucketsResult><Owner><ID>1</ID></Owner><Buckets></Buckets></ListAllMyBucketsResult>"#;
+        let doc: ListAllMyBucketsResult = parse_xml(empty.as_bytes()).unwrap();
+        assert!(doc.buckets.map(|b| b.bucket).unwrap_or_default().is_empty());
+    }
+
+    #[test]
+    fn paths_and_queries_are_encoded_the_sigv4_way() {
+        assert_eq!(object_path("b", "a b/c+d~e"), "/b/a%20b/c%2Bd~e");
+        assert_eq!(
+            encode_query(&[("prefix", "temp/".into()), ("x", "a=b".into())]),
+            "prefix=temp%2F&x=a%3Db"
+        );
+    }
+
+    #[test]
+    fn https_and_garbage_endpoints_are_refused() {
+        let config = |endpoint: &str| ClientConfig {
+            endpoint: endpoint.into(),
+            access_key: "a".into(),
+            secret_key: "b".into(),
+            timeout: DEFAULT_TIMEOUT,
+        };
+        assert!(Client::new(config("https://x:9000")).is_err());
+        assert!(Client::new(config("not a url")).is_err());
+        assert!(Client::new(config("http://127.0.0.1:9000")).is_ok());
+        let debug = format!("{:?}", config("http://x"));
+        assert!(!debug.contains("\"b\""));
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_is_reported_as_unreachable() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let client = Client::new(ClientConfig {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            access_key: "minioadmin".into(),
+            secret_key: "minioadmin".into(),
+            timeout: Duration::from_secs(5),
+        })
+        .unwrap();
+        let error = client.list_buckets().await.unwrap_err();
+        let text = error.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "cannot reach the server at http://127.0.0.1:{port}"
+            )),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn signatures_verify_with_the_servers_authenticator() {
+        let client = Client::new(ClientConfig {
+            endpoint: "http://127.0.0.1:9000".into(),
+            access_key: "svc".into(),
+            secret_key: "svc-secret-1".into(),
+            timeout: DEFAULT_TIMEOUT,
+        })
+        .unwrap();
+        let body = b"<Delete><Object><Key>a b</Key></Object></Delete>";
+        let url = "http://127.0.0.1:9000/bkt/a%20b?delete=&prefix=temp%2F";
+        let headers = [("content-type", "application/xml".to_string())];
+        let signed = client.sign("POST", url, &headers, body).unwrap();
+        let mut builder = http::Request::builder()
+            .method("POST")
+            .uri(url)
+            .header("host", "127.0.0.1:9000")
+            .header("content-type", "application/xml");
+        for (name, value) in &signed {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        let (parts, ()) = builder.body(()).unwrap().into_parts();
+        let secrets = crate::auth::StaticSecrets::with_key("svc", "svc-secret-1");
+        let auth = crate::auth::authenticate(&parts, &secrets, SystemTime::now()).unwrap();
+        assert_eq!(auth.access_key(), Some("svc"));
+        let wrong = crate::auth::StaticSecrets::with_key("svc", "another-secret");
+        assert!(crate::auth::authenticate(&parts, &wrong, SystemTime::now()).is_err());
+    }
+}
