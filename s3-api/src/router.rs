@@ -214,8 +214,8 @@ impl Endpoint {
         }
     }
 
-    /// The operation name as S3 documents it (for logs).
-    pub fn name(&self) -> &str {
+    /// The operation name as S3 documents it (for logs and metrics).
+    pub fn name(&self) -> &'static str {
         use Endpoint::*;
         match self {
             ListBuckets => "ListBuckets",
@@ -258,7 +258,7 @@ impl Endpoint {
             ListParts { .. } => "ListParts",
             MinioHealth { .. } => "MinioHealth",
             MinioAdmin { .. } => "MinioAdmin",
-            NotImplemented { operation } => operation,
+            NotImplemented { .. } => "NotImplemented",
         }
     }
 }

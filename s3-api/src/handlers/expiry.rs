@@ -63,15 +63,6 @@ pub(crate) fn day_length<S>(state: &AppState<S>) -> DayLength {
     DayLength::from_secs(state.config.lifecycle_day.as_secs())
 }
 
-fn facts(info: &ObjectInfo) -> ObjectFacts {
-    ObjectFacts {
-        key: info.key.clone(),
-        size: info.size,
-        tags: info.attributes.tags.clone(),
-        last_modified: info.last_modified,
-    }
-}
-
 /// When (and by which rule) the object expires, if any rule says so.
 pub(crate) async fn expiry_of<S: Catalog>(
     state: &AppState<S>,
@@ -82,7 +73,7 @@ pub(crate) async fn expiry_of<S: Catalog>(
         .lifecycle
         .expiring_config(state.store.as_ref(), bucket)
         .await?;
-    config.expiry(&facts(info), day_length(state))
+    config.expiry(&ObjectFacts::from(info), day_length(state))
 }
 
 /// The `x-amz-expiration` value for an object, if a rule will expire it.

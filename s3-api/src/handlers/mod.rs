@@ -36,6 +36,12 @@ use crate::{BoxError, ResponseBody};
 /// The largest single PUT (and part, and copy source) S3 accepts: 5 GiB.
 pub const MAX_PUT_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 
+/// The S3 operation a response answered (`GetObject`, `NotImplemented`, or
+/// `Unrouted` when the request never reached a handler), attached to every
+/// response as an extension for metrics and access logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Operation(pub &'static str);
+
 /// Server settings the handlers need.
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
@@ -145,7 +151,8 @@ where
     let resource = parts.uri.path().to_string();
     let method = parts.method.clone();
 
-    let mut response = match serve(&state, parts, body).await {
+    let mut operation = Operation("Unrouted");
+    let mut response = match serve(&state, parts, body, &mut operation).await {
         Ok(response) => response,
         Err(mut error) => {
             if error.resource.is_none() {
@@ -167,6 +174,7 @@ where
         headers.insert("x-amz-id-2", value);
     }
     headers.insert(http::header::SERVER, HeaderValue::from_static("minnow"));
+    response.extensions_mut().insert(operation);
     response
 }
 
@@ -174,6 +182,7 @@ async fn serve<S, B>(
     state: &AppState<S>,
     parts: http::request::Parts,
     body: B,
+    operation: &mut Operation,
 ) -> Result<Response<ResponseBody>, ApiError>
 where
     S: ObjectStore + Catalog + MultipartStore + Maintenance + 'static,
@@ -194,6 +203,7 @@ where
         &state.config.domains,
         parts.headers.contains_key("x-amz-copy-source"),
     )?;
+    *operation = Operation(endpoint.name());
 
     match &endpoint {
         Endpoint::MinioHealth { path } => {

@@ -1447,3 +1447,60 @@ where
     let future = handle(state, request);
     assert_send(&future);
 }
+
+#[tokio::test]
+async fn conditional_puts_refuse_to_overwrite() {
+    let h = Harness::new();
+    h.create_bucket("b").await;
+    let first = h
+        .send("PUT", "/b/k", &[("if-none-match", "*")], b"one")
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text());
+    let second = h
+        .send("PUT", "/b/k", &[("if-none-match", "*")], b"two")
+        .await;
+    assert_eq!(second.status, StatusCode::PRECONDITION_FAILED);
+    let etag = first.header("etag").unwrap().to_string();
+    assert_eq!(
+        h.send("PUT", "/b/k", &[("if-match", "\"other\"")], b"two")
+            .await
+            .status,
+        StatusCode::PRECONDITION_FAILED
+    );
+    assert_eq!(
+        h.send("PUT", "/b/k", &[("if-match", &etag)], b"two")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        h.send("PUT", "/b/new", &[("if-match", &etag)], b"x")
+            .await
+            .error_code()
+            .as_deref(),
+        Some("NoSuchKey")
+    );
+}
+
+#[tokio::test]
+async fn responses_carry_the_operation_for_metrics() {
+    let h = Harness::new();
+    let request = http::Request::get("/")
+        .header("host", "localhost")
+        .body(http_body_util::Full::new(Bytes::new()))
+        .unwrap();
+    let response = handle(h.state.clone(), request).await;
+    assert_eq!(
+        response.extensions().get::<Operation>(),
+        Some(&Operation("ListBuckets"))
+    );
+    let request = http::Request::put("/")
+        .header("host", "localhost")
+        .body(http_body_util::Full::new(Bytes::new()))
+        .unwrap();
+    let response = handle(h.state.clone(), request).await;
+    assert_eq!(
+        response.extensions().get::<Operation>(),
+        Some(&Operation("Unrouted"))
+    );
+}
