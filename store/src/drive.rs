@@ -47,6 +47,8 @@ pub trait Drive: Send + Sync + std::fmt::Debug {
     /// Renames `from` to `to` (file or directory), creating `to`'s parents,
     /// then fsyncs `to`'s directory.
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// Hard-links `from` to `to` (creating `to`'s parents).
+    fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()>;
     /// fsyncs a directory.
     fn fsync_dir(&self, rel: &Path) -> io::Result<()>;
     /// Removes a file; a missing file is not an error.
@@ -200,6 +202,13 @@ impl Drive for LocalDrive {
         fsync_dir_abs(&self.path(parent_rel))
     }
 
+    fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {
+        if let Some(parent) = to.parent() {
+            self.mkdir_all(parent)?;
+        }
+        fs::hard_link(self.path(from), self.path(to))
+    }
+
     fn fsync_dir(&self, rel: &Path) -> io::Result<()> {
         fsync_dir_abs(&self.path(rel))
     }
@@ -259,7 +268,8 @@ impl Drive for LocalDrive {
 }
 
 /// Reads total/free space with `statvfs(3)`.
-#[allow(unsafe_code)]
+// The field widths differ between platforms, hence the conversions.
+#[allow(unsafe_code, clippy::useless_conversion)]
 fn statvfs_space(path: &Path) -> io::Result<DriveSpace> {
     use std::os::unix::ffi::OsStrExt;
     let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
@@ -273,10 +283,10 @@ fn statvfs_space(path: &Path) -> io::Result<DriveSpace> {
     }
     // SAFETY: statvfs returned 0, so it initialised the struct.
     let stat = unsafe { stat.assume_init() };
-    let fragment = stat.f_frsize as u64;
+    let fragment = u64::from(stat.f_frsize);
     Ok(DriveSpace {
-        total_bytes: stat.f_blocks as u64 * fragment,
-        free_bytes: stat.f_bavail as u64 * fragment,
+        total_bytes: u64::from(stat.f_blocks) * fragment,
+        free_bytes: u64::from(stat.f_bavail) * fragment,
     })
 }
 

@@ -99,12 +99,24 @@ pub fn prepare_drives(paths: &[PathBuf], read_quorum: usize) -> Result<Vec<Drive
         .map(|p| std::sync::Arc::new(LocalDrive::new(p.clone())) as std::sync::Arc<dyn Drive>)
         .collect();
     // A brand-new deployment whose folders do not exist yet: create them.
-    if paths.iter().all(|p| !p.exists()) {
-        for path in paths {
+    // Later, a missing drive folder whose parent exists is re-created (and
+    // formatted fresh, to be healed), as MinIO does; one whose parent is
+    // missing too (an unmounted disk) stays offline.
+    let brand_new = paths.iter().all(|p| !p.exists());
+    for path in paths {
+        if path.exists() {
+            continue;
+        }
+        let parent_exists = path.parent().is_some_and(Path::is_dir);
+        if brand_new {
             std::fs::create_dir_all(path).map_err(|err| StoreError::DriveConfig {
                 drive: path.display().to_string(),
                 message: format!("cannot create the drive folder: {err}"),
             })?;
+        } else if parent_exists {
+            if let Err(err) = std::fs::create_dir(path) {
+                tracing::warn!(drive = %path.display(), "cannot re-create drive folder: {err}");
+            }
         }
     }
     let probes: Vec<Probe> = drives.iter().map(|d| probe(d.as_ref())).collect();
@@ -122,7 +134,7 @@ pub fn prepare_drives(paths: &[PathBuf], read_quorum: usize) -> Result<Vec<Drive
             }
         }
     }
-    deployments.sort_by(|a, b| b.1.cmp(&a.1));
+    deployments.sort_by_key(|d| std::cmp::Reverse(d.1));
     let existing = deployments.first().map(|(id, _)| *id);
     let deployment_id = existing.unwrap_or_else(Uuid::new_v4);
 
@@ -218,9 +230,8 @@ pub fn prepare_drives(paths: &[PathBuf], read_quorum: usize) -> Result<Vec<Drive
             online,
             needed: read_quorum,
         })
-        .map_err(|err| {
+        .inspect_err(|_| {
             tracing::error!("cannot start: {}", problems.join("; "));
-            err
         });
     }
     Ok(slots)
@@ -295,16 +306,24 @@ mod tests {
     }
 
     #[test]
-    fn missing_drive_is_offline_but_quorum_opens() {
+    fn missing_drive_folder_comes_back_fresh_unless_its_parent_is_gone() {
         let dir = tempfile::tempdir().unwrap();
-        let drives = paths(dir.path(), 4);
+        let drives: Vec<PathBuf> = (0..4)
+            .map(|i| dir.path().join(format!("m{i}")).join("data"))
+            .collect();
         prepare_drives(&drives, 2).unwrap();
         std::fs::remove_dir_all(&drives[1]).unwrap();
         let slots = prepare_drives(&drives, 2).unwrap();
-        assert!(!slots[1].online);
-        assert!(!drives[1].exists(), "a missing drive is not re-created");
-        std::fs::remove_dir_all(&drives[0]).unwrap();
-        std::fs::remove_dir_all(&drives[2]).unwrap();
+        assert!(slots[1].online && slots[1].fresh);
+        std::fs::remove_dir_all(drives[2].parent().unwrap()).unwrap();
+        let slots = prepare_drives(&drives, 2).unwrap();
+        assert!(!slots[2].online);
+        assert!(
+            !drives[2].exists(),
+            "a drive under a vanished mount is not re-created"
+        );
+        std::fs::remove_dir_all(drives[0].parent().unwrap()).unwrap();
+        std::fs::remove_dir_all(drives[3].parent().unwrap()).unwrap();
         assert!(matches!(
             prepare_drives(&drives, 2),
             Err(StoreError::ReadQuorum { .. })

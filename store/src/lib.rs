@@ -2,12 +2,212 @@
 //! across them with Reed-Solomon erasure coding, buckets, multipart uploads,
 //! listing and healing. It knows nothing of HTTP: callers use the traits in
 //! [`api`] and get [`api::StoreError`] back.
+//!
+//! Open a [`Store`] with [`Store::open`] and a [`StoreConfig`]; it implements
+//! [`api::ObjectStore`], [`api::Catalog`], [`api::MultipartStore`] and
+//! [`api::Maintenance`]. The on-disk format is described in `store/README.md`
+//! and in [`layout`](crate#on-disk-layout).
+//!
+//! # On-disk layout
+//! See the `layout` module header and `store/README.md`.
 #![deny(missing_docs)]
-#![allow(missing_docs)] // TODO: remove once the engine lands
+#![allow(missing_docs)] // TODO: document the internal modules' items
 
 pub mod api;
+mod catalog;
+mod crash;
 mod drive;
+mod engine;
 mod format;
+mod hashing;
+mod heal;
 mod keys;
 mod layout;
+mod listing;
+mod lock;
 mod meta;
+mod multipart;
+mod quorum;
+
+use bytes::Bytes;
+
+use api::{
+    BucketInfo, BucketSetting, ByteRange, ByteStream, Catalog, ChecksumAlgorithm, CompletePart,
+    DriveStatus, HealReport, ListPage, ListParams, ListUploadsParams, Maintenance, MultipartStore,
+    ObjectAttributes, ObjectInfo, ObjectReader, ObjectStore, PartInfo, PartsPage, PutOptions,
+    StoreError, UploadInfo, UploadsPage,
+};
+pub use engine::{default_parity, Store, StoreConfig};
+
+impl ObjectStore for Store {
+    async fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: ByteStream,
+        opts: PutOptions,
+    ) -> Result<ObjectInfo, StoreError> {
+        self.inner.put_object(bucket, key, body, opts).await
+    }
+
+    async fn get_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        range: Option<ByteRange>,
+    ) -> Result<ObjectReader, StoreError> {
+        self.inner.get_object(bucket, key, range).await
+    }
+
+    async fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectInfo, StoreError> {
+        self.inner.head_object(bucket, key).await
+    }
+
+    async fn delete_object(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
+        self.inner.delete_object(bucket, key).await
+    }
+
+    async fn update_attributes(
+        &self,
+        bucket: &str,
+        key: &str,
+        attributes: ObjectAttributes,
+    ) -> Result<ObjectInfo, StoreError> {
+        self.inner.update_attributes(bucket, key, attributes).await
+    }
+
+    async fn list_objects(&self, bucket: &str, params: ListParams) -> Result<ListPage, StoreError> {
+        self.inner.list_objects(bucket, params).await
+    }
+}
+
+impl Catalog for Store {
+    async fn create_bucket(&self, bucket: &str) -> Result<(), StoreError> {
+        self.inner.create_bucket(bucket).await
+    }
+
+    async fn head_bucket(&self, bucket: &str) -> Result<BucketInfo, StoreError> {
+        self.inner.head_bucket(bucket)
+    }
+
+    async fn list_buckets(&self) -> Result<Vec<BucketInfo>, StoreError> {
+        Ok(self.inner.list_buckets())
+    }
+
+    async fn delete_bucket(&self, bucket: &str) -> Result<(), StoreError> {
+        self.inner.delete_bucket(bucket).await
+    }
+
+    async fn get_bucket_setting(
+        &self,
+        bucket: &str,
+        setting: BucketSetting,
+    ) -> Result<Option<Bytes>, StoreError> {
+        self.inner.get_bucket_setting(bucket, setting)
+    }
+
+    async fn put_bucket_setting(
+        &self,
+        bucket: &str,
+        setting: BucketSetting,
+        value: Option<Bytes>,
+    ) -> Result<(), StoreError> {
+        self.inner.put_bucket_setting(bucket, setting, value).await
+    }
+
+    async fn get_system_blob(&self, name: &str) -> Result<Option<Bytes>, StoreError> {
+        self.inner.get_system_blob(name).await
+    }
+
+    async fn put_system_blob(&self, name: &str, value: Option<Bytes>) -> Result<(), StoreError> {
+        self.inner.put_system_blob(name, value).await
+    }
+}
+
+impl MultipartStore for Store {
+    async fn create_multipart(
+        &self,
+        bucket: &str,
+        key: &str,
+        attributes: ObjectAttributes,
+        checksum_algorithm: Option<ChecksumAlgorithm>,
+    ) -> Result<UploadInfo, StoreError> {
+        self.inner
+            .create_multipart(bucket, key, attributes, checksum_algorithm)
+            .await
+    }
+
+    async fn put_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        body: ByteStream,
+        opts: PutOptions,
+    ) -> Result<PartInfo, StoreError> {
+        self.inner
+            .put_part(bucket, key, upload_id, part_number, body, opts)
+            .await
+    }
+
+    async fn list_parts(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        part_number_marker: Option<u32>,
+        max_parts: usize,
+    ) -> Result<PartsPage, StoreError> {
+        self.inner
+            .list_parts(bucket, key, upload_id, part_number_marker, max_parts)
+            .await
+    }
+
+    async fn complete_multipart(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        parts: Vec<CompletePart>,
+    ) -> Result<ObjectInfo, StoreError> {
+        self.inner
+            .complete_multipart(bucket, key, upload_id, parts)
+            .await
+    }
+
+    async fn abort_multipart(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<(), StoreError> {
+        self.inner.abort_multipart(bucket, key, upload_id).await
+    }
+
+    async fn list_uploads(
+        &self,
+        bucket: &str,
+        params: ListUploadsParams,
+    ) -> Result<UploadsPage, StoreError> {
+        self.inner.list_uploads(bucket, params).await
+    }
+}
+
+impl Maintenance for Store {
+    async fn heal_object(&self, bucket: &str, key: &str) -> Result<HealReport, StoreError> {
+        self.inner.heal_object(bucket, key).await
+    }
+
+    async fn heal(&self, bucket: Option<&str>, prefix: &str) -> Result<HealReport, StoreError> {
+        self.inner.heal(bucket, prefix).await
+    }
+
+    async fn drive_status(&self) -> Vec<DriveStatus> {
+        self.inner.drive_status().await
+    }
+
+    fn erasure_layout(&self) -> (usize, usize) {
+        (self.inner.data, self.inner.parity)
+    }
+}

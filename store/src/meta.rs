@@ -208,10 +208,6 @@ impl ObjectMeta {
         meta.inline = inline;
         Ok(meta)
     }
-
-    pub fn is_multipart(&self) -> bool {
-        self.multipart_parts > 0
-    }
 }
 
 /// A small quorum-stored value with its write time and id.

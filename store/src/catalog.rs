@@ -1,0 +1,337 @@
+//! Buckets, bucket settings and system blobs: small records written to
+//! every drive and read by quorum. Buckets and their settings are loaded at
+//! start-up and cached in memory (one process owns the drives).
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::api::{BucketInfo, BucketSetting, ListParams, StoreError};
+use crate::engine::{BucketState, Inner};
+use crate::keys::{validate_blob_name, validate_bucket_name};
+use crate::layout;
+use crate::meta::Blob;
+use crate::quorum::{pick_blob, DriveRead};
+
+const SETTINGS: [BucketSetting; 3] = [
+    BucketSetting::Policy,
+    BucketSetting::Lifecycle,
+    BucketSetting::Cors,
+];
+
+fn read_blob(drive: &dyn crate::drive::Drive, path: &Path) -> DriveRead<Blob> {
+    DriveRead::from_io(
+        drive
+            .read_file(path)
+            .map(|bytes| Blob::decode(Bytes::from(bytes))),
+    )
+}
+
+impl Inner {
+    /// Reads a blob from every drive and picks the agreed value.
+    pub async fn read_blob_quorum(&self, path: PathBuf) -> Option<Blob> {
+        let reads: Vec<DriveRead<Blob>> = self
+            .each_drive(move |_, drive| Ok(read_blob(drive, &path)))
+            .await
+            .into_iter()
+            .map(|r| r.unwrap_or(DriveRead::Failed))
+            .collect();
+        pick_blob(&reads, self.data)
+    }
+
+    /// Writes (or removes, for `None`) a blob on every drive; needs write quorum.
+    pub async fn write_blob_quorum(
+        &self,
+        path: PathBuf,
+        blob: Option<Blob>,
+    ) -> Result<(), StoreError> {
+        let encoded = blob.map(|b| Arc::new(b.encode()));
+        let results = self
+            .each_drive(move |_, drive| match &encoded {
+                Some(bytes) => drive.write_atomic(&path, bytes),
+                None => {
+                    drive.remove_file(&path)?;
+                    match path.parent() {
+                        Some(parent) => drive.fsync_dir(parent).or_else(|err| {
+                            if err.kind() == io::ErrorKind::NotFound {
+                                Ok(())
+                            } else {
+                                Err(err)
+                            }
+                        }),
+                        None => Ok(()),
+                    }
+                }
+            })
+            .await;
+        let done = results.iter().filter(|r| r.is_ok()).count();
+        if done < self.write_quorum() {
+            return Err(StoreError::WriteQuorum {
+                online: done,
+                needed: self.write_quorum(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Loads every bucket (union of names over drives, records by quorum).
+    pub async fn load_buckets(&self) {
+        let names: Vec<String> = {
+            let lists = self
+                .each_drive(|_, drive| drive.list_dir(Path::new(layout::BUCKETS_DIR)))
+                .await;
+            let mut names: Vec<String> = lists
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|e| e.is_dir && validate_bucket_name(&e.name).is_ok())
+                .map(|e| e.name)
+                .collect();
+            names.sort();
+            names.dedup();
+            names
+        };
+        for name in names {
+            let Some(record) = self.read_blob_quorum(layout::bucket_meta_path(&name)).await else {
+                continue;
+            };
+            let mut state = BucketState {
+                created: record.mod_time,
+                settings: Default::default(),
+            };
+            for setting in SETTINGS {
+                if let Some(blob) = self
+                    .read_blob_quorum(layout::setting_path(&name, setting))
+                    .await
+                {
+                    state.settings.insert(setting, blob.value);
+                }
+            }
+            self.buckets
+                .write()
+                .expect("bucket cache")
+                .insert(name, state);
+        }
+    }
+
+    pub async fn create_bucket(&self, bucket: &str) -> Result<(), StoreError> {
+        validate_bucket_name(bucket)?;
+        let _guard = self.bucket_ops.lock().await;
+        if self
+            .buckets
+            .read()
+            .expect("bucket cache")
+            .contains_key(bucket)
+        {
+            return Err(StoreError::BucketAlreadyExists(bucket.to_owned()));
+        }
+        self.check_write_quorum()?;
+        let record = Blob::new(Bytes::new());
+        let created = record.mod_time;
+        let encoded = Arc::new(record.encode());
+        let name = bucket.to_owned();
+        let results = self
+            .each_drive(move |_, drive| {
+                drive.mkdir_all(&layout::bucket_dir(&name))?;
+                drive.write_atomic(&layout::bucket_meta_path(&name), &encoded)
+            })
+            .await;
+        let done = results.iter().filter(|r| r.is_ok()).count();
+        if done < self.write_quorum() {
+            let name = bucket.to_owned();
+            self.each_drive(move |_, drive| {
+                drive.remove_dir_all(&layout::bucket_sys_dir(&name))?;
+                drive.remove_empty_dir(&layout::bucket_dir(&name)).map(drop)
+            })
+            .await;
+            return Err(StoreError::WriteQuorum {
+                online: done,
+                needed: self.write_quorum(),
+            });
+        }
+        self.buckets.write().expect("bucket cache").insert(
+            bucket.to_owned(),
+            BucketState {
+                created,
+                settings: Default::default(),
+            },
+        );
+        Ok(())
+    }
+
+    pub fn head_bucket(&self, bucket: &str) -> Result<BucketInfo, StoreError> {
+        let buckets = self.buckets.read().expect("bucket cache");
+        match buckets.get(bucket) {
+            Some(state) => Ok(BucketInfo {
+                name: bucket.to_owned(),
+                created: state.created.into(),
+            }),
+            None => {
+                validate_bucket_name(bucket)?;
+                Err(StoreError::NoSuchBucket(bucket.to_owned()))
+            }
+        }
+    }
+
+    pub fn list_buckets(&self) -> Vec<BucketInfo> {
+        self.buckets
+            .read()
+            .expect("bucket cache")
+            .iter()
+            .map(|(name, state)| BucketInfo {
+                name: name.clone(),
+                created: state.created.into(),
+            })
+            .collect()
+    }
+
+    pub async fn delete_bucket(&self, bucket: &str) -> Result<(), StoreError> {
+        let _guard = self.bucket_ops.lock().await;
+        self.require_bucket(bucket)?;
+        let page = self
+            .list_objects(
+                bucket,
+                ListParams {
+                    max_keys: 1,
+                    ..Default::default()
+                },
+            )
+            .await?;
+        if !page.objects.is_empty() || !page.common_prefixes.is_empty() {
+            return Err(StoreError::BucketNotEmpty(bucket.to_owned()));
+        }
+        if self.has_uploads(bucket).await {
+            return Err(StoreError::BucketNotEmpty(bucket.to_owned()));
+        }
+        self.check_write_quorum()?;
+        let name = bucket.to_owned();
+        let results = self
+            .each_drive(move |_, drive| {
+                // The record goes first: a drive that keeps a folder without
+                // a record does not resurrect the bucket.
+                drive.remove_dir_all(&layout::bucket_sys_dir(&name))?;
+                drive.remove_dir_all(&layout::multipart_bucket_dir(&name))?;
+                drive.remove_dir_all(&layout::bucket_dir(&name))?;
+                drive.fsync_dir(Path::new(layout::BUCKETS_DIR))
+            })
+            .await;
+        let done = results.iter().filter(|r| r.is_ok()).count();
+        self.buckets.write().expect("bucket cache").remove(bucket);
+        if done < self.write_quorum() {
+            return Err(StoreError::WriteQuorum {
+                online: done,
+                needed: self.write_quorum(),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn get_bucket_setting(
+        &self,
+        bucket: &str,
+        setting: BucketSetting,
+    ) -> Result<Option<Bytes>, StoreError> {
+        let buckets = self.buckets.read().expect("bucket cache");
+        match buckets.get(bucket) {
+            Some(state) => Ok(state.settings.get(&setting).cloned()),
+            None => Err(StoreError::NoSuchBucket(bucket.to_owned())),
+        }
+    }
+
+    pub async fn put_bucket_setting(
+        &self,
+        bucket: &str,
+        setting: BucketSetting,
+        value: Option<Bytes>,
+    ) -> Result<(), StoreError> {
+        let _guard = self.bucket_ops.lock().await;
+        self.require_bucket(bucket)?;
+        self.write_blob_quorum(
+            layout::setting_path(bucket, setting),
+            value.clone().map(Blob::new),
+        )
+        .await?;
+        let mut buckets = self.buckets.write().expect("bucket cache");
+        if let Some(state) = buckets.get_mut(bucket) {
+            match value {
+                Some(value) => state.settings.insert(setting, value),
+                None => state.settings.remove(&setting),
+            };
+        }
+        Ok(())
+    }
+
+    pub async fn get_system_blob(&self, name: &str) -> Result<Option<Bytes>, StoreError> {
+        validate_blob_name(name)?;
+        Ok(self
+            .read_blob_quorum(layout::system_blob_path(name))
+            .await
+            .map(|b| b.value))
+    }
+
+    pub async fn put_system_blob(
+        &self,
+        name: &str,
+        value: Option<Bytes>,
+    ) -> Result<(), StoreError> {
+        validate_blob_name(name)?;
+        let _guard = self.locks.lock("", name).await;
+        self.write_blob_quorum(layout::system_blob_path(name), value.map(Blob::new))
+            .await
+    }
+
+    /// Re-creates bucket folders, records and settings on drives that lack
+    /// them (fresh drives). Returns how many drives were repaired.
+    pub async fn heal_bucket(&self, bucket: &str) -> Result<u64, StoreError> {
+        let (created, settings) = {
+            let buckets = self.buckets.read().expect("bucket cache");
+            let state = buckets
+                .get(bucket)
+                .ok_or_else(|| StoreError::NoSuchBucket(bucket.to_owned()))?;
+            (state.created, state.settings.clone())
+        };
+        let record = self
+            .read_blob_quorum(layout::bucket_meta_path(bucket))
+            .await
+            .unwrap_or(Blob {
+                mod_time: created,
+                id: uuid::Uuid::new_v4(),
+                value: Bytes::new(),
+            });
+        let mut files: Vec<(PathBuf, Blob)> = vec![(layout::bucket_meta_path(bucket), record)];
+        for (setting, _) in settings {
+            let path = layout::setting_path(bucket, setting);
+            if let Some(blob) = self.read_blob_quorum(path.clone()).await {
+                files.push((path, blob));
+            }
+        }
+        let files = Arc::new(files);
+        let name = bucket.to_owned();
+        let repaired = self
+            .each_drive(move |_, drive| {
+                let mut repaired = false;
+                if !drive.exists(&layout::bucket_dir(&name))? {
+                    drive.mkdir_all(&layout::bucket_dir(&name))?;
+                    repaired = true;
+                }
+                for (path, blob) in files.iter() {
+                    let current = match drive.read_file(path) {
+                        Ok(bytes) => Blob::decode(Bytes::from(bytes)).ok(),
+                        Err(_) => None,
+                    };
+                    if current.as_ref().map(|b| b.id) != Some(blob.id) {
+                        drive.write_atomic(path, &blob.encode())?;
+                        repaired = true;
+                    }
+                }
+                Ok(repaired)
+            })
+            .await;
+        Ok(repaired
+            .into_iter()
+            .filter(|r| matches!(r, Ok(true)))
+            .count() as u64)
+    }
+}

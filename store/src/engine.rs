@@ -1,0 +1,1463 @@
+//! The erasure-coded store: [`Store`], its configuration and start-up, the
+//! per-drive fan-out, and single-part object writes, reads and deletes.
+//!
+//! A write streams the body through a hasher thread (MD5 + checksum) and an
+//! encoder thread (Reed-Solomon + bitrot frames) into one writer thread per
+//! drive, which writes a temp shard file and fsyncs it. Nothing is visible
+//! until the commit: under the key's namespace lock, each drive renames the
+//! temp data directory into the object folder and atomically replaces
+//! `obj.meta` (the commit point). Below write quorum everything is undone.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use erasure::{BlockSplitter, ErasureCodec, ErasureError};
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::api::{
+    ByteRange, ByteStream, Checksum, ObjectInfo, ObjectReader, PutOptions, StoreError,
+};
+use crate::crash::crash_point;
+use crate::drive::Drive;
+use crate::hashing::BodyHasher;
+use crate::heal::HealQueue;
+use crate::keys::EncodedKey;
+use crate::layout;
+use crate::lock::NamespaceLocks;
+use crate::meta::{ErasureInfo, MetaPart, ObjectMeta, Timestamp};
+use crate::quorum::{pick_object_meta, write_quorum, Agreed, DriveRead};
+
+/// Largest single-part object (S3's limit).
+pub const MAX_OBJECT_SIZE: u64 = 5 << 40;
+/// Largest part of a multipart upload (S3's limit).
+pub const MAX_PART_SIZE: u64 = 5 << 30;
+/// Frames queued per drive writer; bounds memory per request.
+const WRITER_QUEUE: usize = 4;
+/// Blocks queued between the body reader and the hash/encode threads.
+const BLOCK_QUEUE: usize = 2;
+/// Parts whose shard files a GET opens before returning (later parts are
+/// opened as the stream reaches them).
+const EAGER_OPEN_PARTS: usize = 64;
+
+/// How to open a store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// Drive folders, in a fixed order.
+    pub drives: Vec<PathBuf>,
+    /// Parity shards; `None` picks the default for the drive count
+    /// (1 → 0, 2–3 → 1, 4–5 → 2, 6–7 → 3, 8+ → 4).
+    pub parity: Option<usize>,
+    /// Erasure block size in bytes.
+    pub block_size: usize,
+    /// Objects up to this size keep their shard inside the metadata file.
+    pub inline_limit: usize,
+}
+
+impl StoreConfig {
+    /// Defaults: parity by drive count, 1 MiB blocks, 128 KiB inline limit.
+    pub fn new(drives: Vec<PathBuf>) -> Self {
+        Self {
+            drives,
+            parity: None,
+            block_size: 1 << 20,
+            inline_limit: 128 << 10,
+        }
+    }
+}
+
+/// Default parity for a drive count (MinIO's defaults).
+pub fn default_parity(drives: usize) -> usize {
+    match drives {
+        0 | 1 => 0,
+        2 | 3 => 1,
+        4 | 5 => 2,
+        6 | 7 => 3,
+        _ => 4,
+    }
+}
+
+/// One configured drive at run time.
+#[derive(Debug)]
+pub(crate) struct DriveState {
+    pub drive: Arc<dyn Drive>,
+    pub online: AtomicBool,
+    pub fresh: bool,
+}
+
+/// A bucket as cached in memory.
+#[derive(Debug, Clone)]
+pub(crate) struct BucketState {
+    pub created: Timestamp,
+    pub settings: std::collections::HashMap<crate::api::BucketSetting, Bytes>,
+}
+
+/// The erasure-coded store. Implements every trait of [`crate::api`].
+/// Share it as `Arc<Store>`.
+pub struct Store {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("drives", &self.inner.drives.len())
+            .field("data", &self.inner.data)
+            .field("parity", &self.inner.parity)
+            .finish()
+    }
+}
+
+pub(crate) struct Inner {
+    pub drives: Vec<DriveState>,
+    pub data: usize,
+    pub parity: usize,
+    pub block_size: usize,
+    pub inline_limit: usize,
+    pub codec: ErasureCodec,
+    pub locks: NamespaceLocks,
+    pub buckets: std::sync::RwLock<BTreeMap<String, BucketState>>,
+    /// Serialises bucket creation/deletion and setting writes.
+    pub bucket_ops: tokio::sync::Mutex<()>,
+    pub heal_queue: HealQueue,
+}
+
+impl Store {
+    /// Checks and formats the drives, wipes temp areas, loads buckets and
+    /// starts the background heal worker.
+    pub async fn open(config: StoreConfig) -> Result<Store, StoreError> {
+        let count = config.drives.len();
+        if count == 0 {
+            return Err(StoreError::InvalidArgument("no drives configured".into()));
+        }
+        let parity = config.parity.unwrap_or_else(|| default_parity(count));
+        if parity > count / 2 {
+            return Err(StoreError::InvalidArgument(format!(
+                "parity {parity} is more than half of {count} drives"
+            )));
+        }
+        let data = count - parity;
+        if config.block_size == 0 || config.block_size > 64 << 20 {
+            return Err(StoreError::InvalidArgument(
+                "block size must be between 1 byte and 64 MiB".into(),
+            ));
+        }
+        if config.inline_limit > 16 << 20 {
+            return Err(StoreError::InvalidArgument(
+                "inline limit must be at most 16 MiB".into(),
+            ));
+        }
+        let codec = ErasureCodec::new(data, parity, config.block_size)
+            .map_err(|e| StoreError::InvalidArgument(e.to_string()))?;
+        let drives = config.drives.clone();
+        let slots =
+            tokio::task::spawn_blocking(move || crate::format::prepare_drives(&drives, data))
+                .await
+                .map_err(|e| StoreError::Internal(e.to_string()))??;
+        let any_fresh = slots.iter().any(|s| s.fresh);
+        let inner = Arc::new(Inner {
+            drives: slots
+                .into_iter()
+                .map(|slot| DriveState {
+                    drive: slot.drive,
+                    online: AtomicBool::new(slot.online),
+                    fresh: slot.fresh,
+                })
+                .collect(),
+            data,
+            parity,
+            block_size: config.block_size,
+            inline_limit: config.inline_limit,
+            codec,
+            locks: NamespaceLocks::default(),
+            buckets: Default::default(),
+            bucket_ops: Default::default(),
+            heal_queue: HealQueue::default(),
+        });
+        inner.load_buckets().await;
+        crate::heal::start_worker(&inner);
+        if any_fresh {
+            tracing::info!("fresh drives formatted; run a heal to rebuild their contents");
+        }
+        Ok(Store { inner })
+    }
+}
+
+pub(crate) fn offline_error() -> io::Error {
+    io::Error::other("drive is offline")
+}
+
+pub(crate) fn internal(err: impl std::fmt::Display) -> StoreError {
+    StoreError::Internal(err.to_string())
+}
+
+fn erasure_error(err: ErasureError) -> StoreError {
+    match err {
+        ErasureError::TooFewShards { have, need } => StoreError::ReadQuorum {
+            online: have,
+            needed: need,
+        },
+        other => StoreError::Corrupt(other.to_string()),
+    }
+}
+
+/// What the body of a write turned into.
+pub(crate) struct Ingested {
+    pub size: u64,
+    pub md5: [u8; 16],
+    pub checksum: Option<Checksum>,
+    pub stored: Stored,
+}
+
+/// Where the encoded shards of a write are.
+pub(crate) enum Stored {
+    /// Framed shard stream per shard index, to keep inside the metadata.
+    Inline(Vec<Bytes>),
+    /// `<tmp_dir>/<file_name>` on every drive where `written[position]`.
+    Files {
+        tmp_dir: PathBuf,
+        file_name: String,
+        written: Vec<bool>,
+    },
+}
+
+enum WriterMsg {
+    Frames(Bytes),
+    Finish,
+}
+
+type EncoderResult = Result<Vec<Option<mpsc::Sender<WriterMsg>>>, ErasureError>;
+
+/// The hash → encode → per-drive-writer threads of one streaming write.
+struct Pipeline {
+    hash_tx: mpsc::Sender<Bytes>,
+    encode_tx: mpsc::Sender<Bytes>,
+    hasher: JoinHandle<BodyHasher>,
+    encoder: JoinHandle<EncoderResult>,
+    writers: Vec<Option<JoinHandle<io::Result<()>>>>,
+    tmp_dir: PathBuf,
+    file_name: String,
+}
+
+impl Pipeline {
+    async fn feed(&mut self, block: Bytes) -> Result<(), StoreError> {
+        // The hasher never fails; the encoder only on a codec error.
+        let _ = self.hash_tx.send(block.clone()).await;
+        if self.encode_tx.send(block).await.is_err() {
+            return Err(StoreError::Internal("the encoder stopped".into()));
+        }
+        Ok(())
+    }
+}
+
+impl Inner {
+    pub fn write_quorum(&self) -> usize {
+        write_quorum(self.data, self.parity)
+    }
+
+    pub fn online_count(&self) -> usize {
+        self.drives
+            .iter()
+            .filter(|d| d.online.load(Ordering::Relaxed))
+            .count()
+    }
+
+    /// Fails fast when a write cannot reach quorum.
+    pub fn check_write_quorum(&self) -> Result<(), StoreError> {
+        let online = self.online_count();
+        let needed = self.write_quorum();
+        if online < needed {
+            Err(StoreError::WriteQuorum { online, needed })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Runs `op` on every online drive in parallel on the blocking pool;
+    /// offline drives answer with an error. Results are by drive position.
+    pub async fn each_drive<T, F>(&self, op: F) -> Vec<io::Result<T>>
+    where
+        T: Send + 'static,
+        F: Fn(usize, &dyn Drive) -> io::Result<T> + Send + Sync + 'static,
+    {
+        let op = Arc::new(op);
+        let handles: Vec<Option<JoinHandle<io::Result<T>>>> = self
+            .drives
+            .iter()
+            .enumerate()
+            .map(|(position, state)| {
+                if !state.online.load(Ordering::Relaxed) {
+                    return None;
+                }
+                let drive = state.drive.clone();
+                let op = op.clone();
+                Some(tokio::task::spawn_blocking(move || {
+                    op(position, drive.as_ref())
+                }))
+            })
+            .collect();
+        let mut results = Vec::with_capacity(handles.len());
+        for handle in handles {
+            results.push(match handle {
+                None => Err(offline_error()),
+                Some(handle) => handle.await.unwrap_or_else(|e| Err(io::Error::other(e))),
+            });
+        }
+        results
+    }
+
+    /// Online drives as (position, drive), for blocking code.
+    pub fn online_drives(&self) -> Vec<(usize, Arc<dyn Drive>)> {
+        self.drives
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.online.load(Ordering::Relaxed))
+            .map(|(i, d)| (i, d.drive.clone()))
+            .collect()
+    }
+
+    /// `distribution[drive position] = shard index`, rotated by a hash of
+    /// the key so data shards of different objects land on different drives.
+    pub fn distribution(&self, bucket: &str, key: &str) -> Vec<u16> {
+        let count = self.drives.len();
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(bucket.as_bytes());
+        hasher.update(b"/");
+        hasher.update(key.as_bytes());
+        let start = hasher.finalize() as usize % count;
+        (0..count)
+            .map(|position| ((position + count - start) % count) as u16)
+            .collect()
+    }
+
+    pub fn erasure_info(&self, distribution: Vec<u16>) -> ErasureInfo {
+        ErasureInfo {
+            data: self.data as u16,
+            parity: self.parity as u16,
+            block_size: self.block_size as u32,
+            index: 0,
+            distribution,
+        }
+    }
+
+    pub fn codec_for(&self, info: &ErasureInfo) -> Result<ErasureCodec, StoreError> {
+        if usize::from(info.data) == self.data
+            && usize::from(info.parity) == self.parity
+            && info.block_size as usize == self.block_size
+        {
+            Ok(self.codec.clone())
+        } else {
+            ErasureCodec::new(
+                usize::from(info.data),
+                usize::from(info.parity),
+                info.block_size as usize,
+            )
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+        }
+    }
+
+    pub fn require_bucket(&self, bucket: &str) -> Result<(), StoreError> {
+        if self
+            .buckets
+            .read()
+            .expect("bucket cache")
+            .contains_key(bucket)
+        {
+            Ok(())
+        } else {
+            crate::keys::validate_bucket_name(bucket)?;
+            Err(StoreError::NoSuchBucket(bucket.to_owned()))
+        }
+    }
+
+    fn start_pipeline(
+        &self,
+        distribution: &[u16],
+        checksum_algorithm: Option<crate::api::ChecksumAlgorithm>,
+        file_name: String,
+    ) -> Pipeline {
+        let tmp_dir = layout::new_tmp_path();
+        let mut writer_txs = Vec::with_capacity(self.drives.len());
+        let mut writers = Vec::with_capacity(self.drives.len());
+        for state in &self.drives {
+            if !state.online.load(Ordering::Relaxed) {
+                writer_txs.push(None);
+                writers.push(None);
+                continue;
+            }
+            let (tx, mut rx) = mpsc::channel::<WriterMsg>(WRITER_QUEUE);
+            let drive = state.drive.clone();
+            let dir = tmp_dir.clone();
+            let name = file_name.clone();
+            writers.push(Some(tokio::task::spawn_blocking(
+                move || -> io::Result<()> {
+                    drive.mkdir_all(&dir)?;
+                    let mut file = drive.create_file(&dir.join(&name))?;
+                    while let Some(msg) = rx.blocking_recv() {
+                        match msg {
+                            WriterMsg::Frames(frames) => file.write_all(&frames)?,
+                            WriterMsg::Finish => {
+                                file.sync_all()?;
+                                return drive.fsync_dir(&dir);
+                            }
+                        }
+                    }
+                    Err(io::Error::other("write abandoned"))
+                },
+            )));
+            writer_txs.push(Some(tx));
+        }
+        let (hash_tx, mut hash_rx) = mpsc::channel::<Bytes>(BLOCK_QUEUE);
+        let hasher = tokio::task::spawn_blocking(move || {
+            let mut hasher = BodyHasher::new(checksum_algorithm);
+            while let Some(block) = hash_rx.blocking_recv() {
+                hasher.update(&block);
+            }
+            hasher
+        });
+        let (encode_tx, mut encode_rx) = mpsc::channel::<Bytes>(BLOCK_QUEUE);
+        let codec = self.codec.clone();
+        let distribution = distribution.to_vec();
+        let encoder = tokio::task::spawn_blocking(move || -> EncoderResult {
+            let mut txs = writer_txs;
+            while let Some(block) = encode_rx.blocking_recv() {
+                let frames = codec.encode_block(&block)?;
+                for (position, slot) in txs.iter_mut().enumerate() {
+                    if let Some(tx) = slot {
+                        let shard = usize::from(distribution[position]);
+                        if tx
+                            .blocking_send(WriterMsg::Frames(frames[shard].clone()))
+                            .is_err()
+                        {
+                            *slot = None;
+                        }
+                    }
+                }
+            }
+            Ok(txs)
+        });
+        Pipeline {
+            hash_tx,
+            encode_tx,
+            hasher,
+            encoder,
+            writers,
+            tmp_dir,
+            file_name,
+        }
+    }
+
+    /// Stops a pipeline and removes its temp files everywhere.
+    async fn abort_pipeline(&self, pipeline: Pipeline) {
+        drop(pipeline.hash_tx);
+        drop(pipeline.encode_tx);
+        let _ = pipeline.hasher.await;
+        drop(pipeline.encoder.await);
+        for writer in pipeline.writers.into_iter().flatten() {
+            let _ = writer.await;
+        }
+        self.remove_tmp(pipeline.tmp_dir).await;
+    }
+
+    pub async fn remove_tmp(&self, tmp_dir: PathBuf) {
+        self.each_drive(move |_, drive| drive.remove_dir_all(&tmp_dir))
+            .await;
+    }
+
+    /// Streams a body into framed shards (inline or temp files), hashing it
+    /// once, and checks size, Content-MD5 and checksum before returning.
+    pub async fn ingest(
+        &self,
+        mut body: ByteStream,
+        opts: &PutOptions,
+        distribution: &[u16],
+        file_name: String,
+        allow_inline: bool,
+        max_size: u64,
+    ) -> Result<Ingested, StoreError> {
+        if opts.size.is_some_and(|size| size > max_size) {
+            return Err(StoreError::EntityTooLarge);
+        }
+        let inline_limit = self.inline_limit as u64;
+        let mut splitter = BlockSplitter::new(self.block_size);
+        let mut held: Vec<Bytes> = Vec::new();
+        let mut pipeline = (!allow_inline || opts.size.is_some_and(|s| s > inline_limit))
+            .then(|| self.start_pipeline(distribution, opts.checksum_algorithm, file_name.clone()));
+        let mut total: u64 = 0;
+        let outcome: Result<(), StoreError> = 'body: loop {
+            let chunk = match body.next().await {
+                None => break Ok(()),
+                Some(Err(err)) => break Err(err),
+                Some(Ok(chunk)) => chunk,
+            };
+            total += chunk.len() as u64;
+            if opts.size.is_some_and(|size| total > size) {
+                break Err(StoreError::InvalidArgument(
+                    "the body is longer than its declared length".into(),
+                ));
+            }
+            if total > max_size {
+                break Err(StoreError::EntityTooLarge);
+            }
+            let blocks = splitter.push(chunk);
+            if pipeline.is_none() && total > inline_limit {
+                let mut started =
+                    self.start_pipeline(distribution, opts.checksum_algorithm, file_name.clone());
+                for block in held.drain(..) {
+                    if let Err(err) = started.feed(block).await {
+                        pipeline = Some(started);
+                        break 'body Err(err);
+                    }
+                }
+                pipeline = Some(started);
+            }
+            for block in blocks {
+                match &mut pipeline {
+                    Some(p) => {
+                        if let Err(err) = p.feed(block).await {
+                            break 'body Err(err);
+                        }
+                    }
+                    None => held.push(block),
+                }
+            }
+        };
+        let outcome = outcome.and(match opts.size {
+            Some(size) if total < size => Err(StoreError::IncompleteBody),
+            _ => Ok(()),
+        });
+        let last = splitter.finish();
+        let Some(mut pipeline) = pipeline else {
+            outcome?;
+            held.extend(last);
+            return self.ingest_inline(held, total, opts).await;
+        };
+        if let Err(err) = outcome {
+            self.abort_pipeline(pipeline).await;
+            return Err(err);
+        }
+        if let Some(last) = last {
+            if let Err(err) = pipeline.feed(last).await {
+                self.abort_pipeline(pipeline).await;
+                return Err(err);
+            }
+        }
+        let Pipeline {
+            hash_tx,
+            encode_tx,
+            hasher,
+            encoder,
+            writers,
+            tmp_dir,
+            file_name,
+        } = pipeline;
+        drop(hash_tx);
+        drop(encode_tx);
+        let hasher = hasher.await.map_err(internal)?;
+        let (md5, checksum) = hasher.finish();
+        let encoded = encoder.await.map_err(internal);
+        let verdict = match &encoded {
+            Ok(Ok(_)) => verify_body(opts, &md5, checksum.as_ref()),
+            Ok(Err(err)) => Err(StoreError::Internal(err.to_string())),
+            Err(err) => Err(StoreError::Internal(err.to_string())),
+        };
+        let txs = match (verdict, encoded) {
+            (Ok(()), Ok(Ok(txs))) => txs,
+            (verdict, _) => {
+                for writer in writers.into_iter().flatten() {
+                    let _ = writer.await;
+                }
+                self.remove_tmp(tmp_dir).await;
+                return Err(verdict.err().unwrap_or_else(|| internal("encoder failed")));
+            }
+        };
+        for tx in txs.iter().flatten() {
+            let _ = tx.send(WriterMsg::Finish).await;
+        }
+        drop(txs);
+        let mut written = Vec::with_capacity(writers.len());
+        for writer in writers {
+            written.push(match writer {
+                Some(handle) => match handle.await {
+                    Ok(Ok(())) => true,
+                    Ok(Err(err)) => {
+                        tracing::warn!("shard write failed: {err}");
+                        false
+                    }
+                    Err(_) => false,
+                },
+                None => false,
+            });
+        }
+        crash_point!("after_shard_fsync");
+        let ok = written.iter().filter(|w| **w).count();
+        if ok < self.write_quorum() {
+            self.remove_tmp(tmp_dir).await;
+            return Err(StoreError::WriteQuorum {
+                online: ok,
+                needed: self.write_quorum(),
+            });
+        }
+        Ok(Ingested {
+            size: total,
+            md5,
+            checksum,
+            stored: Stored::Files {
+                tmp_dir,
+                file_name,
+                written,
+            },
+        })
+    }
+
+    async fn ingest_inline(
+        &self,
+        blocks: Vec<Bytes>,
+        size: u64,
+        opts: &PutOptions,
+    ) -> Result<Ingested, StoreError> {
+        let codec = self.codec.clone();
+        let algorithm = opts.checksum_algorithm;
+        let total = self.drives.len();
+        let (md5, checksum, shards) = tokio::task::spawn_blocking(move || {
+            let mut hasher = BodyHasher::new(algorithm);
+            let mut shards: Vec<BytesMut> = (0..total).map(|_| BytesMut::new()).collect();
+            for block in &blocks {
+                hasher.update(block);
+                let frames = codec.encode_block(block)?;
+                for (shard, frame) in shards.iter_mut().zip(frames) {
+                    shard.extend_from_slice(&frame);
+                }
+            }
+            let (md5, checksum) = hasher.finish();
+            Ok::<_, ErasureError>((
+                md5,
+                checksum,
+                shards.into_iter().map(BytesMut::freeze).collect::<Vec<_>>(),
+            ))
+        })
+        .await
+        .map_err(internal)?
+        .map_err(|e| StoreError::Internal(e.to_string()))?;
+        verify_body(opts, &md5, checksum.as_ref())?;
+        Ok(Ingested {
+            size,
+            md5,
+            checksum,
+            stored: Stored::Inline(shards),
+        })
+    }
+
+    /// Reads `obj.meta` from every drive.
+    pub async fn read_metas(&self, bucket: &str, key: &EncodedKey) -> Vec<DriveRead<ObjectMeta>> {
+        let path = layout::object_meta_path(bucket, key);
+        self.each_drive(move |_, drive| {
+            drive
+                .read_file(&path)
+                .map(|bytes| ObjectMeta::decode(Bytes::from(bytes)))
+        })
+        .await
+        .into_iter()
+        .map(DriveRead::from_io)
+        .collect()
+    }
+
+    /// The agreed metadata of an object; queues a heal when some online
+    /// drive lacks it.
+    pub async fn agreed_meta(
+        &self,
+        bucket: &str,
+        key: &EncodedKey,
+    ) -> Result<(Agreed, Vec<DriveRead<ObjectMeta>>), StoreError> {
+        let reads = self.read_metas(bucket, key).await;
+        let agreed = pick_object_meta(&reads, bucket, key.key())?;
+        let online_missing = agreed
+            .holders
+            .iter()
+            .zip(&self.drives)
+            .any(|(holds, state)| !holds && state.online.load(Ordering::Relaxed));
+        if online_missing {
+            self.heal_queue.push(bucket, key.key());
+        }
+        Ok((agreed, reads))
+    }
+
+    /// Commits a new object version: data dirs into place, then `obj.meta`
+    /// on every drive; rolls back below write quorum; removes the old data.
+    pub async fn commit_object(
+        &self,
+        bucket: &str,
+        key: &EncodedKey,
+        meta: ObjectMeta,
+        stored: Stored,
+    ) -> Result<(), StoreError> {
+        let _guard = self.locks.lock(bucket, key.key()).await;
+        self.require_bucket(bucket)?;
+        self.commit_object_locked(bucket, key, meta, stored).await
+    }
+
+    /// [`Inner::commit_object`] for callers that hold the key lock.
+    pub async fn commit_object_locked(
+        &self,
+        bucket: &str,
+        key: &EncodedKey,
+        meta: ObjectMeta,
+        stored: Stored,
+    ) -> Result<(), StoreError> {
+        let object_dir = layout::object_dir(bucket, key);
+        let meta_path = object_dir.join(layout::OBJECT_META_FILE);
+        let new_data_dir = meta.data_dir;
+        let mut encoded: Vec<Option<Vec<u8>>> = Vec::with_capacity(self.drives.len());
+        let mut tmp_to_move: Option<PathBuf> = None;
+        for position in 0..self.drives.len() {
+            let mut drive_meta = meta.clone();
+            drive_meta.erasure.index = meta.erasure.distribution[position];
+            match &stored {
+                Stored::Inline(shards) => {
+                    drive_meta.inline = Some(shards[usize::from(drive_meta.erasure.index)].clone());
+                    encoded.push(Some(drive_meta.encode()));
+                }
+                Stored::Files {
+                    tmp_dir, written, ..
+                } => {
+                    tmp_to_move = Some(tmp_dir.clone());
+                    encoded.push(written[position].then(|| drive_meta.encode()));
+                }
+            }
+        }
+        let encoded = Arc::new(encoded);
+        let data_dir_path = new_data_dir.map(|id| object_dir.join(layout::data_dir_name(id)));
+        let results = {
+            let encoded = encoded.clone();
+            let meta_path = meta_path.clone();
+            let tmp_to_move = tmp_to_move.clone();
+            let data_dir_path = data_dir_path.clone();
+            self.each_drive(move |position, drive| {
+                let Some(bytes) = &encoded[position] else {
+                    return Err(io::Error::other("this drive has no shard of the object"));
+                };
+                if let (Some(tmp), Some(target)) = (&tmp_to_move, &data_dir_path) {
+                    drive.rename(tmp, target)?;
+                }
+                let old = match drive.read_file(&meta_path) {
+                    Ok(old) => Some(old),
+                    Err(err) if err.kind() == io::ErrorKind::NotFound => None,
+                    Err(err) => return Err(err),
+                };
+                drive.write_atomic(&meta_path, bytes)?;
+                crash_point!("after_first_meta_rename");
+                Ok(old)
+            })
+            .await
+        };
+        let committed = results.iter().filter(|r| r.is_ok()).count();
+        let needed = write_quorum(
+            usize::from(meta.erasure.data),
+            usize::from(meta.erasure.parity),
+        );
+        if committed < needed {
+            let results = Arc::new(results);
+            let object_dir = object_dir.clone();
+            let bucket_dir = layout::bucket_dir(bucket);
+            self.each_drive(move |position, drive| {
+                if let Ok(old) = &results[position] {
+                    match old {
+                        Some(old) => drive.write_atomic(&meta_path, old)?,
+                        None => drive.remove_file(&meta_path)?,
+                    }
+                }
+                if let Some(data_dir) = &data_dir_path {
+                    drive.remove_dir_all(data_dir)?;
+                }
+                prune_empty_dirs(drive, &object_dir, &bucket_dir);
+                Ok(())
+            })
+            .await;
+            if let Some(tmp) = tmp_to_move {
+                self.remove_tmp(tmp).await;
+            }
+            return Err(StoreError::WriteQuorum {
+                online: committed,
+                needed,
+            });
+        }
+        crash_point!("before_old_data_removal");
+        let old_data_dirs: Vec<Option<PathBuf>> = results
+            .iter()
+            .map(|result| {
+                let old = result.as_ref().ok()?.as_ref()?;
+                let old = ObjectMeta::decode(Bytes::copy_from_slice(old)).ok()?;
+                let old_dir = old.data_dir?;
+                (Some(old_dir) != new_data_dir)
+                    .then(|| object_dir.join(layout::data_dir_name(old_dir)))
+            })
+            .collect();
+        let failed_somewhere = results.iter().any(|r| r.is_err());
+        if old_data_dirs.iter().any(Option::is_some) || (failed_somewhere && tmp_to_move.is_some())
+        {
+            let old_data_dirs = Arc::new(old_data_dirs);
+            let tmp = tmp_to_move;
+            self.each_drive(move |position, drive| {
+                if let Some(dir) = &old_data_dirs[position] {
+                    drive.remove_dir_all(dir)?;
+                }
+                if let Some(tmp) = &tmp {
+                    drive.remove_dir_all(tmp)?;
+                }
+                Ok(())
+            })
+            .await;
+        }
+        if failed_somewhere {
+            self.heal_queue.push(bucket, key.key());
+        }
+        Ok(())
+    }
+
+    pub async fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: ByteStream,
+        opts: PutOptions,
+    ) -> Result<ObjectInfo, StoreError> {
+        self.require_bucket(bucket)?;
+        let key = EncodedKey::new(key)?;
+        self.check_write_quorum()?;
+        let distribution = self.distribution(bucket, key.key());
+        let ingested = self
+            .ingest(
+                body,
+                &opts,
+                &distribution,
+                layout::part_file_name(1),
+                true,
+                MAX_OBJECT_SIZE,
+            )
+            .await?;
+        let now = Timestamp::now();
+        let etag = hex::encode(ingested.md5);
+        let meta = ObjectMeta {
+            meta_id: Uuid::new_v4(),
+            size: ingested.size,
+            etag: etag.clone(),
+            mod_time: now,
+            attributes: opts.attributes,
+            checksum: ingested.checksum.clone(),
+            erasure: self.erasure_info(distribution),
+            parts: vec![MetaPart {
+                number: 1,
+                size: ingested.size,
+                etag,
+                mod_time: now,
+                checksum: ingested.checksum,
+            }],
+            multipart_parts: 0,
+            data_dir: match ingested.stored {
+                Stored::Inline(_) => None,
+                Stored::Files { .. } => Some(Uuid::new_v4()),
+            },
+            inline: None,
+        };
+        let info = object_info(bucket, key.key(), &meta);
+        self.commit_object(bucket, &key, meta, ingested.stored)
+            .await?;
+        Ok(info)
+    }
+
+    pub async fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectInfo, StoreError> {
+        self.require_bucket(bucket)?;
+        let key = EncodedKey::new(key)?;
+        let (agreed, _) = self.agreed_meta(bucket, &key).await?;
+        Ok(object_info(bucket, key.key(), &agreed.meta))
+    }
+
+    pub async fn get_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        range: Option<ByteRange>,
+    ) -> Result<ObjectReader, StoreError> {
+        self.require_bucket(bucket)?;
+        let key = EncodedKey::new(key)?;
+        // A concurrent overwrite may remove the data we just found between
+        // reading the metadata and opening the files: read again.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.open_object(bucket, &key, range).await? {
+                Some(reader) => return Ok(reader),
+                None if attempt < 5 => continue,
+                None => {
+                    return Err(StoreError::ReadQuorum {
+                        online: 0,
+                        needed: self.data,
+                    })
+                }
+            }
+        }
+    }
+
+    /// Opens an object for reading; `None` when its shard files vanished
+    /// under a concurrent overwrite.
+    async fn open_object(
+        &self,
+        bucket: &str,
+        key: &EncodedKey,
+        range: Option<ByteRange>,
+    ) -> Result<Option<ObjectReader>, StoreError> {
+        let key = key.clone();
+        let (agreed, reads) = self.agreed_meta(bucket, &key).await?;
+        let meta = &agreed.meta;
+        let info = object_info(bucket, key.key(), meta);
+        let resolved = resolve_range(range, meta.size)?;
+        let (first, last) = match resolved {
+            Some(r) => r,
+            None if meta.size == 0 => {
+                return Ok(Some(ObjectReader {
+                    info,
+                    range: None,
+                    body: Box::pin(futures::stream::empty()),
+                }))
+            }
+            None => (0, meta.size - 1),
+        };
+        let codec = self.codec_for(&meta.erasure)?;
+        let total = codec.total_shards();
+        let mut shard_drive: Vec<Option<usize>> = vec![None; total];
+        for (position, read) in reads.iter().enumerate() {
+            if let DriveRead::Found(m) = read {
+                if agreed.holders[position] && usize::from(m.erasure.index) < total {
+                    shard_drive[usize::from(m.erasure.index)] = Some(position);
+                }
+            }
+        }
+        let mut sources: Vec<ShardSources> = Vec::with_capacity(total);
+        if meta.data_dir.is_none() {
+            for drive in &shard_drive {
+                let inline = drive.and_then(|p| reads[p].found().and_then(|m| m.inline.clone()));
+                sources.push(ShardSources::Inline(inline));
+            }
+            let plan = ReadPlan {
+                codec,
+                parts: meta.parts.iter().map(|p| p.size).collect(),
+                first,
+                last,
+            };
+            let mut out = BytesMut::new();
+            let mut needs_heal = false;
+            plan.run(&mut sources, |chunk, bad| {
+                needs_heal |= bad;
+                out.extend_from_slice(&chunk);
+                true
+            })?;
+            if needs_heal {
+                self.heal_queue.push(bucket, key.key());
+            }
+            return Ok(Some(ObjectReader {
+                info,
+                range: resolved,
+                body: Box::pin(futures::stream::once(async move { Ok(out.freeze()) })),
+            }));
+        }
+        // Open the shard files now: an open file stays readable even if a
+        // concurrent overwrite removes it.
+        let data_dir = layout::data_dir_path(bucket, &key, meta.data_dir.expect("files"));
+        let part_numbers: Vec<u32> = meta.parts.iter().map(|p| p.number).collect();
+        let drives: Vec<Option<Arc<dyn Drive>>> = shard_drive
+            .iter()
+            .map(|p| p.map(|p| self.drives[p].drive.clone()))
+            .collect();
+        let plan = ReadPlan {
+            codec,
+            parts: meta.parts.iter().map(|p| p.size).collect(),
+            first,
+            last,
+        };
+        let (tx, rx) = mpsc::channel::<Result<Bytes, StoreError>>(2);
+        let heal_queue = self.heal_queue.clone();
+        let (bucket_owned, key_owned) = (bucket.to_owned(), key.key().to_owned());
+        let mut sources: Vec<ShardSources> = tokio::task::spawn_blocking(move || {
+            drives
+                .into_iter()
+                .map(|drive| ShardSources::open_files(drive, &data_dir, &part_numbers))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(internal)?;
+        let first_part = first_part_index(&plan.parts, first);
+        let readable = sources.iter().filter(|s| s.has_file(first_part)).count();
+        if readable < plan.codec.data_shards() {
+            return Ok(None);
+        }
+        tokio::task::spawn_blocking(move || {
+            let mut needs_heal = false;
+            let outcome = plan.run(&mut sources, |chunk, bad| {
+                needs_heal |= bad;
+                tx.blocking_send(Ok(chunk)).is_ok()
+            });
+            if let Err(err) = outcome {
+                let _ = tx.blocking_send(Err(err));
+            }
+            if needs_heal || sources.iter().any(ShardSources::had_errors) {
+                heal_queue.push(&bucket_owned, &key_owned);
+            }
+        });
+        let body = futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        });
+        Ok(Some(ObjectReader {
+            info,
+            range: resolved,
+            body: Box::pin(body),
+        }))
+    }
+
+    pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
+        self.require_bucket(bucket)?;
+        let key = EncodedKey::new(key)?;
+        let _guard = self.locks.lock(bucket, key.key()).await;
+        let object_dir = layout::object_dir(bucket, &key);
+        let bucket_dir = layout::bucket_dir(bucket);
+        let results = self
+            .each_drive(move |_, drive| {
+                let meta_path = object_dir.join(layout::OBJECT_META_FILE);
+                let existed = drive.exists(&meta_path)?;
+                drive.remove_file(&meta_path)?;
+                if existed {
+                    drive.fsync_dir(&object_dir)?;
+                }
+                for entry in drive.list_dir(&object_dir)? {
+                    if entry.is_dir && entry.name.starts_with(layout::DATA_DIR_PREFIX) {
+                        drive.remove_dir_all(&object_dir.join(&entry.name))?;
+                    }
+                }
+                prune_empty_dirs(drive, &object_dir, &bucket_dir);
+                Ok(existed)
+            })
+            .await;
+        let done = results.iter().filter(|r| r.is_ok()).count();
+        if done < self.write_quorum() {
+            return Err(StoreError::WriteQuorum {
+                online: done,
+                needed: self.write_quorum(),
+            });
+        }
+        Ok(())
+    }
+
+    pub async fn update_attributes(
+        &self,
+        bucket: &str,
+        key: &str,
+        attributes: crate::api::ObjectAttributes,
+    ) -> Result<ObjectInfo, StoreError> {
+        self.require_bucket(bucket)?;
+        let key = EncodedKey::new(key)?;
+        self.check_write_quorum()?;
+        let _guard = self.locks.lock(bucket, key.key()).await;
+        let (agreed, reads) = self.agreed_meta(bucket, &key).await?;
+        let mut updated = agreed.meta.clone();
+        updated.meta_id = Uuid::new_v4();
+        updated.mod_time = Timestamp::now();
+        updated.attributes = attributes;
+        let per_drive: Vec<Option<Vec<u8>>> = reads
+            .iter()
+            .zip(&agreed.holders)
+            .map(|(read, holds)| {
+                let own = read.found().filter(|_| *holds)?;
+                let mut drive_meta = updated.clone();
+                drive_meta.erasure.index = own.erasure.index;
+                drive_meta.inline = own.inline.clone();
+                Some(drive_meta.encode())
+            })
+            .collect();
+        let per_drive = Arc::new(per_drive);
+        let meta_path = layout::object_meta_path(bucket, &key);
+        let results = self
+            .each_drive(move |position, drive| match &per_drive[position] {
+                Some(bytes) => drive.write_atomic(&meta_path, bytes),
+                None => Err(io::Error::other("drive does not hold the object")),
+            })
+            .await;
+        let done = results.iter().filter(|r| r.is_ok()).count();
+        let needed = write_quorum(
+            usize::from(updated.erasure.data),
+            usize::from(updated.erasure.parity),
+        );
+        if done < needed {
+            return Err(StoreError::WriteQuorum {
+                online: done,
+                needed,
+            });
+        }
+        if done < self.drives.len() {
+            self.heal_queue.push(bucket, key.key());
+        }
+        Ok(object_info(bucket, key.key(), &updated))
+    }
+}
+
+/// Index of the part holding byte `offset`.
+fn first_part_index(parts: &[u64], offset: u64) -> usize {
+    let mut start = 0;
+    for (index, size) in parts.iter().enumerate() {
+        if offset < start + size {
+            return index;
+        }
+        start += size;
+    }
+    0
+}
+
+/// Removes `dir` and its empty parents up to (not including) `stop`.
+pub(crate) fn prune_empty_dirs(drive: &dyn Drive, dir: &Path, stop: &Path) {
+    let mut current = Some(dir);
+    while let Some(path) = current {
+        if path == stop || !path.starts_with(stop) || path.as_os_str().is_empty() {
+            break;
+        }
+        match drive.remove_empty_dir(path) {
+            Ok(true) => {}
+            _ => break,
+        }
+        current = path.parent();
+    }
+}
+
+fn verify_body(
+    opts: &PutOptions,
+    md5: &[u8; 16],
+    checksum: Option<&Checksum>,
+) -> Result<(), StoreError> {
+    if let Some(expected) = opts.content_md5 {
+        if &expected != md5 {
+            return Err(StoreError::BadDigest);
+        }
+    }
+    if let (Some(expected), Some(actual)) = (&opts.expected_checksum, checksum) {
+        match expected.value() {
+            Some(value) if value == actual.value_b64 => {}
+            _ => {
+                return Err(StoreError::BadChecksum {
+                    algorithm: actual.algorithm,
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn object_info(bucket: &str, key: &str, meta: &ObjectMeta) -> ObjectInfo {
+    ObjectInfo {
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        size: meta.size,
+        etag: meta.etag.clone(),
+        last_modified: meta.mod_time.into(),
+        attributes: meta.attributes.clone(),
+        checksum: meta.checksum.clone(),
+        parts_count: meta.multipart_parts,
+    }
+}
+
+/// Resolves a requested range against the object size: `None` means the
+/// whole object.
+pub(crate) fn resolve_range(
+    range: Option<ByteRange>,
+    size: u64,
+) -> Result<Option<(u64, u64)>, StoreError> {
+    let Some(range) = range else {
+        return Ok(None);
+    };
+    match range {
+        ByteRange::FromTo { first, last } => {
+            if first >= size || last.is_some_and(|last| last < first) {
+                return Err(StoreError::InvalidRange);
+            }
+            let last = last.map_or(size - 1, |last| last.min(size - 1));
+            Ok(Some((first, last)))
+        }
+        ByteRange::Suffix(count) => {
+            if count == 0 || size == 0 {
+                return Err(StoreError::InvalidRange);
+            }
+            Ok(Some((size.saturating_sub(count), size - 1)))
+        }
+    }
+}
+
+/// Where one shard's bytes come from, per part.
+pub(crate) enum ShardSources {
+    /// The framed shard stream kept in the metadata (single part).
+    Inline(Option<Bytes>),
+    /// One file per part (`None` = missing); parts past the eagerly opened
+    /// ones are opened on demand.
+    Files {
+        drive: Option<Arc<dyn Drive>>,
+        data_dir: PathBuf,
+        part_numbers: Vec<u32>,
+        files: Vec<Option<std::fs::File>>,
+        opened: usize,
+        errors: bool,
+    },
+}
+
+impl ShardSources {
+    pub fn open_files(
+        drive: Option<Arc<dyn Drive>>,
+        data_dir: &Path,
+        part_numbers: &[u32],
+    ) -> Self {
+        let mut sources = Self::Files {
+            drive,
+            data_dir: data_dir.to_path_buf(),
+            part_numbers: part_numbers.to_vec(),
+            files: Vec::new(),
+            opened: 0,
+            errors: false,
+        };
+        sources.open_up_to(EAGER_OPEN_PARTS.min(part_numbers.len()));
+        sources
+    }
+
+    fn open_up_to(&mut self, count: usize) {
+        if let Self::Files {
+            drive,
+            data_dir,
+            part_numbers,
+            files,
+            opened,
+            errors,
+        } = self
+        {
+            while *opened < count {
+                let file = drive.as_ref().and_then(|drive| {
+                    let path = data_dir.join(layout::part_file_name(part_numbers[*opened]));
+                    match drive.open_read(&path) {
+                        Ok(file) => Some(file),
+                        Err(_) => {
+                            *errors = true;
+                            None
+                        }
+                    }
+                });
+                files.push(file);
+                *opened += 1;
+            }
+        }
+    }
+
+    /// Whether part `part_index`'s file is open (parts past the eagerly
+    /// opened ones count as open).
+    fn has_file(&self, part_index: usize) -> bool {
+        match self {
+            Self::Inline(stream) => stream.is_some(),
+            Self::Files { files, .. } => match files.get(part_index) {
+                Some(file) => file.is_some(),
+                None => true,
+            },
+        }
+    }
+
+    pub(crate) fn had_errors(&self) -> bool {
+        matches!(self, Self::Files { errors: true, .. })
+    }
+
+    /// Reads `len` bytes at `offset` of part `part_index`'s shard stream.
+    pub(crate) fn read_at(&mut self, part_index: usize, offset: u64, len: usize) -> Option<Bytes> {
+        match self {
+            Self::Inline(stream) => {
+                let stream = stream.as_ref()?;
+                let start = usize::try_from(offset).ok()?;
+                let end = start.checked_add(len)?;
+                (end <= stream.len()).then(|| stream.slice(start..end))
+            }
+            Self::Files { .. } => {
+                self.open_up_to(part_index + 1);
+                let Self::Files { files, errors, .. } = self else {
+                    unreachable!()
+                };
+                let file = files.get(part_index)?.as_ref()?;
+                let mut buffer = vec![0u8; len];
+                match file.read_exact_at(&mut buffer, offset) {
+                    Ok(()) => Some(Bytes::from(buffer)),
+                    Err(_) => {
+                        *errors = true;
+                        None
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Which bytes of which parts a read returns.
+pub(crate) struct ReadPlan {
+    pub codec: ErasureCodec,
+    pub parts: Vec<u64>,
+    pub first: u64,
+    pub last: u64,
+}
+
+impl ReadPlan {
+    /// Decodes the needed blocks in order, calling `emit(bytes, had_bad_shards)`
+    /// for each; stops early when `emit` returns false.
+    pub fn run(
+        &self,
+        sources: &mut [ShardSources],
+        mut emit: impl FnMut(Bytes, bool) -> bool,
+    ) -> Result<(), StoreError> {
+        let data = self.codec.data_shards();
+        let total = self.codec.total_shards();
+        let mut part_start = 0u64;
+        for (part_index, &part_size) in self.parts.iter().enumerate() {
+            let part_end = part_start + part_size; // exclusive
+            if part_end <= self.first || part_size == 0 {
+                part_start = part_end;
+                continue;
+            }
+            if part_start > self.last {
+                break;
+            }
+            let from = self.first.max(part_start) - part_start;
+            let to = (self.last + 1).min(part_end) - part_start; // exclusive
+            for block in self.codec.block_range(part_size, from..to) {
+                let block_len = self.codec.block_len(part_size, block);
+                let frame_len = self.codec.frame_len(block_len);
+                let offset = self.codec.frame_offset(part_size, block);
+                let mut framed: Vec<Option<Bytes>> = vec![None; total];
+                for (shard, slot) in framed.iter_mut().enumerate().take(data) {
+                    *slot = sources[shard].read_at(part_index, offset, frame_len);
+                }
+                let mut parity_read = false;
+                if framed[..data].iter().any(Option::is_none) {
+                    for shard in data..total {
+                        framed[shard] = sources[shard].read_at(part_index, offset, frame_len);
+                    }
+                    parity_read = true;
+                }
+                let decoded = match self.codec.decode_block(&framed, block_len) {
+                    Ok(decoded) => decoded,
+                    Err(ErasureError::TooFewShards { .. }) if !parity_read => {
+                        for shard in data..total {
+                            framed[shard] = sources[shard].read_at(part_index, offset, frame_len);
+                        }
+                        self.codec
+                            .decode_block(&framed, block_len)
+                            .map_err(erasure_error)?
+                    }
+                    Err(err) => return Err(erasure_error(err)),
+                };
+                let block_start = self.codec.block_offset(block);
+                let lo = (from.max(block_start) - block_start) as usize;
+                let hi = (to.min(block_start + block_len as u64) - block_start) as usize;
+                if !emit(decoded.data.slice(lo..hi), !decoded.bad_shards.is_empty()) {
+                    return Ok(());
+                }
+            }
+            part_start = part_end;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_resolve_like_s3() {
+        let full = |r| resolve_range(Some(r), 100);
+        assert_eq!(
+            full(ByteRange::FromTo {
+                first: 0,
+                last: Some(9)
+            })
+            .unwrap(),
+            Some((0, 9))
+        );
+        assert_eq!(
+            full(ByteRange::FromTo {
+                first: 90,
+                last: Some(500)
+            })
+            .unwrap(),
+            Some((90, 99))
+        );
+        assert_eq!(
+            full(ByteRange::FromTo {
+                first: 95,
+                last: None
+            })
+            .unwrap(),
+            Some((95, 99))
+        );
+        assert_eq!(full(ByteRange::Suffix(10)).unwrap(), Some((90, 99)));
+        assert_eq!(full(ByteRange::Suffix(1000)).unwrap(), Some((0, 99)));
+        assert!(full(ByteRange::FromTo {
+            first: 100,
+            last: None
+        })
+        .is_err());
+        assert!(full(ByteRange::Suffix(0)).is_err());
+        assert!(resolve_range(Some(ByteRange::Suffix(1)), 0).is_err());
+        assert_eq!(resolve_range(None, 0).unwrap(), None);
+    }
+
+    #[test]
+    fn default_parity_follows_drive_count() {
+        assert_eq!(default_parity(1), 0);
+        assert_eq!(default_parity(4), 2);
+        assert_eq!(default_parity(16), 4);
+    }
+}
+
+impl Inner {
+    /// Re-checks every drive (format file readable) and reports space.
+    pub async fn drive_status(&self) -> Vec<crate::api::DriveStatus> {
+        let results = {
+            let drives: Vec<Arc<dyn Drive>> = self.drives.iter().map(|d| d.drive.clone()).collect();
+            tokio::task::spawn_blocking(move || {
+                drives
+                    .iter()
+                    .map(|drive| {
+                        let reachable = drive.read_file(Path::new(layout::FORMAT_FILE)).is_ok()
+                            && drive.exists(Path::new(layout::TMP_DIR)).unwrap_or(false);
+                        (reachable, drive.space().unwrap_or_default())
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .unwrap_or_default()
+        };
+        self.drives
+            .iter()
+            .enumerate()
+            .map(|(index, state)| {
+                let (reachable, space) = results.get(index).copied().unwrap_or_default();
+                // A drive that was offline at start stays out until a restart
+                // re-checks its format; one that vanished is taken offline.
+                let online = reachable && state.online.load(Ordering::Relaxed);
+                if !reachable {
+                    state.online.store(false, Ordering::Relaxed);
+                }
+                crate::api::DriveStatus {
+                    index,
+                    path: state.drive.root().display().to_string(),
+                    online,
+                    fresh: state.fresh,
+                    total_bytes: space.total_bytes,
+                    free_bytes: space.free_bytes,
+                }
+            })
+            .collect()
+    }
+}

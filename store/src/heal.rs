@@ -1,0 +1,420 @@
+//! Healing: rebuild missing or corrupt shards and metadata of one object, of
+//! a bucket prefix, or of everything (also bucket folders and settings on
+//! fresh drives); and the background worker that drains the heal queue
+//! which reads and writes fill when they notice a damaged or missing copy.
+
+use std::collections::{HashSet, VecDeque};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use erasure::ErasureCodec;
+
+use crate::api::{HealReport, StoreError};
+use crate::drive::Drive;
+use crate::engine::{internal, Inner, ShardSources};
+use crate::keys::EncodedKey;
+use crate::layout;
+use crate::meta::ObjectMeta;
+use crate::quorum::{pick_object_meta, DriveRead};
+
+/// Queued objects wait this long before the worker heals them, so a burst
+/// of reads of one damaged object causes one heal, and foreground work
+/// (including an explicit heal) goes first.
+const HEAL_DELAY: Duration = Duration::from_secs(2);
+/// Queue bound: further requests are dropped (a full heal finds them).
+const MAX_QUEUED: usize = 100_000;
+/// Keys per batch when walking a bucket for a heal.
+const HEAL_BATCH: usize = 1000;
+
+#[derive(Default)]
+struct QueueState {
+    pending: VecDeque<(String, String, Instant)>,
+    queued: HashSet<(String, String)>,
+}
+
+/// Objects waiting for the background heal worker.
+#[derive(Clone, Default)]
+pub struct HealQueue {
+    state: Arc<Mutex<QueueState>>,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl HealQueue {
+    /// Queues an object (once; duplicates are ignored).
+    pub fn push(&self, bucket: &str, key: &str) {
+        let mut state = self.state.lock().expect("heal queue");
+        if state.queued.len() >= MAX_QUEUED {
+            return;
+        }
+        if state.queued.insert((bucket.to_owned(), key.to_owned())) {
+            state
+                .pending
+                .push_back((bucket.to_owned(), key.to_owned(), Instant::now()));
+            self.wake.notify_one();
+        }
+    }
+
+    fn pop(&self) -> Option<(String, String, Instant)> {
+        self.state.lock().expect("heal queue").pending.pop_front()
+    }
+
+    fn done(&self, bucket: &str, key: &str) {
+        self.state
+            .lock()
+            .expect("heal queue")
+            .queued
+            .remove(&(bucket.to_owned(), key.to_owned()));
+    }
+}
+
+/// Starts the background heal worker; it stops when the store is dropped.
+pub(crate) fn start_worker(inner: &Arc<Inner>) {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return;
+    }
+    let weak: Weak<Inner> = Arc::downgrade(inner);
+    let queue = inner.heal_queue.clone();
+    tokio::spawn(async move {
+        loop {
+            match queue.pop() {
+                None => {
+                    let _ =
+                        tokio::time::timeout(Duration::from_secs(1), queue.wake.notified()).await;
+                    if weak.strong_count() == 0 {
+                        return;
+                    }
+                }
+                Some((bucket, key, at)) => {
+                    tokio::time::sleep_until((at + HEAL_DELAY).into()).await;
+                    let Some(inner) = weak.upgrade() else {
+                        return;
+                    };
+                    queue.done(&bucket, &key);
+                    match inner.heal_object_data(&bucket, &key).await {
+                        Ok(report) if report.objects_healed > 0 => {
+                            tracing::info!(%bucket, %key, "healed object")
+                        }
+                        Ok(_) => {}
+                        Err(err) => tracing::warn!(%bucket, %key, "heal failed: {err}"),
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// Accumulates report numbers.
+pub(crate) fn add_report(total: &mut HealReport, one: &HealReport) {
+    total.objects_scanned += one.objects_scanned;
+    total.objects_healed += one.objects_healed;
+    total.objects_failed += one.objects_failed;
+    total.bytes_rebuilt += one.bytes_rebuilt;
+}
+
+/// The blocking part of an object heal: scrub every block, then rebuild
+/// the shards of `targets` (plus any holder found damaged).
+struct ObjectRepair {
+    codec: ErasureCodec,
+    meta: ObjectMeta,
+    drives: Vec<Option<Arc<dyn Drive>>>,
+    holders: Vec<bool>,
+    inline_streams: Vec<Option<Bytes>>,
+    data_dir: Option<PathBuf>,
+    object_dir: PathBuf,
+}
+
+impl ObjectRepair {
+    fn sources(&self) -> Vec<ShardSources> {
+        let total = self.codec.total_shards();
+        let mut by_shard: Vec<Option<usize>> = vec![None; total];
+        for (position, holds) in self.holders.iter().enumerate() {
+            if *holds {
+                by_shard[usize::from(self.meta.erasure.distribution[position])] = Some(position);
+            }
+        }
+        let numbers: Vec<u32> = self.meta.parts.iter().map(|p| p.number).collect();
+        by_shard
+            .into_iter()
+            .map(|position| match &self.data_dir {
+                None => ShardSources::Inline(position.and_then(|p| self.inline_streams[p].clone())),
+                Some(dir) => ShardSources::open_files(
+                    position.and_then(|p| self.drives[p].clone()),
+                    dir,
+                    &numbers,
+                ),
+            })
+            .collect()
+    }
+
+    /// Calls `each(part index, healed frames, rebuilt indices)` per block.
+    fn for_each_block(
+        &self,
+        mut each: impl FnMut(usize, &[Bytes], &[usize]) -> std::io::Result<()>,
+    ) -> Result<(), StoreError> {
+        let mut sources = self.sources();
+        let total = self.codec.total_shards();
+        for (part_index, part) in self.meta.parts.iter().enumerate() {
+            for block in 0..self.codec.block_count(part.size) {
+                let block_len = self.codec.block_len(part.size, block);
+                let frame_len = self.codec.frame_len(block_len);
+                let offset = self.codec.frame_offset(part.size, block);
+                let framed: Vec<Option<Bytes>> = (0..total)
+                    .map(|shard| sources[shard].read_frame(part_index, offset, frame_len))
+                    .collect();
+                let healed = self
+                    .codec
+                    .heal_block(&framed, block_len)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                each(part_index, &healed.frames, &healed.rebuilt).map_err(StoreError::Io)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Returns (drive positions rewritten, bytes rebuilt).
+    fn run(&self) -> Result<(Vec<usize>, u64), StoreError> {
+        let mut bad_shards: HashSet<usize> = HashSet::new();
+        self.for_each_block(|_, _, rebuilt| {
+            bad_shards.extend(rebuilt);
+            Ok(())
+        })?;
+        let targets: Vec<usize> = (0..self.drives.len())
+            .filter(|&p| self.drives[p].is_some())
+            .filter(|&p| {
+                !self.holders[p]
+                    || bad_shards.contains(&usize::from(self.meta.erasure.distribution[p]))
+            })
+            .collect();
+        if targets.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
+        let tmp = layout::new_tmp_path();
+        let mut rebuilt_bytes = 0u64;
+        let mut inline_out: Vec<BytesMut> = targets.iter().map(|_| BytesMut::new()).collect();
+        let mut files: Vec<Option<(usize, std::fs::File)>> = targets.iter().map(|_| None).collect();
+        let mut ok: Vec<bool> = vec![true; targets.len()];
+        self.for_each_block(|part_index, frames, _| {
+            for (slot, &position) in targets.iter().enumerate() {
+                if !ok[slot] {
+                    continue;
+                }
+                let frame = &frames[usize::from(self.meta.erasure.distribution[position])];
+                rebuilt_bytes += frame.len() as u64;
+                if self.data_dir.is_none() {
+                    inline_out[slot].extend_from_slice(frame);
+                    continue;
+                }
+                let drive = self.drives[position].as_ref().expect("target online");
+                let result = (|| {
+                    if files[slot].as_ref().map(|(p, _)| *p) != Some(part_index) {
+                        if let Some((_, file)) = files[slot].take() {
+                            file.sync_all()?;
+                        }
+                        let number = self.meta.parts[part_index].number;
+                        let path = tmp
+                            .join(position.to_string())
+                            .join(layout::part_file_name(number));
+                        files[slot] = Some((part_index, drive.create_file(&path)?));
+                    }
+                    files[slot].as_mut().expect("open").1.write_all(frame)
+                })();
+                if result.is_err() {
+                    ok[slot] = false;
+                }
+            }
+            Ok(())
+        })?;
+        for (_, file) in files.into_iter().flatten() {
+            let _ = file.sync_all();
+        }
+        let mut rewritten = Vec::new();
+        let meta_path = self.object_dir.join(layout::OBJECT_META_FILE);
+        for (slot, &position) in targets.iter().enumerate() {
+            let drive = self.drives[position].as_ref().expect("target online");
+            let result = (|| -> std::io::Result<()> {
+                if !ok[slot] {
+                    return Err(std::io::Error::other("shard write failed"));
+                }
+                let mut meta = self.meta.clone();
+                meta.erasure.index = self.meta.erasure.distribution[position];
+                if let Some(data_dir) = &self.data_dir {
+                    let staged = tmp.join(position.to_string());
+                    drive.fsync_dir(&staged)?;
+                    drive.mkdir_all(data_dir)?;
+                    for part in &self.meta.parts {
+                        let name = layout::part_file_name(part.number);
+                        drive.rename(&staged.join(&name), &data_dir.join(&name))?;
+                    }
+                    meta.inline = None;
+                } else {
+                    meta.inline = Some(inline_out[slot].clone().freeze());
+                }
+                drive.write_atomic(&meta_path, &meta.encode())?;
+                // Data directories of other versions are garbage now.
+                let keep = self.meta.data_dir.map(layout::data_dir_name);
+                for entry in drive.list_dir(&self.object_dir)? {
+                    if entry.is_dir
+                        && entry.name.starts_with(layout::DATA_DIR_PREFIX)
+                        && Some(&entry.name) != keep.as_ref()
+                    {
+                        drive.remove_dir_all(&self.object_dir.join(&entry.name))?;
+                    }
+                }
+                Ok(())
+            })();
+            match result {
+                Ok(()) => rewritten.push(position),
+                Err(err) => tracing::warn!(
+                    drive = %drive.root().display(),
+                    "heal could not rewrite a shard: {err}"
+                ),
+            }
+            let _ = drive.remove_dir_all(&tmp);
+        }
+        Ok((rewritten, rebuilt_bytes))
+    }
+}
+
+impl ShardSources {
+    fn read_frame(&mut self, part_index: usize, offset: u64, len: usize) -> Option<Bytes> {
+        self.read_at(part_index, offset, len)
+    }
+}
+
+impl Inner {
+    /// Heals one object, and first its bucket's records on every drive.
+    pub async fn heal_object(&self, bucket: &str, key: &str) -> Result<HealReport, StoreError> {
+        self.heal_bucket(bucket).await?;
+        self.heal_object_data(bucket, key).await
+    }
+
+    async fn heal_object_data(&self, bucket: &str, key: &str) -> Result<HealReport, StoreError> {
+        self.require_bucket(bucket)?;
+        let key = EncodedKey::new(key)?;
+        let _guard = self.locks.lock(bucket, key.key()).await;
+        let mut report = HealReport {
+            objects_scanned: 1,
+            ..Default::default()
+        };
+        let reads = self.read_metas(bucket, &key).await;
+        let object_dir = layout::object_dir(bucket, &key);
+        let agreed = match pick_object_meta(&reads, bucket, key.key()) {
+            Ok(agreed) => agreed,
+            Err(StoreError::NoSuchKey { .. }) => {
+                // Leftovers of a deleted or never-committed object.
+                let missing = reads
+                    .iter()
+                    .filter(|r| matches!(r, DriveRead::NotFound))
+                    .count();
+                let leftovers = reads
+                    .iter()
+                    .filter(|r| matches!(r, DriveRead::Found(_) | DriveRead::Corrupt))
+                    .count();
+                if leftovers > 0 && missing >= self.write_quorum() {
+                    let bucket_dir = layout::bucket_dir(bucket);
+                    self.each_drive(move |_, drive| {
+                        drive.remove_file(&object_dir.join(layout::OBJECT_META_FILE))?;
+                        for entry in drive.list_dir(&object_dir)? {
+                            if entry.is_dir && entry.name.starts_with(layout::DATA_DIR_PREFIX) {
+                                drive.remove_dir_all(&object_dir.join(&entry.name))?;
+                            }
+                        }
+                        crate::engine::prune_empty_dirs(drive, &object_dir, &bucket_dir);
+                        Ok(())
+                    })
+                    .await;
+                    report.objects_healed = 1;
+                }
+                return Ok(report);
+            }
+            Err(err) => {
+                report.objects_failed = 1;
+                tracing::warn!(bucket, key = key.key(), "cannot heal: {err}");
+                return Ok(report);
+            }
+        };
+        let meta = agreed.meta.clone();
+        let repair = ObjectRepair {
+            codec: self.codec_for(&meta.erasure)?,
+            drives: self
+                .drives
+                .iter()
+                .map(|d| {
+                    d.online
+                        .load(std::sync::atomic::Ordering::Relaxed)
+                        .then(|| d.drive.clone())
+                })
+                .collect(),
+            holders: agreed.holders.clone(),
+            inline_streams: reads
+                .iter()
+                .map(|r| r.found().and_then(|m| m.inline.clone()))
+                .collect(),
+            data_dir: meta
+                .data_dir
+                .map(|id| layout::data_dir_path(bucket, &key, id)),
+            object_dir,
+            meta,
+        };
+        let outcome = tokio::task::spawn_blocking(move || repair.run())
+            .await
+            .map_err(internal)?;
+        match outcome {
+            Ok((rewritten, bytes)) => {
+                if !rewritten.is_empty() {
+                    report.objects_healed = 1;
+                    report.bytes_rebuilt = bytes;
+                }
+            }
+            Err(err) => {
+                tracing::warn!(bucket, key = key.key(), "cannot heal: {err}");
+                report.objects_failed = 1;
+            }
+        }
+        Ok(report)
+    }
+
+    pub async fn heal(&self, bucket: Option<&str>, prefix: &str) -> Result<HealReport, StoreError> {
+        let buckets: Vec<String> = match bucket {
+            Some(bucket) => {
+                self.require_bucket(bucket)?;
+                vec![bucket.to_owned()]
+            }
+            None => self.list_buckets().into_iter().map(|b| b.name).collect(),
+        };
+        let mut total = HealReport::default();
+        for bucket in buckets {
+            if bucket_is_gone(self.heal_bucket(&bucket).await) {
+                continue;
+            }
+            let mut start_after: Option<String> = None;
+            loop {
+                let keys = self
+                    .keys_on_any_drive(&bucket, prefix, start_after.clone(), HEAL_BATCH)
+                    .await?;
+                for key in &keys {
+                    match self.heal_object_data(&bucket, key).await {
+                        Ok(report) => add_report(&mut total, &report),
+                        Err(StoreError::NoSuchBucket(_)) => break,
+                        Err(_) => {
+                            total.objects_scanned += 1;
+                            total.objects_failed += 1;
+                        }
+                    }
+                }
+                if keys.len() < HEAL_BATCH {
+                    break;
+                }
+                start_after = keys.last().cloned();
+            }
+        }
+        Ok(total)
+    }
+}
+
+fn bucket_is_gone(result: Result<u64, StoreError>) -> bool {
+    matches!(result, Err(StoreError::NoSuchBucket(_)))
+}

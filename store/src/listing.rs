@@ -1,0 +1,416 @@
+//! Listing: walks a bucket's folder tree in the byte order of the original
+//! keys, merging the drives (union of names), and reads metadata by quorum
+//! only for keys it emits. Subtrees below `start_after`, outside `prefix`,
+//! or inside an already emitted common prefix are never entered, and the
+//! walk stops after `max_keys` entries, so a page costs about `max_keys`
+//! metadata reads whatever the bucket size.
+//!
+//! Order: in a folder for key prefix `K`, child segment `s` contributes the
+//! object `K+s` and the subtree `K+s/`; sorting these strings gives key
+//! order, since every key of the subtree starts with `K+s/`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::api::{ListPage, ListParams, ObjectSummary, StoreError};
+use crate::drive::Drive;
+use crate::engine::Inner;
+use crate::keys::decode_segment;
+use crate::layout;
+use crate::meta::ObjectMeta;
+use crate::quorum::{pick_object_meta, DriveRead};
+
+/// Most keys a page returns.
+pub const MAX_KEYS: usize = 1000;
+
+enum Item {
+    Object(String, PathBuf),
+    Subtree(String, PathBuf),
+}
+
+impl Item {
+    fn sort_key(&self) -> &str {
+        match self {
+            Item::Object(key, _) | Item::Subtree(key, _) => key,
+        }
+    }
+}
+
+/// What the walker is asked for.
+pub(crate) struct Walk<'a> {
+    pub prefix: &'a str,
+    pub delimiter: Option<&'a str>,
+    pub start_after: Option<&'a str>,
+    pub max: usize,
+}
+
+struct Walker<'a, P> {
+    drives: &'a [(usize, Arc<dyn Drive>)],
+    walk: Walk<'a>,
+    probe: P,
+    page: ListPage,
+    count: usize,
+    skip_prefix: Option<String>,
+    done: bool,
+}
+
+impl<P: FnMut(&str, &Path) -> Option<ObjectSummary>> Walker<'_, P> {
+    fn children(&self, dir: &Path, key_prefix: &str) -> Vec<Item> {
+        let mut segments: Vec<String> = Vec::new();
+        for (_, drive) in self.drives {
+            if let Ok(entries) = drive.list_dir(dir) {
+                segments.extend(
+                    entries
+                        .into_iter()
+                        .filter(|e| e.is_dir)
+                        .filter_map(|e| decode_segment(&e.name).map(|s| (s, e.name)))
+                        .map(|(segment, _)| segment),
+                );
+            }
+        }
+        segments.sort();
+        segments.dedup();
+        let mut items = Vec::with_capacity(segments.len() * 2);
+        for segment in segments {
+            let child = dir.join(crate::keys::encode_segment(&segment));
+            let key = format!("{key_prefix}{segment}");
+            items.push(Item::Subtree(format!("{key}/"), child.clone()));
+            items.push(Item::Object(key, child));
+        }
+        items.sort_by(|a, b| a.sort_key().as_bytes().cmp(b.sort_key().as_bytes()));
+        items
+    }
+
+    fn skipped(&self, key: &str) -> bool {
+        self.skip_prefix
+            .as_deref()
+            .is_some_and(|cp| key.starts_with(cp))
+    }
+
+    fn emit_object(&mut self, summary: ObjectSummary) {
+        if self.count == self.walk.max {
+            self.page.is_truncated = true;
+            self.done = true;
+            return;
+        }
+        self.count += 1;
+        self.page.next_marker = Some(summary.key.clone());
+        self.page.objects.push(summary);
+    }
+
+    fn emit_prefix(&mut self, prefix: String) {
+        if self.count == self.walk.max {
+            self.page.is_truncated = true;
+            self.done = true;
+            return;
+        }
+        self.count += 1;
+        self.page.next_marker = Some(prefix.clone());
+        self.page.common_prefixes.push(prefix);
+    }
+
+    fn visit(&mut self, dir: &Path, key_prefix: &str) {
+        for item in self.children(dir, key_prefix) {
+            if self.done {
+                return;
+            }
+            match item {
+                Item::Object(key, path) => {
+                    if !key.starts_with(self.walk.prefix)
+                        || self.walk.start_after.is_some_and(|sa| key.as_str() <= sa)
+                        || self.skipped(&key)
+                    {
+                        continue;
+                    }
+                    let rolled_up = self.walk.delimiter.and_then(|delimiter| {
+                        let rest = &key[self.walk.prefix.len()..];
+                        rest.find(delimiter).map(|at| {
+                            format!("{}{}", self.walk.prefix, &rest[..at + delimiter.len()])
+                        })
+                    });
+                    let Some(summary) = (self.probe)(&key, &path) else {
+                        continue;
+                    };
+                    match rolled_up {
+                        Some(common) => {
+                            let fresh = self.walk.start_after.is_none_or(|sa| common.as_str() > sa);
+                            self.skip_prefix = Some(common.clone());
+                            if fresh {
+                                self.emit_prefix(common);
+                            }
+                        }
+                        None => self.emit_object(summary),
+                    }
+                }
+                Item::Subtree(sub, path) => {
+                    let prefix = self.walk.prefix;
+                    if !(sub.starts_with(prefix) || prefix.starts_with(sub.as_str())) {
+                        continue;
+                    }
+                    if let Some(sa) = self.walk.start_after {
+                        if sub.as_str() <= sa && !sa.starts_with(sub.as_str()) {
+                            continue;
+                        }
+                    }
+                    if self.skipped(&sub) {
+                        continue;
+                    }
+                    self.visit(&path, &sub);
+                }
+            }
+        }
+    }
+}
+
+/// Walks `bucket` on `drives` (blocking); `probe(key, object dir)` says
+/// whether a key is listed.
+pub(crate) fn walk_bucket(
+    drives: &[(usize, Arc<dyn Drive>)],
+    bucket: &str,
+    walk: Walk<'_>,
+    probe: impl FnMut(&str, &Path) -> Option<ObjectSummary>,
+) -> ListPage {
+    let mut walker = Walker {
+        drives,
+        walk,
+        probe,
+        page: ListPage::default(),
+        count: 0,
+        skip_prefix: None,
+        done: false,
+    };
+    if walker.walk.max > 0 {
+        walker.visit(&layout::bucket_dir(bucket), "");
+    }
+    let mut page = walker.page;
+    if !page.is_truncated {
+        page.next_marker = None;
+    }
+    page
+}
+
+/// Reads an object's metadata on every given drive (blocking).
+pub(crate) fn read_metas_blocking(
+    drives: &[(usize, Arc<dyn Drive>)],
+    total_drives: usize,
+    object_dir: &Path,
+) -> Vec<DriveRead<ObjectMeta>> {
+    let mut reads: Vec<DriveRead<ObjectMeta>> =
+        (0..total_drives).map(|_| DriveRead::Failed).collect();
+    let meta_path = object_dir.join(layout::OBJECT_META_FILE);
+    for (position, drive) in drives {
+        reads[*position] = DriveRead::from_io(
+            drive
+                .read_file(&meta_path)
+                .map(|bytes| ObjectMeta::decode(Bytes::from(bytes))),
+        );
+    }
+    reads
+}
+
+impl Inner {
+    pub async fn list_objects(
+        &self,
+        bucket: &str,
+        params: ListParams,
+    ) -> Result<ListPage, StoreError> {
+        self.require_bucket(bucket)?;
+        let drives = self.online_drives();
+        let total = self.drives.len();
+        let bucket = bucket.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let walk = Walk {
+                prefix: &params.prefix,
+                delimiter: params.delimiter.as_deref().filter(|d| !d.is_empty()),
+                start_after: params.start_after.as_deref(),
+                max: params.max_keys.min(MAX_KEYS),
+            };
+            walk_bucket(&drives, &bucket, walk, |key, dir| {
+                let reads = read_metas_blocking(&drives, total, dir);
+                let agreed = pick_object_meta(&reads, &bucket, key).ok()?;
+                Some(ObjectSummary {
+                    key: key.to_owned(),
+                    size: agreed.meta.size,
+                    etag: agreed.meta.etag,
+                    last_modified: agreed.meta.mod_time.into(),
+                })
+            })
+        })
+        .await
+        .map_err(crate::engine::internal)
+    }
+
+    /// Keys under `prefix` that have metadata on any drive, after
+    /// `start_after`, at most `max` (for heal).
+    pub async fn keys_on_any_drive(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        start_after: Option<String>,
+        max: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let drives = self.online_drives();
+        let bucket = bucket.to_owned();
+        let prefix = prefix.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let walk = Walk {
+                prefix: &prefix,
+                delimiter: None,
+                start_after: start_after.as_deref(),
+                max,
+            };
+            let page = walk_bucket(&drives, &bucket, walk, |key, dir| {
+                let meta_path = dir.join(layout::OBJECT_META_FILE);
+                drives
+                    .iter()
+                    .any(|(_, d)| d.exists(&meta_path).unwrap_or(false))
+                    .then(|| ObjectSummary {
+                        key: key.to_owned(),
+                        size: 0,
+                        etag: String::new(),
+                        last_modified: std::time::UNIX_EPOCH,
+                    })
+            });
+            page.objects.into_iter().map(|o| o.key).collect()
+        })
+        .await
+        .map_err(crate::engine::internal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drive::LocalDrive;
+    use crate::keys::EncodedKey;
+
+    fn drives_with(
+        keys_per_drive: &[&[&str]],
+    ) -> (tempfile::TempDir, Vec<(usize, Arc<dyn Drive>)>) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut drives: Vec<(usize, Arc<dyn Drive>)> = Vec::new();
+        for (position, keys) in keys_per_drive.iter().enumerate() {
+            let root = dir.path().join(format!("d{position}"));
+            std::fs::create_dir_all(&root).unwrap();
+            let drive = LocalDrive::new(root);
+            for key in *keys {
+                let path = layout::object_meta_path("bkt", &EncodedKey::new(key).unwrap());
+                drive.create_file(&path).unwrap();
+            }
+            drives.push((position, Arc::new(drive)));
+        }
+        (dir, drives)
+    }
+
+    fn list(
+        drives: &[(usize, Arc<dyn Drive>)],
+        prefix: &str,
+        delimiter: Option<&str>,
+        start_after: Option<&str>,
+        max: usize,
+    ) -> ListPage {
+        walk_bucket(
+            drives,
+            "bkt",
+            Walk {
+                prefix,
+                delimiter,
+                start_after,
+                max,
+            },
+            |key, dir| {
+                drives
+                    .iter()
+                    .any(|(_, d)| d.exists(&dir.join(layout::OBJECT_META_FILE)).unwrap())
+                    .then(|| ObjectSummary {
+                        key: key.into(),
+                        size: 0,
+                        etag: String::new(),
+                        last_modified: std::time::UNIX_EPOCH,
+                    })
+            },
+        )
+    }
+
+    fn keys(page: &ListPage) -> Vec<&str> {
+        page.objects.iter().map(|o| o.key.as_str()).collect()
+    }
+
+    #[test]
+    fn keys_come_out_in_byte_order_merged_over_drives() {
+        let (_dir, drives) = drives_with(&[
+            &["a/b", "a-c", "a", "a//x", "a/"],
+            &["b", "a.c", "A", "a/b/c"],
+        ]);
+        let page = list(&drives, "", None, None, 100);
+        let mut expected = vec!["a/b", "a-c", "a", "a//x", "a/", "b", "a.c", "A", "a/b/c"];
+        expected.sort();
+        assert_eq!(keys(&page), expected);
+        assert!(!page.is_truncated);
+    }
+
+    #[test]
+    fn delimiter_rolls_up_and_pages_resume_after_prefixes() {
+        let (_dir, drives) = drives_with(&[&["x/1", "x/2", "x/y/3", "y", "z/1"]]);
+        let page = list(&drives, "", Some("/"), None, 2);
+        assert_eq!(page.common_prefixes, vec!["x/"]);
+        assert_eq!(keys(&page), vec!["y"]);
+        assert!(page.is_truncated);
+        assert_eq!(page.next_marker.as_deref(), Some("y"));
+        let next = list(&drives, "", Some("/"), Some("y"), 2);
+        assert_eq!(next.common_prefixes, vec!["z/"]);
+        assert!(!next.is_truncated);
+        let inside = list(&drives, "x/", Some("/"), None, 10);
+        assert_eq!(keys(&inside), vec!["x/1", "x/2"]);
+        assert_eq!(inside.common_prefixes, vec!["x/y/"]);
+        let after_prefix = list(&drives, "", Some("/"), Some("x/"), 10);
+        assert_eq!(keys(&after_prefix), vec!["y"]);
+    }
+
+    #[test]
+    fn prefix_and_start_after_prune_the_walk() {
+        let (_dir, drives) = drives_with(&[&["p/a", "p/b", "pa", "q", "p/c/d"]]);
+        assert_eq!(
+            keys(&list(&drives, "p/", None, None, 10)),
+            vec!["p/a", "p/b", "p/c/d"]
+        );
+        assert_eq!(
+            keys(&list(&drives, "p", None, Some("p/b"), 10)),
+            vec!["p/c/d", "pa"]
+        );
+        let page = list(&drives, "", None, None, 0);
+        assert!(page.objects.is_empty() && !page.is_truncated);
+    }
+
+    #[test]
+    fn a_page_probes_only_about_max_keys_objects() {
+        let names: Vec<String> = (0..3000).map(|i| format!("k/{i:05}")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let (_dir, drives) = drives_with(&[&refs]);
+        let mut probes = 0;
+        let page = walk_bucket(
+            &drives,
+            "bkt",
+            Walk {
+                prefix: "",
+                delimiter: None,
+                start_after: Some("k/01000"),
+                max: 100,
+            },
+            |key, _| {
+                probes += 1;
+                Some(ObjectSummary {
+                    key: key.into(),
+                    size: 0,
+                    etag: String::new(),
+                    last_modified: std::time::UNIX_EPOCH,
+                })
+            },
+        );
+        assert_eq!(page.objects.first().unwrap().key, "k/01001");
+        assert_eq!(page.objects.len(), 100);
+        assert!(probes <= 101, "{probes}");
+    }
+}

@@ -1,0 +1,600 @@
+//! Multipart uploads. An upload lives under
+//! `.minnow.sys/multipart/<bucket>/<upload_id>/` on every drive:
+//! `upload.meta`, and per part `part.N.meta` plus its shard file
+//! `part.N.<data id>` (each part is erasure coded on its own). Completing
+//! hard-links the chosen part files into a new data directory and commits
+//! the object exactly like a PUT; the upload is removed afterwards.
+
+use std::io;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use md5::{Digest as _, Md5};
+use uuid::Uuid;
+
+use crate::api::{
+    ByteStream, Checksum, ChecksumAlgorithm, CompletePart, ListUploadsParams, ObjectAttributes,
+    ObjectInfo, PartInfo, PartsPage, PutOptions, StoreError, UploadInfo, UploadsPage,
+};
+use crate::engine::{object_info, Inner, Stored, MAX_PART_SIZE};
+use crate::hashing::{decode_b64, digest, encode_b64};
+use crate::keys::EncodedKey;
+use crate::layout;
+use crate::meta::{
+    decode_record, encode_record, MetaPart, ObjectMeta, PartMeta, Timestamp, UploadMeta,
+};
+use crate::quorum::{write_quorum, DriveRead};
+
+/// Highest part number S3 accepts.
+pub const MAX_PARTS: u32 = 10_000;
+/// Smallest part size except for the last part.
+pub const MIN_PART_SIZE: u64 = 5 << 20;
+/// Page size cap for ListParts / ListMultipartUploads.
+const MAX_PAGE: usize = 1000;
+
+fn validate_upload_id(upload_id: &str) -> Result<(), StoreError> {
+    if upload_id.len() == 32 && upload_id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(StoreError::NoSuchUpload(upload_id.to_owned()))
+    }
+}
+
+fn trim_etag(etag: &str) -> String {
+    etag.trim().trim_matches('"').to_ascii_lowercase()
+}
+
+/// The entry `data` or more drives agree on.
+fn agree<T: PartialEq + Clone>(reads: &[DriveRead<T>], data: usize) -> Option<(T, Vec<bool>)> {
+    let mut best: Option<(usize, usize)> = None;
+    for (index, read) in reads.iter().enumerate() {
+        let Some(value) = read.found() else { continue };
+        let count = reads.iter().filter(|r| r.found() == Some(value)).count();
+        if best.is_none_or(|(_, c)| count > c) {
+            best = Some((index, count));
+        }
+    }
+    let (index, count) = best?;
+    if count < data {
+        return None;
+    }
+    let value = reads[index].found().expect("found").clone();
+    let holders = reads.iter().map(|r| r.found() == Some(&value)).collect();
+    Some((value, holders))
+}
+
+impl Inner {
+    async fn read_records<T>(&self, path: std::path::PathBuf) -> Vec<DriveRead<T>>
+    where
+        T: serde::de::DeserializeOwned + Send + 'static,
+    {
+        self.each_drive(move |_, drive| {
+            drive
+                .read_file(&path)
+                .map(|bytes| decode_record::<T>(Bytes::from(bytes)).map(|(value, _)| value))
+        })
+        .await
+        .into_iter()
+        .map(DriveRead::from_io)
+        .collect()
+    }
+
+    async fn read_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<UploadMeta, StoreError> {
+        validate_upload_id(upload_id)?;
+        let reads = self
+            .read_records::<UploadMeta>(layout::upload_meta_path(bucket, upload_id))
+            .await;
+        match agree(&reads, self.data) {
+            Some((upload, _)) if upload.key == key => Ok(upload),
+            _ => Err(StoreError::NoSuchUpload(upload_id.to_owned())),
+        }
+    }
+
+    async fn read_part(
+        &self,
+        bucket: &str,
+        upload_id: &str,
+        number: u32,
+    ) -> Option<(PartMeta, Vec<bool>)> {
+        let reads = self
+            .read_records::<PartMeta>(layout::upload_part_meta_path(bucket, upload_id, number))
+            .await;
+        // Drives differ only in the shard index they hold.
+        let normalised: Vec<DriveRead<PartMeta>> = reads
+            .into_iter()
+            .map(|r| match r {
+                DriveRead::Found(mut part) => {
+                    part.erasure.index = 0;
+                    DriveRead::Found(part)
+                }
+                other => other,
+            })
+            .collect();
+        agree(&normalised, self.data)
+    }
+
+    pub async fn create_multipart(
+        &self,
+        bucket: &str,
+        key: &str,
+        attributes: ObjectAttributes,
+        checksum_algorithm: Option<ChecksumAlgorithm>,
+    ) -> Result<UploadInfo, StoreError> {
+        self.require_bucket(bucket)?;
+        let key = EncodedKey::new(key)?;
+        self.check_write_quorum()?;
+        let upload_id = Uuid::new_v4().simple().to_string();
+        let upload = UploadMeta {
+            key: key.key().to_owned(),
+            upload_id: upload_id.clone(),
+            initiated: Timestamp::now(),
+            attributes,
+            checksum_algorithm,
+            erasure: self.erasure_info(self.distribution(bucket, key.key())),
+        };
+        let encoded = Arc::new(encode_record(&upload, None));
+        let path = layout::upload_meta_path(bucket, &upload_id);
+        let results = self
+            .each_drive(move |_, drive| drive.write_atomic(&path, &encoded))
+            .await;
+        let done = results.iter().filter(|r| r.is_ok()).count();
+        if done < self.write_quorum() {
+            let dir = layout::upload_dir(bucket, &upload_id);
+            self.each_drive(move |_, drive| drive.remove_dir_all(&dir))
+                .await;
+            return Err(StoreError::WriteQuorum {
+                online: done,
+                needed: self.write_quorum(),
+            });
+        }
+        Ok(upload_info(bucket, upload))
+    }
+
+    pub async fn put_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        number: u32,
+        body: ByteStream,
+        opts: PutOptions,
+    ) -> Result<PartInfo, StoreError> {
+        self.require_bucket(bucket)?;
+        let key = EncodedKey::new(key)?;
+        if !(1..=MAX_PARTS).contains(&number) {
+            return Err(StoreError::InvalidArgument(format!(
+                "part number {number} is outside 1..={MAX_PARTS}"
+            )));
+        }
+        let upload = self.read_upload(bucket, key.key(), upload_id).await?;
+        self.check_write_quorum()?;
+        let distribution = upload.erasure.distribution.clone();
+        let mut opts = opts;
+        if opts.checksum_algorithm.is_none() {
+            opts.checksum_algorithm = upload.checksum_algorithm;
+        }
+        let ingested = self
+            .ingest(
+                body,
+                &opts,
+                &distribution,
+                layout::part_file_name(number),
+                false,
+                MAX_PART_SIZE,
+            )
+            .await?;
+        let Stored::Files {
+            tmp_dir,
+            file_name,
+            written,
+        } = ingested.stored
+        else {
+            return Err(StoreError::Internal("parts are never inline".into()));
+        };
+        let part = MetaPart {
+            number,
+            size: ingested.size,
+            etag: hex::encode(ingested.md5),
+            mod_time: Timestamp::now(),
+            checksum: ingested.checksum,
+        };
+        let data_id = Uuid::new_v4();
+        let mut erasure = self.erasure_info(distribution.clone());
+        let _guard = self.locks.lock(bucket, key.key()).await;
+        let per_drive: Vec<Option<Vec<u8>>> = (0..self.drives.len())
+            .map(|position| {
+                written[position].then(|| {
+                    erasure.index = distribution[position];
+                    encode_record(
+                        &PartMeta {
+                            part: part.clone(),
+                            data_id,
+                            erasure: erasure.clone(),
+                        },
+                        None,
+                    )
+                })
+            })
+            .collect();
+        let per_drive = Arc::new(per_drive);
+        let (bucket_owned, upload_owned) = (bucket.to_owned(), upload_id.to_owned());
+        let staged = tmp_dir.join(&file_name);
+        let results = self
+            .each_drive(move |position, drive| {
+                let Some(bytes) = &per_drive[position] else {
+                    return Err(io::Error::other("no shard on this drive"));
+                };
+                let upload_meta = layout::upload_meta_path(&bucket_owned, &upload_owned);
+                if !drive.exists(&upload_meta)? {
+                    return Err(io::Error::new(io::ErrorKind::NotFound, "upload is gone"));
+                }
+                let target =
+                    layout::upload_part_data_path(&bucket_owned, &upload_owned, number, data_id);
+                drive.rename(&staged, &target)?;
+                let meta_path = layout::upload_part_meta_path(&bucket_owned, &upload_owned, number);
+                let old = drive
+                    .read_file(&meta_path)
+                    .ok()
+                    .and_then(|b| decode_record::<PartMeta>(Bytes::from(b)).ok())
+                    .map(|(old, _)| old.data_id);
+                drive.write_atomic(&meta_path, bytes)?;
+                if let Some(old) = old.filter(|old| *old != data_id) {
+                    drive.remove_file(&layout::upload_part_data_path(
+                        &bucket_owned,
+                        &upload_owned,
+                        number,
+                        old,
+                    ))?;
+                }
+                Ok(())
+            })
+            .await;
+        self.remove_tmp(tmp_dir).await;
+        let done = results.iter().filter(|r| r.is_ok()).count();
+        if done < self.write_quorum() {
+            if results.iter().any(|r| {
+                r.as_ref()
+                    .err()
+                    .is_some_and(|e| e.kind() == io::ErrorKind::NotFound)
+            }) && done == 0
+            {
+                return Err(StoreError::NoSuchUpload(upload_id.to_owned()));
+            }
+            return Err(StoreError::WriteQuorum {
+                online: done,
+                needed: self.write_quorum(),
+            });
+        }
+        Ok(part.to_info())
+    }
+
+    pub async fn list_parts(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        marker: Option<u32>,
+        max_parts: usize,
+    ) -> Result<PartsPage, StoreError> {
+        self.require_bucket(bucket)?;
+        let upload = self.read_upload(bucket, key, upload_id).await?;
+        let numbers = self.part_numbers(bucket, upload_id).await;
+        let max = if max_parts == 0 {
+            MAX_PAGE
+        } else {
+            max_parts.min(MAX_PAGE)
+        };
+        let mut page = PartsPage {
+            upload: Some(upload_info(bucket, upload)),
+            ..Default::default()
+        };
+        for number in numbers
+            .into_iter()
+            .filter(|n| marker.is_none_or(|m| *n > m))
+        {
+            let Some((part, _)) = self.read_part(bucket, upload_id, number).await else {
+                continue;
+            };
+            if page.parts.len() == max {
+                page.is_truncated = true;
+                break;
+            }
+            page.next_part_number_marker = Some(number);
+            page.parts.push(part.part.to_info());
+        }
+        if !page.is_truncated {
+            page.next_part_number_marker = None;
+        }
+        Ok(page)
+    }
+
+    async fn part_numbers(&self, bucket: &str, upload_id: &str) -> Vec<u32> {
+        let dir = layout::upload_dir(bucket, upload_id);
+        let mut numbers: Vec<u32> = self
+            .each_drive(move |_, drive| drive.list_dir(&dir))
+            .await
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                e.name
+                    .strip_prefix("part.")?
+                    .strip_suffix(".meta")?
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        numbers
+    }
+
+    pub async fn complete_multipart(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        parts: Vec<CompletePart>,
+    ) -> Result<ObjectInfo, StoreError> {
+        self.require_bucket(bucket)?;
+        let key = EncodedKey::new(key)?;
+        if parts.is_empty() {
+            return Err(StoreError::InvalidArgument(
+                "a multipart upload needs at least one part".into(),
+            ));
+        }
+        if parts.len() > MAX_PARTS as usize {
+            return Err(StoreError::InvalidArgument(format!(
+                "at most {MAX_PARTS} parts are allowed"
+            )));
+        }
+        if parts.windows(2).any(|w| w[0].number >= w[1].number) {
+            return Err(StoreError::InvalidPartOrder);
+        }
+        self.check_write_quorum()?;
+        let _guard = self.locks.lock(bucket, key.key()).await;
+        let upload = self.read_upload(bucket, key.key(), upload_id).await?;
+        let mut chosen: Vec<(PartMeta, Vec<bool>)> = Vec::with_capacity(parts.len());
+        for requested in &parts {
+            let Some((part, holders)) = self.read_part(bucket, upload_id, requested.number).await
+            else {
+                return Err(StoreError::InvalidPart(requested.number));
+            };
+            if trim_etag(&requested.etag) != part.part.etag
+                || part.erasure.block_size != upload.erasure.block_size
+                || part.erasure.data != upload.erasure.data
+            {
+                return Err(StoreError::InvalidPart(requested.number));
+            }
+            chosen.push((part, holders));
+        }
+        let last = chosen.len() - 1;
+        for (index, (part, _)) in chosen.iter().enumerate() {
+            if index != last && part.part.size < MIN_PART_SIZE {
+                return Err(StoreError::EntityTooSmall {
+                    part: part.part.number,
+                    size: part.part.size,
+                });
+            }
+        }
+        let mut md5s = Md5::new();
+        for (part, _) in &chosen {
+            md5s.update(hex::decode(&part.part.etag).unwrap_or_default());
+        }
+        let etag = format!("{}-{}", hex::encode(md5s.finalize()), chosen.len());
+        let checksum = composite_checksum(upload.checksum_algorithm, &chosen);
+        let size: u64 = chosen.iter().map(|(p, _)| p.part.size).sum();
+        let holders: Vec<bool> = (0..self.drives.len())
+            .map(|position| chosen.iter().all(|(_, h)| h[position]))
+            .collect();
+        let links: Vec<(std::path::PathBuf, String)> = chosen
+            .iter()
+            .map(|(p, _)| {
+                (
+                    layout::upload_part_data_path(bucket, upload_id, p.part.number, p.data_id),
+                    layout::part_file_name(p.part.number),
+                )
+            })
+            .collect();
+        let tmp_dir = layout::new_tmp_path();
+        let links = Arc::new(links);
+        let link_results = {
+            let holders = holders.clone();
+            let tmp_dir = tmp_dir.clone();
+            self.each_drive(move |position, drive| {
+                if !holders[position] {
+                    return Err(io::Error::other("drive lacks a part"));
+                }
+                drive.mkdir_all(&tmp_dir)?;
+                for (source, name) in links.iter() {
+                    drive.hard_link(source, &tmp_dir.join(name))?;
+                }
+                drive.fsync_dir(&tmp_dir)
+            })
+            .await
+        };
+        let written: Vec<bool> = link_results.iter().map(|r| r.is_ok()).collect();
+        let linked = written.iter().filter(|w| **w).count();
+        let needed = write_quorum(
+            usize::from(upload.erasure.data),
+            usize::from(upload.erasure.parity),
+        );
+        if linked < needed {
+            self.remove_tmp(tmp_dir).await;
+            return Err(StoreError::WriteQuorum {
+                online: linked,
+                needed,
+            });
+        }
+        let now = Timestamp::now();
+        let meta = ObjectMeta {
+            meta_id: Uuid::new_v4(),
+            size,
+            etag,
+            mod_time: now,
+            attributes: upload.attributes.clone(),
+            checksum,
+            erasure: upload.erasure.clone(),
+            parts: chosen.iter().map(|(p, _)| p.part.clone()).collect(),
+            multipart_parts: chosen.len() as u32,
+            data_dir: Some(Uuid::new_v4()),
+            inline: None,
+        };
+        let info = object_info(bucket, key.key(), &meta);
+        self.commit_object_locked(
+            bucket,
+            &key,
+            meta,
+            Stored::Files {
+                tmp_dir,
+                file_name: String::new(),
+                written,
+            },
+        )
+        .await?;
+        let dir = layout::upload_dir(bucket, upload_id);
+        self.each_drive(move |_, drive| drive.remove_dir_all(&dir))
+            .await;
+        Ok(info)
+    }
+
+    pub async fn abort_multipart(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<(), StoreError> {
+        self.require_bucket(bucket)?;
+        let key = EncodedKey::new(key)?;
+        let _guard = self.locks.lock(bucket, key.key()).await;
+        self.read_upload(bucket, key.key(), upload_id).await?;
+        let dir = layout::upload_dir(bucket, upload_id);
+        let results = self
+            .each_drive(move |_, drive| drive.remove_dir_all(&dir))
+            .await;
+        let done = results.iter().filter(|r| r.is_ok()).count();
+        if done < self.write_quorum() {
+            return Err(StoreError::WriteQuorum {
+                online: done,
+                needed: self.write_quorum(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn upload_ids(&self, bucket: &str) -> Vec<String> {
+        let dir = layout::multipart_bucket_dir(bucket);
+        let mut ids: Vec<String> = self
+            .each_drive(move |_, drive| drive.list_dir(&dir))
+            .await
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.is_dir && validate_upload_id(&e.name).is_ok())
+            .map(|e| e.name)
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
+    pub async fn has_uploads(&self, bucket: &str) -> bool {
+        for id in self.upload_ids(bucket).await {
+            let reads = self
+                .read_records::<UploadMeta>(layout::upload_meta_path(bucket, &id))
+                .await;
+            if agree(&reads, self.data).is_some() {
+                return true;
+            }
+        }
+        false
+    }
+
+    pub async fn list_uploads(
+        &self,
+        bucket: &str,
+        params: ListUploadsParams,
+    ) -> Result<UploadsPage, StoreError> {
+        self.require_bucket(bucket)?;
+        let mut uploads: Vec<UploadMeta> = Vec::new();
+        for id in self.upload_ids(bucket).await {
+            let reads = self
+                .read_records::<UploadMeta>(layout::upload_meta_path(bucket, &id))
+                .await;
+            if let Some((upload, _)) = agree(&reads, self.data) {
+                if upload.key.starts_with(&params.prefix) {
+                    uploads.push(upload);
+                }
+            }
+        }
+        uploads.sort_by(|a, b| {
+            (a.key.as_bytes(), &a.upload_id).cmp(&(b.key.as_bytes(), &b.upload_id))
+        });
+        let after = |u: &UploadMeta| match (&params.key_marker, &params.upload_id_marker) {
+            (None, _) => true,
+            (Some(key), None) => u.key.as_str() > key.as_str(),
+            (Some(key), Some(id)) => {
+                u.key.as_str() > key.as_str()
+                    || (u.key == *key && u.upload_id.as_str() > id.as_str())
+            }
+        };
+        let max = if params.max_uploads == 0 {
+            MAX_PAGE
+        } else {
+            params.max_uploads.min(MAX_PAGE)
+        };
+        let mut page = UploadsPage::default();
+        for upload in uploads.into_iter().filter(after) {
+            if page.uploads.len() == max {
+                page.is_truncated = true;
+                break;
+            }
+            page.next_key_marker = Some(upload.key.clone());
+            page.next_upload_id_marker = Some(upload.upload_id.clone());
+            page.uploads.push(upload_info(bucket, upload));
+        }
+        if !page.is_truncated {
+            page.next_key_marker = None;
+            page.next_upload_id_marker = None;
+        }
+        Ok(page)
+    }
+}
+
+fn upload_info(bucket: &str, upload: UploadMeta) -> UploadInfo {
+    UploadInfo {
+        bucket: bucket.to_owned(),
+        key: upload.key,
+        upload_id: upload.upload_id,
+        initiated: upload.initiated.into(),
+        attributes: upload.attributes,
+        checksum_algorithm: upload.checksum_algorithm,
+    }
+}
+
+/// S3's composite checksum: the checksum of the concatenated binary part
+/// checksums, suffixed with `-N`.
+fn composite_checksum(
+    algorithm: Option<ChecksumAlgorithm>,
+    parts: &[(PartMeta, Vec<bool>)],
+) -> Option<Checksum> {
+    let algorithm = algorithm?;
+    let mut raw = Vec::new();
+    for (part, _) in parts {
+        let checksum = part.part.checksum.as_ref()?;
+        if checksum.algorithm != algorithm {
+            return None;
+        }
+        raw.extend(decode_b64(&checksum.value_b64)?);
+    }
+    Some(Checksum {
+        algorithm,
+        value_b64: format!("{}-{}", encode_b64(&digest(algorithm, &raw)), parts.len()),
+    })
+}

@@ -1,0 +1,229 @@
+//! Quorum decisions over per-drive results: which metadata version the
+//! drives agree on, and whether enough drives took a write.
+
+use std::io;
+
+use crate::api::StoreError;
+use crate::meta::{Blob, MetaError, ObjectMeta};
+
+/// What one drive said when asked for a record.
+#[derive(Debug)]
+pub enum DriveRead<T> {
+    Found(T),
+    NotFound,
+    /// Damaged record: the drive needs healing.
+    Corrupt,
+    /// Offline or I/O error: unknown.
+    Failed,
+}
+
+impl<T> DriveRead<T> {
+    pub fn from_io(result: io::Result<Result<T, MetaError>>) -> Self {
+        match result {
+            Ok(Ok(value)) => Self::Found(value),
+            Ok(Err(_)) => Self::Corrupt,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Self::NotFound,
+            Err(_) => Self::Failed,
+        }
+    }
+
+    pub fn found(&self) -> Option<&T> {
+        match self {
+            Self::Found(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+/// Writes need `data` drives, plus one when data == parity so two disjoint
+/// halves can never both commit.
+pub fn write_quorum(data: usize, parity: usize) -> usize {
+    data + usize::from(data == parity)
+}
+
+/// The object version a read quorum agrees on: its metadata (as seen on one
+/// holder) and, per drive, whether that drive holds this version.
+#[derive(Debug, Clone)]
+pub struct Agreed {
+    pub meta: ObjectMeta,
+    pub holders: Vec<bool>,
+}
+
+/// Picks the version at least `data` drives agree on (tie → newest).
+/// `NoSuchKey` when no such version can exist, `ReadQuorum` when unknown
+/// drives might still hold one.
+pub fn pick_object_meta(
+    reads: &[DriveRead<ObjectMeta>],
+    bucket: &str,
+    key: &str,
+) -> Result<Agreed, StoreError> {
+    let mut groups: Vec<(usize, usize)> = Vec::new(); // (first index, count)
+    for (index, read) in reads.iter().enumerate() {
+        if let DriveRead::Found(meta) = read {
+            match groups
+                .iter_mut()
+                .find(|(first, _)| reads[*first].found().expect("found").meta_id == meta.meta_id)
+            {
+                Some((_, count)) => *count += 1,
+                None => groups.push((index, 1)),
+            }
+        }
+    }
+    let best = groups
+        .iter()
+        .filter(|(first, count)| {
+            *count >= usize::from(reads[*first].found().expect("found").erasure.data)
+        })
+        .max_by_key(|(first, count)| (*count, reads[*first].found().expect("found").mod_time));
+    if let Some((first, _)) = best {
+        let meta = reads[*first].found().expect("found").clone();
+        let holders = reads
+            .iter()
+            .map(|r| r.found().is_some_and(|m| m.meta_id == meta.meta_id))
+            .collect();
+        return Ok(Agreed { meta, holders });
+    }
+    let unknown = reads
+        .iter()
+        .filter(|r| matches!(r, DriveRead::Failed | DriveRead::Corrupt))
+        .count();
+    let largest = groups.iter().map(|(_, count)| *count).max().unwrap_or(0);
+    let needed = groups
+        .iter()
+        .map(|(first, _)| usize::from(reads[*first].found().expect("found").erasure.data))
+        .min()
+        .unwrap_or(reads.len().div_ceil(2));
+    if unknown > 0 && largest + unknown >= needed {
+        Err(StoreError::ReadQuorum {
+            online: reads.len() - unknown,
+            needed,
+        })
+    } else {
+        Err(StoreError::NoSuchKey {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+        })
+    }
+}
+
+/// Picks a blob value from per-drive reads: a value `read_quorum` drives
+/// agree on, else absence confirmed by `read_quorum` drives, else the value
+/// more drives hold than lack it (newest on ties).
+pub fn pick_blob(reads: &[DriveRead<Blob>], read_quorum: usize) -> Option<Blob> {
+    let mut groups: Vec<(&Blob, usize)> = Vec::new();
+    for read in reads {
+        if let DriveRead::Found(blob) = read {
+            match groups.iter_mut().find(|(b, _)| b.id == blob.id) {
+                Some((_, count)) => *count += 1,
+                None => groups.push((blob, 1)),
+            }
+        }
+    }
+    let best = groups
+        .iter()
+        .max_by_key(|(blob, count)| (*count, blob.mod_time))
+        .copied();
+    let missing = reads
+        .iter()
+        .filter(|r| matches!(r, DriveRead::NotFound))
+        .count();
+    match best {
+        Some((blob, count)) if count >= read_quorum => Some(blob.clone()),
+        _ if missing >= read_quorum => None,
+        Some((blob, count)) if count >= missing => Some(blob.clone()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meta::tests::sample_meta;
+    use crate::meta::Timestamp;
+    use bytes::Bytes;
+    use uuid::Uuid;
+
+    fn version(id: u128, secs: i64) -> ObjectMeta {
+        let mut meta = sample_meta();
+        meta.meta_id = Uuid::from_u128(id);
+        meta.mod_time = Timestamp { secs, nanos: 0 };
+        meta
+    }
+
+    #[test]
+    fn majority_version_wins_and_holders_are_marked() {
+        let reads = vec![
+            DriveRead::Found(version(1, 10)),
+            DriveRead::Found(version(2, 20)),
+            DriveRead::Found(version(1, 10)),
+            DriveRead::NotFound,
+        ];
+        let agreed = pick_object_meta(&reads, "b", "k").unwrap();
+        assert_eq!(agreed.meta.meta_id, Uuid::from_u128(1));
+        assert_eq!(agreed.holders, vec![true, false, true, false]);
+    }
+
+    #[test]
+    fn tie_goes_to_the_newest_version() {
+        let reads = vec![
+            DriveRead::Found(version(1, 10)),
+            DriveRead::Found(version(2, 20)),
+            DriveRead::Found(version(1, 10)),
+            DriveRead::Found(version(2, 20)),
+        ];
+        assert_eq!(
+            pick_object_meta(&reads, "b", "k").unwrap().meta.meta_id,
+            Uuid::from_u128(2)
+        );
+    }
+
+    #[test]
+    fn a_lone_leftover_is_no_object_but_unknown_drives_mean_no_quorum() {
+        let reads = vec![
+            DriveRead::Found(version(1, 10)),
+            DriveRead::NotFound,
+            DriveRead::NotFound,
+            DriveRead::NotFound,
+        ];
+        assert!(matches!(
+            pick_object_meta(&reads, "b", "k"),
+            Err(StoreError::NoSuchKey { .. })
+        ));
+        let reads = vec![
+            DriveRead::Found(version(1, 10)),
+            DriveRead::Failed,
+            DriveRead::Failed,
+            DriveRead::NotFound,
+        ];
+        assert!(matches!(
+            pick_object_meta(&reads, "b", "k"),
+            Err(StoreError::ReadQuorum { .. })
+        ));
+    }
+
+    #[test]
+    fn blob_quorum_prefers_agreement_then_absence() {
+        let blob = Blob::new(Bytes::from_static(b"x"));
+        let reads = vec![
+            DriveRead::Found(blob.clone()),
+            DriveRead::Found(blob.clone()),
+            DriveRead::NotFound,
+            DriveRead::Failed,
+        ];
+        assert_eq!(pick_blob(&reads, 2), Some(blob.clone()));
+        let reads = vec![
+            DriveRead::Found(blob),
+            DriveRead::NotFound,
+            DriveRead::NotFound,
+            DriveRead::Failed,
+        ];
+        assert_eq!(pick_blob(&reads, 2), None);
+    }
+
+    #[test]
+    fn write_quorum_breaks_even_splits() {
+        assert_eq!(write_quorum(2, 2), 3);
+        assert_eq!(write_quorum(3, 1), 3);
+        assert_eq!(write_quorum(1, 0), 1);
+    }
+}
