@@ -31,9 +31,11 @@ fmt:
 	$(CARGO) fmt --all
 
 bench:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || apt-get install -y nginx-light
 	$(CARGO) build --release -p s3-api --bin minnow -p minnow-benches
 	./target/release/minnow-bench matrix --full
 
 bench-quick:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || apt-get install -y nginx-light
 	$(CARGO) build --release -p s3-api --bin minnow -p minnow-benches
 	./target/release/minnow-bench matrix --quick
