@@ -22,6 +22,8 @@ pub enum ServerError {
     Missing(PathBuf),
     #[error("server did not print its API address within {0:?}; stderr tail:\n{1}")]
     NoAddress(Duration, String),
+    #[error("server exited with {0} before printing its API address; stderr tail:\n{1}")]
+    ExitedEarly(std::process::ExitStatus, String),
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -100,6 +102,7 @@ impl MinnowServer {
                 Err(_) => break,
             }
         }
+        let exited = child.try_wait().ok().flatten();
         let _ = child.kill();
         let _ = child.wait();
         let tail = std::fs::read_to_string(&stderr_log).unwrap_or_default();
@@ -112,7 +115,10 @@ impl MinnowServer {
             .rev()
             .collect::<Vec<_>>()
             .join("\n");
-        Err(ServerError::NoAddress(wait, tail))
+        match exited {
+            Some(status) => Err(ServerError::ExitedEarly(status, tail)),
+            None => Err(ServerError::NoAddress(wait, tail)),
+        }
     }
 
     pub fn pid(&self) -> u32 {
