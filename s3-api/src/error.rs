@@ -497,6 +497,20 @@ impl From<lifecycle::LifecycleError> for ApiError {
     }
 }
 
+impl From<crate::policy::PolicyError> for ApiError {
+    fn from(error: crate::policy::PolicyError) -> Self {
+        use crate::policy::PolicyError;
+        match error {
+            PolicyError::Malformed(message) => {
+                ApiError::with_message(S3Code::MalformedPolicy, message)
+            }
+            PolicyError::Unsupported(what) => {
+                ApiError::not_implemented(&format!("policy element {what}"))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -693,6 +707,21 @@ mod tests {
             assert_eq!(api.code.as_str(), code, "{error:?}");
             assert_eq!(api.status().as_u16(), status, "{error:?}");
         }
+    }
+
+    #[test]
+    fn policy_errors_map_to_s3_codes_and_statuses() {
+        use crate::policy::PolicyError;
+        let api = ApiError::from(PolicyError::Malformed("x".into()));
+        assert_eq!(
+            (api.code.as_str(), api.status().as_u16()),
+            ("MalformedPolicy", 400)
+        );
+        let api = ApiError::from(PolicyError::Unsupported("Condition".into()));
+        assert_eq!(
+            (api.code.as_str(), api.status().as_u16()),
+            ("NotImplemented", 501)
+        );
     }
 
     #[test]

@@ -166,7 +166,11 @@ pub(super) async fn get_config<S: Catalog>(
 }
 
 /// Validates a configuration document before it is stored.
-pub(crate) fn validate_config(config: BucketConfig, body: &[u8]) -> Result<(), ApiError> {
+pub(crate) fn validate_config(
+    config: BucketConfig,
+    bucket: &str,
+    body: &[u8],
+) -> Result<(), ApiError> {
     match config {
         BucketConfig::Policy => {
             let malformed =
@@ -177,12 +181,10 @@ pub(crate) fn validate_config(config: BucketConfig, body: &[u8]) -> Result<(), A
                     "Policies must be valid JSON and the first byte must be '{'",
                 ));
             }
-            let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| {
+            serde_json::from_slice::<serde_json::Value>(body).map_err(|_| {
                 malformed("Policies must be valid JSON and the first byte must be '{'")
             })?;
-            if value.get("Statement").is_none() {
-                return Err(malformed("Missing required field Statement"));
-            }
+            crate::policy::PolicyDocument::parse(body)?.validate_for_bucket(bucket)?;
             Ok(())
         }
         BucketConfig::Lifecycle => {
@@ -220,7 +222,7 @@ where
             _ => ApiError::new(S3Code::MalformedXML),
         });
     }
-    validate_config(config, &body)?;
+    validate_config(config, bucket, &body)?;
     // Lifecycle is stored in its normalised form (generated rule IDs included),
     // which is what the scanner and GetBucketLifecycleConfiguration read.
     let stored = match config {
@@ -264,7 +266,7 @@ mod tests {
     #[test]
     fn policy_validation() {
         let ok = br#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#;
-        assert!(validate_config(BucketConfig::Policy, ok).is_ok());
+        assert!(validate_config(BucketConfig::Policy, "b", ok).is_ok());
         for bad in [
             &b"[]"[..],
             b"{not json",
@@ -272,19 +274,29 @@ mod tests {
             b"",
         ] {
             assert_eq!(
-                validate_config(BucketConfig::Policy, bad).unwrap_err().code,
+                validate_config(BucketConfig::Policy, "b", bad)
+                    .unwrap_err()
+                    .code,
                 S3Code::MalformedPolicy
             );
         }
+        let other_bucket = br#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::other/*"}]}"#;
+        let err = validate_config(BucketConfig::Policy, "b", other_bucket).unwrap_err();
+        assert_eq!(err.code, S3Code::MalformedPolicy);
+        let condition = br#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*","Condition":{"IpAddress":{"aws:SourceIp":"1.2.3.4/32"}}}]}"#;
+        let err = validate_config(BucketConfig::Policy, "b", condition).unwrap_err();
+        assert_eq!(err.code, S3Code::NotImplemented);
     }
 
     #[test]
     fn lifecycle_validation_checks_the_root_and_well_formedness() {
         let ok = br#"<LifecycleConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Rule><ID>r</ID><Status>Enabled</Status><Filter><Prefix>logs/</Prefix></Filter><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>"#;
-        assert!(validate_config(BucketConfig::Lifecycle, ok).is_ok());
-        assert!(validate_config(BucketConfig::Lifecycle, b"<Other/>").is_err());
-        assert!(validate_config(BucketConfig::Lifecycle, b"<LifecycleConfiguration>").is_err());
+        assert!(validate_config(BucketConfig::Lifecycle, "b", ok).is_ok());
+        assert!(validate_config(BucketConfig::Lifecycle, "b", b"<Other/>").is_err());
+        assert!(
+            validate_config(BucketConfig::Lifecycle, "b", b"<LifecycleConfiguration>").is_err()
+        );
         let no_action = br#"<LifecycleConfiguration><Rule><ID>r</ID><Status>Enabled</Status><Filter/></Rule></LifecycleConfiguration>"#;
-        assert!(validate_config(BucketConfig::Lifecycle, no_action).is_err());
+        assert!(validate_config(BucketConfig::Lifecycle, "b", no_action).is_err());
     }
 }

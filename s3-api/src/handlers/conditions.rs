@@ -117,10 +117,12 @@ impl Conditions {
     /// HTTP requires.
     pub fn from_headers(headers: &HeaderMap, prefix: &str) -> Self {
         let text = |name: &str| {
-            headers
-                .get(format!("{prefix}{name}"))
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
+            let value = if prefix.is_empty() {
+                headers.get(name)
+            } else {
+                headers.get(format!("{prefix}{name}"))
+            };
+            value.and_then(|v| v.to_str().ok()).map(str::to_string)
         };
         let date = |name: &str| text(name).and_then(|v| httpdate::parse_http_date(v.trim()).ok());
         Self {
