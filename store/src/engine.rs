@@ -734,6 +734,7 @@ impl Inner {
         }
         let encoded = Arc::new(encoded);
         let data_dir_path = new_data_dir.map(|id| object_dir.join(layout::data_dir_name(id)));
+        let name_files = segment_name_files(bucket, key);
         let results = {
             let encoded = encoded.clone();
             let meta_path = meta_path.clone();
@@ -743,6 +744,7 @@ impl Inner {
                 let Some(bytes) = &encoded[position] else {
                     return Err(io::Error::other("this drive has no shard of the object"));
                 };
+                ensure_segment_names(drive, &name_files)?;
                 if let (Some(tmp), Some(target)) = (&tmp_to_move, &data_dir_path) {
                     drive.rename(tmp, target)?;
                 }
@@ -1105,6 +1107,35 @@ impl Inner {
     }
 }
 
+/// `segment.name` blobs a key's hashed long segments need (paths relative
+/// to the drive root).
+pub(crate) fn segment_name_files(bucket: &str, key: &EncodedKey) -> Vec<(PathBuf, Vec<u8>)> {
+    key.long_segments()
+        .into_iter()
+        .map(|(dir, text)| {
+            (
+                layout::bucket_dir(bucket)
+                    .join(dir)
+                    .join(layout::SEGMENT_NAME_FILE),
+                crate::meta::Blob::new(Bytes::copy_from_slice(text.as_bytes())).encode(),
+            )
+        })
+        .collect()
+}
+
+/// Writes missing `segment.name` blobs (blocking).
+pub(crate) fn ensure_segment_names(
+    drive: &dyn Drive,
+    files: &[(PathBuf, Vec<u8>)],
+) -> io::Result<()> {
+    for (path, bytes) in files {
+        if !drive.exists(path)? {
+            drive.write_atomic(path, bytes)?;
+        }
+    }
+    Ok(())
+}
+
 /// Index of the part holding byte `offset`.
 fn first_part_index(parts: &[u64], offset: u64) -> usize {
     let mut start = 0;
@@ -1122,6 +1153,15 @@ pub(crate) fn prune_empty_dirs(drive: &dyn Drive, dir: &Path, stop: &Path) {
     let mut current = Some(dir);
     while let Some(path) = current {
         if path == stop || !path.starts_with(stop) || path.as_os_str().is_empty() {
+            break;
+        }
+        // Hashed long-segment folders keep their name blob and are never
+        // removed: a concurrent write of a sibling key may need them.
+        if path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(crate::keys::is_long_segment)
+        {
             break;
         }
         match drive.remove_empty_dir(path) {

@@ -124,6 +124,7 @@ struct ObjectRepair {
     inline_streams: Vec<Option<Bytes>>,
     data_dir: Option<PathBuf>,
     object_dir: PathBuf,
+    name_files: Vec<(PathBuf, Vec<u8>)>,
 }
 
 impl ObjectRepair {
@@ -238,6 +239,7 @@ impl ObjectRepair {
                 if !ok[slot] {
                     return Err(std::io::Error::other("shard write failed"));
                 }
+                crate::engine::ensure_segment_names(drive.as_ref(), &self.name_files)?;
                 let mut meta = self.meta.clone();
                 meta.erasure.index = self.meta.erasure.distribution[position];
                 if let Some(data_dir) = &self.data_dir {
@@ -357,6 +359,7 @@ impl Inner {
                 .data_dir
                 .map(|id| layout::data_dir_path(bucket, &key, id)),
             object_dir,
+            name_files: crate::engine::segment_name_files(bucket, &key),
             meta,
         };
         let outcome = tokio::task::spawn_blocking(move || repair.run())

@@ -6,6 +6,11 @@
 //! with `_`). Escaping (`%XX`) covers `%`, `\`, control bytes and DEL, so NUL
 //! and backslashes are storable and every name decodes back to exactly one
 //! segment. No key can therefore name a path outside its bucket folder.
+//!
+//! A segment whose name would exceed 255 bytes is stored as
+//! `#<blake3-128 of the segment, hex>`, and its text is kept in a
+//! `segment.name` blob inside that folder so listings can sort and return
+//! it. `#` never starts a `_` name or an internal name either.
 
 use std::path::PathBuf;
 
@@ -32,25 +37,24 @@ impl EncodedKey {
         if key.len() > MAX_KEY_LEN {
             return Err(StoreError::KeyTooLong);
         }
-        let segments = key
-            .split('/')
-            .map(|segment| {
-                let encoded = encode_segment(segment);
-                if encoded.len() > MAX_SEGMENT_LEN {
-                    Err(StoreError::InvalidKey(format!(
-                        "a part of the key between slashes is {} bytes once encoded; \
-                         the limit is {MAX_SEGMENT_LEN}",
-                        encoded.len()
-                    )))
-                } else {
-                    Ok(encoded)
-                }
-            })
-            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             key: key.to_owned(),
-            segments,
+            segments: key.split('/').map(encode_segment).collect(),
         })
+    }
+
+    /// Folders (relative to the bucket folder) of hashed long segments,
+    /// with the segment text each must record.
+    pub fn long_segments(&self) -> Vec<(PathBuf, &str)> {
+        let mut path = PathBuf::new();
+        let mut out = Vec::new();
+        for (encoded, text) in self.segments.iter().zip(self.key.split('/')) {
+            path.push(encoded);
+            if encoded.starts_with(LONG_SEGMENT_MARK) {
+                out.push((path.clone(), text));
+            }
+        }
+        out
     }
 
     /// The original key.
@@ -68,6 +72,9 @@ fn needs_escape(byte: u8) -> bool {
     byte == b'%' || byte == b'\\' || byte < 0x20 || byte == 0x7f
 }
 
+/// First character of the folder name of a hashed long segment.
+pub const LONG_SEGMENT_MARK: char = '#';
+
 /// Encodes one key segment (the text between slashes) as a directory name.
 pub fn encode_segment(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len() + 1);
@@ -80,7 +87,17 @@ pub fn encode_segment(segment: &str) -> String {
             out.push(ch);
         }
     }
+    if out.len() > MAX_SEGMENT_LEN {
+        let hash = blake3::hash(segment.as_bytes());
+        return format!("{LONG_SEGMENT_MARK}{}", hex::encode(&hash.as_bytes()[..16]));
+    }
     out
+}
+
+/// Whether a folder name is a hashed long segment (its text is in
+/// `segment.name`).
+pub fn is_long_segment(name: &str) -> bool {
+    name.len() == 33 && name.starts_with(LONG_SEGMENT_MARK)
 }
 
 /// Decodes a directory name made by [`encode_segment`]; `None` for names
@@ -225,16 +242,25 @@ mod tests {
     }
 
     #[test]
-    fn long_keys_and_segments_are_refused_clearly() {
+    fn long_segments_are_hashed_and_long_keys_refused() {
         assert!(matches!(
             EncodedKey::new(&"a/".repeat(600)),
             Err(StoreError::KeyTooLong)
         ));
-        assert!(EncodedKey::new(&"a".repeat(254)).is_ok());
-        assert!(matches!(
-            EncodedKey::new(&"a".repeat(255)),
-            Err(StoreError::InvalidKey(_))
-        ));
+        let short = EncodedKey::new(&"a".repeat(254)).unwrap();
+        assert!(short.long_segments().is_empty());
+        let long_text = "k".repeat(1024);
+        let long = EncodedKey::new(&long_text).unwrap();
+        let name = long.relative_path().to_str().unwrap().to_owned();
+        assert!(is_long_segment(&name), "{name}");
+        assert_eq!(
+            long.long_segments(),
+            vec![(PathBuf::from(&name), long_text.as_str())]
+        );
+        assert_ne!(
+            encode_segment(&"k".repeat(300)),
+            encode_segment(&"k".repeat(301))
+        );
         assert!(matches!(
             EncodedKey::new(""),
             Err(StoreError::InvalidKey(_))

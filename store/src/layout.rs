@@ -10,6 +10,7 @@
 //! <drive>/.minnow.sys/multipart/<bucket>/<upload>/   upload.meta, part.N.meta, part.N.<id>
 //! <drive>/<bucket>/<seg>/<seg>/.../obj.meta          object metadata (+ inline shard)
 //! <drive>/<bucket>/<seg>/.../d.<uuid>/part.N         framed erasure shard of part N
+//! <drive>/<bucket>/.../#<hash>/segment.name          text of a hashed long segment (blob)
 //! ```
 //! Key segments are encoded by [`crate::keys`] and always start with `_`, so
 //! they never collide with `obj.meta` or `d.<uuid>`; bucket names never start
@@ -38,6 +39,8 @@ pub const MULTIPART_DIR: &str = ".minnow.sys/multipart";
 pub const OBJECT_META_FILE: &str = "obj.meta";
 /// Prefix of an object's data directory name (`d.<uuid>`).
 pub const DATA_DIR_PREFIX: &str = "d.";
+/// Inside a hashed long-segment folder: a blob holding the segment text.
+pub const SEGMENT_NAME_FILE: &str = "segment.name";
 /// Bucket record file name.
 pub const BUCKET_META_FILE: &str = "bucket.meta";
 /// Upload record file name.

@@ -17,9 +17,9 @@ use bytes::Bytes;
 use crate::api::{ListPage, ListParams, ObjectSummary, StoreError};
 use crate::drive::Drive;
 use crate::engine::Inner;
-use crate::keys::decode_segment;
+use crate::keys::{decode_segment, is_long_segment};
 use crate::layout;
-use crate::meta::ObjectMeta;
+use crate::meta::{Blob, ObjectMeta};
 use crate::quorum::{pick_object_meta, DriveRead};
 
 /// Most keys a page returns.
@@ -58,29 +58,46 @@ struct Walker<'a, P> {
 
 impl<P: FnMut(&str, &Path) -> Option<ObjectSummary>> Walker<'_, P> {
     fn children(&self, dir: &Path, key_prefix: &str) -> Vec<Item> {
-        let mut segments: Vec<String> = Vec::new();
+        let mut segments: Vec<(String, String)> = Vec::new();
+        let mut long_names: Vec<String> = Vec::new();
         for (_, drive) in self.drives {
             if let Ok(entries) = drive.list_dir(dir) {
-                segments.extend(
-                    entries
-                        .into_iter()
-                        .filter(|e| e.is_dir)
-                        .filter_map(|e| decode_segment(&e.name).map(|s| (s, e.name)))
-                        .map(|(segment, _)| segment),
-                );
+                for entry in entries.into_iter().filter(|e| e.is_dir) {
+                    if let Some(segment) = decode_segment(&entry.name) {
+                        segments.push((segment, entry.name));
+                    } else if is_long_segment(&entry.name) {
+                        long_names.push(entry.name);
+                    }
+                }
+            }
+        }
+        long_names.sort();
+        long_names.dedup();
+        for name in long_names {
+            if let Some(segment) = self.long_segment_text(&dir.join(&name)) {
+                segments.push((segment, name));
             }
         }
         segments.sort();
         segments.dedup();
         let mut items = Vec::with_capacity(segments.len() * 2);
-        for segment in segments {
-            let child = dir.join(crate::keys::encode_segment(&segment));
+        for (segment, name) in segments {
+            let child = dir.join(name);
             let key = format!("{key_prefix}{segment}");
             items.push(Item::Subtree(format!("{key}/"), child.clone()));
             items.push(Item::Object(key, child));
         }
         items.sort_by(|a, b| a.sort_key().as_bytes().cmp(b.sort_key().as_bytes()));
         items
+    }
+
+    /// The text of a hashed long segment, from any drive's name blob.
+    fn long_segment_text(&self, folder: &Path) -> Option<String> {
+        let path = folder.join(layout::SEGMENT_NAME_FILE);
+        self.drives.iter().find_map(|(_, drive)| {
+            let blob = Blob::decode(Bytes::from(drive.read_file(&path).ok()?)).ok()?;
+            String::from_utf8(blob.value.to_vec()).ok()
+        })
     }
 
     fn skipped(&self, key: &str) -> bool {
