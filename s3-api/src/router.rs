@@ -355,10 +355,12 @@ fn virtual_host_bucket<'h>(host: Option<&'h str>, domains: &[String]) -> Option<
         Some(i) if !host.ends_with(']') => &host[..i],
         _ => host,
     };
+    // Host names are case-insensitive; bucket names are lower-case anyway.
     domains.iter().find_map(|domain| {
-        let prefix = host.strip_suffix(domain.as_str())?;
-        let bucket = prefix.strip_suffix('.')?;
-        (!bucket.is_empty()).then_some(bucket)
+        let split = host.len().checked_sub(domain.len() + 1)?;
+        let (bucket, rest) = (host.get(..split)?, host.get(split..)?);
+        let suffix = rest.strip_prefix('.')?;
+        (suffix.eq_ignore_ascii_case(domain) && !bucket.is_empty()).then_some(bucket)
     })
 }
 
@@ -918,6 +920,15 @@ mod tests {
                 GetObject {
                     bucket: b("my.dotted.bucket"),
                     key: b("a"),
+                },
+            ),
+            (
+                "GET",
+                "/k",
+                "photos.S3.Example.COM",
+                GetObject {
+                    bucket: b("photos"),
+                    key: b("k"),
                 },
             ),
             // The bare domain and unknown hosts are path-style.
