@@ -1,1 +1,111 @@
-fn main() {}
+//! The `minnow` command: `minnow server [DRIVES...]` runs the S3 server
+//! (also what plain `minnow` does); `bucket`, `user`, `heal` and `admin` are
+//! reserved for management commands. Logs go to stderr (`RUST_LOG`); stdout
+//! carries the start-up banner that scripts parse (`API: http://...`).
+
+mod admin;
+mod bucket;
+mod heal;
+mod server;
+mod user;
+mod volumes;
+
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "minnow",
+    version,
+    about = "An S3-compatible object store with erasure coding across local drives"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the S3 server on drive folders (MinIO-compatible arguments).
+    Server(server::ServerArgs),
+    /// Manage buckets (not yet implemented).
+    Bucket(bucket::BucketArgs),
+    /// Manage users and policies (not yet implemented).
+    User(user::UserArgs),
+    /// Heal drives and objects (not yet implemented).
+    Heal(heal::HealArgs),
+    /// Server administration (not yet implemented).
+    Admin(admin::AdminArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        None => server::run(server::ServerArgs::defaults()),
+        Some(Command::Server(args)) => server::run(args),
+        Some(Command::Bucket(args)) => bucket::run(args),
+        Some(Command::User(args)) => user::run(args),
+        Some(Command::Heal(args)) => heal::run(args),
+        Some(Command::Admin(args)) => admin::run(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn server_takes_minio_style_arguments() {
+        let cli = Cli::try_parse_from([
+            "minnow",
+            "server",
+            "/data{1...4}",
+            "--address",
+            ":9000",
+            "--console-address",
+            ":9001",
+        ])
+        .unwrap();
+        let Some(Command::Server(args)) = cli.command else {
+            panic!("server expected");
+        };
+        assert_eq!(args.drives, vec!["/data{1...4}"]);
+        assert_eq!(args.address, ":9000");
+        assert_eq!(args.console_address.as_deref(), Some(":9001"));
+    }
+
+    #[test]
+    fn bare_minnow_means_server_with_defaults() {
+        let cli = Cli::try_parse_from(["minnow"]).unwrap();
+        assert!(cli.command.is_none());
+        let defaults = server::ServerArgs::defaults();
+        assert!(defaults.drives.is_empty());
+        assert_eq!(defaults.address, ":9000");
+    }
+
+    #[test]
+    fn placeholder_commands_accept_any_arguments() {
+        let cli = Cli::try_parse_from(["minnow", "bucket", "mb", "--region", "x", "b1"]).unwrap();
+        let Some(Command::Bucket(args)) = cli.command else {
+            panic!("bucket expected");
+        };
+        assert_eq!(args.args, vec!["mb", "--region", "x", "b1"]);
+        assert_eq!(bucket::run(args), ExitCode::from(2));
+    }
+}

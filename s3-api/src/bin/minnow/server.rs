@@ -1,0 +1,536 @@
+//! `minnow server`: resolves drives, credentials and settings from flags and
+//! the environment (MinIO's names honoured), opens the store, starts the
+//! lifecycle scanner and the HTTP server, prints the start-up banner, and
+//! shuts down gracefully on SIGTERM/SIGINT.
+
+use std::io::Write as _;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context as _};
+use lifecycle::{DayLength, Scanner, ScannerConfig, SystemClock};
+use s3_api::auth::{SecretLookup, StaticSecrets};
+use s3_api::handlers::{ApiConfig, AppState};
+use store::api::{DriveStatus, Maintenance as _};
+use store::{Store, StoreConfig};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::volumes;
+
+const DEFAULT_ROOT_USER: &str = "minioadmin";
+const DEFAULT_ROOT_PASSWORD: &str = "minioadmin";
+const DEFAULT_ADDRESS: &str = ":9000";
+const DEFAULT_REGION: &str = "us-east-1";
+const DEFAULT_DRIVE_COUNT: usize = 4;
+/// How long the lifecycle scanner may take to park after the server stopped.
+const SCANNER_STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Arguments of `minnow server`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerArgs {
+    /// Drive folders; MinIO ellipsis patterns such as `/data{1...4}` expand.
+    /// Default: `MINIO_VOLUMES`, else ./data/drive1..4 (created).
+    pub drives: Vec<String>,
+    /// Listen address, `HOST:PORT`; `:9000` means all interfaces, port 0 a free port.
+    #[arg(long, default_value = DEFAULT_ADDRESS)]
+    pub address: String,
+    /// Accepted for MinIO compatibility; minnow has no web console yet.
+    #[arg(long)]
+    pub console_address: Option<String>,
+    /// Root access key (else MINNOW_ROOT_USER, MINIO_ROOT_USER, `minioadmin`).
+    #[arg(long)]
+    pub root_user: Option<String>,
+    /// Root secret key (else MINNOW_ROOT_PASSWORD, MINIO_ROOT_PASSWORD, `minioadmin`).
+    #[arg(long)]
+    pub root_password: Option<String>,
+}
+
+impl ServerArgs {
+    /// What plain `minnow` runs with.
+    pub fn defaults() -> Self {
+        Self {
+            drives: Vec::new(),
+            address: DEFAULT_ADDRESS.to_string(),
+            console_address: None,
+            root_user: None,
+            root_password: None,
+        }
+    }
+}
+
+/// Runs the server to completion on its own runtime.
+pub fn run(args: ServerArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("minnow: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            eprintln!("minnow: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Reads a non-empty environment variable.
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The first of `names` that is set.
+fn first_env(
+    env: &dyn Fn(&str) -> Option<String>,
+    names: &[&'static str],
+) -> Option<(&'static str, String)> {
+    names
+        .iter()
+        .find_map(|name| env(name).map(|value| (*name, value)))
+}
+
+/// Where a root credential came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Source {
+    Flag,
+    Env(&'static str),
+    Default,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RootConfig {
+    user: String,
+    user_source: Source,
+    password: String,
+    password_source: Source,
+}
+
+/// Flag, else MINNOW_*, else MINIO_*, else `minioadmin`.
+fn resolve_root(
+    flag_user: Option<String>,
+    flag_password: Option<String>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> RootConfig {
+    let pick = |flag: Option<String>, names: &[&'static str], default: &str| match flag {
+        Some(value) => (value, Source::Flag),
+        None => match first_env(env, names) {
+            Some((name, value)) => (value, Source::Env(name)),
+            None => (default.to_string(), Source::Default),
+        },
+    };
+    let (user, user_source) = pick(
+        flag_user,
+        &["MINNOW_ROOT_USER", "MINIO_ROOT_USER"],
+        DEFAULT_ROOT_USER,
+    );
+    let (password, password_source) = pick(
+        flag_password,
+        &["MINNOW_ROOT_PASSWORD", "MINIO_ROOT_PASSWORD"],
+        DEFAULT_ROOT_PASSWORD,
+    );
+    RootConfig {
+        user,
+        user_source,
+        password,
+        password_source,
+    }
+}
+
+/// `MINIO_STORAGE_CLASS_STANDARD=EC:N` (or MINNOW_…): the parity shard count.
+fn parity_from_env(env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Option<usize>> {
+    let Some((name, value)) = first_env(
+        env,
+        &[
+            "MINNOW_STORAGE_CLASS_STANDARD",
+            "MINIO_STORAGE_CLASS_STANDARD",
+        ],
+    ) else {
+        return Ok(None);
+    };
+    let value = value.trim();
+    let parity = value
+        .get(..3)
+        .filter(|prefix| prefix.eq_ignore_ascii_case("EC:"))
+        .and_then(|_| value[3..].trim().parse::<usize>().ok())
+        .ok_or_else(|| anyhow!("{name}={value:?}: expected EC:N (N parity drives)"))?;
+    Ok(Some(parity))
+}
+
+/// Drive arguments, else `MINNOW_VOLUMES` / `MINIO_VOLUMES`, else
+/// ./data/drive1..4 (created). Returns the drives and whether they are the default.
+fn resolve_drives(
+    args: &[String],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<(Vec<PathBuf>, bool)> {
+    let specs = if !args.is_empty() {
+        args.to_vec()
+    } else if let Some((_, value)) = first_env(env, &["MINNOW_VOLUMES", "MINIO_VOLUMES"]) {
+        volumes::split_env(&value)
+    } else {
+        let drives: Vec<PathBuf> = (1..=DEFAULT_DRIVE_COUNT)
+            .map(|i| PathBuf::from("data").join(format!("drive{i}")))
+            .collect();
+        return Ok((drives, true));
+    };
+    let drives = volumes::expand_all(&specs)?;
+    if drives.is_empty() {
+        bail!("no drives given");
+    }
+    let mut seen = std::collections::HashSet::new();
+    for drive in &drives {
+        if !seen.insert(drive.as_str()) {
+            bail!("drive {drive} is given more than once");
+        }
+    }
+    Ok((drives.into_iter().map(PathBuf::from).collect(), false))
+}
+
+/// `:9000` → all interfaces; `HOST:PORT` resolved; a bare port is accepted too.
+async fn resolve_address(address: &str) -> anyhow::Result<SocketAddr> {
+    let address = address.trim();
+    let spec = if let Some(port) = address.strip_prefix(':') {
+        format!("0.0.0.0:{port}")
+    } else if !address.is_empty() && address.bytes().all(|b| b.is_ascii_digit()) {
+        format!("0.0.0.0:{address}")
+    } else {
+        address.to_string()
+    };
+    let mut resolved = tokio::net::lookup_host(spec)
+        .await
+        .with_context(|| format!("invalid --address {address:?}"))?;
+    resolved
+        .next()
+        .ok_or_else(|| anyhow!("--address {address:?} resolves to nothing"))
+}
+
+/// The address clients should use: loopback for an all-interfaces bind.
+fn client_address(local: SocketAddr) -> SocketAddr {
+    match local.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), local.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), local.port())
+        }
+        _ => local,
+    }
+}
+
+fn region_from_env(env: &dyn Fn(&str) -> Option<String>) -> String {
+    first_env(env, &["MINNOW_REGION", "MINIO_REGION", "MINIO_SITE_REGION"])
+        .map(|(_, region)| region.trim().to_string())
+        .unwrap_or_else(|| DEFAULT_REGION.to_string())
+}
+
+fn domains_from_env(env: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
+    first_env(env, &["MINNOW_DOMAIN", "MINIO_DOMAIN"])
+        .map(|(_, value)| {
+            value
+                .split(',')
+                .map(|d| d.trim().to_ascii_lowercase())
+                .filter(|d| !d.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn serve(args: ServerArgs) -> anyhow::Result<()> {
+    let env = |name: &str| env_var(name);
+    let root = resolve_root(args.root_user.clone(), args.root_password.clone(), &env);
+    s3_api::iam::validate_keys(&root.user, &root.password)
+        .map_err(|message| anyhow!("root credentials: {message}"))?;
+    if root.user_source == Source::Default || root.password_source == Source::Default {
+        tracing::warn!(
+            "using the default root credentials minioadmin:minioadmin; set MINNOW_ROOT_USER and MINNOW_ROOT_PASSWORD (or MINIO_ROOT_USER / MINIO_ROOT_PASSWORD)"
+        );
+    }
+    if let Some(console) = &args.console_address {
+        tracing::info!(
+            console_address = %console,
+            "--console-address accepted for MinIO compatibility; minnow has no web console yet"
+        );
+    }
+
+    let (drives, default_drives) = resolve_drives(&args.drives, &env)?;
+    if default_drives {
+        for drive in &drives {
+            std::fs::create_dir_all(drive)
+                .with_context(|| format!("creating default drive {}", drive.display()))?;
+        }
+        tracing::info!("no drives given: using ./data/drive1..{DEFAULT_DRIVE_COUNT}");
+    }
+    let mut store_config = StoreConfig::new(drives);
+    store_config.parity = parity_from_env(&env)?;
+    let store = Arc::new(
+        Store::open(store_config)
+            .await
+            .context("opening the drives")?,
+    );
+
+    let day = DayLength::from_env().map_err(|e| anyhow!("{e}"))?;
+    let config = ApiConfig {
+        region: region_from_env(&env),
+        domains: domains_from_env(&env),
+        lifecycle_day: day.as_duration(),
+        ..ApiConfig::default()
+    };
+    let region = config.region.clone();
+    let secrets: Arc<dyn SecretLookup> =
+        Arc::new(StaticSecrets::with_key(&root.user, &root.password));
+    let state = Arc::new(AppState::new(Arc::clone(&store), config, secrets));
+
+    let address = resolve_address(&args.address).await?;
+    let listener = TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    let local = listener.local_addr().context("reading the bound address")?;
+
+    let shutdown = CancellationToken::new();
+    tokio::spawn(watch_signals(shutdown.clone()));
+    let scanner = Scanner::new(
+        Arc::clone(&store),
+        ScannerConfig::for_day(day),
+        Arc::new(SystemClock),
+    )
+    .spawn(shutdown.clone().cancelled_owned());
+
+    let drive_status = store.drive_status().await;
+    print_banner(local, &drive_status, store.erasure_layout(), &root, &region);
+    tracing::info!(address = %local, "serving S3 requests");
+
+    s3_api::server::serve(listener, state, shutdown.cancelled()).await;
+
+    scanner.stop();
+    if tokio::time::timeout(SCANNER_STOP_GRACE, scanner.join())
+        .await
+        .is_err()
+    {
+        tracing::warn!("lifecycle scanner did not stop in time");
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Cancels `shutdown` on the first SIGTERM/SIGINT; a second one exits at once.
+async fn watch_signals(shutdown: CancellationToken) {
+    wait_for_signal().await;
+    tracing::info!("shutdown requested: finishing requests in flight (signal again to stop now)");
+    shutdown.cancel();
+    wait_for_signal().await;
+    tracing::warn!("second signal: exiting immediately");
+    std::process::exit(130);
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut terminate = match signal(SignalKind::terminate()) {
+            Ok(stream) => stream,
+            Err(error) => {
+                tracing::warn!(%error, "cannot watch SIGTERM");
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn print_banner(
+    local: SocketAddr,
+    drives: &[DriveStatus],
+    (data, parity): (usize, usize),
+    root: &RootConfig,
+    region: &str,
+) {
+    let endpoint = format!("http://{}", client_address(local));
+    let mut out = std::io::stdout().lock();
+    // Scripts parse the `API:` line; keep it first and exactly this shape.
+    let _ = writeln!(out, "API: {endpoint}");
+    if client_address(local) != local {
+        let _ = writeln!(out, "     listening on {local} (all interfaces)");
+    }
+    let _ = writeln!(
+        out,
+        "Erasure: EC {data}+{parity} across {} drives",
+        drives.len()
+    );
+    for drive in drives {
+        let state = match (drive.online, drive.fresh) {
+            (false, _) => "offline",
+            (true, true) => "online (freshly formatted)",
+            (true, false) => "online",
+        };
+        let space = if drive.online && drive.total_bytes > 0 {
+            format!(
+                ", {} free of {}",
+                human_bytes(drive.free_bytes),
+                human_bytes(drive.total_bytes)
+            )
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "  drive {}: {} {state}{space}",
+            drive.index + 1,
+            drive.path
+        );
+    }
+    let _ = writeln!(out, "Region: {region}");
+    let _ = writeln!(out, "RootUser: {}", root.user);
+    match &root.password_source {
+        Source::Default => {
+            let _ = writeln!(
+                out,
+                "RootPass: {} (default: set MINNOW_ROOT_PASSWORD or MINIO_ROOT_PASSWORD)",
+                root.password
+            );
+        }
+        Source::Env(name) => {
+            let _ = writeln!(out, "RootPass: ******** (from {name})");
+        }
+        Source::Flag => {
+            let _ = writeln!(out, "RootPass: ******** (from --root-password)");
+        }
+    }
+    let _ = writeln!(out, "Example: aws --endpoint-url {endpoint} s3 ls");
+    let _ = out.flush();
+}
+
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn root_credentials_default_to_minioadmin() {
+        let root = resolve_root(None, None, &env_of(&[]));
+        assert_eq!(root.user, "minioadmin");
+        assert_eq!(root.password, "minioadmin");
+        assert_eq!(root.password_source, Source::Default);
+    }
+
+    #[test]
+    fn minio_root_variables_are_honoured() {
+        let env = env_of(&[
+            ("MINIO_ROOT_USER", "alice"),
+            ("MINIO_ROOT_PASSWORD", "s3cr3t-pw"),
+        ]);
+        let root = resolve_root(None, None, &env);
+        assert_eq!(root.user, "alice");
+        assert_eq!(root.password, "s3cr3t-pw");
+        assert_eq!(root.password_source, Source::Env("MINIO_ROOT_PASSWORD"));
+    }
+
+    #[test]
+    fn minnow_variables_win_over_minio_and_flags_win_over_both() {
+        let env = env_of(&[
+            ("MINIO_ROOT_USER", "minio-user"),
+            ("MINNOW_ROOT_USER", "minnow-user"),
+            ("MINIO_ROOT_PASSWORD", "minio-password"),
+        ]);
+        let root = resolve_root(None, Some("flag-password".into()), &env);
+        assert_eq!(root.user, "minnow-user");
+        assert_eq!(root.user_source, Source::Env("MINNOW_ROOT_USER"));
+        assert_eq!(root.password, "flag-password");
+        assert_eq!(root.password_source, Source::Flag);
+    }
+
+    #[test]
+    fn storage_class_sets_parity() {
+        assert_eq!(parity_from_env(&env_of(&[])).unwrap(), None);
+        let env = env_of(&[("MINIO_STORAGE_CLASS_STANDARD", "EC:1")]);
+        assert_eq!(parity_from_env(&env).unwrap(), Some(1));
+        let env = env_of(&[("MINIO_STORAGE_CLASS_STANDARD", "RRS")]);
+        assert!(parity_from_env(&env).is_err());
+    }
+
+    #[test]
+    fn drives_come_from_arguments_then_minio_volumes_then_default() {
+        let env = env_of(&[("MINIO_VOLUMES", "/v{1...2}")]);
+        let (drives, default) = resolve_drives(&["/a{1...4}".into()], &env).unwrap();
+        assert_eq!(drives.len(), 4);
+        assert!(!default);
+        let (drives, _) = resolve_drives(&[], &env).unwrap();
+        assert_eq!(drives, vec![PathBuf::from("/v1"), PathBuf::from("/v2")]);
+        let (drives, default) = resolve_drives(&[], &env_of(&[])).unwrap();
+        assert!(default);
+        assert_eq!(drives[0], PathBuf::from("data/drive1"));
+        assert_eq!(drives.len(), 4);
+        assert!(resolve_drives(&["/x".into(), "/x".into()], &env_of(&[])).is_err());
+    }
+
+    #[tokio::test]
+    async fn colon_port_means_all_interfaces() {
+        let address = resolve_address(":9000").await.unwrap();
+        assert_eq!(address, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(
+            client_address(address),
+            "127.0.0.1:9000".parse::<SocketAddr>().unwrap()
+        );
+        let address = resolve_address("127.0.0.1:0").await.unwrap();
+        assert_eq!(address, "127.0.0.1:0".parse().unwrap());
+        assert!(resolve_address("no-port").await.is_err());
+    }
+
+    #[test]
+    fn region_and_domains_come_from_the_environment() {
+        assert_eq!(region_from_env(&env_of(&[])), "us-east-1");
+        assert_eq!(
+            region_from_env(&env_of(&[("MINIO_REGION", "eu-west-1")])),
+            "eu-west-1"
+        );
+        assert_eq!(
+            domains_from_env(&env_of(&[("MINIO_DOMAIN", "s3.example.com, Other.org")])),
+            vec!["s3.example.com", "other.org"]
+        );
+    }
+
+    #[test]
+    fn byte_counts_are_human_readable() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(3 << 30), "3.0 GiB");
+    }
+}
