@@ -20,8 +20,12 @@ use crate::{BoxError, ResponseBody};
 
 pub(super) async fn list_buckets<S: Catalog>(
     state: &AppState<S>,
+    ctx: &RequestContext,
 ) -> Result<Response<ResponseBody>, ApiError> {
     let mut buckets = state.store.list_buckets().await?;
+    if let Some(prefix) = ctx.query.get("prefix") {
+        buckets.retain(|b| b.name.starts_with(prefix));
+    }
     buckets.sort_by(|a, b| a.name.cmp(&b.name));
     let doc = ListAllMyBucketsResult {
         xmlns: (),

@@ -218,6 +218,8 @@ where
     let auth = auth::authenticate(&parts, state.secrets.as_ref(), SystemTime::now())?;
     authorize(state, &auth.identity, &endpoint)?;
 
+    refuse_encryption_headers(&parts.headers, &endpoint)?;
+
     let ctx = RequestContext { parts, query, auth };
     dispatch(state, ctx, body, endpoint).await
 }
@@ -236,6 +238,39 @@ pub fn authorize<S>(
     }
 }
 
+/// Server-side encryption needs a KMS minnow does not have: like MinIO
+/// without one, asking for it is NotImplemented rather than silently ignored.
+fn refuse_encryption_headers(
+    headers: &http::HeaderMap,
+    endpoint: &Endpoint,
+) -> Result<(), ApiError> {
+    use Endpoint::*;
+    let applies = matches!(
+        endpoint,
+        PutObject { .. }
+            | CopyObject { .. }
+            | CreateMultipartUpload { .. }
+            | UploadPart { .. }
+            | UploadPartCopy { .. }
+            | GetObject { .. }
+            | HeadObject { .. }
+    );
+    if applies {
+        if let Some(name) = headers.keys().find(|name| {
+            name.as_str().starts_with("x-amz-server-side-encryption")
+                || name
+                    .as_str()
+                    .starts_with("x-amz-copy-source-server-side-encryption")
+        }) {
+            return Err(ApiError::with_message(
+                S3Code::NotImplemented,
+                format!("Server side encryption specified but KMS is not configured ({name})"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 async fn dispatch<S, B>(
     state: &AppState<S>,
     ctx: RequestContext,
@@ -249,7 +284,7 @@ where
 {
     use Endpoint::*;
     match endpoint {
-        ListBuckets => bucket::list_buckets(state).await,
+        ListBuckets => bucket::list_buckets(state, &ctx).await,
         CreateBucket { bucket } => bucket::create_bucket(state, &ctx, body, &bucket).await,
         HeadBucket { bucket } => bucket::head_bucket(state, &bucket).await,
         DeleteBucket { bucket } => bucket::delete_bucket(state, &bucket).await,

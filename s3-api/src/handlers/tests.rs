@@ -1504,3 +1504,41 @@ async fn responses_carry_the_operation_for_metrics() {
         Some(&Operation("Unrouted"))
     );
 }
+
+#[tokio::test]
+async fn server_side_encryption_is_not_implemented() {
+    let h = Harness::new();
+    h.create_bucket("b").await;
+    let reply = h
+        .send(
+            "PUT",
+            "/b/k",
+            &[("x-amz-server-side-encryption", "AES256")],
+            b"x",
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_IMPLEMENTED);
+    assert!(!h.store().has_object("b", "k"));
+    let reply = h
+        .send(
+            "GET",
+            "/b/k",
+            &[("x-amz-server-side-encryption-customer-algorithm", "AES256")],
+            b"",
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NOT_IMPLEMENTED);
+}
+
+#[tokio::test]
+async fn list_buckets_filters_by_prefix() {
+    let h = Harness::new();
+    h.create_bucket("logs-a").await;
+    h.create_bucket("data").await;
+    let reply = h.send("GET", "/?prefix=logs", &[], b"").await;
+    assert!(
+        reply.text().contains("<Name>logs-a</Name>") && !reply.text().contains("<Name>data</Name>"),
+        "{}",
+        reply.text()
+    );
+}
