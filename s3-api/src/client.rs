@@ -381,7 +381,9 @@ impl Client {
         }
     }
 
-    fn sign(
+    /// The headers that sign a request (`authorization`, `x-amz-date`,
+    /// `x-amz-content-sha256`).
+    pub(crate) fn sign(
         &self,
         method: &str,
         url: &str,
