@@ -1,16 +1,209 @@
-//! `minnow admin`: server administration (info, config) from the command line. Not written yet: it
-//! accepts any arguments, says so, and exits with status 2.
+//! `minnow admin info`: what the server reports about itself; and the
+//! runner every client subcommand (`bucket`, `user`, `heal`, `admin`) shares:
+//! a small runtime, the exit status, and the one-line failure on stderr.
 
+use std::future::Future;
 use std::process::ExitCode;
 
-/// Arguments of `minnow admin` (taken verbatim until the command exists).
-#[derive(Debug, clap::Args)]
+use clap::{Args, Subcommand};
+use s3_api::admin::ServerInfo;
+use s3_api::client::ConnectionArgs;
+
+#[derive(Debug, Args)]
 pub struct AdminArgs {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub args: Vec<String>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Print machine-readable JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: AdminCommand,
 }
 
-pub fn run(_args: AdminArgs) -> ExitCode {
-    eprintln!("minnow admin: not yet implemented");
-    ExitCode::from(2)
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Drives, erasure layout, bucket and object counts, uptime.
+    Info,
+}
+
+/// Runs `minnow admin ...`.
+pub fn run(args: AdminArgs) -> ExitCode {
+    execute(run_async(args))
+}
+
+/// Runs a client command to completion and turns its outcome into the exit
+/// status: 0 on success, 1 with a one-line `error: ...` on stderr otherwise.
+pub(crate) fn execute(command: impl Future<Output = anyhow::Result<()>>) -> ExitCode {
+    let outcome = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| runtime.block_on(command));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let reason = format!("{error:#}");
+            eprintln!(
+                "error: {}",
+                reason.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_async(args: AdminArgs) -> anyhow::Result<()> {
+    let client = args.connection.connect()?;
+    match args.command {
+        AdminCommand::Info => {
+            let info = client.server_info().await?;
+            if args.json {
+                println!("{}", serde_json::to_string(&info)?);
+            } else {
+                print!("{}", render_info(&info, client.endpoint()));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn render_info(info: &ServerInfo, endpoint: &str) -> String {
+    let mut out = String::new();
+    let online = info.drives.iter().filter(|d| d.state != "offline").count();
+    out.push_str(&format!("Server:   {endpoint} ({})\n", info.state));
+    out.push_str(&format!(
+        "Version:  {}   Uptime: {}\n",
+        info.version,
+        duration(info.uptime_seconds)
+    ));
+    out.push_str(&format!(
+        "Layout:   {} ({} of {} drives online)\n",
+        info.layout,
+        online,
+        info.drives.len()
+    ));
+    out.push_str(&format!(
+        "Storage:  {} free of {}\n",
+        bytes(info.free_bytes),
+        bytes(info.total_bytes)
+    ));
+    let objects = if info.objects_capped {
+        format!("≥ {}", info.objects)
+    } else {
+        info.objects.to_string()
+    };
+    out.push_str(&format!(
+        "Buckets:  {}   Objects: {objects}\n",
+        info.buckets
+    ));
+    out.push_str("Drives:\n");
+    for drive in &info.drives {
+        let state = match drive.state.as_str() {
+            "fresh" => "online, fresh (run `minnow heal`)",
+            other => other,
+        };
+        let space = if drive.state == "offline" {
+            String::new()
+        } else {
+            format!(
+                "  {} free of {}",
+                bytes(drive.free_bytes),
+                bytes(drive.total_bytes)
+            )
+        };
+        out.push_str(&format!(
+            "  {}. {}  {state}{space}\n",
+            drive.index + 1,
+            drive.path
+        ));
+    }
+    out
+}
+
+/// `1.5 GiB`-style sizes.
+pub(crate) fn bytes(n: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+fn duration(seconds: u64) -> String {
+    let (d, h, m, s) = (
+        seconds / 86_400,
+        seconds / 3600 % 24,
+        seconds / 60 % 60,
+        seconds % 60,
+    );
+    if d > 0 {
+        format!("{d}d {h}h {m}m")
+    } else if h > 0 {
+        format!("{h}h {m}m")
+    } else if m > 0 {
+        format!("{m}m {s}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use s3_api::admin::DriveInfo;
+
+    #[test]
+    fn sizes_and_durations_read_well() {
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(3 * 1024 * 1024 * 1024), "3.0 GiB");
+        assert_eq!(duration(42), "42s");
+        assert_eq!(duration(3 * 3600 + 120), "3h 2m");
+        assert_eq!(duration(2 * 86_400 + 3600), "2d 1h 0m");
+    }
+
+    #[test]
+    fn info_shows_layout_drives_and_capped_counts() {
+        let info = ServerInfo {
+            state: "degraded".into(),
+            version: "0.1.0".into(),
+            uptime_seconds: 61,
+            layout: "EC 2+2".into(),
+            data_shards: 2,
+            parity_shards: 2,
+            drives: vec![
+                DriveInfo {
+                    index: 0,
+                    path: "/d1".into(),
+                    state: "online".into(),
+                    total_bytes: 2048,
+                    free_bytes: 1024,
+                },
+                DriveInfo {
+                    index: 1,
+                    path: "/d2".into(),
+                    state: "offline".into(),
+                    total_bytes: 0,
+                    free_bytes: 0,
+                },
+            ],
+            buckets: 3,
+            objects: 1_000_000,
+            objects_capped: true,
+            total_bytes: 2048,
+            free_bytes: 1024,
+        };
+        let text = render_info(&info, "http://x");
+        assert!(text.contains("EC 2+2 (1 of 2 drives online)"), "{text}");
+        assert!(text.contains("Objects: ≥ 1000000"), "{text}");
+        assert!(text.contains("2. /d2  offline\n"), "{text}");
+        assert!(text.contains("1m 1s"), "{text}");
+    }
 }

@@ -1,16 +1,185 @@
-//! `minnow heal`: healing drives and objects from the command line. Not written yet: it
-//! accepts any arguments, says so, and exits with status 2.
+//! `minnow heal [BUCKET[/PREFIX]]`: lists the objects to check and heals
+//! them one by one through the admin API (rebuilding missing or corrupt
+//! shards, e.g. after a drive was replaced), with a progress bar on a
+//! terminal and a summary at the end. Exits non-zero unless every object is
+//! whole again.
 
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
+use std::time::Instant;
 
-/// Arguments of `minnow heal` (taken verbatim until the command exists).
-#[derive(Debug, clap::Args)]
+use anyhow::bail;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use s3_api::admin::HealSummary;
+use s3_api::client::{Client, ClientError, ConnectionArgs};
+
+/// Listing stops here: a heal run over more keys should be split by prefix.
+const MAX_KEYS: usize = 50_000_000;
+
+#[derive(Debug, Args)]
 pub struct HealArgs {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub args: Vec<String>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// Print the summary as JSON (and no progress bar).
+    #[arg(long)]
+    pub json: bool,
+    /// BUCKET or BUCKET/PREFIX; every bucket when absent.
+    pub target: Option<String>,
 }
 
-pub fn run(_args: HealArgs) -> ExitCode {
-    eprintln!("minnow heal: not yet implemented");
-    ExitCode::from(2)
+/// Runs `minnow heal`.
+pub fn run(args: HealArgs) -> ExitCode {
+    crate::admin::execute(run_async(args))
+}
+
+async fn run_async(args: HealArgs) -> anyhow::Result<()> {
+    let client = args.connection.connect()?;
+    let started = Instant::now();
+    let (buckets, prefix) = match args.target.as_deref() {
+        Some(target) => {
+            let (bucket, prefix) = target.split_once('/').unwrap_or((target, ""));
+            if bucket.is_empty() {
+                bail!("expected BUCKET or BUCKET/PREFIX, got {target:?}");
+            }
+            (vec![bucket.to_string()], prefix.to_string())
+        }
+        None => (
+            client
+                .list_buckets()
+                .await?
+                .into_iter()
+                .map(|b| b.name)
+                .collect(),
+            String::new(),
+        ),
+    };
+
+    let mut total = HealSummary::default();
+    let mut work: Vec<(String, String)> = Vec::new();
+    for bucket in &buckets {
+        let keys = list_keys(&client, bucket, &prefix, MAX_KEYS - work.len()).await?;
+        if keys.is_empty() {
+            // Nothing to list: still restore the bucket's own records on
+            // drives that lack them (cheap for an empty bucket or prefix).
+            add(&mut total, &client.heal(Some(bucket), &prefix).await?);
+        }
+        work.extend(keys.into_iter().map(|k| (bucket.clone(), k)));
+        if work.len() >= MAX_KEYS {
+            bail!("more than {MAX_KEYS} objects to heal: heal one bucket or prefix at a time");
+        }
+    }
+
+    let bar = if !args.json && std::io::stdout().is_terminal() {
+        let bar =
+            ProgressBar::with_draw_target(Some(work.len() as u64), ProgressDrawTarget::stdout());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} healing [{bar:30}] {pos}/{len} objects, {elapsed} elapsed, eta {eta} {wide_msg}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        Some(bar)
+    } else {
+        None
+    };
+
+    let mut failures: Vec<(String, String)> = Vec::new();
+    for (bucket, key) in &work {
+        if let Some(bar) = &bar {
+            bar.set_message(format!("{bucket}/{key}"));
+        }
+        match client.heal_object(bucket, key).await {
+            Ok(report) => {
+                if report.objects_failed > 0 {
+                    failures.push((format!("{bucket}/{key}"), "not enough good shards".into()));
+                }
+                add(&mut total, &report);
+            }
+            // Gone since the listing: nothing left to heal.
+            Err(e) if e.code() == Some("no-such-object") => {}
+            Err(e @ (ClientError::Unreachable { .. } | ClientError::Timeout { .. })) => {
+                if let Some(bar) = &bar {
+                    bar.abandon();
+                }
+                return Err(e.into());
+            }
+            Err(e) if e.status() == Some(403) => return Err(e.into()),
+            Err(e) => {
+                total.objects_scanned += 1;
+                total.objects_failed += 1;
+                failures.push((format!("{bucket}/{key}"), e.to_string()));
+            }
+        }
+        if let Some(bar) = &bar {
+            bar.inc(1);
+        }
+    }
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+
+    let seconds = started.elapsed().as_secs_f64();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "objectsScanned": total.objects_scanned,
+                "objectsHealed": total.objects_healed,
+                "objectsFailed": total.objects_failed,
+                "bytesRebuilt": total.bytes_rebuilt,
+                "seconds": seconds,
+                "failures": failures
+                    .iter()
+                    .map(|(object, reason)| serde_json::json!({ "object": object, "reason": reason }))
+                    .collect::<Vec<_>>(),
+            })
+        );
+    } else {
+        println!(
+            "Heal: {} objects checked, {} healed ({} rebuilt), {} failed, in {seconds:.1} s.",
+            total.objects_scanned,
+            total.objects_healed,
+            crate::admin::bytes(total.bytes_rebuilt),
+            total.objects_failed,
+        );
+        for (object, reason) in failures.iter().take(20) {
+            println!("  failed: {object}: {reason}");
+        }
+    }
+    if total.objects_failed > 0 {
+        bail!(
+            "{} objects could not be healed (fewer good shards than data shards)",
+            total.objects_failed
+        );
+    }
+    Ok(())
+}
+
+async fn list_keys(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+    limit: usize,
+) -> Result<Vec<String>, ClientError> {
+    let mut keys = Vec::new();
+    let mut continuation: Option<String> = None;
+    loop {
+        let page = client
+            .list_objects(bucket, prefix, continuation.as_deref(), 1000)
+            .await?;
+        keys.extend(page.objects.into_iter().map(|o| o.key));
+        match page.continuation {
+            Some(token) if keys.len() < limit => continuation = Some(token),
+            _ => return Ok(keys),
+        }
+    }
+}
+
+fn add(total: &mut HealSummary, report: &HealSummary) {
+    total.objects_scanned += report.objects_scanned;
+    total.objects_healed += report.objects_healed;
+    total.objects_failed += report.objects_failed;
+    total.bytes_rebuilt += report.bytes_rebuilt;
 }

@@ -31,13 +31,13 @@ struct Cli {
 enum Command {
     /// Start the S3 server on drive folders (MinIO-compatible arguments).
     Server(server::ServerArgs),
-    /// Manage buckets (not yet implemented).
+    /// Manage buckets: create, list, delete, anonymous access, lifecycle, CORS.
     Bucket(bucket::BucketArgs),
-    /// Manage users and policies (not yet implemented).
+    /// Manage users and their policies.
     User(user::UserArgs),
-    /// Heal drives and objects (not yet implemented).
+    /// Rebuild missing or corrupt shards (e.g. after a drive was replaced).
     Heal(heal::HealArgs),
-    /// Server administration (not yet implemented).
+    /// Server administration: `admin info`.
     Admin(admin::AdminArgs),
 }
 
@@ -100,12 +100,22 @@ mod tests {
     }
 
     #[test]
-    fn placeholder_commands_accept_any_arguments() {
-        let cli = Cli::try_parse_from(["minnow", "bucket", "mb", "--region", "x", "b1"]).unwrap();
+    fn client_commands_parse_with_connection_flags_anywhere() {
+        let cli = Cli::try_parse_from([
+            "minnow",
+            "bucket",
+            "--endpoint",
+            "http://127.0.0.1:1",
+            "create",
+            "--ignore-existing",
+            "b1",
+            "--json",
+        ])
+        .unwrap();
         let Some(Command::Bucket(args)) = cli.command else {
             panic!("bucket expected");
         };
-        assert_eq!(args.args, vec!["mb", "--region", "x", "b1"]);
-        assert_eq!(bucket::run(args), ExitCode::from(2));
+        assert_eq!(args.connection.endpoint, "http://127.0.0.1:1");
+        assert!(args.json);
     }
 }
