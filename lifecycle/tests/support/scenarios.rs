@@ -325,11 +325,11 @@ pub async fn restart_mid_cycle_resumes_from_the_persisted_cursor<S: TestStore>(s
 pub async fn spawned_scanner_works_in_the_background_and_stops_on_shutdown<S: TestStore>(
     store: Arc<S>,
 ) {
-    store.create_bucket("bg").await.unwrap();
-    set_rules(&*store, "bg", &days_rule("temp", "temp/", 1)).await;
-    put(&*store, "bg", "temp/a", 10, &[]).await;
-    put(&*store, "bg", "temp/b", 10, &[]).await;
-    put(&*store, "bg", "keep", 10, &[]).await;
+    store.create_bucket("background").await.unwrap();
+    set_rules(&*store, "background", &days_rule("temp", "temp/", 1)).await;
+    put(&*store, "background", "temp/a", 10, &[]).await;
+    put(&*store, "background", "temp/b", 10, &[]).await;
+    put(&*store, "background", "keep", 10, &[]).await;
     let clock = Arc::new(ManualClock::starting_now());
     clock.advance(ONE_DAY * 2);
     let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
@@ -352,6 +352,6 @@ pub async fn spawned_scanner_works_in_the_background_and_stops_on_shutdown<S: Te
     tokio::time::timeout(Duration::from_secs(5), handle.join())
         .await
         .expect("scanner stops on shutdown");
-    assert_gone(&*store, "bg", "temp/a").await;
-    assert_intact(&*store, "bg", "keep", 10).await;
+    assert_gone(&*store, "background", "temp/a").await;
+    assert_intact(&*store, "background", "keep", 10).await;
 }
