@@ -17,23 +17,40 @@ pub struct UserArgs {
     pub command: UserCommand,
 }
 
+// Positional names differ from the global `--access-key`/`--secret-key`
+// flags: clap shares one id space, and a clash silently fills the flag.
+
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Add a user, or set the secret of an existing one.
     Add {
-        access_key: String,
-        secret_key: String,
+        #[arg(value_name = "ACCESS")]
+        access: String,
+        #[arg(value_name = "SECRET")]
+        secret: String,
     },
     /// List users.
     List,
     /// Show one user.
-    Info { access_key: String },
+    Info {
+        #[arg(value_name = "ACCESS")]
+        access: String,
+    },
     /// Remove a user.
-    Remove { access_key: String },
+    Remove {
+        #[arg(value_name = "ACCESS")]
+        access: String,
+    },
     /// Let a disabled user sign requests again.
-    Enable { access_key: String },
+    Enable {
+        #[arg(value_name = "ACCESS")]
+        access: String,
+    },
     /// Refuse every request of a user (without removing it).
-    Disable { access_key: String },
+    Disable {
+        #[arg(value_name = "ACCESS")]
+        access: String,
+    },
     /// Attach or detach a policy.
     #[command(subcommand)]
     Policy(UserPolicyCommand),
@@ -64,12 +81,9 @@ async fn run_async(args: UserArgs) -> anyhow::Result<()> {
     let client = args.connection.connect()?;
     let json = args.json;
     match args.command {
-        UserCommand::Add {
-            access_key,
-            secret_key,
-        } => {
-            let user = client.add_user(&access_key, &secret_key).await?;
-            show(&user, json, &format!("User `{access_key}` added."))
+        UserCommand::Add { access, secret } => {
+            let user = client.add_user(&access, &secret).await?;
+            show(&user, json, &format!("User `{access}` added."))
         }
         UserCommand::List => {
             let users = client.list_users().await?;
@@ -91,8 +105,8 @@ async fn run_async(args: UserArgs) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        UserCommand::Info { access_key } => {
-            let user = client.user_info(&access_key).await?;
+        UserCommand::Info { access } => {
+            let user = client.user_info(&access).await?;
             if json {
                 println!("{}", serde_json::to_string(&user)?);
             } else {
@@ -107,25 +121,25 @@ async fn run_async(args: UserArgs) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        UserCommand::Remove { access_key } => {
-            client.remove_user(&access_key).await?;
+        UserCommand::Remove { access } => {
+            client.remove_user(&access).await?;
             if json {
                 println!(
                     "{}",
-                    serde_json::json!({ "accessKey": access_key, "removed": true })
+                    serde_json::json!({ "accessKey": access, "removed": true })
                 );
             } else {
-                println!("User `{access_key}` removed.");
+                println!("User `{access}` removed.");
             }
             Ok(())
         }
-        UserCommand::Enable { access_key } => {
-            let user = client.set_user_enabled(&access_key, true).await?;
-            show(&user, json, &format!("User `{access_key}` enabled."))
+        UserCommand::Enable { access } => {
+            let user = client.set_user_enabled(&access, true).await?;
+            show(&user, json, &format!("User `{access}` enabled."))
         }
-        UserCommand::Disable { access_key } => {
-            let user = client.set_user_enabled(&access_key, false).await?;
-            show(&user, json, &format!("User `{access_key}` disabled."))
+        UserCommand::Disable { access } => {
+            let user = client.set_user_enabled(&access, false).await?;
+            show(&user, json, &format!("User `{access}` disabled."))
         }
         UserCommand::Policy(UserPolicyCommand::Attach { policy, user }) => {
             let view = client.set_user_policy(&user, &policy, true).await?;
@@ -168,5 +182,44 @@ fn policies(user: &UserView) -> String {
         "(no policy)".to_string()
     } else {
         user.policies.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct UserCli {
+        #[command(flatten)]
+        args: UserArgs,
+    }
+
+    #[test]
+    fn positional_keys_do_not_fill_the_connection_flags() {
+        let cli = UserCli::try_parse_from(["user", "add", "svc", "svc-secret-1"]).unwrap();
+        assert_eq!(cli.args.connection.access_key, None);
+        assert_eq!(cli.args.connection.secret_key, None);
+        let UserCommand::Add { access, secret } = cli.args.command else {
+            panic!("add expected");
+        };
+        assert_eq!((access.as_str(), secret.as_str()), ("svc", "svc-secret-1"));
+
+        let cli = UserCli::try_parse_from([
+            "user",
+            "info",
+            "svc",
+            "--access-key",
+            "root",
+            "--secret-key",
+            "rootsecret",
+        ])
+        .unwrap();
+        assert_eq!(cli.args.connection.access_key.as_deref(), Some("root"));
+        let UserCommand::Info { access } = cli.args.command else {
+            panic!("info expected");
+        };
+        assert_eq!(access, "svc");
     }
 }
