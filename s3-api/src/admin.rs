@@ -208,6 +208,12 @@ impl From<IamError> for Problem {
                 "Invalid access key or secret key",
                 error.to_string(),
             ),
+            IamError::InvalidPolicy(_) => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "malformed-policy",
+                "The policy is malformed or unsupported",
+                error.to_string(),
+            ),
             IamError::Corrupt(_) => Problem::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "identity-data-corrupt",

@@ -40,6 +40,8 @@ pub enum IamError {
     NoSuchPolicy(String),
     #[error("invalid access key or secret key: {0}")]
     InvalidCredentials(String),
+    #[error("invalid policy: {0}")]
+    InvalidPolicy(String),
     #[error("identity data is corrupt: {0}")]
     Corrupt(String),
     #[error(transparent)]
@@ -117,7 +119,7 @@ struct StoredUser {
     policies: Vec<String>,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct State {
     stored: StoredIam,
     /// Unsealed secrets of users that can sign.
@@ -130,6 +132,9 @@ pub struct Iam<C> {
     root: RootCredentials,
     cipher: ChaCha20Poly1305,
     state: RwLock<State>,
+    /// Serialises read-modify-persist: without it a slower persist of an
+    /// older snapshot could land after a newer one and lose a change.
+    update_lock: tokio::sync::Mutex<()>,
     /// Parsed bucket policies, keyed by bucket, with the bytes they came from.
     bucket_policies: RwLock<HashMap<String, (Bytes, Arc<PolicyDocument>)>>,
 }
@@ -149,6 +154,7 @@ impl<C: Catalog + 'static> Iam<C> {
             root,
             cipher,
             state: RwLock::new(State::default()),
+            update_lock: tokio::sync::Mutex::new(()),
             bucket_policies: RwLock::new(HashMap::new()),
         };
         let stored = match iam.catalog.get_system_blob(IAM_BLOB).await? {
@@ -165,8 +171,7 @@ impl<C: Catalog + 'static> Iam<C> {
                 stored.format
             )));
         }
-        let old_cipher = old_root
-            .map(|r| ChaCha20Poly1305::new(Key::from_slice(&r.sealing_key())));
+        let old_cipher = old_root.map(|r| ChaCha20Poly1305::new(Key::from_slice(&r.sealing_key())));
         let mut state = State {
             stored,
             secrets: HashMap::new(),
@@ -217,6 +222,33 @@ impl<C: Catalog + 'static> Iam<C> {
         Ok(())
     }
 
+    /// Applies `change` and persists the result; on a failed write the
+    /// in-memory state is put back, so memory never claims what the drives
+    /// do not hold.
+    async fn update(
+        &self,
+        change: impl FnOnce(&mut State) -> Result<(), IamError>,
+    ) -> Result<(), IamError> {
+        let _serialised = self.update_lock.lock().await;
+        let (previous, json) = {
+            let mut state = self.state.write().expect("iam lock");
+            let previous = state.clone();
+            change(&mut state)?;
+            let json =
+                serde_json::to_vec(&state.stored).map_err(|e| IamError::Corrupt(e.to_string()))?;
+            (previous, json)
+        };
+        if let Err(error) = self
+            .catalog
+            .put_system_blob(IAM_BLOB, Some(Bytes::from(json)))
+            .await
+        {
+            *self.state.write().expect("iam lock") = previous;
+            return Err(error.into());
+        }
+        Ok(())
+    }
+
     /// Adds a user or changes its secret (idempotent, like `mc admin user add`).
     pub async fn add_user(&self, access_key: &str, secret_key: &str) -> Result<(), IamError> {
         validate_keys(access_key, secret_key).map_err(IamError::InvalidCredentials)?;
@@ -225,9 +257,8 @@ impl<C: Catalog + 'static> Iam<C> {
                 "the access key is the root user's".into(),
             ));
         }
-        {
-            let mut state = self.state.write().expect("iam lock");
-            let sealed = seal(&self.cipher, secret_key);
+        let sealed = seal(&self.cipher, secret_key);
+        self.update(|state| {
             let user = state
                 .stored
                 .users
@@ -241,34 +272,35 @@ impl<C: Catalog + 'static> Iam<C> {
             state
                 .secrets
                 .insert(access_key.to_string(), secret_key.to_string());
-        }
-        self.persist().await
+            Ok(())
+        })
+        .await
     }
 
     /// Removes a user.
     pub async fn remove_user(&self, access_key: &str) -> Result<(), IamError> {
-        {
-            let mut state = self.state.write().expect("iam lock");
+        self.update(|state| {
             if state.stored.users.remove(access_key).is_none() {
                 return Err(IamError::NoSuchUser(access_key.into()));
             }
             state.secrets.remove(access_key);
-        }
-        self.persist().await
+            Ok(())
+        })
+        .await
     }
 
     /// Enables or disables a user.
     pub async fn set_enabled(&self, access_key: &str, enabled: bool) -> Result<(), IamError> {
-        {
-            let mut state = self.state.write().expect("iam lock");
+        self.update(|state| {
             let user = state
                 .stored
                 .users
                 .get_mut(access_key)
                 .ok_or_else(|| IamError::NoSuchUser(access_key.into()))?;
             user.enabled = enabled;
-        }
-        self.persist().await
+            Ok(())
+        })
+        .await
     }
 
     /// Attaches (or detaches) a canned or custom policy.
@@ -278,8 +310,7 @@ impl<C: Catalog + 'static> Iam<C> {
         policy: &str,
         attach: bool,
     ) -> Result<(), IamError> {
-        {
-            let mut state = self.state.write().expect("iam lock");
+        self.update(|state| {
             if canned_policy(policy).is_none() && !state.stored.policies.contains_key(policy) {
                 return Err(IamError::NoSuchPolicy(policy.into()));
             }
@@ -294,35 +325,34 @@ impl<C: Catalog + 'static> Iam<C> {
             } else if !attach {
                 user.policies.retain(|p| p != policy);
             }
-        }
-        self.persist().await
+            Ok(())
+        })
+        .await
     }
 
     /// Stores a custom policy under `name`.
     pub async fn put_policy(&self, name: &str, doc: PolicyDocument) -> Result<(), IamError> {
         doc.validate()
-            .map_err(|e| IamError::InvalidCredentials(e.to_string()))?;
-        self.state
-            .write()
-            .expect("iam lock")
-            .stored
-            .policies
-            .insert(name.to_string(), doc);
-        self.persist().await
+            .map_err(|e| IamError::InvalidPolicy(e.to_string()))?;
+        self.update(|state| {
+            state.stored.policies.insert(name.to_string(), doc);
+            Ok(())
+        })
+        .await
     }
 
     /// Removes a custom policy (detaching it from every user).
     pub async fn remove_policy(&self, name: &str) -> Result<(), IamError> {
-        {
-            let mut state = self.state.write().expect("iam lock");
+        self.update(|state| {
             if state.stored.policies.remove(name).is_none() {
                 return Err(IamError::NoSuchPolicy(name.into()));
             }
             for user in state.stored.users.values_mut() {
                 user.policies.retain(|p| p != name);
             }
-        }
-        self.persist().await
+            Ok(())
+        })
+        .await
     }
 
     /// Policy names: canned ones first, then custom.
@@ -537,5 +567,50 @@ mod tests {
             secret_key: "topsecretvalue".into(),
         };
         assert!(!format!("{root:?}").contains("topsecretvalue"));
+    }
+
+    #[tokio::test]
+    async fn concurrent_changes_all_reach_the_drives() {
+        let dir = tempfile::tempdir().unwrap();
+        let drives: Vec<_> = (1..=4).map(|i| dir.path().join(format!("d{i}"))).collect();
+        for d in &drives {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        let store = Arc::new(
+            store::Store::open(store::StoreConfig::new(drives.clone()))
+                .await
+                .unwrap(),
+        );
+        let root = RootCredentials {
+            access_key: "rootuser".into(),
+            secret_key: "rootpassword".into(),
+        };
+        let iam = Arc::new(Iam::load(store.clone(), root.clone(), None).await.unwrap());
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                let iam = iam.clone();
+                tokio::spawn(async move {
+                    iam.add_user(&format!("user{i:02}"), "secret-key-1")
+                        .await
+                        .unwrap();
+                    iam.set_policy(&format!("user{i:02}"), "readwrite", true)
+                        .await
+                        .unwrap();
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let reloaded = Iam::load(store.clone(), root, None).await.unwrap();
+        let users = reloaded.list_users();
+        assert_eq!(users.len(), 16);
+        assert!(users
+            .iter()
+            .all(|u| u.usable && u.policies == vec!["readwrite".to_string()]));
+        assert_eq!(
+            reloaded.secret_key("user07").as_deref(),
+            Some("secret-key-1")
+        );
     }
 }
