@@ -224,6 +224,31 @@ impl LifecycleConfiguration {
             .any(|r| r.is_enabled() && r.abort_incomplete_multipart_upload.is_some())
     }
 
+    /// The key prefixes an expiring rule can select, sorted, with any prefix
+    /// covered by a shorter one removed (`[""]` when some rule has none).
+    /// Keys outside them can never expire, so the scanner lists only these.
+    pub fn expiration_prefixes(&self) -> Vec<String> {
+        let mut prefixes: Vec<&str> = self
+            .rules
+            .iter()
+            .filter(|r| r.is_enabled() && r.expires_objects())
+            .map(|r| r.filter.prefix())
+            .collect();
+        prefixes.sort_unstable();
+        let mut minimal: Vec<String> = Vec::new();
+        for prefix in prefixes {
+            // In sorted order, a prefix covered by a kept one comes right
+            // after it (or after others it also covers).
+            if minimal
+                .last()
+                .is_none_or(|kept| !prefix.starts_with(kept.as_str()))
+            {
+                minimal.push(prefix.to_owned());
+            }
+        }
+        minimal
+    }
+
     /// Whether deciding on `key` needs its tags: some enabled expiring rule
     /// has a tag condition and a prefix `key` matches. Listings carry no tags,
     /// so the scanner reads them only when this says so.

@@ -162,6 +162,10 @@ struct Cursor {
     after_key: Option<String>,
     /// Uploads phase: the upload-id marker.
     upload_id_marker: Option<String>,
+    /// Objects phase: the last rule prefix fully listed (prefixes are
+    /// listed in sorted order, so every smaller one is done too).
+    #[serde(default)]
+    prefix_done: Option<String>,
 }
 
 impl Cursor {
@@ -360,6 +364,7 @@ where
                     cursor.phase = Phase::Uploads;
                     cursor.after_key = None;
                     cursor.upload_id_marker = None;
+                    cursor.prefix_done = None;
                 }
                 self.persist(cursor).await?;
                 return Ok(StepOutcome::Progress);
@@ -448,15 +453,32 @@ where
         }
     }
 
-    /// Handles one page of objects. Returns whether the bucket's listing is done.
+    /// Handles one page of objects under the next rule prefix still to be
+    /// listed. Returns whether the bucket's objects are done.
     async fn expire_page(
         &mut self,
         bucket: &str,
         config: &LifecycleConfiguration,
         cursor: &mut Cursor,
     ) -> Result<bool, ScannerError> {
+        let prefixes = config.expiration_prefixes();
+        let pending = prefixes.iter().find(|prefix| {
+            let after_done = cursor
+                .prefix_done
+                .as_deref()
+                .is_none_or(|done| prefix.as_str() > done);
+            // A last key past this prefix's range means the prefix is done.
+            let not_passed = cursor
+                .after_key
+                .as_deref()
+                .is_none_or(|key| key < prefix.as_str() || key.starts_with(prefix.as_str()));
+            after_done && not_passed
+        });
+        let Some(prefix) = pending.cloned() else {
+            return Ok(true);
+        };
         let params = ListParams {
-            prefix: String::new(),
+            prefix: prefix.clone(),
             delimiter: None,
             start_after: cursor.after_key.clone(),
             max_keys: self.config.page_size.clamp(1, 1000),
@@ -480,7 +502,13 @@ where
             cursor.after_key = Some(object.key.clone());
         }
         let stalled = cursor.after_key == before;
-        Ok(!page.is_truncated || stalled)
+        if page.is_truncated && !stalled {
+            return Ok(false);
+        }
+        // Every later prefix sorts after all keys under this one.
+        let more = prefixes.iter().any(|p| *p > prefix);
+        cursor.prefix_done = Some(prefix);
+        Ok(!more)
     }
 
     async fn expire_if_due(

@@ -223,6 +223,31 @@ fn stale_uploads_follow_prefix_rules_but_not_size_filters_or_disabled_rules() {
 }
 
 #[test]
+fn expiration_prefixes_are_minimal_sorted_and_ignore_inactive_rules() {
+    let config = xml(&[
+        days_rule("t", "<Filter><Prefix>temp/</Prefix></Filter>", 1),
+        days_rule("l", "<Prefix>logs/</Prefix>", 1),
+        days_rule("lo", "<Filter><And><Prefix>logs/old/</Prefix><Tag><Key>a</Key><Value>b</Value></Tag></And></Filter>", 1),
+        days_rule("a", "<Filter><Prefix>a</Prefix></Filter>", 1),
+        days_rule("ab", "<Filter><Prefix>ab</Prefix></Filter>", 1),
+        "<Rule><ID>off</ID><Filter><Prefix>b</Prefix></Filter><Status>Disabled</Status><Expiration><Days>1</Days></Expiration></Rule>".into(),
+        "<Rule><ID>mpu</ID><Filter><Prefix>c</Prefix></Filter><Status>Enabled</Status><AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule>".into(),
+    ]
+    .concat());
+    assert_eq!(config.expiration_prefixes(), vec!["a", "logs/", "temp/"]);
+    let everything = xml(&[
+        days_rule("t", "<Filter><Prefix>temp/</Prefix></Filter>", 1),
+        days_rule(
+            "tag",
+            "<Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter>",
+            1,
+        ),
+    ]
+    .concat());
+    assert_eq!(everything.expiration_prefixes(), vec![""]);
+}
+
+#[test]
 fn day_length_comes_from_the_environment_variable() {
     // Only this test touches the variable.
     std::env::set_var(DayLength::ENV_VAR, "1");

@@ -69,7 +69,7 @@ async fn object_overwritten_after_listing_is_not_deleted() {
 async fn cursor_is_persisted_after_every_page() {
     let store = store();
     store.create_bucket("b").await.unwrap();
-    set_rules(&*store, "b", &days_rule("temp", "temp/", 1)).await;
+    set_rules(&*store, "b", &days_rule("all", "", 1)).await;
     for i in 0..10 {
         put(&*store, "b", &format!("k{i:02}"), 1, &[]).await;
     }
@@ -106,7 +106,7 @@ async fn cursor_is_persisted_after_every_page() {
 async fn ops_budget_paces_the_scan() {
     let store = store();
     store.create_bucket("b").await.unwrap();
-    set_rules(&*store, "b", &days_rule("temp", "temp/", 1)).await;
+    set_rules(&*store, "b", &days_rule("all", "", 1)).await;
     for i in 0..40 {
         put(&*store, "b", &format!("k{i:02}"), 1, &[]).await;
     }
@@ -177,4 +177,97 @@ async fn handle_stop_ends_a_worker_whose_shutdown_never_fires() {
     tokio::time::timeout(Duration::from_secs(5), handle.join())
         .await
         .expect("stops");
+}
+
+#[tokio::test]
+async fn keys_outside_rule_prefixes_are_not_examined() {
+    let store = store();
+    store.create_bucket("b").await.unwrap();
+    let rules = [
+        days_rule("temp", "temp/", 1),
+        days_rule("logs", "logs/", 2),
+        days_rule("old-logs", "logs/old/", 1),
+    ]
+    .concat();
+    set_rules(&*store, "b", &rules).await;
+    for key in [
+        "a",
+        "logs/x",
+        "logs/old/y",
+        "m",
+        "temp/1",
+        "temp/2",
+        "tempo",
+        "z",
+    ] {
+        put(&*store, "b", key, 4, &[]).await;
+    }
+    let clock = Arc::new(ManualClock::starting_now());
+    clock.advance(ONE_DAY * 5);
+    // Page size 1 walks each prefix page by page and moves between them.
+    let summary = scanner(&store, &clock, 1).run_one_cycle().await.unwrap();
+    assert_eq!(summary.objects_scanned, 4);
+    assert_eq!(summary.objects_expired, 4);
+    for key in ["a", "m", "tempo", "z"] {
+        assert_intact(&*store, "b", key, 4).await;
+    }
+}
+
+mod walk_properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Whatever the keys, rule prefixes and page size, one cycle deletes
+        /// exactly the keys under a rule prefix and examines nothing else,
+        /// even when every step is taken by a fresh scanner (a restart).
+        #[test]
+        fn a_cycle_deletes_exactly_the_keys_under_rule_prefixes(
+            keys in proptest::collection::btree_set("[ab/]{1,5}", 0..40),
+            prefixes in proptest::collection::vec("[ab/]{0,3}", 1..4),
+            page_size in 1usize..6,
+            restart_every_step in any::<bool>(),
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                let store = store();
+                store.create_bucket("b").await.unwrap();
+                let rules: String = prefixes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| days_rule(&format!("r{i}"), p, 1))
+                    .collect();
+                set_rules(&*store, "b", &rules).await;
+                for key in &keys {
+                    put(&*store, "b", key, 3, &[]).await;
+                }
+                let clock = Arc::new(ManualClock::starting_now());
+                clock.advance(ONE_DAY * 3);
+                let mut scanner = scanner(&store, &clock, page_size);
+                let mut scanned = 0;
+                for _ in 0..1000 {
+                    let outcome = scanner.step().await.unwrap();
+                    if let StepOutcome::CycleComplete(_) = outcome {
+                        break;
+                    }
+                    if restart_every_step {
+                        scanned += scanner.metrics().objects_scanned;
+                        scanner = super::scanner(&store, &clock, page_size);
+                    }
+                }
+                scanned += scanner.metrics().objects_scanned;
+                let matching: Vec<&String> = keys
+                    .iter()
+                    .filter(|k| prefixes.iter().any(|p| k.starts_with(p.as_str())))
+                    .collect();
+                assert_eq!(scanned, matching.len() as u64, "each matching key examined once");
+                for key in &keys {
+                    let expected_gone = matching.contains(&key);
+                    assert_eq!(read(&*store, "b", key).await.is_none(), expected_gone, "{key}");
+                }
+            });
+        }
+    }
 }
