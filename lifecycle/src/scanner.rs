@@ -1,5 +1,7 @@
 //! The background lifecycle worker: walks every bucket that has enabled
-//! rules, deletes expired objects and aborts stale multipart uploads.
+//! rules, deletes expired objects and aborts stale multipart uploads. Only
+//! keys under the rules' prefixes are listed (all keys when some rule has no
+//! prefix), so objects no rule can match cost nothing.
 //!
 //! It works in bounded steps (one listing page each, see [`Scanner::step`]),
 //! persists its position after every page in the system blob
