@@ -946,10 +946,21 @@ fn error_from_reply(reply: &Reply) -> ClientError {
     if let Ok(error) = quick_xml::de::from_str::<S3ErrorBody>(&String::from_utf8_lossy(&reply.body))
     {
         let code = error.code.unwrap_or_default();
-        let message = error
+        let mut message = error
             .message
             .filter(|m| !m.is_empty())
             .unwrap_or_else(|| reason(reply.status));
+        // Name what was not found, unless the message already does.
+        let subject = match (error.bucket_name, error.key) {
+            (Some(bucket), Some(key)) if !bucket.is_empty() && !key.is_empty() => {
+                Some(format!("{bucket}/{key}"))
+            }
+            (Some(bucket), _) if !bucket.is_empty() => Some(bucket),
+            _ => None,
+        };
+        if let Some(subject) = subject.filter(|s| !message.contains(s.as_str())) {
+            message = format!("{}: {subject}", message.trim_end_matches('.'));
+        }
         return ClientError::Api {
             status,
             code,
@@ -996,6 +1007,10 @@ struct S3ErrorBody {
     code: Option<String>,
     #[serde(rename = "Message")]
     message: Option<String>,
+    #[serde(rename = "BucketName")]
+    bucket_name: Option<String>,
+    #[serde(rename = "Key")]
+    key: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -1093,12 +1108,12 @@ mod tests {
         let error = error_from_reply(&reply(
             404,
             "application/xml",
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchBucket</Code><Message>The specified bucket\n does not exist</Message><BucketName>x</BucketName><Resource>/x</Resource><RequestId>1</RequestId></Error>",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchBucket</Code><Message>The specified bucket\n does not exist</Message><BucketName>photos</BucketName><Resource>/photos</Resource><RequestId>1</RequestId></Error>",
         ));
         assert_eq!(error.code(), Some("NoSuchBucket"));
         assert_eq!(
             error.to_string(),
-            "The specified bucket does not exist (NoSuchBucket, HTTP 404)"
+            "The specified bucket does not exist: photos (NoSuchBucket, HTTP 404)"
         );
     }
 
