@@ -73,13 +73,7 @@ async fn run_async(args: HealArgs) -> anyhow::Result<()> {
     let bar = if !args.json && std::io::stdout().is_terminal() {
         let bar =
             ProgressBar::with_draw_target(Some(work.len() as u64), ProgressDrawTarget::stdout());
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} healing [{bar:30}] {pos}/{len} objects, {elapsed} elapsed, eta {eta} {wide_msg}",
-            )
-            .expect("valid template")
-            .progress_chars("=> "),
-        );
+        bar.set_style(progress_style());
         Some(bar)
     } else {
         None
@@ -177,9 +171,45 @@ async fn list_keys(
     }
 }
 
+fn progress_style() -> ProgressStyle {
+    ProgressStyle::with_template(
+        "{spinner} healing [{bar:30}] {pos}/{len} objects, {elapsed} elapsed, eta {eta} {wide_msg}",
+    )
+    .expect("valid template")
+    .progress_chars("=> ")
+}
+
 fn add(total: &mut HealSummary, report: &HealSummary) {
     total.objects_scanned += report.objects_scanned;
     total.objects_healed += report.objects_healed;
     total.objects_failed += report.objects_failed;
     total.bytes_rebuilt += report.bytes_rebuilt;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_bar_template_is_valid() {
+        let bar = ProgressBar::with_draw_target(Some(3), ProgressDrawTarget::hidden());
+        bar.set_style(progress_style());
+        bar.inc(1);
+        bar.finish_and_clear();
+    }
+
+    #[test]
+    fn reports_add_up() {
+        let mut total = HealSummary::default();
+        let one = HealSummary {
+            objects_scanned: 1,
+            objects_healed: 1,
+            objects_failed: 0,
+            bytes_rebuilt: 10,
+        };
+        add(&mut total, &one);
+        add(&mut total, &one);
+        assert_eq!(total.objects_healed, 2);
+        assert_eq!(total.bytes_rebuilt, 20);
+    }
 }
