@@ -334,7 +334,10 @@ pub fn canned_bucket_policy(kind: &str, bucket: &str, prefix: &str) -> Option<Po
     let statement = match kind {
         "download" => vec![allow(&["s3:GetObject"], &objects)],
         "upload" => vec![
-            allow(&["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"], &bucket_arn),
+            allow(
+                &["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"],
+                &bucket_arn,
+            ),
             allow(
                 &[
                     "s3:PutObject",
@@ -387,7 +390,10 @@ mod tests {
     #[test]
     fn wildcards_match_like_aws() {
         assert!(wildcard_match("arn:aws:s3:::b/*", "arn:aws:s3:::b/x/y"));
-        assert!(wildcard_match("arn:aws:s3:::b/img?.png", "arn:aws:s3:::b/img1.png"));
+        assert!(wildcard_match(
+            "arn:aws:s3:::b/img?.png",
+            "arn:aws:s3:::b/img1.png"
+        ));
         assert!(!wildcard_match("arn:aws:s3:::b/*", "arn:aws:s3:::bb/x"));
         assert!(wildcard_match("*", ""));
         assert!(wildcard_match("a*b*c", "aXXbYYc"));
