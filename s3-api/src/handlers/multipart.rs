@@ -334,7 +334,7 @@ pub(super) async fn list_uploads<S: MultipartStore>(
     let mut common_prefixes: Vec<CommonPrefix> = Vec::new();
     for upload in &page.uploads {
         if let Some(delimiter) = &delimiter {
-            let rest = &upload.key[prefix.len().min(upload.key.len())..];
+            let rest = upload.key.strip_prefix(prefix.as_str()).unwrap_or("");
             if let Some(i) = rest.find(delimiter.as_str()) {
                 let common = format!("{}{}", prefix, &rest[..i + delimiter.len()]);
                 if common_prefixes.last().map(|c| &c.prefix) != Some(&name(&common)) {

@@ -1542,3 +1542,38 @@ async fn list_buckets_filters_by_prefix() {
         reply.text()
     );
 }
+
+#[tokio::test]
+async fn list_uploads_groups_keys_by_delimiter() {
+    let h = Harness::new();
+    h.create_bucket("b").await;
+    for key in ["dir/a", "dir/b", "top", "é/x"] {
+        let reply = h
+            .send(
+                "POST",
+                &format!("/b/{}?uploads", key.replace('é', "%C3%A9")),
+                &[],
+                b"",
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    }
+    let reply = h.send("GET", "/b?uploads&delimiter=%2F", &[], b"").await;
+    let text = reply.text();
+    assert!(
+        text.contains("<CommonPrefixes><Prefix>dir/</Prefix></CommonPrefixes>"),
+        "{text}"
+    );
+    assert!(
+        text.contains("<Key>top</Key>") && !text.contains("<Key>dir/a</Key>"),
+        "{text}"
+    );
+    let reply = h
+        .send("GET", "/b?uploads&delimiter=%2F&prefix=%C3%A9", &[], b"")
+        .await;
+    assert!(
+        reply.text().contains("<Prefix>é/</Prefix>"),
+        "{}",
+        reply.text()
+    );
+}
