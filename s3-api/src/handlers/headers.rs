@@ -258,12 +258,23 @@ pub fn object_headers(headers: &mut HeaderMap, info: &ObjectInfo) {
     }
 }
 
-/// `x-amz-checksum-<alg>: value`.
+/// `x-amz-checksum-<alg>: value`, and `x-amz-checksum-type`: COMPOSITE for a
+/// checksum of part checksums (`value-N`), else FULL_OBJECT, as S3 labels them.
 pub fn checksum_header(headers: &mut HeaderMap, checksum: &store::api::Checksum) {
     if let Ok(name) = HeaderName::from_bytes(
         format!("x-amz-checksum-{}", checksum.algorithm.header_suffix()).as_bytes(),
     ) {
         insert(headers, name, &checksum.value_b64);
+        let composite = checksum
+            .value_b64
+            .rsplit_once('-')
+            .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        let kind = if composite {
+            "COMPOSITE"
+        } else {
+            "FULL_OBJECT"
+        };
+        headers.insert("x-amz-checksum-type", HeaderValue::from_static(kind));
     }
 }
 
@@ -402,6 +413,25 @@ mod tests {
                 .code,
             S3Code::BadDigest
         );
+    }
+
+    #[test]
+    fn checksum_headers_label_composite_and_full_object_checksums() {
+        let mut h = HeaderMap::new();
+        let full = store::api::Checksum {
+            algorithm: ChecksumAlgorithm::Crc32,
+            value_b64: "DUoRhQ==".into(),
+        };
+        checksum_header(&mut h, &full);
+        assert_eq!(h["x-amz-checksum-crc32"], "DUoRhQ==");
+        assert_eq!(h["x-amz-checksum-type"], "FULL_OBJECT");
+        let composite = store::api::Checksum {
+            algorithm: ChecksumAlgorithm::Sha256,
+            value_b64: "abc+/=-12".into(),
+        };
+        checksum_header(&mut h, &composite);
+        assert_eq!(h["x-amz-checksum-sha256"], "abc+/=-12");
+        assert_eq!(h["x-amz-checksum-type"], "COMPOSITE");
     }
 
     #[test]
