@@ -18,10 +18,11 @@ use crate::handlers::{self, AppState};
 
 /// How long in-flight requests may run on after shutdown was asked for.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
-/// Upper bound of a connection's read buffer; a request head (line and
-/// headers) must fit. S3 allows 8 KiB of headers; this leaves ample room
-/// while keeping large body reads efficient.
-const MAX_READ_BUFFER: usize = 256 * 1024;
+/// Largest request head (request line and headers) accepted; larger ones
+/// get 431. S3 itself allows 8 KiB of headers (2 KiB of user metadata); this
+/// leaves room for long presigned URLs. hyper's read buffer keeps its default
+/// size, which large body reads benefit from.
+const MAX_REQUEST_HEAD: usize = 64 * 1024;
 /// At most this many request headers.
 const MAX_HEADERS: usize = 200;
 /// A client must send a complete request head within this time (slow-loris
@@ -43,7 +44,7 @@ pub async fn serve<S>(
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .keep_alive(true)
-        .max_buf_size(MAX_READ_BUFFER)
+        .max_header_size(MAX_REQUEST_HEAD)
         .max_headers(MAX_HEADERS)
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
@@ -88,5 +89,213 @@ pub async fn serve<S>(
         () = tokio::time::sleep(SHUTDOWN_GRACE) => {
             tracing::warn!(grace = ?SHUTDOWN_GRACE, "requests still running after the grace period; closing");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Serving scenarios over real TCP against a real store in temp folders.
+
+    use std::net::SocketAddr;
+    use std::time::SystemTime;
+
+    use aws_credential_types::Credentials;
+    use aws_sigv4::http_request::{
+        sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest,
+        SigningSettings, UriPathNormalizationMode,
+    };
+    use aws_sigv4::sign::v4;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+    use tokio::sync::oneshot;
+    use tokio::task::JoinHandle;
+
+    use super::*;
+    use crate::auth::StaticSecrets;
+    use crate::handlers::ApiConfig;
+
+    const ACCESS_KEY: &str = "serveradmin";
+    const SECRET_KEY: &str = "serveradmin-secret";
+    const STEP: Duration = Duration::from_secs(10);
+
+    struct Running {
+        address: SocketAddr,
+        stop: Option<oneshot::Sender<()>>,
+        task: JoinHandle<()>,
+        _dir: tempfile::TempDir,
+    }
+
+    async fn start() -> Running {
+        let dir = tempfile::tempdir().unwrap();
+        let drives = (1..=4).map(|i| dir.path().join(format!("d{i}"))).collect();
+        let store = Arc::new(
+            store::Store::open(store::StoreConfig::new(drives))
+                .await
+                .unwrap(),
+        );
+        let secrets = Arc::new(StaticSecrets::with_key(ACCESS_KEY, SECRET_KEY));
+        let state = Arc::new(AppState::new(store, ApiConfig::default(), secrets));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, state, async {
+            let _ = stopped.await;
+        }));
+        Running {
+            address,
+            stop: Some(stop),
+            task,
+            _dir: dir,
+        }
+    }
+
+    /// The head of a SigV4-signed request with an unsigned payload.
+    fn signed_head(method: &str, path: &str, address: SocketAddr, content_length: usize) -> String {
+        let host = address.to_string();
+        let length = content_length.to_string();
+        let headers = [("host", host.as_str()), ("content-length", length.as_str())];
+        let mut settings = SigningSettings::default();
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+        let identity = Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "test").into();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region("us-east-1")
+            .name("s3")
+            .time(SystemTime::now())
+            .settings(settings)
+            .build()
+            .unwrap()
+            .into();
+        let signable = SignableRequest::new(
+            method,
+            path,
+            headers.iter().copied(),
+            SignableBody::UnsignedPayload,
+        )
+        .unwrap();
+        let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+        let mut head = format!("{method} {path} HTTP/1.1\r\n");
+        for (name, value) in headers.iter().copied().chain(instructions.headers()) {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        head
+    }
+
+    /// Reads one response (head and a Content-Length body); returns the status.
+    async fn read_response(stream: &mut TcpStream) -> u16 {
+        let mut buffer = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = tokio::time::timeout(STEP, stream.read(&mut chunk))
+                .await
+                .expect("response in time")
+                .unwrap();
+            assert!(n > 0, "connection closed before a response");
+            buffer.extend_from_slice(&chunk[..n]);
+            let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") else {
+                continue;
+            };
+            let head = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map(|v| v.trim().parse().unwrap())
+                .unwrap_or(0);
+            if buffer.len() >= end + 4 + length {
+                return head[9..12].parse().unwrap();
+            }
+        }
+    }
+
+    async fn request(stream: &mut TcpStream, method: &str, path: &str, address: SocketAddr) -> u16 {
+        let head = signed_head(method, path, address, 0);
+        stream.write_all(head.as_bytes()).await.unwrap();
+        read_response(stream).await
+    }
+
+    #[tokio::test]
+    async fn keep_alive_connection_serves_several_requests() {
+        let mut server = start().await;
+        let mut stream = TcpStream::connect(server.address).await.unwrap();
+        assert_eq!(
+            request(&mut stream, "PUT", "/keepalive", server.address).await,
+            200
+        );
+        assert_eq!(request(&mut stream, "GET", "/", server.address).await, 200);
+        assert_eq!(
+            request(&mut stream, "HEAD", "/keepalive", server.address).await,
+            200
+        );
+        server.stop.take().unwrap().send(()).unwrap();
+        tokio::time::timeout(STEP, server.task)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn shutdown_lets_the_request_in_flight_finish_and_refuses_new_ones() {
+        let mut server = start().await;
+        let mut setup = TcpStream::connect(server.address).await.unwrap();
+        assert_eq!(
+            request(&mut setup, "PUT", "/drain", server.address).await,
+            200
+        );
+        drop(setup);
+
+        let mut upload = TcpStream::connect(server.address).await.unwrap();
+        let head = signed_head("PUT", "/drain/object", server.address, 10);
+        upload.write_all(head.as_bytes()).await.unwrap();
+        upload.write_all(b"01234").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+
+        server.stop.take().unwrap().send(()).unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            !server.task.is_finished(),
+            "serve returned with a request in flight"
+        );
+        assert!(
+            TcpStream::connect(server.address).await.is_err(),
+            "still accepting after shutdown"
+        );
+
+        upload.write_all(b"56789").await.unwrap();
+        assert_eq!(read_response(&mut upload).await, 200);
+        tokio::time::timeout(STEP, server.task)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn idle_keep_alive_connection_does_not_delay_shutdown() {
+        let mut server = start().await;
+        let mut idle = TcpStream::connect(server.address).await.unwrap();
+        assert_eq!(request(&mut idle, "GET", "/", server.address).await, 200);
+        server.stop.take().unwrap().send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(3), server.task)
+            .await
+            .expect("shutdown not delayed by an idle connection")
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn oversized_request_head_is_refused() {
+        let mut server = start().await;
+        let mut stream = TcpStream::connect(server.address).await.unwrap();
+        let huge = "a".repeat(MAX_REQUEST_HEAD + 1024);
+        let head = format!("GET / HTTP/1.1\r\nhost: x\r\nx-big: {huge}\r\n\r\n");
+        let _ = stream.write_all(head.as_bytes()).await;
+        let status = read_response(&mut stream).await;
+        assert_eq!(status, 431);
+        server.stop.take().unwrap().send(()).unwrap();
+        tokio::time::timeout(STEP, server.task)
+            .await
+            .unwrap()
+            .unwrap();
     }
 }
