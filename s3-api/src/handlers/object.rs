@@ -249,6 +249,7 @@ pub(super) async fn get_object<S: ObjectStore + Catalog + 'static>(
         Err(StoreError::InvalidRange) => {
             // Conditions are decided before the range (412/304 beat 416).
             let info = state.store.head_object(bucket, key).await?;
+            read_expiry(state, bucket, key, &info).await?;
             if let Some(response) = check_conditions(ctx, &info)? {
                 return Ok(response);
             }
