@@ -333,7 +333,7 @@ impl LocalServer {
         let mut child = command
             .spawn()
             .with_context(|| format!("spawning {}", self.binary.display()))?;
-        let watchdog = spawn_watchdog(child.id());
+        let watchdog = spawn_watchdog(child.id(), self.root.path());
         let stdout = child.stdout.take().expect("piped stdout");
 
         // Forward stdout to the log (so the pipe never fills) and report the API line.
@@ -440,10 +440,15 @@ impl LocalServer {
     }
 }
 
-fn spawn_watchdog(pid: u32) -> (Child, ChildStdin) {
+/// The watchdog also removes the drive folders: a server kept in a `static` is never dropped,
+/// so its `TempDir` would otherwise stay behind.
+fn spawn_watchdog(pid: u32, root: &Path) -> (Child, ChildStdin) {
+    let root = root.display().to_string().replace('\'', "");
     let mut watchdog = Command::new("sh")
         .arg("-c")
-        .arg(format!("cat >/dev/null; kill -9 {pid} 2>/dev/null"))
+        .arg(format!(
+            "cat >/dev/null; kill -9 {pid} 2>/dev/null; sleep 0.5; rm -rf '{root}'"
+        ))
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -196,9 +196,28 @@ pub async fn send_aws_chunked_put_with(
         Some(("x-amz-checksum-crc32", trailer_crc32)),
     );
     tamper(&mut body);
-    send_with_headers(server, "PUT", path, &signed.headers, body)
-        .await
-        .expect("sending aws-chunked PUT")
+    within(
+        RESPONSE_DEADLINE,
+        "aws-chunked PUT",
+        send_with_headers(server, "PUT", path, &signed.headers, body),
+    )
+    .await
+    .expect("sending aws-chunked PUT")
+}
+
+/// How long a failure test waits for the server's answer before calling it a hang.
+pub const RESPONSE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Awaits `future`, failing the test with `what` if no answer comes within `deadline`.
+pub async fn within<T>(
+    deadline: std::time::Duration,
+    what: &str,
+    future: impl std::future::Future<Output = T>,
+) -> T {
+    match tokio::time::timeout(deadline, future).await {
+        Ok(value) => value,
+        Err(_) => panic!("{what}: no response within {deadline:?} (server hung?)"),
+    }
 }
 
 /// [`send_aws_chunked_put_with`] with the true decoded length.

@@ -6,4 +6,18 @@
 
 mod common;
 
+mod auth_failures;
+mod buckets;
+mod conditional_get;
+mod copy;
+mod delete_objects;
+mod listing;
+mod malformed_requests;
+mod memory_1gib_upload;
+mod metadata;
+mod multipart;
+mod objects_put_get;
+mod presigned;
+mod ranges;
+mod restart_durability;
 mod sdk_version;
