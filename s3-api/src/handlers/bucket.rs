@@ -293,6 +293,13 @@ mod tests {
     }
 
     #[test]
+    fn sdk_serialised_lifecycle_document_is_accepted() {
+        // aws-sdk-s3 writes members in model order: Expiration before ID.
+        let sdk = br#"<LifecycleConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Rule><Expiration><Days>1</Days></Expiration><ID>expire-logs</ID><Filter><Prefix>logs/</Prefix></Filter><Status>Enabled</Status></Rule></LifecycleConfiguration>"#;
+        assert!(validate_config(BucketConfig::Lifecycle, "b", sdk).is_ok());
+    }
+
+    #[test]
     fn lifecycle_validation_checks_the_root_and_well_formedness() {
         let ok = br#"<LifecycleConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Rule><ID>r</ID><Status>Enabled</Status><Filter><Prefix>logs/</Prefix></Filter><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>"#;
         assert!(validate_config(BucketConfig::Lifecycle, "b", ok).is_ok());
