@@ -404,3 +404,50 @@ async fn dot_dot_keys_stay_inside_the_bucket() {
         }
     }
 }
+
+#[tokio::test]
+async fn client_hang_up_mid_aws_chunked_upload_leaves_no_object() {
+    let server = shared_server(&SERVER);
+    let client = server.s3_client();
+    let bucket = unique_bucket("chunked-hangup");
+    create_bucket(&client, &bucket).await;
+    let payload = pattern_bytes(1024 * 1024, 88);
+    let path = format!("/{bucket}/half-sent");
+    let signer = server.signer();
+    let time = SystemTime::now();
+    let mut headers = crate::common::aws_chunked_headers(payload.len());
+    headers.push(("host".to_string(), server.host_port().to_string()));
+    let signed = signer.sign_headers(
+        "PUT",
+        &path,
+        &headers,
+        &[],
+        &PayloadSigning::StreamingSignedTrailer,
+        time,
+    );
+    let body = signer.aws_chunked_signed_body(
+        &payload,
+        64 * 1024,
+        &signed.signature,
+        time,
+        Some(("x-amz-checksum-crc32", &crc32_base64(&payload))),
+    );
+    let mut head_headers = signed.headers.clone();
+    head_headers.push(("content-length".to_string(), body.len().to_string()));
+    let head = request_head("PUT", &path, &head_headers);
+    // Half of the encoded body, then the client goes away.
+    let outcome = tcp_exchange(
+        server.host_port(),
+        &head,
+        &body[..body.len() / 2],
+        true,
+        Duration::from_secs(10),
+    )
+    .await
+    .expect("raw TCP exchange");
+    if let TcpOutcome::Response(response) = &outcome {
+        assert_ne!(response.status, 200, "a half-sent upload must not succeed");
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_object_absent(&client, &bucket, "half-sent").await;
+}

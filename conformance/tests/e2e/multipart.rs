@@ -329,3 +329,69 @@ async fn wrong_part_etag_is_invalid_part_on_complete() {
     );
     assert_object_absent(&client, &bucket, key).await;
 }
+
+#[tokio::test]
+async fn parts_streamed_from_files_go_aws_chunked() {
+    let server = shared_server(&SERVER);
+    let client = server.s3_client();
+    let bucket = unique_bucket("multipart-stream");
+    create_bucket(&client, &bucket).await;
+    let key = "streamed-parts";
+    let parts_data = [pattern_bytes(5 * MIB, 61), pattern_bytes(700 * 1024, 62)];
+    let dir = tempfile::tempdir().unwrap();
+    let upload_id = client
+        .create_multipart_upload()
+        .bucket(&bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap()
+        .upload_id()
+        .unwrap()
+        .to_string();
+    let mut completed = Vec::new();
+    for (index, data) in parts_data.iter().enumerate() {
+        let path = dir.path().join(format!("part{index}"));
+        std::fs::write(&path, data).unwrap();
+        let number = index as i32 + 1;
+        let output = client
+            .upload_part()
+            .bucket(&bucket)
+            .key(key)
+            .upload_id(&upload_id)
+            .part_number(number)
+            .body(
+                aws_sdk_s3::primitives::ByteStream::from_path(&path)
+                    .await
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("streamed UploadPart {number}: {e:?}"));
+        assert_eq!(
+            output.e_tag(),
+            Some(format!("\"{}\"", md5_hex(data)).as_str())
+        );
+        completed.push(
+            CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(output.e_tag().map(str::to_string))
+                .set_checksum_crc32(output.checksum_crc32().map(str::to_string))
+                .build(),
+        );
+    }
+    client
+        .complete_multipart_upload()
+        .bucket(&bucket)
+        .key(key)
+        .upload_id(&upload_id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(completed))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CompleteMultipartUpload");
+    assert!(get_bytes(&client, &bucket, key).await == parts_data.concat());
+}
