@@ -570,7 +570,9 @@ impl Inner {
         };
         let txs = match (verdict, encoded) {
             (Ok(()), Ok(Ok(txs))) => txs,
-            (verdict, _) => {
+            (verdict, encoded) => {
+                // Dropping the senders lets the writers see the abort.
+                drop(encoded);
                 for writer in writers.into_iter().flatten() {
                     let _ = writer.await;
                 }
@@ -1025,6 +1027,7 @@ impl Inner {
     pub async fn delete_object(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
         self.require_bucket(bucket)?;
         let key = EncodedKey::new(key)?;
+        self.check_write_quorum()?;
         let _guard = self.locks.lock(bucket, key.key()).await;
         let object_dir = layout::object_dir(bucket, &key);
         let bucket_dir = layout::bucket_dir(bucket);
@@ -1409,6 +1412,48 @@ impl ReadPlan {
     }
 }
 
+impl Inner {
+    /// Re-checks every drive (format file readable) and reports space.
+    pub async fn drive_status(&self) -> Vec<crate::api::DriveStatus> {
+        let results = {
+            let drives: Vec<Arc<dyn Drive>> = self.drives.iter().map(|d| d.drive.clone()).collect();
+            tokio::task::spawn_blocking(move || {
+                drives
+                    .iter()
+                    .map(|drive| {
+                        let reachable = drive.read_file(Path::new(layout::FORMAT_FILE)).is_ok()
+                            && drive.exists(Path::new(layout::TMP_DIR)).unwrap_or(false);
+                        (reachable, drive.space().unwrap_or_default())
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .unwrap_or_default()
+        };
+        self.drives
+            .iter()
+            .enumerate()
+            .map(|(index, state)| {
+                let (reachable, space) = results.get(index).copied().unwrap_or_default();
+                // A drive that was offline at start stays out until a restart
+                // re-checks its format; one that vanished is taken offline.
+                let online = reachable && state.online.load(Ordering::Relaxed);
+                if !reachable {
+                    state.online.store(false, Ordering::Relaxed);
+                }
+                crate::api::DriveStatus {
+                    index,
+                    path: state.drive.root().display().to_string(),
+                    online,
+                    fresh: state.fresh,
+                    total_bytes: space.total_bytes,
+                    free_bytes: space.free_bytes,
+                }
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1457,47 +1502,5 @@ mod tests {
         assert_eq!(default_parity(1), 0);
         assert_eq!(default_parity(4), 2);
         assert_eq!(default_parity(16), 4);
-    }
-}
-
-impl Inner {
-    /// Re-checks every drive (format file readable) and reports space.
-    pub async fn drive_status(&self) -> Vec<crate::api::DriveStatus> {
-        let results = {
-            let drives: Vec<Arc<dyn Drive>> = self.drives.iter().map(|d| d.drive.clone()).collect();
-            tokio::task::spawn_blocking(move || {
-                drives
-                    .iter()
-                    .map(|drive| {
-                        let reachable = drive.read_file(Path::new(layout::FORMAT_FILE)).is_ok()
-                            && drive.exists(Path::new(layout::TMP_DIR)).unwrap_or(false);
-                        (reachable, drive.space().unwrap_or_default())
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .await
-            .unwrap_or_default()
-        };
-        self.drives
-            .iter()
-            .enumerate()
-            .map(|(index, state)| {
-                let (reachable, space) = results.get(index).copied().unwrap_or_default();
-                // A drive that was offline at start stays out until a restart
-                // re-checks its format; one that vanished is taken offline.
-                let online = reachable && state.online.load(Ordering::Relaxed);
-                if !reachable {
-                    state.online.store(false, Ordering::Relaxed);
-                }
-                crate::api::DriveStatus {
-                    index,
-                    path: state.drive.root().display().to_string(),
-                    online,
-                    fresh: state.fresh,
-                    total_bytes: space.total_bytes,
-                    free_bytes: space.free_bytes,
-                }
-            })
-            .collect()
     }
 }

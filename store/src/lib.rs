@@ -28,6 +28,8 @@ mod lock;
 mod meta;
 mod multipart;
 mod quorum;
+#[cfg(test)]
+mod tests;
 
 use bytes::Bytes;
 

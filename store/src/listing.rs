@@ -303,9 +303,9 @@ mod tests {
     use crate::drive::LocalDrive;
     use crate::keys::EncodedKey;
 
-    fn drives_with(
-        keys_per_drive: &[&[&str]],
-    ) -> (tempfile::TempDir, Vec<(usize, Arc<dyn Drive>)>) {
+    type Drives = Vec<(usize, Arc<dyn Drive>)>;
+
+    fn drives_with(keys_per_drive: &[&[&str]]) -> (tempfile::TempDir, Drives) {
         let dir = tempfile::tempdir().unwrap();
         let mut drives: Vec<(usize, Arc<dyn Drive>)> = Vec::new();
         for (position, keys) in keys_per_drive.iter().enumerate() {

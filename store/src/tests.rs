@@ -1,0 +1,373 @@
+//! Engine-level tests of the store's internals (on-disk effects that the
+//! black-box suites in `store/tests` cannot see).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures::StreamExt;
+
+use crate::api::{
+    ByteRange, ByteStream, Catalog, ListParams, Maintenance, ObjectStore, PutOptions, StoreError,
+};
+use crate::{Store, StoreConfig};
+
+pub(crate) struct Fixture {
+    pub dir: tempfile::TempDir,
+    pub drives: Vec<PathBuf>,
+}
+
+impl Fixture {
+    pub fn new(count: usize) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let drives = (0..count)
+            .map(|i| dir.path().join(format!("drive{i}")))
+            .collect();
+        Self { dir, drives }
+    }
+
+    pub fn config(&self) -> StoreConfig {
+        let mut config = StoreConfig::new(self.drives.clone());
+        config.block_size = 64 << 10;
+        config.inline_limit = 16 << 10;
+        config
+    }
+
+    pub async fn open(&self) -> Store {
+        Store::open(self.config()).await.unwrap()
+    }
+
+    /// Every file under the drives, relative to the fixture root.
+    pub fn files(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.dir.path().to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                if entry.file_type().unwrap().is_dir() {
+                    stack.push(entry.path());
+                } else {
+                    out.push(
+                        entry
+                            .path()
+                            .strip_prefix(self.dir.path())
+                            .unwrap()
+                            .to_path_buf(),
+                    );
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+pub(crate) fn body(data: &[u8]) -> ByteStream {
+    let chunks: Vec<Result<Bytes, StoreError>> = data
+        .chunks(7000)
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
+    Box::pin(futures::stream::iter(chunks))
+}
+
+pub(crate) async fn read_all(
+    store: &Store,
+    bucket: &str,
+    key: &str,
+    range: Option<ByteRange>,
+) -> Result<Vec<u8>, StoreError> {
+    let mut reader = store.get_object(bucket, key, range).await?;
+    let mut out = Vec::new();
+    while let Some(chunk) = reader.body.next().await {
+        out.extend_from_slice(&chunk?);
+    }
+    Ok(out)
+}
+
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+fn under(files: &[PathBuf], part: &str) -> usize {
+    files
+        .iter()
+        .filter(|f| f.to_string_lossy().contains(part))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_objects_live_inline_and_large_ones_in_shard_files() {
+    let fixture = Fixture::new(4);
+    let store = fixture.open().await;
+    store.create_bucket("bkt").await.unwrap();
+    let small = pattern(1000, 1);
+    let large = pattern(200_000, 2);
+    store
+        .put_object("bkt", "small", body(&small), PutOptions::default())
+        .await
+        .unwrap();
+    store
+        .put_object("bkt", "large", body(&large), PutOptions::default())
+        .await
+        .unwrap();
+    let files = fixture.files();
+    assert_eq!(under(&files, "_small/obj.meta"), 4);
+    assert_eq!(under(&files, "_small/d."), 0, "{files:?}");
+    assert_eq!(under(&files, "_large/d."), 4, "one shard file per drive");
+    assert_eq!(
+        under(&files, ".minnow.sys/tmp/"),
+        0,
+        "no temp files left: {files:?}"
+    );
+    assert_eq!(read_all(&store, "bkt", "small", None).await.unwrap(), small);
+    assert_eq!(read_all(&store, "bkt", "large", None).await.unwrap(), large);
+    let range = ByteRange::FromTo {
+        first: 65_530,
+        last: Some(131_080),
+    };
+    assert_eq!(
+        read_all(&store, "bkt", "large", Some(range)).await.unwrap(),
+        large[65_530..=131_080]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overwrite_and_delete_leave_no_old_data_behind() {
+    let fixture = Fixture::new(4);
+    let store = fixture.open().await;
+    store.create_bucket("bkt").await.unwrap();
+    for seed in 0..3 {
+        let data = pattern(100_000 + seed as usize, seed);
+        store
+            .put_object("bkt", "a/b", body(&data), PutOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(read_all(&store, "bkt", "a/b", None).await.unwrap(), data);
+        assert_eq!(
+            under(&fixture.files(), "/d."),
+            4,
+            "only the newest data dir remains"
+        );
+    }
+    store.delete_object("bkt", "a/b").await.unwrap();
+    let files = fixture.files();
+    assert_eq!(under(&files, "/_a"), 0, "object folders pruned: {files:?}");
+    assert!(matches!(
+        store.head_object("bkt", "a/b").await,
+        Err(StoreError::NoSuchKey { .. })
+    ));
+    store.delete_object("bkt", "a/b").await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_bodies_and_bad_digests_commit_nothing() {
+    let fixture = Fixture::new(4);
+    let store = fixture.open().await;
+    store.create_bucket("bkt").await.unwrap();
+    let before = fixture.files();
+    let data = pattern(300_000, 3);
+    let short = PutOptions {
+        size: Some(data.len() as u64 + 1),
+        ..Default::default()
+    };
+    assert!(matches!(
+        store.put_object("bkt", "k", body(&data), short).await,
+        Err(StoreError::IncompleteBody)
+    ));
+    let long = PutOptions {
+        size: Some(10),
+        ..Default::default()
+    };
+    assert!(matches!(
+        store.put_object("bkt", "k", body(&data), long).await,
+        Err(StoreError::InvalidArgument(_))
+    ));
+    let bad_md5 = PutOptions {
+        content_md5: Some([0; 16]),
+        ..Default::default()
+    };
+    assert!(matches!(
+        store.put_object("bkt", "k", body(&data), bad_md5).await,
+        Err(StoreError::BadDigest)
+    ));
+    let failing: ByteStream = Box::pin(futures::stream::iter(vec![
+        Ok(Bytes::from(data.clone())),
+        Err(StoreError::Body("client went away".into())),
+    ]));
+    assert!(store
+        .put_object("bkt", "k", failing, PutOptions::default())
+        .await
+        .is_err());
+    assert_eq!(fixture.files(), before, "nothing left behind");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_below_quorum_fail_clearly_and_reads_survive_parity_losses() {
+    let fixture = Fixture::new(4);
+    // Drives below "mount" folders, so a whole mount can vanish.
+    let drives: Vec<PathBuf> = fixture.drives.iter().map(|d| d.join("data")).collect();
+    let mut config = fixture.config();
+    config.drives = drives.clone();
+    let store = Store::open(config.clone()).await.unwrap();
+    store.create_bucket("bkt").await.unwrap();
+    let data = pattern(150_000, 4);
+    let small = pattern(100, 5);
+    store
+        .put_object("bkt", "k", body(&data), PutOptions::default())
+        .await
+        .unwrap();
+    store
+        .put_object("bkt", "s", body(&small), PutOptions::default())
+        .await
+        .unwrap();
+    drop(store);
+    for mount in &fixture.drives[2..] {
+        std::fs::remove_dir_all(mount).unwrap();
+    }
+    let store = Store::open(config).await.unwrap();
+    let online = store
+        .drive_status()
+        .await
+        .iter()
+        .filter(|s| s.online)
+        .count();
+    assert_eq!(online, 2);
+    assert_eq!(read_all(&store, "bkt", "k", None).await.unwrap(), data);
+    assert_eq!(read_all(&store, "bkt", "s", None).await.unwrap(), small);
+    let before = fixture.files();
+    let result = store
+        .put_object("bkt", "new", body(&data), PutOptions::default())
+        .await;
+    assert!(
+        matches!(
+            result,
+            Err(StoreError::WriteQuorum {
+                online: 2,
+                needed: 3
+            })
+        ),
+        "{result:?}"
+    );
+    assert!(matches!(
+        store.delete_object("bkt", "k").await,
+        Err(StoreError::WriteQuorum { .. })
+    ));
+    assert_eq!(fixture.files(), before, "nothing left behind");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heal_rebuilds_a_wiped_drive_and_reports_nothing_the_second_time() {
+    let fixture = Fixture::new(4);
+    let store = fixture.open().await;
+    store.create_bucket("bkt").await.unwrap();
+    let objects: Vec<(String, Vec<u8>)> = [0usize, 10, 20_000, 200_000]
+        .iter()
+        .map(|&n| (format!("dir/obj-{n}"), pattern(n, n as u8)))
+        .collect();
+    for (key, data) in &objects {
+        store
+            .put_object("bkt", key, body(data), PutOptions::default())
+            .await
+            .unwrap();
+    }
+    drop(store);
+    std::fs::remove_dir_all(&fixture.drives[2]).unwrap();
+    std::fs::create_dir(&fixture.drives[2]).unwrap();
+    let store = fixture.open().await;
+    let report = store.heal(None, "").await.unwrap();
+    assert_eq!(report.objects_scanned, 4, "{report:?}");
+    assert_eq!(report.objects_healed, 4, "{report:?}");
+    assert_eq!(store.heal(None, "").await.unwrap().objects_healed, 0);
+    drop(store);
+    for drive in [0, 1] {
+        std::fs::remove_dir_all(&fixture.drives[drive]).unwrap();
+        std::fs::create_dir(&fixture.drives[drive]).unwrap();
+    }
+    let store = fixture.open().await;
+    for (key, data) in &objects {
+        assert_eq!(
+            &read_all(&store, "bkt", key, None).await.unwrap(),
+            data,
+            "{key}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_key_segments_store_list_and_delete() {
+    let fixture = Fixture::new(4);
+    let store = fixture.open().await;
+    store.create_bucket("bkt").await.unwrap();
+    let long = format!("{}/tail", "x".repeat(600));
+    let longer = "x".repeat(1024);
+    for key in [&long, &longer] {
+        store
+            .put_object("bkt", key, body(key.as_bytes()), PutOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            read_all(&store, "bkt", key, None).await.unwrap(),
+            key.as_bytes()
+        );
+    }
+    let page = store
+        .list_objects(
+            "bkt",
+            ListParams {
+                max_keys: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let keys: Vec<&str> = page.objects.iter().map(|o| o.key.as_str()).collect();
+    assert_eq!(keys, vec![long.as_str(), longer.as_str()]);
+    store.delete_object("bkt", &long).await.unwrap();
+    let page = store
+        .list_objects(
+            "bkt",
+            ListParams {
+                max_keys: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.objects.len(), 1);
+}
+
+/// `cargo test -p store --release -- --ignored small_put_rate --nocapture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn small_put_rate() {
+    let fixture = Fixture::new(4);
+    let store = std::sync::Arc::new(fixture.open().await);
+    store.create_bucket("bkt").await.unwrap();
+    let started = Instant::now();
+    let count = 1000;
+    futures::stream::iter(0..count)
+        .map(|i| {
+            let store = store.clone();
+            async move {
+                store
+                    .put_object(
+                        "bkt",
+                        &format!("k/{i}"),
+                        body(&[7u8; 4096]),
+                        PutOptions::default(),
+                    )
+                    .await
+                    .unwrap();
+            }
+        })
+        .buffer_unordered(32)
+        .collect::<Vec<_>>()
+        .await;
+    let elapsed = started.elapsed();
+    println!(
+        "{count} 4 KiB PUTs in {elapsed:?}: {:.0}/s",
+        count as f64 / elapsed.as_secs_f64()
+    );
+    let _ = Path::new("");
+}
