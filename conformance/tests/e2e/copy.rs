@@ -197,3 +197,122 @@ async fn copy_from_missing_source_is_no_such_key_404() {
     );
     crate::common::assert_object_absent(&client, &bucket, "dst").await;
 }
+
+#[tokio::test]
+async fn copy_of_multi_block_and_multipart_objects_is_byte_exact() {
+    let server = shared_server(&SERVER);
+    let client = server.s3_client();
+    let bucket = unique_bucket("copy-large");
+    create_bucket(&client, &bucket).await;
+    let large = pattern_bytes(9 * 1024 * 1024 + 3, 24);
+    crate::common::put_bytes(&client, &bucket, "large", &large).await;
+
+    let upload_id = client
+        .create_multipart_upload()
+        .bucket(&bucket)
+        .key("multipart")
+        .send()
+        .await
+        .unwrap()
+        .upload_id()
+        .unwrap()
+        .to_string();
+    let parts = [pattern_bytes(5 * 1024 * 1024, 25), pattern_bytes(1000, 26)];
+    let mut completed = Vec::new();
+    for (index, data) in parts.iter().enumerate() {
+        let number = index as i32 + 1;
+        let output = client
+            .upload_part()
+            .bucket(&bucket)
+            .key("multipart")
+            .upload_id(&upload_id)
+            .part_number(number)
+            .body(data.clone().into())
+            .send()
+            .await
+            .unwrap();
+        completed.push(
+            aws_sdk_s3::types::CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(output.e_tag().map(str::to_string))
+                .set_checksum_crc32(output.checksum_crc32().map(str::to_string))
+                .build(),
+        );
+    }
+    client
+        .complete_multipart_upload()
+        .bucket(&bucket)
+        .key("multipart")
+        .upload_id(&upload_id)
+        .multipart_upload(
+            aws_sdk_s3::types::CompletedMultipartUpload::builder()
+                .set_parts(Some(completed))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    for (source, content) in [("large", large.clone()), ("multipart", parts.concat())] {
+        let target = format!("{source}-copy");
+        client
+            .copy_object()
+            .bucket(&bucket)
+            .key(&target)
+            .copy_source(format!("{bucket}/{source}"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("copy {source}: {e:?}"));
+        assert!(
+            get_bytes(&client, &bucket, &target).await == content,
+            "{target} differs"
+        );
+    }
+}
+
+#[tokio::test]
+async fn copy_source_conditions_failing_are_412_precondition_failed() {
+    let server = shared_server(&SERVER);
+    let client = server.s3_client();
+    let bucket = unique_bucket("copy-conditional");
+    create_bucket(&client, &bucket).await;
+    let etag = crate::common::put_bytes(&client, &bucket, "src", b"conditional source").await;
+    expect_s3_error(
+        client
+            .copy_object()
+            .bucket(&bucket)
+            .key("dst")
+            .copy_source(format!("{bucket}/src"))
+            .copy_source_if_match("\"0123456789abcdef0123456789abcdef\"")
+            .send()
+            .await,
+        412,
+        "PreconditionFailed",
+    );
+    expect_s3_error(
+        client
+            .copy_object()
+            .bucket(&bucket)
+            .key("dst")
+            .copy_source(format!("{bucket}/src"))
+            .copy_source_if_none_match(&etag)
+            .send()
+            .await,
+        412,
+        "PreconditionFailed",
+    );
+    crate::common::assert_object_absent(&client, &bucket, "dst").await;
+    client
+        .copy_object()
+        .bucket(&bucket)
+        .key("dst")
+        .copy_source(format!("{bucket}/src"))
+        .copy_source_if_match(&etag)
+        .send()
+        .await
+        .expect("copy with a matching x-amz-copy-source-if-match");
+    assert_eq!(
+        get_bytes(&client, &bucket, "dst").await,
+        b"conditional source"
+    );
+}

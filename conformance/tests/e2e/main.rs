@@ -20,4 +20,5 @@ mod objects_put_get;
 mod presigned;
 mod ranges;
 mod restart_durability;
+mod s3_limits;
 mod sdk_version;
