@@ -11,6 +11,7 @@ mod buckets;
 mod conditional_get;
 mod copy;
 mod delete_objects;
+mod lifecycle;
 mod listing;
 mod malformed_requests;
 mod memory_1gib_upload;
