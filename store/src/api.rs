@@ -19,57 +19,109 @@ use serde::{Deserialize, Serialize};
 /// An `Err` item aborts the operation: a PUT that sees one commits nothing.
 pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, StoreError>> + Send + 'static>>;
 
-/// Errors of the storage engine.
+/// Errors of the storage engine. `s3-api/src/error.rs` maps each to an S3
+/// code; quorum errors become 503 `SlowDown`.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The bucket name breaks S3's naming rules (the string says which).
     #[error("bucket name is invalid: {0}")]
     InvalidBucketName(String),
+    /// The named bucket does not exist.
     #[error("bucket does not exist: {0}")]
     NoSuchBucket(String),
+    /// CreateBucket of a bucket that exists (this is a single-tenant store).
     #[error("bucket already exists: {0}")]
     BucketAlreadyExists(String),
+    /// DeleteBucket of a bucket with objects or uploads.
     #[error("bucket is not empty: {0}")]
     BucketNotEmpty(String),
+    /// No committed version of the object is readable.
     #[error("object does not exist: {bucket}/{key}")]
-    NoSuchKey { bucket: String, key: String },
+    NoSuchKey {
+        /// The bucket asked for.
+        bucket: String,
+        /// The key asked for.
+        key: String,
+    },
+    /// The key cannot be stored (empty).
     #[error("object key is invalid: {0}")]
     InvalidKey(String),
+    /// The key is longer than 1024 bytes.
     #[error("object key is too long")]
     KeyTooLong,
+    /// The upload id names no upload of this bucket and key.
     #[error("upload does not exist: {0}")]
     NoSuchUpload(String),
+    /// A part named in CompleteMultipartUpload is missing or its ETag differs.
     #[error("part {0} is invalid or its ETag does not match")]
     InvalidPart(u32),
+    /// Part numbers in CompleteMultipartUpload are not strictly ascending.
     #[error("parts are not in ascending order")]
     InvalidPartOrder,
+    /// A part other than the last is below 5 MiB.
     #[error("part {part} is {size} bytes, smaller than the 5 MiB minimum")]
-    EntityTooSmall { part: u32, size: u64 },
+    EntityTooSmall {
+        /// The part number.
+        part: u32,
+        /// Its size in bytes.
+        size: u64,
+    },
+    /// Above 5 TiB for an object or 5 GiB for a part.
     #[error("object or part is too large")]
     EntityTooLarge,
+    /// A request parameter is out of range (the string says which).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// The range starts past the end of the object (or the object is empty).
     #[error("requested range is not satisfiable")]
     InvalidRange,
+    /// The body's MD5 differs from Content-MD5.
     #[error("the Content-MD5 does not match the body")]
     BadDigest,
+    /// The body's checksum differs from the one the client sent.
     #[error("the {algorithm} checksum does not match the body")]
-    BadChecksum { algorithm: ChecksumAlgorithm },
+    BadChecksum {
+        /// The algorithm that was checked.
+        algorithm: ChecksumAlgorithm,
+    },
+    /// The body ended before its declared length.
     #[error("the body ended before its declared length")]
     IncompleteBody,
     /// The request body stream failed (bad chunk signature, client went away...).
     /// The string is for logs; the HTTP layer keeps its own precise error.
     #[error("request body failed: {0}")]
     Body(String),
+    /// Too few drives took the write; nothing was committed.
     #[error("not enough drives online for a write: {online} online, {needed} needed")]
-    WriteQuorum { online: usize, needed: usize },
+    WriteQuorum {
+        /// Drives that took the write (or were online).
+        online: usize,
+        /// Drives a write needs.
+        needed: usize,
+    },
+    /// Too few drives agree on, or hold intact shards of, the data.
     #[error("not enough healthy drives to read: {online} usable, {needed} needed")]
-    ReadQuorum { online: usize, needed: usize },
+    ReadQuorum {
+        /// Drives that were usable.
+        online: usize,
+        /// Drives a read needs (the data shard count).
+        needed: usize,
+    },
+    /// Stored data fails its checks and cannot be rebuilt.
     #[error("data is corrupt beyond repair: {0}")]
     Corrupt(String),
+    /// A drive cannot be used as configured (wrong deployment, wrong order...).
     #[error("drive {drive}: {message}")]
-    DriveConfig { drive: String, message: String },
+    DriveConfig {
+        /// The drive folder.
+        drive: String,
+        /// What is wrong and what to do about it.
+        message: String,
+    },
+    /// An I/O error that is not a drive failure handled by quorum.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+    /// A bug or an unexpected state.
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -77,10 +129,15 @@ pub enum StoreError {
 /// Checksum algorithms S3 clients may ask for (`x-amz-checksum-*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ChecksumAlgorithm {
+    /// CRC-32 (ISO-HDLC), as `crc32fast` computes it.
     Crc32,
+    /// CRC-32C (Castagnoli).
     Crc32c,
+    /// CRC-64/NVME.
     Crc64Nvme,
+    /// SHA-1.
     Sha1,
+    /// SHA-256.
     Sha256,
 }
 
@@ -128,7 +185,9 @@ impl std::fmt::Display for ChecksumAlgorithm {
 /// A checksum value as S3 shows it: base64 of the big-endian digest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checksum {
+    /// Which algorithm produced the value.
     pub algorithm: ChecksumAlgorithm,
+    /// Base64 of the big-endian digest; multipart composites end in `-N`.
     pub value_b64: String,
 }
 
@@ -138,7 +197,9 @@ pub struct Checksum {
 /// the stream ended.
 #[derive(Debug, Clone)]
 pub enum ExpectedChecksum {
+    /// Sent in a header before the body.
     Known(String),
+    /// Arrives in a trailer; filled before end-of-stream.
     Deferred(Arc<OnceLock<String>>),
 }
 
@@ -156,10 +217,15 @@ impl ExpectedChecksum {
 /// store to remember about an object beyond its bytes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectAttributes {
+    /// `Content-Type`.
     pub content_type: Option<String>,
+    /// `Content-Encoding`.
     pub content_encoding: Option<String>,
+    /// `Content-Disposition`.
     pub content_disposition: Option<String>,
+    /// `Content-Language`.
     pub content_language: Option<String>,
+    /// `Cache-Control`.
     pub cache_control: Option<String>,
     /// The `Expires` header, stored verbatim.
     pub expires: Option<String>,
@@ -172,6 +238,7 @@ pub struct ObjectAttributes {
 /// Options of a single-part PUT or an UploadPart.
 #[derive(Debug, Clone, Default)]
 pub struct PutOptions {
+    /// Headers and metadata to store with the object.
     pub attributes: ObjectAttributes,
     /// The exact body length when the client declared it (Content-Length or
     /// `x-amz-decoded-content-length`). A body that ends early or runs long
@@ -182,6 +249,7 @@ pub struct PutOptions {
     /// Checksum to compute while streaming, verify against `expected_checksum`
     /// (mismatch → `BadChecksum`) and store with the object.
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
+    /// The checksum the client promised, compared at end of body.
     pub expected_checksum: Option<ExpectedChecksum>,
 }
 
@@ -190,7 +258,12 @@ pub struct PutOptions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ByteRange {
     /// `bytes=a-b` (inclusive) or `bytes=a-` when `last` is `None`.
-    FromTo { first: u64, last: Option<u64> },
+    FromTo {
+        /// First byte, from 0.
+        first: u64,
+        /// Last byte, inclusive; `None` for the end of the object.
+        last: Option<u64>,
+    },
     /// `bytes=-n`: the last n bytes.
     Suffix(u64),
 }
@@ -198,23 +271,32 @@ pub enum ByteRange {
 /// One part of a multipart object as recorded in its metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartInfo {
+    /// Part number, 1..=10000.
     pub number: u32,
+    /// Size in bytes.
     pub size: u64,
     /// Quoted-free hex MD5 of the part.
     pub etag: String,
+    /// When it was written.
     pub last_modified: SystemTime,
+    /// Checksum computed while it was written, if one was asked for.
     pub checksum: Option<Checksum>,
 }
 
 /// What HEAD returns, and what GET returns beside the body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectInfo {
+    /// The bucket.
     pub bucket: String,
+    /// The key.
     pub key: String,
+    /// Size in bytes.
     pub size: u64,
     /// Without quotes: hex MD5, or `hex-N` for multipart objects.
     pub etag: String,
+    /// When it was written.
     pub last_modified: SystemTime,
+    /// Headers and metadata to store with the object.
     pub attributes: ObjectAttributes,
     /// Full-object checksum, when one was stored.
     pub checksum: Option<Checksum>,
@@ -224,16 +306,20 @@ pub struct ObjectInfo {
 
 /// An object body being read: the resolved range and the byte stream.
 pub struct ObjectReader {
+    /// The object's metadata.
     pub info: ObjectInfo,
     /// The inclusive byte range being returned (`None` = the whole object).
     pub range: Option<(u64, u64)>,
+    /// The bytes of the range (or whole object).
     pub body: ByteStream,
 }
 
 /// Listing parameters (ListObjects v1 and v2 both map onto this).
 #[derive(Debug, Clone, Default)]
 pub struct ListParams {
+    /// Only keys starting with this.
     pub prefix: String,
+    /// Roll keys up to common prefixes at the first delimiter after `prefix`.
     pub delimiter: Option<String>,
     /// Return keys strictly greater than this (v1 marker, v2 start-after or
     /// the decoded continuation token, whichever is greater).
@@ -245,17 +331,24 @@ pub struct ListParams {
 /// One listed object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectSummary {
+    /// The key.
     pub key: String,
+    /// Size in bytes.
     pub size: u64,
+    /// Quote-free ETag.
     pub etag: String,
+    /// When it was written.
     pub last_modified: SystemTime,
 }
 
 /// A page of a listing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListPage {
+    /// Objects, in byte order of their keys.
     pub objects: Vec<ObjectSummary>,
+    /// Rolled-up prefixes, in byte order.
     pub common_prefixes: Vec<String>,
+    /// More entries follow.
     pub is_truncated: bool,
     /// The last key or common prefix returned; pass it back as `start_after`.
     pub next_marker: Option<String>,
@@ -264,7 +357,9 @@ pub struct ListPage {
 /// A bucket as listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BucketInfo {
+    /// The bucket name.
     pub name: String,
+    /// When it was created.
     pub created: SystemTime,
 }
 
@@ -272,25 +367,35 @@ pub struct BucketInfo {
 /// meaning (policy JSON, lifecycle XML, CORS XML) belongs to the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum BucketSetting {
+    /// Bucket policy (JSON).
     Policy,
+    /// Lifecycle configuration (S3 XML).
     Lifecycle,
+    /// CORS configuration (S3 XML).
     Cors,
 }
 
 /// A multipart upload in progress.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadInfo {
+    /// The bucket.
     pub bucket: String,
+    /// The key.
     pub key: String,
+    /// The upload's id.
     pub upload_id: String,
+    /// When the upload was created.
     pub initiated: SystemTime,
+    /// Headers and metadata to store with the object.
     pub attributes: ObjectAttributes,
+    /// Checksum every part computes (and the object's composite checksum).
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
 }
 
 /// A part named in CompleteMultipartUpload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompletePart {
+    /// Part number, 1..=10000.
     pub number: u32,
     /// With or without quotes; the store compares without them.
     pub etag: String,
@@ -299,50 +404,69 @@ pub struct CompletePart {
 /// Parameters of ListMultipartUploads.
 #[derive(Debug, Clone, Default)]
 pub struct ListUploadsParams {
+    /// Only keys starting with this.
     pub prefix: String,
+    /// Only uploads after this key (with `upload_id_marker`, after that upload of it).
     pub key_marker: Option<String>,
+    /// See `key_marker`.
     pub upload_id_marker: Option<String>,
+    /// Page size, capped at 1000; 0 means 1000.
     pub max_uploads: usize,
 }
 
 /// A page of ListMultipartUploads.
 #[derive(Debug, Clone, Default)]
 pub struct UploadsPage {
+    /// Uploads ordered by key, then upload id.
     pub uploads: Vec<UploadInfo>,
+    /// More entries follow.
     pub is_truncated: bool,
+    /// Key marker of the next page, when truncated.
     pub next_key_marker: Option<String>,
+    /// Upload id marker of the next page, when truncated.
     pub next_upload_id_marker: Option<String>,
 }
 
 /// A page of ListParts.
 #[derive(Debug, Clone, Default)]
 pub struct PartsPage {
+    /// The upload the parts belong to.
     pub upload: Option<UploadInfo>,
+    /// Parts in ascending number.
     pub parts: Vec<PartInfo>,
+    /// More entries follow.
     pub is_truncated: bool,
+    /// Marker of the next page, when truncated.
     pub next_part_number_marker: Option<u32>,
 }
 
 /// What a heal pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HealReport {
+    /// Objects examined.
     pub objects_scanned: u64,
     /// Objects where at least one shard or metadata file was rewritten.
     pub objects_healed: u64,
     /// Objects that could not be made whole (fewer than `data` good shards).
     pub objects_failed: u64,
+    /// Framed shard bytes written.
     pub bytes_rebuilt: u64,
 }
 
 /// State of one drive, for start-up messages, health and `admin info`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DriveStatus {
+    /// Position in the drive list, from 0.
     pub index: usize,
+    /// The drive folder.
     pub path: String,
+    /// Reachable and part of this deployment.
     pub online: bool,
     /// Formatted fresh at this start (a new or replaced drive).
     pub fresh: bool,
+    /// File system size.
     pub total_bytes: u64,
+    /// Space available to minnow.
     pub free_bytes: u64,
 }
 
@@ -369,6 +493,7 @@ pub trait ObjectStore: Send + Sync {
         range: Option<ByteRange>,
     ) -> impl std::future::Future<Output = Result<ObjectReader, StoreError>> + Send;
 
+    /// The object's metadata, read by quorum.
     fn head_object(
         &self,
         bucket: &str,
@@ -392,6 +517,7 @@ pub trait ObjectStore: Send + Sync {
         attributes: ObjectAttributes,
     ) -> impl std::future::Future<Output = Result<ObjectInfo, StoreError>> + Send;
 
+    /// One page of a listing, in byte order of the keys.
     fn list_objects(
         &self,
         bucket: &str,
@@ -402,14 +528,17 @@ pub trait ObjectStore: Send + Sync {
 /// Buckets and their settings.
 #[allow(async_fn_in_trait)]
 pub trait Catalog: Send + Sync {
+    /// Creates a bucket on every drive (write quorum).
     fn create_bucket(
         &self,
         bucket: &str,
     ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+    /// A bucket's info, from the in-memory cache.
     fn head_bucket(
         &self,
         bucket: &str,
     ) -> impl std::future::Future<Output = Result<BucketInfo, StoreError>> + Send;
+    /// Every bucket, sorted by name.
     fn list_buckets(
         &self,
     ) -> impl std::future::Future<Output = Result<Vec<BucketInfo>, StoreError>> + Send;
@@ -419,6 +548,7 @@ pub trait Catalog: Send + Sync {
         &self,
         bucket: &str,
     ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+    /// A setting's bytes, from the in-memory cache.
     fn get_bucket_setting(
         &self,
         bucket: &str,
@@ -438,6 +568,7 @@ pub trait Catalog: Send + Sync {
         &self,
         name: &str,
     ) -> impl std::future::Future<Output = Result<Option<Bytes>, StoreError>> + Send;
+    /// Stores (or with `None` removes) a system blob with write quorum.
     fn put_system_blob(
         &self,
         name: &str,
@@ -448,6 +579,7 @@ pub trait Catalog: Send + Sync {
 /// Multipart uploads.
 #[allow(async_fn_in_trait)]
 pub trait MultipartStore: Send + Sync {
+    /// Starts an upload; the key's erasure layout is fixed now.
     fn create_multipart(
         &self,
         bucket: &str,
@@ -465,6 +597,7 @@ pub trait MultipartStore: Send + Sync {
         body: ByteStream,
         opts: PutOptions,
     ) -> impl std::future::Future<Output = Result<PartInfo, StoreError>> + Send;
+    /// Uploaded parts after `part_number_marker`; `max_parts` is capped at 1000 (0 means 1000).
     fn list_parts(
         &self,
         bucket: &str,
@@ -481,12 +614,14 @@ pub trait MultipartStore: Send + Sync {
         upload_id: &str,
         parts: Vec<CompletePart>,
     ) -> impl std::future::Future<Output = Result<ObjectInfo, StoreError>> + Send;
+    /// Removes the upload and its parts from every drive.
     fn abort_multipart(
         &self,
         bucket: &str,
         key: &str,
         upload_id: &str,
     ) -> impl std::future::Future<Output = Result<(), StoreError>> + Send;
+    /// Uploads in progress in a bucket.
     fn list_uploads(
         &self,
         bucket: &str,

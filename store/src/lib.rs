@@ -11,7 +11,7 @@
 //! # On-disk layout
 //! See the `layout` module header and `store/README.md`.
 #![deny(missing_docs)]
-#![allow(missing_docs)] // TODO: document the internal modules' items
+
 
 pub mod api;
 mod catalog;
