@@ -203,12 +203,13 @@ fn print_memory(m: &MemoryCheck) {
     );
 }
 
+/// Fields drop in order: the server stops before its drive folders go.
 struct GroupEnv {
-    _dir: tempfile::TempDir,
-    dir: PathBuf,
     server: MinnowServer,
     s3: Target,
     payload: Payload,
+    dir: PathBuf,
+    _dir: tempfile::TempDir,
 }
 
 async fn start_group(cfg: &MatrixConfig, size: u64) -> anyhow::Result<GroupEnv> {

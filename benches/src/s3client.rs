@@ -98,6 +98,39 @@ impl S3Config {
         })
     }
 
+    /// Adds SigV4 headers (`x-amz-date`, `Authorization`) for an
+    /// `UNSIGNED-PAYLOAD` request that already carries its Host header.
+    pub fn sign_request<B>(&self, req: &mut Request<B>) -> Result<(), OpError> {
+        let cfg = self;
+        let url = format!("http://{}{}", cfg.authority, req.uri());
+        let params = aws_sigv4::sign::v4::SigningParams::builder()
+            .identity(&cfg.identity)
+            .region(&cfg.region)
+            .name("s3")
+            .time(SystemTime::now())
+            .settings(cfg.settings.clone())
+            .build()
+            .map_err(|_| OpError::new("SigningError"))?
+            .into();
+        let header_pairs: Vec<(&str, &str)> = req
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
+            .collect();
+        let signable = SignableRequest::new(
+            req.method().as_str(),
+            url,
+            header_pairs.into_iter(),
+            SignableBody::UnsignedPayload,
+        )
+        .map_err(|_| OpError::new("SigningError"))?;
+        let (instructions, _signature) = sign(signable, &params)
+            .map_err(|_| OpError::new("SigningError"))?
+            .into_parts();
+        instructions.apply_to_request_http1x(req);
+        Ok(())
+    }
+
     fn socket_addr(&self) -> String {
         if self.authority.contains(':') {
             self.authority.clone()
@@ -180,7 +213,7 @@ impl S3Conn {
             .body(body)
             .map_err(|_| OpError::new("BadRequestBuild"))?;
         if self.config.sign {
-            self.sign(&mut req)?;
+            self.config.sign_request(&mut req)?;
         }
         let sender = self.connect().await?;
         match sender.send_request(req).await {
@@ -194,37 +227,6 @@ impl S3Conn {
                 }))
             }
         }
-    }
-
-    fn sign(&self, req: &mut Request<PayloadBody>) -> Result<(), OpError> {
-        let cfg = &self.config;
-        let url = format!("http://{}{}", cfg.authority, req.uri());
-        let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&cfg.identity)
-            .region(&cfg.region)
-            .name("s3")
-            .time(SystemTime::now())
-            .settings(cfg.settings.clone())
-            .build()
-            .map_err(|_| OpError::new("SigningError"))?
-            .into();
-        let header_pairs: Vec<(&str, &str)> = req
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
-            .collect();
-        let signable = SignableRequest::new(
-            req.method().as_str(),
-            url,
-            header_pairs.into_iter(),
-            SignableBody::UnsignedPayload,
-        )
-        .map_err(|_| OpError::new("SigningError"))?;
-        let (instructions, _signature) = sign(signable, &params)
-            .map_err(|_| OpError::new("SigningError"))?
-            .into_parts();
-        instructions.apply_to_request_http1x(req);
-        Ok(())
     }
 }
 

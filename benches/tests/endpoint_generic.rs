@@ -9,8 +9,13 @@ use std::process::Command;
 
 use minnow_benches::server::{MinnowServer, ServerError, ROOT_PASSWORD, ROOT_USER};
 
+/// `$MINNOW_BIN`, else target/debug/minnow.
 fn minnow_binary() -> Option<PathBuf> {
-    let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/minnow");
+    let bin = std::env::var_os("MINNOW_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/minnow")
+        });
     bin.exists().then_some(bin)
 }
 
