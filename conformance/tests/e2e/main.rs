@@ -11,6 +11,7 @@ mod buckets;
 mod conditional_get;
 mod copy;
 mod delete_objects;
+mod drive_loss;
 mod lifecycle;
 mod listing;
 mod malformed_requests;
