@@ -18,9 +18,13 @@ use crate::ResponseBody;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum S3Code {
     AccessDenied,
+    /// A CORS preflight no rule allows (S3's `CORSResponse` refusal).
+    AccessForbidden,
     AuthorizationHeaderMalformed,
     AuthorizationQueryParametersError,
     BadDigest,
+    /// A request S3 cannot make sense of (e.g. a preflight without Origin).
+    BadRequest,
     BucketAlreadyExists,
     BucketAlreadyOwnedByYou,
     BucketNotEmpty,
@@ -65,9 +69,11 @@ impl S3Code {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::AccessDenied => "AccessDenied",
+            Self::AccessForbidden => "AccessForbidden",
             Self::AuthorizationHeaderMalformed => "AuthorizationHeaderMalformed",
             Self::AuthorizationQueryParametersError => "AuthorizationQueryParametersError",
             Self::BadDigest => "BadDigest",
+            Self::BadRequest => "BadRequest",
             Self::BucketAlreadyExists => "BucketAlreadyExists",
             Self::BucketAlreadyOwnedByYou => "BucketAlreadyOwnedByYou",
             Self::BucketNotEmpty => "BucketNotEmpty",
@@ -111,6 +117,7 @@ impl S3Code {
     pub fn status(self) -> StatusCode {
         match self {
             Self::AccessDenied
+            | Self::AccessForbidden
             | Self::InvalidAccessKeyId
             | Self::RequestTimeTooSkewed
             | Self::SignatureDoesNotMatch => StatusCode::FORBIDDEN,
@@ -142,6 +149,7 @@ impl S3Code {
             | Self::InvalidPart
             | Self::InvalidPartOrder
             | Self::InvalidRequest
+            | Self::BadRequest
             | Self::InvalidURI
             | Self::KeyTooLongError
             | Self::MalformedPolicy
@@ -157,6 +165,7 @@ impl S3Code {
     pub fn default_message(self) -> &'static str {
         match self {
             Self::AccessDenied => "Access Denied.",
+            Self::AccessForbidden => "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.",
             Self::AuthorizationHeaderMalformed => "The authorization header is malformed.",
             Self::AuthorizationQueryParametersError => {
                 "Error parsing the X-Amz-Credential parameter."
@@ -191,6 +200,7 @@ impl S3Code {
             }
             Self::InvalidRange => "The requested range is not satisfiable",
             Self::InvalidRequest => "Invalid Request",
+            Self::BadRequest => "Bad Request",
             Self::InvalidURI => "Couldn't parse the specified URI.",
             Self::KeyTooLongError => "Your key is too long",
             Self::MalformedPolicy => "Policies must be valid JSON and the first byte must be '{'",

@@ -9,6 +9,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod cdn;
 pub mod client;
 pub mod error;
 pub mod handlers;

@@ -174,6 +174,13 @@ pub enum Endpoint {
     MinioAdmin {
         path: String,
     },
+    /// Prometheus metrics: `/minio/v2/metrics/<path>` or `/metrics`.
+    Metrics,
+    /// A CORS preflight (`OPTIONS`) on a bucket or an object.
+    CorsPreflight {
+        bucket: String,
+        key: Option<String>,
+    },
     /// A recognised S3 operation minnow does not implement.
     NotImplemented {
         operation: String,
@@ -185,8 +192,13 @@ impl Endpoint {
     pub fn bucket(&self) -> Option<&str> {
         use Endpoint::*;
         match self {
-            ListBuckets | MinioHealth { .. } | MinioAdmin { .. } | NotImplemented { .. } => None,
+            ListBuckets
+            | MinioHealth { .. }
+            | MinioAdmin { .. }
+            | Metrics
+            | NotImplemented { .. } => None,
             CreateBucket { bucket }
+            | CorsPreflight { bucket, .. }
             | HeadBucket { bucket }
             | DeleteBucket { bucket }
             | GetBucketLocation { bucket }
@@ -258,7 +270,85 @@ impl Endpoint {
             ListParts { .. } => "ListParts",
             MinioHealth { .. } => "MinioHealth",
             MinioAdmin { .. } => "MinioAdmin",
+            Metrics => "Metrics",
+            CorsPreflight { .. } => "PreflightRequest",
             NotImplemented { .. } => "NotImplemented",
+        }
+    }
+
+    /// The policy action the request needs (`s3:GetObject`...), checked
+    /// against identity and bucket policies. `None` for requests that are
+    /// not authorized by policy: health, metrics and CORS preflights are
+    /// public, operations minnow does not implement only need a signature.
+    /// CopyObject/UploadPartCopy also need `s3:GetObject` on their source
+    /// and DeleteObjects needs `s3:DeleteObject` per key; the pipeline and
+    /// the handler check those.
+    pub fn action(&self) -> Option<&'static str> {
+        use Endpoint::*;
+        Some(match self {
+            ListBuckets => "s3:ListAllMyBuckets",
+            CreateBucket { .. } => "s3:CreateBucket",
+            HeadBucket { .. } | ListObjectsV1 { .. } | ListObjectsV2 { .. } => "s3:ListBucket",
+            DeleteBucket { .. } => "s3:DeleteBucket",
+            GetBucketLocation { .. } => "s3:GetBucketLocation",
+            GetBucketVersioning { .. } => "s3:GetBucketVersioning",
+            GetBucketAcl { .. } => "s3:GetBucketAcl",
+            GetBucketConfig { config, .. } => match config {
+                BucketConfig::Policy => "s3:GetBucketPolicy",
+                BucketConfig::Lifecycle => "s3:GetLifecycleConfiguration",
+                BucketConfig::Cors => "s3:GetBucketCORS",
+            },
+            // S3 authorizes DeleteBucketLifecycle and DeleteBucketCors with
+            // the Put actions; only the policy has its own delete action.
+            PutBucketConfig { config, .. } | DeleteBucketConfig { config, .. }
+                if *config != BucketConfig::Policy =>
+            {
+                match config {
+                    BucketConfig::Lifecycle => "s3:PutLifecycleConfiguration",
+                    _ => "s3:PutBucketCORS",
+                }
+            }
+            PutBucketConfig { .. } => "s3:PutBucketPolicy",
+            DeleteBucketConfig { .. } => "s3:DeleteBucketPolicy",
+            ListMultipartUploads { .. } => "s3:ListBucketMultipartUploads",
+            DeleteObjects { .. } => "s3:DeleteObject",
+            PutObject { .. }
+            | CopyObject { .. }
+            | CreateMultipartUpload { .. }
+            | UploadPart { .. }
+            | UploadPartCopy { .. }
+            | CompleteMultipartUpload { .. } => "s3:PutObject",
+            GetObject { .. } | HeadObject { .. } => "s3:GetObject",
+            DeleteObject { .. } => "s3:DeleteObject",
+            GetObjectAcl { .. } => "s3:GetObjectAcl",
+            AbortMultipartUpload { .. } => "s3:AbortMultipartUpload",
+            ListParts { .. } => "s3:ListMultipartUploadParts",
+            MinioHealth { .. }
+            | MinioAdmin { .. }
+            | Metrics
+            | CorsPreflight { .. }
+            | NotImplemented { .. } => return None,
+        })
+    }
+
+    /// The object key the request addresses, if any.
+    pub fn key(&self) -> Option<&str> {
+        use Endpoint::*;
+        match self {
+            PutObject { key, .. }
+            | CopyObject { key, .. }
+            | GetObject { key, .. }
+            | HeadObject { key, .. }
+            | DeleteObject { key, .. }
+            | GetObjectAcl { key, .. }
+            | CreateMultipartUpload { key, .. }
+            | UploadPart { key, .. }
+            | UploadPartCopy { key, .. }
+            | CompleteMultipartUpload { key, .. }
+            | AbortMultipartUpload { key, .. }
+            | ListParts { key, .. } => Some(key),
+            CorsPreflight { key, .. } => key.as_deref(),
+            _ => None,
         }
     }
 }
@@ -330,6 +420,17 @@ pub fn route(
                 return Ok(Endpoint::MinioAdmin {
                     path: rest.to_string(),
                 });
+            }
+            if decoded.starts_with("/minio/v2/metrics/") {
+                return Ok(Endpoint::Metrics);
+            }
+            // `/metrics` shadows only the plain ListObjects of a bucket
+            // named "metrics" (V2 listings carry `list-type=2`).
+            if decoded == "/metrics"
+                && matches!(*method, Method::GET | Method::HEAD)
+                && query.iter().next().is_none()
+            {
+                return Ok(Endpoint::Metrics);
             }
             let rest = &decoded[1..];
             match rest.split_once('/') {
@@ -445,7 +546,7 @@ fn route_bucket(method: &Method, query: &Query, bucket: String) -> Result<Endpoi
                 not_implemented("PostObject")
             }
         }
-        Method::OPTIONS => not_implemented("OPTIONS (CORS preflight)"),
+        Method::OPTIONS => Endpoint::CorsPreflight { bucket, key: None },
         _ => return Err(method_not_allowed()),
     };
     Ok(endpoint)
@@ -548,7 +649,10 @@ fn route_object(
                 return Err(method_not_allowed());
             }
         }
-        Method::OPTIONS => not_implemented("OPTIONS (CORS preflight)"),
+        Method::OPTIONS => Endpoint::CorsPreflight {
+            bucket,
+            key: Some(key),
+        },
         _ => return Err(method_not_allowed()),
     };
     Ok(endpoint)
@@ -877,6 +981,34 @@ mod tests {
                 false,
                 MinioAdmin { path: b("v3/info") },
             ),
+            ("GET", "/minio/v2/metrics/cluster", false, Metrics),
+            ("GET", "/metrics", false, Metrics),
+            (
+                "GET",
+                "/metrics?list-type=2",
+                false,
+                ListObjectsV2 {
+                    bucket: b("metrics"),
+                },
+            ),
+            (
+                "OPTIONS",
+                "/photos/k",
+                false,
+                CorsPreflight {
+                    bucket: b("photos"),
+                    key: Some(b("k")),
+                },
+            ),
+            (
+                "OPTIONS",
+                "/photos",
+                false,
+                CorsPreflight {
+                    bucket: b("photos"),
+                    key: None,
+                },
+            ),
         ];
         for (method, target, copy, expected) in table {
             let got = route_str(method, target, Some("127.0.0.1:9000"), copy)
@@ -970,7 +1102,6 @@ mod tests {
             ("PUT", "/photos?acl"),
             ("GET", "/photos?object-lock"),
             ("POST", "/photos"),
-            ("OPTIONS", "/photos/k"),
             ("GET", "/photos/k?tagging"),
             ("PUT", "/photos/k?tagging"),
             ("DELETE", "/photos/k?tagging"),
@@ -1017,6 +1148,93 @@ mod tests {
         ] {
             let err = route_str(method, target, None, false).unwrap_err();
             assert_eq!(err.code.as_str(), code, "{method} {target}");
+        }
+    }
+
+    #[test]
+    fn every_endpoint_maps_to_its_policy_action() {
+        let table: Vec<(&str, &str, bool, Option<&str>)> = vec![
+            ("GET", "/", false, Some("s3:ListAllMyBuckets")),
+            ("PUT", "/b", false, Some("s3:CreateBucket")),
+            ("HEAD", "/b", false, Some("s3:ListBucket")),
+            ("GET", "/b", false, Some("s3:ListBucket")),
+            ("GET", "/b?list-type=2", false, Some("s3:ListBucket")),
+            ("DELETE", "/b", false, Some("s3:DeleteBucket")),
+            ("GET", "/b?location", false, Some("s3:GetBucketLocation")),
+            (
+                "GET",
+                "/b?uploads",
+                false,
+                Some("s3:ListBucketMultipartUploads"),
+            ),
+            ("GET", "/b?policy", false, Some("s3:GetBucketPolicy")),
+            ("PUT", "/b?policy", false, Some("s3:PutBucketPolicy")),
+            ("DELETE", "/b?policy", false, Some("s3:DeleteBucketPolicy")),
+            (
+                "GET",
+                "/b?lifecycle",
+                false,
+                Some("s3:GetLifecycleConfiguration"),
+            ),
+            (
+                "PUT",
+                "/b?lifecycle",
+                false,
+                Some("s3:PutLifecycleConfiguration"),
+            ),
+            (
+                "DELETE",
+                "/b?lifecycle",
+                false,
+                Some("s3:PutLifecycleConfiguration"),
+            ),
+            ("GET", "/b?cors", false, Some("s3:GetBucketCORS")),
+            ("PUT", "/b?cors", false, Some("s3:PutBucketCORS")),
+            ("DELETE", "/b?cors", false, Some("s3:PutBucketCORS")),
+            ("POST", "/b?delete", false, Some("s3:DeleteObject")),
+            ("GET", "/b/k", false, Some("s3:GetObject")),
+            ("HEAD", "/b/k", false, Some("s3:GetObject")),
+            ("PUT", "/b/k", false, Some("s3:PutObject")),
+            ("PUT", "/b/k", true, Some("s3:PutObject")),
+            ("DELETE", "/b/k", false, Some("s3:DeleteObject")),
+            ("POST", "/b/k?uploads", false, Some("s3:PutObject")),
+            (
+                "PUT",
+                "/b/k?uploadId=u&partNumber=1",
+                false,
+                Some("s3:PutObject"),
+            ),
+            (
+                "PUT",
+                "/b/k?uploadId=u&partNumber=1",
+                true,
+                Some("s3:PutObject"),
+            ),
+            ("POST", "/b/k?uploadId=u", false, Some("s3:PutObject")),
+            (
+                "DELETE",
+                "/b/k?uploadId=u",
+                false,
+                Some("s3:AbortMultipartUpload"),
+            ),
+            (
+                "GET",
+                "/b/k?uploadId=u",
+                false,
+                Some("s3:ListMultipartUploadParts"),
+            ),
+            ("OPTIONS", "/b/k", false, None),
+            ("GET", "/minio/health/live", false, None),
+            ("GET", "/minio/v2/metrics/cluster", false, None),
+            ("GET", "/b?tagging", false, None),
+        ];
+        for (method, target, copy, action) in table {
+            let endpoint = route_str(method, target, None, copy).unwrap();
+            assert_eq!(
+                endpoint.action(),
+                action,
+                "{method} {target} (copy: {copy})"
+            );
         }
     }
 

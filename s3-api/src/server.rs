@@ -111,7 +111,6 @@ mod tests {
     use tokio::task::JoinHandle;
 
     use super::*;
-    use crate::auth::StaticSecrets;
     use crate::handlers::ApiConfig;
 
     const ACCESS_KEY: &str = "serveradmin";
@@ -133,8 +132,16 @@ mod tests {
                 .await
                 .unwrap(),
         );
-        let secrets = Arc::new(StaticSecrets::with_key(ACCESS_KEY, SECRET_KEY));
-        let state = Arc::new(AppState::new(store, ApiConfig::default(), secrets));
+        let root = crate::iam::RootCredentials {
+            access_key: ACCESS_KEY.to_string(),
+            secret_key: SECRET_KEY.to_string(),
+        };
+        let iam = Arc::new(
+            crate::iam::Iam::load(store.clone(), root, None)
+                .await
+                .unwrap(),
+        );
+        let state = Arc::new(AppState::new(store, ApiConfig::default(), iam));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();

@@ -1,6 +1,9 @@
-//! The S3 request pipeline: [`handle`] gives every request an id,
-//! authenticates it, routes it, authorizes it, dispatches it to the handler
-//! of its [`Endpoint`], and renders failures through [`crate::error`].
+//! The S3 request pipeline: [`handle`] gives every request an id, sends CDN
+//! host names to [`crate::cdn`] and the admin API to [`crate::admin`],
+//! answers health and metrics, else authenticates, routes, authorizes (IAM
+//! user policies and bucket policies), dispatches to the handler of its
+//! [`Endpoint`], and renders failures through [`crate::error`]. Every
+//! request is counted in [`Metrics`].
 //!
 //! Handlers talk to storage only through the `store::api` traits held in
 //! [`AppState`]. Object bodies stream both ways; only small XML/JSON request
@@ -8,17 +11,18 @@
 
 mod bucket;
 pub mod conditions;
+pub mod cors;
 mod expiry;
 pub mod headers;
 mod list;
 mod multipart;
-mod object;
+pub(crate) mod object;
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
@@ -29,6 +33,10 @@ use store::api::{ByteStream, Catalog, Maintenance, MultipartStore, ObjectStore, 
 
 use crate::auth::{self, AuthError, Authenticated, Identity, SecretLookup, VerifiedBody};
 use crate::error::{ApiError, S3Code};
+use crate::health::{self, HealthCheck};
+use crate::iam::Iam;
+use crate::metrics::{ExternalSample, Metrics};
+use crate::policy::{AccessRequest, PolicyDocument};
 use crate::router::{self, Endpoint, Query};
 use crate::xml::response::Owner;
 use crate::{BoxError, ResponseBody};
@@ -49,8 +57,11 @@ pub struct ApiConfig {
     pub region: String,
     /// Domains for virtual-hosted addressing: `bucket.<domain>`.
     pub domains: Vec<String>,
-    /// Host names served as an anonymous CDN front (not used by the S3 handlers yet).
+    /// Host names served as an anonymous, read-only CDN front ([`crate::cdn`]),
+    /// lower-case, without port.
     pub cdn_hosts: Vec<String>,
+    /// `Access-Control-Allow-Origin` of CDN responses (default `*`).
+    pub cdn_allow_origin: String,
     /// The externally visible base URL (e.g. `https://s3.example.com`), used for
     /// `Location` in CompleteMultipartUpload; `None`: derived from the Host header.
     pub public_url: Option<String>,
@@ -66,6 +77,7 @@ impl Default for ApiConfig {
             region: "us-east-1".to_string(),
             domains: Vec::new(),
             cdn_hosts: Vec::new(),
+            cdn_allow_origin: "*".to_string(),
             public_url: None,
             lifecycle_day: Duration::from_secs(24 * 60 * 60),
             max_xml_body: 2 * 1024 * 1024,
@@ -73,30 +85,56 @@ impl Default for ApiConfig {
     }
 }
 
+/// Metrics other components report at scrape time (lifecycle scanner...).
+pub type SampleSource = Arc<dyn Fn() -> Vec<ExternalSample> + Send + Sync>;
+
 /// Everything a request handler needs, shared by all connections.
 pub struct AppState<S> {
     pub store: Arc<S>,
     pub config: ApiConfig,
+    /// Signing keys: the same [`Iam`] as `iam`, as a trait object.
     pub secrets: Arc<dyn SecretLookup>,
+    /// Users, policies and the access decision.
+    pub iam: Arc<Iam<S>>,
+    /// Request counters and latency histograms.
+    pub metrics: Arc<Metrics>,
+    /// Extra samples for the metrics endpoint (set by the binary).
+    pub sample_source: Option<SampleSource>,
+    /// When the server started (uptime in `admin info` and metrics).
+    pub started: Instant,
     /// `x-amz-id-2` / `<HostId>`: identifies this server process.
     host_id: String,
     request_counter: AtomicU64,
     lifecycle: expiry::LifecycleCache,
 }
 
-impl<S> AppState<S> {
-    pub fn new(store: Arc<S>, config: ApiConfig, secrets: Arc<dyn SecretLookup>) -> Self {
+impl<S: Catalog + 'static> AppState<S> {
+    /// State over `store`, authorizing with `iam` (which also holds the
+    /// signing secrets of root and users).
+    pub fn new(store: Arc<S>, config: ApiConfig, iam: Arc<Iam<S>>) -> Self {
         let seed: [u8; 24] = rand::random();
         Self {
             store,
             config,
-            secrets,
+            secrets: iam.clone(),
+            iam,
+            metrics: Arc::new(Metrics::default()),
+            sample_source: None,
+            started: Instant::now(),
             host_id: hex::encode(seed),
             request_counter: AtomicU64::new(0),
             lifecycle: expiry::LifecycleCache::default(),
         }
     }
 
+    /// Adds a source of extra metric samples (e.g. lifecycle scanner counters).
+    pub fn with_sample_source(mut self, source: SampleSource) -> Self {
+        self.sample_source = Some(source);
+        self
+    }
+}
+
+impl<S> AppState<S> {
     /// A unique, time-ordered request id (16 upper-case hex digits, like MinIO's).
     fn next_request_id(&self) -> String {
         let nanos = SystemTime::now()
@@ -145,14 +183,31 @@ where
     B: Body<Data = Bytes> + Send + Unpin + 'static,
     B::Error: Into<BoxError>,
 {
+    let started = Instant::now();
     let request_id = state.next_request_id();
     let (parts, body) = req.into_parts();
+    let body = CountingBody {
+        inner: body,
+        metrics: Arc::clone(&state.metrics),
+    };
     let is_head = parts.method == Method::HEAD;
     let resource = parts.uri.path().to_string();
     let method = parts.method.clone();
 
     let mut operation = Operation("Unrouted");
-    let mut response = match serve(&state, parts, body, &mut operation).await {
+    let host = request_host(&parts).map(str::to_string);
+    let result = if crate::cdn::is_cdn_host(host.as_deref(), &state.config.cdn_hosts) {
+        crate::cdn::serve(&state, parts, &mut operation).await
+    } else if crate::admin::is_admin_path(&resource) {
+        operation = Operation(admin_operation(&parts));
+        Ok(
+            crate::admin::serve_request(&state.iam, &state.store, &parts, body, state.started)
+                .await,
+        )
+    } else {
+        serve(&state, parts, body, &mut operation).await
+    };
+    let mut response = match result {
         Ok(response) => response,
         Err(mut error) => {
             if error.resource.is_none() {
@@ -174,8 +229,47 @@ where
         headers.insert("x-amz-id-2", value);
     }
     headers.insert(http::header::SERVER, HeaderValue::from_static("minnow"));
+    state
+        .metrics
+        .record(operation.0, response.status().as_u16(), started.elapsed());
     response.extensions_mut().insert(operation);
-    response
+    let metrics = Arc::clone(&state.metrics);
+    response.map(|body| {
+        CountingBody {
+            inner: body,
+            metrics,
+        }
+        .into_response_body()
+    })
+}
+
+/// Host header, falling back to the URI authority.
+fn request_host(parts: &http::request::Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+}
+
+/// The operation name of an admin request, for metrics (`AdminHeal`...).
+fn admin_operation(parts: &http::request::Parts) -> &'static str {
+    use crate::admin::AdminRoute::*;
+    let path = parts
+        .uri
+        .path()
+        .strip_prefix(crate::admin::ADMIN_PREFIX)
+        .unwrap_or_default();
+    match crate::admin::route(&parts.method, path, parts.uri.query()) {
+        Ok(Info) => "AdminInfo",
+        Ok(ListUsers | GetUser(_)) => "AdminGetUsers",
+        Ok(PutUser(_) | DeleteUser(_) | SetUserStatus(_)) => "AdminChangeUser",
+        Ok(AttachPolicy { .. } | DetachPolicy { .. }) => "AdminAttachPolicy",
+        Ok(ListPolicies | GetPolicy(_)) => "AdminGetPolicies",
+        Ok(PutPolicy(_) | DeletePolicy(_)) => "AdminChangePolicy",
+        Ok(HealObject { .. } | Heal { .. }) => "AdminHeal",
+        Err(_) => "AdminUnrouted",
+    }
 }
 
 async fn serve<S, B>(
@@ -190,52 +284,246 @@ where
     B::Error: Into<BoxError>,
 {
     let query = Query::parse(parts.uri.query())?;
-    let host = parts
-        .headers
-        .get(http::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| parts.uri.authority().map(|a| a.as_str()));
     let endpoint = router::route(
         &parts.method,
         parts.uri.path(),
         &query,
-        host,
+        request_host(&parts),
         &state.config.domains,
         parts.headers.contains_key("x-amz-copy-source"),
     )?;
     *operation = Operation(endpoint.name());
 
+    // Public endpoints: no signature looked at.
     match &endpoint {
-        Endpoint::MinioHealth { path } => {
-            return Err(ApiError::not_implemented(&format!("/minio/health/{path}")))
-        }
+        Endpoint::MinioHealth { .. } => return health_response(state, &parts).await,
+        Endpoint::Metrics => return metrics_response(state, &parts).await,
         Endpoint::MinioAdmin { path } => {
             return Err(ApiError::not_implemented(&format!("/minio/admin/{path}")))
+        }
+        Endpoint::CorsPreflight { bucket, .. } => {
+            return cors::preflight(state, &parts.headers, bucket).await
         }
         _ => {}
     }
 
     let auth = auth::authenticate(&parts, state.secrets.as_ref(), SystemTime::now())?;
-    authorize(state, &auth.identity, &endpoint)?;
+    authorize(state, &auth.identity, &endpoint, &parts.headers).await?;
 
     refuse_encryption_headers(&parts.headers, &endpoint)?;
 
+    let origin = parts.headers.get(http::header::ORIGIN).cloned();
+    let method = parts.method.clone();
+    let bucket = endpoint.bucket().map(str::to_string);
     let ctx = RequestContext { parts, query, auth };
-    dispatch(state, ctx, body, endpoint).await
+    let result = dispatch(state, ctx, body, endpoint).await;
+    match (origin, bucket) {
+        (Some(origin), Some(bucket)) => {
+            cors::annotate(state, &bucket, &origin, &method, result).await
+        }
+        _ => result,
+    }
 }
 
-/// The access decision: may `identity` perform `endpoint`? Every signed
-/// identity is the root (the only credentials there are); anonymous
-/// requests are refused. A policy module extends this one function.
-pub fn authorize<S>(
-    _state: &AppState<S>,
-    identity: &Identity,
-    _endpoint: &Endpoint,
-) -> Result<(), ApiError> {
-    match identity {
-        Identity::AccessKey(_) => Ok(()),
-        Identity::Anonymous => Err(ApiError::new(S3Code::AccessDenied)),
+/// `/minio/health/{live,ready,cluster}`: 200 or 503 with an empty body.
+async fn health_response<S: Maintenance>(
+    state: &AppState<S>,
+    parts: &http::request::Parts,
+) -> Result<Response<ResponseBody>, ApiError> {
+    if !matches!(parts.method, Method::GET | Method::HEAD) {
+        return Err(ApiError::new(S3Code::MethodNotAllowed));
     }
+    let Some(check) = HealthCheck::from_path(parts.uri.path()) else {
+        return Err(ApiError::not_implemented(parts.uri.path()));
+    };
+    let status = if health::check(state.store.as_ref(), check).await {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let mut response = empty_response(status);
+    response.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}
+
+/// Prometheus text: request metrics plus drive state and the external
+/// sources' samples, read at scrape time.
+async fn metrics_response<S: Maintenance>(
+    state: &AppState<S>,
+    parts: &http::request::Parts,
+) -> Result<Response<ResponseBody>, ApiError> {
+    if !matches!(parts.method, Method::GET | Method::HEAD) {
+        return Err(ApiError::new(S3Code::MethodNotAllowed));
+    }
+    let mut samples = drive_samples(&state.store.drive_status().await);
+    samples.push(ExternalSample {
+        name: "minnow_uptime_seconds".into(),
+        help: "Seconds since the server started.".into(),
+        kind: "gauge",
+        labels: Vec::new(),
+        value: state.started.elapsed().as_secs_f64(),
+    });
+    if let Some(source) = &state.sample_source {
+        samples.extend(source());
+    }
+    let text = state.metrics.render(&samples);
+    Ok(bytes_response(
+        text,
+        "text/plain; version=0.0.4; charset=utf-8",
+    ))
+}
+
+/// Drive gauges: online state and space per drive, online/offline counts.
+pub fn drive_samples(drives: &[store::api::DriveStatus]) -> Vec<ExternalSample> {
+    let mut samples = Vec::with_capacity(drives.len() * 3 + 2);
+    let gauge =
+        |name: &str, help: &str, labels: Vec<(String, String)>, value: f64| ExternalSample {
+            name: name.to_string(),
+            help: help.to_string(),
+            kind: "gauge",
+            labels,
+            value,
+        };
+    for (field, help) in [
+        ("online", "1 when the drive is online."),
+        ("free_bytes", "Free bytes on the drive's file system."),
+        ("total_bytes", "Size of the drive's file system in bytes."),
+    ] {
+        for drive in drives {
+            let value = match field {
+                "online" => f64::from(u8::from(drive.online)),
+                "free_bytes" => drive.free_bytes as f64,
+                _ => drive.total_bytes as f64,
+            };
+            samples.push(gauge(
+                &format!("minnow_drive_{field}"),
+                help,
+                vec![("drive".to_string(), drive.path.clone())],
+                value,
+            ));
+        }
+    }
+    let online = drives.iter().filter(|d| d.online).count();
+    samples.push(gauge(
+        "minnow_drives_online",
+        "Drives online.",
+        Vec::new(),
+        online as f64,
+    ));
+    samples.push(gauge(
+        "minnow_drives_offline",
+        "Drives offline.",
+        Vec::new(),
+        (drives.len() - online) as f64,
+    ));
+    samples
+}
+
+/// Who may do what to one bucket: the caller, and the bucket policy looked
+/// up once for all the checks of a request.
+pub(crate) struct AccessCheck<'a, S> {
+    iam: &'a Iam<S>,
+    access_key: Option<&'a str>,
+    bucket_policy: Option<Arc<PolicyDocument>>,
+}
+
+impl<'a, S: Catalog + 'static> AccessCheck<'a, S> {
+    /// Loads the bucket policy unless the caller is root. A bucket that
+    /// does not exist has no policy (the handler reports it, to those
+    /// allowed to know).
+    pub async fn new(
+        iam: &'a Iam<S>,
+        identity: &'a Identity,
+        bucket: Option<&str>,
+    ) -> Result<AccessCheck<'a, S>, ApiError> {
+        let access_key = match identity {
+            Identity::AccessKey(key) => Some(key.as_str()),
+            Identity::Anonymous => None,
+        };
+        let root = access_key.is_some_and(|key| iam.is_root(key));
+        let bucket_policy = match bucket {
+            Some(bucket) if !root => match iam.bucket_policy(bucket).await {
+                Ok(policy) => policy,
+                Err(StoreError::NoSuchBucket(_)) | Err(StoreError::InvalidBucketName(_)) => None,
+                Err(error) => return Err(error.into()),
+            },
+            _ => None,
+        };
+        Ok(AccessCheck {
+            iam,
+            access_key,
+            bucket_policy,
+        })
+    }
+
+    /// Whether `action` on `bucket`/`key` is allowed.
+    pub fn allows(&self, action: &str, bucket: Option<&str>, key: Option<&str>) -> bool {
+        self.iam.is_allowed(
+            self.access_key,
+            self.bucket_policy.as_deref(),
+            &AccessRequest {
+                action,
+                bucket,
+                key,
+            },
+        )
+    }
+}
+
+/// The access decision: may `identity` perform `endpoint`? Root may do
+/// everything; users per their policies and the bucket policy; anonymous
+/// callers per the bucket policy only. A copy also needs `s3:GetObject` on
+/// its source. DeleteObjects is decided per key by its handler.
+pub async fn authorize<S: Catalog + 'static>(
+    state: &AppState<S>,
+    identity: &Identity,
+    endpoint: &Endpoint,
+    headers: &http::HeaderMap,
+) -> Result<(), ApiError> {
+    if let Identity::AccessKey(key) = identity {
+        if state.iam.is_root(key) {
+            return Ok(());
+        }
+    }
+    let denied = || ApiError::new(S3Code::AccessDenied);
+    let Some(action) = endpoint.action() else {
+        // Operations minnow does not implement: a signature is enough to
+        // learn that.
+        return match identity {
+            Identity::AccessKey(_) => Ok(()),
+            Identity::Anonymous => Err(denied()),
+        };
+    };
+    if matches!(endpoint, Endpoint::DeleteObjects { .. }) {
+        return Ok(());
+    }
+    let bucket = endpoint.bucket();
+    let check = AccessCheck::new(&state.iam, identity, bucket).await?;
+    if !check.allows(action, bucket, endpoint.key()) {
+        return Err(denied());
+    }
+    if matches!(
+        endpoint,
+        Endpoint::CopyObject { .. } | Endpoint::UploadPartCopy { .. }
+    ) {
+        if let Some(source) = headers
+            .get("x-amz-copy-source")
+            .and_then(|v| v.to_str().ok())
+        {
+            // A malformed source is the handler's InvalidArgument to report.
+            if let Ok((source_bucket, source_key)) = object::parse_copy_source(source) {
+                let source_check =
+                    AccessCheck::new(&state.iam, identity, Some(&source_bucket)).await?;
+                if !source_check.allows("s3:GetObject", Some(&source_bucket), Some(&source_key)) {
+                    return Err(denied());
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Server-side encryption needs a KMS minnow does not have: like MinIO
@@ -342,6 +630,7 @@ where
         } => multipart::list_parts(state, &ctx, &bucket, &key, &upload_id).await,
         MinioHealth { path } => Err(ApiError::not_implemented(&format!("/minio/health/{path}"))),
         MinioAdmin { path } => Err(ApiError::not_implemented(&format!("/minio/admin/{path}"))),
+        Metrics | CorsPreflight { .. } => Err(ApiError::new(S3Code::MethodNotAllowed)),
         NotImplemented { operation } => Err(ApiError::not_implemented(&operation)),
     }
 }
@@ -445,6 +734,80 @@ impl Body for StreamBody {
             Some(n) => SizeHint::with_exact(n),
             None => SizeHint::default(),
         }
+    }
+}
+
+/// A body that adds the bytes passing through it to the metrics: request
+/// bodies as received, response bodies as sent.
+struct CountingBody<B> {
+    inner: B,
+    metrics: Arc<Metrics>,
+}
+
+impl CountingBody<ResponseBody> {
+    fn into_response_body(self) -> ResponseBody {
+        BodyExt::boxed(ResponseCounter(self))
+    }
+}
+
+/// Response side of [`CountingBody`] (a distinct type so the request side
+/// counts into `bytes_in` and this one into `bytes_out`).
+struct ResponseCounter(CountingBody<ResponseBody>);
+
+impl<B> Body for CountingBody<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled {
+            if let Some(data) = frame.data_ref() {
+                this.metrics.add_bytes_in(data.len() as u64);
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Body for ResponseCounter {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut self.get_mut().0;
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled {
+            if let Some(data) = frame.data_ref() {
+                this.metrics.add_bytes_out(data.len() as u64);
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.0.inner.size_hint()
     }
 }
 

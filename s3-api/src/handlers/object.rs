@@ -21,7 +21,7 @@ use super::headers::{
 };
 use super::{
     body_error, collect_small_body, empty_body, empty_response, expiry, open_body, xml_response,
-    AppState, RequestContext, StreamBody, MAX_PUT_SIZE,
+    AccessCheck, AppState, RequestContext, StreamBody, MAX_PUT_SIZE,
 };
 use crate::error::{ApiError, S3Code};
 use crate::xml::request::Delete;
@@ -236,7 +236,7 @@ async fn read_expiry<S: ObjectStore + Catalog + 'static>(
     Ok(expiry::header_value(&expiry))
 }
 
-pub(super) async fn get_object<S: ObjectStore + Catalog + 'static>(
+pub(crate) async fn get_object<S: ObjectStore + Catalog + 'static>(
     state: &AppState<S>,
     ctx: &RequestContext,
     bucket: &str,
@@ -282,7 +282,7 @@ pub(super) async fn get_object<S: ObjectStore + Catalog + 'static>(
     Ok(response)
 }
 
-pub(super) async fn head_object<S: ObjectStore + Catalog + 'static>(
+pub(crate) async fn head_object<S: ObjectStore + Catalog + 'static>(
     state: &AppState<S>,
     ctx: &RequestContext,
     bucket: &str,
@@ -335,7 +335,7 @@ pub(super) async fn get_object_acl<S: ObjectStore>(
     )?))
 }
 
-pub(super) async fn delete_objects<S: ObjectStore + Catalog, B>(
+pub(super) async fn delete_objects<S: ObjectStore + Catalog + 'static, B>(
     state: &AppState<S>,
     ctx: &RequestContext,
     body: B,
@@ -347,11 +347,23 @@ where
 {
     let body = collect_small_body(ctx, body, state.config.max_xml_body, true).await?;
     let request = Delete::parse(&body)?;
+    // Each key needs s3:DeleteObject; refused keys are per-key AccessDenied.
+    let access = AccessCheck::new(&state.iam, &ctx.auth.identity, Some(bucket)).await?;
+    if !request
+        .objects
+        .iter()
+        .any(|object| access.allows("s3:DeleteObject", Some(bucket), Some(&object.key)))
+    {
+        return Err(ApiError::new(S3Code::AccessDenied));
+    }
     state.store.head_bucket(bucket).await?;
+    let access = &access;
 
     let outcomes: Vec<(String, Result<(), ApiError>)> = futures::stream::iter(request.objects)
         .map(|object| async move {
+            let allowed = access.allows("s3:DeleteObject", Some(bucket), Some(&object.key));
             let result = match object.version_id.as_deref() {
+                _ if !allowed => Err(ApiError::new(S3Code::AccessDenied)),
                 None | Some("null") | Some("") => state
                     .store
                     .delete_object(bucket, &object.key)

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _};
 use lifecycle::{DayLength, Scanner, ScannerConfig, SystemClock};
-use s3_api::auth::{SecretLookup, StaticSecrets};
 use s3_api::handlers::{ApiConfig, AppState};
+use s3_api::iam::{Iam, RootCredentials};
 use store::api::{DriveStatus, Maintenance as _};
 use store::{Store, StoreConfig};
 use tokio::net::TcpListener;
@@ -47,6 +47,13 @@ pub struct ServerArgs {
     /// Root secret key (else MINNOW_ROOT_PASSWORD, MINIO_ROOT_PASSWORD, `minioadmin`).
     #[arg(long)]
     pub root_password: Option<String>,
+    /// Host name served as an anonymous, read-only CDN front (repeatable;
+    /// else MINNOW_CDN_HOSTS, comma-separated).
+    #[arg(long = "cdn-host")]
+    pub cdn_hosts: Vec<String>,
+    /// Access-Control-Allow-Origin of CDN answers (else MINNOW_CDN_ALLOW_ORIGIN, `*`).
+    #[arg(long)]
+    pub cdn_allow_origin: Option<String>,
 }
 
 impl ServerArgs {
@@ -58,6 +65,8 @@ impl ServerArgs {
             console_address: None,
             root_user: None,
             root_password: None,
+            cdn_hosts: Vec::new(),
+            cdn_allow_origin: None,
         }
     }
 }
@@ -278,16 +287,54 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     );
 
     let day = DayLength::from_env().map_err(|e| anyhow!("{e}"))?;
+    let mut cdn_hosts = args.cdn_hosts.clone();
+    if cdn_hosts.is_empty() {
+        cdn_hosts = env("MINNOW_CDN_HOSTS")
+            .map(|v| v.split(',').map(str::to_string).collect())
+            .unwrap_or_default();
+    }
     let config = ApiConfig {
         region: region_from_env(&env),
         domains: domains_from_env(&env),
         lifecycle_day: day.as_duration(),
+        cdn_hosts: cdn_hosts
+            .iter()
+            .map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase())
+            .filter(|h| !h.is_empty())
+            .collect(),
+        cdn_allow_origin: args
+            .cdn_allow_origin
+            .clone()
+            .or_else(|| env("MINNOW_CDN_ALLOW_ORIGIN"))
+            .unwrap_or_else(|| "*".to_string()),
+        public_url: first_env(&env, &["MINNOW_SERVER_URL", "MINIO_SERVER_URL"])
+            .map(|(_, url)| url.trim().trim_end_matches('/').to_string()),
         ..ApiConfig::default()
     };
     let region = config.region.clone();
-    let secrets: Arc<dyn SecretLookup> =
-        Arc::new(StaticSecrets::with_key(&root.user, &root.password));
-    let state = Arc::new(AppState::new(Arc::clone(&store), config, secrets));
+    let old_root = match (
+        first_env(&env, &["MINNOW_ROOT_USER_OLD", "MINIO_ROOT_USER_OLD"]),
+        first_env(
+            &env,
+            &["MINNOW_ROOT_PASSWORD_OLD", "MINIO_ROOT_PASSWORD_OLD"],
+        ),
+    ) {
+        (Some((_, access_key)), Some((_, secret_key))) => Some(RootCredentials {
+            access_key,
+            secret_key,
+        }),
+        _ => None,
+    };
+    let iam = Iam::load(
+        Arc::clone(&store),
+        RootCredentials {
+            access_key: root.user.clone(),
+            secret_key: root.password.clone(),
+        },
+        old_root,
+    )
+    .await
+    .context("loading users and policies")?;
 
     let address = resolve_address(&args.address).await?;
     let listener = TcpListener::bind(address)
@@ -303,6 +350,21 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         Arc::new(SystemClock),
     )
     .spawn(shutdown.clone().cancelled_owned());
+    // The metrics endpoint reads the scanner's counters until shutdown
+    // takes the handle back to join it.
+    let scanner = Arc::new(std::sync::Mutex::new(Some(scanner)));
+    let scanner_metrics = Arc::clone(&scanner);
+    let state = Arc::new(
+        AppState::new(Arc::clone(&store), config, Arc::new(iam)).with_sample_source(Arc::new(
+            move || {
+                scanner_metrics
+                    .lock()
+                    .ok()
+                    .and_then(|handle| handle.as_ref().map(|h| lifecycle_samples(&h.metrics())))
+                    .unwrap_or_default()
+            },
+        )),
+    );
 
     let drive_status = store.drive_status().await;
     print_banner(local, &drive_status, store.erasure_layout(), &root, &region);
@@ -310,15 +372,58 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
 
     s3_api::server::serve(listener, state, shutdown.cancelled()).await;
 
-    scanner.stop();
-    if tokio::time::timeout(SCANNER_STOP_GRACE, scanner.join())
-        .await
-        .is_err()
-    {
-        tracing::warn!("lifecycle scanner did not stop in time");
+    let scanner = scanner.lock().ok().and_then(|mut handle| handle.take());
+    if let Some(scanner) = scanner {
+        scanner.stop();
+        if tokio::time::timeout(SCANNER_STOP_GRACE, scanner.join())
+            .await
+            .is_err()
+        {
+            tracing::warn!("lifecycle scanner did not stop in time");
+        }
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The lifecycle scanner's counters as Prometheus samples.
+fn lifecycle_samples(
+    metrics: &lifecycle::ScannerMetricsSnapshot,
+) -> Vec<s3_api::metrics::ExternalSample> {
+    let counter = |name: &str, help: &str, value: u64| s3_api::metrics::ExternalSample {
+        name: format!("minnow_lifecycle_{name}"),
+        help: help.to_string(),
+        kind: "counter",
+        labels: Vec::new(),
+        value: value as f64,
+    };
+    vec![
+        counter(
+            "objects_scanned_total",
+            "Objects the lifecycle scanner examined.",
+            metrics.objects_scanned,
+        ),
+        counter(
+            "objects_expired_total",
+            "Objects lifecycle rules deleted.",
+            metrics.objects_expired,
+        ),
+        counter(
+            "uploads_aborted_total",
+            "Multipart uploads lifecycle rules aborted.",
+            metrics.uploads_aborted,
+        ),
+        counter(
+            "cycles_total",
+            "Completed lifecycle scans over all buckets.",
+            metrics.cycles,
+        ),
+        counter(
+            "errors_total",
+            "Lifecycle scanner failures.",
+            metrics.errors,
+        ),
+    ]
 }
 
 /// Cancels `shutdown` on the first SIGTERM/SIGINT; a second one exits at once.
