@@ -201,3 +201,43 @@ async fn bitrot_on_one_drive_is_invisible_to_readers() {
     server.restart().expect("restart");
     assert_all_readable(&server, &bucket, &objects, "bitrot on drive 1").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_offline_drive_keeps_reads_and_writes_working() {
+    let mut server = TestServer::start().expect("starting server");
+    if server.is_external() {
+        eprintln!("external endpoint: cannot reach its drives; skipped");
+        return;
+    }
+    let bucket = unique_bucket("drive-offline");
+    let mut objects = {
+        let client = server.s3_client();
+        create_bucket(&client, &bucket).await;
+        write_objects(&client, &bucket).await
+    };
+    let drives = server.drives().to_vec();
+
+    // The drive's folder becomes a plain file: unusable, as when a disk is gone.
+    server.stop().expect("stop");
+    std::fs::remove_dir_all(&drives[3]).unwrap();
+    std::fs::write(&drives[3], b"not a drive").unwrap();
+    server.restart().expect("restart with drive 4 offline");
+    assert_all_readable(&server, &bucket, &objects, "drive 4 offline").await;
+    {
+        let client = server.s3_client();
+        for (index, size) in [2000usize, 2 * 1024 * 1024 + 1].iter().enumerate() {
+            let key = format!("written-while-offline/{index}");
+            let data = pattern_bytes(*size, 720 + index as u64);
+            put_bytes(&client, &bucket, &key, &data).await;
+            objects.push((key, data));
+        }
+    }
+    assert_all_readable(&server, &bucket, &objects, "drive 4 offline, after writes").await;
+
+    // The drive comes back empty: everything, old and new, still reads.
+    server.stop().expect("stop");
+    std::fs::remove_file(&drives[3]).unwrap();
+    std::fs::create_dir(&drives[3]).unwrap();
+    server.restart().expect("restart with drive 4 back, empty");
+    assert_all_readable(&server, &bucket, &objects, "drive 4 back, empty").await;
+}
