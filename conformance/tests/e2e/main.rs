@@ -7,6 +7,7 @@
 mod common;
 
 mod auth_failures;
+mod bucket_policy_and_cors;
 mod buckets;
 mod conditional_get;
 mod copy;

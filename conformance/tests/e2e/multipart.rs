@@ -398,3 +398,66 @@ async fn parts_streamed_from_files_go_aws_chunked() {
         .expect("CompleteMultipartUpload");
     assert!(get_bytes(&client, &bucket, key).await == parts_data.concat());
 }
+
+#[tokio::test]
+async fn upload_part_copy_with_ranges_assembles_the_source() {
+    let server = shared_server(&SERVER);
+    let client = server.s3_client();
+    let bucket = unique_bucket("part-copy");
+    create_bucket(&client, &bucket).await;
+    let source = pattern_bytes(7 * MIB + 4321, 81);
+    crate::common::put_bytes(&client, &bucket, "source", &source).await;
+    let upload_id = client
+        .create_multipart_upload()
+        .bucket(&bucket)
+        .key("assembled")
+        .send()
+        .await
+        .unwrap()
+        .upload_id()
+        .unwrap()
+        .to_string();
+    let split = 5 * MIB;
+    let ranges = [(0, split - 1), (split, source.len() - 1)];
+    let mut completed = Vec::new();
+    for (index, (first, last)) in ranges.iter().enumerate() {
+        let number = index as i32 + 1;
+        let output = client
+            .upload_part_copy()
+            .bucket(&bucket)
+            .key("assembled")
+            .upload_id(&upload_id)
+            .part_number(number)
+            .copy_source(format!("{bucket}/source"))
+            .copy_source_range(format!("bytes={first}-{last}"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("UploadPartCopy {number}: {e:?}"));
+        let result = output.copy_part_result().expect("CopyPartResult");
+        assert_eq!(
+            result.e_tag(),
+            Some(format!("\"{}\"", md5_hex(&source[*first..=*last])).as_str()),
+            "part {number} ETag"
+        );
+        completed.push(
+            CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(result.e_tag().map(str::to_string))
+                .build(),
+        );
+    }
+    client
+        .complete_multipart_upload()
+        .bucket(&bucket)
+        .key("assembled")
+        .upload_id(&upload_id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(completed))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CompleteMultipartUpload");
+    assert!(get_bytes(&client, &bucket, "assembled").await == source);
+}
