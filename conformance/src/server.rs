@@ -190,7 +190,8 @@ impl TestServer {
             .unwrap_or_default()
     }
 
-    /// Stops the server (gracefully if running) and starts it again on the same drives and port.
+    /// Stops the server (gracefully if running) and starts it again on the same drives, on the
+    /// same port when it is still free. Make clients after this call.
     pub fn restart(&mut self) -> anyhow::Result<()> {
         let local = self
             .local
@@ -294,6 +295,14 @@ impl LocalServer {
             match self.launch_once() {
                 Ok(endpoint) => return Ok(endpoint),
                 Err(error) => last_error = Some(error),
+            }
+        }
+        if self.address.is_some() {
+            // The old port may have been taken by another process meanwhile: a fresh port
+            // beats a failed test (clients made after the restart use the new endpoint).
+            self.address = None;
+            if let Ok(endpoint) = self.launch_once() {
+                return Ok(endpoint);
             }
         }
         Err(last_error.unwrap_or_else(|| anyhow!("server did not start")))
