@@ -101,6 +101,16 @@ impl S3Config {
     /// Adds SigV4 headers (`x-amz-date`, `Authorization`) for an
     /// `UNSIGNED-PAYLOAD` request that already carries its Host header.
     pub fn sign_request<B>(&self, req: &mut Request<B>) -> Result<(), OpError> {
+        self.sign_request_as(req, SignableBody::UnsignedPayload)
+    }
+
+    /// Like [`S3Config::sign_request`] with another payload mode (e.g.
+    /// `StreamingUnsignedPayloadTrailer` for aws-chunked bodies).
+    pub fn sign_request_as<B>(
+        &self,
+        req: &mut Request<B>,
+        payload: SignableBody<'_>,
+    ) -> Result<(), OpError> {
         let cfg = self;
         let url = format!("http://{}{}", cfg.authority, req.uri());
         let params = aws_sigv4::sign::v4::SigningParams::builder()
@@ -121,7 +131,7 @@ impl S3Config {
             req.method().as_str(),
             url,
             header_pairs.into_iter(),
-            SignableBody::UnsignedPayload,
+            payload,
         )
         .map_err(|_| OpError::new("SigningError"))?;
         let (instructions, _signature) = sign(signable, &params)
