@@ -82,6 +82,47 @@ impl LocalDrive {
     }
 }
 
+impl LocalDrive {
+    /// Creates `rel` and its missing parents (never the drive root),
+    /// recording each created folder; the caller fsyncs their parents.
+    fn create_dirs(&self, rel: &Path, created: &mut Vec<PathBuf>) -> io::Result<()> {
+        if rel.as_os_str().is_empty() {
+            return if self.root.is_dir() {
+                Ok(())
+            } else {
+                Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("drive folder {} is missing", self.root.display()),
+                ))
+            };
+        }
+        let full = self.path(rel);
+        match fs::create_dir(&full) {
+            Ok(()) => {}
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                self.create_dirs(rel.parent().unwrap_or(Path::new("")), created)?;
+                match fs::create_dir(&full) {
+                    Ok(()) => {}
+                    Err(err) if err.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
+                    Err(err) => return Err(err),
+                }
+            }
+            Err(err) => return Err(err),
+        }
+        created.push(rel.to_path_buf());
+        Ok(())
+    }
+
+    /// Makes the entries of created folders durable.
+    fn fsync_parents_of(&self, created: &[PathBuf]) -> io::Result<()> {
+        for dir in created.iter().rev() {
+            fsync_dir_abs(&self.path(dir.parent().unwrap_or(Path::new(""))))?;
+        }
+        Ok(())
+    }
+}
+
 /// fsyncs a directory by absolute path.
 pub fn fsync_dir_abs(path: &Path) -> io::Result<()> {
     File::open(path)?.sync_all()
@@ -128,18 +169,22 @@ impl Drive for LocalDrive {
         // A concurrent delete may remove an empty parent between mkdir and
         // rename; retry a few times.
         let mut attempts = 0;
+        let mut created = Vec::new();
         loop {
             match fs::rename(&tmp, &target) {
                 Ok(()) => break,
                 Err(err) if err.kind() == io::ErrorKind::NotFound && attempts < 5 => {
                     attempts += 1;
-                    self.mkdir_all(parent_rel)?;
+                    self.create_dirs(parent_rel, &mut created)?;
                 }
                 Err(err) => return Err(err),
             }
         }
         guard.path = None;
-        fsync_dir_abs(&self.path(parent_rel))
+        // One journal commit covers the rename and the new folders; the
+        // parents' fsyncs after it find nothing left to commit.
+        fsync_dir_abs(&self.path(parent_rel))?;
+        self.fsync_parents_of(&created)
     }
 
     fn create_file(&self, rel: &Path) -> io::Result<File> {
@@ -154,37 +199,15 @@ impl Drive for LocalDrive {
     }
 
     fn mkdir_all(&self, rel: &Path) -> io::Result<()> {
-        if rel.as_os_str().is_empty() {
-            // The drive root itself is never created here.
-            return if self.root.is_dir() {
-                Ok(())
-            } else {
-                Err(io::Error::new(
-                    io::ErrorKind::NotFound,
-                    format!("drive folder {} is missing", self.root.display()),
-                ))
-            };
-        }
-        let full = self.path(rel);
-        match fs::create_dir(&full) {
-            Ok(()) => {}
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                self.mkdir_all(rel.parent().unwrap_or(Path::new("")))?;
-                match fs::create_dir(&full) {
-                    Ok(()) => {}
-                    Err(err) if err.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
-                    Err(err) => return Err(err),
-                }
-            }
-            Err(err) => return Err(err),
-        }
-        fsync_dir_abs(&self.path(rel.parent().unwrap_or(Path::new(""))))
+        let mut created = Vec::new();
+        self.create_dirs(rel, &mut created)?;
+        self.fsync_parents_of(&created)
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         let parent_rel = to.parent().unwrap_or(Path::new(""));
         let mut attempts = 0;
+        let mut created = Vec::new();
         loop {
             match fs::rename(self.path(from), self.path(to)) {
                 Ok(()) => break,
@@ -194,12 +217,13 @@ impl Drive for LocalDrive {
                         && self.path(from).exists() =>
                 {
                     attempts += 1;
-                    self.mkdir_all(parent_rel)?;
+                    self.create_dirs(parent_rel, &mut created)?;
                 }
                 Err(err) => return Err(err),
             }
         }
-        fsync_dir_abs(&self.path(parent_rel))
+        fsync_dir_abs(&self.path(parent_rel))?;
+        self.fsync_parents_of(&created)
     }
 
     fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {

@@ -315,20 +315,28 @@ impl Inner {
                     .iter()
                     .filter(|r| matches!(r, DriveRead::Found(_) | DriveRead::Corrupt))
                     .count();
-                if leftovers > 0 && missing >= self.write_quorum() {
+                if missing >= self.write_quorum() {
+                    // Also data dirs of a write that crashed before its
+                    // metadata commit (the key lock excludes live writes).
                     let bucket_dir = layout::bucket_dir(bucket);
-                    self.each_drive(move |_, drive| {
-                        drive.remove_file(&object_dir.join(layout::OBJECT_META_FILE))?;
-                        for entry in drive.list_dir(&object_dir)? {
-                            if entry.is_dir && entry.name.starts_with(layout::DATA_DIR_PREFIX) {
-                                drive.remove_dir_all(&object_dir.join(&entry.name))?;
+                    let removed = self
+                        .each_drive(move |_, drive| {
+                            let mut removed =
+                                drive.exists(&object_dir.join(layout::OBJECT_META_FILE))?;
+                            drive.remove_file(&object_dir.join(layout::OBJECT_META_FILE))?;
+                            for entry in drive.list_dir(&object_dir)? {
+                                if entry.is_dir && entry.name.starts_with(layout::DATA_DIR_PREFIX) {
+                                    drive.remove_dir_all(&object_dir.join(&entry.name))?;
+                                    removed = true;
+                                }
                             }
-                        }
-                        crate::engine::prune_empty_dirs(drive, &object_dir, &bucket_dir);
-                        Ok(())
-                    })
-                    .await;
-                    report.objects_healed = 1;
+                            crate::engine::prune_empty_dirs(drive, &object_dir, &bucket_dir);
+                            Ok(removed)
+                        })
+                        .await;
+                    if leftovers > 0 || removed.iter().any(|r| matches!(r, Ok(true))) {
+                        report.objects_healed = 1;
+                    }
                 }
                 return Ok(report);
             }
@@ -362,9 +370,25 @@ impl Inner {
             name_files: crate::engine::segment_name_files(bucket, &key),
             meta,
         };
+        let keep = agreed.meta.data_dir.map(layout::data_dir_name);
         let outcome = tokio::task::spawn_blocking(move || repair.run())
             .await
             .map_err(internal)?;
+        // Data dirs no version refers to (a crash between the data rename
+        // and the metadata commit) are garbage.
+        let folder = layout::object_dir(bucket, &key);
+        self.each_drive(move |_, drive| {
+            for entry in drive.list_dir(&folder)? {
+                if entry.is_dir
+                    && entry.name.starts_with(layout::DATA_DIR_PREFIX)
+                    && Some(&entry.name) != keep.as_ref()
+                {
+                    drive.remove_dir_all(&folder.join(&entry.name))?;
+                }
+            }
+            Ok(())
+        })
+        .await;
         match outcome {
             Ok((rewritten, bytes)) => {
                 if !rewritten.is_empty() {

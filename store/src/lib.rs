@@ -12,7 +12,6 @@
 //! See the `layout` module header and `store/README.md`.
 #![deny(missing_docs)]
 
-
 pub mod api;
 mod catalog;
 mod crash;

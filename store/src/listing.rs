@@ -280,9 +280,17 @@ impl Inner {
             };
             let page = walk_bucket(&drives, &bucket, walk, |key, dir| {
                 let meta_path = dir.join(layout::OBJECT_META_FILE);
+                let has_object_files = |drive: &Arc<dyn Drive>| {
+                    drive.exists(&meta_path).unwrap_or(false)
+                        || drive
+                            .list_dir(dir)
+                            .unwrap_or_default()
+                            .iter()
+                            .any(|e| e.is_dir && e.name.starts_with(layout::DATA_DIR_PREFIX))
+                };
                 drives
                     .iter()
-                    .any(|(_, d)| d.exists(&meta_path).unwrap_or(false))
+                    .any(|(_, d)| has_object_files(d))
                     .then(|| ObjectSummary {
                         key: key.to_owned(),
                         size: 0,

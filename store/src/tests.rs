@@ -371,3 +371,31 @@ async fn small_put_rate() {
     );
     let _ = Path::new("");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heal_removes_data_dirs_no_version_refers_to() {
+    let fixture = Fixture::new(4);
+    let store = fixture.open().await;
+    store.create_bucket("bkt").await.unwrap();
+    let data = pattern(100_000, 9);
+    store
+        .put_object("bkt", "kept", body(&data), PutOptions::default())
+        .await
+        .unwrap();
+    for drive in &fixture.drives {
+        // A crash after the data rename but before the metadata commit.
+        for folder in ["bkt/_kept", "bkt/_orphan"] {
+            let dir = drive
+                .join(folder)
+                .join("d.0123456789abcdef0123456789abcdef");
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("part.1"), b"torn").unwrap();
+        }
+    }
+    let report = store.heal(Some("bkt"), "").await.unwrap();
+    assert_eq!(report.objects_failed, 0, "{report:?}");
+    let files = fixture.files();
+    assert_eq!(under(&files, "d.0123456789abcdef"), 0, "{files:?}");
+    assert_eq!(under(&files, "_orphan"), 0, "{files:?}");
+    assert_eq!(read_all(&store, "bkt", "kept", None).await.unwrap(), data);
+}
