@@ -422,7 +422,6 @@ fn bucket_policy_lifecycle_and_cors_round_trip() {
 // Users, admin info, heal, init.sh
 
 #[test]
-#[ignore = "needs iam wiring"]
 fn user_commands_manage_users_and_policies() {
     let server = shared_server();
     let user = unique_user("cli-user");
@@ -480,7 +479,6 @@ fn user_commands_manage_users_and_policies() {
 }
 
 #[test]
-#[ignore = "needs iam wiring"]
 fn admin_info_reports_layout_drives_and_counts() {
     let server = shared_server();
     let bucket = unique_bucket("cli-info");
@@ -501,7 +499,6 @@ fn admin_info_reports_layout_drives_and_counts() {
 }
 
 #[test]
-#[ignore = "needs iam wiring"]
 fn heal_rebuilds_a_wiped_drive_folder() {
     let server = shared_server();
     if server.is_external() {
@@ -542,7 +539,6 @@ fn heal_rebuilds_a_wiped_drive_folder() {
 }
 
 #[test]
-#[ignore = "needs iam wiring"]
 fn init_script_is_idempotent() {
     let server = shared_server();
     let bucket = unique_bucket("banatie");
@@ -634,7 +630,6 @@ fn wrong_credentials_unknown_bucket_and_server_down_fail_with_one_line() {
 // Issue 4: policy enforcement (needs the server's per-request IAM checks)
 
 #[test]
-#[ignore = "needs iam wiring"]
 fn readwrite_user_can_read_and_write_but_not_administer() {
     let server = shared_server();
     let bucket = unique_bucket("cli-rw");
@@ -670,7 +665,6 @@ fn readwrite_user_can_read_and_write_but_not_administer() {
 }
 
 #[test]
-#[ignore = "needs iam wiring"]
 fn readonly_user_cannot_put() {
     let server = shared_server();
     let bucket = unique_bucket("cli-ro");
@@ -700,7 +694,6 @@ fn readonly_user_cannot_put() {
 }
 
 #[test]
-#[ignore = "needs iam wiring"]
 fn disabled_and_removed_users_are_refused() {
     let server = shared_server();
     let bucket = unique_bucket("cli-disabled");
@@ -731,7 +724,6 @@ fn disabled_and_removed_users_are_refused() {
 }
 
 #[test]
-#[ignore = "needs iam wiring"]
 fn anonymous_download_policy_allows_get_but_not_list_or_put() {
     let server = shared_server();
     let bucket = unique_bucket("cli-anon");
@@ -756,7 +748,6 @@ fn anonymous_download_policy_allows_get_but_not_list_or_put() {
 }
 
 #[test]
-#[ignore = "needs iam wiring"]
 fn identity_survives_restart_and_secrets_stay_sealed() {
     let mut server = match TestServer::start() {
         Ok(server) if !server.is_external() => server,
@@ -787,6 +778,8 @@ fn identity_survives_restart_and_secrets_stay_sealed() {
     for drive in server.drives() {
         let hits = files_containing(drive, secret.as_bytes());
         assert!(hits.is_empty(), "secret in plain text in {hits:?}");
+        let hits = files_containing(drive, server.secret_key().as_bytes());
+        assert!(hits.is_empty(), "root secret in plain text in {hits:?}");
     }
     let log = std::fs::read(server.log_path().expect("log path")).unwrap_or_default();
     assert!(!log.is_empty(), "the server log is empty");
