@@ -83,7 +83,7 @@ fn render_info(info: &ServerInfo, endpoint: &str) -> String {
         info.drives.len()
     ));
     out.push_str(&format!(
-        "Storage:  {} free of {}\n",
+        "Storage:  {} free of {} (raw, summed over online drives)\n",
         bytes(info.free_bytes),
         bytes(info.total_bytes)
     ));
