@@ -2,10 +2,11 @@
 //! and the server plumbing the `minnow` binary starts.
 //!
 //! Request flow: `server` accepts a connection and hands each request to
-//! [`handlers::handle`], which authenticates it (`auth`), routes it
-//! (`router`), runs the handler against the storage traits, and renders any
-//! failure through `error` — the only place store and auth errors become S3
-//! error codes.
+//! [`handlers::handle`], which sends CDN host names to `cdn` and the admin
+//! API to `admin`, else authenticates it (`auth`), routes it (`router`),
+//! authorizes it (`iam`, `policy`), runs the handler against the storage
+//! traits, and renders any failure through `error` — the only place store
+//! and auth errors become S3 error codes.
 
 pub mod admin;
 pub mod auth;

@@ -166,7 +166,7 @@ pub enum Endpoint {
         key: String,
         upload_id: String,
     },
-    /// `/minio/health/<path>` (reserved; answers NotImplemented for now).
+    /// `/minio/health/<path>`: liveness and quorum probes (public).
     MinioHealth {
         path: String,
     },

@@ -589,6 +589,20 @@ impl Harness {
 
     /// Sends a request signed like the SDK signs an in-memory body.
     async fn send(&self, method: &str, uri: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+        self.send_as(ACCESS_KEY, SECRET_KEY, method, uri, headers, body)
+            .await
+    }
+
+    /// Sends a request signed with other credentials (an IAM user).
+    async fn send_as(
+        &self,
+        access_key: &str,
+        secret_key: &str,
+        method: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Reply {
         let mut builder = http::Request::builder()
             .method(method)
             .uri(uri)
@@ -597,7 +611,7 @@ impl Harness {
             builder = builder.header(*name, *value);
         }
         let mut request = builder.body(()).unwrap();
-        let identity = Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "test").into();
+        let identity = Credentials::new(access_key, secret_key, None, None, "test").into();
         let mut settings = SigningSettings::default();
         settings.percent_encoding_mode = PercentEncodingMode::Single;
         settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
@@ -1578,4 +1592,154 @@ async fn list_uploads_groups_keys_by_delimiter() {
         "{}",
         reply.text()
     );
+}
+
+// ---------------------------------------------------------------------------
+// Access control
+
+#[tokio::test]
+async fn user_policies_decide_each_operation() {
+    let h = Harness::new();
+    h.create_bucket("b").await;
+    h.put("/b/k", b"data").await;
+    let iam = &h.state.iam;
+    iam.add_user("reader", "reader-secret").await.unwrap();
+    iam.set_policy("reader", "readonly", true).await.unwrap();
+    iam.add_user("writer", "writer-secret").await.unwrap();
+    iam.set_policy("writer", "writeonly", true).await.unwrap();
+
+    let as_reader = |method: &'static str, uri: &'static str| {
+        h.send_as("reader", "reader-secret", method, uri, &[], b"")
+    };
+    assert_eq!(as_reader("GET", "/b/k").await.status, StatusCode::OK);
+    assert_eq!(as_reader("HEAD", "/b/k").await.status, StatusCode::OK);
+    for (method, uri) in [
+        ("PUT", "/b/k2"),
+        ("DELETE", "/b/k"),
+        ("GET", "/b"),
+        ("GET", "/"),
+    ] {
+        let reply = as_reader(method, uri).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{method} {uri}");
+        if method != "HEAD" {
+            assert_eq!(reply.error_code().as_deref(), Some("AccessDenied"));
+        }
+    }
+    let reply = h
+        .send_as("writer", "writer-secret", "PUT", "/b/new", &[], b"x")
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let reply = h
+        .send_as("writer", "writer-secret", "GET", "/b/new", &[], b"")
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    // A copy needs read access to the source as well.
+    let reply = h
+        .send_as(
+            "writer",
+            "writer-secret",
+            "PUT",
+            "/b/copy",
+            &[("x-amz-copy-source", "/b/k")],
+            b"",
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+
+    iam.set_enabled("reader", false).await.unwrap();
+    assert_eq!(as_reader("GET", "/b/k").await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn bucket_policies_open_prefixes_to_anonymous_readers() {
+    let h = Harness::new();
+    h.create_bucket("b").await;
+    h.put("/b/public/a.txt", b"a").await;
+    h.put("/b/private/b.txt", b"b").await;
+    assert_eq!(
+        h.anonymous("GET", "/b/public/a.txt").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let policy = crate::policy::canned_bucket_policy("download", "b", "public/")
+        .unwrap()
+        .to_json();
+    let reply = h.send("PUT", "/b?policy", &[], policy.as_bytes()).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text());
+    assert_eq!(
+        h.anonymous("GET", "/b/public/a.txt").await.status,
+        StatusCode::OK
+    );
+    for (method, uri) in [
+        ("GET", "/b/private/b.txt"),
+        ("GET", "/b"),
+        ("PUT", "/b/public/new.txt"),
+        ("DELETE", "/b/public/a.txt"),
+        ("GET", "/missing/public/a.txt"),
+    ] {
+        let reply = h.anonymous(method, uri).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{method} {uri}");
+        assert_eq!(reply.error_code().as_deref(), Some("AccessDenied"));
+    }
+}
+
+#[tokio::test]
+async fn cdn_host_requests_are_anonymous_reads_of_public_objects() {
+    let mut h = Harness::new();
+    let state = Arc::get_mut(&mut h.state).expect("not shared yet");
+    state.config.cdn_hosts = vec!["cdn.example.app".to_string()];
+    h.create_bucket("b").await;
+    h.put("/b/img/a.png", b"png").await;
+    let cdn = |method: &'static str, uri: &'static str| {
+        let request = http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("host", "cdn.example.app")
+            .body(http_body_util::Full::new(Bytes::new()))
+            .unwrap();
+        h.dispatch(request)
+    };
+    assert_eq!(
+        cdn("GET", "/b/img/a.png").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let policy = crate::policy::canned_bucket_policy("download", "b", "img/")
+        .unwrap()
+        .to_json();
+    h.send("PUT", "/b?policy", &[], policy.as_bytes()).await;
+    let reply = cdn("GET", "/b/img/a.png").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body.as_ref(), b"png");
+    assert_eq!(reply.header("content-type"), Some("image/png"));
+    assert_eq!(
+        reply.header("cache-control"),
+        Some(crate::cdn::DEFAULT_CACHE_CONTROL)
+    );
+    assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(
+        cdn("GET", "/b/img/none.png").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let put = cdn("PUT", "/b/img/a.png").await;
+    assert_eq!(put.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(put.header("allow"), Some("GET, HEAD, OPTIONS"));
+    assert_eq!(
+        cdn("OPTIONS", "/b/img/a.png").await.status,
+        StatusCode::NO_CONTENT
+    );
+}
+
+#[tokio::test]
+async fn health_and_metrics_need_no_signature() {
+    let h = Harness::new();
+    assert_eq!(
+        h.anonymous("GET", "/minio/health/live").await.status,
+        StatusCode::OK
+    );
+    h.send("GET", "/", &[], b"").await;
+    let metrics = h.anonymous("GET", "/minio/v2/metrics/cluster").await;
+    assert_eq!(metrics.status, StatusCode::OK);
+    assert!(metrics
+        .text()
+        .contains("minnow_requests_total{operation=\"ListBuckets\",status=\"200\"} 1"));
+    assert!(metrics.text().contains("minnow_drives_online"));
 }
