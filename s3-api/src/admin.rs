@@ -1307,4 +1307,84 @@ mod tests {
         let response = serve_request(&iam, store.as_ref(), &parts, body, Instant::now()).await;
         assert_eq!(response.status(), StatusCode::FORBIDDEN);
     }
+
+    #[tokio::test]
+    async fn custom_policies_can_be_stored_attached_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_store(dir.path()).await;
+        let root = crate::iam::RootCredentials {
+            access_key: "rootuser".into(),
+            secret_key: "rootpassword".into(),
+        };
+        let iam = Iam::load(store.clone(), root, None).await.unwrap();
+        let s = store.as_ref();
+        let root = Some("rootuser");
+        let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::photos/*"]}]}"#;
+        let (status, _) = call(&iam, s, root, Method::PUT, "policies/photo-reader", doc).await;
+        assert_eq!(status, 204);
+        let (status, got) = call(&iam, s, root, Method::GET, "policies/photo-reader", "").await;
+        assert_eq!(status, 200);
+        assert_eq!(got["Statement"][0]["Action"][0], "s3:GetObject");
+        let (_, list) = call(&iam, s, root, Method::GET, "policies", "").await;
+        let names: Vec<_> = list["policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["name"].as_str().unwrap().to_string(),
+                    p["canned"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+        assert!(names.contains(&("readwrite".to_string(), true)));
+        assert!(names.contains(&("photo-reader".to_string(), false)));
+
+        call(
+            &iam,
+            s,
+            root,
+            Method::PUT,
+            "users/viewer",
+            r#"{"secretKey":"viewer-secret"}"#,
+        )
+        .await;
+        let (status, user) = call(
+            &iam,
+            s,
+            root,
+            Method::PUT,
+            "users/viewer/policies/photo-reader",
+            "",
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(user["policies"], serde_json::json!(["photo-reader"]));
+
+        let (status, problem) = call(&iam, s, root, Method::PUT, "policies/readwrite", doc).await;
+        assert_eq!(
+            (status, problem["type"].as_str()),
+            (409, Some("urn:minnow:admin:canned-policy"))
+        );
+        let (status, problem) = call(
+            &iam,
+            s,
+            root,
+            Method::PUT,
+            "policies/bad",
+            "{\"Statement\":[]}",
+        )
+        .await;
+        assert_eq!(
+            (status, problem["type"].as_str()),
+            (400, Some("urn:minnow:admin:malformed-policy"))
+        );
+
+        let (status, _) = call(&iam, s, root, Method::DELETE, "policies/photo-reader", "").await;
+        assert_eq!(status, 204);
+        let (_, user) = call(&iam, s, root, Method::GET, "users/viewer", "").await;
+        assert_eq!(user["policies"], serde_json::json!([]));
+        let (status, _) = call(&iam, s, root, Method::GET, "policies/photo-reader", "").await;
+        assert_eq!(status, 404);
+    }
 }
