@@ -817,3 +817,28 @@ async fn health_ready_recovers_when_the_drives_return() {
     wait_for_status(&server, "/minio/health/ready", 200).await;
     assert_eq!(status_of(&server, "/minio/health/cluster").await, 200);
 }
+
+#[test]
+fn weak_root_credentials_stop_the_server_at_start() {
+    let drives = tempfile::tempdir().expect("temp dir");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_minnow"))
+        .arg("server")
+        .arg(drives.path().join("d{1...4}"))
+        .args(["--address", "127.0.0.1:0"])
+        .args(["--root-user", "admin", "--root-password", "short"])
+        .env_remove("MINNOW_ROOT_USER")
+        .env_remove("MINNOW_ROOT_PASSWORD")
+        .env_remove("MINIO_ROOT_USER")
+        .env_remove("MINIO_ROOT_PASSWORD")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("minnow runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("root credentials") && stderr.contains("at least 8 characters"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!stdout.contains("API: http://"), "{stdout}");
+}
