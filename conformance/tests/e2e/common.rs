@@ -230,3 +230,54 @@ pub async fn send_aws_chunked_put(
 ) -> RawResponse {
     send_aws_chunked_put_with(server, path, payload, payload.len(), trailer_crc32, tamper).await
 }
+
+/// Observe-only SDK interceptor that records the headers of every request it sees on the wire,
+/// so tests can prove which encoding the default SDK really used.
+#[derive(Clone, Debug, Default)]
+pub struct WireHeaders {
+    seen: std::sync::Arc<std::sync::Mutex<Vec<HeaderList>>>,
+}
+
+type HeaderList = Vec<(String, String)>;
+
+impl WireHeaders {
+    /// Headers of the last request sent (lowercase names).
+    pub fn last(&self) -> Vec<(String, String)> {
+        self.seen
+            .lock()
+            .unwrap()
+            .last()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Value of `name` in the last request.
+    pub fn last_value(&self, name: &str) -> Option<String> {
+        self.last()
+            .into_iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+}
+
+impl aws_sdk_s3::config::Intercept for WireHeaders {
+    fn name(&self) -> &'static str {
+        "WireHeaders"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let headers = context
+            .request()
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
+            .collect();
+        self.seen.lock().unwrap().push(headers);
+        Ok(())
+    }
+}

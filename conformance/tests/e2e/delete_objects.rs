@@ -6,7 +6,9 @@ use std::sync::OnceLock;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use conformance::{unique_bucket, TestServer};
 
-use crate::common::{assert_object_absent, create_bucket, list_keys, put_bytes, shared_server};
+use crate::common::{
+    assert_object_absent, create_bucket, list_keys, put_bytes, shared_server, WireHeaders,
+};
 
 static SERVER: OnceLock<TestServer> = OnceLock::new();
 
@@ -33,13 +35,24 @@ async fn verbose_batch_delete_reports_every_key() {
     }
     put_bytes(&client, &bucket, "survivor", b"s").await;
 
+    let wire = WireHeaders::default();
     let output = client
         .delete_objects()
         .bucket(&bucket)
         .delete(delete_request(&["a", "b/c", "d e", "never-existed"], false))
+        .customize()
+        .config_override(aws_sdk_s3::Config::builder().interceptor(wire.clone()))
         .send()
         .await
         .expect("DeleteObjects");
+    // The default SDK protects DeleteObjects with a CRC32, not Content-MD5: servers that
+    // insist on Content-MD5 fail here.
+    assert!(
+        wire.last_value("x-amz-checksum-crc32").is_some(),
+        "{:?}",
+        wire.last()
+    );
+    assert_eq!(wire.last_value("content-md5"), None);
     let mut deleted: Vec<&str> = output.deleted().iter().filter_map(|d| d.key()).collect();
     deleted.sort();
     assert_eq!(deleted, vec!["a", "b/c", "d e", "never-existed"]);

@@ -10,7 +10,9 @@ use conformance::raw_http::send_signed;
 use conformance::signing::crc32_base64;
 use conformance::{expect_s3_error, pattern_bytes, unique_bucket, PayloadSigning, TestServer};
 
-use crate::common::{create_bucket, get_bytes, put_bytes, shared_server, single_part_etag};
+use crate::common::{
+    create_bucket, get_bytes, put_bytes, shared_server, single_part_etag, WireHeaders,
+};
 
 static SERVER: OnceLock<TestServer> = OnceLock::new();
 
@@ -28,7 +30,32 @@ async fn in_memory_bodies_of_1_b_100_kib_20_mib_round_trip() {
     create_bucket(&client, &bucket).await;
     for (index, (name, size)) in SIZES.iter().enumerate() {
         let data = pattern_bytes(*size, index as u64 + 1);
-        let etag = put_bytes(&client, &bucket, name, &data).await;
+        let wire = WireHeaders::default();
+        let etag = client
+            .put_object()
+            .bucket(&bucket)
+            .key(*name)
+            .body(data.clone().into())
+            .customize()
+            .config_override(aws_sdk_s3::Config::builder().interceptor(wire.clone()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("put {name}: {e:?}"))
+            .e_tag()
+            .unwrap_or_default()
+            .to_string();
+        // Prove the path under test: an in-memory body carries a real SHA-256 and a CRC32 header.
+        assert_eq!(
+            wire.last_value("x-amz-checksum-crc32"),
+            Some(crc32_base64(&data)),
+            "{name}"
+        );
+        assert_eq!(wire.last_value("content-encoding"), None, "{name}");
+        let sha = wire.last_value("x-amz-content-sha256").unwrap_or_default();
+        assert!(
+            sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()),
+            "{name}: {sha}"
+        );
         assert_eq!(
             etag,
             single_part_etag(&data),
@@ -54,14 +81,38 @@ async fn streaming_file_bodies_go_aws_chunked_and_round_trip() {
         let body = ByteStream::from_path(&path)
             .await
             .expect("ByteStream::from_path");
+        let wire = WireHeaders::default();
         let output = client
             .put_object()
             .bucket(&bucket)
             .key(*name)
             .body(body)
+            .customize()
+            .config_override(aws_sdk_s3::Config::builder().interceptor(wire.clone()))
             .send()
             .await
             .unwrap_or_else(|e| panic!("streaming put {name}: {e:?}"));
+        // Prove the path under test: what a default SDK sends for a file body over http://.
+        assert_eq!(
+            wire.last_value("content-encoding").as_deref(),
+            Some("aws-chunked"),
+            "{name}"
+        );
+        assert_eq!(
+            wire.last_value("x-amz-content-sha256").as_deref(),
+            Some("STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"),
+            "{name}"
+        );
+        assert_eq!(
+            wire.last_value("x-amz-trailer").as_deref(),
+            Some("x-amz-checksum-crc32"),
+            "{name}"
+        );
+        assert_eq!(
+            wire.last_value("x-amz-decoded-content-length"),
+            Some(size.to_string()),
+            "{name}"
+        );
         assert_eq!(
             output.e_tag(),
             Some(single_part_etag(&data).as_str()),
