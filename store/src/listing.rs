@@ -208,8 +208,9 @@ pub(crate) fn walk_bucket(
     page
 }
 
-/// Reads an object's metadata on every given drive (blocking).
-pub(crate) fn read_metas_blocking(
+/// Reads an object's metadata drive by drive (blocking), stopping as soon
+/// as a read quorum agrees on one version; unread drives count as unknown.
+pub(crate) fn read_metas_until_quorum(
     drives: &[(usize, Arc<dyn Drive>)],
     total_drives: usize,
     object_dir: &Path,
@@ -217,12 +218,34 @@ pub(crate) fn read_metas_blocking(
     let mut reads: Vec<DriveRead<ObjectMeta>> =
         (0..total_drives).map(|_| DriveRead::Failed).collect();
     let meta_path = object_dir.join(layout::OBJECT_META_FILE);
+    let mut missing = 0;
     for (position, drive) in drives {
-        reads[*position] = DriveRead::from_io(
+        let read = DriveRead::from_io(
             drive
                 .read_file(&meta_path)
                 .map(|bytes| ObjectMeta::decode(Bytes::from(bytes))),
         );
+        if let DriveRead::Found(meta) = &read {
+            let agreeing = 1 + reads
+                .iter()
+                .filter(|r| r.found().is_some_and(|m| m.meta_id == meta.meta_id))
+                .count();
+            let done = agreeing >= usize::from(meta.erasure.data);
+            reads[*position] = read;
+            if done {
+                break;
+            }
+        } else {
+            if matches!(read, DriveRead::NotFound) {
+                missing += 1;
+            }
+            reads[*position] = read;
+            // Absent on more than half the drives: no version can have quorum
+            // beyond the ones already seen, so stop early.
+            if missing > total_drives / 2 && reads.iter().all(|r| r.found().is_none()) {
+                break;
+            }
+        }
     }
     reads
 }
@@ -245,7 +268,7 @@ impl Inner {
                 max: params.max_keys.min(MAX_KEYS),
             };
             walk_bucket(&drives, &bucket, walk, |key, dir| {
-                let reads = read_metas_blocking(&drives, total, dir);
+                let reads = read_metas_until_quorum(&drives, total, dir);
                 let agreed = pick_object_meta(&reads, &bucket, key).ok()?;
                 Some(ObjectSummary {
                     key: key.to_owned(),
@@ -319,11 +342,16 @@ mod tests {
         for (position, keys) in keys_per_drive.iter().enumerate() {
             let root = dir.path().join(format!("d{position}"));
             std::fs::create_dir_all(&root).unwrap();
-            let drive = LocalDrive::new(root);
             for key in *keys {
-                let path = layout::object_meta_path("bkt", &EncodedKey::new(key).unwrap());
-                drive.create_file(&path).unwrap();
+                // Plain files without fsync: the fixture needs no durability.
+                let path = root.join(layout::object_meta_path(
+                    "bkt",
+                    &EncodedKey::new(key).unwrap(),
+                ));
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::File::create(path).unwrap();
             }
+            let drive = LocalDrive::new(root);
             drives.push((position, Arc::new(drive)));
         }
         (dir, drives)
