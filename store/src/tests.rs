@@ -399,3 +399,181 @@ async fn heal_removes_data_dirs_no_version_refers_to() {
     assert_eq!(under(&files, "_orphan"), 0, "{files:?}");
     assert_eq!(read_all(&store, "bkt", "kept", None).await.unwrap(), data);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multipart_complete_and_abort_leave_no_upload_files() {
+    use crate::api::{CompletePart, MultipartStore};
+    let fixture = Fixture::new(4);
+    let store = fixture.open().await;
+    store.create_bucket("bkt").await.unwrap();
+    let first = pattern(5 << 20, 1);
+    let second = pattern(70_000, 2);
+    let upload = store
+        .create_multipart(
+            "bkt",
+            "mp",
+            Default::default(),
+            Some(crate::api::ChecksumAlgorithm::Crc32),
+        )
+        .await
+        .unwrap();
+    let mut parts = Vec::new();
+    for (number, data) in [(1u32, &first), (2, &second)] {
+        // Part 2 is uploaded twice: the second upload replaces the first.
+        let info = store
+            .put_part(
+                "bkt",
+                "mp",
+                &upload.upload_id,
+                number,
+                body(data),
+                PutOptions::default(),
+            )
+            .await
+            .unwrap();
+        parts.push(CompletePart {
+            number,
+            etag: format!("\"{}\"", info.etag),
+        });
+    }
+    store
+        .put_part(
+            "bkt",
+            "mp",
+            &upload.upload_id,
+            2,
+            body(&second),
+            PutOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(under(&fixture.files(), ".minnow.sys/multipart/bkt/"), 4 * 5);
+    let info = store
+        .complete_multipart("bkt", "mp", &upload.upload_id, parts)
+        .await
+        .unwrap();
+    assert!(info.etag.ends_with("-2"), "{}", info.etag);
+    assert_eq!(info.parts_count, 2);
+    assert!(info.checksum.unwrap().value_b64.ends_with("-2"));
+    assert_eq!(under(&fixture.files(), ".minnow.sys/multipart/"), 0);
+    let whole = read_all(&store, "bkt", "mp", None).await.unwrap();
+    assert_eq!(whole, [first.clone(), second.clone()].concat());
+    let across = ByteRange::FromTo {
+        first: (5 << 20) - 10,
+        last: Some((5 << 20) + 10),
+    };
+    assert_eq!(
+        read_all(&store, "bkt", "mp", Some(across)).await.unwrap(),
+        whole[(5 << 20) - 10..=(5 << 20) + 10]
+    );
+
+    let upload = store
+        .create_multipart("bkt", "gone", Default::default(), None)
+        .await
+        .unwrap();
+    store
+        .put_part(
+            "bkt",
+            "gone",
+            &upload.upload_id,
+            1,
+            body(&second),
+            PutOptions::default(),
+        )
+        .await
+        .unwrap();
+    store
+        .abort_multipart("bkt", "gone", &upload.upload_id)
+        .await
+        .unwrap();
+    assert_eq!(under(&fixture.files(), ".minnow.sys/multipart/"), 0);
+    assert!(matches!(
+        store
+            .abort_multipart("bkt", "gone", &upload.upload_id)
+            .await,
+        Err(StoreError::NoSuchUpload(_))
+    ));
+    assert!(matches!(
+        store.abort_multipart("bkt", "gone", "../../etc").await,
+        Err(StoreError::NoSuchUpload(_))
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buckets_settings_blobs_and_attributes_survive_a_restart() {
+    use crate::api::{BucketSetting, ObjectAttributes};
+    let fixture = Fixture::new(4);
+    let store = fixture.open().await;
+    store.create_bucket("bkt").await.unwrap();
+    assert!(matches!(
+        store.create_bucket("bkt").await,
+        Err(StoreError::BucketAlreadyExists(_))
+    ));
+    assert!(matches!(
+        store.create_bucket("Bad_Name").await,
+        Err(StoreError::InvalidBucketName(_))
+    ));
+    store
+        .put_bucket_setting(
+            "bkt",
+            BucketSetting::Cors,
+            Some(Bytes::from_static(b"<cors/>")),
+        )
+        .await
+        .unwrap();
+    store
+        .put_system_blob("iam.json", Some(Bytes::from_static(b"{}")))
+        .await
+        .unwrap();
+    store
+        .put_object("bkt", "k", body(b"hello"), PutOptions::default())
+        .await
+        .unwrap();
+    let attributes = ObjectAttributes {
+        content_type: Some("text/plain".into()),
+        ..Default::default()
+    };
+    store
+        .update_attributes("bkt", "k", attributes.clone())
+        .await
+        .unwrap();
+    drop(store);
+    let store = fixture.open().await;
+    assert_eq!(store.list_buckets().await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .get_bucket_setting("bkt", BucketSetting::Cors)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b"<cors/>"[..])
+    );
+    assert_eq!(
+        store
+            .get_bucket_setting("bkt", BucketSetting::Policy)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.get_system_blob("iam.json").await.unwrap().as_deref(),
+        Some(&b"{}"[..])
+    );
+    assert_eq!(store.get_system_blob("missing").await.unwrap(), None);
+    let info = store.head_object("bkt", "k").await.unwrap();
+    assert_eq!(info.attributes, attributes);
+    assert_eq!(info.etag, "5d41402abc4b2a76b9719d911017c592");
+    assert!(matches!(
+        store.delete_bucket("bkt").await,
+        Err(StoreError::BucketNotEmpty(_))
+    ));
+    store.delete_object("bkt", "k").await.unwrap();
+    store.delete_bucket("bkt").await.unwrap();
+    assert!(matches!(
+        store.head_bucket("bkt").await,
+        Err(StoreError::NoSuchBucket(_))
+    ));
+    drop(store);
+    let store = fixture.open().await;
+    assert!(store.list_buckets().await.unwrap().is_empty());
+}
