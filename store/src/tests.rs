@@ -577,3 +577,59 @@ async fn buckets_settings_blobs_and_attributes_survive_a_restart() {
     let store = fixture.open().await;
     assert!(store.list_buckets().await.unwrap().is_empty());
 }
+
+/// `cargo test -p store --lib -- --ignored large_object_rate --nocapture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn large_object_rate() {
+    let fixture = Fixture::new(4);
+    let mut config = fixture.config();
+    config.block_size = 1 << 20;
+    config.inline_limit = 128 << 10;
+    let store = std::sync::Arc::new(Store::open(config).await.unwrap());
+    store.create_bucket("bkt").await.unwrap();
+    let data = Bytes::from(pattern(64 << 20, 3));
+    let started = Instant::now();
+    futures::stream::iter(0..8)
+        .map(|i| {
+            let store = store.clone();
+            let data = data.clone();
+            async move {
+                let chunks: Vec<Result<Bytes, StoreError>> = (0..data.len())
+                    .step_by(64 << 10)
+                    .map(|at| Ok(data.slice(at..(at + (64 << 10)).min(data.len()))))
+                    .collect();
+                store
+                    .put_object(
+                        "bkt",
+                        &format!("big/{i}"),
+                        Box::pin(futures::stream::iter(chunks)),
+                        PutOptions::default(),
+                    )
+                    .await
+                    .unwrap();
+            }
+        })
+        .buffer_unordered(4)
+        .collect::<Vec<_>>()
+        .await;
+    let put = started.elapsed();
+    let started = Instant::now();
+    for i in 0..8 {
+        let mut reader = store
+            .get_object("bkt", &format!("big/{i}"), None)
+            .await
+            .unwrap();
+        let mut total = 0;
+        while let Some(chunk) = reader.body.next().await {
+            total += chunk.unwrap().len();
+        }
+        assert_eq!(total, data.len());
+    }
+    let get = started.elapsed();
+    println!(
+        "512 MiB: PUT {:.0} MiB/s (c=4), GET {:.0} MiB/s (c=1)",
+        512.0 / put.as_secs_f64(),
+        512.0 / get.as_secs_f64()
+    );
+}
