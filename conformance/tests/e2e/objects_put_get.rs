@@ -393,3 +393,108 @@ async fn concurrent_overwrites_leave_one_whole_version() {
         "ETag of another version"
     );
 }
+
+#[tokio::test]
+async fn keys_that_prefix_each_other_coexist() {
+    let server = shared_server(&SERVER);
+    let client = server.s3_client();
+    let bucket = unique_bucket("nested-keys");
+    create_bucket(&client, &bucket).await;
+    // Written in both orders: file-then-"directory" and "directory"-then-file.
+    let keys = ["a", "a/b", "a/b/c", "z/y/x", "z/y", "z"];
+    for key in keys {
+        put_bytes(&client, &bucket, key, key.as_bytes()).await;
+    }
+    for key in keys {
+        assert_eq!(
+            get_bytes(&client, &bucket, key).await,
+            key.as_bytes(),
+            "{key}"
+        );
+    }
+    let listed = client
+        .list_objects_v2()
+        .bucket(&bucket)
+        .delimiter("/")
+        .send()
+        .await
+        .unwrap();
+    let top_keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    let top_prefixes: Vec<&str> = listed
+        .common_prefixes()
+        .iter()
+        .filter_map(|p| p.prefix())
+        .collect();
+    assert_eq!(top_keys, vec!["a", "z"]);
+    assert_eq!(top_prefixes, vec!["a/", "z/"]);
+
+    // Deleting the middle object leaves its "parent" and "child" alone.
+    client
+        .delete_object()
+        .bucket(&bucket)
+        .key("a/b")
+        .send()
+        .await
+        .unwrap();
+    crate::common::assert_object_absent(&client, &bucket, "a/b").await;
+    assert_eq!(get_bytes(&client, &bucket, "a").await, b"a");
+    assert_eq!(get_bytes(&client, &bucket, "a/b/c").await, b"a/b/c");
+    let mut all = crate::common::list_keys(&client, &bucket, "").await;
+    all.sort();
+    assert_eq!(all, vec!["a", "a/b/c", "z", "z/y", "z/y/x"]);
+}
+
+#[tokio::test]
+async fn conditional_put_if_none_match_and_if_match() {
+    let server = shared_server(&SERVER);
+    let client = server.s3_client();
+    let bucket = unique_bucket("conditional-put");
+    create_bucket(&client, &bucket).await;
+    // If-None-Match: * creates only when the key is free.
+    let first = client
+        .put_object()
+        .bucket(&bucket)
+        .key("once")
+        .if_none_match("*")
+        .body(b"first".to_vec().into())
+        .send()
+        .await
+        .expect("If-None-Match: * on a free key");
+    expect_s3_error(
+        client
+            .put_object()
+            .bucket(&bucket)
+            .key("once")
+            .if_none_match("*")
+            .body(b"second".to_vec().into())
+            .send()
+            .await,
+        412,
+        "PreconditionFailed",
+    );
+    assert_eq!(get_bytes(&client, &bucket, "once").await, b"first");
+
+    // If-Match overwrites only the version the client saw.
+    expect_s3_error(
+        client
+            .put_object()
+            .bucket(&bucket)
+            .key("once")
+            .if_match("\"0123456789abcdef0123456789abcdef\"")
+            .body(b"stale writer".to_vec().into())
+            .send()
+            .await,
+        412,
+        "PreconditionFailed",
+    );
+    client
+        .put_object()
+        .bucket(&bucket)
+        .key("once")
+        .if_match(first.e_tag().unwrap())
+        .body(b"third".to_vec().into())
+        .send()
+        .await
+        .expect("If-Match with the current ETag");
+    assert_eq!(get_bytes(&client, &bucket, "once").await, b"third");
+}
