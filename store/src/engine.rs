@@ -184,7 +184,8 @@ impl Store {
         inner.load_buckets().await;
         crate::heal::start_worker(&inner);
         if any_fresh {
-            tracing::info!("fresh drives formatted; run a heal to rebuild their contents");
+            tracing::info!("fresh drives formatted; they are rebuilt in the background");
+            crate::heal::start_fresh_drive_heal(&inner);
         }
         Ok(Store { inner })
     }

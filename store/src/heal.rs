@@ -106,6 +106,59 @@ pub(crate) fn start_worker(inner: &Arc<Inner>) {
     });
 }
 
+/// A fresh drive is rebuilt in the background this long after start-up
+/// (an operator's explicit heal usually comes first).
+const FRESH_DRIVE_HEAL_DELAY: Duration = Duration::from_secs(60);
+
+/// Rebuilds fresh drives in the background: every object of every bucket,
+/// holding the store only while one object is healed, so dropping the
+/// store stops the pass.
+pub(crate) fn start_fresh_drive_heal(inner: &Arc<Inner>) {
+    start_fresh_drive_heal_after(inner, FRESH_DRIVE_HEAL_DELAY);
+}
+
+pub(crate) fn start_fresh_drive_heal_after(inner: &Arc<Inner>, delay: Duration) {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return;
+    }
+    let weak: Weak<Inner> = Arc::downgrade(inner);
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        let buckets: Vec<String> = match weak.upgrade() {
+            Some(inner) => inner.list_buckets().into_iter().map(|b| b.name).collect(),
+            None => return,
+        };
+        let mut total = HealReport::default();
+        for bucket in buckets {
+            let mut start_after: Option<String> = None;
+            loop {
+                let Some(inner) = weak.upgrade() else { return };
+                if inner.heal_bucket(&bucket).await.is_err() {
+                    break;
+                }
+                let Ok(keys) = inner
+                    .keys_on_any_drive(&bucket, "", start_after.clone(), HEAL_BATCH)
+                    .await
+                else {
+                    break;
+                };
+                drop(inner);
+                for key in &keys {
+                    let Some(inner) = weak.upgrade() else { return };
+                    if let Ok(report) = inner.heal_object_data(&bucket, key).await {
+                        add_report(&mut total, &report);
+                    }
+                }
+                if keys.len() < HEAL_BATCH {
+                    break;
+                }
+                start_after = keys.last().cloned();
+            }
+        }
+        tracing::info!(?total, "background heal of fresh drives finished");
+    });
+}
+
 /// Accumulates report numbers.
 pub(crate) fn add_report(total: &mut HealReport, one: &HealReport) {
     total.objects_scanned += one.objects_scanned;

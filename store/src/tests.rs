@@ -633,3 +633,44 @@ async fn large_object_rate() {
         512.0 / get.as_secs_f64()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fresh_drive_is_rebuilt_in_the_background() {
+    let fixture = Fixture::new(4);
+    let store = fixture.open().await;
+    store.create_bucket("bkt").await.unwrap();
+    let data = pattern(150_000, 6);
+    let small = pattern(50, 7);
+    store
+        .put_object("bkt", "a/big", body(&data), PutOptions::default())
+        .await
+        .unwrap();
+    store
+        .put_object("bkt", "small", body(&small), PutOptions::default())
+        .await
+        .unwrap();
+    drop(store);
+    std::fs::remove_dir_all(&fixture.drives[3]).unwrap();
+    std::fs::create_dir(&fixture.drives[3]).unwrap();
+    let store = fixture.open().await;
+    crate::heal::start_fresh_drive_heal_after(&store.inner, std::time::Duration::ZERO);
+    let rebuilt = |fixture: &Fixture| {
+        let files = fixture.files();
+        under(&files, "drive3/bkt/_a/_big/d.") == 1
+            && under(&files, "drive3/bkt/_small/obj.meta") == 1
+            && under(&files, "drive3/.minnow.sys/buckets/bkt/bucket.meta") == 1
+    };
+    let deadline = Instant::now() + std::time::Duration::from_secs(10);
+    while !rebuilt(&fixture) && Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(rebuilt(&fixture), "{:?}", fixture.files());
+    drop(store);
+    for drive in [0, 1] {
+        std::fs::remove_dir_all(&fixture.drives[drive]).unwrap();
+        std::fs::create_dir(&fixture.drives[drive]).unwrap();
+    }
+    let store = fixture.open().await;
+    assert_eq!(read_all(&store, "bkt", "a/big", None).await.unwrap(), data);
+    assert_eq!(read_all(&store, "bkt", "small", None).await.unwrap(), small);
+}
