@@ -106,6 +106,11 @@ fn crash_writer_child() {
                 .expect("child: open"),
         );
         let stdout = Arc::new(Mutex::new(std::io::stdout()));
+        {
+            let mut out = stdout.lock().unwrap();
+            writeln!(out, "\nREADY").unwrap();
+            out.flush().unwrap();
+        }
         let started = Instant::now();
         let mut tasks = Vec::new();
         for writer in 0..WRITERS {
@@ -152,6 +157,7 @@ fn crash_writer_child() {
 struct WriterChild {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
+    ready: Arc<std::sync::atomic::AtomicBool>,
     reader: std::thread::JoinHandle<()>,
 }
 
@@ -178,6 +184,8 @@ impl WriterChild {
         let stdout = child.stdout.take().unwrap();
         let lines = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&lines);
+        let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let ready_flag = Arc::clone(&ready);
         let reader = std::thread::spawn(move || {
             // Only whole lines count: a line cut by the kill has no newline.
             // The test harness may print `test crash_writer_child ... ` on
@@ -187,6 +195,8 @@ impl WriterChild {
             while reader.read_line(&mut line).unwrap_or(0) > 0 {
                 if let (true, Some(at)) = (line.ends_with('\n'), line.find("ACK ")) {
                     sink.lock().unwrap().push(line[at..].trim_end().to_string());
+                } else if line == "READY\n" {
+                    ready_flag.store(true, std::sync::atomic::Ordering::Release);
                 }
                 line.clear();
             }
@@ -194,8 +204,14 @@ impl WriterChild {
         Self {
             child,
             lines,
+            ready,
             reader,
         }
+    }
+
+    /// Whether the child has opened the store.
+    fn is_ready(&self) -> bool {
+        self.ready.load(std::sync::atomic::Ordering::Acquire)
     }
 
     fn acks(&self) -> usize {
@@ -484,13 +500,27 @@ fn acknowledged_writes_survive_sigkill_at_random_moments() {
         let round = rounds;
         rounds += 1;
         let child = WriterChild::spawn(root.path(), round, None);
-        // Kill after a random number of ACKs or a random delay, whichever
-        // comes first, so kills land during start-up too.
-        let target_acks = rng.gen_range(0..60);
-        let delay = Duration::from_millis(rng.gen_range(5..700));
+        // One kill in five lands during start-up (the child opening the
+        // store and cleaning up after the last crash); the others after a
+        // random number of ACKs or a random time of writing, whichever comes
+        // first. Timing from READY keeps a slow, loaded machine from turning
+        // every round into a start-up kill.
         let spawned = Instant::now();
-        while spawned.elapsed() < delay && child.acks() < target_acks {
-            std::thread::sleep(Duration::from_millis(1));
+        if rng.gen_bool(0.2) {
+            let delay = Duration::from_millis(rng.gen_range(0..60));
+            while spawned.elapsed() < delay {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        } else {
+            while !child.is_ready() && spawned.elapsed() < Duration::from_secs(10) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let target_acks = rng.gen_range(0..60);
+            let delay = Duration::from_millis(rng.gen_range(0..400));
+            let writing = Instant::now();
+            while writing.elapsed() < delay && child.acks() < target_acks {
+                std::thread::sleep(Duration::from_millis(1));
+            }
         }
         let acks = child.kill_and_collect();
         total_acks += acks.len();
