@@ -225,3 +225,90 @@ fn slow_reader_opened_before_overwrite_gets_the_old_object() {
         assert_same_bytes(&data, &content_of_version(3), "slow reader");
     });
 }
+
+/// A put that fails — its body stream errors, ends early, runs long, or does
+/// not match its Content-MD5 — commits nothing: the old object stays whole
+/// and no temporary files remain.
+#[test]
+fn failed_overwrite_leaves_the_old_object_and_no_temporary_files() {
+    runtime().block_on(async {
+        use store::api::StoreError;
+        let drives = TestDrives::new(4);
+        let mut config = drives.config();
+        config.block_size = BLOCK;
+        let store = drives.open_with(config).await;
+        create_bucket(&store, BUCKET).await;
+        let old = content_of_version(1);
+        write_version(&store, 1).await;
+        let files_before = drives.all_files();
+
+        for size in [10usize, 40 * KIB, 3 * BLOCK + 5] {
+            let new = random_bytes(size as u64, size);
+            let half = bytes::Bytes::from(new[..size / 2].to_vec());
+
+            // The body stream fails part-way.
+            let failing: store::api::ByteStream = Box::pin(futures::stream::iter(vec![
+                Ok(half.clone()),
+                Err(StoreError::Body("client went away".into())),
+            ]));
+            let outcome = store
+                .put_object(BUCKET, KEY, failing, PutOptions::default())
+                .await;
+            assert!(outcome.is_err(), "a failing body committed: {outcome:?}");
+
+            // The body ends before its declared length.
+            let opts = PutOptions {
+                size: Some(size as u64),
+                ..Default::default()
+            };
+            let outcome = store
+                .put_object(BUCKET, KEY, body(half.clone(), 7 * KIB), opts)
+                .await;
+            assert!(
+                matches!(outcome, Err(StoreError::IncompleteBody)),
+                "short body of {size}: {outcome:?}"
+            );
+
+            // The body runs past its declared length.
+            let opts = PutOptions {
+                size: Some(size as u64 - 1),
+                ..Default::default()
+            };
+            let outcome = store
+                .put_object(BUCKET, KEY, body(new.clone(), 7 * KIB), opts)
+                .await;
+            assert!(
+                outcome.is_err(),
+                "long body of {size} committed: {outcome:?}"
+            );
+
+            // The Content-MD5 does not match.
+            let opts = PutOptions {
+                size: Some(size as u64),
+                content_md5: Some([0u8; 16]),
+                ..Default::default()
+            };
+            let outcome = store
+                .put_object(BUCKET, KEY, body(new.clone(), 7 * KIB), opts)
+                .await;
+            assert!(
+                matches!(outcome, Err(StoreError::BadDigest)),
+                "wrong Content-MD5 on {size}: {outcome:?}"
+            );
+
+            let read = get(&store, BUCKET, KEY)
+                .await
+                .expect("old object after failed puts");
+            assert_same_bytes(
+                &read,
+                &old,
+                &format!("old object after failed puts of {size}"),
+            );
+            assert_eq!(
+                drives.all_files(),
+                files_before,
+                "failed puts of {size} bytes left files behind"
+            );
+        }
+    });
+}

@@ -235,3 +235,68 @@ fn check_beyond_parity(
         Err(_) => {}
     }
 }
+
+/// Drives that vanish while the store runs: with one drive gone writes still
+/// succeed and read back; with more than parity gone a write fails with
+/// `WriteQuorum` and leaves nothing behind on the drives that remain, while
+/// objects written earlier stay readable from the survivors.
+#[test]
+fn writes_with_drives_missing_succeed_or_fail_cleanly() {
+    runtime().block_on(async {
+        let drives = TestDrives::new(4);
+        let mut config = drives.config();
+        config.block_size = 64 * KIB;
+        let store = drives.open_with(config.clone()).await;
+        create_bucket(&store, BUCKET).await;
+
+        drives.remove_drive(3);
+        let mut written = Vec::new();
+        for (i, size) in [0usize, 1000, 200 * KIB, 3 * 64 * KIB + 5]
+            .into_iter()
+            .enumerate()
+        {
+            let data = random_bytes(40 + i as u64, size);
+            let key = format!("one-drive-gone/{size}");
+            put(&store, BUCKET, &key, &data)
+                .await
+                .unwrap_or_else(|e| panic!("put {size} bytes with one drive gone: {e}"));
+            let read = get(&store, BUCKET, &key).await.expect("get");
+            assert_same_bytes(&read, &data, "written with one drive gone");
+            written.push((key, data));
+        }
+
+        drives.remove_drive(2);
+        let before: Vec<_> = [0, 1]
+            .iter()
+            .map(|&d| files_under(drives.drive(d)))
+            .collect();
+        for size in [10usize, 3 * 64 * KIB] {
+            let outcome = put(&store, BUCKET, "below-quorum", &random_bytes(9, size)).await;
+            assert!(
+                matches!(outcome, Err(StoreError::WriteQuorum { .. })),
+                "put of {size} bytes with two of four drives gone: {outcome:?}"
+            );
+        }
+        let after: Vec<_> = [0, 1]
+            .iter()
+            .map(|&d| files_under(drives.drive(d)))
+            .collect();
+        assert_eq!(
+            before, after,
+            "a write below quorum left files on the surviving drives"
+        );
+        let outcome = get(&store, BUCKET, "below-quorum").await;
+        assert!(
+            outcome.is_err(),
+            "a failed write is readable: {:?}",
+            outcome.map(|d| d.len())
+        );
+
+        for (key, data) in &written {
+            let read = get(&store, BUCKET, key)
+                .await
+                .unwrap_or_else(|e| panic!("{key} with two drives gone: {e}"));
+            assert_same_bytes(&read, data, key);
+        }
+    });
+}
