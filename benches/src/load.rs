@@ -320,6 +320,12 @@ pub struct RunResult {
     pub server_cpu_secs: Option<f64>,
     pub server_cpu_cores: Option<f64>,
     pub server_peak_rss_bytes: Option<u64>,
+    /// Cores the rest of the machine kept busy during the run (machine busy
+    /// CPU minus client, server and kernel threads): the interference behind
+    /// noisy cells.
+    pub other_cpu_cores: Option<f64>,
+    /// 1-minute load average at the end of the run.
+    pub load_average: Option<f64>,
 }
 
 impl RunResult {
@@ -444,6 +450,8 @@ pub async fn run(
     };
     let server_cpu_before = observe.pid.and_then(procstat::process_tree_cpu_seconds);
     let cpu_before = procstat::self_cpu_seconds();
+    let machine_before = procstat::machine_busy_cpu_seconds();
+    let kernel_before = procstat::kernel_threads_cpu_seconds();
     let start = Instant::now();
     let deadline = start + spec.duration;
     let spec_arc = Arc::new(spec.clone());
@@ -476,19 +484,25 @@ pub async fn run(
         (Some(pid), Some(before)) => procstat::process_tree_cpu_seconds(pid).map(|a| a - before),
         _ => None,
     };
+    let kernel_cpu = procstat::kernel_threads_cpu_seconds() - kernel_before;
+    let machine_cpu = match (machine_before, procstat::machine_busy_cpu_seconds()) {
+        (Some(a), Some(b)) => Some(b - a - kernel_cpu),
+        _ => None,
+    };
     let peak_rss = sampler.map(|s| s.finish());
-    (
-        summarize(
-            target_label,
-            spec,
-            &total,
-            wall,
-            client_cpu,
-            server_cpu,
-            peak_rss,
-        ),
-        leftover,
-    )
+    let mut result = summarize(
+        target_label,
+        spec,
+        &total,
+        wall,
+        client_cpu,
+        server_cpu,
+        peak_rss,
+    );
+    result.other_cpu_cores =
+        machine_cpu.map(|m| ((m - client_cpu - server_cpu.unwrap_or(0.0)) / wall).max(0.0));
+    result.load_average = procstat::load_average();
+    (result, leftover)
 }
 
 fn summarize(
@@ -552,6 +566,8 @@ fn summarize(
         server_cpu_secs: server_cpu,
         server_cpu_cores: server_cpu.map(|c| c / wall),
         server_peak_rss_bytes: peak_rss,
+        other_cpu_cores: None,
+        load_average: None,
     }
 }
 

@@ -60,6 +60,61 @@ fn children(pid: u32) -> Vec<u32> {
     out
 }
 
+/// Busy CPU seconds of the whole machine so far (all cores; /proc/stat). The difference between two readings,
+/// minus this process and the server, is what other programs used.
+pub fn machine_busy_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    let fields: Vec<f64> = line
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    // user, nice, system and steal; not idle/iowait, and not irq/softirq,
+    // which carry a loopback benchmark's own network processing.
+    let pick = |i: usize| fields.get(i).copied().unwrap_or(0.0);
+    Some((pick(0) + pick(1) + pick(2) + pick(7)) / TICKS_PER_SECOND)
+}
+
+/// CPU seconds used so far by kernel threads (kthreadd and its children:
+/// jbd2, kworkers, ksoftirqd…), which do a benchmark's own writeback and so
+/// must not count as interference.
+pub fn kernel_threads_cpu_seconds() -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    let mut total = 0.0;
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some(close) = stat.rfind(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        let ppid: u32 = fields.get(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+        if pid == 2 || ppid == 2 {
+            let utime: f64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+            let stime: f64 = fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+            total += (utime + stime) / TICKS_PER_SECOND;
+        }
+    }
+    total
+}
+
+/// The 1-minute load average.
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
 /// A `Vm*` field of /proc/<pid>/status in bytes (e.g. `VmRSS`, `VmHWM`).
 pub fn status_bytes(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -137,6 +192,8 @@ mod tests {
         assert!(process_cpu_seconds(pid).is_some());
         assert!(status_bytes(pid, "VmRSS").unwrap() > 0);
         assert!(status_bytes(pid, "VmHWM").unwrap() > 0);
+        assert!(machine_busy_cpu_seconds().unwrap() > 0.0);
+        assert!(load_average().is_some());
         let sampler = RssSampler::start(pid);
         std::thread::sleep(Duration::from_millis(30));
         assert!(sampler.finish() > 0);

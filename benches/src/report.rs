@@ -7,6 +7,9 @@ use serde::Serialize;
 use crate::load::RunResult;
 use crate::sizes::format_size;
 
+/// Other programs using more than this many cores make a cell's ratio suspect.
+pub const NOISY_OTHER_CORES: f64 = 0.5;
+
 /// Prints one run as a small table: totals, then one line per op kind.
 pub fn print_run(r: &RunResult) {
     println!(
@@ -50,6 +53,9 @@ pub fn print_run(r: &RunResult) {
     }
     if let Some(rss) = r.server_peak_rss_bytes {
         cpu.push_str(&format!("; server peak RSS {}", format_mib(rss)));
+    }
+    if let Some(o) = r.other_cpu_cores {
+        cpu.push_str(&format!("; other programs {o:.2} cores"));
     }
     println!("{cpu}");
 }
@@ -105,7 +111,7 @@ impl Compared {
 pub fn print_summary(rows: &[Compared]) {
     println!();
     println!(
-        "{:<8} {:>3} {:<6} {:>11} {:>11} {:>12} {:>7} {:>8} {:>8} {:>6} {:>6} {:>8} {:>7}",
+        "{:<8} {:>3} {:<6} {:>11} {:>11} {:>12} {:>7} {:>8} {:>8} {:>6} {:>6} {:>8} {:>7} {:>6}",
         "size",
         "c",
         "mode",
@@ -118,7 +124,8 @@ pub fn print_summary(rows: &[Compared]) {
         "cliCPU",
         "srvCPU",
         "srvRSS",
-        "errors"
+        "errors",
+        "othCPU"
     );
     for c in rows {
         let r = &c.run;
@@ -146,8 +153,14 @@ pub fn print_summary(rows: &[Compared]) {
                 .map(|o| (o.p50_ms, o.p99_ms))
                 .unwrap_or((0.0, 0.0)),
         };
+        let other = [Some(r), c.baseline.as_ref()]
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.other_cpu_cores)
+            .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
+        let noisy = other.is_some_and(|o| o > NOISY_OTHER_CORES);
         println!(
-            "{:<8} {:>3} {:<6} {:>11} {:>11} {:>12} {:>7} {:>8.2} {:>8.2} {:>6.2} {:>6} {:>8} {:>7}",
+            "{:<8} {:>3} {:<6} {:>11} {:>11} {:>12} {:>7} {:>8.2} {:>8.2} {:>6.2} {:>6} {:>8} {:>7} {:>6}",
             format_size(r.size_bytes).replace(' ', ""),
             r.concurrency,
             r.mode.name(),
@@ -164,8 +177,16 @@ pub fn print_summary(rows: &[Compared]) {
             r.server_peak_rss_bytes
                 .map(format_mib)
                 .unwrap_or_else(|| "-".into()),
-            r.errors
+            r.errors,
+            other
+                .map(|o| format!("{o:.2}{}", if noisy { "!" } else { "" }))
+                .unwrap_or_else(|| "-".into())
         );
     }
-    println!("(M/s = MiB/s; cliCPU/srvCPU = cores busy on average; srvRSS = peak server VmRSS in the cell)");
+    println!(
+        "(M/s = MiB/s; cliCPU/srvCPU = cores busy on average; srvRSS = peak server VmRSS in the cell;"
+    );
+    println!(
+        " othCPU = cores other programs used during the cell or its baseline, whichever is more; '!' = over {NOISY_OTHER_CORES} cores: distrust that ratio)"
+    );
 }
