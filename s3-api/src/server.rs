@@ -193,6 +193,11 @@ mod tests {
 
     /// Reads one response (head and a Content-Length body); returns the status.
     async fn read_response(stream: &mut TcpStream) -> u16 {
+        read_full_response(stream).await.0
+    }
+
+    /// Reads one response; returns the status, the lower-cased head and the body.
+    async fn read_full_response(stream: &mut TcpStream) -> (u16, String, Vec<u8>) {
         let mut buffer = Vec::new();
         let mut chunk = [0u8; 4096];
         loop {
@@ -212,7 +217,8 @@ mod tests {
                 .map(|v| v.trim().parse().unwrap())
                 .unwrap_or(0);
             if buffer.len() >= end + 4 + length {
-                return head[9..12].parse().unwrap();
+                let body = buffer[end + 4..end + 4 + length].to_vec();
+                return (head[9..12].parse().unwrap(), head, body);
             }
         }
     }
@@ -288,6 +294,100 @@ mod tests {
             .await
             .expect("shutdown not delayed by an idle connection")
             .unwrap();
+    }
+
+    const SLOW_BODY: usize = 2 * 1024 * 1024;
+    const SLOW_PIECE: usize = 64 * 1024;
+
+    /// Sends `head`, then `SLOW_BODY` bytes in pieces a few milliseconds
+    /// apart, as an SDK streaming a file does; every write must succeed.
+    async fn send_slowly(stream: &mut TcpStream, head: &str) {
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let piece = vec![b'x'; SLOW_PIECE];
+        for _ in 0..SLOW_BODY / SLOW_PIECE {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            tokio::time::timeout(STEP, stream.write_all(&piece))
+                .await
+                .expect("body written in time")
+                .expect("server still reading the body");
+        }
+    }
+
+    async fn stop(mut server: Running) {
+        server.stop.take().unwrap().send(()).unwrap();
+        tokio::time::timeout(STEP, server.task)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn put_to_missing_bucket_answers_after_the_slow_body_and_keeps_the_connection() {
+        let server = start().await;
+        let mut stream = TcpStream::connect(server.address).await.unwrap();
+        let head = signed_head("PUT", "/no-such-bucket/key", server.address, SLOW_BODY);
+        send_slowly(&mut stream, &head).await;
+        let (status, head, body) = read_full_response(&mut stream).await;
+        assert_eq!(status, 404);
+        assert!(!head.contains("connection: close"), "{head}");
+        assert!(String::from_utf8_lossy(&body).contains("<Code>NoSuchBucket</Code>"));
+        assert_eq!(request(&mut stream, "GET", "/", server.address).await, 200);
+        stop(server).await;
+    }
+
+    #[tokio::test]
+    async fn anonymous_put_is_denied_after_the_slow_body() {
+        let server = start().await;
+        let mut stream = TcpStream::connect(server.address).await.unwrap();
+        assert_eq!(
+            request(&mut stream, "PUT", "/private", server.address).await,
+            200
+        );
+        let head = format!(
+            "PUT /private/key HTTP/1.1\r\nhost: {}\r\ncontent-length: {SLOW_BODY}\r\n\r\n",
+            server.address
+        );
+        send_slowly(&mut stream, &head).await;
+        let (status, _, body) = read_full_response(&mut stream).await;
+        assert_eq!(status, 403);
+        assert!(String::from_utf8_lossy(&body).contains("<Code>AccessDenied</Code>"));
+        assert_eq!(request(&mut stream, "GET", "/", server.address).await, 200);
+        stop(server).await;
+    }
+
+    #[tokio::test]
+    async fn early_error_with_a_body_over_the_drain_limit_closes_the_connection() {
+        let server = start().await;
+        let mut stream = TcpStream::connect(server.address).await.unwrap();
+        let length = crate::handlers::DRAIN_LIMIT as usize * 4;
+        let head = signed_head("PUT", "/no-such-bucket/big", server.address, length);
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let (status, head, body) = read_full_response(&mut stream).await;
+        assert_eq!(status, 404);
+        assert!(head.contains("connection: close"), "{head}");
+        assert!(String::from_utf8_lossy(&body).contains("<Code>NoSuchBucket</Code>"));
+        stop(server).await;
+    }
+
+    #[tokio::test]
+    async fn early_error_with_a_stalled_body_closes_the_connection() {
+        let server = start().await;
+        let mut stream = TcpStream::connect(server.address).await.unwrap();
+        let head = signed_head("PUT", "/no-such-bucket/stalled", server.address, SLOW_BODY);
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(&[b'x'; 1000]).await.unwrap();
+        let started = std::time::Instant::now();
+        let (status, head, _) = read_full_response(&mut stream).await;
+        assert_eq!(status, 404);
+        assert!(head.contains("connection: close"), "{head}");
+        assert!(started.elapsed() < crate::handlers::DRAIN_IDLE * 3);
+        let mut rest = [0u8; 16];
+        let closed = tokio::time::timeout(STEP, stream.read(&mut rest)).await;
+        assert!(
+            matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+            "connection left open"
+        );
+        stop(server).await;
     }
 
     #[tokio::test]

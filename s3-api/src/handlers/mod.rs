@@ -12,11 +12,15 @@
 mod bucket;
 pub mod conditions;
 pub mod cors;
+mod drain;
 mod expiry;
 pub mod headers;
 mod list;
 mod multipart;
 pub(crate) mod object;
+
+#[cfg(test)]
+pub(crate) use drain::{DRAIN_IDLE, DRAIN_LIMIT};
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -190,6 +194,11 @@ where
         inner: body,
         metrics: Arc::clone(&state.metrics),
     };
+    let expects_continue = parts
+        .headers
+        .get(http::header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    let (body, mut unread_body) = drain::ReturningBody::new(body);
     let is_head = parts.method == Method::HEAD;
     let resource = parts.uri.path().to_string();
     let method = parts.method.clone();
@@ -197,6 +206,7 @@ where
     let mut operation = Operation("Unrouted");
     let host = request_host(&parts).map(str::to_string);
     let result = if crate::cdn::is_cdn_host(host.as_deref(), &state.config.cdn_hosts) {
+        drop(body);
         crate::cdn::serve(&state, parts, &mut operation).await
     } else if crate::admin::is_admin_path(&resource) {
         operation = Operation(admin_operation(&parts));
@@ -221,6 +231,17 @@ where
             error.to_response(&request_id, &state.host_id, !is_head)
         }
     };
+    if response.status().is_client_error() || response.status().is_server_error() {
+        // The handlers are done with the body; one left unfinished is drained
+        // so a client still sending it reads this answer (see `drain`).
+        if let Ok(unread) = unread_body.try_recv() {
+            if !drain::drain(unread, expects_continue, drain::DrainLimits::SERVER).await {
+                response
+                    .headers_mut()
+                    .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+            }
+        }
+    }
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         headers.insert("x-amz-request-id", value);
