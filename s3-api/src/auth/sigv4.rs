@@ -3,6 +3,8 @@
 //! signing key, for the `Authorization` header and for presigned URLs. Also
 //! the signing context that chunk and trailer signatures continue from.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use hmac::{Hmac, Mac};
@@ -55,15 +57,121 @@ impl std::fmt::Debug for SigningContext {
     }
 }
 
-impl SigningContext {
-    pub(crate) fn new(secret_key: &str, credential: &Credential<'_>, timestamp: String) -> Self {
-        let date_key = hmac_sha256(
-            format!("AWS4{secret_key}").as_bytes(),
-            credential.date.as_bytes(),
+/// The SigV4 signing key of `secret_key` for the credential's scope: four
+/// chained HMACs over date, region, service and `aws4_request`.
+pub(crate) fn derive_signing_key(secret_key: &str, credential: &Credential<'_>) -> [u8; 32] {
+    let date_key = hmac_sha256(
+        format!("AWS4{secret_key}").as_bytes(),
+        credential.date.as_bytes(),
+    );
+    let region_key = hmac_sha256(&date_key, credential.region.as_bytes());
+    let service_key = hmac_sha256(&region_key, credential.service.as_bytes());
+    hmac_sha256(&service_key, b"aws4_request")
+}
+
+/// Most signing keys [`SigningKeyCache`] holds. A key lives for one day
+/// of one scope, so this is room for that many access keys x regions.
+pub const MAX_CACHED_SIGNING_KEYS: usize = 1024;
+
+/// Signing keys by credential scope, so a request costs one HMAC for its
+/// signature instead of five. Keyed by access key, date, region and
+/// service; each entry also keeps the secret it was derived from, and a
+/// lookup whose secret differs (the user was re-added with a new one)
+/// derives afresh and replaces it. Bounded by [`MAX_CACHED_SIGNING_KEYS`]:
+/// when full, entries of other dates go first, then everything.
+pub struct SigningKeyCache {
+    capacity: usize,
+    entries: Mutex<HashMap<String, CachedSigningKey>>,
+}
+
+struct CachedSigningKey {
+    secret_key: String,
+    signing_key: [u8; 32],
+}
+
+impl Default for SigningKeyCache {
+    fn default() -> Self {
+        Self::with_capacity(MAX_CACHED_SIGNING_KEYS)
+    }
+}
+
+impl std::fmt::Debug for SigningKeyCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeyCache")
+            .field("capacity", &self.capacity)
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+impl SigningKeyCache {
+    /// A cache holding at most `capacity` keys (0: derive every time).
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            capacity,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// How many signing keys are cached.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no signing key is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, CachedSigningKey>> {
+        // The map holds no invariant a panicking holder could break.
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The signing key of `secret_key` for `credential`'s scope.
+    pub(crate) fn signing_key(&self, secret_key: &str, credential: &Credential<'_>) -> [u8; 32] {
+        if self.capacity == 0 {
+            return derive_signing_key(secret_key, credential);
+        }
+        // Scope fields never contain '/' (the credential is split from the
+        // right), so joining them with '/' names each scope uniquely.
+        let scope = format!(
+            "{}/{}/{}/{}",
+            credential.access_key, credential.date, credential.region, credential.service
         );
-        let region_key = hmac_sha256(&date_key, credential.region.as_bytes());
-        let service_key = hmac_sha256(&region_key, credential.service.as_bytes());
-        let signing_key = hmac_sha256(&service_key, b"aws4_request");
+        if let Some(cached) = self.lock().get(&scope) {
+            if bool::from(cached.secret_key.as_bytes().ct_eq(secret_key.as_bytes())) {
+                return cached.signing_key;
+            }
+        }
+        let signing_key = derive_signing_key(secret_key, credential);
+        let mut entries = self.lock();
+        if entries.len() >= self.capacity && !entries.contains_key(&scope) {
+            let today = format!("/{}/", credential.date);
+            entries.retain(|scope, _| scope.contains(&today));
+            if entries.len() >= self.capacity {
+                entries.clear();
+            }
+        }
+        entries.insert(
+            scope,
+            CachedSigningKey {
+                secret_key: secret_key.to_string(),
+                signing_key,
+            },
+        );
+        signing_key
+    }
+}
+
+impl SigningContext {
+    pub(crate) fn new(
+        signing_key: [u8; 32],
+        credential: &Credential<'_>,
+        timestamp: String,
+    ) -> Self {
         Self {
             signing_key,
             timestamp,
@@ -326,6 +434,7 @@ pub(crate) fn verify_header(
     parts: &http::request::Parts,
     authorization: &str,
     secrets: &dyn SecretLookup,
+    keys: &SigningKeyCache,
     now: SystemTime,
 ) -> Result<Authenticated, AuthError> {
     let header = parse_authorization(authorization)?;
@@ -340,7 +449,8 @@ pub(crate) fn verify_header(
     let payload = header_str(&parts.headers, "x-amz-content-sha256")?
         .unwrap_or(EMPTY_SHA256)
         .to_string();
-    let mut context = SigningContext::new(&secret, &header.credential, timestamp);
+    let signing_key = keys.signing_key(&secret, &header.credential);
+    let mut context = SigningContext::new(signing_key, &header.credential, timestamp);
     context.seed_signature = matching_signature(
         parts,
         &context,
@@ -371,6 +481,7 @@ pub(crate) fn is_presigned(query: &str) -> bool {
 pub(crate) fn verify_presigned(
     parts: &http::request::Parts,
     secrets: &dyn SecretLookup,
+    keys: &SigningKeyCache,
     now: SystemTime,
 ) -> Result<Authenticated, AuthError> {
     let query_error = |msg: &str| AuthError::AuthorizationQueryParametersError(msg.to_string());
@@ -441,7 +552,8 @@ pub(crate) fn verify_presigned(
             .unwrap_or(UNSIGNED_PAYLOAD)
             .to_string(),
     };
-    let mut context = SigningContext::new(&secret, &credential, date);
+    let signing_key = keys.signing_key(&secret, &credential);
+    let mut context = SigningContext::new(signing_key, &credential, date);
     context.seed_signature = matching_signature(
         parts,
         &context,

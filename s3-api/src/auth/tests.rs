@@ -60,8 +60,21 @@ fn sign_with_sdk(
     region: &str,
     time: SystemTime,
 ) -> (http::request::Parts, String) {
+    sign_with_secret(SECRET_KEY, request, body, settings, region, time)
+}
+
+/// [`sign_with_sdk`] with another secret for [`ACCESS_KEY`].
+fn sign_with_secret(
+    secret_key: &str,
+    request: http::Request<()>,
+    body: SignableBody<'_>,
+    settings: SigningSettings,
+    region: &str,
+    time: SystemTime,
+) -> (http::request::Parts, String) {
     let mut request = request;
-    let identity = identity();
+    let identity: aws_smithy_runtime_api::client::identity::Identity =
+        Credentials::new(ACCESS_KEY, secret_key, None, None, "test").into();
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(region)
@@ -255,6 +268,71 @@ fn wrong_secret_fails_with_signature_does_not_match() {
         authenticate(&parts, &other, test_time()).unwrap_err(),
         AuthError::SignatureDoesNotMatch
     );
+}
+
+// ---- signing-key cache ----
+
+fn signed_get_in(region: &str, secret_key: &str, time: SystemTime) -> http::request::Parts {
+    sign_with_secret(
+        secret_key,
+        get("/bucket/key", "localhost:9000"),
+        SignableBody::Bytes(b""),
+        s3_settings(),
+        region,
+        time,
+    )
+    .0
+}
+
+#[test]
+fn requests_in_one_scope_share_one_cached_signing_key() {
+    let keys = SigningKeyCache::default();
+    let secrets = secrets();
+    for path in ["/bucket/a", "/bucket/b", "/bucket/c"] {
+        let parts = signed_get(path);
+        authenticate_with_cache(&parts, &secrets, &keys, test_time()).unwrap();
+    }
+    let presigned = presigned("/bucket/d", Duration::from_secs(60));
+    authenticate_with_cache(&presigned, &secrets, &keys, test_time()).unwrap();
+    assert_eq!(keys.len(), 1);
+    let other_region = signed_get_in("eu-west-3", SECRET_KEY, test_time());
+    authenticate_with_cache(&other_region, &secrets, &keys, test_time()).unwrap();
+    assert_eq!(keys.len(), 2);
+}
+
+#[test]
+fn user_re_added_with_a_new_secret_does_not_reuse_the_stale_signing_key() {
+    let keys = SigningKeyCache::default();
+    let secrets = secrets();
+    let old_signed = signed_get_in("us-east-1", SECRET_KEY, test_time());
+    authenticate_with_cache(&old_signed, &secrets, &keys, test_time()).unwrap();
+
+    secrets.remove(ACCESS_KEY);
+    secrets.insert(ACCESS_KEY, "a-brand-new-secret");
+    assert_eq!(
+        authenticate_with_cache(&old_signed, &secrets, &keys, test_time()).unwrap_err(),
+        AuthError::SignatureDoesNotMatch
+    );
+    let new_signed = signed_get_in("us-east-1", "a-brand-new-secret", test_time());
+    authenticate_with_cache(&new_signed, &secrets, &keys, test_time()).unwrap();
+    assert_eq!(
+        authenticate_with_cache(&old_signed, &secrets, &keys, test_time()).unwrap_err(),
+        AuthError::SignatureDoesNotMatch
+    );
+    assert_eq!(keys.len(), 1);
+}
+
+#[test]
+fn signing_key_cache_stays_within_its_capacity() {
+    let keys = SigningKeyCache::with_capacity(2);
+    let secrets = secrets();
+    let day = Duration::from_secs(24 * 3600);
+    for (i, region) in ["r1", "r2", "r3", "r4", "r1"].iter().enumerate() {
+        let at = test_time() + day * (i as u32 % 2);
+        let parts = signed_get_in(region, SECRET_KEY, at);
+        authenticate_with_cache(&parts, &secrets, &keys, at).unwrap();
+        assert!(keys.len() <= 2, "{} keys cached", keys.len());
+    }
 }
 
 #[test]

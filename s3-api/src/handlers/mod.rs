@@ -100,6 +100,8 @@ pub struct AppState<S> {
     pub secrets: Arc<dyn SecretLookup>,
     /// Users, policies and the access decision.
     pub iam: Arc<Iam<S>>,
+    /// SigV4 signing keys of recent credential scopes.
+    pub signing_keys: auth::SigningKeyCache,
     /// Request counters and latency histograms.
     pub metrics: Arc<Metrics>,
     /// Extra samples for the metrics endpoint (set by the binary).
@@ -122,6 +124,7 @@ impl<S: Catalog + 'static> AppState<S> {
             config,
             secrets: iam.clone(),
             iam,
+            signing_keys: auth::SigningKeyCache::default(),
             metrics: Arc::new(Metrics::default()),
             sample_source: None,
             started: Instant::now(),
@@ -328,7 +331,12 @@ where
         _ => {}
     }
 
-    let auth = auth::authenticate(&parts, state.secrets.as_ref(), SystemTime::now())?;
+    let auth = auth::authenticate_with_cache(
+        &parts,
+        state.secrets.as_ref(),
+        &state.signing_keys,
+        SystemTime::now(),
+    )?;
     authorize(state, &auth.identity, &endpoint, &parts.headers).await?;
 
     refuse_encryption_headers(&parts.headers, &endpoint)?;
