@@ -100,6 +100,7 @@ impl Inner {
             let mut state = BucketState {
                 created: record.mod_time,
                 settings: Default::default(),
+                deleting: false,
             };
             for setting in SETTINGS {
                 if let Some(blob) = self
@@ -156,6 +157,7 @@ impl Inner {
             BucketState {
                 created,
                 settings: Default::default(),
+                deleting: false,
             },
         );
         Ok(())
@@ -190,6 +192,29 @@ impl Inner {
     pub async fn delete_bucket(&self, bucket: &str) -> Result<(), StoreError> {
         let _guard = self.bucket_ops.lock().await;
         self.require_bucket(bucket)?;
+        // No object or upload write is between its bucket check and its
+        // last file operation while this is held (see `BucketLocks`).
+        let _exclusive = self.bucket_locks.exclusive(bucket).await;
+        self.set_deleting(bucket, true);
+        let outcome = self.delete_bucket_locked(bucket).await;
+        match &outcome {
+            // Half-removed below quorum: the bucket is gone from the cache
+            // either way (a restart reloads it if a quorum of records stayed).
+            Ok(()) | Err(StoreError::WriteQuorum { .. }) => {
+                self.buckets.write().expect("bucket cache").remove(bucket);
+            }
+            Err(_) => self.set_deleting(bucket, false),
+        }
+        outcome
+    }
+
+    fn set_deleting(&self, bucket: &str, deleting: bool) {
+        if let Some(state) = self.buckets.write().expect("bucket cache").get_mut(bucket) {
+            state.deleting = deleting;
+        }
+    }
+
+    async fn delete_bucket_locked(&self, bucket: &str) -> Result<(), StoreError> {
         let page = self
             .list_objects(
                 bucket,
@@ -218,7 +243,6 @@ impl Inner {
             })
             .await;
         let done = results.iter().filter(|r| r.is_ok()).count();
-        self.buckets.write().expect("bucket cache").remove(bucket);
         if done < self.write_quorum() {
             return Err(StoreError::WriteQuorum {
                 online: done,

@@ -37,15 +37,16 @@ pub trait Drive: Send + Sync + std::fmt::Debug {
     fn read_file(&self, rel: &Path) -> io::Result<Vec<u8>>;
     /// Opens a file for positional reads.
     fn open_read(&self, rel: &Path) -> io::Result<File>;
-    /// Durably replaces `rel` with `data` (temp + fsync + rename + fsync dir).
+    /// Durably replaces `rel` with `data` (temp + fsync + rename + fsync dir),
+    /// creating missing parents except a top-level folder (a bucket root).
     fn write_atomic(&self, rel: &Path, data: &[u8]) -> io::Result<()>;
     /// Creates (truncating) a file for streaming writes, creating parents.
     fn create_file(&self, rel: &Path) -> io::Result<File>;
     /// Creates `rel` and missing parents (never the drive root), fsyncing
     /// the parent of every directory it creates.
     fn mkdir_all(&self, rel: &Path) -> io::Result<()>;
-    /// Renames `from` to `to` (file or directory), creating `to`'s parents,
-    /// then fsyncs `to`'s directory.
+    /// Renames `from` to `to` (file or directory), creating `to`'s parents
+    /// except a top-level folder (a bucket root), then fsyncs `to`'s directory.
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
     /// Hard-links `from` to `to` (creating `to`'s parents).
     fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()>;
@@ -85,7 +86,15 @@ impl LocalDrive {
 impl LocalDrive {
     /// Creates `rel` and its missing parents (never the drive root),
     /// recording each created folder; the caller fsyncs their parents.
-    fn create_dirs(&self, rel: &Path, created: &mut Vec<PathBuf>) -> io::Result<()> {
+    /// Top-level folders (bucket roots, `.minnow.sys`) are created only when
+    /// `top_level` allows it: an object write must never re-create the root
+    /// of a bucket that DeleteBucket removed.
+    fn create_dirs(
+        &self,
+        rel: &Path,
+        created: &mut Vec<PathBuf>,
+        top_level: TopLevel,
+    ) -> io::Result<()> {
         if rel.as_os_str().is_empty() {
             return if self.root.is_dir() {
                 Ok(())
@@ -96,12 +105,23 @@ impl LocalDrive {
                 ))
             };
         }
+        let is_top_level = rel.parent().is_none_or(|p| p.as_os_str().is_empty());
+        if is_top_level && top_level == TopLevel::Keep {
+            return if self.path(rel).is_dir() {
+                Ok(())
+            } else {
+                Err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("top-level folder {} is missing", rel.display()),
+                ))
+            };
+        }
         let full = self.path(rel);
         match fs::create_dir(&full) {
             Ok(()) => {}
             Err(err) if err.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
             Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                self.create_dirs(rel.parent().unwrap_or(Path::new("")), created)?;
+                self.create_dirs(rel.parent().unwrap_or(Path::new("")), created, top_level)?;
                 match fs::create_dir(&full) {
                     Ok(()) => {}
                     Err(err) if err.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
@@ -121,6 +141,13 @@ impl LocalDrive {
         }
         Ok(())
     }
+}
+
+/// Whether a directory creation may create a top-level folder of the drive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TopLevel {
+    Create,
+    Keep,
 }
 
 /// fsyncs a directory by absolute path.
@@ -175,7 +202,7 @@ impl Drive for LocalDrive {
                 Ok(()) => break,
                 Err(err) if err.kind() == io::ErrorKind::NotFound && attempts < 5 => {
                     attempts += 1;
-                    self.create_dirs(parent_rel, &mut created)?;
+                    self.create_dirs(parent_rel, &mut created, TopLevel::Keep)?;
                 }
                 Err(err) => return Err(err),
             }
@@ -200,7 +227,7 @@ impl Drive for LocalDrive {
 
     fn mkdir_all(&self, rel: &Path) -> io::Result<()> {
         let mut created = Vec::new();
-        self.create_dirs(rel, &mut created)?;
+        self.create_dirs(rel, &mut created, TopLevel::Create)?;
         self.fsync_parents_of(&created)
     }
 
@@ -217,7 +244,7 @@ impl Drive for LocalDrive {
                         && self.path(from).exists() =>
                 {
                     attempts += 1;
-                    self.create_dirs(parent_rel, &mut created)?;
+                    self.create_dirs(parent_rel, &mut created, TopLevel::Keep)?;
                 }
                 Err(err) => return Err(err),
             }
@@ -331,6 +358,7 @@ mod tests {
         let drive = LocalDrive::new(dir.path().to_path_buf());
         reset_tmp_area(&drive).unwrap();
         let rel = Path::new("a/b/c.meta");
+        drive.mkdir_all(Path::new("a")).unwrap();
         drive.write_atomic(rel, b"one").unwrap();
         drive.write_atomic(rel, b"two").unwrap();
         assert_eq!(drive.read_file(rel).unwrap(), b"two");
@@ -346,6 +374,31 @@ mod tests {
         fs::remove_dir(&root).unwrap();
         assert!(drive.mkdir_all(Path::new("bucket/x")).is_err());
         assert!(!root.exists());
+    }
+
+    #[test]
+    fn object_writes_never_recreate_a_removed_bucket_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let drive = LocalDrive::new(dir.path().to_path_buf());
+        reset_tmp_area(&drive).unwrap();
+        drive.mkdir_all(Path::new("bucket")).unwrap();
+        drive
+            .write_atomic(Path::new("bucket/_a/obj.meta"), b"x")
+            .unwrap();
+        drive.remove_dir_all(Path::new("bucket")).unwrap();
+        assert!(drive
+            .write_atomic(Path::new("bucket/_a/obj.meta"), b"y")
+            .is_err());
+        drive
+            .mkdir_all(Path::new(".minnow.sys/tmp/staged"))
+            .unwrap();
+        assert!(drive
+            .rename(
+                Path::new(".minnow.sys/tmp/staged"),
+                Path::new("bucket/_a/d.1")
+            )
+            .is_err());
+        assert!(!dir.path().join("bucket").exists());
     }
 
     #[test]

@@ -31,7 +31,7 @@ use crate::hashing::BodyHasher;
 use crate::heal::HealQueue;
 use crate::keys::EncodedKey;
 use crate::layout;
-use crate::lock::NamespaceLocks;
+use crate::lock::{BucketLocks, NamespaceLocks};
 use crate::meta::{ErasureInfo, MetaPart, ObjectMeta, Timestamp};
 use crate::quorum::{pick_object_meta, write_quorum, Agreed, DriveRead};
 
@@ -46,6 +46,21 @@ const BLOCK_QUEUE: usize = 2;
 /// Parts whose shard files a GET opens before returning (later parts are
 /// opened as the stream reaches them).
 const EAGER_OPEN_PARTS: usize = 64;
+
+/// Metadata reads retried when the drives disagree because overwrites
+/// committed while they were being read.
+const TORN_READ_RETRIES: usize = 5;
+
+/// Distinct versions among per-drive metadata reads.
+fn versions_seen(reads: &[DriveRead<ObjectMeta>]) -> usize {
+    let mut ids: Vec<Uuid> = reads
+        .iter()
+        .filter_map(|r| r.found().map(|m| m.meta_id))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.len()
+}
 
 /// How to open a store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +112,9 @@ pub(crate) struct DriveState {
 pub(crate) struct BucketState {
     pub created: Timestamp,
     pub settings: std::collections::HashMap<crate::api::BucketSetting, Bytes>,
+    /// Set by DeleteBucket (under the exclusive bucket lock) before its
+    /// emptiness check; writers that find it refuse as if the bucket were gone.
+    pub deleting: bool,
 }
 
 /// The erasure-coded store. Implements every trait of [`crate::api`].
@@ -123,6 +141,7 @@ pub(crate) struct Inner {
     pub inline_limit: usize,
     pub codec: ErasureCodec,
     pub locks: NamespaceLocks,
+    pub bucket_locks: BucketLocks,
     pub buckets: std::sync::RwLock<BTreeMap<String, BucketState>>,
     /// Serialises bucket creation/deletion and setting writes.
     pub bucket_ops: tokio::sync::Mutex<()>,
@@ -177,6 +196,7 @@ impl Store {
             inline_limit: config.inline_limit,
             codec,
             locks: NamespaceLocks::default(),
+            bucket_locks: BucketLocks::default(),
             buckets: Default::default(),
             bucket_ops: Default::default(),
             heal_queue: HealQueue::default(),
@@ -375,6 +395,15 @@ impl Inner {
         } else {
             crate::keys::validate_bucket_name(bucket)?;
             Err(StoreError::NoSuchBucket(bucket.to_owned()))
+        }
+    }
+
+    /// [`Inner::require_bucket`] for writers holding the bucket lock shared:
+    /// also refuses a bucket that DeleteBucket is removing.
+    pub fn require_writable_bucket(&self, bucket: &str) -> Result<(), StoreError> {
+        match self.buckets.read().expect("bucket cache").get(bucket) {
+            Some(state) if !state.deleting => Ok(()),
+            _ => Err(StoreError::NoSuchBucket(bucket.to_owned())),
         }
     }
 
@@ -679,8 +708,20 @@ impl Inner {
         bucket: &str,
         key: &EncodedKey,
     ) -> Result<(Agreed, Vec<DriveRead<ObjectMeta>>), StoreError> {
-        let reads = self.read_metas(bucket, key).await;
-        let agreed = pick_object_meta(&reads, bucket, key.key())?;
+        let mut attempt = 0;
+        let (agreed, reads) = loop {
+            attempt += 1;
+            let reads = self.read_metas(bucket, key).await;
+            match pick_object_meta(&reads, bucket, key.key()) {
+                Ok(agreed) => break (agreed, reads),
+                // The drives were read while overwrites committed on them
+                // one by one, and no version got a read quorum: read again.
+                Err(_) if attempt < TORN_READ_RETRIES && versions_seen(&reads) > 1 => {
+                    tokio::task::yield_now().await;
+                }
+                Err(err) => return Err(err),
+            }
+        };
         let online_missing = agreed
             .holders
             .iter()
@@ -701,12 +742,19 @@ impl Inner {
         meta: ObjectMeta,
         stored: Stored,
     ) -> Result<(), StoreError> {
+        let _bucket = self.bucket_locks.shared(bucket).await;
         let _guard = self.locks.lock(bucket, key.key()).await;
-        self.require_bucket(bucket)?;
+        if let Err(err) = self.require_writable_bucket(bucket) {
+            if let Stored::Files { tmp_dir, .. } = &stored {
+                self.remove_tmp(tmp_dir.clone()).await;
+            }
+            return Err(err);
+        }
         self.commit_object_locked(bucket, key, meta, stored).await
     }
 
-    /// [`Inner::commit_object`] for callers that hold the key lock.
+    /// [`Inner::commit_object`] for callers that hold the bucket lock shared
+    /// and the key lock.
     pub async fn commit_object_locked(
         &self,
         bucket: &str,
@@ -738,6 +786,7 @@ impl Inner {
         let encoded = Arc::new(encoded);
         let data_dir_path = new_data_dir.map(|id| object_dir.join(layout::data_dir_name(id)));
         let name_files = segment_name_files(bucket, key);
+        let bucket_dir = layout::bucket_dir(bucket);
         let results = {
             let encoded = encoded.clone();
             let meta_path = meta_path.clone();
@@ -747,16 +796,31 @@ impl Inner {
                 let Some(bytes) = &encoded[position] else {
                     return Err(io::Error::other("this drive has no shard of the object"));
                 };
-                ensure_segment_names(drive, &name_files)?;
-                if let (Some(tmp), Some(target)) = (&tmp_to_move, &data_dir_path) {
-                    drive.rename(tmp, target)?;
-                }
-                let old = match drive.read_file(&meta_path) {
-                    Ok(old) => Some(old),
-                    Err(err) if err.kind() == io::ErrorKind::NotFound => None,
+                let attempt = || -> io::Result<Option<Vec<u8>>> {
+                    ensure_segment_names(drive, &name_files)?;
+                    if let (Some(tmp), Some(target)) = (&tmp_to_move, &data_dir_path) {
+                        drive.rename(tmp, target)?;
+                    }
+                    let old = match drive.read_file(&meta_path) {
+                        Ok(old) => Some(old),
+                        Err(err) if err.kind() == io::ErrorKind::NotFound => None,
+                        Err(err) => return Err(err),
+                    };
+                    drive.write_atomic(&meta_path, bytes)?;
+                    Ok(old)
+                };
+                let old = match attempt() {
+                    Ok(old) => old,
+                    // Writes never create a bucket root by themselves (it
+                    // could be one DeleteBucket just removed); here the caller
+                    // holds the bucket lock and saw the bucket, so a missing
+                    // root is a drive that lacks it (fresh or wiped).
+                    Err(err) if !drive.exists(&bucket_dir).unwrap_or(true) => {
+                        drive.mkdir_all(&bucket_dir).map_err(|_| err)?;
+                        attempt()?
+                    }
                     Err(err) => return Err(err),
                 };
-                drive.write_atomic(&meta_path, bytes)?;
                 crash_point!("after_first_meta_rename");
                 Ok(old)
             })
@@ -1029,7 +1093,9 @@ impl Inner {
         self.require_bucket(bucket)?;
         let key = EncodedKey::new(key)?;
         self.check_write_quorum()?;
+        let _bucket = self.bucket_locks.shared(bucket).await;
         let _guard = self.locks.lock(bucket, key.key()).await;
+        self.require_writable_bucket(bucket)?;
         let object_dir = layout::object_dir(bucket, &key);
         let bucket_dir = layout::bucket_dir(bucket);
         let results = self
@@ -1068,7 +1134,9 @@ impl Inner {
         self.require_bucket(bucket)?;
         let key = EncodedKey::new(key)?;
         self.check_write_quorum()?;
+        let _bucket = self.bucket_locks.shared(bucket).await;
         let _guard = self.locks.lock(bucket, key.key()).await;
+        self.require_writable_bucket(bucket)?;
         let (agreed, reads) = self.agreed_meta(bucket, &key).await?;
         let mut updated = agreed.meta.clone();
         updated.meta_id = Uuid::new_v4();
@@ -1394,16 +1462,24 @@ impl ReadPlan {
                         for shard in data..total {
                             framed[shard] = sources[shard].read_at(part_index, offset, frame_len);
                         }
+                        parity_read = true;
                         self.codec
                             .decode_block(&framed, block_len)
                             .map_err(erasure_error)?
                     }
                     Err(err) => return Err(erasure_error(err)),
                 };
+                // The codec reports every absent frame, including parity
+                // frames this read never asked for: only shards that were
+                // read (or whose file would not open) can need a heal.
+                let damaged = decoded
+                    .bad_shards
+                    .iter()
+                    .any(|&shard| shard < data || parity_read);
                 let block_start = self.codec.block_offset(block);
                 let lo = (from.max(block_start) - block_start) as usize;
                 let hi = (to.min(block_start + block_len as u64) - block_start) as usize;
-                if !emit(decoded.data.slice(lo..hi), !decoded.bad_shards.is_empty()) {
+                if !emit(decoded.data.slice(lo..hi), damaged) {
                     return Ok(());
                 }
             }

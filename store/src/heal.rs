@@ -57,6 +57,12 @@ impl HealQueue {
         }
     }
 
+    /// Objects waiting (tests check that healthy reads queue nothing).
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.state.lock().expect("heal queue").queued.len()
+    }
+
     fn pop(&self) -> Option<(String, String, Instant)> {
         self.state.lock().expect("heal queue").pending.pop_front()
     }
@@ -292,6 +298,9 @@ impl ObjectRepair {
                 if !ok[slot] {
                     return Err(std::io::Error::other("shard write failed"));
                 }
+                // The caller holds the bucket lock and saw the bucket: a
+                // drive without its root (fresh) gets it back here.
+                drive.mkdir_all(&self.object_dir)?;
                 crate::engine::ensure_segment_names(drive.as_ref(), &self.name_files)?;
                 let mut meta = self.meta.clone();
                 meta.erasure.index = self.meta.erasure.distribution[position];
@@ -349,7 +358,9 @@ impl Inner {
     async fn heal_object_data(&self, bucket: &str, key: &str) -> Result<HealReport, StoreError> {
         self.require_bucket(bucket)?;
         let key = EncodedKey::new(key)?;
+        let _bucket = self.bucket_locks.shared(bucket).await;
         let _guard = self.locks.lock(bucket, key.key()).await;
+        self.require_writable_bucket(bucket)?;
         let mut report = HealReport {
             objects_scanned: 1,
             ..Default::default()

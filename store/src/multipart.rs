@@ -140,6 +140,8 @@ impl Inner {
         };
         let encoded = Arc::new(encode_record(&upload, None));
         let path = layout::upload_meta_path(bucket, &upload_id);
+        let _bucket = self.bucket_locks.shared(bucket).await;
+        self.require_writable_bucket(bucket)?;
         let results = self
             .each_drive(move |_, drive| drive.write_atomic(&path, &encoded))
             .await;
@@ -206,7 +208,12 @@ impl Inner {
         };
         let data_id = Uuid::new_v4();
         let mut erasure = self.erasure_info(distribution.clone());
+        let _bucket = self.bucket_locks.shared(bucket).await;
         let _guard = self.locks.lock(bucket, key.key()).await;
+        if let Err(err) = self.require_writable_bucket(bucket) {
+            self.remove_tmp(tmp_dir).await;
+            return Err(err);
+        }
         let per_drive: Vec<Option<Vec<u8>>> = (0..self.drives.len())
             .map(|position| {
                 written[position].then(|| {
@@ -358,7 +365,9 @@ impl Inner {
             return Err(StoreError::InvalidPartOrder);
         }
         self.check_write_quorum()?;
+        let _bucket = self.bucket_locks.shared(bucket).await;
         let _guard = self.locks.lock(bucket, key.key()).await;
+        self.require_writable_bucket(bucket)?;
         let upload = self.read_upload(bucket, key.key(), upload_id).await?;
         let mut chosen: Vec<(PartMeta, Vec<bool>)> = Vec::with_capacity(parts.len());
         for requested in &parts {
@@ -472,6 +481,7 @@ impl Inner {
     ) -> Result<(), StoreError> {
         self.require_bucket(bucket)?;
         let key = EncodedKey::new(key)?;
+        let _bucket = self.bucket_locks.shared(bucket).await;
         let _guard = self.locks.lock(bucket, key.key()).await;
         self.read_upload(bucket, key.key(), upload_id).await?;
         let dir = layout::upload_dir(bucket, upload_id);

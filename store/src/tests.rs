@@ -674,3 +674,112 @@ async fn fresh_drive_is_rebuilt_in_the_background() {
     assert_eq!(read_all(&store, "bkt", "a/big", None).await.unwrap(), data);
     assert_eq!(read_all(&store, "bkt", "small", None).await.unwrap(), small);
 }
+
+/// DeleteBucket racing PUTs: every acknowledged object is either still
+/// readable (the delete was refused as not empty) or was refused itself; a
+/// deleted bucket leaves no folder a write re-created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn delete_bucket_racing_puts_never_loses_or_resurrects_an_object() {
+    let fixture = Fixture::new(4);
+    let store = std::sync::Arc::new(fixture.open().await);
+    let started = Instant::now();
+    let mut deleted_rounds = 0;
+    for round in 0..40u64 {
+        if started.elapsed() > std::time::Duration::from_secs(30) {
+            break;
+        }
+        let bucket = format!("race-{round}");
+        store.create_bucket(&bucket).await.unwrap();
+        let mut puts = Vec::new();
+        for writer in 0..6 {
+            let (store, bucket) = (store.clone(), bucket.clone());
+            let size = if writer % 2 == 0 { 100 } else { 40_000 };
+            let delay = std::time::Duration::from_micros((round % 8) * 150);
+            puts.push(tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                let key = format!("k{writer}");
+                let result = store
+                    .put_object(
+                        &bucket,
+                        &key,
+                        body(&pattern(size, 1)),
+                        PutOptions::default(),
+                    )
+                    .await;
+                (key, result)
+            }));
+        }
+        let delete = {
+            let (store, bucket) = (store.clone(), bucket.clone());
+            tokio::spawn(async move { store.delete_bucket(&bucket).await })
+        };
+        let delete = delete.await.unwrap();
+        let mut acknowledged = Vec::new();
+        for put in puts {
+            let (key, result) = put.await.unwrap();
+            match result {
+                Ok(_) => acknowledged.push(key),
+                Err(StoreError::NoSuchBucket(_)) => {}
+                Err(err) => panic!("unexpected PUT error: {err}"),
+            }
+        }
+        match delete {
+            Ok(()) => {
+                deleted_rounds += 1;
+                assert!(
+                    acknowledged.is_empty(),
+                    "round {round}: bucket deleted but {acknowledged:?} were acknowledged"
+                );
+                for drive in &fixture.drives {
+                    assert!(
+                        !drive.join(&bucket).exists(),
+                        "round {round}: a write re-created the removed bucket folder"
+                    );
+                }
+            }
+            Err(StoreError::BucketNotEmpty(_)) => {
+                for key in &acknowledged {
+                    read_all(&store, &bucket, key, None).await.unwrap();
+                }
+            }
+            Err(err) => panic!("unexpected DeleteBucket error: {err}"),
+        }
+    }
+    assert!(deleted_rounds > 0, "no round exercised a successful delete");
+}
+
+/// Review #3: a GET of a healthy object reads only the data shards; the
+/// parity frames it never asked for are not damage and queue no heal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthy_reads_queue_no_heal() {
+    let fixture = Fixture::new(4);
+    let store = fixture.open().await;
+    store.create_bucket("bkt").await.unwrap();
+    for (key, size) in [("inline", 1000), ("files", 300_000)] {
+        let data = pattern(size, 7);
+        store
+            .put_object("bkt", key, body(&data), PutOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(read_all(&store, "bkt", key, None).await.unwrap(), data);
+        let range = ByteRange::FromTo {
+            first: 10,
+            last: Some(500),
+        };
+        read_all(&store, "bkt", key, Some(range)).await.unwrap();
+    }
+    assert_eq!(
+        store.inner.heal_queue.len(),
+        0,
+        "a healthy GET queued a heal"
+    );
+    // A missing shard file still does.
+    let data_file = fixture
+        .files()
+        .into_iter()
+        .find(|f| f.to_string_lossy().ends_with("part.1"))
+        .unwrap();
+    std::fs::remove_file(fixture.dir.path().join(data_file)).unwrap();
+    read_all(&store, "bkt", "files", None).await.unwrap();
+    assert_eq!(store.inner.heal_queue.len(), 1);
+}
