@@ -4,11 +4,12 @@
 #   make bench       the full benchmark matrix against the raw-disk / HTTP-floor baselines
 #   make bench-quick a two-minute subset
 #   make lint        cargo fmt --check + clippy -D warnings
+#   make fuzz-smoke  the parser robustness properties with many more cases (about a minute)
 
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run build release test lint fmt bench bench-quick
+.PHONY: run build release test lint fmt fuzz-smoke bench bench-quick
 
 build:
 	$(CARGO) build --workspace
@@ -29,6 +30,9 @@ lint:
 
 fmt:
 	$(CARGO) fmt --all
+
+fuzz-smoke:
+	PROPTEST_CASES=$${PROPTEST_CASES:-20000} $(CARGO) test -p s3-api --lib fuzz_tests
 
 bench:
 	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || apt-get install -y nginx-light

@@ -27,3 +27,6 @@ pub type ResponseBody = http_body_util::combinators::BoxBody<bytes::Bytes, BoxEr
 
 /// A boxed error for response bodies.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+#[cfg(test)]
+mod fuzz_tests;
