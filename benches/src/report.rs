@@ -55,7 +55,12 @@ pub fn print_run(r: &RunResult) {
         cpu.push_str(&format!("; server peak RSS {}", format_mib(rss)));
     }
     if let Some(o) = r.other_cpu_cores {
-        cpu.push_str(&format!("; other programs {o:.2} cores"));
+        if r.server_cpu_secs.is_some() {
+            cpu.push_str(&format!("; other programs {o:.2} cores"));
+        } else {
+            // No server pid given: a local server counts as "the rest".
+            cpu.push_str(&format!("; rest of the machine {o:.2} cores"));
+        }
     }
     println!("{cpu}");
 }
