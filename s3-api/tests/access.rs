@@ -808,7 +808,6 @@ async fn health_ready_turns_503_when_more_drives_than_parity_vanish() {
 }
 
 #[tokio::test]
-#[ignore = "store: Store::drive_status keeps a drive that vanished offline until a restart"]
 async fn health_ready_recovers_when_the_drives_return() {
     let (server, drives) = server_losing_quorum().await;
     for drive in &drives {

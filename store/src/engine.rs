@@ -139,6 +139,7 @@ pub(crate) struct Inner {
     pub parity: usize,
     pub block_size: usize,
     pub inline_limit: usize,
+    pub deployment_id: Uuid,
     pub codec: ErasureCodec,
     pub locks: NamespaceLocks,
     pub bucket_locks: BucketLocks,
@@ -181,6 +182,7 @@ impl Store {
                 .await
                 .map_err(|e| StoreError::Internal(e.to_string()))??;
         let any_fresh = slots.iter().any(|s| s.fresh);
+        let deployment_id = slots.first().map(|s| s.deployment_id).unwrap_or_default();
         let inner = Arc::new(Inner {
             drives: slots
                 .into_iter()
@@ -194,6 +196,7 @@ impl Store {
             parity,
             block_size: config.block_size,
             inline_limit: config.inline_limit,
+            deployment_id,
             codec,
             locks: NamespaceLocks::default(),
             bucket_locks: BucketLocks::default(),
@@ -1489,17 +1492,30 @@ impl ReadPlan {
     }
 }
 
+/// A drive that came back is healed this soon (writes it missed while away).
+const RETURNED_DRIVE_HEAL_DELAY: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl Inner {
-    /// Re-checks every drive (format file readable) and reports space.
-    pub async fn drive_status(&self) -> Vec<crate::api::DriveStatus> {
+    /// Re-checks every drive and reports space. A drive whose format file
+    /// is unreadable or names another deployment/position goes offline; an
+    /// offline one (vanished, offline at start, or taken out after I/O
+    /// errors) whose format matches again comes back online, and a heal of
+    /// everything it missed is queued.
+    pub async fn drive_status(self: &Arc<Self>) -> Vec<crate::api::DriveStatus> {
         let results = {
             let drives: Vec<Arc<dyn Drive>> = self.drives.iter().map(|d| d.drive.clone()).collect();
+            let (deployment_id, count) = (self.deployment_id, self.drives.len());
             tokio::task::spawn_blocking(move || {
                 drives
                     .iter()
-                    .map(|drive| {
-                        let reachable = drive.read_file(Path::new(layout::FORMAT_FILE)).is_ok()
-                            && drive.exists(Path::new(layout::TMP_DIR)).unwrap_or(false);
+                    .enumerate()
+                    .map(|(position, drive)| {
+                        let reachable = crate::format::drive_matches(
+                            drive.as_ref(),
+                            deployment_id,
+                            position,
+                            count,
+                        ) && drive.mkdir_all(Path::new(layout::TMP_DIR)).is_ok();
                         (reachable, drive.space().unwrap_or_default())
                     })
                     .collect::<Vec<_>>()
@@ -1507,27 +1523,40 @@ impl Inner {
             .await
             .unwrap_or_default()
         };
-        self.drives
+        let mut returned = false;
+        let statuses = self
+            .drives
             .iter()
             .enumerate()
             .map(|(index, state)| {
                 let (reachable, space) = results.get(index).copied().unwrap_or_default();
-                // A drive that was offline at start stays out until a restart
-                // re-checks its format; one that vanished is taken offline.
-                let online = reachable && state.online.load(Ordering::Relaxed);
-                if !reachable {
-                    state.online.store(false, Ordering::Relaxed);
+                if reachable {
+                    // Only the caller that flips it heals it.
+                    if state
+                        .online
+                        .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
+                        .is_ok()
+                    {
+                        tracing::info!(drive = %state.drive.root().display(), "drive is back online");
+                        returned = true;
+                    }
+                } else if state.online.swap(false, Ordering::AcqRel) {
+                    tracing::warn!(drive = %state.drive.root().display(), "drive went offline");
                 }
                 crate::api::DriveStatus {
                     index,
                     path: state.drive.root().display().to_string(),
-                    online,
+                    online: reachable,
                     fresh: state.fresh,
                     total_bytes: space.total_bytes,
                     free_bytes: space.free_bytes,
                 }
             })
-            .collect()
+            .collect();
+        if returned {
+            crate::heal::start_fresh_drive_heal_after(self, RETURNED_DRIVE_HEAL_DELAY);
+        }
+        statuses
     }
 }
 

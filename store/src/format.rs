@@ -54,6 +54,8 @@ pub struct DriveSlot {
     pub fresh: bool,
     /// Why the drive is offline, for logs.
     pub problem: Option<String>,
+    /// The deployment every usable drive belongs to.
+    pub deployment_id: Uuid,
 }
 
 enum Probe {
@@ -89,6 +91,25 @@ fn is_empty_folder(drive: &dyn Drive) -> io::Result<bool> {
 fn write_format(drive: &dyn Drive, format: &DriveFormat) -> io::Result<()> {
     reset_tmp_area(drive)?;
     drive.write_atomic(Path::new(FORMAT_FILE), &format.encode())
+}
+
+/// Whether a running drive is usable: its format file is readable and names
+/// this deployment, this position and this drive count (a folder swapped for
+/// another drive's or for an empty one is not). Blocking.
+pub fn drive_matches(
+    drive: &dyn Drive,
+    deployment_id: Uuid,
+    position: usize,
+    drive_count: usize,
+) -> bool {
+    match probe(drive) {
+        Probe::Formatted(format) => {
+            format.deployment_id == deployment_id
+                && format.position == position
+                && format.drive_count == drive_count
+        }
+        Probe::Empty | Probe::Offline(_) => false,
+    }
 }
 
 /// Checks every drive, formats empty ones, wipes tmp areas. Refuses drives
@@ -214,6 +235,7 @@ pub fn prepare_drives(paths: &[PathBuf], read_quorum: usize) -> Result<Vec<Drive
             online,
             fresh,
             problem,
+            deployment_id,
         });
     }
     let online = slots.iter().filter(|s| s.online).count();

@@ -38,6 +38,7 @@ use api::{
     ObjectAttributes, ObjectInfo, ObjectReader, ObjectStore, PartInfo, PartsPage, PutOptions,
     StoreError, UploadInfo, UploadsPage,
 };
+use engine::Inner;
 pub use engine::{default_parity, Store, StoreConfig};
 
 impl ObjectStore for Store {
@@ -205,7 +206,7 @@ impl Maintenance for Store {
     }
 
     async fn drive_status(&self) -> Vec<DriveStatus> {
-        self.inner.drive_status().await
+        Inner::drive_status(&self.inner).await
     }
 
     fn erasure_layout(&self) -> (usize, usize) {

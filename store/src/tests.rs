@@ -783,3 +783,48 @@ async fn healthy_reads_queue_no_heal() {
     read_all(&store, "bkt", "files", None).await.unwrap();
     assert_eq!(store.inner.heal_queue.len(), 1);
 }
+
+/// A drive folder that vanished and came back (same format) is online again
+/// at the next status check, and what was written meanwhile is healed onto it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vanished_drive_comes_back_online_and_is_healed() {
+    let fixture = Fixture::new(4);
+    let store = fixture.open().await;
+    store.create_bucket("bkt").await.unwrap();
+    let away = fixture.drives[1].with_extension("away");
+    std::fs::rename(&fixture.drives[1], &away).unwrap();
+    assert!(!store.drive_status().await[1].online);
+    let data = pattern(200_000, 3);
+    store
+        .put_object(
+            "bkt",
+            "written-while-away",
+            body(&data),
+            PutOptions::default(),
+        )
+        .await
+        .unwrap();
+    std::fs::rename(&away, &fixture.drives[1]).unwrap();
+    assert!(store.drive_status().await.iter().all(|d| d.online));
+    let meta = fixture.drives[1].join("bkt/_written-while-away/obj.meta");
+    let started = Instant::now();
+    while !meta.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the returned drive was not healed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // A folder of another deployment in its place is not taken online.
+    let other = Fixture::new(4);
+    drop(other.open().await);
+    std::fs::rename(&fixture.drives[2], fixture.drives[2].with_extension("old")).unwrap();
+    std::fs::rename(&other.drives[2], &fixture.drives[2]).unwrap();
+    assert!(!store.drive_status().await[2].online);
+    assert_eq!(
+        read_all(&store, "bkt", "written-while-away", None)
+            .await
+            .unwrap(),
+        data
+    );
+}
