@@ -28,7 +28,6 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
 use percent_encoding::percent_decode_str;
 use serde::{Deserialize, Serialize};
 use store::api::{
@@ -37,6 +36,7 @@ use store::api::{
 };
 
 use crate::auth::AuthError;
+use crate::handlers::{bytes_response, empty_response};
 use crate::iam::{Iam, IamError, UserInfo};
 use crate::policy::{AccessRequest, PolicyDocument, PolicyError, CANNED_POLICIES};
 use crate::ResponseBody;
@@ -547,7 +547,7 @@ where
         }
         AdminRoute::DeleteUser(user) => {
             iam.remove_user(&user).await?;
-            Ok(no_content())
+            Ok(empty_response(StatusCode::NO_CONTENT))
         }
         AdminRoute::SetUserStatus(user) => {
             let request: StatusBody = parse_json(&body)?;
@@ -581,12 +581,12 @@ where
             validate_policy_name(&name)?;
             let doc = PolicyDocument::parse(&body)?;
             iam.put_policy(&name, doc).await?;
-            Ok(no_content())
+            Ok(empty_response(StatusCode::NO_CONTENT))
         }
         AdminRoute::DeletePolicy(name) => {
             refuse_canned(&name)?;
             iam.remove_policy(&name).await?;
-            Ok(no_content())
+            Ok(empty_response(StatusCode::NO_CONTENT))
         }
         AdminRoute::HealObject { bucket, key } => {
             let report = store.heal_object(&bucket, &key).await?;
@@ -859,34 +859,10 @@ fn json_response<T: Serialize>(value: &T) -> Result<Response<ResponseBody>, Prob
     Ok(bytes_response(json, "application/json"))
 }
 
-fn bytes_response(bytes: impl Into<Bytes>, content_type: &'static str) -> Response<ResponseBody> {
-    let bytes = bytes.into();
-    let mut response = Response::new(
-        Full::new(bytes.clone())
-            .map_err(|never| match never {})
-            .boxed(),
-    );
-    let headers = response.headers_mut();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static(content_type),
-    );
-    headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
-    response
-}
-
-fn no_content() -> Response<ResponseBody> {
-    let mut response = Response::new(
-        Full::new(Bytes::new())
-            .map_err(|never| match never {})
-            .boxed(),
-    );
-    *response.status_mut() = StatusCode::NO_CONTENT;
-    response
-}
-
 #[cfg(test)]
 mod tests {
+    use http_body_util::{BodyExt, Full};
+
     use super::*;
 
     #[test]

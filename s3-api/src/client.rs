@@ -432,21 +432,66 @@ impl Client {
             .collect())
     }
 
+    /// A request without a body.
+    async fn call(&self, method: Method, path: &str, query: &str) -> Result<Reply, ClientError> {
+        self.request(method, path, query, &[], Bytes::new()).await
+    }
+
+    /// A GET whose answer is an XML document.
+    async fn get_xml<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &str,
+    ) -> Result<T, ClientError> {
+        let reply = self.call(Method::GET, path, query).await?;
+        parse_xml(&reply.body)
+    }
+
+    /// A request carrying a document, with the Content-MD5 S3 wants for it.
+    async fn send_document(
+        &self,
+        method: Method,
+        path: &str,
+        query: &str,
+        content_type: &str,
+        document: Bytes,
+    ) -> Result<Reply, ClientError> {
+        let md5 = base64::engine::general_purpose::STANDARD.encode(Md5::digest(&document));
+        let headers = [
+            ("content-md5", md5),
+            ("content-type", content_type.to_string()),
+        ];
+        self.request(method, path, query, &headers, document).await
+    }
+
+    /// A bucket configuration request; `None` when the bucket has no such
+    /// configuration.
+    async fn bucket_config_call(
+        &self,
+        method: Method,
+        bucket: &str,
+        config: BucketConfig,
+    ) -> Result<Option<Reply>, ClientError> {
+        let query = format!("{}=", config.query());
+        match self.call(method, &bucket_path(bucket), &query).await {
+            Ok(reply) => Ok(Some(reply)),
+            Err(e) if e.code() == Some(config.missing_code()) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     // ---- S3 --------------------------------------------------------------
 
     /// CreateBucket.
     pub async fn create_bucket(&self, bucket: &str) -> Result<(), ClientError> {
-        self.request(Method::PUT, &bucket_path(bucket), "", &[], Bytes::new())
+        self.call(Method::PUT, &bucket_path(bucket), "")
             .await
             .map(drop)
     }
 
     /// ListBuckets.
     pub async fn list_buckets(&self) -> Result<Vec<BucketEntry>, ClientError> {
-        let reply = self
-            .request(Method::GET, "/", "", &[], Bytes::new())
-            .await?;
-        let doc: ListAllMyBucketsResult = parse_xml(&reply.body)?;
+        let doc: ListAllMyBucketsResult = self.get_xml("/", "").await?;
         Ok(doc
             .buckets
             .map(|b| b.bucket)
@@ -461,10 +506,7 @@ impl Client {
 
     /// HeadBucket, as "does it exist": `Ok(false)` on 404.
     pub async fn bucket_exists(&self, bucket: &str) -> Result<bool, ClientError> {
-        match self
-            .request(Method::HEAD, &bucket_path(bucket), "", &[], Bytes::new())
-            .await
-        {
+        match self.call(Method::HEAD, &bucket_path(bucket), "").await {
             Ok(_) => Ok(true),
             Err(ClientError::Api { status: 404, .. }) => Ok(false),
             Err(e) => Err(e),
@@ -473,7 +515,7 @@ impl Client {
 
     /// DeleteBucket.
     pub async fn delete_bucket(&self, bucket: &str) -> Result<(), ClientError> {
-        self.request(Method::DELETE, &bucket_path(bucket), "", &[], Bytes::new())
+        self.call(Method::DELETE, &bucket_path(bucket), "")
             .await
             .map(drop)
     }
@@ -494,16 +536,9 @@ impl Client {
         if let Some(token) = continuation {
             query.push(("continuation-token", token.to_string()));
         }
-        let reply = self
-            .request(
-                Method::GET,
-                &bucket_path(bucket),
-                &encode_query(&query),
-                &[],
-                Bytes::new(),
-            )
+        let doc: ListBucketResult = self
+            .get_xml(&bucket_path(bucket), &encode_query(&query))
             .await?;
-        let doc: ListBucketResult = parse_xml(&reply.body)?;
         let continuation = if doc.is_truncated {
             doc.next_continuation_token.filter(|t| !t.is_empty())
         } else {
@@ -536,16 +571,12 @@ impl Client {
             xml.push_str("</Key></Object>");
         }
         xml.push_str("</Delete>");
-        let md5 = base64::engine::general_purpose::STANDARD.encode(Md5::digest(xml.as_bytes()));
         let reply = self
-            .request(
+            .send_document(
                 Method::POST,
                 &bucket_path(bucket),
                 "delete=",
-                &[
-                    ("content-md5", md5),
-                    ("content-type", "application/xml".to_string()),
-                ],
+                "application/xml",
                 Bytes::from(xml),
             )
             .await?;
@@ -578,16 +609,9 @@ impl Client {
                 query.push(("key-marker", key.clone()));
                 query.push(("upload-id-marker", id.clone()));
             }
-            let reply = self
-                .request(
-                    Method::GET,
-                    &bucket_path(bucket),
-                    &encode_query(&query),
-                    &[],
-                    Bytes::new(),
-                )
+            let doc: ListMultipartUploadsResult = self
+                .get_xml(&bucket_path(bucket), &encode_query(&query))
                 .await?;
-            let doc: ListMultipartUploadsResult = parse_xml(&reply.body)?;
             uploads.extend(doc.upload.into_iter().map(|u| UploadEntry {
                 key: u.key,
                 upload_id: u.upload_id,
@@ -611,12 +635,10 @@ impl Client {
         key: &str,
         upload_id: &str,
     ) -> Result<(), ClientError> {
-        self.request(
+        self.call(
             Method::DELETE,
             &object_path(bucket, key),
             &encode_query(&[("uploadId", upload_id.to_string())]),
-            &[],
-            Bytes::new(),
         )
         .await
         .map(drop)
@@ -629,20 +651,8 @@ impl Client {
         bucket: &str,
         config: BucketConfig,
     ) -> Result<Option<Bytes>, ClientError> {
-        match self
-            .request(
-                Method::GET,
-                &bucket_path(bucket),
-                &format!("{}=", config.query()),
-                &[],
-                Bytes::new(),
-            )
-            .await
-        {
-            Ok(reply) => Ok(Some(reply.body)),
-            Err(e) if e.code() == Some(config.missing_code()) => Ok(None),
-            Err(e) => Err(e),
-        }
+        let reply = self.bucket_config_call(Method::GET, bucket, config).await?;
+        Ok(reply.map(|reply| reply.body))
     }
 
     /// Put{BucketPolicy,BucketLifecycleConfiguration,BucketCors}.
@@ -652,15 +662,11 @@ impl Client {
         config: BucketConfig,
         body: Bytes,
     ) -> Result<(), ClientError> {
-        let md5 = base64::engine::general_purpose::STANDARD.encode(Md5::digest(&body));
-        self.request(
+        self.send_document(
             Method::PUT,
             &bucket_path(bucket),
             &format!("{}=", config.query()),
-            &[
-                ("content-md5", md5),
-                ("content-type", config.content_type().to_string()),
-            ],
+            config.content_type(),
             body,
         )
         .await
@@ -673,20 +679,9 @@ impl Client {
         bucket: &str,
         config: BucketConfig,
     ) -> Result<(), ClientError> {
-        match self
-            .request(
-                Method::DELETE,
-                &bucket_path(bucket),
-                &format!("{}=", config.query()),
-                &[],
-                Bytes::new(),
-            )
+        self.bucket_config_call(Method::DELETE, bucket, config)
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if e.code() == Some(config.missing_code()) => Ok(()),
-            Err(e) => Err(e),
-        }
+            .map(drop)
     }
 
     // ---- admin -----------------------------------------------------------

@@ -78,11 +78,44 @@ fn max_keys(query: &Query) -> Result<usize, ApiError> {
     Ok(query_number(query, "max-keys", MAX_KEYS)?.min(MAX_KEYS))
 }
 
-fn delimiter(query: &Query) -> Option<String> {
+/// A query parameter's value, unless absent or empty.
+pub(super) fn non_empty_param(query: &Query, name: &str) -> Option<String> {
     query
-        .get("delimiter")
-        .filter(|d| !d.is_empty())
+        .get(name)
+        .filter(|v| !v.is_empty())
         .map(str::to_string)
+}
+
+/// The parameters every listing (objects v1/v2, multipart uploads) shares.
+pub(super) struct ListingQuery {
+    /// `encoding-type=url` was asked.
+    pub encode: bool,
+    pub prefix: String,
+    pub delimiter: Option<String>,
+}
+
+impl ListingQuery {
+    pub(super) fn parse(query: &Query) -> Result<Self, ApiError> {
+        Ok(Self {
+            encode: encoding_type(query)?,
+            prefix: query.get("prefix").unwrap_or("").to_string(),
+            delimiter: non_empty_param(query, "delimiter"),
+        })
+    }
+
+    /// A key or prefix as the answer shows it (URL-encoded when asked).
+    pub(super) fn name(&self, s: &str) -> String {
+        if self.encode {
+            url_encode(s)
+        } else {
+            s.to_string()
+        }
+    }
+
+    /// `<EncodingType>` of the answer.
+    pub(super) fn encoding_type(&self) -> Option<String> {
+        self.encode.then(|| "url".to_string())
+    }
 }
 
 async fn fetch_page<S: ObjectStore + Catalog>(
@@ -115,10 +148,10 @@ async fn fetch_page<S: ObjectStore + Catalog>(
 
 fn entries(
     page: &ListPage,
-    encode: bool,
+    listing: &ListingQuery,
     owner: Option<&crate::xml::response::Owner>,
 ) -> (Vec<ListEntry>, Vec<CommonPrefix>) {
-    let name = |s: &str| if encode { url_encode(s) } else { s.to_string() };
+    let name = |s: &str| listing.name(s);
     let contents = page
         .objects
         .iter()
@@ -145,14 +178,9 @@ pub(super) async fn list_objects_v2<S: ObjectStore + Catalog>(
     bucket: &str,
 ) -> Result<Response<ResponseBody>, ApiError> {
     let query = &ctx.query;
-    let encode = encoding_type(query)?;
+    let listing = ListingQuery::parse(query)?;
     let max_keys = max_keys(query)?;
-    let prefix = query.get("prefix").unwrap_or("").to_string();
-    let delimiter = delimiter(query);
-    let start_after = query
-        .get("start-after")
-        .filter(|s| !s.is_empty())
-        .map(str::to_string);
+    let start_after = non_empty_param(query, "start-after");
     let continuation_token = query.get("continuation-token").map(str::to_string);
     let token_marker = match continuation_token.as_deref() {
         Some(token) if !token.is_empty() => Some(decode_continuation_token(token)?),
@@ -176,23 +204,22 @@ pub(super) async fn list_objects_v2<S: ObjectStore + Catalog>(
         state,
         bucket,
         ListParams {
-            prefix: prefix.clone(),
-            delimiter: delimiter.clone(),
+            prefix: listing.prefix.clone(),
+            delimiter: listing.delimiter.clone(),
             start_after: marker,
             max_keys,
         },
     )
     .await?;
     let owner = fetch_owner.then(|| state.owner());
-    let (contents, common_prefixes) = entries(&page, encode, owner.as_ref());
-    let name = |s: String| if encode { url_encode(&s) } else { s };
+    let (contents, common_prefixes) = entries(&page, &listing, owner.as_ref());
     let doc = ListBucketResultV2 {
         xmlns: (),
         name: bucket.to_string(),
-        prefix: name(prefix),
+        prefix: listing.name(&listing.prefix),
         key_count: contents.len() + common_prefixes.len(),
         max_keys,
-        delimiter: delimiter.map(name),
+        delimiter: listing.delimiter.as_deref().map(|d| listing.name(d)),
         is_truncated: page.is_truncated,
         continuation_token,
         next_continuation_token: if page.is_truncated {
@@ -200,8 +227,8 @@ pub(super) async fn list_objects_v2<S: ObjectStore + Catalog>(
         } else {
             None
         },
-        start_after: start_after.map(name),
-        encoding_type: encode.then(|| "url".to_string()),
+        start_after: start_after.as_deref().map(|s| listing.name(s)),
+        encoding_type: listing.encoding_type(),
         contents,
         common_prefixes,
     };
@@ -214,41 +241,38 @@ pub(super) async fn list_objects_v1<S: ObjectStore + Catalog>(
     bucket: &str,
 ) -> Result<Response<ResponseBody>, ApiError> {
     let query = &ctx.query;
-    let encode = encoding_type(query)?;
+    let listing = ListingQuery::parse(query)?;
     let max_keys = max_keys(query)?;
-    let prefix = query.get("prefix").unwrap_or("").to_string();
-    let delimiter = delimiter(query);
     let marker = query.get("marker").unwrap_or("").to_string();
     let page = fetch_page(
         state,
         bucket,
         ListParams {
-            prefix: prefix.clone(),
-            delimiter: delimiter.clone(),
+            prefix: listing.prefix.clone(),
+            delimiter: listing.delimiter.clone(),
             start_after: (!marker.is_empty()).then(|| marker.clone()),
             max_keys,
         },
     )
     .await?;
     let owner = state.owner();
-    let (contents, common_prefixes) = entries(&page, encode, Some(&owner));
-    let name = |s: String| if encode { url_encode(&s) } else { s };
+    let (contents, common_prefixes) = entries(&page, &listing, Some(&owner));
     // S3 sends NextMarker only with a delimiter; without one clients use the last key.
-    let next_marker = if page.is_truncated && delimiter.is_some() {
-        page.next_marker.clone().map(name)
+    let next_marker = if page.is_truncated && listing.delimiter.is_some() {
+        page.next_marker.as_deref().map(|m| listing.name(m))
     } else {
         None
     };
     let doc = ListBucketResultV1 {
         xmlns: (),
         name: bucket.to_string(),
-        prefix: name(prefix),
-        marker: name(marker),
+        prefix: listing.name(&listing.prefix),
+        marker: listing.name(&marker),
         next_marker,
         max_keys,
-        delimiter: delimiter.map(name),
+        delimiter: listing.delimiter.as_deref().map(|d| listing.name(d)),
         is_truncated: page.is_truncated,
-        encoding_type: encode.then(|| "url".to_string()),
+        encoding_type: listing.encoding_type(),
         contents,
         common_prefixes,
     };

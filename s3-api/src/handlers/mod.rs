@@ -175,11 +175,7 @@ impl RequestContext {
 
     /// Host header, falling back to the URI authority.
     pub fn host(&self) -> Option<&str> {
-        self.parts
-            .headers
-            .get(http::header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .or_else(|| self.parts.uri.authority().map(|a| a.as_str()))
+        request_host(&self.parts)
     }
 }
 
@@ -193,10 +189,7 @@ where
     let started = Instant::now();
     let request_id = state.next_request_id();
     let (parts, body) = req.into_parts();
-    let body = CountingBody {
-        inner: body,
-        metrics: Arc::clone(&state.metrics),
-    };
+    let body = CountingBody::request(body, Arc::clone(&state.metrics));
     let expects_continue = parts
         .headers
         .get(http::header::EXPECT)
@@ -258,13 +251,7 @@ where
         .record(operation.0, response.status().as_u16(), started.elapsed());
     response.extensions_mut().insert(operation);
     let metrics = Arc::clone(&state.metrics);
-    response.map(|body| {
-        CountingBody {
-            inner: body,
-            metrics,
-        }
-        .into_response_body()
-    })
+    response.map(|body| BodyExt::boxed(CountingBody::response(body, metrics)))
 }
 
 /// Host header, falling back to the URI authority.
@@ -767,21 +754,31 @@ impl Body for StreamBody {
 }
 
 /// A body that adds the bytes passing through it to the metrics: request
-/// bodies as received, response bodies as sent.
+/// bodies as received (`Metrics::add_bytes_in`), response bodies as sent
+/// (`Metrics::add_bytes_out`).
 struct CountingBody<B> {
     inner: B,
     metrics: Arc<Metrics>,
+    count: fn(&Metrics, u64),
 }
 
-impl CountingBody<ResponseBody> {
-    fn into_response_body(self) -> ResponseBody {
-        BodyExt::boxed(ResponseCounter(self))
+impl<B> CountingBody<B> {
+    fn request(inner: B, metrics: Arc<Metrics>) -> Self {
+        Self {
+            inner,
+            metrics,
+            count: Metrics::add_bytes_in,
+        }
+    }
+
+    fn response(inner: B, metrics: Arc<Metrics>) -> Self {
+        Self {
+            inner,
+            metrics,
+            count: Metrics::add_bytes_out,
+        }
     }
 }
-
-/// Response side of [`CountingBody`] (a distinct type so the request side
-/// counts into `bytes_in` and this one into `bytes_out`).
-struct ResponseCounter(CountingBody<ResponseBody>);
 
 impl<B> Body for CountingBody<B>
 where
@@ -798,7 +795,7 @@ where
         let polled = Pin::new(&mut this.inner).poll_frame(cx);
         if let Poll::Ready(Some(Ok(frame))) = &polled {
             if let Some(data) = frame.data_ref() {
-                this.metrics.add_bytes_in(data.len() as u64);
+                (this.count)(&this.metrics, data.len() as u64);
             }
         }
         polled
@@ -810,33 +807,6 @@ where
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
-    }
-}
-
-impl Body for ResponseCounter {
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let this = &mut self.get_mut().0;
-        let polled = Pin::new(&mut this.inner).poll_frame(cx);
-        if let Poll::Ready(Some(Ok(frame))) = &polled {
-            if let Some(data) = frame.data_ref() {
-                this.metrics.add_bytes_out(data.len() as u64);
-            }
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.0.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.0.inner.size_hint()
     }
 }
 

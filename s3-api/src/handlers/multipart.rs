@@ -12,13 +12,11 @@ use store::api::{
 
 use super::conditions::parse_copy_source_range;
 use super::headers::{attributes_from_headers, content_md5, requested_checksum_algorithm};
-use super::list::{encoding_type, url_encode};
-use super::object::{
-    check_copy_source_conditions, checksum_options, parse_copy_source, write_response,
-};
+use super::list::{non_empty_param, url_encode, ListingQuery};
+use super::object::{check_copy_source_conditions, open_upload, parse_copy_source, write_response};
 use super::{
-    body_error, collect_small_body, empty_response, open_body, query_number, xml_response,
-    AppState, RequestContext, MAX_PUT_SIZE,
+    body_error, collect_small_body, empty_response, query_number, xml_response, AppState,
+    RequestContext, MAX_PUT_SIZE,
 };
 use crate::error::{ApiError, S3Code};
 use crate::xml::request::CompleteMultipartUpload;
@@ -76,30 +74,19 @@ where
     B::Error: Into<BoxError>,
 {
     let content_md5 = content_md5(&ctx.parts.headers)?;
-    let body = open_body(ctx, body)?;
-    let size = body
-        .decoded_length
-        .ok_or_else(|| ApiError::new(S3Code::MissingContentLength))?;
-    if size > MAX_PUT_SIZE {
-        return Err(ApiError::new(S3Code::EntityTooLarge)
-            .field("ProposedSize", size.to_string())
-            .field("MaxSizeAllowed", MAX_PUT_SIZE.to_string()));
-    }
-    // A part may carry a checksum even when the upload declared none: the store accepts it.
-    let (checksum_algorithm, expected_checksum) = checksum_options(ctx, body.checksum)?;
-    let failure = body.failure;
-    let options = PutOptions {
-        attributes: Default::default(),
-        size: Some(size),
-        content_md5,
-        checksum_algorithm,
-        expected_checksum,
-    };
+    let upload = open_upload(ctx, body, Default::default(), content_md5)?;
     let part = state
         .store
-        .put_part(bucket, key, upload_id, part_number, body.stream, options)
+        .put_part(
+            bucket,
+            key,
+            upload_id,
+            part_number,
+            upload.stream,
+            upload.options,
+        )
         .await
-        .map_err(|e| body_error(e, &failure))?;
+        .map_err(|e| body_error(e, &upload.failure))?;
     Ok(write_response(&part.etag, part.checksum.as_ref()))
 }
 
@@ -300,21 +287,13 @@ pub(super) async fn list_uploads<S: MultipartStore>(
     bucket: &str,
 ) -> Result<Response<ResponseBody>, ApiError> {
     let query = &ctx.query;
-    let encode = encoding_type(query)?;
+    let listing = ListingQuery::parse(query)?;
     let max_uploads = query_number(query, "max-uploads", MAX_UPLOADS_PAGE)?.min(MAX_UPLOADS_PAGE);
-    let prefix = query.get("prefix").unwrap_or("").to_string();
-    let delimiter = query
-        .get("delimiter")
-        .filter(|d| !d.is_empty())
-        .map(str::to_string);
-    let key_marker = query
-        .get("key-marker")
-        .filter(|m| !m.is_empty())
-        .map(str::to_string);
-    let upload_id_marker = query
-        .get("upload-id-marker")
-        .filter(|m| !m.is_empty())
-        .map(str::to_string);
+    let ListingQuery {
+        prefix, delimiter, ..
+    } = &listing;
+    let key_marker = non_empty_param(query, "key-marker");
+    let upload_id_marker = non_empty_param(query, "upload-id-marker");
     let page = state
         .store
         .list_uploads(
@@ -327,7 +306,7 @@ pub(super) async fn list_uploads<S: MultipartStore>(
             },
         )
         .await?;
-    let name = |s: &str| if encode { url_encode(s) } else { s.to_string() };
+    let name = |s: &str| listing.name(s);
 
     // The store does not group by delimiter; uploads under a common prefix fold here.
     let mut uploads = Vec::new();
@@ -366,11 +345,11 @@ pub(super) async fn list_uploads<S: MultipartStore>(
             .map(name)
             .unwrap_or_default(),
         next_upload_id_marker: page.next_upload_id_marker.clone().unwrap_or_default(),
-        prefix: name(&prefix),
+        prefix: name(prefix),
         delimiter: delimiter.as_deref().map(name),
         max_uploads,
         is_truncated: page.is_truncated,
-        encoding_type: encode.then(|| "url".to_string()),
+        encoding_type: listing.encoding_type(),
         uploads,
         common_prefixes,
     };

@@ -7,9 +7,10 @@ use futures::StreamExt;
 use http::{HeaderValue, Response, StatusCode};
 use http_body::Body;
 use percent_encoding::percent_decode_str;
+use std::sync::{Arc, OnceLock};
+
 use store::api::{
-    Catalog, ChecksumAlgorithm, ExpectedChecksum, ObjectAttributes, ObjectInfo, ObjectStore,
-    PutOptions, StoreError,
+    ByteStream, Catalog, ObjectAttributes, ObjectInfo, ObjectStore, PutOptions, StoreError,
 };
 
 use super::conditions::{
@@ -23,6 +24,7 @@ use super::{
     body_error, collect_small_body, empty_body, empty_response, expiry, open_body, xml_response,
     AccessCheck, AppState, RequestContext, StreamBody, MAX_PUT_SIZE,
 };
+use crate::auth::AuthError;
 use crate::error::{ApiError, S3Code};
 use crate::xml::request::Delete;
 use crate::xml::response::{
@@ -36,16 +38,52 @@ use crate::{BoxError, ResponseBody};
 /// journal commits, few enough not to starve other requests.
 const DELETE_CONCURRENCY: usize = 16;
 
-/// The checksum to compute and verify for a body: from the verified body's
-/// header/trailer, else the algorithm the SDK named without a value.
-pub(super) fn checksum_options(
+/// An upload body (PutObject or UploadPart) ready for the store.
+pub(super) struct Upload {
+    pub stream: ByteStream,
+    pub options: PutOptions,
+    /// The body's own failure, for [`body_error`].
+    pub failure: Arc<OnceLock<AuthError>>,
+}
+
+/// Opens an upload body: its declared size (required, at most
+/// [`MAX_PUT_SIZE`]) and the checksum to compute and verify — from the
+/// body's header or trailer, else the algorithm the SDK named without a
+/// value (a part may carry one even when its upload declared none).
+pub(super) fn open_upload<B>(
     ctx: &RequestContext,
-    from_body: Option<(ChecksumAlgorithm, ExpectedChecksum)>,
-) -> Result<(Option<ChecksumAlgorithm>, Option<ExpectedChecksum>), ApiError> {
-    match from_body {
-        Some((algorithm, expected)) => Ok((Some(algorithm), Some(expected))),
-        None => Ok((requested_checksum_algorithm(&ctx.parts.headers)?, None)),
+    body: B,
+    attributes: ObjectAttributes,
+    content_md5: Option<[u8; 16]>,
+) -> Result<Upload, ApiError>
+where
+    B: Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<BoxError>,
+{
+    let body = open_body(ctx, body)?;
+    let size = body
+        .decoded_length
+        .ok_or_else(|| ApiError::new(S3Code::MissingContentLength))?;
+    if size > MAX_PUT_SIZE {
+        return Err(ApiError::new(S3Code::EntityTooLarge)
+            .field("ProposedSize", size.to_string())
+            .field("MaxSizeAllowed", MAX_PUT_SIZE.to_string()));
     }
+    let (checksum_algorithm, expected_checksum) = match body.checksum {
+        Some((algorithm, expected)) => (Some(algorithm), Some(expected)),
+        None => (requested_checksum_algorithm(&ctx.parts.headers)?, None),
+    };
+    Ok(Upload {
+        stream: body.stream,
+        options: PutOptions {
+            attributes,
+            size: Some(size),
+            content_md5,
+            checksum_algorithm,
+            expected_checksum,
+        },
+        failure: body.failure,
+    })
 }
 
 /// Response headers after a write: quoted ETag and the checksum echo.
@@ -78,29 +116,12 @@ where
     let attributes = attributes_from_headers(&ctx.parts.headers)?;
     let content_md5 = content_md5(&ctx.parts.headers)?;
     check_write_conditions(state, ctx, bucket, key).await?;
-    let body = open_body(ctx, body)?;
-    let size = body
-        .decoded_length
-        .ok_or_else(|| ApiError::new(S3Code::MissingContentLength))?;
-    if size > MAX_PUT_SIZE {
-        return Err(ApiError::new(S3Code::EntityTooLarge)
-            .field("ProposedSize", size.to_string())
-            .field("MaxSizeAllowed", MAX_PUT_SIZE.to_string()));
-    }
-    let (checksum_algorithm, expected_checksum) = checksum_options(ctx, body.checksum)?;
-    let failure = body.failure;
-    let options = PutOptions {
-        attributes,
-        size: Some(size),
-        content_md5,
-        checksum_algorithm,
-        expected_checksum,
-    };
+    let upload = open_upload(ctx, body, attributes, content_md5)?;
     let info = state
         .store
-        .put_object(bucket, key, body.stream, options)
+        .put_object(bucket, key, upload.stream, upload.options)
         .await
-        .map_err(|e| body_error(e, &failure))?;
+        .map_err(|e| body_error(e, &upload.failure))?;
     let mut response = write_response(&info.etag, info.checksum.as_ref());
     expiry::annotate_write(state, bucket, &info, response.headers_mut()).await;
     Ok(response)

@@ -1522,6 +1522,25 @@ async fn responses_carry_the_operation_for_metrics() {
 }
 
 #[tokio::test]
+async fn body_bytes_are_counted_in_and_out() {
+    let h = Harness::new();
+    h.create_bucket("b").await;
+    h.put("/b/k", &[7u8; 1000]).await;
+    let reply = h.send("GET", "/b/k", &[], b"").await;
+    assert_eq!(reply.body.len(), 1000);
+    let metrics = h.state.metrics.render(&[]);
+    let counter = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+    assert_eq!(counter("minnow_rx_bytes_total "), 1000);
+    assert!(counter("minnow_tx_bytes_total ") >= 1000);
+}
+
+#[tokio::test]
 async fn server_side_encryption_is_not_implemented() {
     let h = Harness::new();
     h.create_bucket("b").await;
