@@ -1158,18 +1158,32 @@ impl Inner {
             .collect();
         let per_drive = Arc::new(per_drive);
         let meta_path = layout::object_meta_path(bucket, &key);
-        let results = self
-            .each_drive(move |position, drive| match &per_drive[position] {
-                Some(bytes) => drive.write_atomic(&meta_path, bytes),
+        let results = {
+            let meta_path = meta_path.clone();
+            self.each_drive(move |position, drive| match &per_drive[position] {
+                Some(bytes) => {
+                    let old = drive.read_file(&meta_path)?;
+                    drive.write_atomic(&meta_path, bytes)?;
+                    Ok(old)
+                }
                 None => Err(io::Error::other("drive does not hold the object")),
             })
-            .await;
+            .await
+        };
         let done = results.iter().filter(|r| r.is_ok()).count();
         let needed = write_quorum(
             usize::from(updated.erasure.data),
             usize::from(updated.erasure.parity),
         );
         if done < needed {
+            // Like a failed commit: put the previous version back where the
+            // update landed, so it cannot outvote the acknowledged one.
+            let results = Arc::new(results);
+            self.each_drive(move |position, drive| match &results[position] {
+                Ok(old) => drive.write_atomic(&meta_path, old),
+                Err(_) => Ok(()),
+            })
+            .await;
             return Err(StoreError::WriteQuorum {
                 online: done,
                 needed,

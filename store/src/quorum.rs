@@ -49,7 +49,9 @@ pub struct Agreed {
     pub holders: Vec<bool>,
 }
 
-/// Picks the version at least `data` drives agree on (tie → newest).
+/// Picks the version at least `data` drives agree on. Among several, a
+/// version that cannot have been acknowledged loses (see
+/// [`could_have_been_acknowledged`]); then most holders, then newest.
 /// `NoSuchKey` when no such version can exist, `ReadQuorum` when unknown
 /// drives might still hold one.
 pub fn pick_object_meta(
@@ -69,12 +71,27 @@ pub fn pick_object_meta(
             }
         }
     }
-    let best = groups
+    let readable: Vec<(usize, usize)> = groups
         .iter()
+        .copied()
         .filter(|(first, count)| {
             *count >= usize::from(reads[*first].found().expect("found").erasure.data)
         })
-        .max_by_key(|(first, count)| (*count, reads[*first].found().expect("found").mod_time));
+        .collect();
+    let newest_first = |&&(first, count): &&(usize, usize)| {
+        let meta = reads[first].found().expect("found");
+        (count, meta.mod_time, meta.meta_id)
+    };
+    let acknowledgeable: Vec<(usize, usize)> = readable
+        .iter()
+        .copied()
+        .filter(|(first, _)| could_have_been_acknowledged(reads, *first))
+        .collect();
+    let best = if acknowledgeable.is_empty() {
+        readable.iter().max_by_key(newest_first)
+    } else {
+        acknowledgeable.iter().max_by_key(newest_first)
+    };
     if let Some((first, _)) = best {
         let meta = reads[*first].found().expect("found").clone();
         let holders = reads
@@ -104,6 +121,37 @@ pub fn pick_object_meta(
             key: key.to_owned(),
         })
     }
+}
+
+/// Whether the version read at `reads[first]` may have been acknowledged: a
+/// commit is acknowledged only once `write_quorum` drives hold it, and a
+/// drive that held it since shows it, a newer version (overwritten), or
+/// nothing/an unknown state (wiped, replaced, damaged, offline); never an
+/// older version (metadata is replaced, and a rollback only restores what
+/// the drive held before). So a version held by `c` drives, with `n` drives
+/// showing newer versions and `u` drives absent or unknown, can have been
+/// acknowledged only if `c + n + u >= write_quorum`. Example (2+2, write
+/// quorum 3): a crash between the second and third `obj.meta` rename of an
+/// overwrite leaves the new version on 2 drives and the old on 2; the new
+/// one cannot have been acknowledged, the old one can, so the old one wins
+/// although the plain count ties.
+fn could_have_been_acknowledged(reads: &[DriveRead<ObjectMeta>], first: usize) -> bool {
+    let version = reads[first].found().expect("found");
+    let order = (version.mod_time, version.meta_id);
+    let possible = reads
+        .iter()
+        .filter(|read| match read {
+            DriveRead::Found(meta) => {
+                meta.meta_id == version.meta_id || (meta.mod_time, meta.meta_id) > order
+            }
+            DriveRead::NotFound | DriveRead::Corrupt | DriveRead::Failed => true,
+        })
+        .count();
+    possible
+        >= write_quorum(
+            usize::from(version.erasure.data),
+            usize::from(version.erasure.parity),
+        )
 }
 
 /// Picks a blob value from per-drive reads: a value `read_quorum` drives
@@ -164,12 +212,43 @@ mod tests {
     }
 
     #[test]
-    fn tie_goes_to_the_newest_version() {
+    fn a_two_two_tie_goes_to_the_version_that_could_have_been_acknowledged() {
+        // Every drive answered: the newer version reached 2 < 3 drives and
+        // was never acknowledged; the older one may have been.
         let reads = vec![
             DriveRead::Found(version(1, 10)),
             DriveRead::Found(version(2, 20)),
             DriveRead::Found(version(1, 10)),
             DriveRead::Found(version(2, 20)),
+        ];
+        assert_eq!(
+            pick_object_meta(&reads, "b", "k").unwrap().meta.meta_id,
+            Uuid::from_u128(1)
+        );
+    }
+
+    #[test]
+    fn a_newer_version_that_may_have_reached_quorum_wins() {
+        // The fourth drive may have held the new version before it was
+        // wiped or went offline: it could have been acknowledged.
+        for unknown in [DriveRead::NotFound, DriveRead::Failed, DriveRead::Corrupt] {
+            let reads = vec![
+                DriveRead::Found(version(2, 20)),
+                DriveRead::Found(version(2, 20)),
+                DriveRead::Found(version(1, 10)),
+                unknown,
+            ];
+            assert_eq!(
+                pick_object_meta(&reads, "b", "k").unwrap().meta.meta_id,
+                Uuid::from_u128(2)
+            );
+        }
+        // Majority still wins.
+        let reads = vec![
+            DriveRead::Found(version(2, 20)),
+            DriveRead::Found(version(2, 20)),
+            DriveRead::Found(version(2, 20)),
+            DriveRead::Found(version(1, 10)),
         ];
         assert_eq!(
             pick_object_meta(&reads, "b", "k").unwrap().meta.meta_id,

@@ -828,3 +828,40 @@ async fn vanished_drive_comes_back_online_and_is_healed() {
         data
     );
 }
+
+/// Review #9: an attribute update that lands on fewer than write-quorum
+/// drives is rolled back there, like a failed commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attribute_update_below_quorum_is_rolled_back() {
+    let fixture = Fixture::new(4);
+    let store = fixture.open().await;
+    store.create_bucket("bkt").await.unwrap();
+    let data = pattern(1000, 5);
+    store
+        .put_object("bkt", "obj", body(&data), PutOptions::default())
+        .await
+        .unwrap();
+    let meta_of = |drive: &Path| std::fs::read(drive.join("bkt/_obj/obj.meta")).unwrap();
+    let before: Vec<Vec<u8>> = fixture.drives.iter().map(|d| meta_of(d)).collect();
+    // Two drives can read but no longer write (their temp area is a file).
+    for drive in &fixture.drives[2..] {
+        let tmp = drive.join(".minnow.sys/tmp");
+        std::fs::remove_dir_all(&tmp).unwrap();
+        std::fs::write(&tmp, b"not a folder").unwrap();
+    }
+    let attributes = crate::api::ObjectAttributes {
+        content_type: Some("text/changed".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        store.update_attributes("bkt", "obj", attributes).await,
+        Err(StoreError::WriteQuorum { .. })
+    ));
+    let after: Vec<Vec<u8>> = fixture.drives.iter().map(|d| meta_of(d)).collect();
+    assert_eq!(before, after, "the partial update was not rolled back");
+    let info = store.head_object("bkt", "obj").await.unwrap();
+    assert_ne!(
+        info.attributes.content_type.as_deref(),
+        Some("text/changed")
+    );
+}
