@@ -3,7 +3,9 @@
 //! answers health and metrics, else authenticates, routes, authorizes (IAM
 //! user policies and bucket policies), dispatches to the handler of its
 //! [`Endpoint`], and renders failures through [`crate::error`]. Every
-//! request is counted in [`Metrics`].
+//! request is counted in [`Metrics`]. Before an error answer, the part of
+//! the request body no handler read is drained, within bounds (`drain`), so
+//! a client still uploading sees the error rather than a reset.
 //!
 //! Handlers talk to storage only through the `store::api` traits held in
 //! [`AppState`]. Object bodies stream both ways; only small XML/JSON request
