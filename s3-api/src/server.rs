@@ -391,6 +391,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn early_error_to_a_client_awaiting_100_continue_closes_without_inviting_the_body() {
+        let server = start().await;
+        let mut stream = TcpStream::connect(server.address).await.unwrap();
+        let head = signed_head("PUT", "/no-such-bucket/expect", server.address, SLOW_BODY);
+        let head = head.replacen("\r\n\r\n", "\r\nexpect: 100-continue\r\n\r\n", 1);
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let started = std::time::Instant::now();
+        let (status, head, body) = read_full_response(&mut stream).await;
+        assert_eq!(status, 404, "{head}");
+        assert!(head.contains("connection: close"), "{head}");
+        assert!(String::from_utf8_lossy(&body).contains("<Code>NoSuchBucket</Code>"));
+        assert!(started.elapsed() < crate::handlers::DRAIN_IDLE);
+        stop(server).await;
+    }
+
+    #[tokio::test]
     async fn oversized_request_head_is_refused() {
         let mut server = start().await;
         let mut stream = TcpStream::connect(server.address).await.unwrap();
