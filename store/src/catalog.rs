@@ -306,6 +306,47 @@ impl Inner {
             .await
     }
 
+    /// Copies every system blob (IAM users, policies, other configuration)
+    /// onto drives that lack the agreed value, e.g. a replaced drive.
+    /// Returns how many copies were written.
+    pub async fn heal_system_blobs(&self) -> u64 {
+        let names: Vec<String> = {
+            let lists = self
+                .each_drive(|_, drive| drive.list_dir(Path::new(layout::CONFIG_DIR)))
+                .await;
+            let mut names: Vec<String> = lists
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|e| !e.is_dir && validate_blob_name(&e.name).is_ok())
+                .map(|e| e.name)
+                .collect();
+            names.sort();
+            names.dedup();
+            names
+        };
+        let mut written = 0;
+        for name in names {
+            let _guard = self.locks.lock("", &name).await;
+            let path = layout::system_blob_path(&name);
+            let Some(blob) = self.read_blob_quorum(path.clone()).await else {
+                continue;
+            };
+            let (id, encoded) = (blob.id, Arc::new(blob.encode()));
+            let results = self
+                .each_drive(move |_, drive| {
+                    if read_blob(drive, &path).found().map(|b| b.id) == Some(id) {
+                        return Ok(false);
+                    }
+                    drive.mkdir_all(Path::new(layout::CONFIG_DIR))?;
+                    drive.write_atomic(&path, &encoded).map(|()| true)
+                })
+                .await;
+            written += results.iter().filter(|r| matches!(r, Ok(true))).count() as u64;
+        }
+        written
+    }
+
     /// Re-creates bucket folders, records and settings on drives that lack
     /// them (fresh drives). Returns how many drives were repaired.
     pub async fn heal_bucket(&self, bucket: &str) -> Result<u64, StoreError> {

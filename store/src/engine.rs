@@ -861,32 +861,30 @@ impl Inner {
             });
         }
         crash_point!("before_old_data_removal");
-        let old_data_dirs: Vec<Option<PathBuf>> = results
-            .iter()
-            .map(|result| {
-                let old = result.as_ref().ok()?.as_ref()?;
-                let old = ObjectMeta::decode(Bytes::copy_from_slice(old)).ok()?;
-                let old_dir = old.data_dir?;
-                (Some(old_dir) != new_data_dir)
-                    .then(|| object_dir.join(layout::data_dir_name(old_dir)))
-            })
-            .collect();
-        let failed_somewhere = results.iter().any(|r| r.is_err());
-        if old_data_dirs.iter().any(Option::is_some) || (failed_somewhere && tmp_to_move.is_some())
-        {
-            let old_data_dirs = Arc::new(old_data_dirs);
-            let tmp = tmp_to_move;
-            self.each_drive(move |position, drive| {
-                if let Some(dir) = &old_data_dirs[position] {
-                    drive.remove_dir_all(dir)?;
+        // Every data dir but the new one is garbage now: the old version's,
+        // and any left by a crash (between a data rename and its metadata
+        // commit, or before an old version's removal).
+        let keep = new_data_dir.map(layout::data_dir_name);
+        let committed_on: Vec<bool> = results.iter().map(|r| r.is_ok()).collect();
+        let tmp = tmp_to_move.filter(|_| committed_on.iter().any(|ok| !ok));
+        self.each_drive(move |position, drive| {
+            if committed_on[position] {
+                for entry in drive.list_dir(&object_dir)? {
+                    if entry.is_dir
+                        && entry.name.starts_with(layout::DATA_DIR_PREFIX)
+                        && Some(&entry.name) != keep.as_ref()
+                    {
+                        drive.remove_dir_all(&object_dir.join(&entry.name))?;
+                    }
                 }
-                if let Some(tmp) = &tmp {
-                    drive.remove_dir_all(tmp)?;
-                }
-                Ok(())
-            })
-            .await;
-        }
+            }
+            if let Some(tmp) = &tmp {
+                drive.remove_dir_all(tmp)?;
+            }
+            Ok(())
+        })
+        .await;
+        let failed_somewhere = committed_on_any_failed(&results);
         if failed_somewhere {
             self.heal_queue.push(bucket, key.key());
         }
@@ -1196,6 +1194,10 @@ impl Inner {
     }
 }
 
+fn committed_on_any_failed<T>(results: &[io::Result<T>]) -> bool {
+    results.iter().any(|r| r.is_err())
+}
+
 /// `segment.name` blobs a key's hashed long segments need (paths relative
 /// to the drive root).
 pub(crate) fn segment_name_files(bucket: &str, key: &EncodedKey) -> Vec<(PathBuf, Vec<u8>)> {
@@ -1396,6 +1398,16 @@ impl ShardSources {
         }
     }
 
+    /// Closes part `part_index`'s file once the read is past it, so a read
+    /// of many parts holds one part's files at a time.
+    pub(crate) fn close_part(&mut self, part_index: usize) {
+        if let Self::Files { files, .. } = self {
+            if let Some(file) = files.get_mut(part_index) {
+                file.take();
+            }
+        }
+    }
+
     pub(crate) fn had_errors(&self) -> bool {
         matches!(self, Self::Files { errors: true, .. })
     }
@@ -1499,6 +1511,9 @@ impl ReadPlan {
                 if !emit(decoded.data.slice(lo..hi), damaged) {
                     return Ok(());
                 }
+            }
+            for source in sources.iter_mut() {
+                source.close_part(part_index);
             }
             part_start = part_end;
         }

@@ -135,7 +135,15 @@ pub(crate) fn start_fresh_drive_heal_after(inner: &Arc<Inner>, delay: Duration) 
             None => return,
         };
         let mut total = HealReport::default();
+        if let Some(inner) = weak.upgrade() {
+            inner.heal_system_blobs().await;
+        }
         for bucket in buckets {
+            if let Some(inner) = weak.upgrade() {
+                if inner.heal_bucket(&bucket).await.is_ok() {
+                    inner.heal_uploads(&bucket).await;
+                }
+            }
             let mut start_after: Option<String> = None;
             loop {
                 let Some(inner) = weak.upgrade() else { return };
@@ -229,6 +237,9 @@ impl ObjectRepair {
                     .heal_block(&framed, block_len)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 each(part_index, &healed.frames, &healed.rebuilt).map_err(StoreError::Io)?;
+            }
+            for source in sources.iter_mut() {
+                source.close_part(part_index);
             }
         }
         Ok(())
@@ -477,9 +488,19 @@ impl Inner {
             None => self.list_buckets().into_iter().map(|b| b.name).collect(),
         };
         let mut total = HealReport::default();
+        if bucket.is_none() {
+            let copies = self.heal_system_blobs().await;
+            if copies > 0 {
+                tracing::info!(copies, "healed system blobs");
+            }
+        }
         for bucket in buckets {
             if bucket_is_gone(self.heal_bucket(&bucket).await) {
                 continue;
+            }
+            let parts = self.heal_uploads(&bucket).await;
+            if parts > 0 {
+                tracing::info!(%bucket, parts, "healed multipart upload parts");
             }
             let mut start_after: Option<String> = None;
             loop {

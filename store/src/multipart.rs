@@ -514,6 +514,117 @@ impl Inner {
         ids
     }
 
+    /// Rebuilds in-progress uploads of `bucket` on drives that lack them (a
+    /// replaced drive): the upload record, and per part its record and its
+    /// shard, re-encoded from the other drives. Returns the parts rebuilt.
+    pub async fn heal_uploads(&self, bucket: &str) -> u64 {
+        let mut rebuilt = 0;
+        for id in self.upload_ids(bucket).await {
+            let Some(((key, _), _)) = self.upload_key(bucket, &id).await else {
+                continue;
+            };
+            let Ok(key) = EncodedKey::new(&key) else {
+                continue;
+            };
+            // Complete and abort hold the key lock: the upload cannot go
+            // away (and be resurrected here) while it is healed.
+            let _bucket = self.bucket_locks.shared(bucket).await;
+            let _guard = self.locks.lock(bucket, key.key()).await;
+            if self.require_writable_bucket(bucket).is_err() {
+                return rebuilt;
+            }
+            let Some((encoded, holders)) = self.upload_key(bucket, &id).await else {
+                continue;
+            };
+            let path = layout::upload_meta_path(bucket, &id);
+            let encoded = Arc::new(encoded.1);
+            let holders = Arc::new(holders);
+            self.each_drive(move |position, drive| {
+                if !holders[position] {
+                    drive.write_atomic(&path, &encoded)?;
+                }
+                Ok(())
+            })
+            .await;
+            for number in self.part_numbers_on_any_drive(bucket, &id).await {
+                let Some((part, holders)) = self.read_part(bucket, &id, number).await else {
+                    continue;
+                };
+                let drives: Vec<Option<Arc<dyn crate::drive::Drive>>> = self
+                    .drives
+                    .iter()
+                    .map(|d| {
+                        d.online
+                            .load(std::sync::atomic::Ordering::Relaxed)
+                            .then(|| d.drive.clone())
+                    })
+                    .collect();
+                if !drives
+                    .iter()
+                    .zip(&holders)
+                    .any(|(drive, holds)| drive.is_some() && !holds)
+                {
+                    continue;
+                }
+                let Ok(codec) = self.codec_for(&part.erasure) else {
+                    continue;
+                };
+                let (bucket_owned, id_owned) = (bucket.to_owned(), id.clone());
+                let outcome = tokio::task::spawn_blocking(move || {
+                    rebuild_part_shards(&codec, &drives, &holders, &part, &bucket_owned, &id_owned)
+                })
+                .await;
+                match outcome {
+                    Ok(Ok(count)) => rebuilt += count,
+                    Ok(Err(err)) => {
+                        tracing::warn!(bucket, upload = %id, number, "cannot heal part: {err}")
+                    }
+                    Err(err) => {
+                        tracing::warn!(bucket, upload = %id, number, "cannot heal part: {err}")
+                    }
+                }
+            }
+        }
+        rebuilt
+    }
+
+    /// The agreed upload record of `upload_id` (its key, and the record
+    /// bytes) and which drives hold it.
+    async fn upload_key(
+        &self,
+        bucket: &str,
+        upload_id: &str,
+    ) -> Option<((String, Vec<u8>), Vec<bool>)> {
+        let reads = self
+            .read_records::<UploadMeta>(layout::upload_meta_path(bucket, upload_id))
+            .await;
+        let (upload, holders) = agree(&reads, self.data)?;
+        let encoded = encode_record(&upload, None);
+        Some(((upload.key, encoded), holders))
+    }
+
+    /// Part numbers with a `part.N.meta` on any drive.
+    async fn part_numbers_on_any_drive(&self, bucket: &str, upload_id: &str) -> Vec<u32> {
+        let dir = layout::upload_dir(bucket, upload_id);
+        let mut numbers: Vec<u32> = self
+            .each_drive(move |_, drive| drive.list_dir(&dir))
+            .await
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                e.name
+                    .strip_prefix("part.")?
+                    .strip_suffix(".meta")?
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        numbers.sort_unstable();
+        numbers.dedup();
+        numbers
+    }
+
     pub async fn has_uploads(&self, bucket: &str) -> bool {
         for id in self.upload_ids(bucket).await {
             let reads = self
@@ -607,4 +718,78 @@ fn composite_checksum(
         algorithm,
         value_b64: format!("{}-{}", encode_b64(&digest(algorithm, &raw)), parts.len()),
     })
+}
+
+/// Re-encodes one part's shard onto the online drives that lack it, from the
+/// holders' shard files (blocking). Returns how many drives got it.
+fn rebuild_part_shards(
+    codec: &erasure::ErasureCodec,
+    drives: &[Option<Arc<dyn crate::drive::Drive>>],
+    holders: &[bool],
+    part: &PartMeta,
+    bucket: &str,
+    upload_id: &str,
+) -> io::Result<u64> {
+    use std::io::Write as _;
+    use std::os::unix::fs::FileExt as _;
+    let number = part.part.number;
+    let data_path = layout::upload_part_data_path(bucket, upload_id, number, part.data_id);
+    let distribution = &part.erasure.distribution;
+    let mut sources: Vec<Option<std::fs::File>> = (0..codec.total_shards()).map(|_| None).collect();
+    for (position, drive) in drives.iter().enumerate() {
+        if let (Some(drive), true) = (drive, holders[position]) {
+            sources[usize::from(distribution[position])] = drive.open_read(&data_path).ok();
+        }
+    }
+    let tmp = layout::new_tmp_path();
+    let mut targets: Vec<(usize, std::fs::File)> = Vec::new();
+    for (position, drive) in drives.iter().enumerate() {
+        if let (Some(drive), false) = (drive, holders[position]) {
+            if let Ok(file) = drive.create_file(&tmp.join(position.to_string())) {
+                targets.push((position, file));
+            }
+        }
+    }
+    let size = part.part.size;
+    for block in 0..codec.block_count(size) {
+        let block_len = codec.block_len(size, block);
+        let frame_len = codec.frame_len(block_len);
+        let offset = codec.frame_offset(size, block);
+        let framed: Vec<Option<Bytes>> = sources
+            .iter()
+            .map(|file| {
+                let file = file.as_ref()?;
+                let mut buffer = vec![0u8; frame_len];
+                file.read_exact_at(&mut buffer, offset).ok()?;
+                Some(Bytes::from(buffer))
+            })
+            .collect();
+        let healed = codec
+            .heal_block(&framed, block_len)
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        for (position, file) in &mut targets {
+            file.write_all(&healed.frames[usize::from(distribution[*position])])?;
+        }
+    }
+    let mut rebuilt = 0;
+    let meta_path = layout::upload_part_meta_path(bucket, upload_id, number);
+    for (position, file) in targets {
+        let drive = drives[position].as_ref().expect("target online");
+        let result = (|| {
+            file.sync_all()?;
+            drop(file);
+            drive.rename(&tmp.join(position.to_string()), &data_path)?;
+            let mut meta = part.clone();
+            meta.erasure.index = distribution[position];
+            drive.write_atomic(&meta_path, &encode_record(&meta, None))
+        })();
+        let _ = drive.remove_dir_all(&tmp);
+        match result {
+            Ok(()) => rebuilt += 1,
+            Err(err) => {
+                tracing::warn!(drive = %drive.root().display(), "cannot heal a part: {err}")
+            }
+        }
+    }
+    Ok(rebuilt)
 }
