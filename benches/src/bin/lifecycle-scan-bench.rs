@@ -24,7 +24,8 @@ mod bench {
     use futures::StreamExt;
     use hdrhistogram::Histogram;
     use lifecycle::{
-        DayLength, LifecycleConfiguration, ManualClock, Scanner, ScannerConfig, ScannerHandle,
+        CycleSummary, DayLength, LifecycleConfiguration, ManualClock, Scanner, ScannerConfig,
+        ScannerHandle,
     };
     use store::api::{BucketSetting, ByteStream, Catalog, ObjectStore, PutOptions, StoreError};
     use store::{Store, StoreConfig};
@@ -59,6 +60,18 @@ mod bench {
         /// Rounds of (scanner off, scanner on) GET windows.
         #[arg(long, default_value_t = 3)]
         rounds: u32,
+        /// Ops/s budget of the scanner in the 'on' windows (default: the
+        /// scanner's default budget).
+        #[arg(long)]
+        scanner_ops: Option<u32>,
+        /// How far ahead the 'on' scanner's clock is, in days: 8 makes every
+        /// temp/ object due (deletions), 1 makes nothing due (listing only).
+        #[arg(long, default_value_t = 8)]
+        scanner_days_ahead: u32,
+        /// Skip the scan-rate cycles (a): temp/ stays populated, so the GET
+        /// windows start at once (for quick experiments with the 'on' side).
+        #[arg(long)]
+        skip_scan_rate: bool,
         /// Folder that receives the temporary drive folders.
         #[arg(long)]
         work_dir: Option<PathBuf>,
@@ -290,12 +303,15 @@ mod bench {
         );
 
         // (a) scan rate, unthrottled: nothing due (1 day ahead), then everything due (8 days).
-        let mut scan_only = scanner_at(&store, DAY, 0);
-        let listed = scan_only.run_one_cycle().await.context("scan-only cycle")?;
-        drop(scan_only);
-        let mut expire = scanner_at(&store, 8 * DAY, 0);
-        let expired = expire.run_one_cycle().await.context("expiry cycle")?;
-        drop(expire);
+        let (listed, expired) = if args.skip_scan_rate {
+            (CycleSummary::default(), CycleSummary::default())
+        } else {
+            let mut scan_only = scanner_at(&store, DAY, 0);
+            let listed = scan_only.run_one_cycle().await.context("scan-only cycle")?;
+            let mut expire = scanner_at(&store, 8 * DAY, 0);
+            let expired = expire.run_one_cycle().await.context("expiry cycle")?;
+            (listed, expired)
+        };
         let rate = |n: u64, d: Duration| n as f64 / d.as_secs_f64().max(1e-9);
         println!(
             "scan (nothing due):  {} scanned in {:.2} s = {:.0} objects/s",
@@ -315,7 +331,9 @@ mod bench {
         // (b) foreground GET p99, scanner off vs on (default ops budget, a
         // cycle with work to do), in alternating windows so that the noise of
         // a shared machine falls on both sides alike.
-        let repopulate = args.repopulate.unwrap_or(temp_count);
+        let repopulate =
+            args.repopulate
+                .unwrap_or(if args.skip_scan_rate { 0 } else { temp_count });
         let repopulate_time = put_many(
             &store,
             (0..repopulate).map(temp_key).collect(),
@@ -329,7 +347,10 @@ mod bench {
             repopulate_time.as_secs_f64()
         );
         let window = Duration::from_secs(args.get_secs);
-        let default_budget = ScannerConfig::for_day(DayLength::default()).ops_per_sec;
+        let default_budget = args
+            .scanner_ops
+            .unwrap_or(ScannerConfig::for_day(DayLength::default()).ops_per_sec);
+        let on_ahead = DAY * args.scanner_days_ahead;
         let mut off_all = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
         let mut on_all = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
         let (mut off_secs, mut on_secs) = (0.0, 0.0);
@@ -355,7 +376,7 @@ mod bench {
         for round in 1..=args.rounds {
             let off = get_load(&store, half, args.get_concurrency, window, "off").await?;
             let scanner: ScannerHandle =
-                scanner_at(&store, 8 * DAY, default_budget).spawn(std::future::pending());
+                scanner_at(&store, on_ahead, default_budget).spawn(std::future::pending());
             let on = get_load(&store, half, args.get_concurrency, window, "on").await?;
             let during = scanner.metrics();
             scanner.stop();
@@ -380,7 +401,7 @@ mod bench {
             on_all.add(&on.hist)?;
             off_secs += off.elapsed.as_secs_f64();
             on_secs += on.elapsed.as_secs_f64();
-            let mut pair = vec![off.json(), on.json()];
+            let mut pair = [off.json(), on.json()];
             pair[1]["scanner_expired"] = serde_json::json!(during.objects_expired);
             windows.push(serde_json::json!({ "round": round, "off": pair[0], "on": pair[1] }));
         }
@@ -450,6 +471,7 @@ mod bench {
                 "concurrency": args.get_concurrency,
                 "repopulated_temp_objects": repopulate,
                 "scanner_ops_per_sec": default_budget,
+                "scanner_days_ahead": args.scanner_days_ahead,
                 "scanner_expired_during_on": scanner_expired,
                 "scanner_scanned_during_on": scanner_scanned,
                 "window_secs": args.get_secs,
