@@ -48,6 +48,17 @@ pub trait Drive: Send + Sync + std::fmt::Debug {
     /// Renames `from` to `to` (file or directory), creating `to`'s parents
     /// except a top-level folder (a bucket root), then fsyncs `to`'s directory.
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// Like [`Drive::rename`] but leaves the fsync of `to`'s directory to the
+    /// caller, who writes (and fsyncs) that same directory next: one journal
+    /// commit then covers both entries. Folders it creates are still made
+    /// durable in their parents.
+    fn rename_unsynced(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// Creates a directory (and missing parents) under the tmp area without
+    /// any fsync: staging
+    /// names need no durability (the area is wiped at start-up; what a write
+    /// needs durable is its file data, the staged folder's own entries, and
+    /// the final rename's directory).
+    fn mkdir_staging(&self, rel: &Path) -> io::Result<()>;
     /// Hard-links `from` to `to` (creating `to`'s parents).
     fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()>;
     /// fsyncs a directory.
@@ -152,7 +163,19 @@ enum TopLevel {
 
 /// fsyncs a directory by absolute path.
 pub fn fsync_dir_abs(path: &Path) -> io::Result<()> {
+    #[cfg(test)]
+    if path.ends_with(TMP_DIR) {
+        tmp_area_fsyncs::COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
     File::open(path)?.sync_all()
+}
+
+/// Counts fsyncs of any drive's shared tmp area: every concurrent write
+/// would serialise on that one inode, and staging names need no durability,
+/// so the count must stay 0 (tests check it).
+#[cfg(test)]
+pub mod tmp_area_fsyncs {
+    pub static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 }
 
 /// Deletes a temp file on drop unless it was persisted.
@@ -232,6 +255,11 @@ impl Drive for LocalDrive {
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.rename_unsynced(from, to)?;
+        fsync_dir_abs(&self.path(to.parent().unwrap_or(Path::new(""))))
+    }
+
+    fn rename_unsynced(&self, from: &Path, to: &Path) -> io::Result<()> {
         let parent_rel = to.parent().unwrap_or(Path::new(""));
         let mut attempts = 0;
         let mut created = Vec::new();
@@ -249,8 +277,27 @@ impl Drive for LocalDrive {
                 Err(err) => return Err(err),
             }
         }
-        fsync_dir_abs(&self.path(parent_rel))?;
         self.fsync_parents_of(&created)
+    }
+
+    fn mkdir_staging(&self, rel: &Path) -> io::Result<()> {
+        let below = rel.strip_prefix(TMP_DIR).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not in the tmp area", rel.display()),
+            )
+        })?;
+        // The tmp area itself must exist (it does on every usable drive):
+        // never re-create a vanished drive's folders from here.
+        let mut dir = self.path(Path::new(TMP_DIR));
+        for component in below.components() {
+            dir.push(component);
+            match fs::create_dir(&dir) {
+                Err(err) if err.kind() != io::ErrorKind::AlreadyExists => return Err(err),
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {

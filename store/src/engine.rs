@@ -1,9 +1,10 @@
 //! The erasure-coded store: [`Store`], its configuration and start-up, the
 //! per-drive fan-out, and single-part object writes, reads and deletes.
 //!
-//! A write streams the body through a hasher thread (MD5 + checksum) and an
-//! encoder thread (Reed-Solomon + bitrot frames) into one writer thread per
-//! drive, which writes a temp shard file and fsyncs it. Nothing is visible
+//! A write streams the body through an MD5 task and an encoder task
+//! (checksum + Reed-Solomon + bitrot frames) into one writer task per drive,
+//! which writes a temp shard file and fsyncs it. The tasks are async and
+//! borrow a blocking thread per block, so a slow client parks no thread. Nothing is visible
 //! until the commit: under the key's namespace lock, each drive renames the
 //! temp data directory into the object folder and atomically replaces
 //! `obj.meta` (the commit point). Below write quorum everything is undone.
@@ -257,7 +258,8 @@ enum WriterMsg {
     Finish,
 }
 
-type EncoderResult = Result<Vec<Option<mpsc::Sender<WriterMsg>>>, ErasureError>;
+/// The writers' senders (to finish them) and the body's checksum.
+type EncoderResult = Result<(Vec<Option<mpsc::Sender<WriterMsg>>>, Option<Checksum>), ErasureError>;
 
 /// The hash → encode → per-drive-writer threads of one streaming write.
 struct Pipeline {
@@ -429,44 +431,80 @@ impl Inner {
             let drive = state.drive.clone();
             let dir = tmp_dir.clone();
             let name = file_name.clone();
-            writers.push(Some(tokio::task::spawn_blocking(
-                move || -> io::Result<()> {
-                    drive.mkdir_all(&dir)?;
-                    let mut file = drive.create_file(&dir.join(&name))?;
-                    while let Some(msg) = rx.blocking_recv() {
-                        match msg {
-                            WriterMsg::Frames(frames) => file.write_all(&frames)?,
-                            WriterMsg::Finish => {
+            // An async task that borrows a blocking thread per write, so a
+            // slow client parks no thread (review #5).
+            writers.push(Some(tokio::spawn(async move {
+                let path = dir.join(&name);
+                let opened = {
+                    let (drive, dir) = (drive.clone(), dir.clone());
+                    blocking(move || {
+                        drive.mkdir_staging(&dir)?;
+                        drive.create_file(&path)
+                    })
+                    .await?
+                };
+                let mut file = opened;
+                while let Some(msg) = rx.recv().await {
+                    match msg {
+                        WriterMsg::Frames(frames) => {
+                            file = blocking(move || file.write_all(&frames).map(|()| file)).await?;
+                        }
+                        WriterMsg::Finish => {
+                            return blocking(move || {
                                 file.sync_all()?;
-                                return drive.fsync_dir(&dir);
-                            }
+                                drive.fsync_dir(&dir)
+                            })
+                            .await;
                         }
                     }
-                    Err(io::Error::other("write abandoned"))
-                },
-            )));
+                }
+                Err(io::Error::other("write abandoned"))
+            })));
             writer_txs.push(Some(tx));
         }
         let (hash_tx, mut hash_rx) = mpsc::channel::<Bytes>(BLOCK_QUEUE);
-        let hasher = tokio::task::spawn_blocking(move || {
-            let mut hasher = BodyHasher::new(checksum_algorithm);
-            while let Some(block) = hash_rx.blocking_recv() {
-                hasher.update(&block);
+        let hasher = tokio::spawn(async move {
+            let mut hasher = BodyHasher::md5_only();
+            while let Some(block) = hash_rx.recv().await {
+                hasher = match tokio::task::spawn_blocking(move || {
+                    hasher.update(&block);
+                    hasher
+                })
+                .await
+                {
+                    Ok(hasher) => hasher,
+                    Err(err) => std::panic::resume_unwind(err.into_panic()),
+                };
             }
             hasher
         });
         let (encode_tx, mut encode_rx) = mpsc::channel::<Bytes>(BLOCK_QUEUE);
         let codec = self.codec.clone();
         let distribution = distribution.to_vec();
-        let encoder = tokio::task::spawn_blocking(move || -> EncoderResult {
+        let encoder = tokio::spawn(async move {
             let mut txs = writer_txs;
-            while let Some(block) = encode_rx.blocking_recv() {
-                let frames = codec.encode_block(&block)?;
+            // The checksum runs here, beside the cheap encode, so the MD5
+            // task is the only per-byte bottleneck.
+            let mut checksum = BodyHasher::checksum_only(checksum_algorithm);
+            while let Some(block) = encode_rx.recv().await {
+                let codec = codec.clone();
+                let (encoded, back) = match tokio::task::spawn_blocking(move || {
+                    checksum.update(&block);
+                    (codec.encode_block(&block), checksum)
+                })
+                .await
+                {
+                    Ok(done) => done,
+                    Err(err) => std::panic::resume_unwind(err.into_panic()),
+                };
+                checksum = back;
+                let frames = encoded?;
                 for (position, slot) in txs.iter_mut().enumerate() {
                     if let Some(tx) = slot {
                         let shard = usize::from(distribution[position]);
                         if tx
-                            .blocking_send(WriterMsg::Frames(frames[shard].clone()))
+                            .send(WriterMsg::Frames(frames[shard].clone()))
+                            .await
                             .is_err()
                         {
                             *slot = None;
@@ -474,7 +512,7 @@ impl Inner {
                     }
                 }
             }
-            Ok(txs)
+            EncoderResult::Ok((txs, checksum.finish().1))
         });
         Pipeline {
             hash_tx,
@@ -594,15 +632,15 @@ impl Inner {
         drop(hash_tx);
         drop(encode_tx);
         let hasher = hasher.await.map_err(internal)?;
-        let (md5, checksum) = hasher.finish();
+        let (md5, _) = hasher.finish();
         let encoded = encoder.await.map_err(internal);
         let verdict = match &encoded {
-            Ok(Ok(_)) => verify_body(opts, &md5, checksum.as_ref()),
+            Ok(Ok((_, checksum))) => verify_body(opts, &md5, checksum.as_ref()),
             Ok(Err(err)) => Err(StoreError::Internal(err.to_string())),
             Err(err) => Err(StoreError::Internal(err.to_string())),
         };
-        let txs = match (verdict, encoded) {
-            (Ok(()), Ok(Ok(txs))) => txs,
+        let (txs, checksum) = match (verdict, encoded) {
+            (Ok(()), Ok(Ok(done))) => done,
             (verdict, encoded) => {
                 // Dropping the senders lets the writers see the abort.
                 drop(encoded);
@@ -691,17 +729,28 @@ impl Inner {
     }
 
     /// Reads `obj.meta` from every drive.
+    ///
+    /// One blocking task reads them all: these are small files, usually in
+    /// the page cache, and a hand-off to the blocking pool per drive cost
+    /// more than the reads (BENCHMARKS.md, profile cost 2).
     pub async fn read_metas(&self, bucket: &str, key: &EncodedKey) -> Vec<DriveRead<ObjectMeta>> {
         let path = layout::object_meta_path(bucket, key);
-        self.each_drive(move |_, drive| {
-            drive
-                .read_file(&path)
-                .map(|bytes| ObjectMeta::decode(Bytes::from(bytes)))
+        let drives = self.online_drives();
+        let total = self.drives.len();
+        tokio::task::spawn_blocking(move || {
+            let mut reads: Vec<DriveRead<ObjectMeta>> =
+                (0..total).map(|_| DriveRead::Failed).collect();
+            for (position, drive) in drives {
+                reads[position] = DriveRead::from_io(
+                    drive
+                        .read_file(&path)
+                        .map(|bytes| ObjectMeta::decode(Bytes::from(bytes))),
+                );
+            }
+            reads
         })
         .await
-        .into_iter()
-        .map(DriveRead::from_io)
-        .collect()
+        .unwrap_or_else(|_| Vec::new())
     }
 
     /// The agreed metadata of an object; queues a heal when some online
@@ -802,7 +851,9 @@ impl Inner {
                 let attempt = || -> io::Result<Option<Vec<u8>>> {
                     ensure_segment_names(drive, &name_files)?;
                     if let (Some(tmp), Some(target)) = (&tmp_to_move, &data_dir_path) {
-                        drive.rename(tmp, target)?;
+                        // `write_atomic` of obj.meta below fsyncs this same
+                        // object directory: one fsync for both entries.
+                        drive.rename_unsynced(tmp, target)?;
                     }
                     let old = match drive.read_file(&meta_path) {
                         Ok(old) => Some(old),
@@ -1198,6 +1249,15 @@ fn committed_on_any_failed<T>(results: &[io::Result<T>]) -> bool {
     results.iter().any(|r| r.is_err())
 }
 
+/// Runs blocking file work on the blocking pool, as an I/O result.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|err| Err(io::Error::other(err)))
+}
+
 /// `segment.name` blobs a key's hashed long segments need (paths relative
 /// to the drive root).
 pub(crate) fn segment_name_files(bucket: &str, key: &EncodedKey) -> Vec<(PathBuf, Vec<u8>)> {
@@ -1485,7 +1545,7 @@ impl ReadPlan {
                     }
                     parity_read = true;
                 }
-                let decoded = match self.codec.decode_block(&framed, block_len) {
+                let decoded = match self.codec.decode_block_parts(&framed, block_len) {
                     Ok(decoded) => decoded,
                     Err(ErasureError::TooFewShards { .. }) if !parity_read => {
                         for shard in data..total {
@@ -1493,7 +1553,7 @@ impl ReadPlan {
                         }
                         parity_read = true;
                         self.codec
-                            .decode_block(&framed, block_len)
+                            .decode_block_parts(&framed, block_len)
                             .map_err(erasure_error)?
                     }
                     Err(err) => return Err(erasure_error(err)),
@@ -1508,8 +1568,19 @@ impl ReadPlan {
                 let block_start = self.codec.block_offset(block);
                 let lo = (from.max(block_start) - block_start) as usize;
                 let hi = (to.min(block_start + block_len as u64) - block_start) as usize;
-                if !emit(decoded.data.slice(lo..hi), damaged) {
-                    return Ok(());
+                // The data shards as they are (no concatenation), cut to the
+                // requested bytes.
+                let mut at = 0usize;
+                for piece in decoded.parts {
+                    let (start, end) = (at, at + piece.len());
+                    at = end;
+                    if end <= lo || start >= hi {
+                        continue;
+                    }
+                    let slice = piece.slice(lo.max(start) - start..hi.min(end) - start);
+                    if !emit(slice, damaged) {
+                        return Ok(());
+                    }
                 }
             }
             for source in sources.iter_mut() {

@@ -288,6 +288,9 @@ impl ObjectRepair {
                         let path = tmp
                             .join(position.to_string())
                             .join(layout::part_file_name(number));
+                        if let Some(parent) = path.parent() {
+                            drive.mkdir_staging(parent)?;
+                        }
                         files[slot] = Some((part_index, drive.create_file(&path)?));
                     }
                     files[slot].as_mut().expect("open").1.write_all(frame)

@@ -243,7 +243,8 @@ impl Inner {
                 }
                 let target =
                     layout::upload_part_data_path(&bucket_owned, &upload_owned, number, data_id);
-                drive.rename(&staged, &target)?;
+                // The part meta write below fsyncs this same upload folder.
+                drive.rename_unsynced(&staged, &target)?;
                 let meta_path = layout::upload_part_meta_path(&bucket_owned, &upload_owned, number);
                 let old = drive
                     .read_file(&meta_path)
@@ -420,7 +421,7 @@ impl Inner {
                 if !holders[position] {
                     return Err(io::Error::other("drive lacks a part"));
                 }
-                drive.mkdir_all(&tmp_dir)?;
+                drive.mkdir_staging(&tmp_dir)?;
                 for (source, name) in links.iter() {
                     drive.hard_link(source, &tmp_dir.join(name))?;
                 }
@@ -745,7 +746,10 @@ fn rebuild_part_shards(
     let mut targets: Vec<(usize, std::fs::File)> = Vec::new();
     for (position, drive) in drives.iter().enumerate() {
         if let (Some(drive), false) = (drive, holders[position]) {
-            if let Ok(file) = drive.create_file(&tmp.join(position.to_string())) {
+            let created = drive
+                .mkdir_staging(&tmp)
+                .and_then(|()| drive.create_file(&tmp.join(position.to_string())));
+            if let Ok(file) = created {
                 targets.push((position, file));
             }
         }

@@ -1013,3 +1013,105 @@ async fn reads_close_each_parts_files_once_read() {
     assert!(open <= 4, "{open} shard files still open in the last part");
     drop(reader);
 }
+
+/// Profile cost 1: a PUT never fsyncs the shared staging area (every
+/// concurrent write would queue on that one inode), not even a heal's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_never_fsync_the_shared_tmp_area() {
+    use std::sync::atomic::Ordering;
+    let fixture = Fixture::new(4);
+    let store = fixture.open().await;
+    store.create_bucket("bkt").await.unwrap();
+    let before = crate::drive::tmp_area_fsyncs::COUNT.load(Ordering::Relaxed);
+    for key in ["a", "b/c"] {
+        store
+            .put_object(
+                "bkt",
+                key,
+                body(&pattern(300_000, 4)),
+                PutOptions::default(),
+            )
+            .await
+            .unwrap();
+    }
+    std::fs::remove_dir_all(fixture.drives[2].join("bkt")).unwrap();
+    store.heal(None, "").await.unwrap();
+    assert_eq!(
+        crate::drive::tmp_area_fsyncs::COUNT.load(Ordering::Relaxed),
+        before,
+        "the shared tmp area was fsynced"
+    );
+}
+
+/// Review #5: a slow upload parks no blocking thread, so metadata work keeps
+/// running even with a tiny blocking pool and stalled bodies.
+#[test]
+fn stalled_uploads_do_not_hold_blocking_threads() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let fixture = Fixture::new(4);
+        let store = std::sync::Arc::new(fixture.open().await);
+        store.create_bucket("bkt").await.unwrap();
+        store
+            .put_object("bkt", "small", body(b"hello"), PutOptions::default())
+            .await
+            .unwrap();
+        let mut stalled = Vec::new();
+        for upload in 0..2 {
+            let store = store.clone();
+            stalled.push(tokio::spawn(async move {
+                let first: Result<Bytes, StoreError> = Ok(Bytes::from(pattern(200_000, 1)));
+                let body: ByteStream = Box::pin(
+                    futures::stream::once(async move { first }).chain(futures::stream::pending()),
+                );
+                let _ = store
+                    .put_object(
+                        "bkt",
+                        &format!("stalled{upload}"),
+                        body,
+                        PutOptions::default(),
+                    )
+                    .await;
+            }));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let head = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            store.head_object("bkt", "small"),
+        )
+        .await;
+        assert!(head.is_ok(), "HEAD starved by stalled uploads");
+        head.unwrap().unwrap();
+        for task in stalled {
+            task.abort();
+        }
+    });
+}
+
+/// Profile cost 3: GET hands out the data shards as they are (no copy into
+/// one buffer), so a block comes out as one chunk per data shard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_stream_data_shards_without_concatenating_them() {
+    let fixture = Fixture::new(4);
+    let store = fixture.open().await;
+    store.create_bucket("bkt").await.unwrap();
+    let data = pattern(64 << 10, 6);
+    store
+        .put_object("bkt", "one-block", body(&data), PutOptions::default())
+        .await
+        .unwrap();
+    let mut reader = store.get_object("bkt", "one-block", None).await.unwrap();
+    let mut chunks = 0;
+    let mut out = Vec::new();
+    while let Some(chunk) = reader.body.next().await {
+        out.extend_from_slice(&chunk.unwrap());
+        chunks += 1;
+    }
+    assert_eq!(out, data);
+    assert_eq!(chunks, 2, "one chunk per data shard");
+}
