@@ -750,7 +750,7 @@ impl Inner {
             reads
         })
         .await
-        .unwrap_or_else(|_| Vec::new())
+        .unwrap_or_else(|_| (0..total).map(|_| DriveRead::Failed).collect())
     }
 
     /// The agreed metadata of an object; queues a heal when some online
