@@ -158,6 +158,32 @@ pub fn prepare_drives(paths: &[PathBuf], read_quorum: usize) -> Result<Vec<Drive
     deployments.sort_by_key(|d| std::cmp::Reverse(d.1));
     let existing = deployments.first().map(|(id, _)| *id);
     let deployment_id = existing.unwrap_or_else(Uuid::new_v4);
+    // Formatting empty drives beside too few formatted ones would start a
+    // deployment that cannot tell which data is current (and would answer
+    // "no such key" for objects that live on the missing drives): refuse, as
+    // MinIO does when more drives than parity are unformatted.
+    if let Some((_, formatted)) = deployments.first() {
+        let would_format = probes.iter().any(|p| matches!(p, Probe::Empty));
+        if *formatted < read_quorum && would_format {
+            let missing: Vec<String> = paths
+                .iter()
+                .zip(&probes)
+                .filter(
+                    |(_, p)| !matches!(p, Probe::Formatted(f) if f.deployment_id == deployment_id),
+                )
+                .map(|(path, _)| path.display().to_string())
+                .collect();
+            return Err(StoreError::DriveConfig {
+                drive: missing.join(", "),
+                message: format!(
+                    "only {formatted} of {} drives carry this deployment's format (deployment \
+                     {deployment_id}); at least {read_quorum} are needed to start. Restore the \
+                     original drives (a wrong mount or path?) before starting",
+                    paths.len()
+                ),
+            });
+        }
+    }
 
     let mut slots = Vec::with_capacity(drives.len());
     for (position, (drive, probe)) in drives.into_iter().zip(probes).enumerate() {
@@ -350,6 +376,32 @@ mod tests {
             prepare_drives(&drives, 2),
             Err(StoreError::ReadQuorum { .. })
         ));
+    }
+
+    #[test]
+    fn too_few_formatted_drives_beside_empty_ones_refuse_to_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let drives = paths(dir.path(), 4);
+        prepare_drives(&drives, 2).unwrap();
+        // Three drives come back empty (wrong mounts, say): formatting them
+        // would hide the one drive that still has the data.
+        for d in &drives[1..] {
+            std::fs::remove_dir_all(d).unwrap();
+            std::fs::create_dir(d).unwrap();
+        }
+        let err = prepare_drives(&drives, 2).unwrap_err();
+        assert!(matches!(err, StoreError::DriveConfig { .. }), "{err}");
+        assert!(err.to_string().contains("only 1 of 4"), "{err}");
+        // Up to parity empty drives are fine: they are formatted fresh and healed.
+        let dir2 = tempfile::tempdir().unwrap();
+        let drives2 = paths(dir2.path(), 4);
+        prepare_drives(&drives2, 2).unwrap();
+        for d in &drives2[2..] {
+            std::fs::remove_dir_all(d).unwrap();
+            std::fs::create_dir(d).unwrap();
+        }
+        let slots = prepare_drives(&drives2, 2).unwrap();
+        assert!(slots[2].fresh && slots[3].fresh);
     }
 
     #[test]
