@@ -69,5 +69,6 @@ pub use model::{
 };
 pub use scanner::{
     cursor_position, CycleSummary, Scanner, ScannerConfig, ScannerError, ScannerHandle,
-    ScannerMetricsSnapshot, StepOutcome, CURSOR_BLOB,
+    ScannerMetricsSnapshot, StepOutcome, CURSOR_BLOB, DEFAULT_MAX_PACE, DEFAULT_PACE_FACTOR,
+    OPS_PER_SEC_ENV, SCAN_PAUSE_ENV,
 };

@@ -8,6 +8,13 @@
 //! [`CURSOR_BLOB`] so a restart resumes where it stopped, and spends at most
 //! `ops_per_sec` operations per second (each object or upload examined, and
 //! each deletion, costs one).
+//!
+//! On top of the budget it paces itself by what its work costs: after each
+//! deletion or abort, each listing page and each cursor write it rests
+//! `pace_factor` times as long as that call took (capped at `max_pace`).
+//! Deletions fsync on every drive and are what raises foreground tail
+//! latency; a fixed budget cannot know how costly they are on a given
+//! machine, the measured duration does (see BENCHMARKS.md).
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,27 +32,43 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
+use crate::error::LifecycleError;
 use crate::eval::{DayLength, ObjectFacts};
 use crate::model::LifecycleConfiguration;
-use crate::throttle::TokenBucket;
+use crate::throttle::{Pacer, TokenBucket};
 
 /// The system blob holding the scanner's position.
 pub const CURSOR_BLOB: &str = "lifecycle-cursor.json";
 const CURSOR_VERSION: u32 = 1;
 /// Wait after a failed step before trying again (capped by the cycle pause).
 const ERROR_BACKOFF: Duration = Duration::from_secs(5);
+/// Rest after an expensive step, as a multiple of its duration: the scanner
+/// keeps the drives busy at most a quarter of its time.
+pub const DEFAULT_PACE_FACTOR: u32 = 3;
+/// The longest single rest, so a stalled drive does not park the scanner.
+pub const DEFAULT_MAX_PACE: Duration = Duration::from_secs(1);
+/// Environment variable: the operations-per-second budget (0 = unthrottled).
+pub const OPS_PER_SEC_ENV: &str = "MINNOW_LIFECYCLE_OPS_PER_SEC";
+/// Environment variable: seconds between the end of a cycle and the next.
+pub const SCAN_PAUSE_ENV: &str = "MINNOW_LIFECYCLE_SCAN_PAUSE";
 
 /// How the scanner paces itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScannerConfig {
     /// The lifecycle day (shortened in tests).
     pub day: DayLength,
-    /// Operations per second the scanner may spend; 0 = unthrottled.
+    /// Operations per second the scanner may spend; 0 = unthrottled (no
+    /// pacing either: tests and one-off scans run flat out).
     pub ops_per_sec: u32,
     /// Rest between the end of one full pass and the start of the next.
     pub pause_between_cycles: Duration,
     /// Objects or uploads listed per step (the store caps it at 1000).
     pub page_size: usize,
+    /// After a deletion, abort, listing page or cursor write, rest this many
+    /// times as long as it took; 0 = no pacing. Ignored when unthrottled.
+    pub pace_factor: u32,
+    /// Cap on one such rest.
+    pub max_pace: Duration,
 }
 
 impl Default for ScannerConfig {
@@ -55,16 +78,60 @@ impl Default for ScannerConfig {
 }
 
 impl ScannerConfig {
-    /// Defaults for a given day length: 1,000 ops/s, pages of 1,000, and a
-    /// pause of one day but at most a minute (with a 1 s test day, expired
-    /// objects go within a couple of seconds).
+    /// Defaults for a given day length: 1,000 ops/s, pages of 1,000, a
+    /// pause of one day but at most a minute, and pacing of
+    /// [`DEFAULT_PACE_FACTOR`] × each expensive step.
+    ///
+    /// A shortened day (`MINNOW_LIFECYCLE_DAY_SECONDS`, a test and demo
+    /// setting) turns pacing off, so expired objects go within a couple of
+    /// seconds; the budget still applies.
     pub fn for_day(day: DayLength) -> Self {
+        let real_day = day.as_secs() >= DayLength::default().as_secs();
         Self {
             day,
             ops_per_sec: 1000,
             pause_between_cycles: day.as_duration().min(Duration::from_secs(60)),
             page_size: 1000,
+            pace_factor: if real_day { DEFAULT_PACE_FACTOR } else { 0 },
+            max_pace: DEFAULT_MAX_PACE,
         }
+    }
+
+    /// Applies the operator's overrides from the process environment:
+    /// [`OPS_PER_SEC_ENV`] and [`SCAN_PAUSE_ENV`].
+    pub fn with_env_overrides(self) -> Result<Self, LifecycleError> {
+        self.with_overrides(&|name| std::env::var(name).ok())
+    }
+
+    /// [`Self::with_env_overrides`] reading variables through `env` (unset
+    /// or blank variables leave the setting alone).
+    pub fn with_overrides(
+        mut self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, LifecycleError> {
+        let set = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        if let Some(text) = set(OPS_PER_SEC_ENV) {
+            self.ops_per_sec = text.trim().parse::<u32>().map_err(|_| {
+                LifecycleError::InvalidArgument(format!(
+                    "{OPS_PER_SEC_ENV} must be a whole number of operations per second \
+                     (0 = unthrottled), not {text:?}"
+                ))
+            })?;
+        }
+        if let Some(text) = set(SCAN_PAUSE_ENV) {
+            let trimmed = text.trim();
+            let number = trimmed.strip_suffix('s').unwrap_or(trimmed);
+            self.pause_between_cycles = number
+                .parse::<f64>()
+                .ok()
+                .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+                .ok_or_else(|| {
+                    LifecycleError::InvalidArgument(format!(
+                        "{SCAN_PAUSE_ENV} must be a non-negative number of seconds, not {text:?}"
+                    ))
+                })?;
+        }
+        Ok(self)
     }
 }
 
@@ -77,6 +144,7 @@ struct ScannerMetrics {
     cycles: AtomicU64,
     errors: AtomicU64,
     last_cycle_duration_micros: AtomicU64,
+    paced_nanos: AtomicU64,
 }
 
 /// A copy of the scanner's counters since the process started.
@@ -94,6 +162,8 @@ pub struct ScannerMetricsSnapshot {
     pub errors: u64,
     /// Wall time of the last completed cycle.
     pub last_cycle_duration: Duration,
+    /// Rest requested after expensive steps (pacing).
+    pub paced: Duration,
 }
 
 impl ScannerMetrics {
@@ -107,6 +177,7 @@ impl ScannerMetrics {
             last_cycle_duration: Duration::from_micros(
                 self.last_cycle_duration_micros.load(Ordering::Relaxed),
             ),
+            paced: Duration::from_nanos(self.paced_nanos.load(Ordering::Relaxed)),
         }
     }
 }
@@ -124,6 +195,8 @@ pub struct CycleSummary {
     pub errors: u64,
     /// Wall time of the cycle in this process.
     pub duration: Duration,
+    /// Rest requested after expensive steps (pacing), part of `duration`.
+    pub paced: Duration,
 }
 
 /// The result of one [`Scanner::step`].
@@ -200,6 +273,7 @@ pub struct Scanner<S> {
     clock: Arc<dyn Clock>,
     metrics: Arc<ScannerMetrics>,
     throttle: TokenBucket,
+    pacer: Pacer,
     /// `None` until loaded from the store by the first step.
     cursor: Option<Cursor>,
     cycle: Option<CycleState>,
@@ -242,6 +316,14 @@ where
         Self {
             store,
             throttle: TokenBucket::new(config.ops_per_sec),
+            pacer: Pacer::new(
+                if config.ops_per_sec == 0 {
+                    0
+                } else {
+                    config.pace_factor
+                },
+                config.max_pace,
+            ),
             config,
             clock,
             metrics: Arc::default(),
@@ -284,6 +366,8 @@ where
         tracing::info!(
             day_secs = self.config.day.as_secs(),
             ops_per_sec = self.config.ops_per_sec,
+            pace_factor = self.config.pace_factor,
+            pause_secs = self.config.pause_between_cycles.as_secs_f64(),
             "lifecycle scanner started"
         );
         while !self.stop.is_cancelled() {
@@ -416,6 +500,7 @@ where
             objects_expired = summary.objects_expired,
             uploads_aborted = summary.uploads_aborted,
             errors = summary.errors,
+            paced_ms = u64::try_from(summary.paced.as_millis()).unwrap_or(u64::MAX),
             duration_ms = u64::try_from(summary.duration.as_millis()).unwrap_or(u64::MAX),
             "lifecycle scan cycle finished"
         );
@@ -485,11 +570,13 @@ where
             start_after: cursor.after_key.clone(),
             max_keys: self.config.page_size.clamp(1, 1000),
         };
+        let listed = Instant::now();
         let page = match self.store.list_objects(bucket, params).await {
             Ok(page) => page,
             Err(StoreError::NoSuchBucket(_)) => return Ok(true),
             Err(e) => return Err(e.into()),
         };
+        self.pace(listed.elapsed()).await;
         let before = cursor.after_key.clone();
         for object in &page.objects {
             if self.stop.is_cancelled() {
@@ -527,6 +614,9 @@ where
             last_modified: object.last_modified,
         };
         let mut freshly_read = false;
+        // A deletion costs its HEAD and the delete itself (the evaluation in
+        // between is negligible).
+        let started = Instant::now();
         if config.expiry_needs_tags(&object.key) {
             match self.read_facts(bucket, &object.key).await? {
                 Some(read) => facts = read,
@@ -551,8 +641,12 @@ where
                 _ => return Ok(()),
             }
         }
+        let before_wait = Instant::now();
         self.throttle.acquire().await;
-        self.store.delete_object(bucket, &object.key).await?;
+        let waited = before_wait.elapsed();
+        let deleted = self.store.delete_object(bucket, &object.key).await;
+        self.pace(started.elapsed().saturating_sub(waited)).await;
+        deleted?;
         self.count(|s| &mut s.objects_expired, |m| &m.objects_expired);
         tracing::debug!(bucket, key = %object.key, rule_id = %expiry.rule_id, "lifecycle expired object");
         Ok(())
@@ -580,11 +674,13 @@ where
             upload_id_marker: cursor.upload_id_marker.clone(),
             max_uploads: self.config.page_size.clamp(1, 1000),
         };
+        let listed = Instant::now();
         let page = match self.store.list_uploads(bucket, params).await {
             Ok(page) => page,
             Err(StoreError::NoSuchBucket(_)) => return Ok(true),
             Err(e) => return Err(e.into()),
         };
+        self.pace(listed.elapsed()).await;
         let before = (cursor.after_key.clone(), cursor.upload_id_marker.clone());
         for upload in &page.uploads {
             if self.stop.is_cancelled() {
@@ -596,11 +692,13 @@ where
                 .filter(|(at, _)| *at <= self.clock.now());
             if let Some((_, rule_id)) = due {
                 self.throttle.acquire().await;
-                match self
+                let started = Instant::now();
+                let aborted = self
                     .store
                     .abort_multipart(bucket, &upload.key, &upload.upload_id)
-                    .await
-                {
+                    .await;
+                self.pace(started.elapsed()).await;
+                match aborted {
                     Ok(()) | Err(StoreError::NoSuchUpload(_)) => {
                         self.count(|s| &mut s.uploads_aborted, |m| &m.uploads_aborted);
                         tracing::debug!(bucket, key = %upload.key, upload_id = %upload.upload_id, %rule_id, "lifecycle aborted upload");
@@ -645,10 +743,33 @@ where
         }
     }
 
-    async fn persist(&self, cursor: &Cursor) -> Result<(), ScannerError> {
+    async fn persist(&mut self, cursor: &Cursor) -> Result<(), ScannerError> {
         let bytes = Bytes::from(serde_json::to_vec(cursor)?);
-        self.store.put_system_blob(CURSOR_BLOB, Some(bytes)).await?;
+        let started = Instant::now();
+        let written = self.store.put_system_blob(CURSOR_BLOB, Some(bytes)).await;
+        self.pace(started.elapsed()).await;
+        written?;
         Ok(())
+    }
+
+    /// Rests in proportion to a step that took `took` (see [`Pacer`]); a
+    /// stop request cuts the rest short.
+    async fn pace(&mut self, took: Duration) {
+        let pause = self.pacer.pause_after(took);
+        if pause.is_zero() {
+            return;
+        }
+        if let Some(cycle) = self.cycle.as_mut() {
+            cycle.summary.paced += pause;
+        }
+        self.metrics.paced_nanos.fetch_add(
+            u64::try_from(pause.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            () = self.stop.cancelled() => {}
+        }
     }
 }
 
@@ -658,4 +779,80 @@ pub fn cursor_position(blob: &[u8]) -> Option<(Option<String>, Option<String>)> 
     serde_json::from_slice::<Cursor>(blob)
         .ok()
         .map(|c| (c.bucket, c.after_key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_string())
+        }
+    }
+
+    #[test]
+    fn operator_sets_budget_and_pause_through_the_environment() {
+        let config = ScannerConfig::default()
+            .with_overrides(&env_of(&[
+                (OPS_PER_SEC_ENV, " 150 "),
+                (SCAN_PAUSE_ENV, "2.5"),
+            ]))
+            .unwrap();
+        assert_eq!(config.ops_per_sec, 150);
+        assert_eq!(config.pause_between_cycles, Duration::from_millis(2500));
+        assert_eq!(config.pace_factor, DEFAULT_PACE_FACTOR);
+
+        let config = ScannerConfig::default()
+            .with_overrides(&env_of(&[(OPS_PER_SEC_ENV, "0"), (SCAN_PAUSE_ENV, "30s")]))
+            .unwrap();
+        assert_eq!(config.ops_per_sec, 0);
+        assert_eq!(config.pause_between_cycles, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn unset_or_blank_variables_keep_the_defaults() {
+        let defaults = ScannerConfig::for_day(DayLength::from_secs(1));
+        assert_eq!(defaults.with_overrides(&env_of(&[])).unwrap(), defaults);
+        let blank = env_of(&[(OPS_PER_SEC_ENV, " "), (SCAN_PAUSE_ENV, "")]);
+        assert_eq!(defaults.with_overrides(&blank).unwrap(), defaults);
+    }
+
+    #[test]
+    fn malformed_budget_or_pause_is_refused_with_the_variable_name() {
+        for vars in [
+            &[(OPS_PER_SEC_ENV, "-5")][..],
+            &[(OPS_PER_SEC_ENV, "fast")][..],
+            &[(OPS_PER_SEC_ENV, "1.5")][..],
+            &[(SCAN_PAUSE_ENV, "-1")][..],
+            &[(SCAN_PAUSE_ENV, "1m")][..],
+            &[(SCAN_PAUSE_ENV, "NaN")][..],
+        ] {
+            let name = vars[0].0;
+            let env = move |n: &str| {
+                vars.iter()
+                    .find(|(v, _)| *v == n)
+                    .map(|(_, value)| (*value).to_string())
+            };
+            match ScannerConfig::default().with_overrides(&env) {
+                Err(LifecycleError::InvalidArgument(message)) => {
+                    assert!(message.contains(name), "{message}");
+                }
+                other => panic!("{vars:?} accepted: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn real_days_are_paced_and_shortened_test_days_are_not() {
+        let real = ScannerConfig::for_day(DayLength::default());
+        assert_eq!(real.pace_factor, DEFAULT_PACE_FACTOR);
+        assert_eq!(real.max_pace, DEFAULT_MAX_PACE);
+        assert_eq!(
+            ScannerConfig::for_day(DayLength::from_secs(1)).pace_factor,
+            0
+        );
+    }
 }

@@ -1,5 +1,7 @@
-//! A token bucket that keeps the scanner under its operations-per-second
-//! budget, so expiry work never crowds out client requests.
+//! How the scanner paces itself so expiry work never crowds out client
+//! requests: a token bucket for its operations-per-second budget, and a
+//! [`Pacer`] that rests in proportion to what each expensive store call cost
+//! (a slow delete means a busy machine, so the scanner backs off further).
 
 use std::time::Duration;
 
@@ -56,9 +58,59 @@ impl TokenBucket {
     }
 }
 
+/// Rests `factor` times as long as an expensive step took (capped), so the
+/// scanner's share of the drives and CPU stays at most `1 / (1 + factor)` of
+/// its wall time whatever the step costs, and shrinks as the machine slows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Pacer {
+    factor: u32,
+    max_pause: Duration,
+}
+
+impl Pacer {
+    /// `factor == 0` turns pacing off.
+    pub fn new(factor: u32, max_pause: Duration) -> Self {
+        Self { factor, max_pause }
+    }
+
+    /// The rest owed after a step that took `took`.
+    pub fn pause_after(&self, took: Duration) -> Duration {
+        if self.factor == 0 {
+            return Duration::ZERO;
+        }
+        took.saturating_mul(self.factor).min(self.max_pause)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pacer_rests_factor_times_the_step_up_to_the_cap() {
+        let pacer = Pacer::new(3, Duration::from_millis(500));
+        assert_eq!(
+            pacer.pause_after(Duration::from_millis(4)),
+            Duration::from_millis(12)
+        );
+        assert_eq!(
+            pacer.pause_after(Duration::from_micros(250)),
+            Duration::from_micros(750)
+        );
+        assert_eq!(pacer.pause_after(Duration::ZERO), Duration::ZERO);
+        // A stalled step (e.g. a 2 s fsync) rests only the cap.
+        assert_eq!(
+            pacer.pause_after(Duration::from_secs(2)),
+            Duration::from_millis(500)
+        );
+        assert_eq!(pacer.pause_after(Duration::MAX), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn pacer_with_factor_zero_never_rests() {
+        let pacer = Pacer::new(0, Duration::from_secs(1));
+        assert_eq!(pacer.pause_after(Duration::from_secs(5)), Duration::ZERO);
+    }
 
     #[tokio::test]
     async fn budget_of_200_ops_per_sec_spreads_60_ops_over_about_a_quarter_second() {

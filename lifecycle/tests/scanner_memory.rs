@@ -126,6 +126,67 @@ async fn ops_budget_paces_the_scan() {
     assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
 }
 
+/// Ten due objects whose deletes each take 20 ms, scanned with pacing
+/// `factor` capped at `max_pace` and a budget too high to matter.
+async fn cycle_with_slow_deletes(
+    ops_per_sec: u32,
+    factor: u32,
+    max_pace: Duration,
+) -> (CycleSummary, Arc<MemoryStore>) {
+    let store = store();
+    store.create_bucket("b").await.unwrap();
+    set_rules(&*store, "b", &days_rule("all", "", 1)).await;
+    for i in 0..10 {
+        put(&*store, "b", &format!("k{i:02}"), 1, &[]).await;
+    }
+    store
+        .delete_delay_micros
+        .store(20_000, std::sync::atomic::Ordering::Relaxed);
+    let clock = Arc::new(ManualClock::starting_now());
+    clock.advance(Duration::from_secs(3 * 86_400));
+    let config = ScannerConfig {
+        ops_per_sec,
+        pace_factor: factor,
+        max_pace,
+        ..ScannerConfig::default()
+    };
+    let mut scanner = Scanner::new(Arc::clone(&store), config, clock as Arc<dyn Clock>);
+    let summary = scanner.run_one_cycle().await.unwrap();
+    assert_eq!(summary.objects_expired, 10);
+    assert_eq!(scanner.metrics().paced, summary.paced);
+    (summary, store)
+}
+
+#[tokio::test]
+async fn each_delete_is_followed_by_a_rest_of_factor_times_its_duration() {
+    let (summary, _) = cycle_with_slow_deletes(1_000_000, 3, Duration::from_secs(1)).await;
+    // Each 20 ms delete asks for at least 60 ms of rest; the listing page
+    // and the cursor writes add a little.
+    assert!(
+        summary.paced >= Duration::from_millis(600),
+        "{:?}",
+        summary.paced
+    );
+    assert!(summary.duration >= summary.paced, "{summary:?}");
+}
+
+#[tokio::test]
+async fn rests_are_capped_at_max_pace() {
+    let cap = Duration::from_millis(5);
+    let (summary, _) = cycle_with_slow_deletes(1_000_000, 3, cap).await;
+    // Ten deletes at the cap, plus at most a handful of list/cursor steps.
+    assert!(summary.paced >= cap * 10, "{:?}", summary.paced);
+    assert!(summary.paced <= cap * 16, "{:?}", summary.paced);
+}
+
+#[tokio::test]
+async fn unthrottled_or_factor_zero_scans_never_rest() {
+    let (summary, _) = cycle_with_slow_deletes(0, 3, Duration::from_secs(1)).await;
+    assert_eq!(summary.paced, Duration::ZERO);
+    let (summary, _) = cycle_with_slow_deletes(1_000_000, 0, Duration::from_secs(1)).await;
+    assert_eq!(summary.paced, Duration::ZERO);
+}
+
 #[tokio::test]
 async fn bucket_deleted_mid_cycle_is_skipped() {
     let store = store();

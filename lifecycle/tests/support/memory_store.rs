@@ -1,6 +1,6 @@
 //! `MemoryStore`: just enough of `ObjectStore + Catalog + MultipartStore` in
 //! memory to drive the scanner, plus hooks the real store cannot offer (a
-//! stale listing, failure counters).
+//! stale listing, failure counters, slow deletes).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +29,9 @@ pub struct MemoryStore {
     upload_counter: AtomicU64,
     pub deletes: AtomicU64,
     pub blob_writes: AtomicU64,
+    /// Each delete takes this long (microseconds), like a delete that
+    /// fsyncs on every drive.
+    pub delete_delay_micros: AtomicU64,
 }
 
 impl MemoryStore {
@@ -129,6 +132,10 @@ impl ObjectStore for MemoryStore {
     }
 
     async fn delete_object(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
+        let delay = self.delete_delay_micros.load(Ordering::Relaxed);
+        if delay > 0 {
+            tokio::time::sleep(std::time::Duration::from_micros(delay)).await;
+        }
         let mut buckets = self.buckets.lock().unwrap();
         let b = buckets.get_mut(bucket).ok_or_else(|| no_bucket(bucket))?;
         b.objects.remove(key);

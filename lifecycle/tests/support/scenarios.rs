@@ -100,6 +100,7 @@ pub fn scanner<S: TestStore>(
         ops_per_sec: 0,
         pause_between_cycles: Duration::from_millis(10),
         page_size,
+        ..ScannerConfig::default()
     };
     Scanner::new(
         Arc::clone(store),
