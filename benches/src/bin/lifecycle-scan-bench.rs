@@ -64,6 +64,11 @@ mod bench {
         /// scanner's default budget).
         #[arg(long)]
         scanner_ops: Option<u32>,
+        /// Pacing factor of the scanner in the 'on' windows: after each
+        /// delete, listing page or cursor write it rests this many times as
+        /// long as the call took; 0 = no pacing (default: the scanner's default).
+        #[arg(long)]
+        pace_factor: Option<u32>,
         /// How far ahead the 'on' scanner's clock is, in days: 8 makes every
         /// temp/ object due (deletions), 1 makes nothing due (listing only).
         #[arg(long, default_value_t = 8)]
@@ -232,9 +237,15 @@ mod bench {
         })
     }
 
-    fn scanner_at(store: &Arc<Store>, ahead: Duration, ops_per_sec: u32) -> Scanner<Store> {
+    fn scanner_at(
+        store: &Arc<Store>,
+        ahead: Duration,
+        ops_per_sec: u32,
+        pace_factor: u32,
+    ) -> Scanner<Store> {
         let mut config = ScannerConfig::for_day(DayLength::default());
         config.ops_per_sec = ops_per_sec;
+        config.pace_factor = pace_factor;
         let clock = ManualClock::new(SystemTime::now() + ahead);
         Scanner::new(Arc::clone(store), config, Arc::new(clock))
     }
@@ -306,9 +317,9 @@ mod bench {
         let (listed, expired) = if args.skip_scan_rate {
             (CycleSummary::default(), CycleSummary::default())
         } else {
-            let mut scan_only = scanner_at(&store, DAY, 0);
+            let mut scan_only = scanner_at(&store, DAY, 0, 0);
             let listed = scan_only.run_one_cycle().await.context("scan-only cycle")?;
-            let mut expire = scanner_at(&store, 8 * DAY, 0);
+            let mut expire = scanner_at(&store, 8 * DAY, 0, 0);
             let expired = expire.run_one_cycle().await.context("expiry cycle")?;
             (listed, expired)
         };
@@ -350,6 +361,9 @@ mod bench {
         let default_budget = args
             .scanner_ops
             .unwrap_or(ScannerConfig::for_day(DayLength::default()).ops_per_sec);
+        let pace_factor = args
+            .pace_factor
+            .unwrap_or(ScannerConfig::for_day(DayLength::default()).pace_factor);
         let on_ahead = DAY * args.scanner_days_ahead;
         let mut off_all = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
         let mut on_all = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
@@ -375,8 +389,8 @@ mod bench {
         );
         for round in 1..=args.rounds {
             let off = get_load(&store, half, args.get_concurrency, window, "off").await?;
-            let scanner: ScannerHandle =
-                scanner_at(&store, on_ahead, default_budget).spawn(std::future::pending());
+            let scanner: ScannerHandle = scanner_at(&store, on_ahead, default_budget, pace_factor)
+                .spawn(std::future::pending());
             let on = get_load(&store, half, args.get_concurrency, window, "on").await?;
             let during = scanner.metrics();
             scanner.stop();
@@ -428,7 +442,8 @@ mod bench {
         }
         let ratio = on.p(0.99) as f64 / off.p(0.99).max(1) as f64;
         println!(
-            "scanner in the 'on' windows ({default_budget} ops/s budget): {scanner_scanned} scanned, \
+            "scanner in the 'on' windows ({default_budget} ops/s budget, pace factor {pace_factor}): \
+             {scanner_scanned} scanned, \
              {scanner_expired} expired ({:.0} expired/s)",
             scanner_expired as f64 / on_secs.max(1e-9)
         );
@@ -471,6 +486,7 @@ mod bench {
                 "concurrency": args.get_concurrency,
                 "repopulated_temp_objects": repopulate,
                 "scanner_ops_per_sec": default_budget,
+                "scanner_pace_factor": pace_factor,
                 "scanner_days_ahead": args.scanner_days_ahead,
                 "scanner_expired_during_on": scanner_expired,
                 "scanner_scanned_during_on": scanner_scanned,

@@ -287,6 +287,10 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     );
 
     let day = DayLength::from_env().map_err(|e| anyhow!("{e}"))?;
+    // MINNOW_LIFECYCLE_OPS_PER_SEC, MINNOW_LIFECYCLE_SCAN_PAUSE
+    let scanner_config = ScannerConfig::for_day(day)
+        .with_overrides(&env)
+        .map_err(|e| anyhow!("{e}"))?;
     let mut cdn_hosts = args.cdn_hosts.clone();
     if cdn_hosts.is_empty() {
         cdn_hosts = env("MINNOW_CDN_HOSTS")
@@ -344,12 +348,8 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
 
     let shutdown = CancellationToken::new();
     tokio::spawn(watch_signals(shutdown.clone()));
-    let scanner = Scanner::new(
-        Arc::clone(&store),
-        ScannerConfig::for_day(day),
-        Arc::new(SystemClock),
-    )
-    .spawn(shutdown.clone().cancelled_owned());
+    let scanner = Scanner::new(Arc::clone(&store), scanner_config, Arc::new(SystemClock))
+        .spawn(shutdown.clone().cancelled_owned());
     // The metrics endpoint reads the scanner's counters until shutdown
     // takes the handle back to join it.
     let scanner = Arc::new(std::sync::Mutex::new(Some(scanner)));
