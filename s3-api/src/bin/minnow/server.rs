@@ -423,6 +423,20 @@ fn lifecycle_samples(
             "Lifecycle scanner failures.",
             metrics.errors,
         ),
+        s3_api::metrics::ExternalSample {
+            name: "minnow_lifecycle_paced_seconds_total".into(),
+            help: "Time the lifecycle scanner rested to protect foreground latency.".into(),
+            kind: "counter",
+            labels: Vec::new(),
+            value: metrics.paced.as_secs_f64(),
+        },
+        s3_api::metrics::ExternalSample {
+            name: "minnow_lifecycle_last_cycle_seconds".into(),
+            help: "Duration of the last complete lifecycle scan.".into(),
+            kind: "gauge",
+            labels: Vec::new(),
+            value: metrics.last_cycle_duration.as_secs_f64(),
+        },
     ]
 }
 
