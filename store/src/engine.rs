@@ -23,6 +23,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use crate::answers::AnswerCheck;
 use crate::api::{
     ByteRange, ByteStream, Checksum, ObjectInfo, ObjectReader, PutOptions, StoreError,
 };
@@ -735,22 +736,103 @@ impl Inner {
     /// more than the reads (BENCHMARKS.md, profile cost 2).
     pub async fn read_metas(&self, bucket: &str, key: &EncodedKey) -> Vec<DriveRead<ObjectMeta>> {
         let path = layout::object_meta_path(bucket, key);
+        let bucket_dir = layout::bucket_dir(bucket);
         let drives = self.online_drives();
         let total = self.drives.len();
-        tokio::task::spawn_blocking(move || {
+        let check = self.answer_check();
+        let (reads, gone) = tokio::task::spawn_blocking(move || {
             let mut reads: Vec<DriveRead<ObjectMeta>> =
                 (0..total).map(|_| DriveRead::Failed).collect();
+            let mut gone = Vec::new();
             for (position, drive) in drives {
-                reads[position] = DriveRead::from_io(
-                    drive
-                        .read_file(&path)
-                        .map(|bytes| ObjectMeta::decode(Bytes::from(bytes))),
+                let result = drive
+                    .read_file(&path)
+                    .map(|bytes| ObjectMeta::decode(Bytes::from(bytes)));
+                reads[position] = check.judge(
+                    drive.as_ref(),
+                    position,
+                    &bucket_dir,
+                    true,
+                    result,
+                    &mut gone,
                 );
             }
-            reads
+            (reads, gone)
         })
         .await
-        .unwrap_or_else(|_| (0..total).map(|_| DriveRead::Failed).collect())
+        .unwrap_or_else(|_| ((0..total).map(|_| DriveRead::Failed).collect(), Vec::new()));
+        self.take_offline(&gone);
+        reads
+    }
+
+    /// What blocking code needs to tell absence from a drive that cannot
+    /// answer.
+    pub fn answer_check(&self) -> AnswerCheck {
+        AnswerCheck {
+            deployment_id: self.deployment_id,
+            drive_count: self.drives.len(),
+            fresh: self.drives.iter().map(|d| d.fresh).collect(),
+        }
+    }
+
+    /// Takes drives that stopped answering (folder gone, format file
+    /// unreadable or foreign) offline, so health reports them and later
+    /// requests skip them; `drive_status` brings them back.
+    pub fn take_offline(&self, positions: &[usize]) {
+        for &position in positions {
+            if let Some(state) = self.drives.get(position) {
+                if state.online.swap(false, Ordering::AcqRel) {
+                    tracing::warn!(
+                        drive = %state.drive.root().display(),
+                        "drive stopped answering; it is offline until its format matches again"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Fails with `ReadQuorum` when fewer than `data` online drives still
+    /// answer (taking the others offline). Reads whose "absent" answers
+    /// cannot be tied to one folder (multipart records and listings) call
+    /// this before trusting an empty or negative result.
+    pub async fn check_read_quorum(&self) -> Result<(), StoreError> {
+        let drives = self.online_drives();
+        let check = self.answer_check();
+        let gone = tokio::task::spawn_blocking(move || {
+            drives
+                .iter()
+                .filter(|(position, drive)| !check.drive_answers(drive.as_ref(), *position))
+                .map(|(position, _)| *position)
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(internal)?;
+        self.take_offline(&gone);
+        self.require_read_quorum()
+    }
+
+    /// `ReadQuorum` when fewer than `data` drives are online.
+    pub fn require_read_quorum(&self) -> Result<(), StoreError> {
+        let online = self.online_count();
+        if online < self.data {
+            Err(StoreError::ReadQuorum {
+                online,
+                needed: self.data,
+            })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// A read that lost its quorum while DeleteBucket removed the bucket's
+    /// folders reports the bucket as gone.
+    pub fn bucket_gone_or(&self, bucket: &str, err: StoreError) -> StoreError {
+        match err {
+            StoreError::ReadQuorum { .. } if self.require_writable_bucket(bucket).is_err() => {
+                StoreError::NoSuchBucket(bucket.to_owned())
+            }
+            other => other,
+        }
     }
 
     /// The agreed metadata of an object; queues a heal when some online
@@ -771,7 +853,7 @@ impl Inner {
                 Err(_) if attempt < TORN_READ_RETRIES && versions_seen(&reads) > 1 => {
                     tokio::task::yield_now().await;
                 }
-                Err(err) => return Err(err),
+                Err(err) => return Err(self.bucket_gone_or(bucket, err)),
             }
         };
         let online_missing = agreed

@@ -12,6 +12,7 @@
 //! See the `layout` module header and `store/README.md`.
 #![deny(missing_docs)]
 
+mod answers;
 pub mod api;
 mod catalog;
 mod crash;

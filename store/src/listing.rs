@@ -48,6 +48,9 @@ pub(crate) struct Walk<'a> {
 
 struct Walker<'a, P> {
     drives: &'a [(usize, Arc<dyn Drive>)],
+    /// Per entry of `drives`: a folder listing failed (the drive could not
+    /// answer for part of the tree).
+    failed: Vec<bool>,
     walk: Walk<'a>,
     probe: P,
     page: ListPage,
@@ -57,18 +60,21 @@ struct Walker<'a, P> {
 }
 
 impl<P: FnMut(&str, &Path) -> Option<ObjectSummary>> Walker<'_, P> {
-    fn children(&self, dir: &Path, key_prefix: &str) -> Vec<Item> {
+    fn children(&mut self, dir: &Path, key_prefix: &str) -> Vec<Item> {
         let mut segments: Vec<(String, String)> = Vec::new();
         let mut long_names: Vec<String> = Vec::new();
-        for (_, drive) in self.drives {
-            if let Ok(entries) = drive.list_dir(dir) {
-                for entry in entries.into_iter().filter(|e| e.is_dir) {
-                    if let Some(segment) = decode_segment(&entry.name) {
-                        segments.push((segment, entry.name));
-                    } else if is_long_segment(&entry.name) {
-                        long_names.push(entry.name);
+        for (index, (_, drive)) in self.drives.iter().enumerate() {
+            match drive.list_dir(dir) {
+                Ok(entries) => {
+                    for entry in entries.into_iter().filter(|e| e.is_dir) {
+                        if let Some(segment) = decode_segment(&entry.name) {
+                            segments.push((segment, entry.name));
+                        } else if is_long_segment(&entry.name) {
+                            long_names.push(entry.name);
+                        }
                     }
                 }
+                Err(_) => self.failed[index] = true,
             }
         }
         long_names.sort();
@@ -182,15 +188,17 @@ impl<P: FnMut(&str, &Path) -> Option<ObjectSummary>> Walker<'_, P> {
 }
 
 /// Walks `bucket` on `drives` (blocking); `probe(key, object dir)` says
-/// whether a key is listed.
+/// whether a key is listed. Also returns, per entry of `drives`, whether a
+/// folder listing failed on it.
 pub(crate) fn walk_bucket(
     drives: &[(usize, Arc<dyn Drive>)],
     bucket: &str,
     walk: Walk<'_>,
     probe: impl FnMut(&str, &Path) -> Option<ObjectSummary>,
-) -> ListPage {
+) -> (ListPage, Vec<bool>) {
     let mut walker = Walker {
         drives,
+        failed: vec![false; drives.len()],
         walk,
         probe,
         page: ListPage::default(),
@@ -205,7 +213,7 @@ pub(crate) fn walk_bucket(
     if !page.is_truncated {
         page.next_marker = None;
     }
-    page
+    (page, walker.failed)
 }
 
 /// Reads an object's metadata drive by drive (blocking), stopping as soon
@@ -259,16 +267,41 @@ impl Inner {
         self.require_bucket(bucket)?;
         let drives = self.online_drives();
         let total = self.drives.len();
-        let bucket = bucket.to_owned();
-        tokio::task::spawn_blocking(move || {
+        let data = self.data;
+        let check = self.answer_check();
+        let bucket_name = bucket.to_owned();
+        let (result, gone) = tokio::task::spawn_blocking(move || {
+            let bucket = bucket_name;
+            let bucket_dir = layout::bucket_dir(&bucket);
+            let mut gone = Vec::new();
+            // A drive whose bucket root (or whole folder) vanished lists as
+            // empty: only drives that answer for the bucket take part, and
+            // a page from fewer than `data` of them could miss any key.
+            let answering = |gone: &mut Vec<usize>| -> Vec<(usize, Arc<dyn Drive>)> {
+                drives
+                    .iter()
+                    .filter(|(position, drive)| {
+                        check.answers_under(drive.as_ref(), *position, &bucket_dir, true, gone)
+                    })
+                    .cloned()
+                    .collect()
+            };
+            let quorum_lost = |online: usize| StoreError::ReadQuorum {
+                online,
+                needed: data,
+            };
+            let walkers = answering(&mut gone);
+            if walkers.len() < data {
+                return (Err(quorum_lost(walkers.len())), gone);
+            }
             let walk = Walk {
                 prefix: &params.prefix,
                 delimiter: params.delimiter.as_deref().filter(|d| !d.is_empty()),
                 start_after: params.start_after.as_deref(),
                 max: params.max_keys.min(MAX_KEYS),
             };
-            walk_bucket(&drives, &bucket, walk, |key, dir| {
-                let reads = read_metas_until_quorum(&drives, total, dir);
+            let (page, failed) = walk_bucket(&walkers, &bucket, walk, |key, dir| {
+                let reads = read_metas_until_quorum(&walkers, total, dir);
                 let agreed = pick_object_meta(&reads, &bucket, key).ok()?;
                 Some(ObjectSummary {
                     key: key.to_owned(),
@@ -276,10 +309,29 @@ impl Inner {
                     etag: agreed.meta.etag,
                     last_modified: agreed.meta.mod_time.into(),
                 })
-            })
+            });
+            // Drives that vanished during the walk listed their part of the
+            // tree as empty: the page is only complete if `data` drives
+            // answered throughout.
+            let mut still_answering = 0;
+            for (index, (position, drive)) in walkers.iter().enumerate() {
+                if !failed[index]
+                    && check.answers_under(drive.as_ref(), *position, &bucket_dir, true, &mut gone)
+                {
+                    still_answering += 1;
+                } else if failed[index] && !check.drive_answers(drive.as_ref(), *position) {
+                    gone.push(*position);
+                }
+            }
+            if still_answering < data {
+                return (Err(quorum_lost(still_answering)), gone);
+            }
+            (Ok(page), gone)
         })
         .await
-        .map_err(crate::engine::internal)
+        .map_err(crate::engine::internal)?;
+        self.take_offline(&gone);
+        result.map_err(|err| self.bucket_gone_or(bucket, err))
     }
 
     /// Keys under `prefix` that have metadata on any drive, after
@@ -301,7 +353,7 @@ impl Inner {
                 start_after: start_after.as_deref(),
                 max,
             };
-            let page = walk_bucket(&drives, &bucket, walk, |key, dir| {
+            let (page, _) = walk_bucket(&drives, &bucket, walk, |key, dir| {
                 let meta_path = dir.join(layout::OBJECT_META_FILE);
                 let has_object_files = |drive: &Arc<dyn Drive>| {
                     drive.exists(&meta_path).unwrap_or(false)
@@ -385,6 +437,7 @@ mod tests {
                     })
             },
         )
+        .0
     }
 
     fn keys(page: &ListPage) -> Vec<&str> {
@@ -462,6 +515,7 @@ mod tests {
                 })
             },
         );
+        let page = page.0;
         assert_eq!(page.objects.first().unwrap().key, "k/01001");
         assert_eq!(page.objects.len(), 100);
         assert!(probes <= 101, "{probes}");

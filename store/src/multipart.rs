@@ -92,7 +92,38 @@ impl Inner {
             .await;
         match agree(&reads, self.data) {
             Some((upload, _)) if upload.key == key => Ok(upload),
-            _ => Err(StoreError::NoSuchUpload(upload_id.to_owned())),
+            Some(_) => Err(StoreError::NoSuchUpload(upload_id.to_owned())),
+            None => {
+                // "No such upload" only from a read quorum of drives that
+                // answered, never from drives whose folder is gone.
+                let answered: Vec<bool> = reads
+                    .iter()
+                    .map(|r| !matches!(r, DriveRead::Failed))
+                    .collect();
+                self.require_answers(&answered).await?;
+                Err(StoreError::NoSuchUpload(upload_id.to_owned()))
+            }
+        }
+    }
+
+    /// `ReadQuorum` unless at least `data` drives answered (per position)
+    /// and still answer now; takes drives that stopped answering offline.
+    async fn require_answers(&self, answered: &[bool]) -> Result<(), StoreError> {
+        self.check_read_quorum().await?;
+        let online = answered
+            .iter()
+            .zip(&self.drives)
+            .filter(|(answered, state)| {
+                **answered && state.online.load(std::sync::atomic::Ordering::Relaxed)
+            })
+            .count();
+        if online < self.data {
+            Err(StoreError::ReadQuorum {
+                online,
+                needed: self.data,
+            })
+        } else {
+            Ok(())
         }
     }
 
@@ -292,7 +323,7 @@ impl Inner {
     ) -> Result<PartsPage, StoreError> {
         self.require_bucket(bucket)?;
         let upload = self.read_upload(bucket, key, upload_id).await?;
-        let numbers = self.part_numbers(bucket, upload_id).await;
+        let (numbers, answered) = self.part_numbers(bucket, upload_id).await;
         let max = if max_parts == 0 {
             MAX_PAGE
         } else {
@@ -319,14 +350,19 @@ impl Inner {
         if !page.is_truncated {
             page.next_part_number_marker = None;
         }
+        // A drive that vanished listed no parts: the page is complete only
+        // if `data` drives answered.
+        self.require_answers(&answered).await?;
         Ok(page)
     }
 
-    async fn part_numbers(&self, bucket: &str, upload_id: &str) -> Vec<u32> {
+    /// Part numbers with a record on any drive, and per drive whether its
+    /// folder listing answered.
+    async fn part_numbers(&self, bucket: &str, upload_id: &str) -> (Vec<u32>, Vec<bool>) {
         let dir = layout::upload_dir(bucket, upload_id);
-        let mut numbers: Vec<u32> = self
-            .each_drive(move |_, drive| drive.list_dir(&dir))
-            .await
+        let listings = self.each_drive(move |_, drive| drive.list_dir(&dir)).await;
+        let answered = listings.iter().map(Result::is_ok).collect();
+        let mut numbers: Vec<u32> = listings
             .into_iter()
             .flatten()
             .flatten()
@@ -340,7 +376,7 @@ impl Inner {
             .collect();
         numbers.sort_unstable();
         numbers.dedup();
-        numbers
+        (numbers, answered)
     }
 
     pub async fn complete_multipart(
@@ -500,10 +536,15 @@ impl Inner {
     }
 
     async fn upload_ids(&self, bucket: &str) -> Vec<String> {
+        self.upload_ids_answered(bucket).await.0
+    }
+
+    /// Upload ids on any drive, and per drive whether its listing answered.
+    async fn upload_ids_answered(&self, bucket: &str) -> (Vec<String>, Vec<bool>) {
         let dir = layout::multipart_bucket_dir(bucket);
-        let mut ids: Vec<String> = self
-            .each_drive(move |_, drive| drive.list_dir(&dir))
-            .await
+        let listings = self.each_drive(move |_, drive| drive.list_dir(&dir)).await;
+        let answered = listings.iter().map(Result::is_ok).collect();
+        let mut ids: Vec<String> = listings
             .into_iter()
             .flatten()
             .flatten()
@@ -512,7 +553,7 @@ impl Inner {
             .collect();
         ids.sort();
         ids.dedup();
-        ids
+        (ids, answered)
     }
 
     /// Rebuilds in-progress uploads of `bucket` on drives that lack them (a
@@ -645,16 +686,25 @@ impl Inner {
     ) -> Result<UploadsPage, StoreError> {
         self.require_bucket(bucket)?;
         let mut uploads: Vec<UploadMeta> = Vec::new();
-        for id in self.upload_ids(bucket).await {
+        let (ids, mut answered) = self.upload_ids_answered(bucket).await;
+        for id in ids {
             let reads = self
                 .read_records::<UploadMeta>(layout::upload_meta_path(bucket, &id))
                 .await;
+            for (answered, read) in answered.iter_mut().zip(&reads) {
+                *answered &= !matches!(read, DriveRead::Failed);
+            }
             if let Some((upload, _)) = agree(&reads, self.data) {
                 if upload.key.starts_with(&params.prefix) {
                     uploads.push(upload);
                 }
             }
         }
+        // A drive whose folder vanished lists no uploads: an empty or short
+        // page needs `data` drives that answered throughout.
+        self.require_answers(&answered)
+            .await
+            .map_err(|err| self.bucket_gone_or(bucket, err))?;
         uploads.sort_by(|a, b| {
             (a.key.as_bytes(), &a.upload_id).cmp(&(b.key.as_bytes(), &b.upload_id))
         });

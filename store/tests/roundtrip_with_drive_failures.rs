@@ -232,6 +232,12 @@ fn check_beyond_parity(
         Err(StoreError::Internal(message)) => {
             panic!("{damage:?} beyond parity ({when}): an Internal error is not a clear one: {message}")
         }
+        // Drive folders that vanished under a running store cannot answer:
+        // that is a lost read quorum, never "no such key".
+        Err(StoreError::ReadQuorum { .. }) => {}
+        Err(other) if matches!(damage, DriveDamage::RemoveDriveFolder) && when == "store open" => {
+            panic!("{damage:?} beyond parity ({when}): expected ReadQuorum, got {other:?}")
+        }
         Err(_) => {}
     }
 }
