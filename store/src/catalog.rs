@@ -66,14 +66,7 @@ impl Inner {
                 }
             })
             .await;
-        let done = results.iter().filter(|r| r.is_ok()).count();
-        if done < self.write_quorum() {
-            return Err(StoreError::WriteQuorum {
-                online: done,
-                needed: self.write_quorum(),
-            });
-        }
-        Ok(())
+        self.require_write_quorum(&results)
     }
 
     /// Loads every bucket (union of names over drives, records by quorum).
@@ -242,14 +235,7 @@ impl Inner {
                 drive.fsync_dir(Path::new(layout::BUCKETS_DIR))
             })
             .await;
-        let done = results.iter().filter(|r| r.is_ok()).count();
-        if done < self.write_quorum() {
-            return Err(StoreError::WriteQuorum {
-                online: done,
-                needed: self.write_quorum(),
-            });
-        }
-        Ok(())
+        self.require_write_quorum(&results)
     }
 
     pub fn get_bucket_setting(

@@ -289,6 +289,18 @@ impl Inner {
         write_quorum(self.data, self.parity)
     }
 
+    /// `Ok` when at least a write quorum of per-drive results succeeded.
+    pub fn require_write_quorum<T, E>(&self, results: &[Result<T, E>]) -> Result<(), StoreError> {
+        let done = results.iter().filter(|r| r.is_ok()).count();
+        if done < self.write_quorum() {
+            return Err(StoreError::WriteQuorum {
+                online: done,
+                needed: self.write_quorum(),
+            });
+        }
+        Ok(())
+    }
+
     pub fn online_count(&self) -> usize {
         self.drives
             .iter()
@@ -1249,14 +1261,7 @@ impl Inner {
                 Ok(existed)
             })
             .await;
-        let done = results.iter().filter(|r| r.is_ok()).count();
-        if done < self.write_quorum() {
-            return Err(StoreError::WriteQuorum {
-                online: done,
-                needed: self.write_quorum(),
-            });
-        }
-        Ok(())
+        self.require_write_quorum(&results)
     }
 
     pub async fn update_attributes(

@@ -525,14 +525,7 @@ impl Inner {
         let results = self
             .each_drive(move |_, drive| drive.remove_dir_all(&dir))
             .await;
-        let done = results.iter().filter(|r| r.is_ok()).count();
-        if done < self.write_quorum() {
-            return Err(StoreError::WriteQuorum {
-                online: done,
-                needed: self.write_quorum(),
-            });
-        }
-        Ok(())
+        self.require_write_quorum(&results)
     }
 
     async fn upload_ids(&self, bucket: &str) -> Vec<String> {
