@@ -18,7 +18,7 @@ release:
 	$(CARGO) build --release -p s3-api --bin minnow
 
 run: release
-	./target/release/minnow server
+	./target/release/minnow server --address 127.0.0.1:9000
 
 test:
 	$(CARGO) build -p s3-api --bin minnow
