@@ -581,7 +581,7 @@ impl Inner {
                 Ok(())
             })
             .await;
-            for number in self.part_numbers_on_any_drive(bucket, &id).await {
+            for number in self.part_numbers(bucket, &id).await.0 {
                 let Some((part, holders)) = self.read_part(bucket, &id, number).await else {
                     continue;
                 };
@@ -638,27 +638,6 @@ impl Inner {
         Some(((upload.key, encoded), holders))
     }
 
-    /// Part numbers with a `part.N.meta` on any drive.
-    async fn part_numbers_on_any_drive(&self, bucket: &str, upload_id: &str) -> Vec<u32> {
-        let dir = layout::upload_dir(bucket, upload_id);
-        let mut numbers: Vec<u32> = self
-            .each_drive(move |_, drive| drive.list_dir(&dir))
-            .await
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| {
-                e.name
-                    .strip_prefix("part.")?
-                    .strip_suffix(".meta")?
-                    .parse()
-                    .ok()
-            })
-            .collect();
-        numbers.sort_unstable();
-        numbers.dedup();
-        numbers
-    }
 
     pub async fn has_uploads(&self, bucket: &str) -> bool {
         for id in self.upload_ids(bucket).await {
