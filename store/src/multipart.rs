@@ -638,7 +638,6 @@ impl Inner {
         Some(((upload.key, encoded), holders))
     }
 
-
     pub async fn has_uploads(&self, bucket: &str) -> bool {
         for id in self.upload_ids(bucket).await {
             let reads = self
