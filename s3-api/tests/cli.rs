@@ -539,6 +539,50 @@ fn heal_rebuilds_a_wiped_drive_folder() {
 }
 
 #[test]
+fn heal_of_everything_skips_buckets_deleted_while_it_runs() {
+    let server = shared_server();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Four threads create and delete buckets as fast as the CLI can.
+    let churn: Vec<_> = (0..4)
+        .map(|_| {
+            let stop = stop.clone();
+            let (endpoint, access, secret) = (
+                server.endpoint().to_string(),
+                server.access_key().to_string(),
+                server.secret_key().to_string(),
+            );
+            std::thread::spawn(move || {
+                let mut rounds = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let bucket = unique_bucket("cli-churn");
+                    for args in [
+                        &["bucket", "create"][..],
+                        &["bucket", "delete", "--force"][..],
+                    ] {
+                        let mut command = Command::new(minnow_binary());
+                        cli_env(&mut command, &endpoint, &access, &secret);
+                        command.args(args).arg(&bucket);
+                        run_bounded(command, None).ok();
+                    }
+                    rounds += 1;
+                }
+                rounds
+            })
+        })
+        .collect();
+    // Each run lists the buckets and then visits them one by one: a bucket
+    // deleted in between must be skipped, not fail the heal.
+    for _ in 0..40 {
+        cli(server, &["heal", "--json"]).ok();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let rounds: usize = churn.into_iter().map(|t| t.join().unwrap()).sum();
+    assert!(rounds > 0);
+    // A heal of one named bucket that does not exist still says so.
+    cli(server, &["heal", "no-such-bucket-here"]).fails_with("NoSuchBucket");
+}
+
+#[test]
 fn init_script_is_idempotent() {
     let server = shared_server();
     let bucket = unique_bucket("banatie");

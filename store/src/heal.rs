@@ -497,39 +497,49 @@ impl Inner {
                 tracing::info!(copies, "healed system blobs");
             }
         }
-        for bucket in buckets {
-            if bucket_is_gone(self.heal_bucket(&bucket).await) {
-                continue;
-            }
-            let parts = self.heal_uploads(&bucket).await;
-            if parts > 0 {
-                tracing::info!(%bucket, parts, "healed multipart upload parts");
-            }
-            let mut start_after: Option<String> = None;
-            loop {
-                let keys = self
-                    .keys_on_any_drive(&bucket, prefix, start_after.clone(), HEAL_BATCH)
-                    .await?;
-                for key in &keys {
-                    match self.heal_object_data(&bucket, key).await {
-                        Ok(report) => add_report(&mut total, &report),
-                        Err(StoreError::NoSuchBucket(_)) => break,
-                        Err(_) => {
-                            total.objects_scanned += 1;
-                            total.objects_failed += 1;
-                        }
-                    }
-                }
-                if keys.len() < HEAL_BATCH {
-                    break;
-                }
-                start_after = keys.last().cloned();
+        for name in &buckets {
+            match self.heal_bucket_contents(name, prefix, &mut total).await {
+                // A full heal lists buckets first; one deleted since then is
+                // nothing to heal, not a failure of the whole pass.
+                Err(StoreError::NoSuchBucket(_)) if bucket.is_none() => continue,
+                other => other?,
             }
         }
         Ok(total)
     }
-}
 
-fn bucket_is_gone(result: Result<u64, StoreError>) -> bool {
-    matches!(result, Err(StoreError::NoSuchBucket(_)))
+    /// Heals one bucket's entry, open uploads and objects under `prefix`,
+    /// adding what it did to `total`.
+    async fn heal_bucket_contents(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        total: &mut HealReport,
+    ) -> Result<(), StoreError> {
+        self.heal_bucket(bucket).await?;
+        let parts = self.heal_uploads(bucket).await;
+        if parts > 0 {
+            tracing::info!(%bucket, parts, "healed multipart upload parts");
+        }
+        let mut start_after: Option<String> = None;
+        loop {
+            let keys = self
+                .keys_on_any_drive(bucket, prefix, start_after.clone(), HEAL_BATCH)
+                .await?;
+            for key in &keys {
+                match self.heal_object_data(bucket, key).await {
+                    Ok(report) => add_report(total, &report),
+                    Err(e @ StoreError::NoSuchBucket(_)) => return Err(e),
+                    Err(_) => {
+                        total.objects_scanned += 1;
+                        total.objects_failed += 1;
+                    }
+                }
+            }
+            if keys.len() < HEAL_BATCH {
+                return Ok(());
+            }
+            start_after = keys.last().cloned();
+        }
+    }
 }

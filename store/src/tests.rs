@@ -1378,3 +1378,60 @@ async fn check_absent(store: &Store, data: &[u8]) {
     ));
     assert_eq!(read_all(store, "bkt", "there", None).await.unwrap(), data);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_heal_skips_buckets_deleted_while_it_runs() {
+    let fixture = Fixture::new(4);
+    let store = std::sync::Arc::new(fixture.open().await);
+    store.create_bucket("kept").await.unwrap();
+    store
+        .put_object("kept", "k", body(&pattern(50, 3)), PutOptions::default())
+        .await
+        .unwrap();
+    let churn = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for round in 0..200 {
+                let bucket = format!("churn-{round}");
+                store.create_bucket(&bucket).await.unwrap();
+                for key in 0..3 {
+                    store
+                        .put_object(
+                            &bucket,
+                            &format!("k{key}"),
+                            body(&pattern(10, 1)),
+                            PutOptions::default(),
+                        )
+                        .await
+                        .unwrap();
+                }
+                for key in 0..3 {
+                    store
+                        .delete_object(&bucket, &format!("k{key}"))
+                        .await
+                        .unwrap();
+                }
+                store.delete_bucket(&bucket).await.unwrap();
+            }
+        })
+    };
+    let mut passes = 0;
+    while !churn.is_finished() {
+        store
+            .heal(None, "")
+            .await
+            .expect("a full heal must not fail on a bucket deleted under it");
+        passes += 1;
+    }
+    churn.await.unwrap();
+    assert!(passes > 0);
+    assert_eq!(
+        store
+            .heal(Some("churn-0"), "")
+            .await
+            .unwrap_err()
+            .to_string(),
+        StoreError::NoSuchBucket("churn-0".into()).to_string(),
+        "a heal of one named bucket that is gone still says so"
+    );
+}

@@ -57,12 +57,20 @@ async fn run_async(args: HealArgs) -> anyhow::Result<()> {
 
     let mut total = HealSummary::default();
     let mut work: Vec<(String, String)> = Vec::new();
+    let whole_deployment = args.target.is_none();
     for bucket in &buckets {
-        let keys = list_keys(&client, bucket, &prefix, MAX_KEYS - work.len()).await?;
+        let keys = match list_keys(&client, bucket, &prefix, MAX_KEYS - work.len()).await {
+            // A full heal lists buckets first; one deleted since is not ours to report.
+            Err(e) if whole_deployment && is_no_such_bucket(&e) => continue,
+            keys => keys?,
+        };
         if keys.is_empty() {
             // Nothing to list: still restore the bucket's own records on
             // drives that lack them (cheap for an empty bucket or prefix).
-            add(&mut total, &client.heal(Some(bucket), &prefix).await?);
+            match client.heal(Some(bucket), &prefix).await {
+                Err(e) if whole_deployment && is_no_such_bucket(&e) => continue,
+                report => add(&mut total, &report?),
+            }
         }
         work.extend(keys.into_iter().map(|k| (bucket.clone(), k)));
         if work.len() >= MAX_KEYS {
@@ -92,7 +100,7 @@ async fn run_async(args: HealArgs) -> anyhow::Result<()> {
                 add(&mut total, &report);
             }
             // Gone since the listing: nothing left to heal.
-            Err(e) if e.code() == Some("no-such-object") => {}
+            Err(e) if e.code() == Some("no-such-object") || is_no_such_bucket(&e) => {}
             Err(e @ (ClientError::Unreachable { .. } | ClientError::Timeout { .. })) => {
                 if let Some(bar) = &bar {
                     bar.abandon();
@@ -169,6 +177,12 @@ async fn list_keys(
             _ => return Ok(keys),
         }
     }
+}
+
+/// The bucket is gone: `NoSuchBucket` from the S3 listing or
+/// `no-such-bucket` from the admin API.
+fn is_no_such_bucket(error: &ClientError) -> bool {
+    matches!(error.code(), Some("NoSuchBucket" | "no-such-bucket"))
 }
 
 fn progress_style() -> ProgressStyle {
