@@ -23,6 +23,8 @@ run: release
 test:
 	$(CARGO) build -p s3-api --bin minnow
 	$(CARGO) test --workspace --no-fail-fast
+	# The named crash points exist only with store's test-util feature.
+	$(CARGO) test -p store --features test-util --test crash_during_writes
 
 lint:
 	$(CARGO) fmt --all -- --check

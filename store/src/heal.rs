@@ -384,37 +384,36 @@ impl Inner {
         let agreed = match pick_object_meta(&reads, bucket, key.key()) {
             Ok(agreed) => agreed,
             Err(StoreError::NoSuchKey { .. }) => {
-                // Leftovers of a deleted or never-committed object.
-                let missing = reads
-                    .iter()
-                    .filter(|r| matches!(r, DriveRead::NotFound))
-                    .count();
+                // Leftovers of a deleted or never-committed object. The
+                // quorum rule answers NoSuchKey only when no version can be
+                // read now nor once unknown drives answer, so nothing here
+                // can ever be served: all of it goes, however few drives
+                // say "absent" (two crashed first writes can leave one
+                // version each on two drives). Data folders of a write that
+                // crashed before its metadata commit go too; the key lock
+                // excludes live writes.
                 let leftovers = reads
                     .iter()
                     .filter(|r| matches!(r, DriveRead::Found(_) | DriveRead::Corrupt))
                     .count();
-                if missing >= self.write_quorum() {
-                    // Also data dirs of a write that crashed before its
-                    // metadata commit (the key lock excludes live writes).
-                    let bucket_dir = layout::bucket_dir(bucket);
-                    let removed = self
-                        .each_drive(move |_, drive| {
-                            let mut removed =
-                                drive.exists(&object_dir.join(layout::OBJECT_META_FILE))?;
-                            drive.remove_file(&object_dir.join(layout::OBJECT_META_FILE))?;
-                            for entry in drive.list_dir(&object_dir)? {
-                                if entry.is_dir && entry.name.starts_with(layout::DATA_DIR_PREFIX) {
-                                    drive.remove_dir_all(&object_dir.join(&entry.name))?;
-                                    removed = true;
-                                }
+                let bucket_dir = layout::bucket_dir(bucket);
+                let removed = self
+                    .each_drive(move |_, drive| {
+                        let mut removed =
+                            drive.exists(&object_dir.join(layout::OBJECT_META_FILE))?;
+                        drive.remove_file(&object_dir.join(layout::OBJECT_META_FILE))?;
+                        for entry in drive.list_dir(&object_dir)? {
+                            if entry.is_dir && entry.name.starts_with(layout::DATA_DIR_PREFIX) {
+                                drive.remove_dir_all(&object_dir.join(&entry.name))?;
+                                removed = true;
                             }
-                            crate::engine::prune_empty_dirs(drive, &object_dir, &bucket_dir);
-                            Ok(removed)
-                        })
-                        .await;
-                    if leftovers > 0 || removed.iter().any(|r| matches!(r, Ok(true))) {
-                        report.objects_healed = 1;
-                    }
+                        }
+                        crate::engine::prune_empty_dirs(drive, &object_dir, &bucket_dir);
+                        Ok(removed)
+                    })
+                    .await;
+                if leftovers > 0 || removed.iter().any(|r| matches!(r, Ok(true))) {
+                    report.objects_healed = 1;
                 }
                 return Ok(report);
             }

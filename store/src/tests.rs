@@ -1435,3 +1435,40 @@ async fn full_heal_skips_buckets_deleted_while_it_runs() {
         "a heal of one named bucket that is gone still says so"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heal_removes_unreadable_leftovers_of_two_crashed_first_writes() {
+    // Two first writes of one key that each crashed after one `obj.meta`
+    // rename, on different drives: one drive holds version 1, another
+    // version 2, the other two hold only data folders. Neither version has
+    // the data-shard count a read needs, so the key does not exist and
+    // everything under it is garbage although only two drives say "absent".
+    let fixture = Fixture::new(4);
+    let store = fixture.open().await;
+    store.create_bucket("bkt").await.unwrap();
+    let object = |drive: usize| fixture.drives[drive].join("bkt/_k");
+    store
+        .put_object("bkt", "k", body(&pattern(40_000, 1)), PutOptions::default())
+        .await
+        .unwrap();
+    let first_meta = std::fs::read(object(0).join("obj.meta")).unwrap();
+    store
+        .put_object("bkt", "k", body(&pattern(40_000, 2)), PutOptions::default())
+        .await
+        .unwrap();
+    std::fs::write(object(0).join("obj.meta"), first_meta).unwrap();
+    for drive in [2, 3] {
+        std::fs::remove_file(object(drive).join("obj.meta")).unwrap();
+    }
+    drop(store);
+    let store = fixture.open().await;
+    assert!(matches!(
+        read_all(&store, "bkt", "k", None).await,
+        Err(StoreError::NoSuchKey { .. })
+    ));
+    let report = store.heal(Some("bkt"), "").await.unwrap();
+    assert_eq!(report.objects_healed, 1, "{report:?}");
+    let files = fixture.files();
+    assert_eq!(under(&files, "_k"), 0, "{files:?}");
+    assert_eq!(store.heal(Some("bkt"), "").await.unwrap().objects_healed, 0);
+}
