@@ -32,18 +32,27 @@ impl DriveFormat {
     }
 
     fn decode(bytes: &[u8]) -> Result<Self, String> {
-        let format: Self = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-        if format.format != FORMAT_MAGIC {
-            return Err(format!("not a minnow drive format ({:?})", format.format));
+        // Magic and version first: a newer format may change every other
+        // field, and must be refused for its version, not for its shape.
+        let marker: FormatMarker = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        if marker.format != FORMAT_MAGIC {
+            return Err(format!("not a minnow drive format ({:?})", marker.format));
         }
-        if format.version != FORMAT_VERSION {
+        if marker.version != FORMAT_VERSION {
             return Err(format!(
                 "format version {} is not supported (this build reads {FORMAT_VERSION})",
-                format.version
+                marker.version
             ));
         }
-        Ok(format)
+        serde_json::from_slice(bytes).map_err(|e| e.to_string())
     }
+}
+
+/// The two fields every version of `format.json` keeps.
+#[derive(Deserialize)]
+struct FormatMarker {
+    format: String,
+    version: u32,
 }
 
 /// A configured drive after the start-up check.
@@ -288,6 +297,71 @@ pub fn prepare_drives(paths: &[PathBuf], read_quorum: usize) -> Result<Vec<Drive
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const FORMAT_V1_FIXTURE: &str =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/drive-format-v1.json");
+
+    fn sample_format() -> DriveFormat {
+        DriveFormat {
+            format: FORMAT_MAGIC.into(),
+            version: FORMAT_VERSION,
+            deployment_id: Uuid::from_u128(0x1111_2222_3333_4444_5555_6666_7777_8888),
+            drive_id: Uuid::from_u128(0x9999_aaaa_bbbb_cccc_dddd_eeee_ffff_0000),
+            position: 2,
+            drive_count: 4,
+        }
+    }
+
+    #[test]
+    fn drive_format_v1_fixture_still_decodes() {
+        let bytes = std::fs::read(FORMAT_V1_FIXTURE).expect("fixture present");
+        let format = DriveFormat::decode(&bytes).unwrap();
+        assert_eq!(format.format, "minnow-drive");
+        assert_eq!(format.version, 1);
+        assert_eq!(
+            format.deployment_id.to_string(),
+            "11112222-3333-4444-5555-666677778888"
+        );
+        assert_eq!(
+            format.drive_id.to_string(),
+            "9999aaaa-bbbb-cccc-dddd-eeeeffff0000"
+        );
+        assert_eq!(format.position, 2);
+        assert_eq!(format.drive_count, 4);
+        assert_eq!(format, sample_format());
+    }
+
+    /// Writes the fixture; run once by hand when a new format version is
+    /// introduced (never overwrite an old version's fixture).
+    #[test]
+    #[ignore]
+    fn write_drive_format_v1_fixture() {
+        std::fs::create_dir_all(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures")).unwrap();
+        std::fs::write(FORMAT_V1_FIXTURE, sample_format().encode()).unwrap();
+    }
+
+    #[test]
+    fn newer_drive_format_version_is_refused_by_its_version() {
+        // A later version may reshape the file (here: no drive_id, a new
+        // field); the error names the version, not a missing field.
+        let newer = br#"{"format":"minnow-drive","version":2,"deployment_id":"11112222-3333-4444-5555-666677778888","position":0,"drive_count":4,"pools":[]}"#;
+        let err = DriveFormat::decode(newer).unwrap_err();
+        assert!(err.contains("format version 2 is not supported"), "{err}");
+        let not_ours = br#"{"format":"xl","version":1}"#;
+        let err = DriveFormat::decode(not_ours).unwrap_err();
+        assert!(err.contains("not a minnow drive format"), "{err}");
+
+        // At start-up such a drive is offline with that reason, never formatted over.
+        let dir = tempfile::tempdir().unwrap();
+        let drive = LocalDrive::new(dir.path().to_path_buf());
+        std::fs::create_dir_all(dir.path().join(SYS_DIR)).unwrap();
+        std::fs::write(dir.path().join(FORMAT_FILE), newer).unwrap();
+        match probe(&drive) {
+            Probe::Offline(why) => assert!(why.contains("format version 2"), "{why}"),
+            _ => panic!("a drive of a newer format must be offline"),
+        }
+        assert_eq!(std::fs::read(dir.path().join(FORMAT_FILE)).unwrap(), newer);
+    }
 
     fn paths(dir: &Path, n: usize) -> Vec<PathBuf> {
         (0..n).map(|i| dir.join(format!("d{i}"))).collect()

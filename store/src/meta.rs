@@ -11,9 +11,12 @@
 //! ```
 //! The header is MessagePack with named fields, so fields may be added in
 //! later versions; unknown fields are ignored. Integers are fixed-width.
-//! The fixture `store/fixtures/obj-meta-v1.bin` (format v1) is read by a
-//! test: changing any serialised type (including `ObjectAttributes`,
-//! `Checksum`) must keep it readable.
+//! A version this build does not know is refused
+//! ([`MetaError::UnsupportedVersion`]) before its body is looked at.
+//! Fixtures written by format v1 are read by tests: `store/fixtures/`
+//! `obj-meta-v1.bin`, `upload-meta-v1.bin`, `part-meta-v1.bin` (records) and
+//! `blob-v1.bin` (blob). Changing any serialised type (including
+//! `ObjectAttributes`, `Checksum`) must keep them readable.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -30,7 +33,7 @@ use crate::layout::{BLOB_MAGIC, BLOB_VERSION, META_MAGIC, META_VERSION};
 pub enum MetaError {
     #[error("bad magic")]
     BadMagic,
-    #[error("unsupported format version {0}")]
+    #[error("unsupported format version {0} (this build reads version 1)")]
     UnsupportedVersion(u16),
     #[error("record is truncated")]
     Truncated,
@@ -349,6 +352,174 @@ pub(crate) mod tests {
     fn write_format_v1_fixture() {
         std::fs::create_dir_all(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures")).unwrap();
         std::fs::write(FIXTURE, sample_meta().encode()).unwrap();
+    }
+
+    const UPLOAD_META_V1_FIXTURE: &str =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/upload-meta-v1.bin");
+    const PART_META_V1_FIXTURE: &str =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/part-meta-v1.bin");
+    const BLOB_V1_FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/blob-v1.bin");
+
+    fn fixed_time() -> Timestamp {
+        Timestamp {
+            secs: 1_795_000_000,
+            nanos: 123_456_789,
+        }
+    }
+
+    fn sample_erasure() -> ErasureInfo {
+        ErasureInfo {
+            data: 2,
+            parity: 2,
+            block_size: 1 << 20,
+            index: 3,
+            distribution: vec![2, 3, 0, 1],
+        }
+    }
+
+    fn sample_upload() -> UploadMeta {
+        UploadMeta {
+            key: "photos/2026/cat.jpg".into(),
+            upload_id: "0f1e2d3c4b5a69788796a5b4c3d2e1f0".into(),
+            initiated: fixed_time(),
+            attributes: ObjectAttributes {
+                content_type: Some("image/jpeg".into()),
+                cache_control: Some("max-age=60".into()),
+                user_metadata: BTreeMap::from([("camera".into(), "pinhole".into())]),
+                tags: BTreeMap::from([("expire".into(), "soon".into())]),
+                ..Default::default()
+            },
+            checksum_algorithm: Some(ChecksumAlgorithm::Sha256),
+            erasure: sample_erasure(),
+        }
+    }
+
+    fn sample_part() -> PartMeta {
+        PartMeta {
+            part: MetaPart {
+                number: 3,
+                size: 5 << 20,
+                etag: "0123456789abcdef0123456789abcdef".into(),
+                mod_time: fixed_time(),
+                checksum: Some(Checksum {
+                    algorithm: ChecksumAlgorithm::Sha256,
+                    value_b64: "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=".into(),
+                }),
+            },
+            data_id: Uuid::from_u128(0xfedc_ba98_7654_3210_fedc_ba98_7654_3210),
+            erasure: sample_erasure(),
+        }
+    }
+
+    fn sample_blob() -> Blob {
+        Blob {
+            mod_time: fixed_time(),
+            id: Uuid::from_u128(0x00aa_11bb_22cc_33dd_44ee_55ff_6600_7711),
+            value: Bytes::from_static(b"{\"users\":{}}"),
+        }
+    }
+
+    /// `bytes` with its version field set to `version` and a valid checksum,
+    /// as a later build would write it.
+    fn with_version(mut bytes: Vec<u8>, version: u16) -> Bytes {
+        bytes[4..6].copy_from_slice(&version.to_le_bytes());
+        let body_len = bytes.len() - 4;
+        let crc = crc32fast::hash(&bytes[..body_len]);
+        bytes[body_len..].copy_from_slice(&crc.to_le_bytes());
+        Bytes::from(bytes)
+    }
+
+    #[test]
+    fn upload_meta_format_v1_fixture_still_decodes() {
+        let bytes = std::fs::read(UPLOAD_META_V1_FIXTURE).expect("fixture present");
+        let (upload, inline): (UploadMeta, _) = decode_record(Bytes::from(bytes)).unwrap();
+        assert_eq!(inline, None);
+        assert_eq!(upload.key, "photos/2026/cat.jpg");
+        assert_eq!(upload.upload_id, "0f1e2d3c4b5a69788796a5b4c3d2e1f0");
+        assert_eq!(upload.initiated.secs, 1_795_000_000);
+        assert_eq!(upload.initiated.nanos, 123_456_789);
+        assert_eq!(
+            upload.attributes.content_type.as_deref(),
+            Some("image/jpeg")
+        );
+        assert_eq!(upload.attributes.user_metadata["camera"], "pinhole");
+        assert_eq!(upload.attributes.tags["expire"], "soon");
+        assert_eq!(upload.checksum_algorithm, Some(ChecksumAlgorithm::Sha256));
+        assert_eq!(upload.erasure.distribution, vec![2, 3, 0, 1]);
+        assert_eq!(upload, sample_upload());
+    }
+
+    #[test]
+    fn part_meta_format_v1_fixture_still_decodes() {
+        let bytes = std::fs::read(PART_META_V1_FIXTURE).expect("fixture present");
+        let (part, inline): (PartMeta, _) = decode_record(Bytes::from(bytes)).unwrap();
+        assert_eq!(inline, None);
+        assert_eq!(part.part.number, 3);
+        assert_eq!(part.part.size, 5 << 20);
+        assert_eq!(part.part.etag, "0123456789abcdef0123456789abcdef");
+        assert_eq!(
+            part.data_id.simple().to_string(),
+            "fedcba9876543210fedcba9876543210"
+        );
+        assert_eq!(part.erasure.index, 3);
+        assert_eq!(part, sample_part());
+    }
+
+    #[test]
+    fn blob_format_v1_fixture_still_decodes() {
+        let bytes = std::fs::read(BLOB_V1_FIXTURE).expect("fixture present");
+        let blob = Blob::decode(Bytes::from(bytes)).unwrap();
+        assert_eq!(blob.mod_time, fixed_time());
+        assert_eq!(blob.id.to_string(), "00aa11bb-22cc-33dd-44ee-55ff66007711");
+        assert_eq!(&blob.value[..], b"{\"users\":{}}");
+        assert_eq!(blob, sample_blob());
+    }
+
+    /// Writes the record and blob fixtures; run once by hand when a new
+    /// format version is introduced (never overwrite an old version's fixture).
+    #[test]
+    #[ignore]
+    fn write_record_and_blob_format_v1_fixtures() {
+        std::fs::create_dir_all(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures")).unwrap();
+        std::fs::write(
+            UPLOAD_META_V1_FIXTURE,
+            encode_record(&sample_upload(), None),
+        )
+        .unwrap();
+        std::fs::write(PART_META_V1_FIXTURE, encode_record(&sample_part(), None)).unwrap();
+        std::fs::write(BLOB_V1_FIXTURE, sample_blob().encode()).unwrap();
+    }
+
+    #[test]
+    fn records_of_a_newer_version_are_refused() {
+        let newer = with_version(sample_meta().encode(), 2);
+        let err = ObjectMeta::decode(newer).unwrap_err();
+        assert!(matches!(err, MetaError::UnsupportedVersion(2)), "{err}");
+        assert!(
+            err.to_string().contains("unsupported format version 2"),
+            "{err}"
+        );
+        let newer = with_version(encode_record(&sample_upload(), None), 2);
+        assert!(matches!(
+            decode_record::<UploadMeta>(newer),
+            Err(MetaError::UnsupportedVersion(2))
+        ));
+        let newer = with_version(encode_record(&sample_part(), None), u16::MAX);
+        assert!(matches!(
+            decode_record::<PartMeta>(newer),
+            Err(MetaError::UnsupportedVersion(u16::MAX))
+        ));
+    }
+
+    #[test]
+    fn blobs_of_a_newer_version_are_refused() {
+        let newer = with_version(sample_blob().encode(), 2);
+        let err = Blob::decode(newer).unwrap_err();
+        assert!(matches!(err, MetaError::UnsupportedVersion(2)), "{err}");
+        assert!(
+            err.to_string().contains("unsupported format version 2"),
+            "{err}"
+        );
     }
 
     #[test]
