@@ -76,6 +76,11 @@ pub struct StoreConfig {
     pub block_size: usize,
     /// Objects up to this size keep their shard inside the metadata file.
     pub inline_limit: usize,
+    /// Bytes of write blocks and their encoded shards held in memory across
+    /// all writes at once; a write whose next block does not fit waits (and
+    /// so stops reading its body) until earlier blocks reach the drives.
+    /// Bounds the server's memory however many uploads run.
+    pub write_buffer_limit: usize,
 }
 
 impl StoreConfig {
@@ -86,9 +91,14 @@ impl StoreConfig {
             parity: None,
             block_size: 1 << 20,
             inline_limit: 128 << 10,
+            write_buffer_limit: DEFAULT_WRITE_BUFFER_LIMIT,
         }
     }
 }
+
+/// 256 MiB: about 85 blocks of 1 MiB with their 2+2 shards, enough to keep
+/// four drives busy while bounding a burst of large uploads.
+pub const DEFAULT_WRITE_BUFFER_LIMIT: usize = 256 << 20;
 
 /// Default parity for a drive count (MinIO's defaults).
 pub fn default_parity(drives: usize) -> usize {
@@ -149,6 +159,7 @@ pub(crate) struct Inner {
     /// Serialises bucket creation/deletion and setting writes.
     pub bucket_ops: tokio::sync::Mutex<()>,
     pub heal_queue: HealQueue,
+    pub write_buffers: WriteBuffers,
 }
 
 impl Store {
@@ -205,6 +216,7 @@ impl Store {
             buckets: Default::default(),
             bucket_ops: Default::default(),
             heal_queue: HealQueue::default(),
+            write_buffers: WriteBuffers::new(config.write_buffer_limit),
         });
         inner.load_buckets().await;
         crate::heal::start_worker(&inner);
@@ -213,6 +225,12 @@ impl Store {
             crate::heal::start_fresh_drive_heal(&inner);
         }
         Ok(Store { inner })
+    }
+
+    /// Bytes of write blocks and shards held in memory right now (see
+    /// [`StoreConfig::write_buffer_limit`]).
+    pub fn write_buffer_in_use(&self) -> usize {
+        self.inner.write_buffers.in_use()
     }
 }
 
@@ -255,8 +273,51 @@ pub(crate) enum Stored {
 }
 
 enum WriterMsg {
-    Frames(Bytes),
+    /// A block's frames for one drive, with its share of the write budget.
+    Frames(Bytes, BlockPermit),
     Finish,
+}
+
+/// A block's claim on [`WriteBuffers`]; released when the last copy drops,
+/// i.e. when the hasher, the encoder and every writer are done with it.
+type BlockPermit = Arc<tokio::sync::OwnedSemaphorePermit>;
+
+/// The server-wide budget for write blocks in memory, counted in KiB.
+pub(crate) struct WriteBuffers {
+    permits: Arc<tokio::sync::Semaphore>,
+    total_kib: u32,
+}
+
+impl WriteBuffers {
+    fn new(limit_bytes: usize) -> Self {
+        let total_kib = u32::try_from(limit_bytes.div_ceil(1024))
+            .unwrap_or(u32::MAX)
+            .max(1);
+        Self {
+            permits: Arc::new(tokio::sync::Semaphore::new(total_kib as usize)),
+            total_kib,
+        }
+    }
+
+    /// Waits until `bytes` fit (a block larger than the whole budget waits
+    /// for all of it).
+    async fn claim(&self, bytes: usize) -> BlockPermit {
+        let kib = u32::try_from(bytes.div_ceil(1024))
+            .unwrap_or(u32::MAX)
+            .clamp(1, self.total_kib);
+        let permit = self
+            .permits
+            .clone()
+            .acquire_many_owned(kib)
+            .await
+            .expect("the write budget is never closed");
+        Arc::new(permit)
+    }
+
+    /// Bytes (rounded up to KiB) currently claimed.
+    pub fn in_use(&self) -> usize {
+        (self.total_kib as usize - self.permits.available_permits()) * 1024
+    }
 }
 
 /// The writers' senders (to finish them) and the body's checksum.
@@ -264,20 +325,25 @@ type EncoderResult = Result<(Vec<Option<mpsc::Sender<WriterMsg>>>, Option<Checks
 
 /// The hash → encode → per-drive-writer threads of one streaming write.
 struct Pipeline {
-    hash_tx: mpsc::Sender<Bytes>,
-    encode_tx: mpsc::Sender<Bytes>,
+    hash_tx: mpsc::Sender<(Bytes, BlockPermit)>,
+    encode_tx: mpsc::Sender<(Bytes, BlockPermit)>,
     hasher: JoinHandle<BodyHasher>,
     encoder: JoinHandle<EncoderResult>,
     writers: Vec<Option<JoinHandle<io::Result<()>>>>,
     tmp_dir: PathBuf,
     file_name: String,
+    /// Bytes one block of `len` occupies: itself plus its encoded frames.
+    cost_per_byte: f64,
 }
 
 impl Pipeline {
-    async fn feed(&mut self, block: Bytes) -> Result<(), StoreError> {
+    async fn feed(&mut self, block: Bytes, budget: &WriteBuffers) -> Result<(), StoreError> {
+        let permit = budget
+            .claim((block.len() as f64 * self.cost_per_byte).ceil() as usize)
+            .await;
         // The hasher never fails; the encoder only on a codec error.
-        let _ = self.hash_tx.send(block.clone()).await;
-        if self.encode_tx.send(block).await.is_err() {
+        let _ = self.hash_tx.send((block.clone(), permit.clone())).await;
+        if self.encode_tx.send((block, permit)).await.is_err() {
             return Err(StoreError::Internal("the encoder stopped".into()));
         }
         Ok(())
@@ -459,8 +525,9 @@ impl Inner {
                 let mut file = opened;
                 while let Some(msg) = rx.recv().await {
                     match msg {
-                        WriterMsg::Frames(frames) => {
+                        WriterMsg::Frames(frames, permit) => {
                             file = blocking(move || file.write_all(&frames).map(|()| file)).await?;
+                            drop(permit);
                         }
                         WriterMsg::Finish => {
                             return blocking(move || {
@@ -475,10 +542,10 @@ impl Inner {
             })));
             writer_txs.push(Some(tx));
         }
-        let (hash_tx, mut hash_rx) = mpsc::channel::<Bytes>(BLOCK_QUEUE);
+        let (hash_tx, mut hash_rx) = mpsc::channel::<(Bytes, BlockPermit)>(BLOCK_QUEUE);
         let hasher = tokio::spawn(async move {
             let mut hasher = BodyHasher::md5_only();
-            while let Some(block) = hash_rx.recv().await {
+            while let Some((block, _permit)) = hash_rx.recv().await {
                 hasher = match tokio::task::spawn_blocking(move || {
                     hasher.update(&block);
                     hasher
@@ -491,7 +558,7 @@ impl Inner {
             }
             hasher
         });
-        let (encode_tx, mut encode_rx) = mpsc::channel::<Bytes>(BLOCK_QUEUE);
+        let (encode_tx, mut encode_rx) = mpsc::channel::<(Bytes, BlockPermit)>(BLOCK_QUEUE);
         let codec = self.codec.clone();
         let distribution = distribution.to_vec();
         let encoder = tokio::spawn(async move {
@@ -499,7 +566,7 @@ impl Inner {
             // The checksum runs here, beside the cheap encode, so the MD5
             // task is the only per-byte bottleneck.
             let mut checksum = BodyHasher::checksum_only(checksum_algorithm);
-            while let Some(block) = encode_rx.recv().await {
+            while let Some((block, permit)) = encode_rx.recv().await {
                 let codec = codec.clone();
                 let (encoded, back) = match tokio::task::spawn_blocking(move || {
                     checksum.update(&block);
@@ -516,7 +583,7 @@ impl Inner {
                     if let Some(tx) = slot {
                         let shard = usize::from(distribution[position]);
                         if tx
-                            .send(WriterMsg::Frames(frames[shard].clone()))
+                            .send(WriterMsg::Frames(frames[shard].clone(), permit.clone()))
                             .await
                             .is_err()
                         {
@@ -535,6 +602,7 @@ impl Inner {
             writers,
             tmp_dir,
             file_name,
+            cost_per_byte: 1.0 + (self.data + self.parity) as f64 / self.data as f64,
         }
     }
 
@@ -595,7 +663,7 @@ impl Inner {
                 let mut started =
                     self.start_pipeline(distribution, opts.checksum_algorithm, file_name.clone());
                 for block in held.drain(..) {
-                    if let Err(err) = started.feed(block).await {
+                    if let Err(err) = started.feed(block, &self.write_buffers).await {
                         pipeline = Some(started);
                         break 'body Err(err);
                     }
@@ -605,7 +673,7 @@ impl Inner {
             for block in blocks {
                 match &mut pipeline {
                     Some(p) => {
-                        if let Err(err) = p.feed(block).await {
+                        if let Err(err) = p.feed(block, &self.write_buffers).await {
                             break 'body Err(err);
                         }
                     }
@@ -628,7 +696,7 @@ impl Inner {
             return Err(err);
         }
         if let Some(last) = last {
-            if let Err(err) = pipeline.feed(last).await {
+            if let Err(err) = pipeline.feed(last, &self.write_buffers).await {
                 self.abort_pipeline(pipeline).await;
                 return Err(err);
             }
@@ -641,6 +709,7 @@ impl Inner {
             writers,
             tmp_dir,
             file_name,
+            ..
         } = pipeline;
         drop(hash_tx);
         drop(encode_tx);

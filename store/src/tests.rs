@@ -1472,3 +1472,75 @@ async fn heal_removes_unreadable_leftovers_of_two_crashed_first_writes() {
     assert_eq!(under(&files, "_k"), 0, "{files:?}");
     assert_eq!(store.heal(Some("bkt"), "").await.unwrap().objects_healed, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_share_one_buffer_budget_and_give_it_back() {
+    // 64 KiB blocks cost 192 KiB with their 2+2 shards: a 256 KiB budget
+    // holds one block at a time, a 100 KiB budget less than one block
+    // (which must still make progress, alone).
+    for limit in [256 << 10, 100 << 10] {
+        let fixture = Fixture::new(4);
+        let mut config = fixture.config();
+        config.write_buffer_limit = limit;
+        let store = std::sync::Arc::new(Store::open(config).await.unwrap());
+        store.create_bucket("bkt").await.unwrap();
+        let peak = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sampler = {
+            let (store, peak, done) = (store.clone(), peak.clone(), done.clone());
+            tokio::spawn(async move {
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    peak.fetch_max(
+                        store.write_buffer_in_use(),
+                        std::sync::atomic::Ordering::Relaxed,
+                    );
+                    tokio::time::sleep(std::time::Duration::from_micros(200)).await;
+                }
+            })
+        };
+        let mut writes = Vec::new();
+        for writer in 0..12u8 {
+            let store = store.clone();
+            writes.push(tokio::spawn(async move {
+                let data = pattern(600_000 + usize::from(writer) * 1000, writer);
+                let key = format!("k{writer}");
+                let stream: ByteStream = if writer % 4 == 3 {
+                    // A body that breaks half-way: its blocks must be given back.
+                    let half = Bytes::copy_from_slice(&data[..300_000]);
+                    Box::pin(futures::stream::iter(vec![
+                        Ok(half),
+                        Err(StoreError::IncompleteBody),
+                    ]))
+                } else {
+                    body(&data)
+                };
+                let result = store
+                    .put_object("bkt", &key, stream, PutOptions::default())
+                    .await;
+                (key, data, writer % 4 == 3, result)
+            }));
+        }
+        for write in writes {
+            let (key, data, broken, result) = write.await.unwrap();
+            if broken {
+                assert!(result.is_err(), "{key}");
+            } else {
+                result.unwrap();
+                assert_eq!(read_all(&store, "bkt", &key, None).await.unwrap(), data);
+            }
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        sampler.await.unwrap();
+        let peak = peak.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(peak > 0, "the sampler saw no write in flight");
+        assert!(
+            peak <= limit.div_ceil(1024) * 1024,
+            "peak {peak} over {limit}"
+        );
+        assert_eq!(
+            store.write_buffer_in_use(),
+            0,
+            "every block's claim is returned"
+        );
+    }
+}

@@ -175,6 +175,21 @@ fn parity_from_env(env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Optio
     Ok(Some(parity))
 }
 
+/// `MINNOW_WRITE_BUFFER_MIB=N`: the memory all uploads together may hold.
+fn write_buffer_limit_from_env(
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Option<usize>> {
+    let Some(value) = env("MINNOW_WRITE_BUFFER_MIB") else {
+        return Ok(None);
+    };
+    match value.trim().parse::<usize>() {
+        Ok(mib) if (4..=1 << 20).contains(&mib) => Ok(Some(mib << 20)),
+        _ => Err(anyhow!(
+            "MINNOW_WRITE_BUFFER_MIB={value:?}: expected a number of MiB from 4 to 1048576"
+        )),
+    }
+}
+
 /// Drive arguments, else `MINNOW_VOLUMES` / `MINIO_VOLUMES`, else
 /// ./data/drive1..4 (created). Returns the drives and whether they are the default.
 fn resolve_drives(
@@ -280,6 +295,9 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     }
     let mut store_config = StoreConfig::new(drives);
     store_config.parity = parity_from_env(&env)?;
+    if let Some(limit) = write_buffer_limit_from_env(&env)? {
+        store_config.write_buffer_limit = limit;
+    }
     let store = Arc::new(
         Store::open(store_config)
             .await
@@ -356,12 +374,25 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     let scanner_metrics = Arc::clone(&scanner);
     let state = Arc::new(
         AppState::new(Arc::clone(&store), config, Arc::new(iam)).with_sample_source(Arc::new(
-            move || {
-                scanner_metrics
-                    .lock()
-                    .ok()
-                    .and_then(|handle| handle.as_ref().map(|h| lifecycle_samples(&h.metrics())))
-                    .unwrap_or_default()
+            {
+                let store = Arc::clone(&store);
+                move || {
+                    let mut samples = scanner_metrics
+                        .lock()
+                        .ok()
+                        .and_then(|handle| {
+                            handle.as_ref().map(|h| lifecycle_samples(&h.metrics()))
+                        })
+                        .unwrap_or_default();
+                    samples.push(s3_api::metrics::ExternalSample {
+                        name: "minnow_write_buffer_bytes".into(),
+                        help: "Bytes of upload blocks and shards held in memory (MINNOW_WRITE_BUFFER_MIB caps it).".into(),
+                        kind: "gauge",
+                        labels: Vec::new(),
+                        value: store.write_buffer_in_use() as f64,
+                    });
+                    samples
+                }
             },
         )),
     );
@@ -604,6 +635,17 @@ mod tests {
         assert_eq!(parity_from_env(&env).unwrap(), Some(1));
         let env = env_of(&[("MINIO_STORAGE_CLASS_STANDARD", "RRS")]);
         assert!(parity_from_env(&env).is_err());
+    }
+
+    #[test]
+    fn write_buffer_limit_comes_from_env_in_mib() {
+        assert_eq!(write_buffer_limit_from_env(&env_of(&[])).unwrap(), None);
+        let env = env_of(&[("MINNOW_WRITE_BUFFER_MIB", "64")]);
+        assert_eq!(write_buffer_limit_from_env(&env).unwrap(), Some(64 << 20));
+        for bad in ["0", "3", "lots", "-1"] {
+            let env = env_of(&[("MINNOW_WRITE_BUFFER_MIB", bad)]);
+            assert!(write_buffer_limit_from_env(&env).is_err(), "{bad}");
+        }
     }
 
     #[test]
