@@ -96,6 +96,14 @@ impl StoreConfig {
     }
 }
 
+/// Start-up heal of drives with missed-write markers waits this long, so
+/// the server answers first.
+const MISSED_WRITES_HEAL_DELAY: std::time::Duration = if cfg!(test) {
+    std::time::Duration::ZERO
+} else {
+    std::time::Duration::from_secs(5)
+};
+
 /// 256 MiB: about 85 blocks of 1 MiB with their 2+2 shards, enough to keep
 /// four drives busy while bounding a burst of large uploads.
 pub const DEFAULT_WRITE_BUFFER_LIMIT: usize = 256 << 20;
@@ -160,6 +168,7 @@ pub(crate) struct Inner {
     pub bucket_ops: tokio::sync::Mutex<()>,
     pub heal_queue: HealQueue,
     pub write_buffers: WriteBuffers,
+    pub missed: crate::missed::MissedWrites,
 }
 
 impl Store {
@@ -217,12 +226,19 @@ impl Store {
             bucket_ops: Default::default(),
             heal_queue: HealQueue::default(),
             write_buffers: WriteBuffers::new(config.write_buffer_limit),
+            missed: crate::missed::MissedWrites::new(count),
         });
         inner.load_buckets().await;
         crate::heal::start_worker(&inner);
+        let missed_writes = inner.load_missed_writes().await;
         if any_fresh {
             tracing::info!("fresh drives formatted; they are rebuilt in the background");
             crate::heal::start_fresh_drive_heal(&inner);
+        } else if missed_writes {
+            tracing::info!(
+                "drives missed writes before the last stop; they are healed in the background"
+            );
+            crate::heal::start_fresh_drive_heal_after(&inner, MISSED_WRITES_HEAL_DELAY);
         }
         Ok(Store { inner })
     }
@@ -753,6 +769,13 @@ impl Inner {
         }
         crash_point!("after_shard_fsync");
         let ok = written.iter().filter(|w| **w).count();
+        if ok >= self.write_quorum() && ok < written.len() {
+            // Multipart parts are committed later without data files: the
+            // drives that missed them must be remembered here.
+            let missed = written.iter().enumerate().filter(|(_, w)| !**w);
+            self.record_missed_positions(missed.map(|(position, _)| position))
+                .await;
+        }
         if ok < self.write_quorum() {
             self.remove_tmp(tmp_dir).await;
             return Err(StoreError::WriteQuorum {
@@ -1100,6 +1123,7 @@ impl Inner {
         .await;
         let failed_somewhere = committed_on_any_failed(&results);
         if failed_somewhere {
+            self.record_missed_writes(&results).await;
             self.heal_queue.push(bucket, key.key());
         }
         Ok(())
@@ -1395,6 +1419,7 @@ impl Inner {
             });
         }
         if done < self.drives.len() {
+            self.record_missed_writes(&results).await;
             self.heal_queue.push(bucket, key.key());
         }
         Ok(object_info(bucket, key.key(), &updated))

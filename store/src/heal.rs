@@ -130,11 +130,21 @@ pub(crate) fn start_fresh_drive_heal_after(inner: &Arc<Inner>, delay: Duration) 
     let weak: Weak<Inner> = Arc::downgrade(inner);
     tokio::spawn(async move {
         tokio::time::sleep(delay).await;
-        let buckets: Vec<String> = match weak.upgrade() {
-            Some(inner) => inner.list_buckets().into_iter().map(|b| b.name).collect(),
+        let (buckets, missed) = match weak.upgrade() {
+            Some(inner) => (
+                inner
+                    .list_buckets()
+                    .into_iter()
+                    .map(|b| b.name)
+                    .collect::<Vec<_>>(),
+                inner.missed.snapshot(),
+            ),
             None => return,
         };
         let mut total = HealReport::default();
+        // Whether every bucket and key was visited (a bucket deleted
+        // meanwhile counts as visited).
+        let mut complete = true;
         if let Some(inner) = weak.upgrade() {
             inner.heal_system_blobs().await;
         }
@@ -147,20 +157,30 @@ pub(crate) fn start_fresh_drive_heal_after(inner: &Arc<Inner>, delay: Duration) 
             let mut start_after: Option<String> = None;
             loop {
                 let Some(inner) = weak.upgrade() else { return };
-                if inner.heal_bucket(&bucket).await.is_err() {
-                    break;
-                }
-                let Ok(keys) = inner
-                    .keys_on_any_drive(&bucket, "", start_after.clone(), HEAL_BATCH)
-                    .await
-                else {
-                    break;
+                let keys = match inner.heal_bucket(&bucket).await {
+                    Ok(_) => {
+                        inner
+                            .keys_on_any_drive(&bucket, "", start_after.clone(), HEAL_BATCH)
+                            .await
+                    }
+                    Err(err) => Err(err),
+                };
+                let keys = match keys {
+                    Ok(keys) => keys,
+                    Err(StoreError::NoSuchBucket(_)) => break,
+                    Err(err) => {
+                        tracing::warn!(%bucket, "background heal skips the bucket: {err}");
+                        complete = false;
+                        break;
+                    }
                 };
                 drop(inner);
                 for key in &keys {
                     let Some(inner) = weak.upgrade() else { return };
-                    if let Ok(report) = inner.heal_object_data(&bucket, key).await {
-                        add_report(&mut total, &report);
+                    match inner.heal_object_data(&bucket, key).await {
+                        Ok(report) => add_report(&mut total, &report),
+                        Err(StoreError::NoSuchBucket(_)) => {}
+                        Err(_) => total.objects_failed += 1,
                     }
                 }
                 if keys.len() < HEAL_BATCH {
@@ -170,6 +190,11 @@ pub(crate) fn start_fresh_drive_heal_after(inner: &Arc<Inner>, delay: Duration) 
             }
         }
         tracing::info!(?total, "background heal of fresh drives finished");
+        if complete && total.objects_failed == 0 {
+            if let Some(inner) = weak.upgrade() {
+                inner.clear_missed_writes(&missed).await;
+            }
+        }
     });
 }
 
@@ -482,6 +507,7 @@ impl Inner {
     }
 
     pub async fn heal(&self, bucket: Option<&str>, prefix: &str) -> Result<HealReport, StoreError> {
+        let missed = self.missed.snapshot();
         let buckets: Vec<String> = match bucket {
             Some(bucket) => {
                 self.require_bucket(bucket)?;
@@ -503,6 +529,9 @@ impl Inner {
                 Err(StoreError::NoSuchBucket(_)) if bucket.is_none() => continue,
                 other => other?,
             }
+        }
+        if bucket.is_none() && prefix.is_empty() && total.objects_failed == 0 {
+            self.clear_missed_writes(&missed).await;
         }
         Ok(total)
     }

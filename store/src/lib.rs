@@ -26,6 +26,7 @@ mod layout;
 mod listing;
 mod lock;
 mod meta;
+mod missed;
 mod multipart;
 mod quorum;
 #[cfg(test)]

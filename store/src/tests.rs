@@ -1544,3 +1544,74 @@ async fn concurrent_writes_share_one_buffer_budget_and_give_it_back() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_a_drive_missed_are_healed_after_a_restart_that_lost_the_heal_queue() {
+    let fixture = Fixture::new(4);
+    let store = fixture.open().await;
+    store.create_bucket("bkt").await.unwrap();
+    store
+        .put_object(
+            "bkt",
+            "before",
+            body(&pattern(10, 1)),
+            PutOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        under(&fixture.files(), "missed-") == 0,
+        "a healthy store records nothing"
+    );
+    // Drive 3 disappears at runtime (unmounted, say): writes land on three.
+    let away = fixture.dir.path().join("drive3.away");
+    std::fs::rename(&fixture.drives[3], &away).unwrap();
+    let objects: Vec<(String, Vec<u8>)> = [100usize, 50_000, 300_000]
+        .iter()
+        .map(|&n| (format!("during/{n}"), pattern(n, n as u8)))
+        .collect();
+    for (key, data) in &objects {
+        store
+            .put_object("bkt", key, body(data), PutOptions::default())
+            .await
+            .unwrap();
+    }
+    // One marker per answering drive, written once however many writes missed.
+    assert_eq!(under(&fixture.files(), "missed-3.json"), 3);
+    // kill -9: the in-memory heal queue is gone; the drive comes back.
+    drop(store);
+    std::fs::rename(&away, &fixture.drives[3]).unwrap();
+    let store = fixture.open().await;
+    let deadline = Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let files = fixture.files();
+        let healed = objects.iter().all(|(key, _)| {
+            let dir = fixture.drives[3]
+                .join("bkt/_during")
+                .join(format!("_{}", &key[7..]));
+            dir.join("obj.meta").exists()
+        });
+        if healed && under(&files, "missed-") == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "drive 3 was not healed from the markers: {files:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Whole again: the objects survive losing two other drives.
+    drop(store);
+    for drive in [0, 1] {
+        std::fs::remove_dir_all(&fixture.drives[drive]).unwrap();
+        std::fs::create_dir(&fixture.drives[drive]).unwrap();
+    }
+    let store = fixture.open().await;
+    for (key, data) in &objects {
+        assert_eq!(
+            &read_all(&store, "bkt", key, None).await.unwrap(),
+            data,
+            "{key}"
+        );
+    }
+}
