@@ -669,6 +669,73 @@ mod tests {
         std::fs::write(IAM_V1_FIXTURE, bytes).unwrap();
     }
 
+    const BUCKET_POLICY_V1_FIXTURE: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/bucket-policy-v1.json"
+    );
+    /// A bucket policy as PutBucketPolicy receives it; the setting stores
+    /// the body verbatim (inside the store's versioned blob).
+    const BUCKET_POLICY: &str = r#"{
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Sid": "PublicRead", "Effect": "Allow", "Principal": "*",
+     "Action": "s3:GetObject", "Resource": "arn:aws:s3:::photos/*"},
+    {"Effect": "Deny", "Principal": {"AWS": ["alice"]},
+     "Action": ["s3:DeleteObject"], "Resource": ["arn:aws:s3:::photos/*"]}
+  ]
+}"#;
+
+    #[tokio::test]
+    async fn bucket_policy_setting_v1_fixture_still_decodes() {
+        let bytes = std::fs::read(BUCKET_POLICY_V1_FIXTURE).expect("fixture present");
+        let dir = tempfile::tempdir().unwrap();
+        let store = four_drive_store(dir.path()).await;
+        store.create_bucket("photos").await.unwrap();
+        store
+            .put_bucket_setting(
+                "photos",
+                store::api::BucketSetting::Policy,
+                Some(Bytes::from(bytes)),
+            )
+            .await
+            .unwrap();
+        let iam = Iam::load(store, fixture_root(), None).await.unwrap();
+        // An unparsable stored policy would silently count as none.
+        let policy = iam
+            .bucket_policy("photos")
+            .await
+            .unwrap()
+            .expect("stored policy parses");
+        assert_eq!(policy.version, "2012-10-17");
+        assert_eq!(policy.statement.len(), 2);
+        assert_eq!(policy.statement[0].sid.as_deref(), Some("PublicRead"));
+        let get = AccessRequest {
+            action: "s3:GetObject",
+            bucket: Some("photos"),
+            key: Some("cat.jpg"),
+        };
+        let delete = AccessRequest {
+            action: "s3:DeleteObject",
+            ..get
+        };
+        assert!(iam.is_allowed(None, Some(&policy), &get));
+        assert!(!iam.is_allowed(None, Some(&policy), &delete));
+        assert_eq!(
+            policy.evaluate(Requester::User("alice"), &delete),
+            Decision::Deny
+        );
+    }
+
+    /// Writes the fixture; run once by hand when a new format version is
+    /// introduced (never overwrite an old version's fixture).
+    #[test]
+    #[ignore]
+    fn write_bucket_policy_setting_v1_fixture() {
+        PolicyDocument::parse(BUCKET_POLICY.as_bytes()).unwrap();
+        std::fs::create_dir_all(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures")).unwrap();
+        std::fs::write(BUCKET_POLICY_V1_FIXTURE, BUCKET_POLICY).unwrap();
+    }
+
     #[tokio::test]
     async fn iam_data_of_a_newer_format_is_refused() {
         // A later format may reshape everything but `format`; the error
