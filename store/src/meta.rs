@@ -15,8 +15,9 @@
 //! ([`MetaError::UnsupportedVersion`]) before its body is looked at.
 //! Fixtures written by format v1 are read by tests: `store/fixtures/`
 //! `obj-meta-v1.bin`, `upload-meta-v1.bin`, `part-meta-v1.bin` (records) and
-//! `blob-v1.bin` (blob). Changing any serialised type (including
-//! `ObjectAttributes`, `Checksum`) must keep them readable.
+//! `blob-v1.bin` (blob), and the whole four-drive set `drive-set-v1/`.
+//! Changing any serialised type (including `ObjectAttributes`, `Checksum`)
+//! must keep them readable.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
