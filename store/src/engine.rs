@@ -230,6 +230,7 @@ impl Store {
         });
         inner.load_buckets().await;
         crate::heal::start_worker(&inner);
+        start_drive_monitor(&inner);
         let missed_writes = inner.load_missed_writes().await;
         if any_fresh {
             tracing::info!("fresh drives formatted; they are rebuilt in the background");
@@ -248,6 +249,32 @@ impl Store {
     pub fn write_buffer_in_use(&self) -> usize {
         self.inner.write_buffers.in_use()
     }
+}
+
+/// How often offline drives are probed: a drive that answers again with
+/// its own format comes back online (and is healed) without anyone asking.
+const DRIVE_CHECK_INTERVAL: std::time::Duration = if cfg!(test) {
+    std::time::Duration::from_millis(100)
+} else {
+    std::time::Duration::from_secs(5)
+};
+
+/// Probes offline drives every [`DRIVE_CHECK_INTERVAL`] (health checks
+/// and admin info probe too); stops when the store is dropped.
+fn start_drive_monitor(inner: &Arc<Inner>) {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return;
+    }
+    let weak = Arc::downgrade(inner);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(DRIVE_CHECK_INTERVAL).await;
+            let Some(inner) = weak.upgrade() else { return };
+            if inner.online_count() < inner.drives.len() {
+                inner.drive_status().await;
+            }
+        }
+    });
 }
 
 pub(crate) fn offline_error() -> io::Error {

@@ -1615,3 +1615,36 @@ async fn writes_a_drive_missed_are_healed_after_a_restart_that_lost_the_heal_que
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drive_that_answers_again_comes_back_without_anyone_probing() {
+    let fixture = Fixture::new(4);
+    let store = fixture.open().await;
+    store.create_bucket("bkt").await.unwrap();
+    let away = fixture.drives[1].with_extension("away");
+    std::fs::rename(&fixture.drives[1], &away).unwrap();
+    let data = pattern(200_000, 4);
+    store
+        .put_object("bkt", "k", body(&data), PutOptions::default())
+        .await
+        .unwrap();
+    // The read notices the folder is gone and takes the drive offline.
+    assert_eq!(read_all(&store, "bkt", "k", None).await.unwrap(), data);
+    let online = |store: &Store| {
+        store.inner.drives[1]
+            .online
+            .load(std::sync::atomic::Ordering::Acquire)
+    };
+    assert!(!online(&store));
+    std::fs::rename(&away, &fixture.drives[1]).unwrap();
+    // No health probe, no drive_status call: the store's own monitor.
+    let meta = fixture.drives[1].join("bkt/_k/obj.meta");
+    let started = Instant::now();
+    while !(online(&store) && meta.exists()) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the drive did not come back by itself"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
