@@ -753,7 +753,6 @@ fn rebuild_part_shards(
     upload_id: &str,
 ) -> io::Result<u64> {
     use std::io::Write as _;
-    use std::os::unix::fs::FileExt as _;
     let number = part.part.number;
     let data_path = layout::upload_part_data_path(bucket, upload_id, number, part.data_id);
     let distribution = &part.erasure.distribution;
@@ -784,9 +783,9 @@ fn rebuild_part_shards(
             .iter()
             .map(|file| {
                 let file = file.as_ref()?;
-                let mut buffer = vec![0u8; frame_len];
-                file.read_exact_at(&mut buffer, offset).ok()?;
-                Some(Bytes::from(buffer))
+                crate::engine::read_frame_at(file, offset, frame_len)
+                    .ok()
+                    .map(Bytes::from)
             })
             .collect();
         let healed = codec
