@@ -749,7 +749,10 @@ async fn metrics_parse_as_prometheus_text_and_count_requests() {
     assert!(sample(&samples, "minnow_lifecycle_cycles_total").is_some());
     // Shared server, other tests may be uploading: only its presence and range.
     let buffers = sample(&samples, "minnow_write_buffer_bytes").expect("write buffer gauge");
-    assert!((0.0..=256.0 * 1024.0 * 1024.0).contains(&buffers), "{buffers}");
+    assert!(
+        (0.0..=256.0 * 1024.0 * 1024.0).contains(&buffers),
+        "{buffers}"
+    );
 
     let plain = anonymous(server, "GET", "/metrics", None, &[]).await;
     assert_eq!(plain.status, 200);
