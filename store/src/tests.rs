@@ -89,6 +89,29 @@ fn pattern(len: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
+/// Closes the store, wipes `wiped` drive folders, reopens it and checks
+/// that every object of bucket `bkt` still reads back exactly.
+async fn assert_objects_survive_wiping(
+    fixture: &Fixture,
+    store: Store,
+    wiped: &[usize],
+    objects: &[(String, Vec<u8>)],
+) {
+    drop(store);
+    for &drive in wiped {
+        std::fs::remove_dir_all(&fixture.drives[drive]).unwrap();
+        std::fs::create_dir(&fixture.drives[drive]).unwrap();
+    }
+    let store = fixture.open().await;
+    for (key, data) in objects {
+        assert_eq!(
+            &read_all(&store, "bkt", key, None).await.unwrap(),
+            data,
+            "{key}"
+        );
+    }
+}
+
 fn under(files: &[PathBuf], part: &str) -> usize {
     files
         .iter()
@@ -279,19 +302,7 @@ async fn heal_rebuilds_a_wiped_drive_and_reports_nothing_the_second_time() {
     assert_eq!(report.objects_scanned, 4, "{report:?}");
     assert_eq!(report.objects_healed, 4, "{report:?}");
     assert_eq!(store.heal(None, "").await.unwrap().objects_healed, 0);
-    drop(store);
-    for drive in [0, 1] {
-        std::fs::remove_dir_all(&fixture.drives[drive]).unwrap();
-        std::fs::create_dir(&fixture.drives[drive]).unwrap();
-    }
-    let store = fixture.open().await;
-    for (key, data) in &objects {
-        assert_eq!(
-            &read_all(&store, "bkt", key, None).await.unwrap(),
-            data,
-            "{key}"
-        );
-    }
+    assert_objects_survive_wiping(&fixture, store, &[0, 1], &objects).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1601,19 +1612,7 @@ async fn writes_a_drive_missed_are_healed_after_a_restart_that_lost_the_heal_que
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     // Whole again: the objects survive losing two other drives.
-    drop(store);
-    for drive in [0, 1] {
-        std::fs::remove_dir_all(&fixture.drives[drive]).unwrap();
-        std::fs::create_dir(&fixture.drives[drive]).unwrap();
-    }
-    let store = fixture.open().await;
-    for (key, data) in &objects {
-        assert_eq!(
-            &read_all(&store, "bkt", key, None).await.unwrap(),
-            data,
-            "{key}"
-        );
-    }
+    assert_objects_survive_wiping(&fixture, store, &[0, 1], &objects).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
