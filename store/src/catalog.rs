@@ -340,6 +340,10 @@ impl Inner {
     /// Re-creates bucket folders, records and settings on drives that lack
     /// them (fresh drives). Returns how many drives were repaired.
     pub async fn heal_bucket(&self, bucket: &str) -> Result<u64, StoreError> {
+        // DeleteBucket holds this from its check to its last removal, and
+        // setting writes hold it too: a heal never re-creates the folders of
+        // a bucket being deleted, nor writes back a setting being replaced.
+        let _guard = self.bucket_ops.lock().await;
         let (created, settings) = {
             let buckets = self.buckets.read().expect("bucket cache");
             let state = buckets

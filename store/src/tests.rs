@@ -1647,3 +1647,51 @@ async fn a_drive_that_answers_again_comes_back_without_anyone_probing() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heals_racing_delete_bucket_never_bring_the_bucket_back() {
+    let fixture = Fixture::new(4);
+    let store = std::sync::Arc::new(fixture.open().await);
+    for round in 0..60 {
+        let bucket = format!("gone-{round}");
+        store.create_bucket(&bucket).await.unwrap();
+        let heals: Vec<_> = (0..3)
+            .map(|_| {
+                let (store, bucket) = (store.clone(), bucket.clone());
+                tokio::spawn(async move {
+                    for _ in 0..5 {
+                        let _ = store.inner.heal_bucket(&bucket).await;
+                        tokio::task::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        store.delete_bucket(&bucket).await.unwrap();
+        for heal in heals {
+            heal.await.unwrap();
+        }
+    }
+    drop(store);
+    let store = fixture.open().await;
+    let left: Vec<String> = store
+        .list_buckets()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.name)
+        .collect();
+    assert!(left.is_empty(), "deleted buckets came back: {left:?}");
+    for drive in &fixture.drives {
+        let names: Vec<_> = std::fs::read_dir(drive)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .filter(|n| n.starts_with("gone-"))
+            .collect();
+        assert!(
+            names.is_empty(),
+            "bucket folders left on {}: {names:?}",
+            drive.display()
+        );
+    }
+}
