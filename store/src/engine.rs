@@ -168,6 +168,7 @@ pub(crate) struct Inner {
     pub heal_queue: HealQueue,
     pub write_buffers: WriteBuffers,
     pub missed: crate::missed::MissedWrites,
+    pub full_heal: crate::heal::FullHealState,
 }
 
 impl Store {
@@ -226,6 +227,7 @@ impl Store {
             heal_queue: HealQueue::default(),
             write_buffers: WriteBuffers::new(config.write_buffer_limit),
             missed: crate::missed::MissedWrites::new(count),
+            full_heal: Default::default(),
         });
         inner.load_buckets().await;
         crate::heal::start_worker(&inner);
@@ -798,9 +800,8 @@ impl Inner {
         if ok >= self.write_quorum() && ok < written.len() {
             // Multipart parts are committed later without data files: the
             // drives that missed them must be remembered here.
-            let missed = written.iter().enumerate().filter(|(_, w)| !**w);
-            self.record_missed_positions(missed.map(|(position, _)| position))
-                .await;
+            let missed: Vec<usize> = (0..written.len()).filter(|&p| !written[p]).collect();
+            self.record_missed_positions(missed).await;
         }
         if ok < self.write_quorum() {
             self.remove_tmp(tmp_dir).await;
@@ -912,6 +913,7 @@ impl Inner {
         for &position in positions {
             if let Some(state) = self.drives.get(position) {
                 if state.online.swap(false, Ordering::AcqRel) {
+                    self.missed.note_transition(position);
                     tracing::warn!(
                         drive = %state.drive.root().display(),
                         "drive stopped answering; it is offline until its format matches again"
@@ -1863,10 +1865,12 @@ impl Inner {
                         .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
                         .is_ok()
                     {
+                        self.missed.note_transition(index);
                         tracing::info!(drive = %state.drive.root().display(), "drive is back online");
                         returned = true;
                     }
                 } else if state.online.swap(false, Ordering::AcqRel) {
+                    self.missed.note_transition(index);
                     tracing::warn!(drive = %state.drive.root().display(), "drive went offline");
                 }
                 crate::api::DriveStatus {

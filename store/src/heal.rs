@@ -6,6 +6,7 @@
 use std::collections::{HashSet, VecDeque};
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -123,6 +124,15 @@ pub(crate) fn start_fresh_drive_heal(inner: &Arc<Inner>) {
     start_fresh_drive_heal_after(inner, FRESH_DRIVE_HEAL_DELAY);
 }
 
+/// At most one background pass over everything runs at a time; a request
+/// while one runs makes it run once more when it ends (a drive that keeps
+/// dropping out and coming back does not pile up passes).
+#[derive(Default)]
+pub(crate) struct FullHealState {
+    running: AtomicBool,
+    again: AtomicBool,
+}
+
 pub(crate) fn start_fresh_drive_heal_after(inner: &Arc<Inner>, delay: Duration) {
     if tokio::runtime::Handle::try_current().is_err() {
         return;
@@ -130,6 +140,27 @@ pub(crate) fn start_fresh_drive_heal_after(inner: &Arc<Inner>, delay: Duration) 
     let weak: Weak<Inner> = Arc::downgrade(inner);
     tokio::spawn(async move {
         tokio::time::sleep(delay).await;
+        loop {
+            let Some(inner) = weak.upgrade() else { return };
+            if inner.full_heal.running.swap(true, Ordering::SeqCst) {
+                inner.full_heal.again.store(true, Ordering::SeqCst);
+                return;
+            }
+            drop(inner);
+            full_background_pass(&weak).await;
+            let Some(inner) = weak.upgrade() else { return };
+            inner.full_heal.running.store(false, Ordering::SeqCst);
+            if !inner.full_heal.again.swap(false, Ordering::SeqCst) {
+                return;
+            }
+        }
+    });
+}
+
+/// Heals every bucket and object, then removes the missed-write markers a
+/// complete pass without failures covered.
+async fn full_background_pass(weak: &Weak<Inner>) {
+    {
         let (buckets, missed) = match weak.upgrade() {
             Some(inner) => (
                 inner
@@ -137,7 +168,7 @@ pub(crate) fn start_fresh_drive_heal_after(inner: &Arc<Inner>, delay: Duration) 
                     .into_iter()
                     .map(|b| b.name)
                     .collect::<Vec<_>>(),
-                inner.missed.snapshot(),
+                inner.missed_writes_snapshot(),
             ),
             None => return,
         };
@@ -195,7 +226,7 @@ pub(crate) fn start_fresh_drive_heal_after(inner: &Arc<Inner>, delay: Duration) 
                 inner.clear_missed_writes(&missed).await;
             }
         }
-    });
+    }
 }
 
 /// Accumulates report numbers.
@@ -271,7 +302,9 @@ impl ObjectRepair {
     }
 
     /// Returns (drive positions rewritten, bytes rebuilt).
-    fn run(&self) -> Result<(Vec<usize>, u64), StoreError> {
+    /// Returns the drives rewritten, how many drives needed a rewrite, and
+    /// the bytes rebuilt.
+    fn run(&self) -> Result<(Vec<usize>, usize, u64), StoreError> {
         let mut bad_shards: HashSet<usize> = HashSet::new();
         self.for_each_block(|_, _, rebuilt| {
             bad_shards.extend(rebuilt);
@@ -285,7 +318,7 @@ impl ObjectRepair {
             })
             .collect();
         if targets.is_empty() {
-            return Ok((Vec::new(), 0));
+            return Ok((Vec::new(), 0, 0));
         }
         let tmp = layout::new_tmp_path();
         let mut rebuilt_bytes = 0u64;
@@ -377,7 +410,7 @@ impl ObjectRepair {
             }
             let _ = drive.remove_dir_all(&tmp);
         }
-        Ok((rewritten, rebuilt_bytes))
+        Ok((rewritten, targets.len(), rebuilt_bytes))
     }
 }
 
@@ -492,10 +525,16 @@ impl Inner {
         })
         .await;
         match outcome {
-            Ok((rewritten, bytes)) => {
+            Ok((rewritten, needed, bytes)) => {
                 if !rewritten.is_empty() {
                     report.objects_healed = 1;
                     report.bytes_rebuilt = bytes;
+                }
+                if rewritten.len() < needed {
+                    // A drive that should have been rewritten was not: the
+                    // object is not whole yet.
+                    tracing::warn!(bucket, key = key.key(), "heal left a drive unrepaired");
+                    report.objects_failed = 1;
                 }
             }
             Err(err) => {
@@ -507,7 +546,7 @@ impl Inner {
     }
 
     pub async fn heal(&self, bucket: Option<&str>, prefix: &str) -> Result<HealReport, StoreError> {
-        let missed = self.missed.snapshot();
+        let missed = self.missed_writes_snapshot();
         let buckets: Vec<String> = match bucket {
             Some(bucket) => {
                 self.require_bucket(bucket)?;

@@ -78,34 +78,50 @@ fn marker_path(position: usize) -> PathBuf {
     Path::new(MISSED_DIR).join(format!("missed-{position}.json"))
 }
 
-/// Per-drive state: whether a marker is known to exist, and how many
-/// writes the drive has missed (the epoch a heal pass compares).
+/// Per-drive state. The atomics are sequentially consistent on purpose: a
+/// writer bumps `epochs` then reads `durable`, a clear stores `durable`
+/// then reads `epochs`, and one of the two must see the other.
 pub(crate) struct MissedWrites {
-    marked: Vec<AtomicBool>,
+    /// A marker for the drive is on at least one drive's disk.
+    durable: Vec<AtomicBool>,
+    /// Bumped by every write the drive misses and every online/offline
+    /// change of it: a heal pass compares it before removing the marker.
     epochs: Vec<AtomicU64>,
+    /// Serialises writing and removing one drive's marker.
+    locks: Vec<tokio::sync::Mutex<()>>,
 }
 
 impl MissedWrites {
     pub fn new(drives: usize) -> Self {
         Self {
-            marked: (0..drives).map(|_| AtomicBool::new(false)).collect(),
+            durable: (0..drives).map(|_| AtomicBool::new(false)).collect(),
             epochs: (0..drives).map(|_| AtomicU64::new(0)).collect(),
+            locks: (0..drives).map(|_| tokio::sync::Mutex::new(())).collect(),
         }
     }
 
-    /// Drives with a marker, and their epochs, at the start of a heal pass.
-    pub fn snapshot(&self) -> Vec<(usize, u64)> {
-        self.marked
+    /// A drive went offline or came back: a heal pass that began before
+    /// may not have reached it.
+    pub fn note_transition(&self, position: usize) {
+        if let Some(epoch) = self.epochs.get(position) {
+            epoch.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Drives with a marker that are online now, with their epochs, at the
+    /// start of a heal pass.
+    pub fn snapshot(&self, online: impl Fn(usize) -> bool) -> Vec<(usize, u64)> {
+        self.durable
             .iter()
             .enumerate()
-            .filter(|(_, marked)| marked.load(Ordering::Acquire))
-            .map(|(position, _)| (position, self.epochs[position].load(Ordering::Acquire)))
+            .filter(|(position, durable)| durable.load(Ordering::SeqCst) && online(*position))
+            .map(|(position, _)| (position, self.epochs[position].load(Ordering::SeqCst)))
             .collect()
     }
 
     /// Whether any drive carries a marker.
     pub fn any(&self) -> bool {
-        self.marked.iter().any(|m| m.load(Ordering::Acquire))
+        self.durable.iter().any(|m| m.load(Ordering::SeqCst))
     }
 }
 
@@ -133,25 +149,32 @@ pub(crate) fn read_markers(drive: &dyn Drive) -> io::Result<Vec<usize>> {
 }
 
 impl Inner {
-    /// Notes that the drives whose result is an error missed this write;
-    /// the first miss of a drive writes its marker before the write is
-    /// acknowledged.
+    /// Notes that the drives whose result is an error missed this write.
+    /// Returns once each of them has a marker on disk, so the caller may
+    /// acknowledge the write.
     pub async fn record_missed_writes<T>(&self, results: &[io::Result<T>]) {
-        let missed = results.iter().enumerate().filter(|(_, r)| r.is_err());
-        self.record_missed_positions(missed.map(|(position, _)| position))
-            .await;
+        let missed: Vec<usize> = (0..results.len())
+            .filter(|&p| results[p].is_err())
+            .collect();
+        self.record_missed_positions(missed).await;
     }
 
     /// [`Inner::record_missed_writes`] by drive position.
-    pub async fn record_missed_positions(&self, missed: impl IntoIterator<Item = usize>) {
-        let mut new_marks = Vec::new();
+    pub async fn record_missed_positions(&self, missed: Vec<usize>) {
         for position in missed {
-            self.missed.epochs[position].fetch_add(1, Ordering::AcqRel);
-            if !self.missed.marked[position].swap(true, Ordering::AcqRel) {
-                new_marks.push(position);
+            let Some(epoch) = self.missed.epochs.get(position) else {
+                continue;
+            };
+            epoch.fetch_add(1, Ordering::SeqCst);
+            if self.missed.durable[position].load(Ordering::SeqCst) {
+                continue;
             }
-        }
-        for position in new_marks {
+            // Another write may be writing this marker right now: wait for
+            // it rather than acknowledge before the marker is on disk.
+            let _writing = self.missed.locks[position].lock().await;
+            if self.missed.durable[position].load(Ordering::SeqCst) {
+                continue;
+            }
             let marker = MissedWritesMarker::new(position).encode();
             let written = self
                 .each_drive(move |_, drive| {
@@ -159,15 +182,14 @@ impl Inner {
                     drive.write_atomic(&marker_path(position), &marker)
                 })
                 .await;
-            if written.iter().all(|r| r.is_err()) {
-                // Not durable anywhere: let the next miss try again.
-                self.missed.marked[position].store(false, Ordering::Release);
-                tracing::warn!(position, "could not record that a drive missed writes");
-            } else {
+            if written.iter().any(|r| r.is_ok()) {
+                self.missed.durable[position].store(true, Ordering::SeqCst);
                 tracing::info!(
                     drive = %self.drives[position].drive.root().display(),
                     "drive missed a write: it is healed when it is back (recorded on the drives)"
                 );
+            } else {
+                tracing::warn!(position, "could not record that a drive missed writes");
             }
         }
     }
@@ -176,27 +198,39 @@ impl Inner {
     pub async fn load_missed_writes(&self) -> bool {
         let found = self.each_drive(|_, drive| read_markers(drive)).await;
         for position in found.into_iter().flatten().flatten() {
-            if let Some(marked) = self.missed.marked.get(position) {
-                marked.store(true, Ordering::Release);
+            if let Some(durable) = self.missed.durable.get(position) {
+                durable.store(true, Ordering::SeqCst);
             }
         }
         self.missed.any()
     }
 
+    /// Drives with markers, online now, at the start of a heal pass.
+    pub fn missed_writes_snapshot(&self) -> Vec<(usize, u64)> {
+        self.missed
+            .snapshot(|position| self.drives[position].online.load(Ordering::SeqCst))
+    }
+
     /// After a complete heal pass without failures that began at
-    /// `snapshot`: removes the markers of drives that are online and have
-    /// missed nothing since.
+    /// `snapshot`: removes the markers of drives that have neither missed a
+    /// write nor gone offline or come back since.
     pub async fn clear_missed_writes(&self, snapshot: &[(usize, u64)]) {
         for &(position, epoch) in snapshot {
-            let online = self.drives[position].online.load(Ordering::Acquire);
-            if !online || self.missed.epochs[position].load(Ordering::Acquire) != epoch {
+            let _removing = self.missed.locks[position].lock().await;
+            // From here a write that misses the drive writes a new marker
+            // (it waits for this lock), unless it bumped the epoch first.
+            self.missed.durable[position].store(false, Ordering::SeqCst);
+            let online = self.drives[position].online.load(Ordering::SeqCst);
+            if !online || self.missed.epochs[position].load(Ordering::SeqCst) != epoch {
+                self.missed.durable[position].store(true, Ordering::SeqCst);
                 continue;
             }
             let removed = self
                 .each_drive(move |_, drive| drive.remove_file(&marker_path(position)))
                 .await;
+            // A copy left on an offline drive only costs a heal pass at a
+            // later start; the next miss writes a new marker either way.
             if removed.iter().all(|r| r.is_ok()) {
-                self.missed.marked[position].store(false, Ordering::Release);
                 tracing::info!(
                     drive = %self.drives[position].drive.root().display(),
                     "drive is whole again: missed-writes marker removed"

@@ -310,6 +310,9 @@ impl Inner {
                 needed: self.write_quorum(),
             });
         }
+        if done < results.len() {
+            self.record_missed_writes(&results).await;
+        }
         Ok(part.to_info())
     }
 

@@ -1695,3 +1695,82 @@ async fn heals_racing_delete_bucket_never_bring_the_bucket_back() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missed_write_after_a_heal_pass_began_keeps_the_marker() {
+    let fixture = Fixture::new(4);
+    let store = fixture.open().await;
+    store.create_bucket("bkt").await.unwrap();
+    let missed_on_3 = || {
+        let results: Vec<std::io::Result<()>> = (0..4)
+            .map(|p| {
+                if p == 3 {
+                    Err(std::io::Error::other("missed"))
+                } else {
+                    Ok(())
+                }
+            })
+            .collect();
+        results
+    };
+    store.inner.record_missed_writes(&missed_on_3()).await;
+    assert_eq!(under(&fixture.files(), "missed-3.json"), 4);
+    // A pass begins, then drive 3 misses another write: the pass cannot
+    // have covered it, so its end must keep the marker.
+    let snapshot = store.inner.missed_writes_snapshot();
+    assert_eq!(snapshot.len(), 1);
+    store.inner.record_missed_writes(&missed_on_3()).await;
+    store.inner.clear_missed_writes(&snapshot).await;
+    assert_eq!(under(&fixture.files(), "missed-3.json"), 4);
+    // The same for drive 3 going offline and coming back during a pass.
+    let snapshot = store.inner.missed_writes_snapshot();
+    store.inner.take_offline(&[3]);
+    assert!(store.drive_status().await[3].online);
+    store.inner.clear_missed_writes(&snapshot).await;
+    assert_eq!(under(&fixture.files(), "missed-3.json"), 4);
+    // A pass nothing happened during removes it, and the next miss writes
+    // a new one.
+    let snapshot = store.inner.missed_writes_snapshot();
+    store.inner.clear_missed_writes(&snapshot).await;
+    assert_eq!(under(&fixture.files(), "missed-3.json"), 0);
+    store.inner.record_missed_writes(&missed_on_3()).await;
+    assert_eq!(under(&fixture.files(), "missed-3.json"), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_marker_outlives_passes_while_its_drive_is_away_and_goes_once_it_is_healed() {
+    let fixture = Fixture::new(4);
+    let store = fixture.open().await;
+    store.create_bucket("bkt").await.unwrap();
+    let away = fixture.dir.path().join("drive3.away");
+    std::fs::rename(&fixture.drives[3], &away).unwrap();
+    let data = pattern(70_000, 5);
+    store
+        .put_object("bkt", "k", body(&data), PutOptions::default())
+        .await
+        .unwrap();
+    // A full heal while the drive is offline cannot heal it: the marker stays.
+    store.inner.take_offline(&[3]);
+    let report = store.heal(None, "").await.unwrap();
+    assert_eq!(report.objects_failed, 0, "{report:?}");
+    assert_eq!(under(&fixture.files(), "missed-3.json"), 3);
+    std::fs::rename(&away, &fixture.drives[3]).unwrap();
+    let meta = fixture.drives[3].join("bkt/_k/obj.meta");
+    let started = Instant::now();
+    while !(meta.exists() && under(&fixture.files(), "missed-") == 0) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "drive 3 was not healed or its marker stayed: {:?}",
+            fixture.files()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    drop(store);
+    assert_objects_survive_wiping(
+        &fixture,
+        fixture.open().await,
+        &[0, 1],
+        &[("k".into(), data)],
+    )
+    .await;
+}
