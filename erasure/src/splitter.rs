@@ -15,6 +15,9 @@ pub struct BlockSplitter {
     /// The start of a block that straddles chunks; empty unless a partial block is pending.
     pending: BytesMut,
     bytes_pushed: u64,
+    /// The body's declared length, if known: a pending block never
+    /// reserves more than what is left of it.
+    size_hint: Option<u64>,
 }
 
 impl BlockSplitter {
@@ -28,7 +31,15 @@ impl BlockSplitter {
             block_size,
             pending: BytesMut::new(),
             bytes_pushed: 0,
+            size_hint: None,
         }
+    }
+
+    /// Declares the body's total length, so that a small body does not
+    /// reserve a whole block (a mistaken hint only costs reallocations).
+    pub fn with_size_hint(mut self, total: Option<u64>) -> Self {
+        self.size_hint = total;
+        self
     }
 
     /// The block size this splitter cuts to.
@@ -63,8 +74,16 @@ impl BlockSplitter {
             blocks.push(chunk.split_to(self.block_size));
         }
         if !chunk.is_empty() {
-            // Reserve the whole block once so that later chunks never reallocate it.
-            self.pending = BytesMut::with_capacity(self.block_size);
+            // Reserve the whole block (or what the body has left) once, so that later chunks
+            // never reallocate it.
+            let block_start = self.bytes_pushed - chunk.len() as u64;
+            let capacity = match self.size_hint {
+                Some(total) => usize::try_from(total.saturating_sub(block_start))
+                    .unwrap_or(usize::MAX)
+                    .clamp(chunk.len(), self.block_size),
+                None => self.block_size,
+            };
+            self.pending = BytesMut::with_capacity(capacity);
             self.pending.extend_from_slice(&chunk);
         }
         blocks
@@ -82,5 +101,33 @@ impl BlockSplitter {
 
     fn take_pending(&mut self) -> Bytes {
         std::mem::take(&mut self.pending).freeze()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_small_declared_body_reserves_only_its_length() {
+        let mut splitter = BlockSplitter::new(1 << 20).with_size_hint(Some(300));
+        assert!(splitter.push(Bytes::from(vec![1u8; 100])).is_empty());
+        assert!(splitter.pending.capacity() < 1 << 20);
+        assert!(splitter.pending.capacity() >= 300);
+        assert!(splitter.push(Bytes::from(vec![2u8; 200])).is_empty());
+        let last = splitter.finish().unwrap();
+        assert_eq!(last.len(), 300);
+        assert_eq!(&last[..100], &[1u8; 100][..]);
+    }
+
+    #[test]
+    fn a_wrong_hint_still_gives_exact_blocks() {
+        let mut splitter = BlockSplitter::new(1000).with_size_hint(Some(10));
+        let mut blocks = splitter.push(Bytes::from(vec![7u8; 2500]));
+        assert_eq!(blocks.len(), 2);
+        blocks.extend(splitter.push(Bytes::from(vec![8u8; 600])));
+        assert_eq!(blocks.len(), 3);
+        assert!(blocks.iter().all(|b| b.len() == 1000));
+        assert_eq!(splitter.finish().unwrap().len(), 100);
     }
 }

@@ -376,15 +376,15 @@ struct Pipeline {
     writers: Vec<Option<JoinHandle<io::Result<()>>>>,
     tmp_dir: PathBuf,
     file_name: String,
-    /// Bytes one block of `len` occupies: itself plus its encoded frames.
-    cost_per_byte: f64,
+    /// What one block costs in the write budget: its buffer (a whole
+    /// block's capacity, even for the short last one) plus its frames.
+    block_cost: usize,
 }
 
 impl Pipeline {
-    async fn feed(&mut self, block: Bytes, budget: &WriteBuffers) -> Result<(), StoreError> {
-        let permit = budget
-            .claim((block.len() as f64 * self.cost_per_byte).ceil() as usize)
-            .await;
+    /// Hands a block and its claim on the write budget to the hasher and
+    /// the encoder.
+    async fn feed(&mut self, block: Bytes, permit: BlockPermit) -> Result<(), StoreError> {
         // The hasher never fails; the encoder only on a codec error.
         let _ = self.hash_tx.send((block.clone(), permit.clone())).await;
         if self.encode_tx.send((block, permit)).await.is_err() {
@@ -646,7 +646,8 @@ impl Inner {
             writers,
             tmp_dir,
             file_name,
-            cost_per_byte: 1.0 + (self.data + self.parity) as f64 / self.data as f64,
+            block_cost: self.block_size
+                + self.block_size.div_ceil(self.data) * (self.data + self.parity),
         }
     }
 
@@ -682,8 +683,14 @@ impl Inner {
             return Err(StoreError::EntityTooLarge);
         }
         let inline_limit = self.inline_limit as u64;
-        let mut splitter = BlockSplitter::new(self.block_size);
+        let mut splitter = BlockSplitter::new(self.block_size).with_size_hint(opts.size);
         let mut held: Vec<Bytes> = Vec::new();
+        // The budget claim of the block the splitter is assembling: taken
+        // before more of the body is read into it, so an upload waiting for
+        // buffers holds at most one body chunk outside the budget. Claims
+        // are only awaited while holding no other claim (no deadlock: the
+        // pipelines release theirs without any help from waiting uploads).
+        let mut assembling: Option<BlockPermit> = None;
         let mut pipeline = (!allow_inline || opts.size.is_some_and(|s| s > inline_limit))
             .then(|| self.start_pipeline(distribution, opts.checksum_algorithm, file_name.clone()));
         let mut total: u64 = 0;
@@ -707,7 +714,8 @@ impl Inner {
                 let mut started =
                     self.start_pipeline(distribution, opts.checksum_algorithm, file_name.clone());
                 for block in held.drain(..) {
-                    if let Err(err) = started.feed(block, &self.write_buffers).await {
+                    let permit = self.write_buffers.claim(started.block_cost).await;
+                    if let Err(err) = started.feed(block, permit).await {
                         pipeline = Some(started);
                         break 'body Err(err);
                     }
@@ -717,11 +725,20 @@ impl Inner {
             for block in blocks {
                 match &mut pipeline {
                     Some(p) => {
-                        if let Err(err) = p.feed(block, &self.write_buffers).await {
+                        let permit = match assembling.take() {
+                            Some(permit) => permit,
+                            None => self.write_buffers.claim(p.block_cost).await,
+                        };
+                        if let Err(err) = p.feed(block, permit).await {
                             break 'body Err(err);
                         }
                     }
                     None => held.push(block),
+                }
+            }
+            if let Some(p) = &pipeline {
+                if splitter.pending_len() > 0 && assembling.is_none() {
+                    assembling = Some(self.write_buffers.claim(p.block_cost).await);
                 }
             }
         };
@@ -740,7 +757,11 @@ impl Inner {
             return Err(err);
         }
         if let Some(last) = last {
-            if let Err(err) = pipeline.feed(last, &self.write_buffers).await {
+            let permit = match assembling.take() {
+                Some(permit) => permit,
+                None => self.write_buffers.claim(pipeline.block_cost).await,
+            };
+            if let Err(err) = pipeline.feed(last, permit).await {
                 self.abort_pipeline(pipeline).await;
                 return Err(err);
             }

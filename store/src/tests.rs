@@ -1774,3 +1774,34 @@ async fn a_marker_outlives_passes_while_its_drive_is_away_and_goes_once_it_is_he
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_is_charged_to_the_write_budget_while_it_is_assembled() {
+    let fixture = Fixture::new(4);
+    let store = std::sync::Arc::new(fixture.open().await);
+    store.create_bucket("bkt").await.unwrap();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, StoreError>>(1);
+    let stream: ByteStream = Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }));
+    let put = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .put_object("bkt", "slow", stream, PutOptions::default())
+                .await
+        })
+    };
+    // One and a half blocks (64 KiB blocks here), then the client stalls.
+    let data = pattern(96 << 10, 6);
+    tx.send(Ok(Bytes::copy_from_slice(&data))).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // The first block has long reached the drives; the half block the
+    // splitter holds is still charged.
+    let block_cost = (64 << 10) + (32 << 10) * 4;
+    assert_eq!(store.write_buffer_in_use(), block_cost);
+    drop(tx);
+    put.await.unwrap().unwrap();
+    assert_eq!(store.write_buffer_in_use(), 0);
+    assert_eq!(read_all(&store, "bkt", "slow", None).await.unwrap(), data);
+}
