@@ -42,6 +42,9 @@ pub const MAX_OBJECT_SIZE: u64 = 5 << 40;
 pub const MAX_PART_SIZE: u64 = 5 << 30;
 /// Frames queued per drive writer; bounds memory per request.
 const WRITER_QUEUE: usize = 4;
+/// A shard file is flushed to disk after this many bytes while it is still
+/// being written (large objects only), overlapping the flush with ingest.
+const EARLY_FLUSH_BYTES: usize = 8 << 20;
 /// Blocks queued between the body reader and the hash/encode threads.
 const BLOCK_QUEUE: usize = 2;
 /// Parts whose shard files a GET opens before returning (later parts are
@@ -567,10 +570,25 @@ impl Inner {
                     .await?
                 };
                 let mut file = opened;
+                let mut unsynced = 0usize;
                 while let Some(msg) = rx.recv().await {
                     match msg {
                         WriterMsg::Frames(frames, permit) => {
-                            file = blocking(move || file.write_all(&frames).map(|()| file)).await?;
+                            unsynced += frames.len();
+                            let flush = unsynced >= EARLY_FLUSH_BYTES;
+                            if flush {
+                                unsynced = 0;
+                            }
+                            file = blocking(move || {
+                                file.write_all(&frames)?;
+                                if flush {
+                                    // Flush while the body still streams, so the
+                                    // final fsync has little left to write.
+                                    file.sync_data()?;
+                                }
+                                Ok(file)
+                            })
+                            .await?;
                             drop(permit);
                         }
                         WriterMsg::Finish => {
