@@ -361,6 +361,19 @@ impl WriteBuffers {
         Arc::new(permit)
     }
 
+    /// The claim of a block of `pipeline`: the one taken while it was
+    /// assembled, if any, else a new one.
+    async fn claim_for(
+        &self,
+        assembling: &mut Option<BlockPermit>,
+        pipeline: &Pipeline,
+    ) -> BlockPermit {
+        match assembling.take() {
+            Some(permit) => permit,
+            None => self.claim(pipeline.block_cost).await,
+        }
+    }
+
     /// Bytes (rounded up to KiB) currently claimed.
     pub fn in_use(&self) -> usize {
         (self.total_kib as usize - self.permits.available_permits()) * 1024
@@ -732,7 +745,7 @@ impl Inner {
                 let mut started =
                     self.start_pipeline(distribution, opts.checksum_algorithm, file_name.clone());
                 for block in held.drain(..) {
-                    let permit = self.write_buffers.claim(started.block_cost).await;
+                    let permit = self.write_buffers.claim_for(&mut None, &started).await;
                     if let Err(err) = started.feed(block, permit).await {
                         pipeline = Some(started);
                         break 'body Err(err);
@@ -743,10 +756,7 @@ impl Inner {
             for block in blocks {
                 match &mut pipeline {
                     Some(p) => {
-                        let permit = match assembling.take() {
-                            Some(permit) => permit,
-                            None => self.write_buffers.claim(p.block_cost).await,
-                        };
+                        let permit = self.write_buffers.claim_for(&mut assembling, p).await;
                         if let Err(err) = p.feed(block, permit).await {
                             break 'body Err(err);
                         }
@@ -756,7 +766,7 @@ impl Inner {
             }
             if let Some(p) = &pipeline {
                 if splitter.pending_len() > 0 && assembling.is_none() {
-                    assembling = Some(self.write_buffers.claim(p.block_cost).await);
+                    assembling = Some(self.write_buffers.claim_for(&mut None, p).await);
                 }
             }
         };
@@ -775,10 +785,10 @@ impl Inner {
             return Err(err);
         }
         if let Some(last) = last {
-            let permit = match assembling.take() {
-                Some(permit) => permit,
-                None => self.write_buffers.claim(pipeline.block_cost).await,
-            };
+            let permit = self
+                .write_buffers
+                .claim_for(&mut assembling, &pipeline)
+                .await;
             if let Err(err) = pipeline.feed(last, permit).await {
                 self.abort_pipeline(pipeline).await;
                 return Err(err);
@@ -836,12 +846,6 @@ impl Inner {
         }
         crash_point!("after_shard_fsync");
         let ok = written.iter().filter(|w| **w).count();
-        if ok >= self.write_quorum() && ok < written.len() {
-            // Multipart parts are committed later without data files: the
-            // drives that missed them must be remembered here.
-            let missed: Vec<usize> = (0..written.len()).filter(|&p| !written[p]).collect();
-            self.record_missed_positions(missed).await;
-        }
         if ok < self.write_quorum() {
             self.remove_tmp(tmp_dir).await;
             return Err(StoreError::WriteQuorum {
