@@ -21,13 +21,13 @@ run: release
 	./target/release/minnow server --address 127.0.0.1:9000
 
 # Every step runs even when an earlier one failed (the end-to-end tests need
-# the binary, but the crash-point tests do not); the target fails at the end
-# if any step did.
+# the binary, the crash-point tests do not); the target fails at the end if
+# any step did. The named crash points exist only with store's test-util
+# feature, hence the separate last step.
 test:
-	@failed=0; \
+	failed=0; \
 	$(CARGO) build -p minnow --bin minnow || failed=1; \
 	$(CARGO) test --workspace --no-fail-fast || failed=1; \
-	echo "# The named crash points exist only with store's test-util feature."; \
 	$(CARGO) test -p store --features test-util --test crash_during_writes || failed=1; \
 	if [ $$failed -ne 0 ]; then echo "make test: a step above failed" >&2; fi; \
 	exit $$failed
