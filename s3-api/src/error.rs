@@ -455,6 +455,10 @@ impl From<AuthError> for ApiError {
             AuthError::AccessDenied(message) => {
                 ApiError::with_message(S3Code::AccessDenied, message)
             }
+            AuthError::UnsignedHeaders(names) => {
+                ApiError::with_message(S3Code::AccessDenied, crate::auth::UNSIGNED_HEADERS_MESSAGE)
+                    .field("HeadersNotSigned", names.join(", "))
+            }
             AuthError::InvalidAccessKeyId => ApiError::new(S3Code::InvalidAccessKeyId),
             AuthError::SignatureDoesNotMatch => ApiError::new(S3Code::SignatureDoesNotMatch),
             AuthError::RequestTimeTooSkewed => ApiError::new(S3Code::RequestTimeTooSkewed),
@@ -629,6 +633,11 @@ mod tests {
         let table: Vec<(AuthError, &str, u16)> = vec![
             (
                 AuthError::AccessDenied("Request has expired".into()),
+                "AccessDenied",
+                403,
+            ),
+            (
+                AuthError::UnsignedHeaders(vec!["x-amz-copy-source".into()]),
                 "AccessDenied",
                 403,
             ),

@@ -375,6 +375,72 @@ fn require_signed_host(signed_headers: &[&str]) -> Result<(), AuthError> {
     }
 }
 
+/// The message S3 (and MinIO's `ErrUnsignedHeaders`) answers for a request
+/// carrying `x-amz-*` headers its signature does not cover.
+pub(crate) const UNSIGNED_HEADERS_MESSAGE: &str =
+    "There were headers present in the request which were not signed";
+
+/// Which `x-amz-*` headers of a request its signature does not cover.
+///
+/// Rule (AWS SigV4, as S3 enforces it): a request's operation, target and
+/// metadata come only from signed parts, so every `x-amz-*` header sent must
+/// be listed in SignedHeaders, or, for a presigned URL, be carried as a
+/// query parameter of the same name and value (the whole query is signed).
+/// Otherwise a presigned PUT plus an `x-amz-copy-source` added by whoever
+/// holds the URL would become a copy authorised as the URL's signer.
+///
+/// `x-amz-content-sha256` is exempt: its value is the payload line of the
+/// canonical request (or, for a presigned URL that names its payload mode,
+/// it is not read at all), so the signature covers it either way. In header
+/// auth `x-amz-date` is exempt for the same reason: it is the timestamp of
+/// the string to sign. `Content-MD5` is not an `x-amz-*` header and S3 does
+/// not require it signed: it can only make a request fail.
+pub(crate) fn unsigned_amz_headers(
+    headers: &http::HeaderMap,
+    signed_headers: &[&str],
+    presigned_query: Option<&str>,
+) -> Vec<String> {
+    let mut unsigned: Vec<String> = headers
+        .iter()
+        .filter(|(name, _)| {
+            let name = name.as_str();
+            name.starts_with("x-amz-")
+                && name != "x-amz-content-sha256"
+                && !(presigned_query.is_none() && name == "x-amz-date")
+        })
+        .filter(|(name, value)| {
+            let listed = signed_headers
+                .iter()
+                .any(|signed| signed.eq_ignore_ascii_case(name.as_str()));
+            let in_query = presigned_query.is_some_and(|query| {
+                raw_query_pairs(query).any(|(key, query_value)| {
+                    key.eq_ignore_ascii_case(name.as_str())
+                        && percent_encoding::percent_decode_str(&query_value.replace('+', " "))
+                            .decode_utf8()
+                            .is_ok_and(|decoded| decoded.as_bytes() == value.as_bytes())
+                })
+            });
+            !listed && !in_query
+        })
+        .map(|(name, _)| name.as_str().to_string())
+        .collect();
+    unsigned.dedup();
+    unsigned
+}
+
+fn require_signed_amz_headers(
+    headers: &http::HeaderMap,
+    signed_headers: &[&str],
+    presigned_query: Option<&str>,
+) -> Result<(), AuthError> {
+    let unsigned = unsigned_amz_headers(headers, signed_headers, presigned_query);
+    if unsigned.is_empty() {
+        Ok(())
+    } else {
+        Err(AuthError::UnsignedHeaders(unsigned))
+    }
+}
+
 pub(crate) fn parse_amz_date(value: &str) -> Option<SystemTime> {
     time::PrimitiveDateTime::parse(value, AMZ_DATE_FORMAT)
         .ok()
@@ -439,6 +505,7 @@ pub(crate) fn verify_header(
 ) -> Result<Authenticated, AuthError> {
     let header = parse_authorization(authorization)?;
     require_signed_host(&header.signed_headers)?;
+    require_signed_amz_headers(&parts.headers, &header.signed_headers, None)?;
     let secret = secrets
         .secret_key(header.credential.access_key)
         .ok_or(AuthError::InvalidAccessKeyId)?;
@@ -534,6 +601,7 @@ pub(crate) fn verify_presigned(
     })?;
     let signed_headers = parse_signed_headers(&signed_headers).map_err(|msg| query_error(&msg))?;
     require_signed_host(&signed_headers)?;
+    require_signed_amz_headers(&parts.headers, &signed_headers, Some(query))?;
     let signature = parse_signature(&signature)
         .ok_or_else(|| query_error("X-Amz-Signature is not 64 hex digits"))?;
 

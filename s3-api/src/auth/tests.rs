@@ -1102,3 +1102,197 @@ proptest! {
         prop_assert!(failed || decoder.finish().is_err(), "cut {} of {}", cut, upload.encoded.len());
     }
 }
+
+// ---- every x-amz-* header must be signed ----
+
+/// A PUT to `/bucket/key` with `signed` headers, signed in the header or
+/// presigned (the SDK lists `signed` in SignedHeaders), then `unsigned`
+/// headers added after signing, as someone in transit or holding the URL would.
+fn put_with_headers(
+    presign: bool,
+    signed: &[(&str, &str)],
+    unsigned: &[(&str, &str)],
+) -> http::request::Parts {
+    let mut request = http::Request::put("/bucket/key")
+        .header("host", "localhost:9000")
+        .body(())
+        .unwrap();
+    for (name, value) in signed {
+        request.headers_mut().insert(
+            http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            http::HeaderValue::from_str(value).unwrap(),
+        );
+    }
+    let mut settings = s3_settings();
+    if presign {
+        settings.signature_location = SignatureLocation::QueryParams;
+        settings.expires_in = Some(Duration::from_secs(600));
+        settings.payload_checksum_kind = PayloadChecksumKind::NoHeader;
+    }
+    let (mut parts, _) = sign_with_sdk(
+        request,
+        SignableBody::UnsignedPayload,
+        settings,
+        "us-east-1",
+        test_time(),
+    );
+    for (name, value) in unsigned {
+        parts.headers.insert(
+            http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            http::HeaderValue::from_str(value).unwrap(),
+        );
+    }
+    parts
+}
+
+#[test]
+fn header_signed_put_with_an_unsigned_copy_source_is_refused() {
+    let parts = put_with_headers(false, &[], &[("x-amz-copy-source", "bucket/private")]);
+    assert_eq!(
+        auth(&parts, test_time()).unwrap_err(),
+        AuthError::UnsignedHeaders(vec!["x-amz-copy-source".into()])
+    );
+    let api = crate::error::ApiError::from(auth(&parts, test_time()).unwrap_err());
+    assert_eq!(api.code.as_str(), "AccessDenied");
+    assert_eq!(
+        api.message,
+        "There were headers present in the request which were not signed"
+    );
+}
+
+#[test]
+fn presigned_put_with_an_unsigned_copy_source_is_refused() {
+    let parts = put_with_headers(true, &[], &[("x-amz-copy-source", "bucket/private")]);
+    assert_eq!(
+        auth(&parts, test_time()).unwrap_err(),
+        AuthError::UnsignedHeaders(vec!["x-amz-copy-source".into()])
+    );
+}
+
+#[test]
+fn presigned_put_with_unsigned_metadata_and_tagging_is_refused() {
+    let parts = put_with_headers(
+        true,
+        &[],
+        &[("x-amz-meta-owner", "mallory"), ("x-amz-tagging", "a=b")],
+    );
+    match auth(&parts, test_time()).unwrap_err() {
+        AuthError::UnsignedHeaders(mut names) => {
+            names.sort();
+            assert_eq!(names, ["x-amz-meta-owner", "x-amz-tagging"]);
+        }
+        other => panic!("expected UnsignedHeaders, got {other:?}"),
+    }
+}
+
+#[test]
+fn signed_amz_headers_are_accepted_in_both_modes() {
+    for presign in [false, true] {
+        let parts = put_with_headers(
+            presign,
+            &[
+                ("x-amz-copy-source", "bucket/source"),
+                ("x-amz-meta-a", "1"),
+            ],
+            &[],
+        );
+        assert!(auth(&parts, test_time()).is_ok(), "presign={presign}");
+    }
+}
+
+#[test]
+fn presigned_header_carried_as_a_signed_query_parameter_is_accepted() {
+    // SDK presigners may hoist x-amz-* headers into the (signed) query.
+    let mut settings = s3_settings();
+    settings.signature_location = SignatureLocation::QueryParams;
+    settings.expires_in = Some(Duration::from_secs(600));
+    settings.payload_checksum_kind = PayloadChecksumKind::NoHeader;
+    let request = http::Request::put("/bucket/key?x-amz-acl=public-read")
+        .header("host", "localhost:9000")
+        .body(())
+        .unwrap();
+    let (parts, _) = sign_with_sdk(
+        request,
+        SignableBody::UnsignedPayload,
+        settings,
+        "us-east-1",
+        test_time(),
+    );
+    let mut same = parts.clone();
+    set_header(&mut same, "x-amz-acl", "public-read");
+    assert!(auth(&same, test_time()).is_ok());
+    let mut other = parts;
+    set_header(&mut other, "x-amz-acl", "private");
+    assert_eq!(
+        auth(&other, test_time()).unwrap_err(),
+        AuthError::UnsignedHeaders(vec!["x-amz-acl".into()])
+    );
+}
+
+#[test]
+fn headers_the_signature_covers_anyway_need_not_be_listed() {
+    // A presigned URL used by a client that also sends its payload mode,
+    // and unsigned non-amz headers such as Content-MD5 or Content-Type.
+    let parts = put_with_headers(
+        true,
+        &[],
+        &[
+            ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
+            ("content-md5", "1B2M2Y8AsgTpgAmY7PhCfg=="),
+            ("content-type", "text/plain"),
+        ],
+    );
+    assert!(auth(&parts, test_time()).is_ok());
+}
+
+/// Headers a request may carry in the signed-header property below.
+const HEADER_POOL: &[(&str, &str)] = &[
+    ("x-amz-copy-source", "bucket/private"),
+    ("x-amz-meta-owner", "someone"),
+    ("x-amz-tagging", "k=v"),
+    ("x-amz-acl", "public-read"),
+    ("x-amz-checksum-crc32", "DUoRhQ=="),
+    ("x-amz-storage-class", "STANDARD"),
+    ("x-amz-metadata-directive", "REPLACE"),
+    ("content-md5", "1B2M2Y8AsgTpgAmY7PhCfg=="),
+    ("content-type", "text/plain"),
+    ("cache-control", "no-cache"),
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, .. ProptestConfig::default() })]
+
+    /// Whatever headers a request carries and whichever of them its signer
+    /// covered, it authenticates exactly when every `x-amz-*` header is signed.
+    #[test]
+    fn request_authenticates_iff_every_amz_header_is_signed(
+        presign in any::<bool>(),
+        // Per pool entry: 0 absent, 1 signed, 2 added unsigned.
+        states in prop::collection::vec(0u8..3, HEADER_POOL.len()),
+    ) {
+        let mut signed = Vec::new();
+        let mut unsigned = Vec::new();
+        for (header, state) in HEADER_POOL.iter().zip(&states) {
+            match state {
+                1 => signed.push(*header),
+                2 => unsigned.push(*header),
+                _ => {}
+            }
+        }
+        let parts = put_with_headers(presign, &signed, &unsigned);
+        let mut expected: Vec<String> = unsigned
+            .iter()
+            .filter(|(name, _)| name.starts_with("x-amz-"))
+            .map(|(name, _)| name.to_string())
+            .collect();
+        expected.sort();
+        match auth(&parts, test_time()) {
+            Ok(_) => prop_assert!(expected.is_empty(), "accepted with unsigned {:?}", expected),
+            Err(AuthError::UnsignedHeaders(mut names)) => {
+                names.sort();
+                prop_assert_eq!(names, expected);
+            }
+            Err(other) => prop_assert!(false, "unexpected error {:?}", other),
+        }
+    }
+}
