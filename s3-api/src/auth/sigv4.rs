@@ -23,6 +23,14 @@ const MAX_CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);
 /// S3 refuses presigned URLs valid for more than seven days.
 const MAX_PRESIGN_EXPIRES_SECS: u64 = 7 * 24 * 3600;
 const MISSING_PRESIGN_PARAMS: &str = "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.";
+/// S3's answer when the credential scope's date is not the request's day: a
+/// signature is valid for the day it names, so an old scope (and its
+/// signing key) cannot sign today's requests.
+const SCOPE_DATE_MISMATCH: &str = "Invalid credential date. Date is not the same as X-Amz-Date.";
+/// Longest region accepted in a credential scope. AWS's longest region names
+/// are about 15 bytes; the bound keeps scope strings (and signing-key cache
+/// entries) small whatever a client sends.
+const MAX_REGION_LEN: usize = 64;
 const AMZ_DATE_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
     time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
 
@@ -130,24 +138,50 @@ impl SigningKeyCache {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The signing key of `secret_key` for `credential`'s scope.
+    /// The signing key of `secret_key` for `credential`'s scope, cached or
+    /// derived. Nothing is cached here: [`Self::remember`] does that once a
+    /// signature made with the key verified, so requests with made-up scopes
+    /// and bad signatures cannot evict the keys of real clients.
     pub(crate) fn signing_key(&self, secret_key: &str, credential: &Credential<'_>) -> [u8; 32] {
         if self.capacity == 0 {
             return derive_signing_key(secret_key, credential);
         }
-        // Scope fields never contain '/' (the credential is split from the
-        // right), so joining them with '/' names each scope uniquely.
-        let scope = format!(
-            "{}/{}/{}/{}",
-            credential.access_key, credential.date, credential.region, credential.service
-        );
-        if let Some(cached) = self.lock().get(&scope) {
+        if let Some(cached) = self.lock().get(&Self::scope_of(credential)) {
             if bool::from(cached.secret_key.as_bytes().ct_eq(secret_key.as_bytes())) {
                 return cached.signing_key;
             }
         }
-        let signing_key = derive_signing_key(secret_key, credential);
+        derive_signing_key(secret_key, credential)
+    }
+
+    fn scope_of(credential: &Credential<'_>) -> String {
+        // Scope fields never contain '/' (the credential is split from the
+        // right), so joining them with '/' names each scope uniquely.
+        format!(
+            "{}/{}/{}/{}",
+            credential.access_key, credential.date, credential.region, credential.service
+        )
+    }
+
+    /// Caches `signing_key` for `credential`'s scope; called only after a
+    /// request signed with it verified.
+    pub(crate) fn remember(
+        &self,
+        secret_key: &str,
+        credential: &Credential<'_>,
+        signing_key: [u8; 32],
+    ) {
+        if self.capacity == 0 {
+            return;
+        }
+        let scope = Self::scope_of(credential);
         let mut entries = self.lock();
+        if entries
+            .get(&scope)
+            .is_some_and(|cached| cached.signing_key == signing_key)
+        {
+            return;
+        }
         if entries.len() >= self.capacity && !entries.contains_key(&scope) {
             let today = format!("/{}/", credential.date);
             entries.retain(|scope, _| scope.contains(&today));
@@ -162,7 +196,6 @@ impl SigningKeyCache {
                 signing_key,
             },
         );
-        signing_key
     }
 }
 
@@ -276,6 +309,11 @@ fn parse_credential(value: &str) -> Result<Credential<'_>, String> {
     }
     if region.is_empty() {
         return Err("the Credential has an empty region".into());
+    }
+    if region.len() > MAX_REGION_LEN {
+        return Err(format!(
+            "the Credential's region is longer than {MAX_REGION_LEN} bytes"
+        ));
     }
     if service != "s3" {
         return Err(format!(
@@ -510,6 +548,11 @@ pub(crate) fn verify_header(
         .secret_key(header.credential.access_key)
         .ok_or(AuthError::InvalidAccessKeyId)?;
     let (at, timestamp) = request_time(&parts.headers)?;
+    if !timestamp.starts_with(header.credential.date) {
+        return Err(AuthError::AuthorizationHeaderMalformed(
+            SCOPE_DATE_MISMATCH.into(),
+        ));
+    }
     check_skew(at, now)?;
     // S3 clients always send x-amz-content-sha256; without it the payload is
     // taken to be empty (as MinIO does), which the body check then enforces.
@@ -527,6 +570,7 @@ pub(crate) fn verify_header(
         &header.signature,
     )
     .ok_or(AuthError::SignatureDoesNotMatch)?;
+    keys.remember(&secret, &header.credential, signing_key);
     Ok(Authenticated {
         identity: Identity::AccessKey(header.credential.access_key.to_string()),
         signed_payload: Some(payload),
@@ -599,6 +643,9 @@ pub(crate) fn verify_presigned(
     let at = parse_amz_date(&date).ok_or_else(|| {
         query_error("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
     })?;
+    if !date.starts_with(credential.date) {
+        return Err(query_error(SCOPE_DATE_MISMATCH));
+    }
     let signed_headers = parse_signed_headers(&signed_headers).map_err(|msg| query_error(&msg))?;
     require_signed_host(&signed_headers)?;
     require_signed_amz_headers(&parts.headers, &signed_headers, Some(query))?;
@@ -631,6 +678,7 @@ pub(crate) fn verify_presigned(
         &signature,
     )
     .ok_or(AuthError::SignatureDoesNotMatch)?;
+    keys.remember(&secret, &credential, signing_key);
     Ok(Authenticated {
         identity: Identity::AccessKey(credential.access_key.to_string()),
         signed_payload: Some(payload),
