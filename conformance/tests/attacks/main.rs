@@ -8,4 +8,5 @@
 
 mod common;
 
+mod audit_log;
 mod unsigned_headers;

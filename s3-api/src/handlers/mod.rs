@@ -11,6 +11,7 @@
 //! [`AppState`]. Object bodies stream both ways; only small XML/JSON request
 //! bodies are collected, with a size limit.
 
+pub mod audit;
 mod bucket;
 pub mod conditions;
 pub mod cors;
@@ -75,6 +76,41 @@ pub struct ApiConfig {
     pub lifecycle_day: Duration,
     /// Limit on XML/JSON request bodies the handlers collect.
     pub max_xml_body: usize,
+    /// Where audit records go; `None`: no audit log (in-process tests).
+    pub audit: Option<Arc<audit::AuditSink>>,
+}
+
+/// A security setting of the environment that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot open the audit log {path}: {source}")]
+    AuditLog {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{name}={value:?} is not {expected}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+}
+
+impl ApiConfig {
+    /// Applies the security settings of the environment (read through
+    /// `env`, which returns non-empty values only): the audit log
+    /// (`MINNOW_AUDIT_LOG`, `MINNOW_AUDIT_LOG_ALL`).
+    pub fn with_security_env(
+        mut self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let sink = audit::AuditSink::from_env(env).map_err(|source| ConfigError::AuditLog {
+            path: env(audit::AUDIT_LOG_ENV).unwrap_or_default(),
+            source,
+        })?;
+        self.audit = Some(Arc::new(sink));
+        Ok(self)
+    }
 }
 
 impl Default for ApiConfig {
@@ -87,6 +123,7 @@ impl Default for ApiConfig {
             public_url: None,
             lifecycle_day: Duration::from_secs(24 * 60 * 60),
             max_xml_body: 2 * 1024 * 1024,
+            audit: None,
         }
     }
 }
@@ -191,6 +228,11 @@ where
     let started = Instant::now();
     let request_id = state.next_request_id();
     let (parts, body) = req.into_parts();
+    let remote_address = parts
+        .extensions
+        .get::<audit::RemoteAddr>()
+        .map(|remote| remote.0.to_string());
+    let mut facts = AuditFacts::default();
     let body = CountingBody::request(body, Arc::clone(&state.metrics));
     let expects_continue = parts
         .headers
@@ -208,16 +250,20 @@ where
         crate::cdn::serve(&state, parts, &mut operation).await
     } else if crate::admin::is_admin_path(&resource) {
         operation = Operation(admin_operation(&parts));
+        facts.admin = true;
+        facts.access_key = audit::claimed_access_key(&parts);
         Ok(
             crate::admin::serve_request(&state.iam, &state.store, &parts, body, state.started)
                 .await,
         )
     } else {
-        serve(&state, parts, body, &mut operation).await
+        serve(&state, parts, body, &mut operation, &mut facts).await
     };
+    let mut error_code = None;
     let mut response = match result {
         Ok(response) => response,
         Err(mut error) => {
+            error_code = Some(error.code.as_str());
             if error.resource.is_none() {
                 error.resource = Some(resource.clone());
             }
@@ -248,12 +294,87 @@ where
         headers.insert("x-amz-id-2", value);
     }
     headers.insert(http::header::SERVER, HeaderValue::from_static("minnow"));
+    if let Some(sink) = &state.config.audit {
+        audit_request(
+            sink,
+            &facts,
+            &request_id,
+            remote_address,
+            operation.0,
+            response.status().as_u16(),
+            error_code,
+        );
+    }
     state
         .metrics
         .record(operation.0, response.status().as_u16(), started.elapsed());
     response.extensions_mut().insert(operation);
     let metrics = Arc::clone(&state.metrics);
     response.map(|body| BodyExt::boxed(CountingBody::response(body, metrics)))
+}
+
+/// What `serve` learned about a request that its audit record needs.
+#[derive(Debug, Default)]
+struct AuditFacts {
+    /// An admin API call.
+    admin: bool,
+    /// The verified access key, or the claimed one when authentication failed.
+    access_key: Option<String>,
+    bucket: Option<String>,
+    key: Option<String>,
+    /// The signature or credentials did not verify.
+    authentication_failed: bool,
+    /// The caller was not allowed the operation.
+    denied: bool,
+}
+
+/// Codes that mean a request's credentials or signature did not verify,
+/// wherever that was found (a chunk signature fails in the body).
+const AUTHENTICATION_CODES: &[&str] = &[
+    "SignatureDoesNotMatch",
+    "InvalidAccessKeyId",
+    "AuthorizationHeaderMalformed",
+    "AuthorizationQueryParametersError",
+    "RequestTimeTooSkewed",
+];
+
+/// Writes the audit record of a finished request, if it is one to keep:
+/// admin calls, authentication failures, authorization denials, and with
+/// `MINNOW_AUDIT_LOG_ALL` everything.
+fn audit_request(
+    sink: &audit::AuditSink,
+    facts: &AuditFacts,
+    request_id: &str,
+    remote_address: Option<String>,
+    operation: &str,
+    status: u16,
+    error_code: Option<&str>,
+) {
+    let event = if facts.admin {
+        audit::AuditEvent::Admin
+    } else if facts.authentication_failed
+        || error_code.is_some_and(|code| AUTHENTICATION_CODES.contains(&code))
+    {
+        audit::AuditEvent::AuthenticationFailure
+    } else if facts.denied {
+        audit::AuditEvent::AuthorizationDenied
+    } else if sink.records_all_requests() {
+        audit::AuditEvent::Request
+    } else {
+        return;
+    };
+    sink.write(&audit::AuditRecord {
+        time: audit::now_rfc3339(),
+        event,
+        request_id,
+        remote_address,
+        access_key: facts.access_key.as_deref(),
+        operation,
+        bucket: facts.bucket.as_deref(),
+        key: facts.key.as_deref(),
+        status,
+        error_code,
+    });
 }
 
 /// Host header, falling back to the URI authority.
@@ -290,6 +411,7 @@ async fn serve<S, B>(
     parts: http::request::Parts,
     body: B,
     operation: &mut Operation,
+    facts: &mut AuditFacts,
 ) -> Result<Response<ResponseBody>, ApiError>
 where
     S: ObjectStore + Catalog + MultipartStore + Maintenance + 'static,
@@ -306,6 +428,8 @@ where
         parts.headers.contains_key("x-amz-copy-source"),
     )?;
     *operation = Operation(endpoint.name());
+    facts.bucket = endpoint.bucket().map(str::to_string);
+    facts.key = endpoint.key().map(str::to_string);
 
     // Public endpoints: no signature looked at.
     match &endpoint {
@@ -320,13 +444,24 @@ where
         _ => {}
     }
 
-    let auth = auth::authenticate_with_cache(
+    let auth = match auth::authenticate_with_cache(
         &parts,
         state.secrets.as_ref(),
         &state.signing_keys,
         SystemTime::now(),
-    )?;
-    authorize(state, &auth.identity, &endpoint, &parts.headers).await?;
+    ) {
+        Ok(auth) => auth,
+        Err(error) => {
+            facts.authentication_failed = true;
+            facts.access_key = audit::claimed_access_key(&parts);
+            return Err(error.into());
+        }
+    };
+    facts.access_key = auth.access_key().map(str::to_string);
+    if let Err(error) = authorize(state, &auth.identity, &endpoint, &parts.headers).await {
+        facts.denied = error.code == S3Code::AccessDenied;
+        return Err(error);
+    }
 
     refuse_encryption_headers(&parts.headers, &endpoint)?;
 

@@ -332,7 +332,8 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         public_url: first_env(&env, &["MINNOW_SERVER_URL", "MINIO_SERVER_URL"])
             .map(|(_, url)| url.trim().trim_end_matches('/').to_string()),
         ..ApiConfig::default()
-    };
+    }
+    .with_security_env(&env)?;
     let region = config.region.clone();
     let old_root = match (
         first_env(&env, &["MINNOW_ROOT_USER_OLD", "MINIO_ROOT_USER_OLD"]),
