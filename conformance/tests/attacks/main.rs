@@ -9,4 +9,5 @@
 mod common;
 
 mod audit_log;
+mod slow_bodies;
 mod unsigned_headers;

@@ -197,6 +197,9 @@ pub enum AuthError {
     /// 400 InvalidArgument (e.g. an unknown x-amz-content-sha256 value).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// 400 RequestTimeout: the body made no progress for the idle timeout.
+    #[error("the request body made no progress in time")]
+    RequestTimeout,
     /// 400 IncompleteBody: fewer bytes than declared.
     #[error("the body ended before its declared length")]
     IncompleteBody,

@@ -18,6 +18,7 @@ pub mod cors;
 mod drain;
 mod expiry;
 pub mod headers;
+pub mod idle_body;
 mod list;
 mod multipart;
 pub(crate) mod object;
@@ -78,6 +79,9 @@ pub struct ApiConfig {
     pub max_xml_body: usize,
     /// Where audit records go; `None`: no audit log (in-process tests).
     pub audit: Option<Arc<audit::AuditSink>>,
+    /// A request body that makes no progress for this long fails with 400
+    /// `RequestTimeout` (`MINNOW_BODY_IDLE_TIMEOUT`).
+    pub body_idle_timeout: Duration,
 }
 
 /// A security setting of the environment that cannot be used.
@@ -99,7 +103,8 @@ pub enum ConfigError {
 impl ApiConfig {
     /// Applies the security settings of the environment (read through
     /// `env`, which returns non-empty values only): the audit log
-    /// (`MINNOW_AUDIT_LOG`, `MINNOW_AUDIT_LOG_ALL`).
+    /// (`MINNOW_AUDIT_LOG`, `MINNOW_AUDIT_LOG_ALL`) and the body idle
+    /// timeout (`MINNOW_BODY_IDLE_TIMEOUT`).
     pub fn with_security_env(
         mut self,
         env: &dyn Fn(&str) -> Option<String>,
@@ -109,6 +114,14 @@ impl ApiConfig {
             source,
         })?;
         self.audit = Some(Arc::new(sink));
+        if let Some(value) = env(idle_body::BODY_IDLE_TIMEOUT_ENV) {
+            self.body_idle_timeout =
+                idle_body::parse_idle_timeout(&value).ok_or(ConfigError::Invalid {
+                    name: idle_body::BODY_IDLE_TIMEOUT_ENV,
+                    value,
+                    expected: "a positive duration such as 30, 30s or 500ms",
+                })?;
+        }
         Ok(self)
     }
 }
@@ -124,6 +137,7 @@ impl Default for ApiConfig {
             lifecycle_day: Duration::from_secs(24 * 60 * 60),
             max_xml_body: 2 * 1024 * 1024,
             audit: None,
+            body_idle_timeout: idle_body::DEFAULT_BODY_IDLE_TIMEOUT,
         }
     }
 }
@@ -233,6 +247,7 @@ where
         .get::<audit::RemoteAddr>()
         .map(|remote| remote.0.to_string());
     let mut facts = AuditFacts::default();
+    let body = idle_body::IdleTimeoutBody::new(body, state.config.body_idle_timeout);
     let body = CountingBody::request(body, Arc::clone(&state.metrics));
     let expects_continue = parts
         .headers
@@ -264,6 +279,11 @@ where
         Ok(response) => response,
         Err(mut error) => {
             error_code = Some(error.code.as_str());
+            if error.code == S3Code::RequestTimeout {
+                // The rest of the body is still on its way, or never coming:
+                // the connection cannot carry another request.
+                error = error.header(http::header::CONNECTION, HeaderValue::from_static("close"));
+            }
             if error.resource.is_none() {
                 error.resource = Some(resource.clone());
             }
