@@ -97,3 +97,62 @@ pub fn owned(headers: &[(&str, &str)]) -> Vec<(String, String)> {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }
+
+/// A root-signed admin API call (`/minnow/admin/v1/<path>`) with a JSON body.
+pub async fn admin(server: &TestServer, method: &str, path: &str, body: &str) -> RawResponse {
+    let full = format!("/minnow/admin/v1/{path}");
+    let headers = vec![("content-type".to_string(), "application/json".to_string())];
+    let signed = server.signer().sign_headers(
+        method,
+        &full,
+        &headers,
+        body.as_bytes(),
+        &conformance::PayloadSigning::Sha256,
+        SystemTime::now(),
+    );
+    send_headers(
+        server,
+        method,
+        &full,
+        &signed.headers,
+        body.as_bytes().to_vec(),
+    )
+    .await
+}
+
+/// Adds user `access_key` with a custom identity policy `policy_json`; returns its secret.
+pub async fn add_user_with_policy(
+    server: &TestServer,
+    access_key: &str,
+    policy_json: &str,
+) -> String {
+    let secret = format!("{access_key}-secret-key");
+    let added = admin(
+        server,
+        "PUT",
+        &format!("users/{access_key}"),
+        &format!("{{\"secretKey\":\"{secret}\"}}"),
+    )
+    .await;
+    assert_eq!(added.status, 200, "add user: {}", added.text());
+    let policy = format!("{access_key}-policy");
+    let created = admin(server, "PUT", &format!("policies/{policy}"), policy_json).await;
+    assert!(
+        created.status / 100 == 2,
+        "create policy: {}",
+        created.text()
+    );
+    let attached = admin(
+        server,
+        "PUT",
+        &format!("users/{access_key}/policies/{policy}"),
+        "",
+    )
+    .await;
+    assert!(
+        attached.status / 100 == 2,
+        "attach policy: {}",
+        attached.text()
+    );
+    secret
+}
