@@ -120,12 +120,11 @@ mod tests {
 
     const IDLE: Duration = Duration::from_secs(2);
 
-    type Frames = mpsc::Sender<Result<Frame<Bytes>, Infallible>>;
+    type Item = Result<Frame<Bytes>, Infallible>;
+    type Frames = mpsc::Sender<Item>;
+    type TestBody = IdleTimeoutBody<StreamBody<mpsc::Receiver<Item>>>;
 
-    fn channel_body() -> (
-        Frames,
-        IdleTimeoutBody<StreamBody<mpsc::Receiver<Result<Frame<Bytes>, Infallible>>>>,
-    ) {
+    fn channel_body() -> (Frames, TestBody) {
         let (tx, rx) = mpsc::channel(4);
         (tx, IdleTimeoutBody::new(StreamBody::new(rx), IDLE))
     }
