@@ -14,7 +14,8 @@
 //! - `cdn_writes`: write methods on the anonymous CDN host name;
 //! - `hostile_keys`: keys that try to climb out of their bucket's folder;
 //! - `slow_bodies`: bodies that stop arriving (RequestTimeout, nothing left behind);
-//! - `audit_log`: denials, failed signatures and admin actions are recorded, secrets never.
+//! - `audit_log`: denials, failed signatures and admin actions are recorded, secrets never;
+//! - `metrics_scrape`: the metrics endpoints need a signature unless made public.
 
 mod common;
 
@@ -22,6 +23,7 @@ mod audit_log;
 mod cdn_writes;
 mod cross_bucket_copy;
 mod hostile_keys;
+mod metrics_scrape;
 mod signature_replay;
 mod slow_bodies;
 mod unsigned_headers;

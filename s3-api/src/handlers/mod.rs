@@ -20,6 +20,7 @@ mod expiry;
 pub mod headers;
 pub mod idle_body;
 mod list;
+pub mod metrics_auth;
 mod multipart;
 pub(crate) mod object;
 
@@ -82,6 +83,8 @@ pub struct ApiConfig {
     /// A request body that makes no progress for this long fails with 400
     /// `RequestTimeout` (`MINNOW_BODY_IDLE_TIMEOUT`).
     pub body_idle_timeout: Duration,
+    /// Who may scrape the metrics endpoints (`MINIO_PROMETHEUS_AUTH_TYPE`).
+    pub metrics_auth: metrics_auth::MetricsAuth,
 }
 
 /// A security setting of the environment that cannot be used.
@@ -103,8 +106,9 @@ pub enum ConfigError {
 impl ApiConfig {
     /// Applies the security settings of the environment (read through
     /// `env`, which returns non-empty values only): the audit log
-    /// (`MINNOW_AUDIT_LOG`, `MINNOW_AUDIT_LOG_ALL`) and the body idle
-    /// timeout (`MINNOW_BODY_IDLE_TIMEOUT`).
+    /// (`MINNOW_AUDIT_LOG`, `MINNOW_AUDIT_LOG_ALL`), the body idle
+    /// timeout (`MINNOW_BODY_IDLE_TIMEOUT`) and who may scrape metrics
+    /// (`MINNOW_PROMETHEUS_AUTH_TYPE` / `MINIO_PROMETHEUS_AUTH_TYPE`).
     pub fn with_security_env(
         mut self,
         env: &dyn Fn(&str) -> Option<String>,
@@ -120,6 +124,17 @@ impl ApiConfig {
                     name: idle_body::BODY_IDLE_TIMEOUT_ENV,
                     value,
                     expected: "a positive duration such as 30, 30s or 500ms",
+                })?;
+        }
+        if let Some((name, value)) = metrics_auth::PROMETHEUS_AUTH_ENV
+            .iter()
+            .find_map(|name| env(name).map(|value| (*name, value)))
+        {
+            self.metrics_auth =
+                metrics_auth::MetricsAuth::parse(&value).ok_or(ConfigError::Invalid {
+                    name,
+                    value,
+                    expected: "`public` or `jwt`",
                 })?;
         }
         Ok(self)
@@ -138,6 +153,7 @@ impl Default for ApiConfig {
             max_xml_body: 2 * 1024 * 1024,
             audit: None,
             body_idle_timeout: idle_body::DEFAULT_BODY_IDLE_TIMEOUT,
+            metrics_auth: metrics_auth::MetricsAuth::Authenticated,
         }
     }
 }
@@ -454,7 +470,10 @@ where
     // Public endpoints: no signature looked at.
     match &endpoint {
         Endpoint::MinioHealth { .. } => return health_response(state, &parts).await,
-        Endpoint::Metrics => return metrics_response(state, &parts).await,
+        Endpoint::Metrics => {
+            authorize_scrape(state, &parts, facts)?;
+            return metrics_response(state, &parts).await;
+        }
         Endpoint::MinioAdmin { path } => {
             return Err(ApiError::not_implemented(&format!("/minio/admin/{path}")))
         }
@@ -495,6 +514,77 @@ where
             cors::annotate(state, &bucket, &origin, &method, result).await
         }
         _ => result,
+    }
+}
+
+/// Whether the caller may scrape metrics (see [`metrics_auth`]): anyone when
+/// they are public, else root or an `admin:Prometheus` user, by SigV4 or a
+/// bearer token.
+fn authorize_scrape<S: Catalog + 'static>(
+    state: &AppState<S>,
+    parts: &http::request::Parts,
+    facts: &mut AuditFacts,
+) -> Result<(), ApiError> {
+    if state.config.metrics_auth == metrics_auth::MetricsAuth::Public {
+        return Ok(());
+    }
+    let bearer = parts
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.get(..7)
+                .filter(|scheme| scheme.eq_ignore_ascii_case("bearer "))
+                .map(|_| v[7..].trim())
+        });
+    let access_key = match bearer {
+        Some(token) => {
+            match metrics_auth::verify_token(token, state.secrets.as_ref(), SystemTime::now()) {
+                Ok(access_key) => access_key,
+                Err(error) => {
+                    facts.authentication_failed = true;
+                    return Err(ApiError::with_message(
+                        S3Code::AccessDenied,
+                        format!("The bearer token was refused: {error}"),
+                    ));
+                }
+            }
+        }
+        None => match auth::authenticate_with_cache(
+            parts,
+            state.secrets.as_ref(),
+            &state.signing_keys,
+            SystemTime::now(),
+        ) {
+            Ok(auth) => match auth.identity {
+                Identity::AccessKey(access_key) => access_key,
+                Identity::Anonymous => {
+                    facts.denied = true;
+                    return Err(ApiError::new(S3Code::AccessDenied));
+                }
+            },
+            Err(error) => {
+                facts.authentication_failed = true;
+                facts.access_key = audit::claimed_access_key(parts);
+                return Err(error.into());
+            }
+        },
+    };
+    let allowed = state.iam.is_allowed(
+        Some(&access_key),
+        None,
+        &AccessRequest {
+            action: metrics_auth::PROMETHEUS_ACTION,
+            bucket: None,
+            key: None,
+        },
+    );
+    facts.access_key = Some(access_key);
+    if allowed {
+        Ok(())
+    } else {
+        facts.denied = true;
+        Err(ApiError::new(S3Code::AccessDenied))
     }
 }
 
