@@ -10,6 +10,7 @@
 //!   tags added to a presigned URL or in transit);
 //! - `signature_replay`: signatures replayed on another method, bucket, key, query or host, or
 //!   outside the clock window; presigned URLs swapped to another method or key;
+//! - `credential_scope`: signatures under a credential scope of another day;
 //! - `cross_bucket_copy`: copy sources the caller may not read;
 //! - `cdn_writes`: write methods on the anonymous CDN host name;
 //! - `hostile_keys`: keys that try to climb out of their bucket's folder;
@@ -21,6 +22,7 @@ mod common;
 
 mod audit_log;
 mod cdn_writes;
+mod credential_scope;
 mod cross_bucket_copy;
 mod hostile_keys;
 mod metrics_scrape;
