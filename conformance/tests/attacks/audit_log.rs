@@ -186,3 +186,36 @@ async fn sighup_reopens_the_audit_log_after_rotation() {
     // The rotated file keeps what was written before the signal.
     assert!(!lines_of(&rotated).is_empty());
 }
+
+#[tokio::test]
+async fn audit_log_all_records_ordinary_requests_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.log");
+    let server = TestServer::spawn(ServerOptions {
+        env: vec![
+            ("MINNOW_AUDIT_LOG".to_string(), log.display().to_string()),
+            ("MINNOW_AUDIT_LOG_ALL".to_string(), "on".to_string()),
+        ],
+        ..ServerOptions::default()
+    })
+    .expect("starting a server auditing every request");
+    let client = server.s3_client();
+    let bucket = unique_bucket("audit-all");
+    create_bucket(&client, &bucket).await;
+    put_bytes(&client, &bucket, "ordinary.txt", b"ordinary").await;
+    let lines = lines_of(&log);
+    let bucket_field = format!("\"bucket\":\"{bucket}\"");
+    let root_key = format!("\"accessKey\":\"{}\"", server.access_key());
+    one_line_with(
+        &lines,
+        &[
+            "\"event\":\"request\"",
+            "\"operation\":\"PutObject\"",
+            &bucket_field,
+            "\"key\":\"ordinary.txt\"",
+            "\"status\":200",
+            "\"errorCode\":null",
+            &root_key,
+        ],
+    );
+}

@@ -1815,3 +1815,50 @@ async fn public_metrics_need_no_signature() {
     assert_eq!(metrics.status, StatusCode::OK);
     assert!(metrics.text().contains("minnow_drives_online"));
 }
+
+#[test]
+fn security_settings_come_from_the_environment_and_bad_ones_are_refused() {
+    let env_of = |pairs: &'static [(&'static str, &'static str)]| {
+        move |name: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        }
+    };
+    let defaults = ApiConfig::default()
+        .with_security_env(&env_of(&[]))
+        .unwrap();
+    assert_eq!(defaults.body_idle_timeout, Duration::from_secs(30));
+    assert_eq!(
+        defaults.metrics_auth,
+        super::metrics_auth::MetricsAuth::Authenticated
+    );
+    let audit = defaults.audit.expect("an audit sink by default");
+    assert_eq!(audit.destination(), &super::audit::AuditDestination::Stderr);
+    assert!(!audit.records_all_requests());
+
+    let set = ApiConfig::default()
+        .with_security_env(&env_of(&[
+            ("MINNOW_BODY_IDLE_TIMEOUT", "500ms"),
+            ("MINIO_PROMETHEUS_AUTH_TYPE", "public"),
+            ("MINNOW_AUDIT_LOG_ALL", "on"),
+        ]))
+        .unwrap();
+    assert_eq!(set.body_idle_timeout, Duration::from_millis(500));
+    assert_eq!(set.metrics_auth, super::metrics_auth::MetricsAuth::Public);
+    assert!(set.audit.unwrap().records_all_requests());
+
+    for bad in [
+        &[("MINNOW_BODY_IDLE_TIMEOUT", "0")][..],
+        &[("MINIO_PROMETHEUS_AUTH_TYPE", "open")][..],
+        &[("MINNOW_AUDIT_LOG", "/nonexistent-dir/audit.log")][..],
+    ] {
+        assert!(
+            ApiConfig::default()
+                .with_security_env(&env_of(bad))
+                .is_err(),
+            "{bad:?}"
+        );
+    }
+}
