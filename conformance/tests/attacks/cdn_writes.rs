@@ -1,5 +1,6 @@
 //! The CDN host name is an anonymous read-only front: write methods are 405 whether or not they
-//! carry a valid root signature, and nothing is written.
+//! carry a valid root signature, and nothing is written; a read of a private object is a 403
+//! that the audit log records as a denial.
 
 use std::time::{Duration, SystemTime};
 
@@ -12,8 +13,16 @@ const CDN_HOST: &str = "cdn.attack.test";
 
 #[tokio::test]
 async fn write_methods_on_the_cdn_host_are_refused_signed_or_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit_log = dir.path().join("audit.log");
     let server = TestServer::spawn(ServerOptions {
-        env: vec![("MINNOW_CDN_HOSTS".to_string(), CDN_HOST.to_string())],
+        env: vec![
+            ("MINNOW_CDN_HOSTS".to_string(), CDN_HOST.to_string()),
+            (
+                "MINNOW_AUDIT_LOG".to_string(),
+                audit_log.display().to_string(),
+            ),
+        ],
         ..ServerOptions::default()
     })
     .expect("starting a server with a CDN host");
@@ -71,4 +80,28 @@ async fn write_methods_on_the_cdn_host_are_refused_signed_or_not() {
         .unwrap()
         .to_vec();
     assert_eq!(existing, b"original");
+
+    let read = tcp_exchange(
+        server.host_port(),
+        &request_head(
+            "GET",
+            &format!("/{bucket}/existing.txt"),
+            &[("host".to_string(), CDN_HOST.to_string())],
+        ),
+        &[],
+        false,
+        Duration::from_secs(60),
+    )
+    .await
+    .unwrap()
+    .expect_response();
+    assert_eq!(read.status, 403, "{}", read.text());
+    let log = std::fs::read_to_string(&audit_log).unwrap();
+    assert!(
+        log.lines()
+            .any(|line| line.contains("\"event\":\"authorization_denied\"")
+                && line.contains(&format!("\"bucket\":\"{bucket}\""))
+                && line.contains("\"key\":\"existing.txt\"")),
+        "no audited CDN denial in:\n{log}"
+    );
 }

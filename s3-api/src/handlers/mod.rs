@@ -278,7 +278,25 @@ where
     let host = request_host(&parts).map(str::to_string);
     let result = if crate::cdn::is_cdn_host(host.as_deref(), &state.config.cdn_hosts) {
         drop(body);
-        crate::cdn::serve(&state, parts, &mut operation).await
+        let served = crate::cdn::serve(&state, parts, &mut operation).await;
+        if served
+            .as_ref()
+            .is_err_and(|error| error.code == S3Code::AccessDenied)
+        {
+            // A CDN read the bucket policy does not grant (or of a missing
+            // object: the CDN does not tell them apart, and neither does this).
+            facts.denied = true;
+            let path = resource.trim_start_matches('/');
+            let (bucket, key) = path.split_once('/').unwrap_or((path, ""));
+            let decode = |s: &str| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            facts.bucket = (!bucket.is_empty()).then(|| decode(bucket));
+            facts.key = (!key.is_empty()).then(|| decode(key));
+        }
+        served
     } else if crate::admin::is_admin_path(&resource) {
         operation = Operation(admin_operation(&parts));
         facts.admin = true;
