@@ -1,11 +1,14 @@
-//! The S3 request pipeline: [`handle`] gives every request an id, sends CDN
-//! host names to [`crate::cdn`] and the admin API to [`crate::admin`],
-//! answers health and metrics, else authenticates, routes, authorizes (IAM
-//! user policies and bucket policies), dispatches to the handler of its
-//! [`Endpoint`], and renders failures through [`crate::error`]. Every
-//! request is counted in [`Metrics`]. Before an error answer, the part of
-//! the request body no handler read is drained, within bounds (`drain`), so
-//! a client still uploading sees the error rather than a reset.
+//! The S3 request pipeline: [`handle`] gives every request an id, puts its
+//! body under the idle timeout (`idle_body`), sends CDN host names to
+//! [`crate::cdn`] and the admin API to [`crate::admin`], answers health and
+//! metrics (the latter to authorized scrapers, `metrics_auth`), else
+//! authenticates, routes, authorizes (IAM user policies and bucket
+//! policies), dispatches to the handler of its [`Endpoint`], and renders
+//! failures through [`crate::error`]. Every request is counted in
+//! [`Metrics`]; admin calls, authentication failures and denials are written
+//! to the audit log (`audit`). Before an error answer, the part of the
+//! request body no handler read is drained, within bounds (`drain`), so a
+//! client still uploading sees the error rather than a reset.
 //!
 //! Handlers talk to storage only through the `store::api` traits held in
 //! [`AppState`]. Object bodies stream both ways; only small XML/JSON request
