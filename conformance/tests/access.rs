@@ -26,6 +26,10 @@ fn shared_server() -> &'static TestServer {
     SERVER.get_or_init(|| {
         TestServer::start_with(ServerOptions {
             args: vec!["--cdn-host".into(), CDN_HOST.into()],
+            // The scrape test below reads metrics as a public Prometheus
+            // target would; that metrics need a signature by default is
+            // the attack suite's rule.
+            env: vec![("MINIO_PROMETHEUS_AUTH_TYPE".into(), "public".into())],
             ..ServerOptions::default()
         })
         .expect("starting the minnow server")

@@ -165,7 +165,8 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         cdn_allow_origin: config::cdn_allow_origin(args.cdn_allow_origin.clone(), &env),
         public_url: config::public_url(&env),
         ..ApiConfig::default()
-    };
+    }
+    .with_security_env(&env)?;
     let region = api_config.region.clone();
     let old_root = config::old_root(&env);
     let iam = Iam::load(

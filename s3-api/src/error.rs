@@ -57,6 +57,8 @@ pub enum S3Code {
     NotImplemented,
     PreconditionFailed,
     RequestTimeTooSkewed,
+    /// A request body that stopped arriving (S3 and MinIO: 400).
+    RequestTimeout,
     SignatureDoesNotMatch,
     SlowDown,
     XAmzContentSHA256Mismatch,
@@ -106,6 +108,7 @@ impl S3Code {
             Self::NotImplemented => "NotImplemented",
             Self::PreconditionFailed => "PreconditionFailed",
             Self::RequestTimeTooSkewed => "RequestTimeTooSkewed",
+            Self::RequestTimeout => "RequestTimeout",
             Self::SignatureDoesNotMatch => "SignatureDoesNotMatch",
             Self::SlowDown => "SlowDown",
             Self::XAmzContentSHA256Mismatch => "XAmzContentSHA256Mismatch",
@@ -156,6 +159,7 @@ impl S3Code {
             | Self::MalformedXML
             | Self::MaxMessageLengthExceeded
             | Self::MetadataTooLarge
+            | Self::RequestTimeout
             | Self::XAmzContentSHA256Mismatch
             | Self::XMinioInvalidObjectName => StatusCode::BAD_REQUEST,
         }
@@ -231,6 +235,9 @@ impl S3Code {
             }
             Self::RequestTimeTooSkewed => {
                 "The difference between the request time and the server's time is too large."
+            }
+            Self::RequestTimeout => {
+                "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed."
             }
             Self::SignatureDoesNotMatch => {
                 "The request signature we calculated does not match the signature you provided. Check your key and signing method."
@@ -455,6 +462,10 @@ impl From<AuthError> for ApiError {
             AuthError::AccessDenied(message) => {
                 ApiError::with_message(S3Code::AccessDenied, message)
             }
+            AuthError::UnsignedHeaders(names) => {
+                ApiError::with_message(S3Code::AccessDenied, crate::auth::UNSIGNED_HEADERS_MESSAGE)
+                    .field("HeadersNotSigned", names.join(", "))
+            }
             AuthError::InvalidAccessKeyId => ApiError::new(S3Code::InvalidAccessKeyId),
             AuthError::SignatureDoesNotMatch => ApiError::new(S3Code::SignatureDoesNotMatch),
             AuthError::RequestTimeTooSkewed => ApiError::new(S3Code::RequestTimeTooSkewed),
@@ -468,6 +479,7 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidArgument(message) => {
                 ApiError::with_message(S3Code::InvalidArgument, message)
             }
+            AuthError::RequestTimeout => ApiError::new(S3Code::RequestTimeout),
             AuthError::IncompleteBody => ApiError::new(S3Code::IncompleteBody),
             AuthError::MalformedChunkedEncoding(message) => ApiError::with_message(
                 S3Code::InvalidRequest,
@@ -632,6 +644,11 @@ mod tests {
                 "AccessDenied",
                 403,
             ),
+            (
+                AuthError::UnsignedHeaders(vec!["x-amz-copy-source".into()]),
+                "AccessDenied",
+                403,
+            ),
             (AuthError::InvalidAccessKeyId, "InvalidAccessKeyId", 403),
             (
                 AuthError::SignatureDoesNotMatch,
@@ -660,6 +677,7 @@ mod tests {
                 400,
             ),
             (AuthError::IncompleteBody, "IncompleteBody", 400),
+            (AuthError::RequestTimeout, "RequestTimeout", 400),
             (
                 AuthError::MalformedChunkedEncoding("x".into()),
                 "InvalidRequest",

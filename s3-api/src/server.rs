@@ -1,7 +1,9 @@
 //! The HTTP/1.1 server: accepts TCP connections, serves each with hyper
 //! (keep-alive, bounded request heads) and hands every request to
-//! [`handlers::handle`]. On shutdown it stops accepting, lets requests in
-//! flight finish (for at most [`SHUTDOWN_GRACE`]) and returns.
+//! [`handlers::handle`] with its peer address attached (for the audit log).
+//! On SIGHUP it reopens the audit log file. On shutdown it stops accepting,
+//! lets requests in flight finish (for at most [`SHUTDOWN_GRACE`]) and
+//! returns.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -14,6 +16,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use store::api::{Catalog, Maintenance, MultipartStore, ObjectStore};
 use tokio::net::TcpListener;
 
+use crate::handlers::audit::{AuditDestination, AuditSink, RemoteAddr};
 use crate::handlers::{self, AppState};
 
 /// How long in-flight requests may run on after shutdown was asked for.
@@ -40,6 +43,7 @@ pub async fn serve<S>(
 ) where
     S: ObjectStore + Catalog + MultipartStore + Maintenance + 'static,
 {
+    let reopen_audit_log = state.config.audit.clone().and_then(reopen_on_sighup);
     let graceful = GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
@@ -66,8 +70,9 @@ pub async fn serve<S>(
             tracing::debug!(%error, %peer, "TCP_NODELAY not set");
         }
         let state = Arc::clone(&state);
-        let service = service_fn(move |request| {
+        let service = service_fn(move |mut request: http::Request<hyper::body::Incoming>| {
             let state = Arc::clone(&state);
+            request.extensions_mut().insert(RemoteAddr(peer));
             async move { Ok::<_, Infallible>(handlers::handle(state, request).await) }
         });
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
@@ -79,6 +84,9 @@ pub async fn serve<S>(
     }
 
     drop(listener);
+    if let Some(task) = reopen_audit_log {
+        task.abort();
+    }
     let open = graceful.count();
     tracing::info!(
         connections = open,
@@ -90,6 +98,43 @@ pub async fn serve<S>(
             tracing::warn!(grace = ?SHUTDOWN_GRACE, "requests still running after the grace period; closing");
         }
     }
+}
+
+/// Reopens the audit log file on every SIGHUP, so a rotation that moved it
+/// away takes effect (the usual `logrotate` `postrotate` signal). The
+/// handler is installed before this returns, so a SIGHUP after start-up
+/// never takes the default action (ending the process).
+fn reopen_on_sighup(sink: Arc<AuditSink>) -> Option<tokio::task::JoinHandle<()>> {
+    if !matches!(sink.destination(), AuditDestination::File(_)) {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(stream) => stream,
+            Err(error) => {
+                tracing::warn!(%error, "cannot watch SIGHUP; the audit log will not be reopened");
+                return None;
+            }
+        };
+        Some(tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                match sink.reopen() {
+                    Ok(()) => {
+                        tracing::info!(destination = %sink.destination(), "audit log reopened")
+                    }
+                    Err(error) => tracing::warn!(
+                        %error,
+                        destination = %sink.destination(),
+                        "audit log not reopened; still writing to the old file"
+                    ),
+                }
+            }
+        }))
+    }
+    #[cfg(not(unix))]
+    None
 }
 
 #[cfg(test)]

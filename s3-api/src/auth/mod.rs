@@ -19,6 +19,7 @@ use std::sync::RwLock;
 use std::time::SystemTime;
 
 pub use payload::{verified_body, VerifiedBody};
+pub(crate) use sigv4::UNSIGNED_HEADERS_MESSAGE;
 pub use sigv4::{SigningKeyCache, MAX_CACHED_SIGNING_KEYS};
 
 /// Finds the secret key of an access key. Implemented by the static root
@@ -171,6 +172,10 @@ pub enum AuthError {
     /// 403 AccessDenied (message says why, e.g. "Request has expired").
     #[error("access denied: {0}")]
     AccessDenied(String),
+    /// 403 AccessDenied "There were headers present in the request which
+    /// were not signed", naming the `x-amz-*` headers the signature misses.
+    #[error("headers present in the request were not signed: {}", .0.join(", "))]
+    UnsignedHeaders(Vec<String>),
     /// 403 InvalidAccessKeyId.
     #[error("the access key id does not exist")]
     InvalidAccessKeyId,
@@ -192,6 +197,9 @@ pub enum AuthError {
     /// 400 InvalidArgument (e.g. an unknown x-amz-content-sha256 value).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// 400 RequestTimeout: the body made no progress for the idle timeout.
+    #[error("the request body made no progress in time")]
+    RequestTimeout,
     /// 400 IncompleteBody: fewer bytes than declared.
     #[error("the body ended before its declared length")]
     IncompleteBody,

@@ -330,6 +330,9 @@ where
                 Some(Err(error)) => {
                     let error: BoxError = error.into();
                     tracing::debug!(%error, "request body failed");
+                    if error.is::<crate::handlers::idle_body::BodyIdleTimeout>() {
+                        return this.fail(AuthError::RequestTimeout);
+                    }
                     return this.fail(AuthError::IncompleteBody);
                 }
                 None => {

@@ -23,6 +23,14 @@ const MAX_CLOCK_SKEW: Duration = Duration::from_secs(15 * 60);
 /// S3 refuses presigned URLs valid for more than seven days.
 const MAX_PRESIGN_EXPIRES_SECS: u64 = 7 * 24 * 3600;
 const MISSING_PRESIGN_PARAMS: &str = "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.";
+/// S3's answer when the credential scope's date is not the request's day: a
+/// signature is valid for the day it names, so an old scope (and its
+/// signing key) cannot sign today's requests.
+const SCOPE_DATE_MISMATCH: &str = "Invalid credential date. Date is not the same as X-Amz-Date.";
+/// Longest region accepted in a credential scope. AWS's longest region names
+/// are about 15 bytes; the bound keeps scope strings (and signing-key cache
+/// entries) small whatever a client sends.
+const MAX_REGION_LEN: usize = 64;
 const AMZ_DATE_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
     time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
 
@@ -130,24 +138,50 @@ impl SigningKeyCache {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The signing key of `secret_key` for `credential`'s scope.
+    /// The signing key of `secret_key` for `credential`'s scope, cached or
+    /// derived. Nothing is cached here: [`Self::remember`] does that once a
+    /// signature made with the key verified, so requests with made-up scopes
+    /// and bad signatures cannot evict the keys of real clients.
     pub(crate) fn signing_key(&self, secret_key: &str, credential: &Credential<'_>) -> [u8; 32] {
         if self.capacity == 0 {
             return derive_signing_key(secret_key, credential);
         }
-        // Scope fields never contain '/' (the credential is split from the
-        // right), so joining them with '/' names each scope uniquely.
-        let scope = format!(
-            "{}/{}/{}/{}",
-            credential.access_key, credential.date, credential.region, credential.service
-        );
-        if let Some(cached) = self.lock().get(&scope) {
+        if let Some(cached) = self.lock().get(&Self::scope_of(credential)) {
             if bool::from(cached.secret_key.as_bytes().ct_eq(secret_key.as_bytes())) {
                 return cached.signing_key;
             }
         }
-        let signing_key = derive_signing_key(secret_key, credential);
+        derive_signing_key(secret_key, credential)
+    }
+
+    fn scope_of(credential: &Credential<'_>) -> String {
+        // Scope fields never contain '/' (the credential is split from the
+        // right), so joining them with '/' names each scope uniquely.
+        format!(
+            "{}/{}/{}/{}",
+            credential.access_key, credential.date, credential.region, credential.service
+        )
+    }
+
+    /// Caches `signing_key` for `credential`'s scope; called only after a
+    /// request signed with it verified.
+    pub(crate) fn remember(
+        &self,
+        secret_key: &str,
+        credential: &Credential<'_>,
+        signing_key: [u8; 32],
+    ) {
+        if self.capacity == 0 {
+            return;
+        }
+        let scope = Self::scope_of(credential);
         let mut entries = self.lock();
+        if entries
+            .get(&scope)
+            .is_some_and(|cached| cached.signing_key == signing_key)
+        {
+            return;
+        }
         if entries.len() >= self.capacity && !entries.contains_key(&scope) {
             let today = format!("/{}/", credential.date);
             entries.retain(|scope, _| scope.contains(&today));
@@ -162,7 +196,6 @@ impl SigningKeyCache {
                 signing_key,
             },
         );
-        signing_key
     }
 }
 
@@ -277,6 +310,11 @@ fn parse_credential(value: &str) -> Result<Credential<'_>, String> {
     if region.is_empty() {
         return Err("the Credential has an empty region".into());
     }
+    if region.len() > MAX_REGION_LEN {
+        return Err(format!(
+            "the Credential's region is longer than {MAX_REGION_LEN} bytes"
+        ));
+    }
     if service != "s3" {
         return Err(format!(
             "credential should be scoped to correct service: 's3', not '{service}'"
@@ -375,6 +413,72 @@ fn require_signed_host(signed_headers: &[&str]) -> Result<(), AuthError> {
     }
 }
 
+/// The message S3 (and MinIO's `ErrUnsignedHeaders`) answers for a request
+/// carrying `x-amz-*` headers its signature does not cover.
+pub(crate) const UNSIGNED_HEADERS_MESSAGE: &str =
+    "There were headers present in the request which were not signed";
+
+/// Which `x-amz-*` headers of a request its signature does not cover.
+///
+/// Rule (AWS SigV4, as S3 enforces it): a request's operation, target and
+/// metadata come only from signed parts, so every `x-amz-*` header sent must
+/// be listed in SignedHeaders, or, for a presigned URL, be carried as a
+/// query parameter of the same name and value (the whole query is signed).
+/// Otherwise a presigned PUT plus an `x-amz-copy-source` added by whoever
+/// holds the URL would become a copy authorised as the URL's signer.
+///
+/// `x-amz-content-sha256` is exempt: its value is the payload line of the
+/// canonical request (or, for a presigned URL that names its payload mode,
+/// it is not read at all), so the signature covers it either way. In header
+/// auth `x-amz-date` is exempt for the same reason: it is the timestamp of
+/// the string to sign. `Content-MD5` is not an `x-amz-*` header and S3 does
+/// not require it signed: it can only make a request fail.
+pub(crate) fn unsigned_amz_headers(
+    headers: &http::HeaderMap,
+    signed_headers: &[&str],
+    presigned_query: Option<&str>,
+) -> Vec<String> {
+    let mut unsigned: Vec<String> = headers
+        .iter()
+        .filter(|(name, _)| {
+            let name = name.as_str();
+            name.starts_with("x-amz-")
+                && name != "x-amz-content-sha256"
+                && !(presigned_query.is_none() && name == "x-amz-date")
+        })
+        .filter(|(name, value)| {
+            let listed = signed_headers
+                .iter()
+                .any(|signed| signed.eq_ignore_ascii_case(name.as_str()));
+            let in_query = presigned_query.is_some_and(|query| {
+                raw_query_pairs(query).any(|(key, query_value)| {
+                    key.eq_ignore_ascii_case(name.as_str())
+                        && percent_encoding::percent_decode_str(&query_value.replace('+', " "))
+                            .decode_utf8()
+                            .is_ok_and(|decoded| decoded.as_bytes() == value.as_bytes())
+                })
+            });
+            !listed && !in_query
+        })
+        .map(|(name, _)| name.as_str().to_string())
+        .collect();
+    unsigned.dedup();
+    unsigned
+}
+
+fn require_signed_amz_headers(
+    headers: &http::HeaderMap,
+    signed_headers: &[&str],
+    presigned_query: Option<&str>,
+) -> Result<(), AuthError> {
+    let unsigned = unsigned_amz_headers(headers, signed_headers, presigned_query);
+    if unsigned.is_empty() {
+        Ok(())
+    } else {
+        Err(AuthError::UnsignedHeaders(unsigned))
+    }
+}
+
 pub(crate) fn parse_amz_date(value: &str) -> Option<SystemTime> {
     time::PrimitiveDateTime::parse(value, AMZ_DATE_FORMAT)
         .ok()
@@ -439,10 +543,16 @@ pub(crate) fn verify_header(
 ) -> Result<Authenticated, AuthError> {
     let header = parse_authorization(authorization)?;
     require_signed_host(&header.signed_headers)?;
+    require_signed_amz_headers(&parts.headers, &header.signed_headers, None)?;
     let secret = secrets
         .secret_key(header.credential.access_key)
         .ok_or(AuthError::InvalidAccessKeyId)?;
     let (at, timestamp) = request_time(&parts.headers)?;
+    if !timestamp.starts_with(header.credential.date) {
+        return Err(AuthError::AuthorizationHeaderMalformed(
+            SCOPE_DATE_MISMATCH.into(),
+        ));
+    }
     check_skew(at, now)?;
     // S3 clients always send x-amz-content-sha256; without it the payload is
     // taken to be empty (as MinIO does), which the body check then enforces.
@@ -460,6 +570,7 @@ pub(crate) fn verify_header(
         &header.signature,
     )
     .ok_or(AuthError::SignatureDoesNotMatch)?;
+    keys.remember(&secret, &header.credential, signing_key);
     Ok(Authenticated {
         identity: Identity::AccessKey(header.credential.access_key.to_string()),
         signed_payload: Some(payload),
@@ -532,8 +643,12 @@ pub(crate) fn verify_presigned(
     let at = parse_amz_date(&date).ok_or_else(|| {
         query_error("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
     })?;
+    if !date.starts_with(credential.date) {
+        return Err(query_error(SCOPE_DATE_MISMATCH));
+    }
     let signed_headers = parse_signed_headers(&signed_headers).map_err(|msg| query_error(&msg))?;
     require_signed_host(&signed_headers)?;
+    require_signed_amz_headers(&parts.headers, &signed_headers, Some(query))?;
     let signature = parse_signature(&signature)
         .ok_or_else(|| query_error("X-Amz-Signature is not 64 hex digits"))?;
 
@@ -563,6 +678,7 @@ pub(crate) fn verify_presigned(
         &signature,
     )
     .ok_or(AuthError::SignatureDoesNotMatch)?;
+    keys.remember(&secret, &credential, signing_key);
     Ok(Authenticated {
         identity: Identity::AccessKey(credential.access_key.to_string()),
         signed_payload: Some(payload),

@@ -221,9 +221,10 @@ fn aws_documentation_get_object_vector_verifies() {
 #[test]
 fn tampered_header_fails_with_signature_does_not_match() {
     let mut parts = signed_get("/bucket/key");
-    set_header(&mut parts, "x-amz-date", "20260911T080000Z");
-    // Still within the skew window of the new date? Use the new date as now.
-    let now = super::sigv4::parse_amz_date("20260911T080000Z").unwrap();
+    // Another time of the same day (the scope still matches); the new time
+    // is taken as now so the skew check passes too.
+    set_header(&mut parts, "x-amz-date", "20260921T000000Z");
+    let now = super::sigv4::parse_amz_date("20260921T000000Z").unwrap();
     assert_eq!(
         auth(&parts, now).unwrap_err(),
         AuthError::SignatureDoesNotMatch
@@ -1101,4 +1102,335 @@ proptest! {
         }
         prop_assert!(failed || decoder.finish().is_err(), "cut {} of {}", cut, upload.encoded.len());
     }
+}
+
+// ---- every x-amz-* header must be signed ----
+
+/// A PUT to `/bucket/key` with `signed` headers, signed in the header or
+/// presigned (the SDK lists `signed` in SignedHeaders), then `unsigned`
+/// headers added after signing, as someone in transit or holding the URL would.
+fn put_with_headers(
+    presign: bool,
+    signed: &[(&str, &str)],
+    unsigned: &[(&str, &str)],
+) -> http::request::Parts {
+    let mut request = http::Request::put("/bucket/key")
+        .header("host", "localhost:9000")
+        .body(())
+        .unwrap();
+    for (name, value) in signed {
+        request.headers_mut().insert(
+            http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            http::HeaderValue::from_str(value).unwrap(),
+        );
+    }
+    let mut settings = s3_settings();
+    if presign {
+        settings.signature_location = SignatureLocation::QueryParams;
+        settings.expires_in = Some(Duration::from_secs(600));
+        settings.payload_checksum_kind = PayloadChecksumKind::NoHeader;
+    }
+    let (mut parts, _) = sign_with_sdk(
+        request,
+        SignableBody::UnsignedPayload,
+        settings,
+        "us-east-1",
+        test_time(),
+    );
+    for (name, value) in unsigned {
+        parts.headers.insert(
+            http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            http::HeaderValue::from_str(value).unwrap(),
+        );
+    }
+    parts
+}
+
+#[test]
+fn header_signed_put_with_an_unsigned_copy_source_is_refused() {
+    let parts = put_with_headers(false, &[], &[("x-amz-copy-source", "bucket/private")]);
+    assert_eq!(
+        auth(&parts, test_time()).unwrap_err(),
+        AuthError::UnsignedHeaders(vec!["x-amz-copy-source".into()])
+    );
+    let api = crate::error::ApiError::from(auth(&parts, test_time()).unwrap_err());
+    assert_eq!(api.code.as_str(), "AccessDenied");
+    assert_eq!(
+        api.message,
+        "There were headers present in the request which were not signed"
+    );
+}
+
+#[test]
+fn presigned_put_with_an_unsigned_copy_source_is_refused() {
+    let parts = put_with_headers(true, &[], &[("x-amz-copy-source", "bucket/private")]);
+    assert_eq!(
+        auth(&parts, test_time()).unwrap_err(),
+        AuthError::UnsignedHeaders(vec!["x-amz-copy-source".into()])
+    );
+}
+
+#[test]
+fn presigned_put_with_unsigned_metadata_and_tagging_is_refused() {
+    let parts = put_with_headers(
+        true,
+        &[],
+        &[("x-amz-meta-owner", "mallory"), ("x-amz-tagging", "a=b")],
+    );
+    match auth(&parts, test_time()).unwrap_err() {
+        AuthError::UnsignedHeaders(mut names) => {
+            names.sort();
+            assert_eq!(names, ["x-amz-meta-owner", "x-amz-tagging"]);
+        }
+        other => panic!("expected UnsignedHeaders, got {other:?}"),
+    }
+}
+
+#[test]
+fn signed_amz_headers_are_accepted_in_both_modes() {
+    for presign in [false, true] {
+        let parts = put_with_headers(
+            presign,
+            &[
+                ("x-amz-copy-source", "bucket/source"),
+                ("x-amz-meta-a", "1"),
+            ],
+            &[],
+        );
+        assert!(auth(&parts, test_time()).is_ok(), "presign={presign}");
+    }
+}
+
+#[test]
+fn presigned_header_carried_as_a_signed_query_parameter_is_accepted() {
+    // SDK presigners may hoist x-amz-* headers into the (signed) query.
+    let mut settings = s3_settings();
+    settings.signature_location = SignatureLocation::QueryParams;
+    settings.expires_in = Some(Duration::from_secs(600));
+    settings.payload_checksum_kind = PayloadChecksumKind::NoHeader;
+    let request = http::Request::put("/bucket/key?x-amz-acl=public-read")
+        .header("host", "localhost:9000")
+        .body(())
+        .unwrap();
+    let (parts, _) = sign_with_sdk(
+        request,
+        SignableBody::UnsignedPayload,
+        settings,
+        "us-east-1",
+        test_time(),
+    );
+    let mut same = parts.clone();
+    set_header(&mut same, "x-amz-acl", "public-read");
+    assert!(auth(&same, test_time()).is_ok());
+    let mut other = parts;
+    set_header(&mut other, "x-amz-acl", "private");
+    assert_eq!(
+        auth(&other, test_time()).unwrap_err(),
+        AuthError::UnsignedHeaders(vec!["x-amz-acl".into()])
+    );
+}
+
+#[test]
+fn headers_the_signature_covers_anyway_need_not_be_listed() {
+    // A presigned URL used by a client that also sends its payload mode,
+    // and unsigned non-amz headers such as Content-MD5 or Content-Type.
+    let parts = put_with_headers(
+        true,
+        &[],
+        &[
+            ("x-amz-content-sha256", "UNSIGNED-PAYLOAD"),
+            ("content-md5", "1B2M2Y8AsgTpgAmY7PhCfg=="),
+            ("content-type", "text/plain"),
+        ],
+    );
+    assert!(auth(&parts, test_time()).is_ok());
+}
+
+/// Headers a request may carry in the signed-header property below.
+const HEADER_POOL: &[(&str, &str)] = &[
+    ("x-amz-copy-source", "bucket/private"),
+    ("x-amz-meta-owner", "someone"),
+    ("x-amz-tagging", "k=v"),
+    ("x-amz-acl", "public-read"),
+    ("x-amz-checksum-crc32", "DUoRhQ=="),
+    ("x-amz-storage-class", "STANDARD"),
+    ("x-amz-metadata-directive", "REPLACE"),
+    ("content-md5", "1B2M2Y8AsgTpgAmY7PhCfg=="),
+    ("content-type", "text/plain"),
+    ("cache-control", "no-cache"),
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, .. ProptestConfig::default() })]
+
+    /// Whatever headers a request carries and whichever of them its signer
+    /// covered, it authenticates exactly when every `x-amz-*` header is signed.
+    #[test]
+    fn request_authenticates_iff_every_amz_header_is_signed(
+        presign in any::<bool>(),
+        // Per pool entry: 0 absent, 1 signed, 2 added unsigned.
+        states in prop::collection::vec(0u8..3, HEADER_POOL.len()),
+    ) {
+        let mut signed = Vec::new();
+        let mut unsigned = Vec::new();
+        for (header, state) in HEADER_POOL.iter().zip(&states) {
+            match state {
+                1 => signed.push(*header),
+                2 => unsigned.push(*header),
+                _ => {}
+            }
+        }
+        let parts = put_with_headers(presign, &signed, &unsigned);
+        let mut expected: Vec<String> = unsigned
+            .iter()
+            .filter(|(name, _)| name.starts_with("x-amz-"))
+            .map(|(name, _)| name.to_string())
+            .collect();
+        expected.sort();
+        match auth(&parts, test_time()) {
+            Ok(_) => prop_assert!(expected.is_empty(), "accepted with unsigned {:?}", expected),
+            Err(AuthError::UnsignedHeaders(mut names)) => {
+                names.sort();
+                prop_assert_eq!(names, expected);
+            }
+            Err(other) => prop_assert!(false, "unexpected error {:?}", other),
+        }
+    }
+}
+
+// ---- credential scope ----
+
+/// A signature made by hand, so the scope date and the request date can
+/// differ (no SDK signs that way): `Signature` for `canonical` under
+/// `scope_date`/`region`, string to sign dated `timestamp`.
+fn hand_signature(canonical: &str, timestamp: &str, scope_date: &str, region: &str) -> String {
+    let date_key = super::sigv4::hmac_sha256(
+        format!("AWS4{SECRET_KEY}").as_bytes(),
+        scope_date.as_bytes(),
+    );
+    let region_key = super::sigv4::hmac_sha256(&date_key, region.as_bytes());
+    let service_key = super::sigv4::hmac_sha256(&region_key, b"s3");
+    let signing_key = super::sigv4::hmac_sha256(&service_key, b"aws4_request");
+    let string_to_sign = format!(
+        "AWS4-HMAC-SHA256\n{timestamp}\n{scope_date}/{region}/s3/aws4_request\n{}",
+        hex::encode(Sha256::digest(canonical.as_bytes()))
+    );
+    hex::encode(super::sigv4::hmac_sha256(
+        &signing_key,
+        string_to_sign.as_bytes(),
+    ))
+}
+
+/// A correctly signed GET whose credential scope names `scope_date` while
+/// its `x-amz-date` is the test time.
+fn header_signed_with_scope(scope_date: &str, region: &str) -> http::request::Parts {
+    let timestamp = &format_amz_test_time();
+    let canonical = format!(
+        "GET\n/bucket/key\n\nhost:localhost:9000\nx-amz-content-sha256:UNSIGNED-PAYLOAD\nx-amz-date:{timestamp}\n\nhost;x-amz-content-sha256;x-amz-date\nUNSIGNED-PAYLOAD"
+    );
+    let signature = hand_signature(&canonical, timestamp, scope_date, region);
+    let mut parts = get("/bucket/key", "localhost:9000").into_parts().0;
+    set_header(&mut parts, "x-amz-content-sha256", "UNSIGNED-PAYLOAD");
+    set_header(&mut parts, "x-amz-date", timestamp);
+    set_header(
+        &mut parts,
+        "authorization",
+        &format!("AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/{scope_date}/{region}/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature={signature}"),
+    );
+    parts
+}
+
+/// The presigned form of [`header_signed_with_scope`].
+fn presigned_with_scope(scope_date: &str) -> http::request::Parts {
+    let timestamp = &format_amz_test_time();
+    let credential = format!("{ACCESS_KEY}%2F{scope_date}%2Fus-east-1%2Fs3%2Faws4_request");
+    let query = format!("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={credential}&X-Amz-Date={timestamp}&X-Amz-Expires=600&X-Amz-SignedHeaders=host");
+    let canonical =
+        format!("GET\n/bucket/key\n{query}\nhost:localhost:9000\n\nhost\nUNSIGNED-PAYLOAD");
+    let signature = hand_signature(&canonical, timestamp, scope_date, "us-east-1");
+    let mut parts = get("/bucket/key", "localhost:9000").into_parts().0;
+    parts.uri = format!("/bucket/key?{query}&X-Amz-Signature={signature}")
+        .parse()
+        .unwrap();
+    parts
+}
+
+#[test]
+fn hand_signed_requests_verify_when_the_scope_is_the_request_day() {
+    // Guards the two tests below: their requests differ only in the date.
+    assert!(auth(
+        &header_signed_with_scope("20260921", "us-east-1"),
+        test_time()
+    )
+    .is_ok());
+    assert!(auth(&presigned_with_scope("20260921"), test_time()).is_ok());
+}
+
+fn format_amz_test_time() -> String {
+    let at = time::OffsetDateTime::from(test_time());
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        at.year(),
+        at.month() as u8,
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
+}
+
+#[test]
+fn credential_scope_of_another_day_is_authorization_header_malformed() {
+    // A signing key leaked for 2020-01-01 must not sign today's requests.
+    let parts = header_signed_with_scope("20200101", "us-east-1");
+    assert!(matches!(
+        auth(&parts, test_time()),
+        Err(AuthError::AuthorizationHeaderMalformed(message)) if message.contains("X-Amz-Date")
+    ));
+}
+
+#[test]
+fn presigned_credential_scope_of_another_day_is_a_query_error() {
+    let parts = presigned_with_scope("20200101");
+    assert!(matches!(
+        auth(&parts, test_time()),
+        Err(AuthError::AuthorizationQueryParametersError(message)) if message.contains("X-Amz-Date")
+    ));
+}
+
+#[test]
+fn overlong_region_is_refused() {
+    let region = "r".repeat(65);
+    assert!(matches!(
+        auth(&header_signed_with_scope("20260921", &region), test_time()),
+        Err(AuthError::AuthorizationHeaderMalformed(_))
+    ));
+    let region = "r".repeat(64);
+    assert!(auth(&header_signed_with_scope("20260921", &region), test_time()).is_ok());
+}
+
+#[test]
+fn failed_signatures_leave_the_signing_key_cache_alone() {
+    // Requests with made-up scopes and bad signatures must not evict real
+    // clients' keys; only a verified signature caches its key.
+    let keys = SigningKeyCache::with_capacity(4);
+    let secrets = secrets();
+    for region in ["r1", "r2", "r3", "r4", "r5", "r6"] {
+        let mut parts = signed_get_in(region, SECRET_KEY, test_time());
+        let authorization = parts.headers["authorization"].to_str().unwrap().to_string();
+        let (head, signature) = authorization.rsplit_once("Signature=").unwrap();
+        let flipped = if signature.starts_with('0') { "1" } else { "0" };
+        set_header(
+            &mut parts,
+            "authorization",
+            &format!("{head}Signature={flipped}{}", &signature[1..]),
+        );
+        assert_eq!(
+            authenticate_with_cache(&parts, &secrets, &keys, test_time()).unwrap_err(),
+            AuthError::SignatureDoesNotMatch
+        );
+    }
+    assert_eq!(keys.len(), 0);
+    authenticate_with_cache(&signed_get("/bucket/key"), &secrets, &keys, test_time()).unwrap();
+    assert_eq!(keys.len(), 1);
 }

@@ -1,23 +1,29 @@
-//! The S3 request pipeline: [`handle`] gives every request an id, sends CDN
-//! host names to [`crate::cdn`] and the admin API to [`crate::admin`],
-//! answers health and metrics, else authenticates, routes, authorizes (IAM
-//! user policies and bucket policies), dispatches to the handler of its
-//! [`Endpoint`], and renders failures through [`crate::error`]. Every
-//! request is counted in [`Metrics`]. Before an error answer, the part of
-//! the request body no handler read is drained, within bounds (`drain`), so
-//! a client still uploading sees the error rather than a reset.
+//! The S3 request pipeline: [`handle`] gives every request an id, puts its
+//! body under the idle timeout (`idle_body`), sends CDN host names to
+//! [`crate::cdn`] and the admin API to [`crate::admin`], answers health and
+//! metrics (the latter to authorized scrapers, `metrics_auth`), else
+//! authenticates, routes, authorizes (IAM user policies and bucket
+//! policies), dispatches to the handler of its [`Endpoint`], and renders
+//! failures through [`crate::error`]. Every request is counted in
+//! [`Metrics`]; admin calls, authentication failures and denials are written
+//! to the audit log (`audit`). Before an error answer, the part of the
+//! request body no handler read is drained, within bounds (`drain`), so a
+//! client still uploading sees the error rather than a reset.
 //!
 //! Handlers talk to storage only through the `store::api` traits held in
 //! [`AppState`]. Object bodies stream both ways; only small XML/JSON request
 //! bodies are collected, with a size limit.
 
+pub mod audit;
 mod bucket;
 pub mod conditions;
 pub mod cors;
 mod drain;
 mod expiry;
 pub mod headers;
+pub mod idle_body;
 mod list;
+pub mod metrics_auth;
 mod multipart;
 pub(crate) mod object;
 
@@ -75,6 +81,67 @@ pub struct ApiConfig {
     pub lifecycle_day: Duration,
     /// Limit on XML/JSON request bodies the handlers collect.
     pub max_xml_body: usize,
+    /// Where audit records go; `None`: no audit log (in-process tests).
+    pub audit: Option<Arc<audit::AuditSink>>,
+    /// A request body that makes no progress for this long fails with 400
+    /// `RequestTimeout` (`MINNOW_BODY_IDLE_TIMEOUT`).
+    pub body_idle_timeout: Duration,
+    /// Who may scrape the metrics endpoints (`MINIO_PROMETHEUS_AUTH_TYPE`).
+    pub metrics_auth: metrics_auth::MetricsAuth,
+}
+
+/// A security setting of the environment that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot open the audit log {path}: {source}")]
+    AuditLog {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{name}={value:?} is not {expected}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+}
+
+impl ApiConfig {
+    /// Applies the security settings of the environment (read through
+    /// `env`, which returns non-empty values only): the audit log
+    /// (`MINNOW_AUDIT_LOG`, `MINNOW_AUDIT_LOG_ALL`), the body idle
+    /// timeout (`MINNOW_BODY_IDLE_TIMEOUT`) and who may scrape metrics
+    /// (`MINNOW_PROMETHEUS_AUTH_TYPE` / `MINIO_PROMETHEUS_AUTH_TYPE`).
+    pub fn with_security_env(
+        mut self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let sink = audit::AuditSink::from_env(env).map_err(|source| ConfigError::AuditLog {
+            path: env(audit::AUDIT_LOG_ENV).unwrap_or_default(),
+            source,
+        })?;
+        self.audit = Some(Arc::new(sink));
+        if let Some(value) = env(idle_body::BODY_IDLE_TIMEOUT_ENV) {
+            self.body_idle_timeout =
+                idle_body::parse_idle_timeout(&value).ok_or(ConfigError::Invalid {
+                    name: idle_body::BODY_IDLE_TIMEOUT_ENV,
+                    value,
+                    expected: "a positive duration such as 30, 30s or 500ms",
+                })?;
+        }
+        if let Some((name, value)) = metrics_auth::PROMETHEUS_AUTH_ENV
+            .iter()
+            .find_map(|name| env(name).map(|value| (*name, value)))
+        {
+            self.metrics_auth =
+                metrics_auth::MetricsAuth::parse(&value).ok_or(ConfigError::Invalid {
+                    name,
+                    value,
+                    expected: "`public` or `jwt`",
+                })?;
+        }
+        Ok(self)
+    }
 }
 
 impl Default for ApiConfig {
@@ -87,6 +154,9 @@ impl Default for ApiConfig {
             public_url: None,
             lifecycle_day: Duration::from_secs(24 * 60 * 60),
             max_xml_body: 2 * 1024 * 1024,
+            audit: None,
+            body_idle_timeout: idle_body::DEFAULT_BODY_IDLE_TIMEOUT,
+            metrics_auth: metrics_auth::MetricsAuth::Authenticated,
         }
     }
 }
@@ -191,6 +261,12 @@ where
     let started = Instant::now();
     let request_id = state.next_request_id();
     let (parts, body) = req.into_parts();
+    let remote_address = parts
+        .extensions
+        .get::<audit::RemoteAddr>()
+        .map(|remote| remote.0.to_string());
+    let mut facts = AuditFacts::default();
+    let body = idle_body::IdleTimeoutBody::new(body, state.config.body_idle_timeout);
     let body = CountingBody::request(body, Arc::clone(&state.metrics));
     let expects_continue = parts
         .headers
@@ -205,19 +281,46 @@ where
     let host = request_host(&parts).map(str::to_string);
     let result = if crate::cdn::is_cdn_host(host.as_deref(), &state.config.cdn_hosts) {
         drop(body);
-        crate::cdn::serve(&state, parts, &mut operation).await
+        let served = crate::cdn::serve(&state, parts, &mut operation).await;
+        if served
+            .as_ref()
+            .is_err_and(|error| error.code == S3Code::AccessDenied)
+        {
+            // A CDN read the bucket policy does not grant (or of a missing
+            // object: the CDN does not tell them apart, and neither does this).
+            facts.denied = true;
+            let path = resource.trim_start_matches('/');
+            let (bucket, key) = path.split_once('/').unwrap_or((path, ""));
+            let decode = |s: &str| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            facts.bucket = (!bucket.is_empty()).then(|| decode(bucket));
+            facts.key = (!key.is_empty()).then(|| decode(key));
+        }
+        served
     } else if crate::admin::is_admin_path(&resource) {
         operation = Operation(admin_operation(&parts));
+        facts.admin = true;
+        facts.access_key = audit::claimed_access_key(&parts);
         Ok(
             crate::admin::serve_request(&state.iam, &state.store, &parts, body, state.started)
                 .await,
         )
     } else {
-        serve(&state, parts, body, &mut operation).await
+        serve(&state, parts, body, &mut operation, &mut facts).await
     };
+    let mut error_code = None;
     let mut response = match result {
         Ok(response) => response,
         Err(mut error) => {
+            error_code = Some(error.code.as_str());
+            if error.code == S3Code::RequestTimeout {
+                // The rest of the body is still on its way, or never coming:
+                // the connection cannot carry another request.
+                error = error.header(http::header::CONNECTION, HeaderValue::from_static("close"));
+            }
             if error.resource.is_none() {
                 error.resource = Some(resource.clone());
             }
@@ -248,12 +351,87 @@ where
         headers.insert("x-amz-id-2", value);
     }
     headers.insert(http::header::SERVER, HeaderValue::from_static("minnow"));
+    if let Some(sink) = &state.config.audit {
+        audit_request(
+            sink,
+            &facts,
+            &request_id,
+            remote_address,
+            operation.0,
+            response.status().as_u16(),
+            error_code,
+        );
+    }
     state
         .metrics
         .record(operation.0, response.status().as_u16(), started.elapsed());
     response.extensions_mut().insert(operation);
     let metrics = Arc::clone(&state.metrics);
     response.map(|body| BodyExt::boxed(CountingBody::response(body, metrics)))
+}
+
+/// What `serve` learned about a request that its audit record needs.
+#[derive(Debug, Default)]
+struct AuditFacts {
+    /// An admin API call.
+    admin: bool,
+    /// The verified access key, or the claimed one when authentication failed.
+    access_key: Option<String>,
+    bucket: Option<String>,
+    key: Option<String>,
+    /// The signature or credentials did not verify.
+    authentication_failed: bool,
+    /// The caller was not allowed the operation.
+    denied: bool,
+}
+
+/// Codes that mean a request's credentials or signature did not verify,
+/// wherever that was found (a chunk signature fails in the body).
+const AUTHENTICATION_CODES: &[&str] = &[
+    "SignatureDoesNotMatch",
+    "InvalidAccessKeyId",
+    "AuthorizationHeaderMalformed",
+    "AuthorizationQueryParametersError",
+    "RequestTimeTooSkewed",
+];
+
+/// Writes the audit record of a finished request, if it is one to keep:
+/// admin calls, authentication failures, authorization denials, and with
+/// `MINNOW_AUDIT_LOG_ALL` everything.
+fn audit_request(
+    sink: &audit::AuditSink,
+    facts: &AuditFacts,
+    request_id: &str,
+    remote_address: Option<String>,
+    operation: &str,
+    status: u16,
+    error_code: Option<&str>,
+) {
+    let event = if facts.admin {
+        audit::AuditEvent::Admin
+    } else if facts.authentication_failed
+        || error_code.is_some_and(|code| AUTHENTICATION_CODES.contains(&code))
+    {
+        audit::AuditEvent::AuthenticationFailure
+    } else if facts.denied {
+        audit::AuditEvent::AuthorizationDenied
+    } else if sink.records_all_requests() {
+        audit::AuditEvent::Request
+    } else {
+        return;
+    };
+    sink.write(&audit::AuditRecord {
+        time: audit::now_rfc3339(),
+        event,
+        request_id,
+        remote_address,
+        access_key: facts.access_key.as_deref(),
+        operation,
+        bucket: facts.bucket.as_deref(),
+        key: facts.key.as_deref(),
+        status,
+        error_code,
+    });
 }
 
 /// Host header, falling back to the URI authority.
@@ -290,6 +468,7 @@ async fn serve<S, B>(
     parts: http::request::Parts,
     body: B,
     operation: &mut Operation,
+    facts: &mut AuditFacts,
 ) -> Result<Response<ResponseBody>, ApiError>
 where
     S: ObjectStore + Catalog + MultipartStore + Maintenance + 'static,
@@ -306,11 +485,16 @@ where
         parts.headers.contains_key("x-amz-copy-source"),
     )?;
     *operation = Operation(endpoint.name());
+    facts.bucket = endpoint.bucket().map(str::to_string);
+    facts.key = endpoint.key().map(str::to_string);
 
     // Public endpoints: no signature looked at.
     match &endpoint {
         Endpoint::MinioHealth { .. } => return health_response(state, &parts).await,
-        Endpoint::Metrics => return metrics_response(state, &parts).await,
+        Endpoint::Metrics => {
+            authorize_scrape(state, &parts, facts)?;
+            return metrics_response(state, &parts).await;
+        }
         Endpoint::MinioAdmin { path } => {
             return Err(ApiError::not_implemented(&format!("/minio/admin/{path}")))
         }
@@ -320,13 +504,24 @@ where
         _ => {}
     }
 
-    let auth = auth::authenticate_with_cache(
+    let auth = match auth::authenticate_with_cache(
         &parts,
         state.secrets.as_ref(),
         &state.signing_keys,
         SystemTime::now(),
-    )?;
-    authorize(state, &auth.identity, &endpoint, &parts.headers).await?;
+    ) {
+        Ok(auth) => auth,
+        Err(error) => {
+            facts.authentication_failed = true;
+            facts.access_key = audit::claimed_access_key(&parts);
+            return Err(error.into());
+        }
+    };
+    facts.access_key = auth.access_key().map(str::to_string);
+    if let Err(error) = authorize(state, &auth.identity, &endpoint, &parts.headers).await {
+        facts.denied = error.code == S3Code::AccessDenied;
+        return Err(error);
+    }
 
     refuse_encryption_headers(&parts.headers, &endpoint)?;
 
@@ -340,6 +535,77 @@ where
             cors::annotate(state, &bucket, &origin, &method, result).await
         }
         _ => result,
+    }
+}
+
+/// Whether the caller may scrape metrics (see [`metrics_auth`]): anyone when
+/// they are public, else root or an `admin:Prometheus` user, by SigV4 or a
+/// bearer token.
+fn authorize_scrape<S: Catalog + 'static>(
+    state: &AppState<S>,
+    parts: &http::request::Parts,
+    facts: &mut AuditFacts,
+) -> Result<(), ApiError> {
+    if state.config.metrics_auth == metrics_auth::MetricsAuth::Public {
+        return Ok(());
+    }
+    let bearer = parts
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.get(..7)
+                .filter(|scheme| scheme.eq_ignore_ascii_case("bearer "))
+                .map(|_| v[7..].trim())
+        });
+    let access_key = match bearer {
+        Some(token) => {
+            match metrics_auth::verify_token(token, state.secrets.as_ref(), SystemTime::now()) {
+                Ok(access_key) => access_key,
+                Err(error) => {
+                    facts.authentication_failed = true;
+                    return Err(ApiError::with_message(
+                        S3Code::AccessDenied,
+                        format!("The bearer token was refused: {error}"),
+                    ));
+                }
+            }
+        }
+        None => match auth::authenticate_with_cache(
+            parts,
+            state.secrets.as_ref(),
+            &state.signing_keys,
+            SystemTime::now(),
+        ) {
+            Ok(auth) => match auth.identity {
+                Identity::AccessKey(access_key) => access_key,
+                Identity::Anonymous => {
+                    facts.denied = true;
+                    return Err(ApiError::new(S3Code::AccessDenied));
+                }
+            },
+            Err(error) => {
+                facts.authentication_failed = true;
+                facts.access_key = audit::claimed_access_key(parts);
+                return Err(error.into());
+            }
+        },
+    };
+    let allowed = state.iam.is_allowed(
+        Some(&access_key),
+        None,
+        &AccessRequest {
+            action: metrics_auth::PROMETHEUS_ACTION,
+            bucket: None,
+            key: None,
+        },
+    );
+    facts.access_key = Some(access_key);
+    if allowed {
+        Ok(())
+    } else {
+        facts.denied = true;
+        Err(ApiError::new(S3Code::AccessDenied))
     }
 }
 

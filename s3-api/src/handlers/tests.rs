@@ -566,10 +566,16 @@ impl Reply {
 
 impl Harness {
     fn new() -> Self {
-        let config = ApiConfig {
+        Self::with_config(|_| {})
+    }
+
+    /// A harness whose config `adjust` changed.
+    fn with_config(adjust: impl FnOnce(&mut ApiConfig)) -> Self {
+        let mut config = ApiConfig {
             lifecycle_day: Duration::from_secs(1),
             ..ApiConfig::default()
         };
+        adjust(&mut config);
         let store = Arc::new(FakeStore::default());
         let root = iam::RootCredentials {
             access_key: ACCESS_KEY.to_string(),
@@ -653,10 +659,19 @@ impl Harness {
     }
 
     async fn anonymous(&self, method: &str, uri: &str) -> Reply {
-        let request = http::Request::builder()
+        self.send_unsigned(method, uri, &[]).await
+    }
+
+    /// Sends a request without a SigV4 signature, with `headers`.
+    async fn send_unsigned(&self, method: &str, uri: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut builder = http::Request::builder()
             .method(method)
             .uri(uri)
-            .header("host", "localhost:9000")
+            .header("host", "localhost:9000");
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let request = builder
             .body(http_body_util::Full::new(Bytes::new()))
             .unwrap();
         self.dispatch(request).await
@@ -1748,17 +1763,102 @@ async fn cdn_host_requests_are_anonymous_reads_of_public_objects() {
 }
 
 #[tokio::test]
-async fn health_and_metrics_need_no_signature() {
+async fn health_needs_no_signature_and_metrics_need_root_unless_public() {
     let h = Harness::new();
     assert_eq!(
         h.anonymous("GET", "/minio/health/live").await.status,
         StatusCode::OK
     );
     h.send("GET", "/", &[], b"").await;
-    let metrics = h.anonymous("GET", "/minio/v2/metrics/cluster").await;
+    // As MinIO without MINIO_PROMETHEUS_AUTH_TYPE=public: scrapes authenticate.
+    for path in ["/minio/v2/metrics/cluster", "/metrics"] {
+        let anonymous = h.anonymous("GET", path).await;
+        assert_eq!(anonymous.status, StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(anonymous.error_code().as_deref(), Some("AccessDenied"));
+    }
+    let token = super::metrics_auth::prometheus_token(
+        ACCESS_KEY,
+        SECRET_KEY,
+        Duration::from_secs(60),
+        SystemTime::now(),
+    );
+    let bearer = format!("Bearer {token}");
+    let with_token = h
+        .send_unsigned("GET", "/metrics", &[("authorization", bearer.as_str())])
+        .await;
+    assert_eq!(with_token.status, StatusCode::OK, "{}", with_token.text());
+    let forged = super::metrics_auth::prometheus_token(
+        ACCESS_KEY,
+        "not-the-secret",
+        Duration::from_secs(60),
+        SystemTime::now(),
+    );
+    let bearer = format!("Bearer {forged}");
+    let with_forged = h
+        .send_unsigned("GET", "/metrics", &[("authorization", bearer.as_str())])
+        .await;
+    assert_eq!(with_forged.status, StatusCode::FORBIDDEN);
+    let metrics = h.send("GET", "/minio/v2/metrics/cluster", &[], b"").await;
     assert_eq!(metrics.status, StatusCode::OK);
     assert!(metrics
         .text()
         .contains("minnow_requests_total{operation=\"ListBuckets\",status=\"200\"} 1"));
     assert!(metrics.text().contains("minnow_drives_online"));
+}
+
+#[tokio::test]
+async fn public_metrics_need_no_signature() {
+    let h = Harness::with_config(|config| {
+        config.metrics_auth = super::metrics_auth::MetricsAuth::Public;
+    });
+    let metrics = h.anonymous("GET", "/metrics").await;
+    assert_eq!(metrics.status, StatusCode::OK);
+    assert!(metrics.text().contains("minnow_drives_online"));
+}
+
+#[test]
+fn security_settings_come_from_the_environment_and_bad_ones_are_refused() {
+    let env_of = |pairs: &'static [(&'static str, &'static str)]| {
+        move |name: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        }
+    };
+    let defaults = ApiConfig::default()
+        .with_security_env(&env_of(&[]))
+        .unwrap();
+    assert_eq!(defaults.body_idle_timeout, Duration::from_secs(30));
+    assert_eq!(
+        defaults.metrics_auth,
+        super::metrics_auth::MetricsAuth::Authenticated
+    );
+    let audit = defaults.audit.expect("an audit sink by default");
+    assert_eq!(audit.destination(), &super::audit::AuditDestination::Stderr);
+    assert!(!audit.records_all_requests());
+
+    let set = ApiConfig::default()
+        .with_security_env(&env_of(&[
+            ("MINNOW_BODY_IDLE_TIMEOUT", "500ms"),
+            ("MINIO_PROMETHEUS_AUTH_TYPE", "public"),
+            ("MINNOW_AUDIT_LOG_ALL", "on"),
+        ]))
+        .unwrap();
+    assert_eq!(set.body_idle_timeout, Duration::from_millis(500));
+    assert_eq!(set.metrics_auth, super::metrics_auth::MetricsAuth::Public);
+    assert!(set.audit.unwrap().records_all_requests());
+
+    for bad in [
+        &[("MINNOW_BODY_IDLE_TIMEOUT", "0")][..],
+        &[("MINIO_PROMETHEUS_AUTH_TYPE", "open")][..],
+        &[("MINNOW_AUDIT_LOG", "/nonexistent-dir/audit.log")][..],
+    ] {
+        assert!(
+            ApiConfig::default()
+                .with_security_env(&env_of(bad))
+                .is_err(),
+            "{bad:?}"
+        );
+    }
 }
