@@ -13,8 +13,8 @@ use s3_api::iam::RootCredentials;
 
 use crate::volumes;
 
-pub(crate) const DEFAULT_ROOT_USER: &str = "minioadmin";
-pub(crate) const DEFAULT_ROOT_PASSWORD: &str = "minioadmin";
+const DEFAULT_ROOT_USER: &str = "minioadmin";
+const DEFAULT_ROOT_PASSWORD: &str = "minioadmin";
 const DEFAULT_REGION: &str = "us-east-1";
 pub(crate) const DEFAULT_DRIVE_COUNT: usize = 4;
 /// Shortens the lifecycle day (seconds) so tests see "Days: 1" pass quickly.

@@ -1,5 +1,5 @@
-//! `minnow server`: resolves drives, credentials and settings from flags and
-//! the environment (MinIO's names honoured), opens the store, starts the
+//! `minnow server`: takes drives, credentials and settings as `config`
+//! resolves them from flags and the environment, opens the store, starts the
 //! lifecycle scanner and the HTTP server, prints the start-up banner, and
 //! shuts down gracefully on SIGTERM/SIGINT.
 
