@@ -453,6 +453,31 @@ pub struct HealReport {
     pub bytes_rebuilt: u64,
 }
 
+/// Heal progress and redundancy, for `admin info`, metrics and health.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealStatus {
+    /// A heal walk (background or explicit) is running.
+    pub running: bool,
+    /// Objects the running (or last) walk has visited.
+    pub objects_done: u64,
+    /// Objects it has yet to visit (counted when it started).
+    pub objects_left: u64,
+    /// Bytes of the objects it has visited.
+    pub bytes_done: u64,
+    /// Bytes of the objects it has yet to visit.
+    pub bytes_left: u64,
+    /// Single objects waiting in the heal queue.
+    pub queued_objects: u64,
+    /// Drives offline now.
+    pub drives_offline: usize,
+    /// Drive positions that missed writes (or were formatted fresh) and
+    /// have not been filled by a complete walk yet.
+    pub drives_healing: Vec<usize>,
+    /// Every drive online and whole, nothing queued, no walk running: the
+    /// store survives the loss of `parity` drives again.
+    pub redundancy_full: bool,
+}
+
 /// State of one drive, for start-up messages, health and `admin info`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DriveStatus {
@@ -650,4 +675,12 @@ pub trait Maintenance: Send + Sync {
     fn drive_status(&self) -> impl std::future::Future<Output = Vec<DriveStatus>> + Send;
     /// `(data, parity)` of the default storage class.
     fn erasure_layout(&self) -> (usize, usize);
+    /// Heal progress and whether redundancy is full. Stores without
+    /// redundancy to restore report themselves whole.
+    fn heal_status(&self) -> HealStatus {
+        HealStatus {
+            redundancy_full: true,
+            ..HealStatus::default()
+        }
+    }
 }

@@ -35,9 +35,9 @@ use bytes::Bytes;
 
 use api::{
     BucketInfo, BucketSetting, ByteRange, ByteStream, Catalog, ChecksumAlgorithm, CompletePart,
-    DriveStatus, HealReport, ListPage, ListParams, ListUploadsParams, Maintenance, MultipartStore,
-    ObjectAttributes, ObjectInfo, ObjectReader, ObjectStore, PartInfo, PartsPage, PutOptions,
-    StoreError, UploadInfo, UploadsPage,
+    DriveStatus, HealReport, HealStatus, ListPage, ListParams, ListUploadsParams, Maintenance,
+    MultipartStore, ObjectAttributes, ObjectInfo, ObjectReader, ObjectStore, PartInfo, PartsPage,
+    PutOptions, StoreError, UploadInfo, UploadsPage,
 };
 use engine::Engine;
 pub use engine::{default_parity, Store, StoreConfig};
@@ -212,5 +212,9 @@ impl Maintenance for Store {
 
     fn erasure_layout(&self) -> (usize, usize) {
         (self.inner.data, self.inner.parity)
+    }
+
+    fn heal_status(&self) -> HealStatus {
+        self.inner.heal_status()
     }
 }

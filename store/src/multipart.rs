@@ -46,7 +46,10 @@ fn trim_etag(etag: &str) -> String {
 }
 
 /// The entry `data` or more drives agree on.
-fn agree<T: PartialEq + Clone>(reads: &[DriveRead<T>], data: usize) -> Option<(T, Vec<bool>)> {
+pub(crate) fn agree<T: PartialEq + Clone>(
+    reads: &[DriveRead<T>],
+    data: usize,
+) -> Option<(T, Vec<bool>)> {
     let mut best: Option<(usize, usize)> = None;
     for (index, read) in reads.iter().enumerate() {
         let Some(value) = read.found() else { continue };
@@ -65,7 +68,7 @@ fn agree<T: PartialEq + Clone>(reads: &[DriveRead<T>], data: usize) -> Option<(T
 }
 
 impl Engine {
-    async fn read_records<T>(&self, path: std::path::PathBuf) -> Vec<DriveRead<T>>
+    pub(crate) async fn read_records<T>(&self, path: std::path::PathBuf) -> Vec<DriveRead<T>>
     where
         T: serde::de::DeserializeOwned + Send + 'static,
     {
@@ -128,7 +131,7 @@ impl Engine {
         }
     }
 
-    async fn read_part(
+    pub(crate) async fn read_part(
         &self,
         bucket: &str,
         upload_id: &str,
@@ -173,6 +176,9 @@ impl Engine {
         let encoded = Arc::new(encode_record(&upload, None));
         let path = layout::upload_meta_path(bucket, &upload_id);
         let _bucket = self.bucket_locks.shared(bucket).await;
+        // The heal walk takes this lock before it removes an upload folder
+        // that no quorum of records backs: never one being created.
+        let _guard = self.locks.lock(bucket, key.key()).await;
         self.require_writable_bucket(bucket)?;
         let results = self
             .drives
@@ -372,7 +378,11 @@ impl Engine {
 
     /// Part numbers with a record on any drive, and per drive whether its
     /// folder listing answered.
-    async fn part_numbers(&self, bucket: &str, upload_id: &str) -> (Vec<u32>, Vec<bool>) {
+    pub(crate) async fn part_numbers(
+        &self,
+        bucket: &str,
+        upload_id: &str,
+    ) -> (Vec<u32>, Vec<bool>) {
         let dir = layout::upload_dir(bucket, upload_id);
         let listings = self
             .drives
@@ -555,7 +565,7 @@ impl Engine {
         Ok(())
     }
 
-    async fn upload_ids(&self, bucket: &str) -> Vec<String> {
+    pub(crate) async fn upload_ids(&self, bucket: &str) -> Vec<String> {
         self.upload_ids_answered(bucket).await.0
     }
 
@@ -579,76 +589,9 @@ impl Engine {
         (ids, answered)
     }
 
-    /// Rebuilds in-progress uploads of `bucket` on drives that lack them (a
-    /// replaced drive): the upload record, and per part its record and its
-    /// shard, re-encoded from the other drives. Returns the parts rebuilt.
-    pub async fn heal_uploads(&self, bucket: &str) -> u64 {
-        let mut rebuilt = 0;
-        for id in self.upload_ids(bucket).await {
-            let Some(((key, _), _)) = self.upload_key(bucket, &id).await else {
-                continue;
-            };
-            let Ok(key) = EncodedKey::new(&key) else {
-                continue;
-            };
-            // Complete and abort hold the key lock: the upload cannot go
-            // away (and be resurrected here) while it is healed.
-            let _bucket = self.bucket_locks.shared(bucket).await;
-            let _guard = self.locks.lock(bucket, key.key()).await;
-            if self.require_writable_bucket(bucket).is_err() {
-                return rebuilt;
-            }
-            let Some((encoded, holders)) = self.upload_key(bucket, &id).await else {
-                continue;
-            };
-            let path = layout::upload_meta_path(bucket, &id);
-            let encoded = Arc::new(encoded.1);
-            let holders = Arc::new(holders);
-            self.drives
-                .each_drive(move |position, drive| {
-                    if !holders[position] {
-                        drive.write_atomic(&path, &encoded)?;
-                    }
-                    Ok(())
-                })
-                .await;
-            for number in self.part_numbers(bucket, &id).await.0 {
-                let Some((part, holders)) = self.read_part(bucket, &id, number).await else {
-                    continue;
-                };
-                let drives: Vec<Option<Arc<dyn crate::drive::Drive>>> = self.drives.online_slots();
-                if !drives
-                    .iter()
-                    .zip(&holders)
-                    .any(|(drive, holds)| drive.is_some() && !holds)
-                {
-                    continue;
-                }
-                let Ok(codec) = self.codec_for(&part.erasure) else {
-                    continue;
-                };
-                let (bucket_owned, id_owned) = (bucket.to_owned(), id.clone());
-                let outcome = tokio::task::spawn_blocking(move || {
-                    rebuild_part_shards(&codec, &drives, &holders, &part, &bucket_owned, &id_owned)
-                })
-                .await;
-                match outcome {
-                    Ok(Ok(count)) => rebuilt += count,
-                    Ok(Err(err)) => {
-                        tracing::warn!(bucket, upload = %id, number, "cannot heal part: {err}")
-                    }
-                    Err(err) => {
-                        tracing::warn!(bucket, upload = %id, number, "cannot heal part: {err}")
-                    }
-                }
-            }
-        }
-        rebuilt
-    }
-
     /// The agreed upload record of `upload_id` (its key, and the record
     /// bytes) and which drives hold it.
-    async fn upload_key(
+    pub(crate) async fn upload_key(
         &self,
         bucket: &str,
         upload_id: &str,
@@ -763,82 +706,6 @@ fn composite_checksum(
         algorithm,
         value_b64: format!("{}-{}", encode_b64(&digest(algorithm, &raw)), parts.len()),
     })
-}
-
-/// Re-encodes one part's shard onto the online drives that lack it, from the
-/// holders' shard files (blocking). Returns how many drives got it.
-fn rebuild_part_shards(
-    codec: &erasure::ErasureCodec,
-    drives: &[Option<Arc<dyn crate::drive::Drive>>],
-    holders: &[bool],
-    part: &PartMeta,
-    bucket: &str,
-    upload_id: &str,
-) -> io::Result<u64> {
-    use std::io::Write as _;
-    let number = part.part.number;
-    let data_path = layout::upload_part_data_path(bucket, upload_id, number, part.data_id);
-    let distribution = &part.erasure.distribution;
-    let mut sources: Vec<Option<std::fs::File>> = (0..codec.total_shards()).map(|_| None).collect();
-    for (position, drive) in drives.iter().enumerate() {
-        if let (Some(drive), true) = (drive, holders[position]) {
-            sources[usize::from(distribution[position])] = drive.open_read(&data_path).ok();
-        }
-    }
-    let tmp = layout::new_tmp_path();
-    let mut targets: Vec<(usize, std::fs::File)> = Vec::new();
-    for (position, drive) in drives.iter().enumerate() {
-        if let (Some(drive), false) = (drive, holders[position]) {
-            let created = drive
-                .mkdir_staging(&tmp)
-                .and_then(|()| drive.create_file(&tmp.join(position.to_string())));
-            if let Ok(file) = created {
-                targets.push((position, file));
-            }
-        }
-    }
-    let size = part.part.size;
-    for block in 0..codec.block_count(size) {
-        let block_len = codec.block_len(size, block);
-        let frame_len = codec.frame_len(block_len);
-        let offset = codec.frame_offset(size, block);
-        let framed: Vec<Option<Bytes>> = sources
-            .iter()
-            .map(|file| {
-                let file = file.as_ref()?;
-                crate::engine::read_frame_at(file, offset, frame_len)
-                    .ok()
-                    .map(Bytes::from)
-            })
-            .collect();
-        let healed = codec
-            .heal_block(&framed, block_len)
-            .map_err(|e| io::Error::other(e.to_string()))?;
-        for (position, file) in &mut targets {
-            file.write_all(&healed.frames[usize::from(distribution[*position])])?;
-        }
-    }
-    let mut rebuilt = 0;
-    let meta_path = layout::upload_part_meta_path(bucket, upload_id, number);
-    for (position, file) in targets {
-        let drive = drives[position].as_ref().expect("target online");
-        let result = (|| {
-            file.sync_all()?;
-            drop(file);
-            drive.rename(&tmp.join(position.to_string()), &data_path)?;
-            let mut meta = part.clone();
-            meta.erasure.index = distribution[position];
-            drive.write_atomic(&meta_path, &encode_record(&meta, None))
-        })();
-        let _ = drive.remove_dir_all(&tmp);
-        match result {
-            Ok(()) => rebuilt += 1,
-            Err(err) => {
-                tracing::warn!(drive = %drive.root().display(), "cannot heal a part: {err}")
-            }
-        }
-    }
-    Ok(rebuilt)
 }
 
 #[cfg(test)]

@@ -28,7 +28,9 @@ mod missed;
 mod read;
 mod write;
 
-pub(crate) use commit::{ensure_segment_names, prune_empty_dirs, segment_name_files};
+pub(crate) use commit::{
+    ensure_segment_names, prune_empty_dirs, remove_data_dirs_except, segment_name_files,
+};
 pub(crate) use drive_set::{DriveSet, DriveState, Effect};
 pub(crate) use read::{read_frame_at, ShardSources};
 pub(crate) use write::{Inline, Stored, WriteBuffers};
@@ -136,7 +138,7 @@ pub(crate) struct Engine {
     pub bucket_ops: tokio::sync::Mutex<()>,
     pub heal_queue: HealQueue,
     pub write_buffers: WriteBuffers,
-    pub full_heal: crate::heal::FullHealState,
+    pub heal: crate::heal::HealState,
 }
 
 impl Store {
@@ -194,7 +196,7 @@ impl Store {
             bucket_ops: Default::default(),
             heal_queue: HealQueue::default(),
             write_buffers: WriteBuffers::new(config.write_buffer_limit),
-            full_heal: Default::default(),
+            heal: Default::default(),
         });
         inner.load_buckets().await;
         crate::heal::start_worker(&inner);

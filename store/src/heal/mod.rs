@@ -1,0 +1,409 @@
+//! Healing, as ONE walk over every record kind: system blobs (identity,
+//! lifecycle cursor, configuration), each bucket's folder, record and
+//! settings, open multipart uploads, and objects; leftovers of writes a
+//! drive missed are removed on the way. The explicit heal (CLI, admin API),
+//! the background pass (fresh drives, drives that came back, missed-write
+//! markers at start-up) all run [`walk`]. Beside it, the heal queue: single
+//! objects that reads and writes noticed damaged, drained by a worker.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use crate::api::{HealReport, HealStatus, ListParams, StoreError};
+use crate::engine::Engine;
+
+mod object;
+mod records;
+mod uploads;
+
+/// Queued objects wait this long before the worker heals them, so a burst
+/// of reads of one damaged object causes one heal, and foreground work
+/// (including an explicit heal) goes first.
+const HEAL_DELAY: Duration = Duration::from_secs(2);
+/// Queue bound: further requests are dropped (a full heal finds them).
+const MAX_QUEUED: usize = 100_000;
+/// Keys per batch when walking a bucket for a heal.
+const HEAL_BATCH: usize = 1000;
+
+/// One object waiting in the heal queue.
+struct Queued {
+    bucket: String,
+    key: String,
+    at: Instant,
+}
+
+#[derive(Default)]
+struct QueueState {
+    pending: VecDeque<Queued>,
+    queued: HashSet<(String, String)>,
+}
+
+/// Objects waiting for the background heal worker.
+#[derive(Clone, Default)]
+pub struct HealQueue {
+    state: Arc<Mutex<QueueState>>,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl HealQueue {
+    /// Queues an object (once; duplicates are ignored).
+    pub fn push(&self, bucket: &str, key: &str) {
+        let mut state = self.state.lock().expect("heal queue");
+        if state.queued.len() >= MAX_QUEUED {
+            return;
+        }
+        if state.queued.insert((bucket.to_owned(), key.to_owned())) {
+            state.pending.push_back(Queued {
+                bucket: bucket.to_owned(),
+                key: key.to_owned(),
+                at: Instant::now(),
+            });
+            self.wake.notify_one();
+        }
+    }
+
+    /// Objects waiting.
+    pub fn len(&self) -> usize {
+        self.state.lock().expect("heal queue").queued.len()
+    }
+
+    fn pop(&self) -> Option<Queued> {
+        self.state.lock().expect("heal queue").pending.pop_front()
+    }
+
+    fn done(&self, bucket: &str, key: &str) {
+        self.state
+            .lock()
+            .expect("heal queue")
+            .queued
+            .remove(&(bucket.to_owned(), key.to_owned()));
+    }
+}
+
+/// Starts the background heal worker; it stops when the store is dropped.
+pub(crate) fn start_worker(engine: &Arc<Engine>) {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return;
+    }
+    let weak: Weak<Engine> = Arc::downgrade(engine);
+    let queue = engine.heal_queue.clone();
+    tokio::spawn(async move {
+        loop {
+            match queue.pop() {
+                None => {
+                    let _ =
+                        tokio::time::timeout(Duration::from_secs(1), queue.wake.notified()).await;
+                    if weak.strong_count() == 0 {
+                        return;
+                    }
+                }
+                Some(Queued { bucket, key, at }) => {
+                    tokio::time::sleep_until((at + HEAL_DELAY).into()).await;
+                    let Some(engine) = weak.upgrade() else {
+                        return;
+                    };
+                    queue.done(&bucket, &key);
+                    match engine.heal_object_data(&bucket, &key).await {
+                        Ok(healed) if healed.report.objects_healed > 0 => {
+                            tracing::info!(%bucket, %key, "healed object")
+                        }
+                        Ok(_) => {}
+                        Err(err) => tracing::warn!(%bucket, %key, "heal failed: {err}"),
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// The state of the heal walks: at most one background pass runs at a
+/// time (a request while one runs makes it run once more when it ends, so
+/// a drive that keeps dropping out and coming back does not pile up
+/// passes), and the progress of the walk running now, for operators.
+#[derive(Default)]
+pub(crate) struct HealState {
+    background_running: AtomicBool,
+    again: AtomicBool,
+    /// Walks running (background and explicit).
+    walks: AtomicU64,
+    objects_done: AtomicU64,
+    objects_total: AtomicU64,
+    bytes_done: AtomicU64,
+    bytes_total: AtomicU64,
+}
+
+/// What a walk covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// Everything: system blobs, every bucket, and the missed-write markers
+    /// a complete walk without failures may remove.
+    Everything,
+    /// One bucket's records, uploads and the objects under a prefix.
+    Bucket { bucket: String, prefix: String },
+}
+
+/// Starts the background heal walk after `delay` (fresh drives, drives
+/// that came back, missed-write markers). The walk holds the store only
+/// while it heals one thing, so dropping the store stops it.
+pub(crate) fn start_background_walk(engine: &Arc<Engine>, delay: Duration) {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return;
+    }
+    let weak: Weak<Engine> = Arc::downgrade(engine);
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        loop {
+            let Some(engine) = weak.upgrade() else { return };
+            if engine.heal.background_running.swap(true, Ordering::SeqCst) {
+                engine.heal.again.store(true, Ordering::SeqCst);
+                return;
+            }
+            drop(engine);
+            match walk(&weak, &Scope::Everything).await {
+                Ok(total) => tracing::info!(?total, "background heal finished"),
+                Err(err) => tracing::warn!("background heal stopped: {err}"),
+            }
+            let Some(engine) = weak.upgrade() else { return };
+            engine
+                .heal
+                .background_running
+                .store(false, Ordering::SeqCst);
+            if !engine.heal.again.swap(false, Ordering::SeqCst) {
+                return;
+            }
+        }
+    });
+}
+
+/// Counts a walk as running while it lives.
+struct Running<'a>(&'a HealState);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.walks.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The one heal walk. Holds the store only while it heals one thing (an
+/// explicit heal's caller holds it throughout; a background pass stops
+/// when the store is dropped, reporting what it did so far).
+pub(crate) async fn walk(weak: &Weak<Engine>, scope: &Scope) -> Result<HealReport, StoreError> {
+    let Some(engine) = weak.upgrade() else {
+        return Ok(HealReport::default());
+    };
+    let missed = engine.drives.missed_writes_snapshot();
+    let buckets: Vec<(String, String)> = match scope {
+        Scope::Everything => engine
+            .list_buckets()
+            .into_iter()
+            .map(|b| (b.name, String::new()))
+            .collect(),
+        Scope::Bucket { bucket, prefix } => {
+            engine.require_bucket(bucket)?;
+            vec![(bucket.clone(), prefix.clone())]
+        }
+    };
+    engine.heal.walks.fetch_add(1, Ordering::SeqCst);
+    let engine_ref = engine.clone();
+    let _running = Running(&engine_ref.heal);
+    engine.count_heal_work(&buckets).await;
+    let mut total = HealReport::default();
+    // Whether every bucket and key was visited (a bucket deleted meanwhile
+    // counts as visited).
+    let mut complete = true;
+    if *scope == Scope::Everything {
+        let copies = engine.heal_system_blobs().await;
+        if copies > 0 {
+            tracing::info!(copies, "healed system blobs");
+        }
+        engine.remove_bucket_leftovers().await;
+    }
+    drop(engine);
+    for (bucket, prefix) in &buckets {
+        match heal_bucket_contents(weak, bucket, prefix, &mut total).await {
+            Ok(Visit::Complete) => {}
+            Ok(Visit::Stopped) => return Ok(total),
+            // A walk over everything lists buckets first; one deleted since
+            // then is nothing to heal, not a failure of the whole pass.
+            Err(StoreError::NoSuchBucket(_)) if *scope == Scope::Everything => {}
+            Err(err) if *scope == Scope::Everything => {
+                tracing::warn!(%bucket, "heal skips the bucket: {err}");
+                complete = false;
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    if *scope == Scope::Everything && complete && total.objects_failed == 0 {
+        if let Some(engine) = weak.upgrade() {
+            engine.drives.clear_missed_writes(&missed).await;
+        }
+    }
+    Ok(total)
+}
+
+/// Whether a bucket's walk visited everything or stopped with the store.
+enum Visit {
+    Complete,
+    Stopped,
+}
+
+/// Heals one bucket's records, open uploads and objects under `prefix`,
+/// adding what it did to `total`.
+async fn heal_bucket_contents(
+    weak: &Weak<Engine>,
+    bucket: &str,
+    prefix: &str,
+    total: &mut HealReport,
+) -> Result<Visit, StoreError> {
+    {
+        let Some(engine) = weak.upgrade() else {
+            return Ok(Visit::Stopped);
+        };
+        engine.heal_bucket(bucket).await?;
+        let parts = engine.heal_uploads(bucket).await;
+        if parts > 0 {
+            tracing::info!(%bucket, parts, "healed multipart upload parts");
+        }
+    }
+    let mut start_after: Option<String> = None;
+    loop {
+        let Some(engine) = weak.upgrade() else {
+            return Ok(Visit::Stopped);
+        };
+        let keys = engine
+            .keys_on_any_drive(bucket, prefix, start_after.clone(), HEAL_BATCH)
+            .await?;
+        drop(engine);
+        for key in &keys {
+            let Some(engine) = weak.upgrade() else {
+                return Ok(Visit::Stopped);
+            };
+            match engine.heal_object_data(bucket, key).await {
+                Ok(healed) => {
+                    add_report(total, &healed.report);
+                    engine.heal.objects_done.fetch_add(1, Ordering::Relaxed);
+                    engine
+                        .heal
+                        .bytes_done
+                        .fetch_add(healed.size, Ordering::Relaxed);
+                }
+                Err(e @ StoreError::NoSuchBucket(_)) => return Err(e),
+                Err(_) => {
+                    total.objects_scanned += 1;
+                    total.objects_failed += 1;
+                }
+            }
+        }
+        if keys.len() < HEAL_BATCH {
+            return Ok(Visit::Complete);
+        }
+        start_after = keys.last().cloned();
+    }
+}
+
+/// Accumulates report numbers.
+pub(crate) fn add_report(total: &mut HealReport, one: &HealReport) {
+    total.objects_scanned += one.objects_scanned;
+    total.objects_healed += one.objects_healed;
+    total.objects_failed += one.objects_failed;
+    total.bytes_rebuilt += one.bytes_rebuilt;
+}
+
+impl Engine {
+    /// The explicit heal (CLI, admin API): the same walk as the background
+    /// pass, over everything or one bucket's prefix.
+    pub async fn heal(
+        self: &Arc<Self>,
+        bucket: Option<&str>,
+        prefix: &str,
+    ) -> Result<HealReport, StoreError> {
+        let scope = match bucket {
+            None if prefix.is_empty() => Scope::Everything,
+            None => {
+                // A prefix across every bucket: each bucket's walk alone
+                // (no system blobs, markers stay).
+                let mut total = HealReport::default();
+                for info in self.list_buckets() {
+                    let scope = Scope::Bucket {
+                        bucket: info.name,
+                        prefix: prefix.to_owned(),
+                    };
+                    match walk(&Arc::downgrade(self), &scope).await {
+                        Ok(report) => add_report(&mut total, &report),
+                        Err(StoreError::NoSuchBucket(_)) => {}
+                        Err(err) => return Err(err),
+                    }
+                }
+                return Ok(total);
+            }
+            Some(bucket) => Scope::Bucket {
+                bucket: bucket.to_owned(),
+                prefix: prefix.to_owned(),
+            },
+        };
+        walk(&Arc::downgrade(self), &scope).await
+    }
+
+    /// Sets the totals of a walk that starts now: the objects and bytes
+    /// under its buckets and prefixes (by quorum listing).
+    async fn count_heal_work(&self, buckets: &[(String, String)]) {
+        let (mut objects, mut bytes) = (0u64, 0u64);
+        for (bucket, prefix) in buckets {
+            let mut params = ListParams {
+                prefix: prefix.clone(),
+                max_keys: HEAL_BATCH,
+                ..Default::default()
+            };
+            loop {
+                let Ok(page) = self.list_objects(bucket, params.clone()).await else {
+                    break;
+                };
+                objects += page.objects.len() as u64;
+                bytes += page.objects.iter().map(|o| o.size).sum::<u64>();
+                match page.next_marker {
+                    Some(next) if page.is_truncated => params.start_after = Some(next),
+                    _ => break,
+                }
+            }
+        }
+        self.heal.objects_done.store(0, Ordering::Relaxed);
+        self.heal.bytes_done.store(0, Ordering::Relaxed);
+        self.heal.objects_total.store(objects, Ordering::Relaxed);
+        self.heal.bytes_total.store(bytes, Ordering::Relaxed);
+    }
+
+    /// Heal progress and whether redundancy is full (see [`HealStatus`]).
+    pub fn heal_status(&self) -> HealStatus {
+        let running = self.heal.walks.load(Ordering::SeqCst) > 0;
+        let objects_total = self.heal.objects_total.load(Ordering::Relaxed);
+        let bytes_total = self.heal.bytes_total.load(Ordering::Relaxed);
+        // A walk finds keys the count at its start did not (written since,
+        // or leftovers only a minority holds): "done" never exceeds "total".
+        let objects_done = self
+            .heal
+            .objects_done
+            .load(Ordering::Relaxed)
+            .min(objects_total);
+        let bytes_done = self
+            .heal
+            .bytes_done
+            .load(Ordering::Relaxed)
+            .min(bytes_total);
+        let drives_offline = self.drives.len() - self.drives.online_count();
+        let drives_healing = self.drives.missed_drives();
+        let whole = drives_offline == 0 && drives_healing.is_empty();
+        HealStatus {
+            running,
+            objects_done,
+            objects_left: objects_total - objects_done,
+            bytes_done,
+            bytes_left: bytes_total - bytes_done,
+            queued_objects: self.heal_queue.len() as u64,
+            drives_offline,
+            drives_healing,
+            redundancy_full: whole && !running && self.heal_queue.len() == 0,
+        }
+    }
+}
