@@ -12,6 +12,10 @@
 //! See the `layout` module header and `store/README.md`.
 #![deny(missing_docs)]
 
+// The engine's tests share the suites' drive fixture, written against `store::`.
+#[cfg(test)]
+extern crate self as store;
+
 mod answers;
 pub mod api;
 mod catalog;
