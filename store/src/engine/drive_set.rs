@@ -109,7 +109,8 @@ impl DriveSet {
     }
 
     /// Runs `op` on every online drive in parallel on the blocking pool;
-    /// offline drives answer with an error. Results are by drive position.
+    /// offline drives, and drives whose folder vanished, answer with an
+    /// error. Results are by drive position.
     pub async fn each_drive<T, F>(&self, op: F) -> DriveResults<T>
     where
         T: Send + 'static,
@@ -127,6 +128,7 @@ impl DriveSet {
                 let drive = state.drive.clone();
                 let op = op.clone();
                 Some(tokio::task::spawn_blocking(move || {
+                    require_present(drive.as_ref())?;
                     op(position, drive.as_ref())
                 }))
             })
@@ -345,6 +347,17 @@ impl<'a> IntoIterator for &'a DriveSet {
 
     fn into_iter(self) -> Self::IntoIter {
         self.drives.iter()
+    }
+}
+
+/// Fails unless the drive's folder (its format file) is there. Removals
+/// treat "not found" as done, so without this a vanished drive would count
+/// as having applied a delete it never saw, and get no missed-write marker.
+fn require_present(drive: &dyn Drive) -> io::Result<()> {
+    if drive.exists(Path::new(layout::FORMAT_FILE))? {
+        Ok(())
+    } else {
+        Err(io::Error::other("the drive folder is gone"))
     }
 }
 
