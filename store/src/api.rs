@@ -478,6 +478,28 @@ pub struct HealStatus {
     pub redundancy_full: bool,
 }
 
+/// What a background worker is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WorkerState {
+    /// Waiting for work.
+    Idle,
+    /// Doing a step of work.
+    Active,
+    /// Finished (after a shutdown, or the store went away).
+    Stopped,
+}
+
+/// One background worker of the store, for `admin info`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerInfo {
+    /// Its name (`heal-queue`, `heal-walk`, `drive-monitor`).
+    pub name: String,
+    /// What it is doing.
+    pub state: WorkerState,
+    /// How it paces itself, in words.
+    pub pacing: String,
+}
+
 /// State of one drive, for start-up messages, health and `admin info`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DriveStatus {
@@ -682,5 +704,9 @@ pub trait Maintenance: Send + Sync {
             redundancy_full: true,
             ..HealStatus::default()
         }
+    }
+    /// The store's background workers and their states.
+    fn workers(&self) -> Vec<WorkerInfo> {
+        Vec::new()
     }
 }

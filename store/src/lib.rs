@@ -34,6 +34,7 @@ mod multipart;
 mod quorum;
 #[cfg(test)]
 mod tests;
+mod workers;
 
 use bytes::Bytes;
 
@@ -41,7 +42,7 @@ use api::{
     BucketInfo, BucketSetting, ByteRange, ByteStream, Catalog, ChecksumAlgorithm, CompletePart,
     DriveStatus, HealReport, HealStatus, ListPage, ListParams, ListUploadsParams, Maintenance,
     MultipartStore, ObjectAttributes, ObjectInfo, ObjectReader, ObjectStore, PartInfo, PartsPage,
-    PutOptions, StoreError, UploadInfo, UploadsPage,
+    PutOptions, StoreError, UploadInfo, UploadsPage, WorkerInfo,
 };
 use engine::Engine;
 pub use engine::{default_parity, Store, StoreConfig};
@@ -220,5 +221,9 @@ impl Maintenance for Store {
 
     fn heal_status(&self) -> HealStatus {
         self.inner.heal_status()
+    }
+
+    fn workers(&self) -> Vec<WorkerInfo> {
+        self.inner.workers.list()
     }
 }

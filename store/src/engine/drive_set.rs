@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::missed::MissedWrites;
 use super::{offline_error, Engine};
 use crate::answers::AnswerCheck;
-use crate::api::{DriveStatus, StoreError};
+use crate::api::{DriveStatus, StoreError, WorkerState};
 use crate::drive::Drive;
 use crate::layout;
 use crate::quorum::write_quorum;
@@ -370,21 +370,26 @@ const DRIVE_CHECK_INTERVAL: std::time::Duration = if cfg!(test) {
 };
 
 /// Probes offline drives every [`DRIVE_CHECK_INTERVAL`] (health checks
-/// and admin info probe too); stops when the store is dropped.
+/// and admin info probe too), as the `drive-monitor` worker.
 pub(super) fn start_drive_monitor(engine: &Arc<Engine>) {
-    if tokio::runtime::Handle::try_current().is_err() {
-        return;
-    }
     let weak = Arc::downgrade(engine);
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(DRIVE_CHECK_INTERVAL).await;
-            let Some(engine) = weak.upgrade() else { return };
-            if engine.drives.online_count() < engine.drives.len() {
-                engine.drive_status().await;
+    engine.workers.spawn(
+        "drive-monitor",
+        format!("probes offline drives every {DRIVE_CHECK_INTERVAL:?}"),
+        move |mut ctx| async move {
+            loop {
+                if !ctx.rest(DRIVE_CHECK_INTERVAL).await {
+                    return;
+                }
+                let Some(engine) = weak.upgrade() else { return };
+                if engine.drives.online_count() < engine.drives.len() {
+                    ctx.set(WorkerState::Active);
+                    engine.drive_status().await;
+                    ctx.set(WorkerState::Idle);
+                }
             }
-        }
-    });
+        },
+    );
 }
 
 impl Engine {
@@ -396,7 +401,7 @@ impl Engine {
     pub async fn drive_status(self: &Arc<Self>) -> Vec<DriveStatus> {
         let (statuses, returned) = self.drives.probe().await;
         if returned {
-            crate::heal::start_background_walk(self, std::time::Duration::ZERO);
+            crate::heal::request_walk(self, std::time::Duration::ZERO);
         }
         statuses
     }

@@ -3,16 +3,18 @@
 //! settings, open multipart uploads, and objects; leftovers of writes a
 //! drive missed are removed on the way. The explicit heal (CLI, admin API),
 //! the background pass (fresh drives, drives that came back, missed-write
-//! markers at start-up) all run [`walk`]. Beside it, the heal queue: single
-//! objects that reads and writes noticed damaged, drained by a worker.
+//! markers at start-up; the paced `heal-walk` worker) all run [`walk`].
+//! Beside it, the heal queue: single objects that reads and writes noticed
+//! damaged, drained by the `heal-queue` worker.
 
 use std::collections::{HashSet, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use crate::api::{HealReport, HealStatus, ListParams, StoreError};
+use crate::api::{HealReport, HealStatus, ListParams, StoreError, WorkerState};
 use crate::engine::Engine;
+use crate::workers::{Tranquility, WorkerCtx};
 
 mod object;
 mod records;
@@ -82,51 +84,144 @@ impl HealQueue {
     }
 }
 
-/// Starts the background heal worker; it stops when the store is dropped.
-pub(crate) fn start_worker(engine: &Arc<Engine>) {
-    if tokio::runtime::Handle::try_current().is_err() {
-        return;
-    }
+/// Starts the `heal-queue` and `heal-walk` workers.
+pub(crate) fn start_workers(engine: &Arc<Engine>) {
+    start_queue_worker(engine);
+    start_walk_worker(engine);
+}
+
+/// Drains the heal queue: each object [`HEAL_DELAY`] after it was queued.
+fn start_queue_worker(engine: &Arc<Engine>) {
     let weak: Weak<Engine> = Arc::downgrade(engine);
     let queue = engine.heal_queue.clone();
-    tokio::spawn(async move {
-        loop {
-            match queue.pop() {
-                None => {
-                    let _ =
-                        tokio::time::timeout(Duration::from_secs(1), queue.wake.notified()).await;
+    engine.workers.spawn(
+        "heal-queue",
+        format!("heals each queued object {HEAL_DELAY:?} after it was queued"),
+        move |mut ctx| async move {
+            loop {
+                let Some(Queued { bucket, key, at }) = queue.pop() else {
+                    ctx.set(WorkerState::Idle);
+                    tokio::select! {
+                        _ = tokio::time::timeout(Duration::from_secs(1), queue.wake.notified()) => {}
+                        () = ctx.stopped() => return,
+                    }
                     if weak.strong_count() == 0 {
                         return;
                     }
+                    continue;
+                };
+                if !ctx
+                    .rest((at + HEAL_DELAY).saturating_duration_since(Instant::now()))
+                    .await
+                {
+                    return;
                 }
-                Some(Queued { bucket, key, at }) => {
-                    tokio::time::sleep_until((at + HEAL_DELAY).into()).await;
-                    let Some(engine) = weak.upgrade() else {
-                        return;
-                    };
-                    queue.done(&bucket, &key);
-                    match engine.heal_object_data(&bucket, &key).await {
-                        Ok(healed) if healed.report.objects_healed > 0 => {
-                            tracing::info!(%bucket, %key, "healed object")
-                        }
-                        Ok(_) => {}
-                        Err(err) => tracing::warn!(%bucket, %key, "heal failed: {err}"),
+                let Some(engine) = weak.upgrade() else { return };
+                ctx.set(WorkerState::Active);
+                queue.done(&bucket, &key);
+                match engine.heal_object_data(&bucket, &key).await {
+                    Ok(healed) if healed.report.objects_healed > 0 => {
+                        tracing::info!(%bucket, %key, "healed object")
                     }
+                    Ok(_) => {}
+                    Err(err) => tracing::warn!(%bucket, %key, "heal failed: {err}"),
                 }
             }
-        }
-    });
+        },
+    );
 }
 
-/// The state of the heal walks: at most one background pass runs at a
-/// time (a request while one runs makes it run once more when it ends, so
-/// a drive that keeps dropping out and coming back does not pile up
-/// passes), and the progress of the walk running now, for operators.
+/// How the background walk rests between objects.
+const WALK_TRANQUILITY: Tranquility = Tranquility(1);
+
+/// Runs the heal walk over everything whenever one is requested (fresh
+/// drives and markers at start-up, a drive that came back). A request
+/// while a walk runs makes it run once more when it ends, so a drive that
+/// keeps dropping out and coming back does not pile up walks.
+fn start_walk_worker(engine: &Arc<Engine>) {
+    let weak: Weak<Engine> = Arc::downgrade(engine);
+    let (pending, wake) = (engine.heal.pending.clone(), engine.heal.wake.clone());
+    engine.workers.spawn(
+        "heal-walk",
+        format!(
+            "after each object rests {}x as long as it took",
+            WALK_TRANQUILITY.0
+        ),
+        move |mut ctx| async move {
+            loop {
+                let due = pending.lock().expect("walk request").take();
+                let Some(due) = due else {
+                    ctx.set(WorkerState::Idle);
+                    tokio::select! {
+                        _ = tokio::time::timeout(Duration::from_secs(1), wake.notified()) => {}
+                        () = ctx.stopped() => return,
+                    }
+                    if weak.strong_count() == 0 {
+                        return;
+                    }
+                    continue;
+                };
+                // Counted as running from the request on, so nobody sees
+                // "whole" between the request and the walk's start.
+                if let Some(engine) = weak.upgrade() {
+                    engine.heal.walks.fetch_add(1, Ordering::SeqCst);
+                }
+                let rested = ctx
+                    .rest(due.saturating_duration_since(Instant::now()))
+                    .await;
+                if rested {
+                    ctx.set(WorkerState::Active);
+                    let mut pacer = Pacer::Tranquil(WALK_TRANQUILITY, &mut ctx);
+                    match walk(&weak, &Scope::Everything, &mut pacer).await {
+                        Ok(total) => tracing::info!(?total, "background heal finished"),
+                        Err(err) => tracing::warn!("background heal stopped: {err}"),
+                    }
+                }
+                if let Some(engine) = weak.upgrade() {
+                    engine.heal.walks.fetch_sub(1, Ordering::SeqCst);
+                }
+                if !rested || ctx.stopping() {
+                    return;
+                }
+            }
+        },
+    );
+}
+
+/// Asks the `heal-walk` worker for a walk over everything in `delay`.
+pub(crate) fn request_walk(engine: &Engine, delay: Duration) {
+    let at = Instant::now() + delay;
+    let mut pending = engine.heal.pending.lock().expect("walk request");
+    *pending = Some(pending.map_or(at, |earlier| earlier.min(at)));
+    engine.heal.wake.notify_one();
+}
+
+/// Whether a walk rests between objects.
+pub(crate) enum Pacer<'a> {
+    /// An explicit heal: its caller waits for it.
+    Unpaced,
+    /// The background walk: rests, and stops at shutdown.
+    Tranquil(Tranquility, &'a mut WorkerCtx),
+}
+
+impl Pacer<'_> {
+    /// After a step that took `worked`: false when the walk must stop.
+    async fn after(&mut self, worked: Duration) -> bool {
+        match self {
+            Pacer::Unpaced => true,
+            Pacer::Tranquil(tranquility, ctx) => ctx.rest(tranquility.rest_after(worked)).await,
+        }
+    }
+}
+
+/// The state of the heal walks: the background walk's pending request,
+/// and the progress of the walk running now, for operators.
 #[derive(Default)]
 pub(crate) struct HealState {
-    background_running: AtomicBool,
-    again: AtomicBool,
-    /// Walks running (background and explicit).
+    /// When the requested background walk is due.
+    pending: Arc<Mutex<Option<Instant>>>,
+    wake: Arc<tokio::sync::Notify>,
+    /// Walks running or requested (background and explicit).
     walks: AtomicU64,
     objects_done: AtomicU64,
     objects_total: AtomicU64,
@@ -144,39 +239,6 @@ pub(crate) enum Scope {
     Bucket { bucket: String, prefix: String },
 }
 
-/// Starts the background heal walk after `delay` (fresh drives, drives
-/// that came back, missed-write markers). The walk holds the store only
-/// while it heals one thing, so dropping the store stops it.
-pub(crate) fn start_background_walk(engine: &Arc<Engine>, delay: Duration) {
-    if tokio::runtime::Handle::try_current().is_err() {
-        return;
-    }
-    let weak: Weak<Engine> = Arc::downgrade(engine);
-    tokio::spawn(async move {
-        tokio::time::sleep(delay).await;
-        loop {
-            let Some(engine) = weak.upgrade() else { return };
-            if engine.heal.background_running.swap(true, Ordering::SeqCst) {
-                engine.heal.again.store(true, Ordering::SeqCst);
-                return;
-            }
-            drop(engine);
-            match walk(&weak, &Scope::Everything).await {
-                Ok(total) => tracing::info!(?total, "background heal finished"),
-                Err(err) => tracing::warn!("background heal stopped: {err}"),
-            }
-            let Some(engine) = weak.upgrade() else { return };
-            engine
-                .heal
-                .background_running
-                .store(false, Ordering::SeqCst);
-            if !engine.heal.again.swap(false, Ordering::SeqCst) {
-                return;
-            }
-        }
-    });
-}
-
 /// Counts a walk as running while it lives.
 struct Running<'a>(&'a HealState);
 
@@ -189,7 +251,11 @@ impl Drop for Running<'_> {
 /// The one heal walk. Holds the store only while it heals one thing (an
 /// explicit heal's caller holds it throughout; a background pass stops
 /// when the store is dropped, reporting what it did so far).
-pub(crate) async fn walk(weak: &Weak<Engine>, scope: &Scope) -> Result<HealReport, StoreError> {
+pub(crate) async fn walk(
+    weak: &Weak<Engine>,
+    scope: &Scope,
+    pacer: &mut Pacer<'_>,
+) -> Result<HealReport, StoreError> {
     let Some(engine) = weak.upgrade() else {
         return Ok(HealReport::default());
     };
@@ -222,7 +288,7 @@ pub(crate) async fn walk(weak: &Weak<Engine>, scope: &Scope) -> Result<HealRepor
     }
     drop(engine);
     for (bucket, prefix) in &buckets {
-        match heal_bucket_contents(weak, bucket, prefix, &mut total).await {
+        match heal_bucket_contents(weak, bucket, prefix, &mut total, pacer).await {
             Ok(Visit::Complete) => {}
             Ok(Visit::Stopped) => return Ok(total),
             // A walk over everything lists buckets first; one deleted since
@@ -256,6 +322,7 @@ async fn heal_bucket_contents(
     bucket: &str,
     prefix: &str,
     total: &mut HealReport,
+    pacer: &mut Pacer<'_>,
 ) -> Result<Visit, StoreError> {
     {
         let Some(engine) = weak.upgrade() else {
@@ -280,6 +347,7 @@ async fn heal_bucket_contents(
             let Some(engine) = weak.upgrade() else {
                 return Ok(Visit::Stopped);
             };
+            let started = Instant::now();
             match engine.heal_object_data(bucket, key).await {
                 Ok(healed) => {
                     add_report(total, &healed.report);
@@ -294,6 +362,10 @@ async fn heal_bucket_contents(
                     total.objects_scanned += 1;
                     total.objects_failed += 1;
                 }
+            }
+            drop(engine);
+            if !pacer.after(started.elapsed()).await {
+                return Ok(Visit::Stopped);
             }
         }
         if keys.len() < HEAL_BATCH {
@@ -330,7 +402,7 @@ impl Engine {
                         bucket: info.name,
                         prefix: prefix.to_owned(),
                     };
-                    match walk(&Arc::downgrade(self), &scope).await {
+                    match walk(&Arc::downgrade(self), &scope, &mut Pacer::Unpaced).await {
                         Ok(report) => add_report(&mut total, &report),
                         Err(StoreError::NoSuchBucket(_)) => {}
                         Err(err) => return Err(err),
@@ -343,7 +415,7 @@ impl Engine {
                 prefix: prefix.to_owned(),
             },
         };
-        walk(&Arc::downgrade(self), &scope).await
+        walk(&Arc::downgrade(self), &scope, &mut Pacer::Unpaced).await
     }
 
     /// Sets the totals of a walk that starts now: the objects and bytes
@@ -393,7 +465,9 @@ impl Engine {
             .min(bytes_total);
         let drives_offline = self.drives.len() - self.drives.online_count();
         let drives_healing = self.drives.missed_drives();
-        let whole = drives_offline == 0 && drives_healing.is_empty();
+        let whole = drives_offline == 0
+            && drives_healing.is_empty()
+            && self.heal.pending.lock().expect("walk request").is_none();
         HealStatus {
             running,
             objects_done,

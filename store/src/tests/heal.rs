@@ -88,7 +88,7 @@ async fn fresh_drive_is_rebuilt_in_the_background() {
     drop(store);
     fixture.replace_drive(3);
     let store = fixture.open().await;
-    crate::heal::start_background_walk(&store.inner, std::time::Duration::ZERO);
+    crate::heal::request_walk(&store.inner, std::time::Duration::ZERO);
     let rebuilt = |fixture: &TestDrives| {
         let files = fixture.files();
         under(&files, "drive4/bkt/_a/_big/d.") == 1

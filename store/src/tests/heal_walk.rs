@@ -234,3 +234,48 @@ async fn a_wiped_drive_gets_its_objects_back() {
         assert!(fixture.drives[3].join(meta).exists(), "{key}");
     }
 }
+
+/// Shutdown joins every background worker (heal queue, heal walk, drive
+/// monitor) within 5 s, even with a walk over a whole drive under way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_sees_every_worker_finish_within_five_seconds() {
+    let fixture = TestDrives::with_sizes(4, SMALL_BLOCKS);
+    let store = fixture.open().await;
+    store.create_bucket("bkt").await.unwrap();
+    for index in 0..60 {
+        store
+            .put_object(
+                "bkt",
+                &format!("o/{index}"),
+                body(&pattern(150_000, index as u8)),
+                PutOptions::default(),
+            )
+            .await
+            .unwrap();
+    }
+    drop(store);
+    fixture.replace_drive(3);
+    let store = fixture.open().await;
+    store.inner.heal_queue.push("bkt", "o/1");
+    let deadline = Instant::now() + std::time::Duration::from_secs(60);
+    while !store.heal_status().running && Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let started = Instant::now();
+    store.shutdown().await;
+    let took = started.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "shutdown took {took:?}"
+    );
+    let mut workers = store.workers();
+    workers.sort_by(|a, b| a.name.cmp(&b.name));
+    let names: Vec<&str> = workers.iter().map(|w| w.name.as_str()).collect();
+    assert_eq!(names, ["drive-monitor", "heal-queue", "heal-walk"]);
+    assert!(
+        workers
+            .iter()
+            .all(|w| w.state == crate::api::WorkerState::Stopped),
+        "{workers:?}"
+    );
+}
