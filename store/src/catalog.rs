@@ -33,7 +33,38 @@ pub(crate) fn read_blob(drive: &dyn crate::drive::Drive, path: &Path) -> DriveRe
     }))
 }
 
+/// Which entries of a folder a listing wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EntryKind {
+    Folder,
+    File,
+}
+
 impl Engine {
+    /// Names of the entries of `dir` on any drive, of `kind` and passing
+    /// `valid`, sorted, each once.
+    pub(crate) async fn names_on_any_drive(
+        &self,
+        dir: &'static str,
+        kind: EntryKind,
+        valid: fn(&str) -> bool,
+    ) -> Vec<String> {
+        let lists = self
+            .drives
+            .each_drive(move |_, drive| drive.list_dir(Path::new(dir)))
+            .await;
+        let mut names: Vec<String> = lists
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.is_dir == (kind == EntryKind::Folder) && valid(&e.name))
+            .map(|e| e.name)
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// Reads a blob from every drive and picks the agreed value.
     pub async fn read_blob_quorum(&self, path: PathBuf) -> Option<Blob> {
         let reads: Vec<DriveRead<Blob>> = self
@@ -75,35 +106,17 @@ impl Engine {
         // A removal cannot be put back; an overwrite is not put back either
         // (a minority copy of a blob never wins a read), and the drives that
         // missed it are marked for the heal walk.
-        self.drives
-            .finish_write(
-                results,
-                self.drives.write_quorum(),
-                Effect::Visible,
-                |_| async {},
-            )
-            .await?;
+        self.drives.finish_final_write(results).await?;
         Ok(())
     }
 
     /// Loads every bucket (union of names over drives, records by quorum).
     pub async fn load_buckets(&self) {
-        let names: Vec<String> = {
-            let lists = self
-                .drives
-                .each_drive(|_, drive| drive.list_dir(Path::new(layout::BUCKETS_DIR)))
-                .await;
-            let mut names: Vec<String> = lists
-                .into_iter()
-                .flatten()
-                .flatten()
-                .filter(|e| e.is_dir && validate_bucket_name(&e.name).is_ok())
-                .map(|e| e.name)
-                .collect();
-            names.sort();
-            names.dedup();
-            names
-        };
+        let names = self
+            .names_on_any_drive(layout::BUCKETS_DIR, EntryKind::Folder, |name| {
+                validate_bucket_name(name).is_ok()
+            })
+            .await;
         for name in names {
             let Some(record) = self.read_blob_quorum(layout::bucket_meta_path(&name)).await else {
                 continue;
@@ -258,14 +271,7 @@ impl Engine {
                 drive.fsync_dir(Path::new(layout::BUCKETS_DIR))
             })
             .await;
-        self.drives
-            .finish_write(
-                results,
-                self.drives.write_quorum(),
-                Effect::Visible,
-                |_| async {},
-            )
-            .await?;
+        self.drives.finish_final_write(results).await?;
         Ok(())
     }
 

@@ -315,16 +315,7 @@ impl Engine {
                 .any(|r| matches!(r, Err(e) if e.kind() == io::ErrorKind::NotFound));
         // A part below quorum is left for a retry or the upload's cleanup
         // (the old part record stays the agreed one).
-        match self
-            .drives
-            .finish_write(
-                results,
-                self.drives.write_quorum(),
-                Effect::Visible,
-                |_| async {},
-            )
-            .await
-        {
+        match self.drives.finish_final_write(results).await {
             Err(StoreError::WriteQuorum { .. }) if upload_gone => {
                 return Err(StoreError::NoSuchUpload(upload_id.to_owned()))
             }
@@ -554,14 +545,7 @@ impl Engine {
             .drives
             .each_drive(move |_, drive| drive.remove_dir_all(&dir))
             .await;
-        self.drives
-            .finish_write(
-                results,
-                self.drives.write_quorum(),
-                Effect::Visible,
-                |_| async {},
-            )
-            .await?;
+        self.drives.finish_final_write(results).await?;
         Ok(())
     }
 

@@ -177,6 +177,17 @@ impl DriveSet {
         Ok(results)
     }
 
+    /// [`DriveSet::finish_write`] of a visible write at the store's write
+    /// quorum that nothing can roll back (removals) or need not (a blob
+    /// overwrite: a minority copy never wins a read).
+    pub async fn finish_final_write<T>(
+        &self,
+        results: DriveResults<T>,
+    ) -> Result<DriveResults<T>, StoreError> {
+        self.finish_write(results, self.write_quorum(), Effect::Visible, |_| async {})
+            .await
+    }
+
     /// Online drives as (position, drive), for blocking code.
     pub fn online_drives(&self) -> Vec<(usize, Arc<dyn Drive>)> {
         self.drives

@@ -240,11 +240,14 @@ pub(crate) enum Scope {
 }
 
 /// Counts a walk as running while it lives.
-struct Running<'a>(&'a HealState);
+/// (It holds the store weakly: a walk never keeps a dropped store alive.)
+struct Running(Weak<Engine>);
 
-impl Drop for Running<'_> {
+impl Drop for Running {
     fn drop(&mut self) {
-        self.0.walks.fetch_sub(1, Ordering::SeqCst);
+        if let Some(engine) = self.0.upgrade() {
+            engine.heal.walks.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 }
 
@@ -272,8 +275,7 @@ pub(crate) async fn walk(
         }
     };
     engine.heal.walks.fetch_add(1, Ordering::SeqCst);
-    let engine_ref = engine.clone();
-    let _running = Running(&engine_ref.heal);
+    let _running = Running(weak.clone());
     engine.count_heal_work(&buckets).await;
     let mut total = HealReport::default();
     // Whether every bucket and key was visited (a bucket deleted meanwhile

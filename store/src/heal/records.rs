@@ -3,13 +3,13 @@
 //! copied by quorum onto drives that lack them; copies whose removal
 //! reached quorum (a drive missed it) are removed.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
 
 use crate::api::StoreError;
-use crate::catalog::{read_blob, SETTINGS};
+use crate::catalog::{read_blob, EntryKind, SETTINGS};
 use crate::engine::Engine;
 use crate::keys::{validate_blob_name, validate_bucket_name};
 use crate::layout;
@@ -83,22 +83,11 @@ impl Engine {
     /// e.g. a replaced drive, and removes copies of blobs whose removal a
     /// drive missed. Returns how many copies were written or removed.
     pub async fn heal_system_blobs(&self) -> u64 {
-        let names: Vec<String> = {
-            let lists = self
-                .drives
-                .each_drive(|_, drive| drive.list_dir(Path::new(layout::CONFIG_DIR)))
-                .await;
-            let mut names: Vec<String> = lists
-                .into_iter()
-                .flatten()
-                .flatten()
-                .filter(|e| !e.is_dir && validate_blob_name(&e.name).is_ok())
-                .map(|e| e.name)
-                .collect();
-            names.sort();
-            names.dedup();
-            names
-        };
+        let names = self
+            .names_on_any_drive(layout::CONFIG_DIR, EntryKind::File, |name| {
+                validate_blob_name(name).is_ok()
+            })
+            .await;
         let mut changed = 0;
         for name in names {
             // System blob writes hold this lock: a heal never writes back a
@@ -177,22 +166,11 @@ impl Engine {
     /// nothing (a folder with objects in it is never removed here: its
     /// record may only be short of quorum because drives were lost).
     pub async fn remove_bucket_leftovers(&self) {
-        let names: Vec<String> = {
-            let lists = self
-                .drives
-                .each_drive(|_, drive| drive.list_dir(Path::new(layout::BUCKETS_DIR)))
-                .await;
-            let mut names: Vec<String> = lists
-                .into_iter()
-                .flatten()
-                .flatten()
-                .filter(|e| e.is_dir && validate_bucket_name(&e.name).is_ok())
-                .map(|e| e.name)
-                .collect();
-            names.sort();
-            names.dedup();
-            names
-        };
+        let names = self
+            .names_on_any_drive(layout::BUCKETS_DIR, EntryKind::Folder, |name| {
+                validate_bucket_name(name).is_ok()
+            })
+            .await;
         let _guard = self.bucket_ops.lock().await;
         for name in names {
             let cached = self
