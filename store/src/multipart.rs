@@ -45,11 +45,22 @@ fn trim_etag(etag: &str) -> String {
     etag.trim().trim_matches('"').to_ascii_lowercase()
 }
 
+/// A record `data` or more drives agree on, and which drives hold it.
+pub(crate) struct Held<T> {
+    pub value: T,
+    pub holders: Vec<bool>,
+}
+
+/// The agreed upload record of an upload id: its key, the record as
+/// stored, and which drives hold it.
+pub(crate) struct AgreedUpload {
+    pub key: String,
+    pub record: Vec<u8>,
+    pub holders: Vec<bool>,
+}
+
 /// The entry `data` or more drives agree on.
-pub(crate) fn agree<T: PartialEq + Clone>(
-    reads: &[DriveRead<T>],
-    data: usize,
-) -> Option<(T, Vec<bool>)> {
+pub(crate) fn agree<T: PartialEq + Clone>(reads: &[DriveRead<T>], data: usize) -> Option<Held<T>> {
     let mut best: Option<(usize, usize)> = None;
     for (index, read) in reads.iter().enumerate() {
         let Some(value) = read.found() else { continue };
@@ -64,7 +75,7 @@ pub(crate) fn agree<T: PartialEq + Clone>(
     }
     let value = reads[index].found().expect("found").clone();
     let holders = reads.iter().map(|r| r.found() == Some(&value)).collect();
-    Some((value, holders))
+    Some(Held { value, holders })
 }
 
 impl Engine {
@@ -95,7 +106,7 @@ impl Engine {
             .read_records::<UploadMeta>(layout::upload_meta_path(bucket, upload_id))
             .await;
         match agree(&reads, self.data) {
-            Some((upload, _)) if upload.key == key => Ok(upload),
+            Some(Held { value: upload, .. }) if upload.key == key => Ok(upload),
             Some(_) => Err(StoreError::NoSuchUpload(upload_id.to_owned())),
             None => {
                 // "No such upload" only from a read quorum of drives that
@@ -136,7 +147,7 @@ impl Engine {
         bucket: &str,
         upload_id: &str,
         number: u32,
-    ) -> Option<(PartMeta, Vec<bool>)> {
+    ) -> Option<Held<PartMeta>> {
         let reads = self
             .read_records::<PartMeta>(layout::upload_part_meta_path(bucket, upload_id, number))
             .await;
@@ -348,7 +359,8 @@ impl Engine {
             .into_iter()
             .filter(|n| marker.is_none_or(|m| *n > m))
         {
-            let Some((part, _)) = self.read_part(bucket, upload_id, number).await else {
+            let Some(Held { value: part, .. }) = self.read_part(bucket, upload_id, number).await
+            else {
                 continue;
             };
             if page.parts.len() == max {
@@ -424,22 +436,22 @@ impl Engine {
         let _guard = self.locks.lock(bucket, key.key()).await;
         self.require_writable_bucket(bucket)?;
         let upload = self.read_upload(bucket, key.key(), upload_id).await?;
-        let mut chosen: Vec<(PartMeta, Vec<bool>)> = Vec::with_capacity(parts.len());
+        let mut chosen: Vec<Held<PartMeta>> = Vec::with_capacity(parts.len());
         for requested in &parts {
-            let Some((part, holders)) = self.read_part(bucket, upload_id, requested.number).await
-            else {
+            let Some(held) = self.read_part(bucket, upload_id, requested.number).await else {
                 return Err(StoreError::InvalidPart(requested.number));
             };
+            let part = &held.value;
             if trim_etag(&requested.etag) != part.part.etag
                 || part.erasure.block_size != upload.erasure.block_size
                 || part.erasure.data != upload.erasure.data
             {
                 return Err(StoreError::InvalidPart(requested.number));
             }
-            chosen.push((part, holders));
+            chosen.push(held);
         }
         let last = chosen.len() - 1;
-        for (index, (part, _)) in chosen.iter().enumerate() {
+        for (index, Held { value: part, .. }) in chosen.iter().enumerate() {
             if index != last && part.part.size < MIN_PART_SIZE {
                 return Err(StoreError::EntityTooSmall {
                     part: part.part.number,
@@ -448,18 +460,18 @@ impl Engine {
             }
         }
         let mut md5s = Md5::new();
-        for (part, _) in &chosen {
+        for Held { value: part, .. } in &chosen {
             md5s.update(hex::decode(&part.part.etag).unwrap_or_default());
         }
         let etag = format!("{}-{}", hex::encode(md5s.finalize()), chosen.len());
         let checksum = composite_checksum(upload.checksum_algorithm, &chosen);
-        let size: u64 = chosen.iter().map(|(p, _)| p.part.size).sum();
+        let size: u64 = chosen.iter().map(|h| h.value.part.size).sum();
         let holders: Vec<bool> = (0..self.drives.len())
-            .map(|position| chosen.iter().all(|(_, h)| h[position]))
+            .map(|position| chosen.iter().all(|h| h.holders[position]))
             .collect();
         let links: Vec<(std::path::PathBuf, String)> = chosen
             .iter()
-            .map(|(p, _)| {
+            .map(|Held { value: p, .. }| {
                 (
                     layout::upload_part_data_path(bucket, upload_id, p.part.number, p.data_id),
                     layout::part_file_name(p.part.number),
@@ -505,7 +517,7 @@ impl Engine {
             attributes: upload.attributes.clone(),
             checksum,
             erasure: upload.erasure.clone(),
-            parts: chosen.iter().map(|(p, _)| p.part.clone()).collect(),
+            parts: chosen.iter().map(|h| h.value.part.clone()).collect(),
             multipart_parts: chosen.len() as u32,
             data_dir: Some(Uuid::new_v4()),
             inline: None,
@@ -573,19 +585,25 @@ impl Engine {
         (ids, answered)
     }
 
-    /// The agreed upload record of `upload_id` (its key, and the record
-    /// bytes) and which drives hold it.
-    pub(crate) async fn upload_key(
+    /// The agreed upload record of `upload_id`.
+    pub(crate) async fn agreed_upload(
         &self,
         bucket: &str,
         upload_id: &str,
-    ) -> Option<((String, Vec<u8>), Vec<bool>)> {
+    ) -> Option<AgreedUpload> {
         let reads = self
             .read_records::<UploadMeta>(layout::upload_meta_path(bucket, upload_id))
             .await;
-        let (upload, holders) = agree(&reads, self.data)?;
-        let encoded = encode_record(&upload, None);
-        Some(((upload.key, encoded), holders))
+        let Held {
+            value: upload,
+            holders,
+        } = agree(&reads, self.data)?;
+        let record = encode_record(&upload, None);
+        Some(AgreedUpload {
+            key: upload.key,
+            record,
+            holders,
+        })
     }
 
     pub async fn has_uploads(&self, bucket: &str) -> bool {
@@ -615,7 +633,7 @@ impl Engine {
             for (answered, read) in answered.iter_mut().zip(&reads) {
                 *answered &= !matches!(read, DriveRead::Failed);
             }
-            if let Some((upload, _)) = agree(&reads, self.data) {
+            if let Some(Held { value: upload, .. }) = agree(&reads, self.data) {
                 if upload.key.starts_with(&params.prefix) {
                     uploads.push(upload);
                 }
@@ -675,11 +693,11 @@ fn upload_info(bucket: &str, upload: UploadMeta) -> UploadInfo {
 /// checksums, suffixed with `-N`.
 fn composite_checksum(
     algorithm: Option<ChecksumAlgorithm>,
-    parts: &[(PartMeta, Vec<bool>)],
+    parts: &[Held<PartMeta>],
 ) -> Option<Checksum> {
     let algorithm = algorithm?;
     let mut raw = Vec::new();
-    for (part, _) in parts {
+    for Held { value: part, .. } in parts {
         let checksum = part.part.checksum.as_ref()?;
         if checksum.algorithm != algorithm {
             return None;

@@ -12,7 +12,7 @@ use crate::engine::{read_frame_at, Engine};
 use crate::keys::EncodedKey;
 use crate::layout;
 use crate::meta::{encode_record, PartMeta, UploadMeta};
-use crate::multipart::agree;
+use crate::multipart::{agree, AgreedUpload, Held};
 use crate::quorum::DriveRead;
 
 impl Engine {
@@ -59,7 +59,7 @@ impl Engine {
     pub async fn heal_uploads(&self, bucket: &str) -> u64 {
         let mut rebuilt = 0;
         for id in self.upload_ids(bucket).await {
-            let Some(((key, _), _)) = self.upload_key(bucket, &id).await else {
+            let Some(AgreedUpload { key, .. }) = self.agreed_upload(bucket, &id).await else {
                 self.remove_upload_leftover(bucket, &id).await;
                 continue;
             };
@@ -73,12 +73,12 @@ impl Engine {
             if self.require_writable_bucket(bucket).is_err() {
                 return rebuilt;
             }
-            let Some((encoded, holders)) = self.upload_key(bucket, &id).await else {
+            let Some(agreed) = self.agreed_upload(bucket, &id).await else {
                 continue;
             };
             let path = layout::upload_meta_path(bucket, &id);
-            let encoded = Arc::new(encoded.1);
-            let holders = Arc::new(holders);
+            let encoded = Arc::new(agreed.record);
+            let holders = Arc::new(agreed.holders);
             self.drives
                 .each_drive(move |position, drive| {
                     if !holders[position] {
@@ -88,7 +88,11 @@ impl Engine {
                 })
                 .await;
             for number in self.part_numbers(bucket, &id).await.0 {
-                let Some((part, holders)) = self.read_part(bucket, &id, number).await else {
+                let Some(Held {
+                    value: part,
+                    holders,
+                }) = self.read_part(bucket, &id, number).await
+                else {
                     continue;
                 };
                 let drives: Vec<Option<Arc<dyn Drive>>> = self.drives.online_slots();

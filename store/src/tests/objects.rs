@@ -549,7 +549,7 @@ async fn delete_bucket_racing_puts_never_loses_or_resurrects_an_object() {
     assert!(deleted_rounds > 0, "no round exercised a successful delete");
 }
 
-/// Review #9: an attribute update that lands on fewer than write-quorum
+/// An attribute update that lands on fewer than write-quorum
 /// drives is rolled back there, like a failed commit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attribute_update_below_quorum_is_rolled_back() {
@@ -586,7 +586,7 @@ async fn attribute_update_below_quorum_is_rolled_back() {
     );
 }
 
-/// Review #8: an overwrite removes every data dir but its own, including
+/// An overwrite removes every data dir but its own, including
 /// ones a crash left behind that no version refers to.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overwrite_removes_data_dirs_left_by_crashes() {
@@ -621,7 +621,7 @@ async fn overwrite_removes_data_dirs_left_by_crashes() {
     }
 }
 
-/// Review #7: a read of a multipart object closes each part's shard files
+/// A read of a multipart object closes each part's shard files
 /// once it is past that part.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_close_each_parts_files_once_read() {

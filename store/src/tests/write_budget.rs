@@ -33,7 +33,7 @@ async fn writes_never_fsync_the_shared_tmp_area() {
     );
 }
 
-/// Review #5: a slow upload parks no blocking thread, so metadata work keeps
+/// A slow upload parks no blocking thread, so metadata work keeps
 /// running even with a tiny blocking pool and stalled bodies.
 #[test]
 fn stalled_uploads_do_not_hold_blocking_threads() {
