@@ -65,7 +65,7 @@ impl AnswerCheck {
 
     /// One drive's read of a record under `anchor`, with `NotFound` counted
     /// as absence only when the drive answers for `anchor`, and any other
-    /// I/O error checked against the drive (review #10): a drive that no
+    /// I/O error checked against the drive: a drive that no
     /// longer answers is pushed to `gone`.
     pub fn judge<T>(
         &self,

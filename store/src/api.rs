@@ -453,6 +453,53 @@ pub struct HealReport {
     pub bytes_rebuilt: u64,
 }
 
+/// Heal progress and redundancy, for `admin info`, metrics and health.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealStatus {
+    /// A heal walk (background or explicit) is running.
+    pub running: bool,
+    /// Objects the running (or last) walk has visited.
+    pub objects_done: u64,
+    /// Objects it has yet to visit (counted when it started).
+    pub objects_left: u64,
+    /// Bytes of the objects it has visited.
+    pub bytes_done: u64,
+    /// Bytes of the objects it has yet to visit.
+    pub bytes_left: u64,
+    /// Single objects waiting in the heal queue.
+    pub queued_objects: u64,
+    /// Drives offline now.
+    pub drives_offline: usize,
+    /// Drive positions that missed writes (or were formatted fresh) and
+    /// have not been filled by a complete walk yet.
+    pub drives_healing: Vec<usize>,
+    /// Every drive online and whole, nothing queued, no walk running: the
+    /// store survives the loss of `parity` drives again.
+    pub redundancy_full: bool,
+}
+
+/// What a background worker is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WorkerState {
+    /// Waiting for work.
+    Idle,
+    /// Doing a step of work.
+    Active,
+    /// Finished (after a shutdown, or the store went away).
+    Stopped,
+}
+
+/// One background worker of the store, for `admin info`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerInfo {
+    /// Its name (`heal-queue`, `heal-walk`, `drive-monitor`).
+    pub name: String,
+    /// What it is doing.
+    pub state: WorkerState,
+    /// How it paces itself, in words.
+    pub pacing: String,
+}
+
 /// State of one drive, for start-up messages, health and `admin info`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DriveStatus {
@@ -650,4 +697,16 @@ pub trait Maintenance: Send + Sync {
     fn drive_status(&self) -> impl std::future::Future<Output = Vec<DriveStatus>> + Send;
     /// `(data, parity)` of the default storage class.
     fn erasure_layout(&self) -> (usize, usize);
+    /// Heal progress and whether redundancy is full. Stores without
+    /// redundancy to restore report themselves whole.
+    fn heal_status(&self) -> HealStatus {
+        HealStatus {
+            redundancy_full: true,
+            ..HealStatus::default()
+        }
+    }
+    /// The store's background workers and their states.
+    fn workers(&self) -> Vec<WorkerInfo> {
+        Vec::new()
+    }
 }

@@ -15,13 +15,13 @@ use crate::layout;
 use crate::meta::{Blob, MetaError};
 use crate::quorum::{pick_blob, DriveRead};
 
-const SETTINGS: [BucketSetting; 3] = [
+pub(crate) const SETTINGS: [BucketSetting; 3] = [
     BucketSetting::Policy,
     BucketSetting::Lifecycle,
     BucketSetting::Cors,
 ];
 
-fn read_blob(drive: &dyn crate::drive::Drive, path: &Path) -> DriveRead<Blob> {
+pub(crate) fn read_blob(drive: &dyn crate::drive::Drive, path: &Path) -> DriveRead<Blob> {
     DriveRead::from_io(drive.read_file(path).map(|bytes| {
         Blob::decode(Bytes::from(bytes)).inspect_err(|err| {
             // Counted as corrupt like any undecodable copy; say why, since
@@ -33,7 +33,38 @@ fn read_blob(drive: &dyn crate::drive::Drive, path: &Path) -> DriveRead<Blob> {
     }))
 }
 
+/// Which entries of a folder a listing wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EntryKind {
+    Folder,
+    File,
+}
+
 impl Engine {
+    /// Names of the entries of `dir` on any drive, of `kind` and passing
+    /// `valid`, sorted, each once.
+    pub(crate) async fn names_on_any_drive(
+        &self,
+        dir: &'static str,
+        kind: EntryKind,
+        valid: fn(&str) -> bool,
+    ) -> Vec<String> {
+        let lists = self
+            .drives
+            .each_drive(move |_, drive| drive.list_dir(Path::new(dir)))
+            .await;
+        let mut names: Vec<String> = lists
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.is_dir == (kind == EntryKind::Folder) && valid(&e.name))
+            .map(|e| e.name)
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// Reads a blob from every drive and picks the agreed value.
     pub async fn read_blob_quorum(&self, path: PathBuf) -> Option<Blob> {
         let reads: Vec<DriveRead<Blob>> = self
@@ -75,35 +106,17 @@ impl Engine {
         // A removal cannot be put back; an overwrite is not put back either
         // (a minority copy of a blob never wins a read), and the drives that
         // missed it are marked for the heal walk.
-        self.drives
-            .finish_write(
-                results,
-                self.drives.write_quorum(),
-                Effect::Visible,
-                |_| async {},
-            )
-            .await?;
+        self.drives.finish_final_write(results).await?;
         Ok(())
     }
 
     /// Loads every bucket (union of names over drives, records by quorum).
     pub async fn load_buckets(&self) {
-        let names: Vec<String> = {
-            let lists = self
-                .drives
-                .each_drive(|_, drive| drive.list_dir(Path::new(layout::BUCKETS_DIR)))
-                .await;
-            let mut names: Vec<String> = lists
-                .into_iter()
-                .flatten()
-                .flatten()
-                .filter(|e| e.is_dir && validate_bucket_name(&e.name).is_ok())
-                .map(|e| e.name)
-                .collect();
-            names.sort();
-            names.dedup();
-            names
-        };
+        let names = self
+            .names_on_any_drive(layout::BUCKETS_DIR, EntryKind::Folder, |name| {
+                validate_bucket_name(name).is_ok()
+            })
+            .await;
         for name in names {
             let Some(record) = self.read_blob_quorum(layout::bucket_meta_path(&name)).await else {
                 continue;
@@ -258,14 +271,7 @@ impl Engine {
                 drive.fsync_dir(Path::new(layout::BUCKETS_DIR))
             })
             .await;
-        self.drives
-            .finish_write(
-                results,
-                self.drives.write_quorum(),
-                Effect::Visible,
-                |_| async {},
-            )
-            .await?;
+        self.drives.finish_final_write(results).await?;
         Ok(())
     }
 
@@ -321,107 +327,6 @@ impl Engine {
         let _guard = self.locks.lock("", name).await;
         self.write_blob_quorum(layout::system_blob_path(name), value.map(Blob::new))
             .await
-    }
-
-    /// Copies every system blob (IAM users, policies, other configuration)
-    /// onto drives that lack the agreed value, e.g. a replaced drive.
-    /// Returns how many copies were written.
-    pub async fn heal_system_blobs(&self) -> u64 {
-        let names: Vec<String> = {
-            let lists = self
-                .drives
-                .each_drive(|_, drive| drive.list_dir(Path::new(layout::CONFIG_DIR)))
-                .await;
-            let mut names: Vec<String> = lists
-                .into_iter()
-                .flatten()
-                .flatten()
-                .filter(|e| !e.is_dir && validate_blob_name(&e.name).is_ok())
-                .map(|e| e.name)
-                .collect();
-            names.sort();
-            names.dedup();
-            names
-        };
-        let mut written = 0;
-        for name in names {
-            let _guard = self.locks.lock("", &name).await;
-            let path = layout::system_blob_path(&name);
-            let Some(blob) = self.read_blob_quorum(path.clone()).await else {
-                continue;
-            };
-            let (id, encoded) = (blob.id, Arc::new(blob.encode()));
-            let results = self
-                .drives
-                .each_drive(move |_, drive| {
-                    if read_blob(drive, &path).found().map(|b| b.id) == Some(id) {
-                        return Ok(false);
-                    }
-                    drive.mkdir_all(Path::new(layout::CONFIG_DIR))?;
-                    drive.write_atomic(&path, &encoded).map(|()| true)
-                })
-                .await;
-            written += results.iter().filter(|r| matches!(r, Ok(true))).count() as u64;
-        }
-        written
-    }
-
-    /// Re-creates bucket folders, records and settings on drives that lack
-    /// them (fresh drives). Returns how many drives were repaired.
-    pub async fn heal_bucket(&self, bucket: &str) -> Result<u64, StoreError> {
-        // DeleteBucket holds this from its check to its last removal, and
-        // setting writes hold it too: a heal never re-creates the folders of
-        // a bucket being deleted, nor writes back a setting being replaced.
-        let _guard = self.bucket_ops.lock().await;
-        let (created, settings) = {
-            let buckets = self.buckets.read().expect("bucket cache");
-            let state = buckets
-                .get(bucket)
-                .ok_or_else(|| StoreError::NoSuchBucket(bucket.to_owned()))?;
-            (state.created, state.settings.clone())
-        };
-        let record = self
-            .read_blob_quorum(layout::bucket_meta_path(bucket))
-            .await
-            .unwrap_or(Blob {
-                mod_time: created,
-                id: uuid::Uuid::new_v4(),
-                value: Bytes::new(),
-            });
-        let mut files: Vec<(PathBuf, Blob)> = vec![(layout::bucket_meta_path(bucket), record)];
-        for (setting, _) in settings {
-            let path = layout::setting_path(bucket, setting);
-            if let Some(blob) = self.read_blob_quorum(path.clone()).await {
-                files.push((path, blob));
-            }
-        }
-        let files = Arc::new(files);
-        let name = bucket.to_owned();
-        let repaired = self
-            .drives
-            .each_drive(move |_, drive| {
-                let mut repaired = false;
-                if !drive.exists(&layout::bucket_dir(&name))? {
-                    drive.mkdir_all(&layout::bucket_dir(&name))?;
-                    repaired = true;
-                }
-                for (path, blob) in files.iter() {
-                    let current = match drive.read_file(path) {
-                        Ok(bytes) => Blob::decode(Bytes::from(bytes)).ok(),
-                        Err(_) => None,
-                    };
-                    if current.as_ref().map(|b| b.id) != Some(blob.id) {
-                        drive.write_atomic(path, &blob.encode())?;
-                        repaired = true;
-                    }
-                }
-                Ok(repaired)
-            })
-            .await;
-        Ok(repaired
-            .into_iter()
-            .filter(|r| matches!(r, Ok(true)))
-            .count() as u64)
     }
 }
 

@@ -12,6 +12,10 @@
 //! See the `layout` module header and `store/README.md`.
 #![deny(missing_docs)]
 
+// The engine's tests share the suites' drive fixture, written against `store::`.
+#[cfg(test)]
+extern crate self as store;
+
 mod answers;
 pub mod api;
 mod catalog;
@@ -30,14 +34,15 @@ mod multipart;
 mod quorum;
 #[cfg(test)]
 mod tests;
+mod workers;
 
 use bytes::Bytes;
 
 use api::{
     BucketInfo, BucketSetting, ByteRange, ByteStream, Catalog, ChecksumAlgorithm, CompletePart,
-    DriveStatus, HealReport, ListPage, ListParams, ListUploadsParams, Maintenance, MultipartStore,
-    ObjectAttributes, ObjectInfo, ObjectReader, ObjectStore, PartInfo, PartsPage, PutOptions,
-    StoreError, UploadInfo, UploadsPage,
+    DriveStatus, HealReport, HealStatus, ListPage, ListParams, ListUploadsParams, Maintenance,
+    MultipartStore, ObjectAttributes, ObjectInfo, ObjectReader, ObjectStore, PartInfo, PartsPage,
+    PutOptions, StoreError, UploadInfo, UploadsPage, WorkerInfo,
 };
 use engine::Engine;
 pub use engine::{default_parity, Store, StoreConfig};
@@ -212,5 +217,13 @@ impl Maintenance for Store {
 
     fn erasure_layout(&self) -> (usize, usize) {
         (self.inner.data, self.inner.parity)
+    }
+
+    fn heal_status(&self) -> HealStatus {
+        self.inner.heal_status()
+    }
+
+    fn workers(&self) -> Vec<WorkerInfo> {
+        self.inner.workers.list()
     }
 }

@@ -248,14 +248,7 @@ impl Engine {
             .await;
         // A delete cannot be undone below quorum; the drives that missed it
         // get a marker, and the heal walk removes what they still hold.
-        self.drives
-            .finish_write(
-                results,
-                self.drives.write_quorum(),
-                Effect::Visible,
-                |_| async {},
-            )
-            .await?;
+        self.drives.finish_final_write(results).await?;
         Ok(())
     }
 

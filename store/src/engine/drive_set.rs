@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::missed::MissedWrites;
 use super::{offline_error, Engine};
 use crate::answers::AnswerCheck;
-use crate::api::{DriveStatus, StoreError};
+use crate::api::{DriveStatus, StoreError, WorkerState};
 use crate::drive::Drive;
 use crate::layout;
 use crate::quorum::write_quorum;
@@ -109,7 +109,8 @@ impl DriveSet {
     }
 
     /// Runs `op` on every online drive in parallel on the blocking pool;
-    /// offline drives answer with an error. Results are by drive position.
+    /// offline drives, and drives whose folder vanished, answer with an
+    /// error. Results are by drive position.
     pub async fn each_drive<T, F>(&self, op: F) -> DriveResults<T>
     where
         T: Send + 'static,
@@ -127,6 +128,7 @@ impl DriveSet {
                 let drive = state.drive.clone();
                 let op = op.clone();
                 Some(tokio::task::spawn_blocking(move || {
+                    require_present(drive.as_ref())?;
                     op(position, drive.as_ref())
                 }))
             })
@@ -173,6 +175,17 @@ impl DriveSet {
             self.record_missed(missed).await;
         }
         Ok(results)
+    }
+
+    /// [`DriveSet::finish_write`] of a visible write at the store's write
+    /// quorum that nothing can roll back (removals) or need not (a blob
+    /// overwrite: a minority copy never wins a read).
+    pub async fn finish_final_write<T>(
+        &self,
+        results: DriveResults<T>,
+    ) -> Result<DriveResults<T>, StoreError> {
+        self.finish_write(results, self.write_quorum(), Effect::Visible, |_| async {})
+            .await
     }
 
     /// Online drives as (position, drive), for blocking code.
@@ -348,6 +361,17 @@ impl<'a> IntoIterator for &'a DriveSet {
     }
 }
 
+/// Fails unless the drive's folder (its format file) is there. Removals
+/// treat "not found" as done, so without this a vanished drive would count
+/// as having applied a delete it never saw, and get no missed-write marker.
+fn require_present(drive: &dyn Drive) -> io::Result<()> {
+    if drive.exists(Path::new(layout::FORMAT_FILE))? {
+        Ok(())
+    } else {
+        Err(io::Error::other("the drive folder is gone"))
+    }
+}
+
 /// How often offline drives are probed: a drive that answers again with
 /// its own format comes back online (and is healed) without anyone asking.
 const DRIVE_CHECK_INTERVAL: std::time::Duration = if cfg!(test) {
@@ -357,21 +381,26 @@ const DRIVE_CHECK_INTERVAL: std::time::Duration = if cfg!(test) {
 };
 
 /// Probes offline drives every [`DRIVE_CHECK_INTERVAL`] (health checks
-/// and admin info probe too); stops when the store is dropped.
+/// and admin info probe too), as the `drive-monitor` worker.
 pub(super) fn start_drive_monitor(engine: &Arc<Engine>) {
-    if tokio::runtime::Handle::try_current().is_err() {
-        return;
-    }
     let weak = Arc::downgrade(engine);
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(DRIVE_CHECK_INTERVAL).await;
-            let Some(engine) = weak.upgrade() else { return };
-            if engine.drives.online_count() < engine.drives.len() {
-                engine.drive_status().await;
+    engine.workers.spawn(
+        "drive-monitor",
+        format!("probes offline drives every {DRIVE_CHECK_INTERVAL:?}"),
+        move |mut ctx| async move {
+            loop {
+                if !ctx.rest(DRIVE_CHECK_INTERVAL).await {
+                    return;
+                }
+                let Some(engine) = weak.upgrade() else { return };
+                if engine.drives.online_count() < engine.drives.len() {
+                    ctx.set(WorkerState::Active);
+                    engine.drive_status().await;
+                    ctx.set(WorkerState::Idle);
+                }
             }
-        }
-    });
+        },
+    );
 }
 
 impl Engine {
@@ -383,7 +412,7 @@ impl Engine {
     pub async fn drive_status(self: &Arc<Self>) -> Vec<DriveStatus> {
         let (statuses, returned) = self.drives.probe().await;
         if returned {
-            crate::heal::start_background_walk(self, std::time::Duration::ZERO);
+            crate::heal::request_walk(self, std::time::Duration::ZERO);
         }
         statuses
     }

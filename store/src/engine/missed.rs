@@ -119,6 +119,16 @@ impl MissedWrites {
             .collect()
     }
 
+    /// Drives with a marker: they lack writes until a heal walk fills them.
+    pub fn marked(&self) -> Vec<usize> {
+        self.durable
+            .iter()
+            .enumerate()
+            .filter(|(_, durable)| durable.load(Ordering::SeqCst))
+            .map(|(position, _)| position)
+            .collect()
+    }
+
     /// Whether any drive carries a marker.
     pub fn any(&self) -> bool {
         self.durable.iter().any(|m| m.load(Ordering::SeqCst))
@@ -203,6 +213,12 @@ impl DriveSet {
             }
         }
         self.missed.any()
+    }
+
+    /// Drives that missed writes (or were formatted fresh) and are not
+    /// healed yet.
+    pub fn missed_drives(&self) -> Vec<usize> {
+        self.missed.marked()
     }
 
     /// Drives with markers, online now, at the start of a heal pass.

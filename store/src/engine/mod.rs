@@ -28,7 +28,9 @@ mod missed;
 mod read;
 mod write;
 
-pub(crate) use commit::{ensure_segment_names, prune_empty_dirs, segment_name_files};
+pub(crate) use commit::{
+    ensure_segment_names, prune_empty_dirs, remove_data_dirs_except, segment_name_files,
+};
 pub(crate) use drive_set::{DriveSet, DriveState, Effect};
 pub(crate) use read::{read_frame_at, ShardSources};
 pub(crate) use write::{Inline, Stored, WriteBuffers};
@@ -136,7 +138,8 @@ pub(crate) struct Engine {
     pub bucket_ops: tokio::sync::Mutex<()>,
     pub heal_queue: HealQueue,
     pub write_buffers: WriteBuffers,
-    pub full_heal: crate::heal::FullHealState,
+    pub heal: crate::heal::HealState,
+    pub workers: crate::workers::Workers,
 }
 
 impl Store {
@@ -194,19 +197,27 @@ impl Store {
             bucket_ops: Default::default(),
             heal_queue: HealQueue::default(),
             write_buffers: WriteBuffers::new(config.write_buffer_limit),
-            full_heal: Default::default(),
+            heal: Default::default(),
+            workers: crate::workers::Workers::new(),
         });
         inner.load_buckets().await;
-        crate::heal::start_worker(&inner);
+        crate::heal::start_workers(&inner);
         drive_set::start_drive_monitor(&inner);
         if any_fresh {
             inner.drives.record_fresh_drives().await;
         }
         if inner.drives.load_missed_writes().await {
             tracing::info!("drives are fresh or missed writes: they are healed in the background");
-            crate::heal::start_background_walk(&inner, MISSED_WRITES_HEAL_DELAY);
+            crate::heal::request_walk(&inner, MISSED_WRITES_HEAL_DELAY);
         }
         Ok(Store { inner })
+    }
+
+    /// Stops the background workers (heal queue, heal walk, drive monitor)
+    /// and waits until each has finished its current step. The store keeps
+    /// serving requests; nothing heals in the background afterwards.
+    pub async fn shutdown(&self) {
+        self.inner.workers.shutdown().await;
     }
 
     /// Bytes of write blocks and shards held in memory right now (see

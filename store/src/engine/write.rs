@@ -172,7 +172,7 @@ impl Engine {
             let dir = tmp_dir.clone();
             let name = file_name.clone();
             // An async task that borrows a blocking thread per write, so a
-            // slow client parks no thread (review #5).
+            // slow client parks no thread.
             writers.push(Some(tokio::spawn(async move {
                 let path = dir.join(&name);
                 let opened = {

@@ -4,105 +4,20 @@
 //! folder").
 #![allow(dead_code)]
 
-use std::collections::BTreeSet;
+mod drives;
+#[allow(unused_imports)]
+pub use drives::{files_under, TestDrives, SMALL_BLOCKS};
+
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use futures::StreamExt;
 use rand::{Rng, RngCore, SeedableRng};
 use store::api::{ByteRange, ByteStream, Catalog, ObjectInfo, ObjectStore, PutOptions, StoreError};
-use store::{Store, StoreConfig};
+use store::Store;
 
 pub const KIB: usize = 1024;
 pub const MIB: usize = 1024 * 1024;
-
-/// A temporary directory holding `n` drive folders (`drive1..driveN`).
-///
-/// The drives live one level below the temporary root (`root/set/driveN`) so
-/// suites can check that nothing is ever written beside the drive folders.
-pub struct TestDrives {
-    pub root: tempfile::TempDir,
-    pub drives: Vec<PathBuf>,
-}
-
-impl TestDrives {
-    pub fn new(count: usize) -> Self {
-        let root = tempfile::Builder::new()
-            .prefix("minnow-store-test-")
-            .tempdir()
-            .expect("create temp dir");
-        let drives: Vec<PathBuf> = (1..=count)
-            .map(|i| root.path().join("set").join(format!("drive{i}")))
-            .collect();
-        for drive in &drives {
-            std::fs::create_dir_all(drive).expect("create drive folder");
-        }
-        Self { root, drives }
-    }
-
-    /// Default configuration (EC 2+2 for four drives, 1 MiB blocks).
-    pub fn config(&self) -> StoreConfig {
-        StoreConfig::new(self.drives.clone())
-    }
-
-    pub async fn open(&self) -> Store {
-        self.open_with(self.config()).await
-    }
-
-    pub async fn open_with(&self, config: StoreConfig) -> Store {
-        Store::open(config).await.expect("open store")
-    }
-
-    pub fn drive(&self, index: usize) -> &Path {
-        &self.drives[index]
-    }
-
-    /// Removes a drive folder entirely (a drive that vanished).
-    pub fn remove_drive(&self, index: usize) {
-        let path = self.drive(index);
-        if path.exists() {
-            std::fs::remove_dir_all(path).expect("remove drive folder");
-        }
-    }
-
-    /// Removes a drive folder and recreates it empty (a replaced drive).
-    pub fn replace_drive(&self, index: usize) {
-        self.remove_drive(index);
-        std::fs::create_dir_all(self.drive(index)).expect("recreate drive folder");
-    }
-
-    /// Every regular file below the temporary root, relative to it.
-    pub fn all_files(&self) -> BTreeSet<PathBuf> {
-        files_under(self.root.path())
-            .into_iter()
-            .map(|p| p.strip_prefix(self.root.path()).unwrap().to_path_buf())
-            .collect()
-    }
-}
-
-/// Every regular file below `dir` (recursively, absolute paths, sorted).
-/// Symlinks are reported as files and never followed.
-pub fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(current) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&current) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            if kind.is_dir() {
-                stack.push(entry.path());
-            } else {
-                out.push(entry.path());
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 /// Every directory below `dir` (recursively, absolute paths, sorted).
 pub fn dirs_under(dir: &Path) -> Vec<PathBuf> {

@@ -1,0 +1,485 @@
+//! Healing, as ONE walk over every record kind: system blobs (identity,
+//! lifecycle cursor, configuration), each bucket's folder, record and
+//! settings, open multipart uploads, and objects; leftovers of writes a
+//! drive missed are removed on the way. The explicit heal (CLI, admin API),
+//! the background pass (fresh drives, drives that came back, missed-write
+//! markers at start-up; the paced `heal-walk` worker) all run [`walk`].
+//! Beside it, the heal queue: single objects that reads and writes noticed
+//! damaged, drained by the `heal-queue` worker.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use crate::api::{HealReport, HealStatus, ListParams, StoreError, WorkerState};
+use crate::engine::Engine;
+use crate::workers::{Tranquility, WorkerCtx};
+
+mod object;
+mod records;
+mod uploads;
+
+/// Queued objects wait this long before the worker heals them, so a burst
+/// of reads of one damaged object causes one heal, and foreground work
+/// (including an explicit heal) goes first.
+const HEAL_DELAY: Duration = Duration::from_secs(2);
+/// Queue bound: further requests are dropped (a full heal finds them).
+const MAX_QUEUED: usize = 100_000;
+/// Keys per batch when walking a bucket for a heal.
+const HEAL_BATCH: usize = 1000;
+
+/// One object waiting in the heal queue.
+struct Queued {
+    bucket: String,
+    key: String,
+    at: Instant,
+}
+
+#[derive(Default)]
+struct QueueState {
+    pending: VecDeque<Queued>,
+    queued: HashSet<(String, String)>,
+}
+
+/// Objects waiting for the background heal worker.
+#[derive(Clone, Default)]
+pub struct HealQueue {
+    state: Arc<Mutex<QueueState>>,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl HealQueue {
+    /// Queues an object (once; duplicates are ignored).
+    pub fn push(&self, bucket: &str, key: &str) {
+        let mut state = self.state.lock().expect("heal queue");
+        if state.queued.len() >= MAX_QUEUED {
+            return;
+        }
+        if state.queued.insert((bucket.to_owned(), key.to_owned())) {
+            state.pending.push_back(Queued {
+                bucket: bucket.to_owned(),
+                key: key.to_owned(),
+                at: Instant::now(),
+            });
+            self.wake.notify_one();
+        }
+    }
+
+    /// Objects waiting.
+    pub fn len(&self) -> usize {
+        self.state.lock().expect("heal queue").queued.len()
+    }
+
+    fn pop(&self) -> Option<Queued> {
+        self.state.lock().expect("heal queue").pending.pop_front()
+    }
+
+    fn done(&self, bucket: &str, key: &str) {
+        self.state
+            .lock()
+            .expect("heal queue")
+            .queued
+            .remove(&(bucket.to_owned(), key.to_owned()));
+    }
+}
+
+/// Starts the `heal-queue` and `heal-walk` workers.
+pub(crate) fn start_workers(engine: &Arc<Engine>) {
+    start_queue_worker(engine);
+    start_walk_worker(engine);
+}
+
+/// Drains the heal queue: each object [`HEAL_DELAY`] after it was queued.
+fn start_queue_worker(engine: &Arc<Engine>) {
+    let weak: Weak<Engine> = Arc::downgrade(engine);
+    let queue = engine.heal_queue.clone();
+    engine.workers.spawn(
+        "heal-queue",
+        format!("heals each queued object {HEAL_DELAY:?} after it was queued"),
+        move |mut ctx| async move {
+            loop {
+                let Some(Queued { bucket, key, at }) = queue.pop() else {
+                    ctx.set(WorkerState::Idle);
+                    tokio::select! {
+                        _ = tokio::time::timeout(Duration::from_secs(1), queue.wake.notified()) => {}
+                        () = ctx.stopped() => return,
+                    }
+                    if weak.strong_count() == 0 {
+                        return;
+                    }
+                    continue;
+                };
+                if !ctx
+                    .rest((at + HEAL_DELAY).saturating_duration_since(Instant::now()))
+                    .await
+                {
+                    return;
+                }
+                let Some(engine) = weak.upgrade() else { return };
+                ctx.set(WorkerState::Active);
+                queue.done(&bucket, &key);
+                match engine.heal_object_data(&bucket, &key).await {
+                    Ok(healed) if healed.report.objects_healed > 0 => {
+                        tracing::info!(%bucket, %key, "healed object")
+                    }
+                    Ok(_) => {}
+                    Err(err) => tracing::warn!(%bucket, %key, "heal failed: {err}"),
+                }
+            }
+        },
+    );
+}
+
+/// How the background walk rests between objects.
+const WALK_TRANQUILITY: Tranquility = Tranquility(1);
+
+/// Runs the heal walk over everything whenever one is requested (fresh
+/// drives and markers at start-up, a drive that came back). A request
+/// while a walk runs makes it run once more when it ends, so a drive that
+/// keeps dropping out and coming back does not pile up walks.
+fn start_walk_worker(engine: &Arc<Engine>) {
+    let weak: Weak<Engine> = Arc::downgrade(engine);
+    let (pending, wake) = (engine.heal.pending.clone(), engine.heal.wake.clone());
+    engine.workers.spawn(
+        "heal-walk",
+        format!(
+            "after each object rests {}x as long as it took",
+            WALK_TRANQUILITY.0
+        ),
+        move |mut ctx| async move {
+            loop {
+                let due = pending.lock().expect("walk request").take();
+                let Some(due) = due else {
+                    ctx.set(WorkerState::Idle);
+                    tokio::select! {
+                        _ = tokio::time::timeout(Duration::from_secs(1), wake.notified()) => {}
+                        () = ctx.stopped() => return,
+                    }
+                    if weak.strong_count() == 0 {
+                        return;
+                    }
+                    continue;
+                };
+                // Counted as running from the request on, so nobody sees
+                // "whole" between the request and the walk's start.
+                if let Some(engine) = weak.upgrade() {
+                    engine.heal.walks.fetch_add(1, Ordering::SeqCst);
+                }
+                let rested = ctx
+                    .rest(due.saturating_duration_since(Instant::now()))
+                    .await;
+                if rested {
+                    ctx.set(WorkerState::Active);
+                    let mut pacer = Pacer::Tranquil(WALK_TRANQUILITY, &mut ctx);
+                    match walk(&weak, &Scope::Everything, &mut pacer).await {
+                        Ok(total) => tracing::info!(?total, "background heal finished"),
+                        Err(err) => tracing::warn!("background heal stopped: {err}"),
+                    }
+                }
+                if let Some(engine) = weak.upgrade() {
+                    engine.heal.walks.fetch_sub(1, Ordering::SeqCst);
+                }
+                if !rested || ctx.stopping() {
+                    return;
+                }
+            }
+        },
+    );
+}
+
+/// Asks the `heal-walk` worker for a walk over everything in `delay`.
+pub(crate) fn request_walk(engine: &Engine, delay: Duration) {
+    let at = Instant::now() + delay;
+    let mut pending = engine.heal.pending.lock().expect("walk request");
+    *pending = Some(pending.map_or(at, |earlier| earlier.min(at)));
+    engine.heal.wake.notify_one();
+}
+
+/// Whether a walk rests between objects.
+pub(crate) enum Pacer<'a> {
+    /// An explicit heal: its caller waits for it.
+    Unpaced,
+    /// The background walk: rests, and stops at shutdown.
+    Tranquil(Tranquility, &'a mut WorkerCtx),
+}
+
+impl Pacer<'_> {
+    /// After a step that took `worked`: false when the walk must stop.
+    async fn after(&mut self, worked: Duration) -> bool {
+        match self {
+            Pacer::Unpaced => true,
+            Pacer::Tranquil(tranquility, ctx) => ctx.rest(tranquility.rest_after(worked)).await,
+        }
+    }
+}
+
+/// The state of the heal walks: the background walk's pending request,
+/// and the progress of the walk running now, for operators.
+#[derive(Default)]
+pub(crate) struct HealState {
+    /// When the requested background walk is due.
+    pending: Arc<Mutex<Option<Instant>>>,
+    wake: Arc<tokio::sync::Notify>,
+    /// Walks running or requested (background and explicit).
+    walks: AtomicU64,
+    objects_done: AtomicU64,
+    objects_total: AtomicU64,
+    bytes_done: AtomicU64,
+    bytes_total: AtomicU64,
+}
+
+/// What a walk covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// Everything: system blobs, every bucket, and the missed-write markers
+    /// a complete walk without failures may remove.
+    Everything,
+    /// One bucket's records, uploads and the objects under a prefix.
+    Bucket { bucket: String, prefix: String },
+}
+
+/// Counts a walk as running while it lives.
+/// (It holds the store weakly: a walk never keeps a dropped store alive.)
+struct Running(Weak<Engine>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(engine) = self.0.upgrade() {
+            engine.heal.walks.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// The one heal walk. Holds the store only while it heals one thing (an
+/// explicit heal's caller holds it throughout; a background pass stops
+/// when the store is dropped, reporting what it did so far).
+pub(crate) async fn walk(
+    weak: &Weak<Engine>,
+    scope: &Scope,
+    pacer: &mut Pacer<'_>,
+) -> Result<HealReport, StoreError> {
+    let Some(engine) = weak.upgrade() else {
+        return Ok(HealReport::default());
+    };
+    let missed = engine.drives.missed_writes_snapshot();
+    let buckets: Vec<(String, String)> = match scope {
+        Scope::Everything => engine
+            .list_buckets()
+            .into_iter()
+            .map(|b| (b.name, String::new()))
+            .collect(),
+        Scope::Bucket { bucket, prefix } => {
+            engine.require_bucket(bucket)?;
+            vec![(bucket.clone(), prefix.clone())]
+        }
+    };
+    engine.heal.walks.fetch_add(1, Ordering::SeqCst);
+    let _running = Running(weak.clone());
+    engine.count_heal_work(&buckets).await;
+    let mut total = HealReport::default();
+    // Whether every bucket and key was visited (a bucket deleted meanwhile
+    // counts as visited).
+    let mut complete = true;
+    if *scope == Scope::Everything {
+        let copies = engine.heal_system_blobs().await;
+        if copies > 0 {
+            tracing::info!(copies, "healed system blobs");
+        }
+        engine.remove_bucket_leftovers().await;
+    }
+    drop(engine);
+    for (bucket, prefix) in &buckets {
+        match heal_bucket_contents(weak, bucket, prefix, &mut total, pacer).await {
+            Ok(Visit::Complete) => {}
+            Ok(Visit::Stopped) => return Ok(total),
+            // A walk over everything lists buckets first; one deleted since
+            // then is nothing to heal, not a failure of the whole pass.
+            Err(StoreError::NoSuchBucket(_)) if *scope == Scope::Everything => {}
+            Err(err) if *scope == Scope::Everything => {
+                tracing::warn!(%bucket, "heal skips the bucket: {err}");
+                complete = false;
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    if *scope == Scope::Everything && complete && total.objects_failed == 0 {
+        if let Some(engine) = weak.upgrade() {
+            engine.drives.clear_missed_writes(&missed).await;
+        }
+    }
+    Ok(total)
+}
+
+/// Whether a bucket's walk visited everything or stopped with the store.
+enum Visit {
+    Complete,
+    Stopped,
+}
+
+/// Heals one bucket's records, open uploads and objects under `prefix`,
+/// adding what it did to `total`.
+async fn heal_bucket_contents(
+    weak: &Weak<Engine>,
+    bucket: &str,
+    prefix: &str,
+    total: &mut HealReport,
+    pacer: &mut Pacer<'_>,
+) -> Result<Visit, StoreError> {
+    {
+        let Some(engine) = weak.upgrade() else {
+            return Ok(Visit::Stopped);
+        };
+        engine.heal_bucket(bucket).await?;
+        let parts = engine.heal_uploads(bucket).await;
+        if parts > 0 {
+            tracing::info!(%bucket, parts, "healed multipart upload parts");
+        }
+    }
+    let mut start_after: Option<String> = None;
+    loop {
+        let Some(engine) = weak.upgrade() else {
+            return Ok(Visit::Stopped);
+        };
+        let keys = engine
+            .keys_on_any_drive(bucket, prefix, start_after.clone(), HEAL_BATCH)
+            .await?;
+        drop(engine);
+        for key in &keys {
+            let Some(engine) = weak.upgrade() else {
+                return Ok(Visit::Stopped);
+            };
+            let started = Instant::now();
+            match engine.heal_object_data(bucket, key).await {
+                Ok(healed) => {
+                    add_report(total, &healed.report);
+                    engine.heal.objects_done.fetch_add(1, Ordering::Relaxed);
+                    engine
+                        .heal
+                        .bytes_done
+                        .fetch_add(healed.size, Ordering::Relaxed);
+                }
+                Err(e @ StoreError::NoSuchBucket(_)) => return Err(e),
+                Err(_) => {
+                    total.objects_scanned += 1;
+                    total.objects_failed += 1;
+                }
+            }
+            drop(engine);
+            if !pacer.after(started.elapsed()).await {
+                return Ok(Visit::Stopped);
+            }
+        }
+        if keys.len() < HEAL_BATCH {
+            return Ok(Visit::Complete);
+        }
+        start_after = keys.last().cloned();
+    }
+}
+
+/// Accumulates report numbers.
+pub(crate) fn add_report(total: &mut HealReport, one: &HealReport) {
+    total.objects_scanned += one.objects_scanned;
+    total.objects_healed += one.objects_healed;
+    total.objects_failed += one.objects_failed;
+    total.bytes_rebuilt += one.bytes_rebuilt;
+}
+
+impl Engine {
+    /// The explicit heal (CLI, admin API): the same walk as the background
+    /// pass, over everything or one bucket's prefix.
+    pub async fn heal(
+        self: &Arc<Self>,
+        bucket: Option<&str>,
+        prefix: &str,
+    ) -> Result<HealReport, StoreError> {
+        let scope = match bucket {
+            None if prefix.is_empty() => Scope::Everything,
+            None => {
+                // A prefix across every bucket: each bucket's walk alone
+                // (no system blobs, markers stay).
+                let mut total = HealReport::default();
+                for info in self.list_buckets() {
+                    let scope = Scope::Bucket {
+                        bucket: info.name,
+                        prefix: prefix.to_owned(),
+                    };
+                    match walk(&Arc::downgrade(self), &scope, &mut Pacer::Unpaced).await {
+                        Ok(report) => add_report(&mut total, &report),
+                        Err(StoreError::NoSuchBucket(_)) => {}
+                        Err(err) => return Err(err),
+                    }
+                }
+                return Ok(total);
+            }
+            Some(bucket) => Scope::Bucket {
+                bucket: bucket.to_owned(),
+                prefix: prefix.to_owned(),
+            },
+        };
+        walk(&Arc::downgrade(self), &scope, &mut Pacer::Unpaced).await
+    }
+
+    /// Sets the totals of a walk that starts now: the objects and bytes
+    /// under its buckets and prefixes (by quorum listing).
+    async fn count_heal_work(&self, buckets: &[(String, String)]) {
+        let (mut objects, mut bytes) = (0u64, 0u64);
+        for (bucket, prefix) in buckets {
+            let mut params = ListParams {
+                prefix: prefix.clone(),
+                max_keys: HEAL_BATCH,
+                ..Default::default()
+            };
+            loop {
+                let Ok(page) = self.list_objects(bucket, params.clone()).await else {
+                    break;
+                };
+                objects += page.objects.len() as u64;
+                bytes += page.objects.iter().map(|o| o.size).sum::<u64>();
+                match page.next_marker {
+                    Some(next) if page.is_truncated => params.start_after = Some(next),
+                    _ => break,
+                }
+            }
+        }
+        self.heal.objects_done.store(0, Ordering::Relaxed);
+        self.heal.bytes_done.store(0, Ordering::Relaxed);
+        self.heal.objects_total.store(objects, Ordering::Relaxed);
+        self.heal.bytes_total.store(bytes, Ordering::Relaxed);
+    }
+
+    /// Heal progress and whether redundancy is full (see [`HealStatus`]).
+    pub fn heal_status(&self) -> HealStatus {
+        let running = self.heal.walks.load(Ordering::SeqCst) > 0;
+        let objects_total = self.heal.objects_total.load(Ordering::Relaxed);
+        let bytes_total = self.heal.bytes_total.load(Ordering::Relaxed);
+        // A walk finds keys the count at its start did not (written since,
+        // or leftovers only a minority holds): "done" never exceeds "total".
+        let objects_done = self
+            .heal
+            .objects_done
+            .load(Ordering::Relaxed)
+            .min(objects_total);
+        let bytes_done = self
+            .heal
+            .bytes_done
+            .load(Ordering::Relaxed)
+            .min(bytes_total);
+        let drives_offline = self.drives.len() - self.drives.online_count();
+        let drives_healing = self.drives.missed_drives();
+        let whole = drives_offline == 0
+            && drives_healing.is_empty()
+            && self.heal.pending.lock().expect("walk request").is_none();
+        HealStatus {
+            running,
+            objects_done,
+            objects_left: objects_total - objects_done,
+            bytes_done,
+            bytes_left: bytes_total - bytes_done,
+            queued_objects: self.heal_queue.len() as u64,
+            drives_offline,
+            drives_healing,
+            redundancy_full: whole && !running && self.heal_queue.len() == 0,
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! Healing one object: read its metadata from every drive, scrub every
+//! block of the agreed version, rebuild the shards and metadata of drives
+//! that lack them or hold damaged ones, and remove what no version refers
+//! to (leftovers of deletes a drive missed, data folders a crash left).
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use erasure::ErasureCodec;
+
+use crate::api::{HealReport, StoreError};
+use crate::drive::Drive;
+use crate::engine::{
+    ensure_segment_names, internal, prune_empty_dirs, remove_data_dirs_except, segment_name_files,
+    Engine, ShardSources,
+};
+use crate::keys::EncodedKey;
+use crate::layout;
+use crate::meta::ObjectMeta;
+use crate::quorum::{pick_object_meta, DriveRead};
+
+/// What healing one object did, and the object's size (for progress).
+#[derive(Debug, Default)]
+pub(crate) struct ObjectHealed {
+    pub report: HealReport,
+    pub size: u64,
+}
+
+/// What a repair rewrote.
+#[derive(Debug, Default)]
+struct Repaired {
+    /// Drive positions whose shard and metadata were rewritten.
+    rewritten: Vec<usize>,
+    /// How many drives needed a rewrite.
+    needed: usize,
+    /// Framed shard bytes written.
+    bytes: u64,
+}
+
+/// The blocking part of an object heal: scrub every block, then rebuild
+/// the shards of `targets` (plus any holder found damaged).
+struct ObjectRepair {
+    codec: ErasureCodec,
+    meta: ObjectMeta,
+    drives: Vec<Option<Arc<dyn Drive>>>,
+    holders: Vec<bool>,
+    inline_streams: Vec<Option<Bytes>>,
+    data_dir: Option<PathBuf>,
+    object_dir: PathBuf,
+    name_files: Vec<(PathBuf, Vec<u8>)>,
+}
+
+impl ObjectRepair {
+    fn sources(&self) -> Vec<ShardSources> {
+        let total = self.codec.total_shards();
+        let mut by_shard: Vec<Option<usize>> = vec![None; total];
+        for (position, holds) in self.holders.iter().enumerate() {
+            if *holds {
+                by_shard[usize::from(self.meta.erasure.distribution[position])] = Some(position);
+            }
+        }
+        let numbers: Vec<u32> = self.meta.parts.iter().map(|p| p.number).collect();
+        by_shard
+            .into_iter()
+            .map(|position| match &self.data_dir {
+                None => ShardSources::Inline(position.and_then(|p| self.inline_streams[p].clone())),
+                Some(dir) => ShardSources::open_files(
+                    position.and_then(|p| self.drives[p].clone()),
+                    dir,
+                    &numbers,
+                ),
+            })
+            .collect()
+    }
+
+    /// Calls `each(part index, healed frames, rebuilt indices)` per block.
+    fn for_each_block(
+        &self,
+        mut each: impl FnMut(usize, &[Bytes], &[usize]) -> std::io::Result<()>,
+    ) -> Result<(), StoreError> {
+        let mut sources = self.sources();
+        let total = self.codec.total_shards();
+        for (part_index, part) in self.meta.parts.iter().enumerate() {
+            for block in 0..self.codec.block_count(part.size) {
+                let block_len = self.codec.block_len(part.size, block);
+                let frame_len = self.codec.frame_len(block_len);
+                let offset = self.codec.frame_offset(part.size, block);
+                let framed: Vec<Option<Bytes>> = (0..total)
+                    .map(|shard| sources[shard].read_frame(part_index, offset, frame_len))
+                    .collect();
+                let healed = self
+                    .codec
+                    .heal_block(&framed, block_len)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                each(part_index, &healed.frames, &healed.rebuilt).map_err(StoreError::Io)?;
+            }
+            for source in sources.iter_mut() {
+                source.close_part(part_index);
+            }
+        }
+        Ok(())
+    }
+
+    fn run(&self) -> Result<Repaired, StoreError> {
+        let mut bad_shards: HashSet<usize> = HashSet::new();
+        self.for_each_block(|_, _, rebuilt| {
+            bad_shards.extend(rebuilt);
+            Ok(())
+        })?;
+        let targets: Vec<usize> = (0..self.drives.len())
+            .filter(|&p| self.drives[p].is_some())
+            .filter(|&p| {
+                !self.holders[p]
+                    || bad_shards.contains(&usize::from(self.meta.erasure.distribution[p]))
+            })
+            .collect();
+        if targets.is_empty() {
+            return Ok(Repaired::default());
+        }
+        let tmp = layout::new_tmp_path();
+        let mut rebuilt_bytes = 0u64;
+        let mut inline_out: Vec<BytesMut> = targets.iter().map(|_| BytesMut::new()).collect();
+        let mut files: Vec<Option<(usize, std::fs::File)>> = targets.iter().map(|_| None).collect();
+        let mut ok: Vec<bool> = vec![true; targets.len()];
+        self.for_each_block(|part_index, frames, _| {
+            for (slot, &position) in targets.iter().enumerate() {
+                if !ok[slot] {
+                    continue;
+                }
+                let frame = &frames[usize::from(self.meta.erasure.distribution[position])];
+                rebuilt_bytes += frame.len() as u64;
+                if self.data_dir.is_none() {
+                    inline_out[slot].extend_from_slice(frame);
+                    continue;
+                }
+                let drive = self.drives[position].as_ref().expect("target online");
+                let result = (|| {
+                    if files[slot].as_ref().map(|(p, _)| *p) != Some(part_index) {
+                        if let Some((_, file)) = files[slot].take() {
+                            file.sync_all()?;
+                        }
+                        let number = self.meta.parts[part_index].number;
+                        let path = tmp
+                            .join(position.to_string())
+                            .join(layout::part_file_name(number));
+                        if let Some(parent) = path.parent() {
+                            drive.mkdir_staging(parent)?;
+                        }
+                        files[slot] = Some((part_index, drive.create_file(&path)?));
+                    }
+                    files[slot].as_mut().expect("open").1.write_all(frame)
+                })();
+                if result.is_err() {
+                    ok[slot] = false;
+                }
+            }
+            Ok(())
+        })?;
+        for (_, file) in files.into_iter().flatten() {
+            let _ = file.sync_all();
+        }
+        let mut rewritten = Vec::new();
+        let meta_path = self.object_dir.join(layout::OBJECT_META_FILE);
+        for (slot, &position) in targets.iter().enumerate() {
+            let drive = self.drives[position].as_ref().expect("target online");
+            let result = (|| -> std::io::Result<()> {
+                if !ok[slot] {
+                    return Err(std::io::Error::other("shard write failed"));
+                }
+                // The caller holds the bucket lock and saw the bucket: a
+                // drive without its root (fresh) gets it back here.
+                drive.mkdir_all(&self.object_dir)?;
+                ensure_segment_names(drive.as_ref(), &self.name_files)?;
+                let mut meta = self.meta.clone();
+                meta.erasure.index = self.meta.erasure.distribution[position];
+                if let Some(data_dir) = &self.data_dir {
+                    let staged = tmp.join(position.to_string());
+                    drive.fsync_dir(&staged)?;
+                    drive.mkdir_all(data_dir)?;
+                    for part in &self.meta.parts {
+                        let name = layout::part_file_name(part.number);
+                        drive.rename(&staged.join(&name), &data_dir.join(&name))?;
+                    }
+                    meta.inline = None;
+                } else {
+                    meta.inline = Some(inline_out[slot].clone().freeze());
+                }
+                // Data folders of other versions go after the rewrite, on
+                // every drive (see `heal_object_data`).
+                drive.write_atomic(&meta_path, &meta.encode())
+            })();
+            match result {
+                Ok(()) => rewritten.push(position),
+                Err(err) => tracing::warn!(
+                    drive = %drive.root().display(),
+                    "heal could not rewrite a shard: {err}"
+                ),
+            }
+            let _ = drive.remove_dir_all(&tmp);
+        }
+        Ok(Repaired {
+            rewritten,
+            needed: targets.len(),
+            bytes: rebuilt_bytes,
+        })
+    }
+}
+
+impl ShardSources {
+    fn read_frame(&mut self, part_index: usize, offset: u64, len: usize) -> Option<Bytes> {
+        self.read_at(part_index, offset, len)
+    }
+}
+
+impl Engine {
+    /// Heals one object, and first its bucket's records on every drive.
+    pub async fn heal_object(&self, bucket: &str, key: &str) -> Result<HealReport, StoreError> {
+        self.heal_bucket(bucket).await?;
+        Ok(self.heal_object_data(bucket, key).await?.report)
+    }
+
+    pub(crate) async fn heal_object_data(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<ObjectHealed, StoreError> {
+        self.require_bucket(bucket)?;
+        let key = EncodedKey::new(key)?;
+        let _bucket = self.bucket_locks.shared(bucket).await;
+        let _guard = self.locks.lock(bucket, key.key()).await;
+        self.require_writable_bucket(bucket)?;
+        let mut report = HealReport {
+            objects_scanned: 1,
+            ..Default::default()
+        };
+        let reads = self.read_metas(bucket, &key).await;
+        let object_dir = layout::object_dir(bucket, &key);
+        let agreed = match pick_object_meta(&reads, bucket, key.key()) {
+            Ok(agreed) => agreed,
+            Err(StoreError::NoSuchKey { .. }) => {
+                // Leftovers of a deleted or never-committed object. The
+                // quorum rule answers NoSuchKey only when no version can be
+                // read now nor once unknown drives answer, so nothing here
+                // can ever be served: all of it goes, however few drives
+                // say "absent" (two crashed first writes can leave one
+                // version each on two drives). Data folders of a write that
+                // crashed before its metadata commit go too; the key lock
+                // excludes live writes.
+                let leftovers = reads
+                    .iter()
+                    .filter(|r| matches!(r, DriveRead::Found(_) | DriveRead::Corrupt))
+                    .count();
+                let bucket_dir = layout::bucket_dir(bucket);
+                let removed = self
+                    .drives
+                    .each_drive(move |_, drive| {
+                        let had_meta = drive.exists(&object_dir.join(layout::OBJECT_META_FILE))?;
+                        drive.remove_file(&object_dir.join(layout::OBJECT_META_FILE))?;
+                        let had_data = remove_data_dirs_except(drive, &object_dir, None)?;
+                        prune_empty_dirs(drive, &object_dir, &bucket_dir);
+                        Ok(had_meta || had_data)
+                    })
+                    .await;
+                if leftovers > 0 || removed.iter().any(|r| matches!(r, Ok(true))) {
+                    report.objects_healed = 1;
+                }
+                return Ok(ObjectHealed { report, size: 0 });
+            }
+            Err(err) => {
+                report.objects_failed = 1;
+                tracing::warn!(bucket, key = key.key(), "cannot heal: {err}");
+                return Ok(ObjectHealed { report, size: 0 });
+            }
+        };
+        let meta = agreed.meta.clone();
+        let size = meta.size;
+        let repair = ObjectRepair {
+            codec: self.codec_for(&meta.erasure)?,
+            drives: self.drives.online_slots(),
+            holders: agreed.holders.clone(),
+            inline_streams: reads
+                .iter()
+                .map(|r| r.found().and_then(|m| m.inline.clone()))
+                .collect(),
+            data_dir: meta
+                .data_dir
+                .map(|id| layout::data_dir_path(bucket, &key, id)),
+            object_dir,
+            name_files: segment_name_files(bucket, &key),
+            meta,
+        };
+        let keep = agreed.meta.data_dir.map(layout::data_dir_name);
+        let outcome = tokio::task::spawn_blocking(move || repair.run())
+            .await
+            .map_err(internal)?;
+        // Data dirs no version refers to (a crash between the data rename
+        // and the metadata commit) are garbage.
+        let folder = layout::object_dir(bucket, &key);
+        self.drives
+            .each_drive(move |_, drive| remove_data_dirs_except(drive, &folder, keep.as_deref()))
+            .await;
+        match outcome {
+            Ok(repaired) => {
+                if !repaired.rewritten.is_empty() {
+                    report.objects_healed = 1;
+                    report.bytes_rebuilt = repaired.bytes;
+                }
+                if repaired.rewritten.len() < repaired.needed {
+                    // A drive that should have been rewritten was not: the
+                    // object is not whole yet.
+                    tracing::warn!(bucket, key = key.key(), "heal left a drive unrepaired");
+                    report.objects_failed = 1;
+                }
+            }
+            Err(err) => {
+                tracing::warn!(bucket, key = key.key(), "cannot heal: {err}");
+                report.objects_failed = 1;
+            }
+        }
+        Ok(ObjectHealed { report, size })
+    }
+}
