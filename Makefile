@@ -45,3 +45,13 @@ bench-quick:
 	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || apt-get install -y nginx-light
 	$(CARGO) build --release -p s3-api --bin minnow -p minnow-benches
 	./target/release/minnow-bench matrix --quick
+
+# make chaos MINUTES=N: the seeded chaos campaign (SIGKILL, wiped drives, bit flips, restarts and
+# full heals under client load, checked against a model of acknowledged writes) for N minutes;
+# prints the seed, rounds, faults by kind, checks and violations. MINNOW_CHAOS_SEED=S replays.
+# `make test` runs the same campaign for one minute.
+MINUTES ?= 10
+.PHONY: chaos
+chaos:
+	$(CARGO) build --bin minnow
+	MINNOW_CHAOS_MINUTES=$(MINUTES) $(CARGO) test -p conformance --test chaos -- --nocapture --exact campaign::campaign
