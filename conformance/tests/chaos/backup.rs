@@ -186,7 +186,7 @@ async fn backup_and_restore() -> Option<Restored> {
         eprintln!("external endpoint: the backup test needs the drive folders; skipped");
         return None;
     }
-    let shared = Arc::new(Shared::new(original.s3_client()));
+    let shared = Arc::new(Shared::new(&original));
     let client = original.s3_client();
     client.create_bucket().bucket(BUCKET).send().await.unwrap();
     shared.model.lock().unwrap().record_bucket(BUCKET, true);
@@ -241,7 +241,7 @@ async fn backup_and_restore() -> Option<Restored> {
     }
     untar_drives(&archive, &restored_root);
     server.restart().expect("start on the restored folders");
-    *shared.client.write().unwrap() = server.s3_client();
+    shared.connect(&server);
 
     *shared.context.lock().unwrap() = "restored copy, before heal".to_string();
     let restored_client = server.s3_client();

@@ -141,7 +141,7 @@ fn apply(
     // A moment of refused connections for the clients, as a real restart has.
     std::thread::sleep(Duration::from_millis(damage_rng.gen_range(0..500)));
     server.restart()?;
-    *shared.client.write().unwrap() = server.s3_client();
+    shared.connect(server);
     Ok(())
 }
 
@@ -162,7 +162,7 @@ async fn campaign() {
         "chaos: seed {seed} (replay with MINNOW_CHAOS_SEED={seed}), {:.1} min",
         duration.as_secs_f64() / 60.0
     );
-    let shared = Arc::new(Shared::new(server.s3_client()));
+    let shared = Arc::new(Shared::new(&server));
 
     // Two buckets exist from the start; the first carries a CORS rule, a setting that must
     // survive like the objects do. Clients create more as they go.

@@ -10,7 +10,9 @@ use std::time::Duration;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::Client;
+use conformance::TestServer;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -62,6 +64,9 @@ pub struct Shared {
     pub model: Mutex<Model>,
     /// Replaced after every restart (the endpoint may move to another port).
     pub client: RwLock<Client>,
+    /// The same without the SDK's retries: a request cut by a kill stays an unknown outcome
+    /// instead of being retried against the restarted server.
+    no_retry: RwLock<Client>,
     pub stats: Mutex<Stats>,
     pub stop: AtomicBool,
     /// Prefix of violations found by clients: the round and its fault.
@@ -69,18 +74,34 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(client: Client) -> Shared {
+    pub fn new(server: &TestServer) -> Shared {
         Shared {
             model: Mutex::new(Model::default()),
-            client: RwLock::new(client),
+            client: RwLock::new(server.s3_client()),
+            no_retry: RwLock::new(without_retries(&server.s3_client())),
             stats: Mutex::new(Stats::default()),
             stop: AtomicBool::new(false),
             context: Mutex::new(String::new()),
         }
     }
 
+    /// Points the clients at `server` (after a restart).
+    pub fn connect(&self, server: &TestServer) {
+        *self.client.write().unwrap() = server.s3_client();
+        *self.no_retry.write().unwrap() = without_retries(&server.s3_client());
+    }
+
     fn client(&self) -> Client {
         self.client.read().unwrap().clone()
+    }
+
+    /// Half the requests go without retries.
+    fn any_client(&self, rng: &mut StdRng) -> Client {
+        if rng.gen_bool(0.5) {
+            self.no_retry.read().unwrap().clone()
+        } else {
+            self.client()
+        }
     }
 
     pub fn report(&self, verdict: Verdict) {
@@ -157,6 +178,15 @@ fn finish(shared: &Shared, bucket: &str, key: &str, stalled: bool) {
     }
 }
 
+fn without_retries(client: &Client) -> Client {
+    let config = client
+        .config()
+        .to_builder()
+        .retry_config(RetryConfig::disabled())
+        .build();
+    Client::from_conf(config)
+}
+
 fn new_content(shared: &Shared, segments: Vec<(u64, usize)>) -> (usize, Content) {
     let content = Content { segments };
     let id = shared.model.lock().unwrap().add_content(content.clone());
@@ -170,7 +200,7 @@ async fn put(shared: &Shared, rng: &mut StdRng, bucket: &str) -> bool {
     let size = pick_size(rng);
     let (id, content) = new_content(shared, vec![(rng.gen(), size)]);
     let request = shared
-        .client()
+        .any_client(rng)
         .put_object()
         .bucket(bucket)
         .key(&key)
@@ -197,7 +227,7 @@ async fn delete(shared: &Shared, rng: &mut StdRng, bucket: &str) -> bool {
         return false;
     };
     let request = shared
-        .client()
+        .any_client(rng)
         .delete_object()
         .bucket(bucket)
         .key(&key)
@@ -227,7 +257,7 @@ async fn copy(shared: &Shared, rng: &mut StdRng, bucket: &str) -> bool {
         return false;
     };
     let request = shared
-        .client()
+        .any_client(rng)
         .copy_object()
         .bucket(bucket)
         .key(&destination)
@@ -295,7 +325,7 @@ async fn multipart(shared: &Shared, rng: &mut StdRng, bucket: &str) -> bool {
     };
     let abandon = rng.gen_bool(0.05);
     let (id, content) = new_content(shared, segments);
-    let client = shared.client();
+    let client = shared.any_client(rng);
     let uploaded = tokio::time::timeout(OP_TIMEOUT, async {
         let upload_id = client
             .create_multipart_upload()
@@ -422,7 +452,7 @@ async fn read(shared: &Shared, rng: &mut StdRng, bucket: &str) -> bool {
     let Some(key) = claim_key(shared, rng, bucket) else {
         return false;
     };
-    let observed = read_object(&shared.client(), bucket, &key).await;
+    let observed = read_object(&shared.any_client(rng), bucket, &key).await;
     let went_wrong = matches!(observed, Observed::Error(_));
     let verdict = judge_read(shared, bucket, &key, &observed, false);
     shared.report(verdict);
