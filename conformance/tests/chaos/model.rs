@@ -48,7 +48,6 @@ pub enum Verdict {
     Violation(String),
 }
 
-#[derive(Default)]
 struct KeyState {
     /// States a read may observe; `None` is "absent".
     allowed: BTreeSet<Option<ContentId>>,
@@ -58,11 +57,13 @@ struct KeyState {
     busy: bool,
 }
 
-impl KeyState {
-    fn new() -> KeyState {
+/// A key nobody wrote reads as absent.
+impl Default for KeyState {
+    fn default() -> KeyState {
         KeyState {
             allowed: BTreeSet::from([None]),
-            ..KeyState::default()
+            history: Vec::new(),
+            busy: false,
         }
     }
 }
@@ -111,7 +112,7 @@ impl Model {
         let state = self
             .keys
             .entry((bucket.to_string(), key.to_string()))
-            .or_insert_with(KeyState::new);
+            .or_default();
         if state.busy {
             return false;
         }
@@ -177,7 +178,7 @@ impl Model {
     /// Judges a read of `(bucket, key)`. Errors are judged only when `quiescent` (the server is
     /// up and no fault is in progress); wrong bytes and a wrong "absent" always.
     pub fn judge(&self, bucket: &str, key: &str, observed: &Observed, quiescent: bool) -> Verdict {
-        let fresh = KeyState::new();
+        let fresh = KeyState::default();
         let state = self
             .keys
             .get(&(bucket.to_string(), key.to_string()))
@@ -293,7 +294,7 @@ impl Model {
     fn state_mut(&mut self, bucket: &str, key: &str) -> &mut KeyState {
         self.keys
             .entry((bucket.to_string(), key.to_string()))
-            .or_insert_with(KeyState::new)
+            .or_default()
     }
 
     fn describe(&self, allowed: &BTreeSet<Option<ContentId>>) -> String {
