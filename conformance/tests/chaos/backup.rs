@@ -245,13 +245,13 @@ async fn backup_and_restore() -> Option<Restored> {
 
     *shared.context.lock().unwrap() = "restored copy, before heal".to_string();
     let restored_client = server.s3_client();
-    check_everything(&restored_client, &shared, None).await;
+    check_everything(&restored_client, &shared, None, server.drives()).await;
     check_temporary_files(&shared, server.drives());
     let unreadable_before_heal = shared.stats.lock().unwrap().ambiguous.clone();
 
     let heal = tokio::task::block_in_place(|| full_heal(&server));
     *shared.context.lock().unwrap() = "restored copy, after heal".to_string();
-    check_everything(&restored_client, &shared, None).await;
+    check_everything(&restored_client, &shared, None, server.drives()).await;
     check_temporary_files(&shared, server.drives());
     let unreadable_after_heal =
         shared.stats.lock().unwrap().ambiguous[unreadable_before_heal.len()..].to_vec();

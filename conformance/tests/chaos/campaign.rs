@@ -7,7 +7,8 @@
 //! Rule guarded: an acknowledged write survives kill -9 and the loss or corruption of up to
 //! `parity` drives (ARCHITECTURE.md invariant 1), and readers see whole old or whole new
 //! objects (invariant 2). The driver's choices follow from the seed, which is printed;
-//! `MINNOW_CHAOS_SEED` replays them (request timing still varies between runs).
+//! `MINNOW_CHAOS_SEED` replays them (request timing still varies between runs);
+//! `MINNOW_CHAOS_KEEP=<dir>` copies the drive folders and server log there when a check fails.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
@@ -21,7 +22,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 use crate::checks::{check_everything, check_temporary_files, CORS_ORIGIN};
-use crate::faults::{flip_bits, full_heal, wipe_drive};
+use crate::faults::{flip_bits, full_heal, start_full_heal, wipe_drive};
 use crate::workload::{client_loop, Shared};
 
 /// minnow's default layout: four drives, EC 2+2.
@@ -145,6 +146,23 @@ fn apply(
     Ok(())
 }
 
+/// Starts `minnow heal`, SIGKILLs the server `pause` later and restarts it.
+fn crash_during_heal(
+    server: &mut TestServer,
+    shared: &Shared,
+    pause: Duration,
+) -> anyhow::Result<()> {
+    let mut heal = start_full_heal(server)?;
+    std::thread::sleep(pause);
+    server.kill9()?;
+    // The heal fails against the dead server (or finished first); either way it is over.
+    let _ = heal.wait();
+    shared.stats.lock().unwrap().fault("sigkill during heal", 1);
+    server.restart()?;
+    shared.connect(server);
+    Ok(())
+}
+
 fn set_context(shared: &Shared, context: String) {
     *shared.context.lock().unwrap() = context;
 }
@@ -235,11 +253,25 @@ async fn campaign() {
 
         set_context(&shared, format!("round {round} (after {fault:?})"));
         let client = server.s3_client();
-        check_everything(&client, &shared, Some(cors_bucket)).await;
+        check_everything(&client, &shared, Some(cors_bucket), server.drives()).await;
         check_temporary_files(&shared, server.drives());
 
         // A full heal before more drives may be damaged; sometimes damage accumulates first.
         if !damaged.is_empty() && (damaged.len() >= PARITY || rng.gen_bool(0.5)) {
+            if rng.gen_bool(0.3) {
+                // A heal cut short by a crash: the next full heal must still finish the job.
+                let pause = Duration::from_millis(rng.gen_range(0..400));
+                let crashed =
+                    tokio::task::block_in_place(|| crash_during_heal(&mut server, &shared, pause));
+                if let Err(error) = crashed {
+                    shared.stats.lock().unwrap().violations.push(format!(
+                        "round {round}: restart after a crash during heal failed: {error:#}\n\
+                         server log:\n{}",
+                        server.log_tail(3000)
+                    ));
+                    break;
+                }
+            }
             let heal = tokio::task::block_in_place(|| full_heal(&server));
             heals += 1;
             set_context(
@@ -247,7 +279,7 @@ async fn campaign() {
                 format!("round {round} (after {fault:?} and a heal)"),
             );
             let violations_before = shared.stats.lock().unwrap().violations.len();
-            check_everything(&client, &shared, Some(cors_bucket)).await;
+            check_everything(&client, &shared, Some(cors_bucket), server.drives()).await;
             check_temporary_files(&shared, server.drives());
             if heal.complete {
                 damaged.clear();
@@ -268,7 +300,7 @@ async fn campaign() {
         let ops: u64 = stats.ops.values().map(|o| o.iter().sum::<u64>()).sum();
         eprintln!(
             "round {round}: {fault:?}, {ops} operations so far, {} checks, {} violations, \
-             damaged drives {damaged:?}, {:.0} s",
+             {heals} heals, damaged drives {damaged:?}, {:.0} s",
             stats.object_checks,
             stats.violations.len(),
             started.elapsed().as_secs_f64()
@@ -305,6 +337,19 @@ async fn campaign() {
     eprintln!("  violations: {}", stats.violations.len());
     for message in stats.violations.iter().take(30) {
         eprintln!("    {message}");
+    }
+    if let (false, Ok(keep)) = (
+        stats.violations.is_empty(),
+        std::env::var("MINNOW_CHAOS_KEEP"),
+    ) {
+        // The drive folders and the server log, for a post-mortem.
+        let root = server.drive_root().unwrap();
+        let copied = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(root)
+            .arg(&keep)
+            .status();
+        eprintln!("  drive folders copied to {keep}: {copied:?}");
     }
     let acknowledged: u64 = stats.ops.values().map(|o| o[0]).sum();
     assert!(

@@ -15,7 +15,13 @@ use crate::workload::{judge_read, read_object, summarize, Shared};
 pub const CORS_ORIGIN: &str = "https://chaos.example";
 
 /// Checks buckets, listings and every key the model knows, against a quiescent server.
-pub async fn check_everything(client: &Client, shared: &Shared, cors_bucket: Option<&str>) {
+/// A violation on a key also names the files each drive holds for it.
+pub async fn check_everything(
+    client: &Client,
+    shared: &Shared,
+    cors_bucket: Option<&str>,
+    drives: &[PathBuf],
+) {
     check_buckets(client, shared, cors_bucket).await;
     let buckets = shared.model.lock().unwrap().acknowledged_buckets();
     for bucket in &buckets {
@@ -23,11 +29,50 @@ pub async fn check_everything(client: &Client, shared: &Shared, cors_bucket: Opt
         let keys = shared.model.lock().unwrap().keys_of(bucket);
         for key in keys {
             let observed = read_object(client, bucket, &key).await;
-            let verdict = judge_read(shared, bucket, &key, &observed, true);
+            let verdict = match judge_read(shared, bucket, &key, &observed, true) {
+                Verdict::Violation(message) => Verdict::Violation(format!(
+                    "{message}\n      on the drives: {}",
+                    object_files(drives, bucket, &key)
+                )),
+                verdict => verdict,
+            };
             shared.report(verdict);
             shared.stats.lock().unwrap().object_checks += 1;
         }
     }
+}
+
+/// The files of one object on each drive, with sizes (the campaign's keys are plain ASCII, so
+/// each key segment is stored as `_<segment>`).
+fn object_files(drives: &[PathBuf], bucket: &str, key: &str) -> String {
+    let mut out = Vec::new();
+    for (index, drive) in drives.iter().enumerate() {
+        let mut dir = drive.join(bucket);
+        for segment in key.split('/') {
+            dir.push(format!("_{segment}"));
+        }
+        let mut files = Vec::new();
+        let mut stack = vec![dir.clone()];
+        while let Some(current) = stack.pop() {
+            for entry in std::fs::read_dir(&current).into_iter().flatten().flatten() {
+                let path = entry.path();
+                let name = path
+                    .strip_prefix(&dir)
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string();
+                if path.is_dir() && !name.starts_with('_') {
+                    stack.push(path);
+                } else if path.is_file() {
+                    let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                    files.push(format!("{name} ({size} B)"));
+                }
+            }
+        }
+        files.sort();
+        out.push(format!("drive {}: [{}]", index + 1, files.join(", ")));
+    }
+    out.join("; ")
 }
 
 fn violation(shared: &Shared, message: String) {

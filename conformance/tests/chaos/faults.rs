@@ -3,7 +3,7 @@
 //! `minnow heal` CLI.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use conformance::{TestServer, TEST_ROOT_PASSWORD, TEST_ROOT_USER};
@@ -144,13 +144,26 @@ pub struct HealRun {
     pub output: String,
 }
 
-/// Runs the full heal (`minnow heal --json`, every bucket) against `server` and waits for it.
-pub fn full_heal(server: &TestServer) -> HealRun {
-    let output = Command::new(minnow_binary())
+fn heal_command(server: &TestServer) -> Command {
+    let mut command = Command::new(minnow_binary());
+    command
         .args(["heal", "--json", "--endpoint", server.endpoint()])
         .env("MINNOW_ROOT_USER", TEST_ROOT_USER)
-        .env("MINNOW_ROOT_PASSWORD", TEST_ROOT_PASSWORD)
-        .output();
+        .env("MINNOW_ROOT_PASSWORD", TEST_ROOT_PASSWORD);
+    command
+}
+
+/// Starts a full heal without waiting for it (to crash the server under it).
+pub fn start_full_heal(server: &TestServer) -> std::io::Result<Child> {
+    heal_command(server)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+}
+
+/// Runs the full heal (`minnow heal --json`, every bucket) against `server` and waits for it.
+pub fn full_heal(server: &TestServer) -> HealRun {
+    let output = heal_command(server).output();
     match output {
         Ok(output) => HealRun {
             complete: output.status.success(),

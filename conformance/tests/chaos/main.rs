@@ -7,6 +7,7 @@
 //! (`make chaos MINUTES=N`).
 
 mod backup;
+mod bitrot_heal;
 mod campaign;
 mod checks;
 mod faults;

@@ -59,6 +59,14 @@ const ACKED: usize = 0;
 const UNKNOWN: usize = 1;
 const REFUSED: usize = 2;
 
+struct OpenUpload {
+    bucket: String,
+    key: String,
+    upload_id: String,
+    content: usize,
+    parts: Vec<CompletedPart>,
+}
+
 /// State the clients and the driver share.
 pub struct Shared {
     pub model: Mutex<Model>,
@@ -69,6 +77,8 @@ pub struct Shared {
     no_retry: RwLock<Client>,
     pub stats: Mutex<Stats>,
     pub stop: AtomicBool,
+    /// Multipart uploads with acknowledged parts, left open to be completed in a later round.
+    open_uploads: Mutex<Vec<OpenUpload>>,
     /// Prefix of violations found by clients: the round and its fault.
     pub context: Mutex<String>,
 }
@@ -81,6 +91,7 @@ impl Shared {
             no_retry: RwLock::new(without_retries(&server.s3_client())),
             stats: Mutex::new(Stats::default()),
             stop: AtomicBool::new(false),
+            open_uploads: Mutex::new(Vec::new()),
             context: Mutex::new(String::new()),
         }
     }
@@ -144,11 +155,12 @@ pub async fn client_loop(shared: Arc<Shared>, mut rng: StdRng) {
         };
         let roll = rng.gen_range(0..100);
         let went_wrong = match roll {
-            0..=29 => put(&shared, &mut rng, &bucket).await,
-            30..=39 => delete(&shared, &mut rng, &bucket).await,
-            40..=49 => copy(&shared, &mut rng, &bucket).await,
-            50..=57 => multipart(&shared, &mut rng, &bucket).await,
-            58..=59 => create_bucket(&shared, buckets.len()).await,
+            0..=27 => put(&shared, &mut rng, &bucket).await,
+            28..=37 => delete(&shared, &mut rng, &bucket).await,
+            38..=47 => copy(&shared, &mut rng, &bucket).await,
+            48..=55 => multipart(&shared, &mut rng, &bucket).await,
+            56 => create_bucket(&shared, buckets.len()).await,
+            57..=59 => complete_open_upload(&shared, &mut rng).await,
             _ => read(&shared, &mut rng, &bucket).await,
         };
         if went_wrong {
@@ -323,7 +335,7 @@ async fn multipart(shared: &Shared, rng: &mut StdRng, bucket: &str) -> bool {
     } else {
         vec![(rng.gen(), pick_size(rng).max(1))]
     };
-    let abandon = rng.gen_bool(0.05);
+    let abandon = rng.gen_bool(0.1);
     let (id, content) = new_content(shared, segments);
     let client = shared.any_client(rng);
     let uploaded = tokio::time::timeout(OP_TIMEOUT, async {
@@ -383,12 +395,21 @@ async fn multipart(shared: &Shared, rng: &mut StdRng, bucket: &str) -> bool {
         }
     };
     if abandon {
-        // Left open on purpose: an upload nobody completes must not become an object.
+        // Left open for a later round to complete: an upload whose creation and parts were
+        // acknowledged must survive the faults in between, and must not become an object
+        // before it is completed.
+        shared.open_uploads.lock().unwrap().push(OpenUpload {
+            bucket: bucket.to_string(),
+            key: key.clone(),
+            upload_id,
+            content: id,
+            parts: completed,
+        });
         shared
             .stats
             .lock()
             .unwrap()
-            .op("multipart-abandoned", ACKED);
+            .op("multipart-left-open", ACKED);
         finish(shared, bucket, &key, false);
         return false;
     }
@@ -416,6 +437,67 @@ async fn multipart(shared: &Shared, rng: &mut StdRng, bucket: &str) -> bool {
         .unwrap()
         .op("multipart", if acked { ACKED } else { UNKNOWN });
     finish(shared, bucket, &key, result.is_err());
+    !acked
+}
+
+/// Completes an upload a client left open in an earlier round, without SDK retries: a retry
+/// of a completion that went through would answer `NoSuchUpload`, which here means an
+/// acknowledged upload was lost.
+async fn complete_open_upload(shared: &Shared, rng: &mut StdRng) -> bool {
+    let upload = {
+        let mut open = shared.open_uploads.lock().unwrap();
+        if open.is_empty() {
+            return false;
+        }
+        let index = rng.gen_range(0..open.len());
+        let upload = open.swap_remove(index);
+        if !shared
+            .model
+            .lock()
+            .unwrap()
+            .claim(&upload.bucket, &upload.key)
+        {
+            open.push(upload);
+            return false;
+        }
+        upload
+    };
+    let client = shared.no_retry.read().unwrap().clone();
+    let request = client
+        .complete_multipart_upload()
+        .bucket(&upload.bucket)
+        .key(&upload.key)
+        .upload_id(&upload.upload_id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(upload.parts.clone()))
+                .build(),
+        )
+        .send();
+    let result = tokio::time::timeout(OP_TIMEOUT, request).await;
+    let acked = matches!(result, Ok(Ok(_)));
+    if let Ok(Err(error)) = &result {
+        if error
+            .as_service_error()
+            .is_some_and(|e| e.code() == Some("NoSuchUpload"))
+        {
+            shared.report(Verdict::Violation(format!(
+                "{}/{}: open upload {} with acknowledged parts is gone",
+                upload.bucket, upload.key, upload.upload_id
+            )));
+        }
+    }
+    shared.model.lock().unwrap().record_write(
+        &upload.bucket,
+        &upload.key,
+        Some(upload.content),
+        acked,
+    );
+    shared.stats.lock().unwrap().op(
+        "multipart-completed-later",
+        if acked { ACKED } else { UNKNOWN },
+    );
+    finish(shared, &upload.bucket, &upload.key, result.is_err());
     !acked
 }
 
