@@ -15,7 +15,7 @@ use crate::workload::{judge_read, read_object, summarize, Shared};
 pub const CORS_ORIGIN: &str = "https://chaos.example";
 
 /// Checks buckets, listings and every key the model knows, against a quiescent server.
-/// A violation on a key also names the files each drive holds for it.
+/// A violation or an ambiguous read also names the files each drive holds for the key.
 pub async fn check_everything(
     client: &Client,
     shared: &Shared,
@@ -31,6 +31,10 @@ pub async fn check_everything(
             let observed = read_object(client, bucket, &key).await;
             let verdict = match judge_read(shared, bucket, &key, &observed, true) {
                 Verdict::Violation(message) => Verdict::Violation(format!(
+                    "{message}\n      on the drives: {}",
+                    object_files(drives, bucket, &key)
+                )),
+                Verdict::Ambiguous(message) => Verdict::Ambiguous(format!(
                     "{message}\n      on the drives: {}",
                     object_files(drives, bucket, &key)
                 )),
