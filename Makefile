@@ -53,3 +53,13 @@ bench-quick:
 	$(CARGO) build --release -p minnow --bin minnow
 	$(CARGO) build --release -p minnow-benches --bin minnow-bench
 	./target/release/minnow-bench matrix --quick
+
+# make chaos MINUTES=N: the seeded chaos campaign (SIGKILL, wiped drives, bit flips, restarts and
+# full heals under client load, checked against a model of acknowledged writes) for N minutes;
+# prints the seed, rounds, faults by kind, checks and violations. MINNOW_CHAOS_SEED=S replays.
+# `make test` runs the same campaign for one minute.
+MINUTES ?= 10
+.PHONY: chaos
+chaos:
+	$(CARGO) build --bin minnow
+	MINNOW_CHAOS_MINUTES=$(MINUTES) $(CARGO) test -p conformance --test chaos -- --nocapture --exact campaign::campaign
