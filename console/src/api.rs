@@ -1,0 +1,915 @@
+//! The console's JSON API: each handler turns one page action into S3 or
+//! admin API calls signed with the session's identity, and their answers
+//! into small JSON documents the page renders. Object bodies stream
+//! through without being buffered.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::future::join_all;
+use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper::body::Incoming;
+use lifecycle::{Expiration, LifecycleConfiguration, LifecycleRule, RuleFilter, RuleStatus};
+use percent_encoding::percent_decode_str;
+use rand::Rng;
+use s3_api::client::{bucket_path, encode_query_value, object_path, BucketConfig, ClientError};
+use s3_api::policy::{canned_bucket_policy, PolicyDocument};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::routes::Endpoint;
+use crate::session::Session;
+use crate::upstream::{Identity, MAX_SHARE_SECONDS};
+use crate::{json_response, ConsoleBody, ConsoleError, ConsoleState, SESSION_COOKIE};
+
+/// Largest JSON (or lifecycle document) a page sends.
+const MAX_DOCUMENT: usize = 1024 * 1024;
+/// Counting a bucket's objects for the bucket list stops here.
+const COUNT_CAP: u64 = 100_000;
+/// Keys per page of the object browser.
+const PAGE_KEYS: usize = 500;
+
+type Result<T> = std::result::Result<T, ConsoleError>;
+
+fn ok(value: Value) -> Result<Response<ConsoleBody>> {
+    Ok(json_response(StatusCode::OK, &value))
+}
+
+async fn read_json<T: for<'de> Deserialize<'de>>(request: Request<Incoming>) -> Result<T> {
+    let body = read_body(request).await?;
+    serde_json::from_slice(&body)
+        .map_err(|e| ConsoleError::BadRequest(format!("invalid request document: {e}")))
+}
+
+async fn read_body(request: Request<Incoming>) -> Result<Bytes> {
+    Limited::new(request.into_body(), MAX_DOCUMENT)
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .map_err(|_| ConsoleError::BadRequest("the request document is too large".into()))
+}
+
+/// Decoded `name=value` pairs of the request's query string.
+fn query(request: &Request<Incoming>) -> Vec<(String, String)> {
+    let decode = |s: &str| {
+        percent_decode_str(&s.replace('+', " "))
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    request
+        .uri()
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) => (decode(k), decode(v)),
+            None => (decode(pair), String::new()),
+        })
+        .collect()
+}
+
+fn param(pairs: &[(String, String)], name: &str) -> Option<String> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+}
+
+fn key_param(request: &Request<Incoming>) -> Result<String> {
+    param(&query(request), "key")
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| ConsoleError::BadRequest("no object key given".into()))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SignInBody {
+    access_key: String,
+    secret_key: String,
+}
+
+/// `POST /api/session`: checks the credentials with a signed ListBuckets.
+/// Only JSON is accepted, so a cross-site form cannot sign a browser in.
+pub async fn sign_in(
+    state: &ConsoleState,
+    request: Request<Incoming>,
+    peer: SocketAddr,
+) -> Result<Response<ConsoleBody>> {
+    let json_body = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !json_body {
+        return Err(ConsoleError::BadRequest(
+            "sign-in takes an application/json document".into(),
+        ));
+    }
+    state
+        .limiter
+        .check(peer.ip())
+        .map_err(ConsoleError::TooManyAttempts)?;
+    let body: SignInBody = read_json(request).await?;
+    let identity = Identity {
+        access_key: body.access_key.trim().to_string(),
+        secret_key: body.secret_key,
+    };
+    let client = state.upstream.client(&identity);
+    match client.list_buckets().await {
+        Ok(_) => {}
+        // Valid credentials without ListAllMyBuckets may still use the console.
+        Err(ClientError::Api { code, .. }) if code == "AccessDenied" => {}
+        Err(ClientError::Api {
+            status: 400..=403,
+            code,
+            ..
+        }) => {
+            state.limiter.failed(peer.ip());
+            tracing::warn!(
+                target: "audit",
+                access_key = %identity.access_key,
+                remote = %peer.ip(),
+                %code,
+                "console sign-in refused"
+            );
+            return Err(ConsoleError::BadCredentials);
+        }
+        Err(other) => return Err(other.into()),
+    }
+    state.limiter.succeeded(peer.ip());
+    let admin = client.list_users().await.is_ok();
+    tracing::info!(
+        target: "audit",
+        access_key = %identity.access_key,
+        remote = %peer.ip(),
+        admin,
+        "console sign-in"
+    );
+    let (id, session) = state.sessions.create(identity, admin);
+    let mut response = json_response(StatusCode::OK, &session_json(&session));
+    let secure = if state.config.secure_cookie() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        state.sessions.ttl().as_secs()
+    );
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).expect("hex and ASCII"),
+    );
+    Ok(response)
+}
+
+fn session_json(session: &Session) -> Value {
+    json!({
+        "accessKey": session.identity.access_key,
+        "csrfToken": session.csrf,
+        "admin": session.admin,
+    })
+}
+
+/// Runs an endpoint for a signed-in session (CSRF already checked).
+pub async fn dispatch(
+    state: &ConsoleState,
+    session_id: &str,
+    session: &Session,
+    endpoint: Endpoint,
+    request: Request<Incoming>,
+) -> Result<Response<ConsoleBody>> {
+    let identity = &session.identity;
+    let client = state.upstream.client(identity);
+    match endpoint {
+        Endpoint::Session => ok(session_json(session)),
+        Endpoint::SignOut => {
+            state.sessions.remove(session_id);
+            tracing::info!(target: "audit", access_key = %identity.access_key, "console sign-out");
+            let mut response = json_response(StatusCode::OK, &json!({ "signedOut": true }));
+            response.headers_mut().insert(
+                header::SET_COOKIE,
+                HeaderValue::from_str(&format!(
+                    "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
+                ))
+                .expect("ASCII"),
+            );
+            Ok(response)
+        }
+        Endpoint::ListBuckets => list_buckets(state, identity).await,
+        Endpoint::CreateBucket => {
+            #[derive(Deserialize)]
+            struct Body {
+                name: String,
+            }
+            let body: Body = read_json(request).await?;
+            client.create_bucket(body.name.trim()).await?;
+            ok(json!({ "created": body.name.trim() }))
+        }
+        Endpoint::DeleteBucket(bucket) => {
+            client.delete_bucket(&bucket).await?;
+            ok(json!({ "deleted": bucket }))
+        }
+        Endpoint::ListObjects(bucket) => {
+            let pairs = query(&request);
+            let prefix = param(&pairs, "prefix").unwrap_or_default();
+            let token = param(&pairs, "token").filter(|t| !t.is_empty());
+            list_objects(state, identity, &bucket, &prefix, token.as_deref()).await
+        }
+        Endpoint::PutObject(bucket) => put_object(state, identity, &bucket, request).await,
+        Endpoint::GetObject(bucket) => get_object(state, identity, &bucket, request).await,
+        Endpoint::ObjectInfo(bucket) => {
+            let key = key_param(&request)?;
+            object_info(state, identity, &bucket, &key).await
+        }
+        Endpoint::ShareObject(bucket) => {
+            #[derive(Deserialize)]
+            #[serde(rename_all = "camelCase")]
+            struct Body {
+                key: String,
+                expires_seconds: u64,
+            }
+            let body: Body = read_json(request).await?;
+            let seconds = body.expires_seconds.clamp(1, MAX_SHARE_SECONDS);
+            let url = state.upstream.presign_get(
+                identity,
+                &object_path(&bucket, &body.key),
+                Duration::from_secs(seconds),
+            )?;
+            ok(json!({ "url": url, "expiresSeconds": seconds }))
+        }
+        Endpoint::DeleteObjects(bucket) => {
+            #[derive(Deserialize)]
+            struct Body {
+                keys: Vec<String>,
+            }
+            let body: Body = read_json(request).await?;
+            let (mut deleted, mut failed) = (0, Vec::new());
+            for chunk in body.keys.chunks(1000) {
+                let outcome = client.delete_objects(&bucket, chunk).await?;
+                deleted += outcome.deleted;
+                failed.extend(outcome.failed.into_iter().map(
+                    |(key, code, message)| json!({ "key": key, "code": code, "message": message }),
+                ));
+            }
+            if deleted == 0 && !failed.is_empty() {
+                let message = failed[0]["message"].as_str().unwrap_or("").to_string();
+                let code = failed[0]["code"].as_str().unwrap_or("").to_string();
+                return Err(ClientError::Api {
+                    status: 403,
+                    code,
+                    message,
+                }
+                .into());
+            }
+            ok(json!({ "deleted": deleted, "failed": failed }))
+        }
+        Endpoint::GetAccess(bucket) => get_access(&client, &bucket).await,
+        Endpoint::SetAccess(bucket) => {
+            #[derive(Deserialize)]
+            struct Body {
+                access: String,
+                #[serde(default)]
+                prefix: String,
+            }
+            let body: Body = read_json(request).await?;
+            match body.access.as_str() {
+                "private" => {
+                    client
+                        .delete_bucket_config(&bucket, BucketConfig::Policy)
+                        .await?
+                }
+                kind @ ("download" | "upload" | "public") => {
+                    let doc =
+                        canned_bucket_policy(kind, &bucket, &body.prefix).ok_or_else(|| {
+                            ConsoleError::BadRequest(format!("unknown access {kind}"))
+                        })?;
+                    client
+                        .put_bucket_config(
+                            &bucket,
+                            BucketConfig::Policy,
+                            Bytes::from(doc.to_json()),
+                        )
+                        .await?
+                }
+                other => {
+                    return Err(ConsoleError::BadRequest(format!(
+                        "access must be private, download, upload or public, not {other:?}"
+                    )))
+                }
+            }
+            get_access(&client, &bucket).await
+        }
+        Endpoint::GetLifecycle(bucket) => {
+            let config = lifecycle_of(&client, &bucket).await?;
+            ok(lifecycle_json(config.as_ref()))
+        }
+        Endpoint::AddLifecycleRule(bucket) => {
+            #[derive(Deserialize)]
+            struct Body {
+                #[serde(default)]
+                id: String,
+                #[serde(default)]
+                prefix: String,
+                days: u32,
+            }
+            let body: Body = read_json(request).await?;
+            if body.days == 0 {
+                return Err(ConsoleError::BadRequest(
+                    "expiry takes at least one day".into(),
+                ));
+            }
+            let mut config = lifecycle_of(&client, &bucket)
+                .await?
+                .unwrap_or(LifecycleConfiguration { rules: Vec::new() });
+            let id = if body.id.trim().is_empty() {
+                let base = format!("expire-{}{}d", body.prefix.replace('/', "-"), body.days);
+                unique_id(&config, &base)
+            } else {
+                body.id.trim().to_string()
+            };
+            if config.rules.iter().any(|r| r.id == id) {
+                return Err(ConsoleError::BadRequest(format!(
+                    "a rule named {id:?} already exists"
+                )));
+            }
+            config.rules.push(LifecycleRule {
+                id,
+                status: RuleStatus::Enabled,
+                filter: RuleFilter::Prefix(body.prefix),
+                expiration: Some(Expiration::Days(body.days)),
+                abort_incomplete_multipart_upload: None,
+                noncurrent_version_expiration: None,
+                noncurrent_version_transitions: Vec::new(),
+            });
+            put_lifecycle(&client, &bucket, &config).await
+        }
+        Endpoint::ImportLifecycle(bucket) => {
+            let document = read_body(request).await?;
+            let text = String::from_utf8_lossy(&document);
+            let config = if text.trim_start().starts_with('<') {
+                LifecycleConfiguration::from_xml(&document)
+            } else {
+                LifecycleConfiguration::from_mc_json(&document)
+            }
+            .map_err(|e| ConsoleError::BadRequest(format!("the rules were refused: {e}")))?;
+            put_lifecycle(&client, &bucket, &config).await
+        }
+        Endpoint::DeleteLifecycleRule { bucket, id } => {
+            let Some(mut config) = lifecycle_of(&client, &bucket).await? else {
+                return Err(ConsoleError::NotFound);
+            };
+            let before = config.rules.len();
+            config.rules.retain(|r| r.id != id);
+            if config.rules.len() == before {
+                return Err(ConsoleError::NotFound);
+            }
+            if config.rules.is_empty() {
+                client
+                    .delete_bucket_config(&bucket, BucketConfig::Lifecycle)
+                    .await?;
+                ok(lifecycle_json(None))
+            } else {
+                put_lifecycle(&client, &bucket, &config).await
+            }
+        }
+        Endpoint::ListUsers => ok(json!({ "users": client.list_users().await? })),
+        Endpoint::AddUser => {
+            #[derive(Deserialize)]
+            #[serde(rename_all = "camelCase")]
+            struct Body {
+                access_key: String,
+                #[serde(default)]
+                policy: String,
+            }
+            let body: Body = read_json(request).await?;
+            let secret = generated_secret();
+            let access_key = body.access_key.trim();
+            client.add_user(access_key, &secret).await?;
+            if !body.policy.is_empty() {
+                client
+                    .set_user_policy(access_key, &body.policy, true)
+                    .await?;
+            }
+            // The only time the secret leaves the server: the page shows it once.
+            ok(json!({ "accessKey": access_key, "secretKey": secret }))
+        }
+        Endpoint::DeleteUser(user) => {
+            client.remove_user(&user).await?;
+            ok(json!({ "deleted": user }))
+        }
+        Endpoint::SetUserStatus(user) => {
+            #[derive(Deserialize)]
+            struct Body {
+                enabled: bool,
+            }
+            let body: Body = read_json(request).await?;
+            ok(
+                serde_json::to_value(client.set_user_enabled(&user, body.enabled).await?)
+                    .unwrap_or(Value::Null),
+            )
+        }
+        Endpoint::AttachPolicy { user, policy } => ok(serde_json::to_value(
+            client.set_user_policy(&user, &policy, true).await?,
+        )
+        .unwrap_or(Value::Null)),
+        Endpoint::DetachPolicy { user, policy } => ok(serde_json::to_value(
+            client.set_user_policy(&user, &policy, false).await?,
+        )
+        .unwrap_or(Value::Null)),
+        Endpoint::ListPolicies => {
+            ok(serde_json::to_value(client.list_policies().await?).unwrap_or(Value::Null))
+        }
+        Endpoint::Health => {
+            ok(serde_json::to_value(client.server_info().await?).unwrap_or(Value::Null))
+        }
+        Endpoint::Heal => {
+            let summary = client
+                .with_timeout(Duration::from_secs(600))
+                .heal(None, "")
+                .await?;
+            ok(serde_json::to_value(summary).unwrap_or(Value::Null))
+        }
+        Endpoint::Asset(_) | Endpoint::NotFound | Endpoint::SignIn => Err(ConsoleError::NotFound),
+    }
+}
+
+/// A 40-character secret from an alphabet that survives copy and paste.
+fn generated_secret() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::thread_rng();
+    (0..40)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+async fn list_buckets(state: &ConsoleState, identity: &Identity) -> Result<Response<ConsoleBody>> {
+    let client = state.upstream.client(identity);
+    let buckets = client.list_buckets().await?;
+    let counts = join_all(buckets.iter().map(|b| {
+        let client = client.clone();
+        let name = b.name.clone();
+        async move {
+            let (mut objects, mut bytes, mut token) = (0u64, 0u64, None::<String>);
+            loop {
+                let page = client
+                    .list_objects(&name, "", token.as_deref(), 1000)
+                    .await
+                    .ok()?;
+                objects += page.objects.len() as u64;
+                bytes += page.objects.iter().map(|o| o.size).sum::<u64>();
+                if objects >= COUNT_CAP {
+                    return Some((objects, bytes, true));
+                }
+                match page.continuation {
+                    Some(next) => token = Some(next),
+                    None => return Some((objects, bytes, false)),
+                }
+            }
+        }
+    }))
+    .await;
+    let list: Vec<Value> = buckets
+        .iter()
+        .zip(counts)
+        .map(|(bucket, count)| match count {
+            Some((objects, bytes, capped)) => json!({
+                "name": bucket.name, "created": bucket.created,
+                "objects": objects, "bytes": bytes, "capped": capped,
+            }),
+            // Listing refused for this identity: show the bucket without counts.
+            None => json!({ "name": bucket.name, "created": bucket.created }),
+        })
+        .collect();
+    ok(json!({ "buckets": list }))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct ListResult {
+    #[serde(default)]
+    contents: Vec<ListContent>,
+    #[serde(default)]
+    common_prefixes: Vec<ListPrefix>,
+    #[serde(default)]
+    is_truncated: bool,
+    next_continuation_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListContent {
+    key: String,
+    #[serde(default)]
+    size: u64,
+    #[serde(default)]
+    last_modified: String,
+    #[serde(rename = "ETag", default)]
+    etag: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListPrefix {
+    prefix: String,
+}
+
+async fn list_objects(
+    state: &ConsoleState,
+    identity: &Identity,
+    bucket: &str,
+    prefix: &str,
+    token: Option<&str>,
+) -> Result<Response<ConsoleBody>> {
+    let mut pairs = vec![
+        ("list-type", "2".to_string()),
+        ("delimiter", "/".to_string()),
+        ("max-keys", PAGE_KEYS.to_string()),
+    ];
+    if !prefix.is_empty() {
+        pairs.push(("prefix", prefix.to_string()));
+    }
+    if let Some(token) = token {
+        pairs.push(("continuation-token", token.to_string()));
+    }
+    // SigV4 wants the query sorted by name.
+    pairs.sort();
+    let query = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", encode_query_value(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let reply = state
+        .upstream
+        .client(identity)
+        .request(Method::GET, &bucket_path(bucket), &query, &[], Bytes::new())
+        .await?;
+    let doc: ListResult = quick_xml::de::from_str(&String::from_utf8_lossy(&reply.body))
+        .map_err(|e| ConsoleError::BadRequest(format!("unreadable listing: {e}")))?;
+    ok(json!({
+        "prefix": prefix,
+        "folders": doc.common_prefixes.iter().map(|p| &p.prefix).collect::<Vec<_>>(),
+        "objects": doc.contents.iter().map(|c| json!({
+            "key": c.key, "size": c.size, "lastModified": c.last_modified,
+            "etag": c.etag.trim_matches('"'),
+        })).collect::<Vec<_>>(),
+        "next": if doc.is_truncated { doc.next_continuation_token } else { None },
+    }))
+}
+
+/// Reads an S3 `<Error>` document (or just the status) from a streamed answer.
+async fn streamed_error(response: Response<Incoming>) -> ConsoleError {
+    let status = response.status().as_u16();
+    let body = Limited::new(response.into_body(), 64 * 1024)
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&body);
+    let field = |name: &str| {
+        let open = format!("<{name}>");
+        let start = text.find(&open)? + open.len();
+        let end = text[start..].find(&format!("</{name}>"))? + start;
+        Some(
+            quick_xml::escape::unescape(&text[start..end])
+                .ok()?
+                .into_owned(),
+        )
+    };
+    let code = field("Code").unwrap_or_else(|| match status {
+        403 => "AccessDenied".into(),
+        404 => "NoSuchKey".into(),
+        _ => String::new(),
+    });
+    let message = field("Message").unwrap_or_else(|| {
+        StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("request failed")
+            .to_string()
+    });
+    ConsoleError::Upstream(ClientError::Api {
+        status,
+        code,
+        message,
+    })
+}
+
+async fn put_object(
+    state: &ConsoleState,
+    identity: &Identity,
+    bucket: &str,
+    request: Request<Incoming>,
+) -> Result<Response<ConsoleBody>> {
+    let key = key_param(&request)?;
+    let length = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .ok_or_else(|| ConsoleError::BadRequest("uploads need a Content-Length".into()))?;
+    let mut headers = vec![("content-length", length.to_string())];
+    if let Some(kind) = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+    {
+        headers.push(("content-type", kind.to_string()));
+    }
+    let body = request.into_body().boxed();
+    let response = state
+        .upstream
+        .stream(
+            identity,
+            Method::PUT,
+            &object_path(bucket, &key),
+            "",
+            &headers,
+            body,
+        )
+        .await?;
+    if !response.status().is_success() {
+        return Err(streamed_error(response).await);
+    }
+    let header_text = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    ok(json!({
+        "key": key,
+        "etag": header_text("etag").map(|e| e.trim_matches('"').to_string()),
+        "expiration": header_text("x-amz-expiration"),
+    }))
+}
+
+/// Image types the browser may show inline; everything else downloads, so
+/// an uploaded HTML or SVG file never runs as the console's own page.
+fn inline_image(content_type: &str) -> bool {
+    matches!(
+        content_type.split(';').next().unwrap_or("").trim(),
+        "image/png" | "image/jpeg" | "image/gif" | "image/webp" | "image/avif" | "image/bmp"
+    )
+}
+
+async fn get_object(
+    state: &ConsoleState,
+    identity: &Identity,
+    bucket: &str,
+    request: Request<Incoming>,
+) -> Result<Response<ConsoleBody>> {
+    let pairs = query(&request);
+    let key = param(&pairs, "key")
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| ConsoleError::BadRequest("no object key given".into()))?;
+    let download = param(&pairs, "download").is_some();
+    let empty = Empty::<Bytes>::new()
+        .map_err(|never| match never {})
+        .boxed();
+    let response = state
+        .upstream
+        .stream(
+            identity,
+            Method::GET,
+            &object_path(bucket, &key),
+            "",
+            &[],
+            empty,
+        )
+        .await?;
+    if !response.status().is_success() {
+        return Err(streamed_error(response).await);
+    }
+    let (parts, body) = response.into_parts();
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream")
+        .to_string();
+    let mut out = Response::new(
+        body.map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
+            .boxed(),
+    );
+    for name in [header::CONTENT_LENGTH, header::ETAG, header::LAST_MODIFIED] {
+        if let Some(value) = parts.headers.get(&name) {
+            out.headers_mut().insert(name, value.clone());
+        }
+    }
+    let file_name = key.rsplit('/').next().unwrap_or(&key);
+    let disposition = if download || !inline_image(&content_type) {
+        "attachment"
+    } else {
+        "inline"
+    };
+    let disposition = format!(
+        "{disposition}; filename*=UTF-8''{}",
+        encode_query_value(file_name)
+    );
+    let headers = out.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&disposition).expect("percent-encoded"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=60"),
+    );
+    Ok(out)
+}
+
+async fn object_info(
+    state: &ConsoleState,
+    identity: &Identity,
+    bucket: &str,
+    key: &str,
+) -> Result<Response<ConsoleBody>> {
+    let reply = state
+        .upstream
+        .client(identity)
+        .request(
+            Method::HEAD,
+            &object_path(bucket, key),
+            "",
+            &[],
+            Bytes::new(),
+        )
+        .await?;
+    let text = |name: &str| {
+        reply
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let metadata: serde_json::Map<String, Value> = reply
+        .headers
+        .iter()
+        .filter_map(|(name, value)| {
+            let name = name.as_str().strip_prefix("x-amz-meta-")?;
+            Some((
+                name.to_string(),
+                Value::String(value.to_str().unwrap_or("").to_string()),
+            ))
+        })
+        .collect();
+    let cdn_url = state
+        .config
+        .cdn_url
+        .as_ref()
+        .map(|base| format!("{}{}", base.trim_end_matches('/'), object_path(bucket, key)));
+    ok(json!({
+        "bucket": bucket,
+        "key": key,
+        "size": text("content-length").and_then(|v| v.parse::<u64>().ok()),
+        "etag": text("etag").map(|e| e.trim_matches('"').to_string()),
+        "contentType": text("content-type"),
+        "lastModified": text("last-modified"),
+        "expiration": text("x-amz-expiration"),
+        "metadata": metadata,
+        "cdnUrl": cdn_url,
+    }))
+}
+
+async fn get_access(
+    client: &s3_api::client::Client,
+    bucket: &str,
+) -> Result<Response<ConsoleBody>> {
+    let Some(document) = client
+        .get_bucket_config(bucket, BucketConfig::Policy)
+        .await?
+    else {
+        return ok(json!({ "access": "private", "prefix": "" }));
+    };
+    let recognised = PolicyDocument::parse(&document)
+        .ok()
+        .and_then(|doc| recognise(&doc, bucket));
+    match recognised {
+        Some((kind, prefix)) => ok(json!({ "access": kind, "prefix": prefix })),
+        None => ok(json!({
+            "access": "custom",
+            "policy": String::from_utf8_lossy(&document),
+        })),
+    }
+}
+
+/// Names a stored policy when it is one of the canned ones `minnow bucket
+/// policy` writes, with its prefix.
+fn recognise(doc: &PolicyDocument, bucket: &str) -> Option<(&'static str, String)> {
+    let arn = format!("arn:aws:s3:::{bucket}/");
+    let text = doc.to_json();
+    // The canned documents name their prefix in every object resource.
+    let start = text.find(&arn)? + arn.len();
+    let end = text[start..].find("*\"")? + start;
+    let prefix = text[start..end].to_string();
+    ["download", "upload", "public"]
+        .into_iter()
+        .find(|kind| canned_bucket_policy(kind, bucket, &prefix).as_ref() == Some(doc))
+        .map(|kind| (kind, prefix))
+}
+
+async fn lifecycle_of(
+    client: &s3_api::client::Client,
+    bucket: &str,
+) -> Result<Option<LifecycleConfiguration>> {
+    match client
+        .get_bucket_config(bucket, BucketConfig::Lifecycle)
+        .await?
+    {
+        None => Ok(None),
+        Some(xml) => LifecycleConfiguration::from_xml(&xml)
+            .map(Some)
+            .map_err(|e| ConsoleError::BadRequest(format!("unreadable lifecycle rules: {e}"))),
+    }
+}
+
+async fn put_lifecycle(
+    client: &s3_api::client::Client,
+    bucket: &str,
+    config: &LifecycleConfiguration,
+) -> Result<Response<ConsoleBody>> {
+    client
+        .put_bucket_config(
+            bucket,
+            BucketConfig::Lifecycle,
+            Bytes::from(config.to_xml()),
+        )
+        .await?;
+    ok(lifecycle_json(Some(config)))
+}
+
+fn unique_id(config: &LifecycleConfiguration, base: &str) -> String {
+    let mut id = base.to_string();
+    let mut n = 2;
+    while config.rules.iter().any(|r| r.id == id) {
+        id = format!("{base}-{n}");
+        n += 1;
+    }
+    id
+}
+
+fn lifecycle_json(config: Option<&LifecycleConfiguration>) -> Value {
+    let rules: Vec<Value> = config
+        .map(|c| c.rules.as_slice())
+        .unwrap_or(&[])
+        .iter()
+        .map(|rule| {
+            let (days, date) = match rule.expiration {
+                Some(Expiration::Days(d)) => (Some(d), None),
+                Some(Expiration::Date(d)) => (None, Some(d.date().to_string())),
+                _ => (None, None),
+            };
+            json!({
+                "id": rule.id,
+                "status": rule.status.as_str(),
+                "prefix": rule.filter.prefix(),
+                "expirationDays": days,
+                "expirationDate": date,
+                "abortUploadDays": rule
+                    .abort_incomplete_multipart_upload
+                    .map(|a| a.days_after_initiation),
+            })
+        })
+        .collect();
+    json!({ "rules": rules })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_raster_images_are_shown_inline() {
+        assert!(inline_image("image/png"));
+        assert!(inline_image("image/jpeg; charset=binary"));
+        assert!(!inline_image("image/svg+xml"), "SVG can carry script");
+        assert!(!inline_image("text/html"));
+    }
+
+    #[test]
+    fn canned_download_policy_is_recognised_with_its_prefix() {
+        let doc = canned_bucket_policy("download", "photos", "public/").unwrap();
+        assert_eq!(
+            recognise(&doc, "photos"),
+            Some(("download", "public/".to_string()))
+        );
+    }
+
+    #[test]
+    fn generated_secrets_are_long_and_differ() {
+        let (a, b) = (generated_secret(), generated_secret());
+        assert_eq!(a.len(), 40);
+        assert_ne!(a, b);
+    }
+}
