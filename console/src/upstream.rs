@@ -106,18 +106,17 @@ impl Upstream {
         } else {
             format!("{}{}?{}", self.base, path, query)
         };
-        let mut all: Vec<(&str, String)> = headers.to_vec();
-        all.push(("x-amz-content-sha256", "UNSIGNED-PAYLOAD".to_string()));
+        // The signer adds `x-amz-content-sha256: UNSIGNED-PAYLOAD` itself.
         let signed = signature(
             identity,
             method.as_str(),
             &url,
-            &all,
+            headers,
             SignatureLocation::Headers,
             None,
         )?;
         let mut builder = Request::builder().method(method).uri(&url);
-        for (name, value) in all.iter() {
+        for (name, value) in headers {
             builder = builder.header(*name, value.as_str());
         }
         for (name, value) in signed.headers {
