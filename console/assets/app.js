@@ -218,12 +218,12 @@ async function browsePage(bucket, prefix) {
     browsePage(bucket, prefix);
   } }));
   render(bucket, crumbs,
-    h('div', { class: 'row' }, h('label', { for: 'file-input', class: 'button', text: 'Upload files' }), fileInput,
+    h('div', { class: 'row' }, h('span', {}, h('label', { for: 'file-input', text: 'Upload files' }), fileInput),
       h('a', { class: 'button secondary', href: '#/settings/' + enc(bucket), text: 'Bucket settings' })),
     drop, uploads,
     h('div', { class: 'row' }, search, folderName, newFolder, delSel),
     h('div', { class: 'table-wrap' }, h('table', { id: 'objects-table' },
-      h('thead', {}, h('tr', {}, h('th', {}, h('span', { class: 'muted', text: '✓' })), h('th', { class: 'hide-narrow' }),
+      h('thead', {}, h('tr', {}, h('th', {}, h('span', { class: 'muted', text: '✓' })), h('th'),
         sortHead('Name', 'name'), sortHead('Size', 'size', 'num'), sortHead('Modified', 'date', 'hide-narrow'), h('th', { text: 'Actions' }))),
       body)), more);
 
@@ -236,14 +236,14 @@ async function browsePage(bucket, prefix) {
       : sortBy.field === 'date' ? a.lastModified.localeCompare(b.lastModified) : a.key.localeCompare(b.key)));
     body.replaceChildren();
     for (const f of rows.folders.filter((f) => f.slice(prefix.length).startsWith(filter))) {
-      body.append(h('tr', { class: 'folder-row' }, h('td'), h('td', { class: 'hide-narrow', text: '📁' }),
+      body.append(h('tr', { class: 'folder-row' }, h('td'), h('td', { text: '📁' }),
         h('td', { colspan: 4 }, h('a', { href: '#/browse/' + enc(bucket) + '/' + enc(f), text: f.slice(prefix.length) }))));
     }
     for (const o of objs) {
       const name = o.key.slice(prefix.length);
       body.append(h('tr', { class: 'object-row', 'data-key': o.key },
         h('td', {}, h('input', { type: 'checkbox', class: 'select', 'aria-label': 'Select ' + name, value: o.key })),
-        h('td', { class: 'hide-narrow' }, isImage(o.key) ? h('img', { class: 'thumb', loading: 'lazy', alt: '', src: objectUrl(bucket, o.key) }) : ''),
+        h('td', {}, isImage(o.key) ? h('img', { class: 'thumb', loading: 'lazy', alt: '', src: objectUrl(bucket, o.key) }) : ''),
         h('td', {}, h('a', { class: 'object-link', href: '#/object/' + enc(bucket) + '/' + enc(o.key), text: name })),
         h('td', { class: 'num', text: bytes(o.size) }),
         h('td', { class: 'hide-narrow', text: when(o.lastModified) }),
