@@ -11,11 +11,11 @@ use futures::future::join_all;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper::body::Incoming;
+use iam::policy::{canned_bucket_policy, PolicyDocument};
 use lifecycle::{Expiration, LifecycleConfiguration, LifecycleRule, RuleFilter, RuleStatus};
 use percent_encoding::percent_decode_str;
 use rand::Rng;
 use s3_api::client::{bucket_path, encode_query_value, object_path, BucketConfig, ClientError};
-use s3_api::policy::{canned_bucket_policy, PolicyDocument};
 use serde::Deserialize;
 use serde_json::{json, Value};
 

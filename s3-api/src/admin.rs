@@ -37,9 +37,9 @@ use store::api::{
 
 use crate::auth::AuthError;
 use crate::handlers::{bytes_response, empty_response};
-use crate::iam::{Iam, IamError, UserInfo};
-use crate::policy::{AccessRequest, PolicyDocument, PolicyError, CANNED_POLICIES};
 use crate::ResponseBody;
+use iam::policy::{AccessRequest, PolicyDocument, PolicyError, CANNED_POLICIES};
+use iam::{Iam, IamError, UserInfo};
 
 /// Where the admin API lives on the S3 port.
 pub const ADMIN_PREFIX: &str = "/minnow/admin/v1/";
@@ -1041,7 +1041,7 @@ mod tests {
     async fn only_root_and_admin_policy_users_may_use_the_admin_api() {
         let dir = tempfile::tempdir().unwrap();
         let store = open_store(dir.path()).await;
-        let root = crate::iam::RootCredentials {
+        let root = iam::RootCredentials {
             access_key: "rootuser".into(),
             secret_key: "rootpassword".into(),
         };
@@ -1148,7 +1148,7 @@ mod tests {
     async fn info_reports_layout_drives_and_counts() {
         let dir = tempfile::tempdir().unwrap();
         let store = open_store(dir.path()).await;
-        let root = crate::iam::RootCredentials {
+        let root = iam::RootCredentials {
             access_key: "rootuser".into(),
             secret_key: "rootpassword".into(),
         };
@@ -1232,7 +1232,7 @@ mod tests {
     async fn serve_request_authenticates_and_verifies_the_body() {
         let dir = tempfile::tempdir().unwrap();
         let store = open_store(dir.path()).await;
-        let root = crate::iam::RootCredentials {
+        let root = iam::RootCredentials {
             access_key: "rootuser".into(),
             secret_key: "rootpassword".into(),
         };
@@ -1288,7 +1288,7 @@ mod tests {
     async fn custom_policies_can_be_stored_attached_and_removed() {
         let dir = tempfile::tempdir().unwrap();
         let store = open_store(dir.path()).await;
-        let root = crate::iam::RootCredentials {
+        let root = iam::RootCredentials {
             access_key: "rootuser".into(),
             secret_key: "rootpassword".into(),
         };

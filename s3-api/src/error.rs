@@ -507,9 +507,9 @@ impl From<lifecycle::LifecycleError> for ApiError {
     }
 }
 
-impl From<crate::policy::PolicyError> for ApiError {
-    fn from(error: crate::policy::PolicyError) -> Self {
-        use crate::policy::PolicyError;
+impl From<iam::policy::PolicyError> for ApiError {
+    fn from(error: iam::policy::PolicyError) -> Self {
+        use iam::policy::PolicyError;
         match error {
             PolicyError::Malformed(message) => {
                 ApiError::with_message(S3Code::MalformedPolicy, message)
@@ -721,7 +721,7 @@ mod tests {
 
     #[test]
     fn policy_errors_map_to_s3_codes_and_statuses() {
-        use crate::policy::PolicyError;
+        use iam::policy::PolicyError;
         let api = ApiError::from(PolicyError::Malformed("x".into()));
         assert_eq!(
             (api.code.as_str(), api.status().as_u16()),

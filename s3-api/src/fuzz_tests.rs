@@ -30,11 +30,11 @@ use crate::auth::{self, Authenticated, StaticSecrets};
 use crate::error::{ApiError, S3Code};
 use crate::handlers::conditions::{self, Conditions};
 use crate::handlers::headers;
-use crate::policy::{AccessRequest, PolicyDocument, Requester};
 use crate::router::{self, Query};
 use crate::xml::request::{
     CompleteMultipartUpload, CorsConfiguration, CreateBucketConfiguration, Delete,
 };
+use iam::policy::{AccessRequest, PolicyDocument, Requester};
 
 const ACCESS_KEY: &str = "fuzzaccess";
 const SECRET_KEY: &str = "fuzzsecret-fuzzsecret";

@@ -4,7 +4,7 @@
 //! Request flow: `server` accepts a connection and hands each request to
 //! [`handlers::handle`], which sends CDN host names to `cdn` and the admin
 //! API to `admin`, else authenticates it (`auth`), routes it (`router`),
-//! authorizes it (`iam`, `policy`), runs the handler against the storage
+//! authorizes it (the `iam` crate), runs the handler against the storage
 //! traits, and renders any failure through `error` — the only place store
 //! and auth errors become S3 error codes.
 
@@ -15,12 +15,22 @@ pub mod client;
 pub mod error;
 pub mod handlers;
 pub mod health;
-pub mod iam;
 pub mod metrics;
-pub mod policy;
 pub mod router;
 pub mod server;
 pub mod xml;
+
+/// The identity crate, re-exported so the binary and tests reach users and
+/// policies through the server library they start.
+pub use iam;
+
+/// Request signatures are checked against the secrets the identity crate
+/// unsealed (root and enabled users).
+impl<C: store::api::Catalog + 'static> auth::SecretLookup for iam::Iam<C> {
+    fn secret_key(&self, access_key: &str) -> Option<String> {
+        iam::Iam::secret_key(self, access_key)
+    }
+}
 
 /// The body type of every response minnow sends.
 pub type ResponseBody = http_body_util::combinators::BoxBody<bytes::Bytes, BoxError>;

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use conformance::{expect_s3_error, unique_bucket, RawResponse, ServerOptions, TestServer};
 use http::Method;
 use s3_api::client::{object_path, BucketConfig, Client, ClientConfig};
-use s3_api::policy::canned_bucket_policy;
+use s3_api::iam::policy::canned_bucket_policy;
 
 const CDN_HOST: &str = "cdn.example.app";
 /// The longest a health probe may take to notice a drive change.

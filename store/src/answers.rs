@@ -45,14 +45,12 @@ impl AnswerCheck {
     /// Whether the drive can answer for paths under `anchor` (a bucket
     /// root): the folder exists, or it is missing on a fresh drive that
     /// still answers. A drive that no longer answers at all is pushed to
-    /// `gone`. When `anchor_required` is false a missing anchor on an
-    /// answering drive is plain absence (e.g. no multipart uploads yet).
+    /// `gone`.
     pub fn answers_under(
         &self,
         drive: &dyn Drive,
         position: usize,
         anchor: &Path,
-        anchor_required: bool,
         gone: &mut Vec<usize>,
     ) -> bool {
         if matches!(drive.exists(anchor), Ok(true)) {
@@ -62,7 +60,7 @@ impl AnswerCheck {
             gone.push(position);
             return false;
         }
-        !anchor_required || self.fresh.get(position).copied().unwrap_or(false)
+        self.fresh.get(position).copied().unwrap_or(false)
     }
 
     /// One drive's read of a record under `anchor`, with `NotFound` counted
@@ -74,13 +72,12 @@ impl AnswerCheck {
         drive: &dyn Drive,
         position: usize,
         anchor: &Path,
-        anchor_required: bool,
         result: io::Result<Result<T, MetaError>>,
         gone: &mut Vec<usize>,
     ) -> DriveRead<T> {
         match result {
             Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                if self.answers_under(drive, position, anchor, anchor_required, gone) {
+                if self.answers_under(drive, position, anchor, gone) {
                     DriveRead::NotFound
                 } else {
                     DriveRead::Failed

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::api::{BucketInfo, BucketSetting, ListParams, StoreError};
-use crate::engine::{BucketState, Inner};
+use crate::engine::{BucketState, Effect, Engine};
 use crate::keys::{validate_blob_name, validate_bucket_name};
 use crate::layout;
 use crate::meta::{Blob, MetaError};
@@ -33,10 +33,11 @@ fn read_blob(drive: &dyn crate::drive::Drive, path: &Path) -> DriveRead<Blob> {
     }))
 }
 
-impl Inner {
+impl Engine {
     /// Reads a blob from every drive and picks the agreed value.
     pub async fn read_blob_quorum(&self, path: PathBuf) -> Option<Blob> {
         let reads: Vec<DriveRead<Blob>> = self
+            .drives
             .each_drive(move |_, drive| Ok(read_blob(drive, &path)))
             .await
             .into_iter()
@@ -53,6 +54,7 @@ impl Inner {
     ) -> Result<(), StoreError> {
         let encoded = blob.map(|b| Arc::new(b.encode()));
         let results = self
+            .drives
             .each_drive(move |_, drive| match &encoded {
                 Some(bytes) => drive.write_atomic(&path, bytes),
                 None => {
@@ -70,13 +72,25 @@ impl Inner {
                 }
             })
             .await;
-        self.require_write_quorum(&results)
+        // A removal cannot be put back; an overwrite is not put back either
+        // (a minority copy of a blob never wins a read), and the drives that
+        // missed it are marked for the heal walk.
+        self.drives
+            .finish_write(
+                results,
+                self.drives.write_quorum(),
+                Effect::Visible,
+                |_| async {},
+            )
+            .await?;
+        Ok(())
     }
 
     /// Loads every bucket (union of names over drives, records by quorum).
     pub async fn load_buckets(&self) {
         let names: Vec<String> = {
             let lists = self
+                .drives
                 .each_drive(|_, drive| drive.list_dir(Path::new(layout::BUCKETS_DIR)))
                 .await;
             let mut names: Vec<String> = lists
@@ -125,30 +139,34 @@ impl Inner {
         {
             return Err(StoreError::BucketAlreadyExists(bucket.to_owned()));
         }
-        self.check_write_quorum()?;
+        self.drives.check_write_quorum()?;
         let record = Blob::new(Bytes::new());
         let created = record.mod_time;
         let encoded = Arc::new(record.encode());
         let name = bucket.to_owned();
         let results = self
+            .drives
             .each_drive(move |_, drive| {
                 drive.mkdir_all(&layout::bucket_dir(&name))?;
                 drive.write_atomic(&layout::bucket_meta_path(&name), &encoded)
             })
             .await;
-        let done = results.iter().filter(|r| r.is_ok()).count();
-        if done < self.write_quorum() {
-            let name = bucket.to_owned();
-            self.each_drive(move |_, drive| {
-                drive.remove_dir_all(&layout::bucket_sys_dir(&name))?;
-                drive.remove_empty_dir(&layout::bucket_dir(&name)).map(drop)
-            })
-            .await;
-            return Err(StoreError::WriteQuorum {
-                online: done,
-                needed: self.write_quorum(),
-            });
-        }
+        let name = bucket.to_owned();
+        self.drives
+            .finish_write(
+                results,
+                self.drives.write_quorum(),
+                Effect::Visible,
+                |_| async move {
+                    self.drives
+                        .each_drive(move |_, drive| {
+                            drive.remove_dir_all(&layout::bucket_sys_dir(&name))?;
+                            drive.remove_empty_dir(&layout::bucket_dir(&name)).map(drop)
+                        })
+                        .await;
+                },
+            )
+            .await?;
         self.buckets.write().expect("bucket cache").insert(
             bucket.to_owned(),
             BucketState {
@@ -227,9 +245,10 @@ impl Inner {
         if self.has_uploads(bucket).await {
             return Err(StoreError::BucketNotEmpty(bucket.to_owned()));
         }
-        self.check_write_quorum()?;
+        self.drives.check_write_quorum()?;
         let name = bucket.to_owned();
         let results = self
+            .drives
             .each_drive(move |_, drive| {
                 // The record goes first: a drive that keeps a folder without
                 // a record does not resurrect the bucket.
@@ -239,7 +258,15 @@ impl Inner {
                 drive.fsync_dir(Path::new(layout::BUCKETS_DIR))
             })
             .await;
-        self.require_write_quorum(&results)
+        self.drives
+            .finish_write(
+                results,
+                self.drives.write_quorum(),
+                Effect::Visible,
+                |_| async {},
+            )
+            .await?;
+        Ok(())
     }
 
     pub fn get_bucket_setting(
@@ -302,6 +329,7 @@ impl Inner {
     pub async fn heal_system_blobs(&self) -> u64 {
         let names: Vec<String> = {
             let lists = self
+                .drives
                 .each_drive(|_, drive| drive.list_dir(Path::new(layout::CONFIG_DIR)))
                 .await;
             let mut names: Vec<String> = lists
@@ -324,6 +352,7 @@ impl Inner {
             };
             let (id, encoded) = (blob.id, Arc::new(blob.encode()));
             let results = self
+                .drives
                 .each_drive(move |_, drive| {
                     if read_blob(drive, &path).found().map(|b| b.id) == Some(id) {
                         return Ok(false);
@@ -369,6 +398,7 @@ impl Inner {
         let files = Arc::new(files);
         let name = bucket.to_owned();
         let repaired = self
+            .drives
             .each_drive(move |_, drive| {
                 let mut repaired = false;
                 if !drive.exists(&layout::bucket_dir(&name))? {

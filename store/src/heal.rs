@@ -15,7 +15,7 @@ use erasure::ErasureCodec;
 
 use crate::api::{HealReport, StoreError};
 use crate::drive::Drive;
-use crate::engine::{internal, Inner, ShardSources};
+use crate::engine::{internal, Engine, ShardSources};
 use crate::keys::EncodedKey;
 use crate::layout;
 use crate::meta::ObjectMeta;
@@ -78,11 +78,11 @@ impl HealQueue {
 }
 
 /// Starts the background heal worker; it stops when the store is dropped.
-pub(crate) fn start_worker(inner: &Arc<Inner>) {
+pub(crate) fn start_worker(inner: &Arc<Engine>) {
     if tokio::runtime::Handle::try_current().is_err() {
         return;
     }
-    let weak: Weak<Inner> = Arc::downgrade(inner);
+    let weak: Weak<Engine> = Arc::downgrade(inner);
     let queue = inner.heal_queue.clone();
     tokio::spawn(async move {
         loop {
@@ -113,17 +113,6 @@ pub(crate) fn start_worker(inner: &Arc<Inner>) {
     });
 }
 
-/// A fresh drive is rebuilt in the background this long after start-up
-/// (an operator's explicit heal usually comes first).
-const FRESH_DRIVE_HEAL_DELAY: Duration = Duration::from_secs(60);
-
-/// Rebuilds fresh drives in the background: every object of every bucket,
-/// holding the store only while one object is healed, so dropping the
-/// store stops the pass.
-pub(crate) fn start_fresh_drive_heal(inner: &Arc<Inner>) {
-    start_fresh_drive_heal_after(inner, FRESH_DRIVE_HEAL_DELAY);
-}
-
 /// At most one background pass over everything runs at a time; a request
 /// while one runs makes it run once more when it ends (a drive that keeps
 /// dropping out and coming back does not pile up passes).
@@ -133,11 +122,13 @@ pub(crate) struct FullHealState {
     again: AtomicBool,
 }
 
-pub(crate) fn start_fresh_drive_heal_after(inner: &Arc<Inner>, delay: Duration) {
+/// Starts the background heal walk after `delay` (fresh drives, drives
+/// that came back, missed-write markers).
+pub(crate) fn start_background_walk(inner: &Arc<Engine>, delay: Duration) {
     if tokio::runtime::Handle::try_current().is_err() {
         return;
     }
-    let weak: Weak<Inner> = Arc::downgrade(inner);
+    let weak: Weak<Engine> = Arc::downgrade(inner);
     tokio::spawn(async move {
         tokio::time::sleep(delay).await;
         loop {
@@ -159,7 +150,7 @@ pub(crate) fn start_fresh_drive_heal_after(inner: &Arc<Inner>, delay: Duration) 
 
 /// Heals every bucket and object, then removes the missed-write markers a
 /// complete pass without failures covered.
-async fn full_background_pass(weak: &Weak<Inner>) {
+async fn full_background_pass(weak: &Weak<Engine>) {
     {
         let (buckets, missed) = match weak.upgrade() {
             Some(inner) => (
@@ -168,7 +159,7 @@ async fn full_background_pass(weak: &Weak<Inner>) {
                     .into_iter()
                     .map(|b| b.name)
                     .collect::<Vec<_>>(),
-                inner.missed_writes_snapshot(),
+                inner.drives.missed_writes_snapshot(),
             ),
             None => return,
         };
@@ -223,7 +214,7 @@ async fn full_background_pass(weak: &Weak<Inner>) {
         tracing::info!(?total, "background heal of fresh drives finished");
         if complete && total.objects_failed == 0 {
             if let Some(inner) = weak.upgrade() {
-                inner.clear_missed_writes(&missed).await;
+                inner.drives.clear_missed_writes(&missed).await;
             }
         }
     }
@@ -420,7 +411,7 @@ impl ShardSources {
     }
 }
 
-impl Inner {
+impl Engine {
     /// Heals one object, and first its bucket's records on every drive.
     pub async fn heal_object(&self, bucket: &str, key: &str) -> Result<HealReport, StoreError> {
         self.heal_bucket(bucket).await?;
@@ -456,6 +447,7 @@ impl Inner {
                     .count();
                 let bucket_dir = layout::bucket_dir(bucket);
                 let removed = self
+                    .drives
                     .each_drive(move |_, drive| {
                         let mut removed =
                             drive.exists(&object_dir.join(layout::OBJECT_META_FILE))?;
@@ -484,15 +476,7 @@ impl Inner {
         let meta = agreed.meta.clone();
         let repair = ObjectRepair {
             codec: self.codec_for(&meta.erasure)?,
-            drives: self
-                .drives
-                .iter()
-                .map(|d| {
-                    d.online
-                        .load(std::sync::atomic::Ordering::Relaxed)
-                        .then(|| d.drive.clone())
-                })
-                .collect(),
+            drives: self.drives.online_slots(),
             holders: agreed.holders.clone(),
             inline_streams: reads
                 .iter()
@@ -512,18 +496,19 @@ impl Inner {
         // Data dirs no version refers to (a crash between the data rename
         // and the metadata commit) are garbage.
         let folder = layout::object_dir(bucket, &key);
-        self.each_drive(move |_, drive| {
-            for entry in drive.list_dir(&folder)? {
-                if entry.is_dir
-                    && entry.name.starts_with(layout::DATA_DIR_PREFIX)
-                    && Some(&entry.name) != keep.as_ref()
-                {
-                    drive.remove_dir_all(&folder.join(&entry.name))?;
+        self.drives
+            .each_drive(move |_, drive| {
+                for entry in drive.list_dir(&folder)? {
+                    if entry.is_dir
+                        && entry.name.starts_with(layout::DATA_DIR_PREFIX)
+                        && Some(&entry.name) != keep.as_ref()
+                    {
+                        drive.remove_dir_all(&folder.join(&entry.name))?;
+                    }
                 }
-            }
-            Ok(())
-        })
-        .await;
+                Ok(())
+            })
+            .await;
         match outcome {
             Ok((rewritten, needed, bytes)) => {
                 if !rewritten.is_empty() {
@@ -546,7 +531,7 @@ impl Inner {
     }
 
     pub async fn heal(&self, bucket: Option<&str>, prefix: &str) -> Result<HealReport, StoreError> {
-        let missed = self.missed_writes_snapshot();
+        let missed = self.drives.missed_writes_snapshot();
         let buckets: Vec<String> = match bucket {
             Some(bucket) => {
                 self.require_bucket(bucket)?;
@@ -570,7 +555,7 @@ impl Inner {
             }
         }
         if bucket.is_none() && prefix.is_empty() && total.objects_failed == 0 {
-            self.clear_missed_writes(&missed).await;
+            self.drives.clear_missed_writes(&missed).await;
         }
         Ok(total)
     }

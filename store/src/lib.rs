@@ -26,7 +26,6 @@ mod layout;
 mod listing;
 mod lock;
 mod meta;
-mod missed;
 mod multipart;
 mod quorum;
 #[cfg(test)]
@@ -40,7 +39,7 @@ use api::{
     ObjectAttributes, ObjectInfo, ObjectReader, ObjectStore, PartInfo, PartsPage, PutOptions,
     StoreError, UploadInfo, UploadsPage,
 };
-use engine::Inner;
+use engine::Engine;
 pub use engine::{default_parity, Store, StoreConfig};
 
 impl ObjectStore for Store {
@@ -208,7 +207,7 @@ impl Maintenance for Store {
     }
 
     async fn drive_status(&self) -> Vec<DriveStatus> {
-        Inner::drive_status(&self.inner).await
+        Engine::drive_status(&self.inner).await
     }
 
     fn erasure_layout(&self) -> (usize, usize) {

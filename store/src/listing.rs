@@ -16,7 +16,7 @@ use bytes::Bytes;
 
 use crate::api::{ListPage, ListParams, ObjectSummary, StoreError};
 use crate::drive::Drive;
-use crate::engine::Inner;
+use crate::engine::Engine;
 use crate::keys::{decode_segment, is_long_segment};
 use crate::layout;
 use crate::meta::{Blob, ObjectMeta};
@@ -258,17 +258,17 @@ pub(crate) fn read_metas_until_quorum(
     reads
 }
 
-impl Inner {
+impl Engine {
     pub async fn list_objects(
         &self,
         bucket: &str,
         params: ListParams,
     ) -> Result<ListPage, StoreError> {
         self.require_bucket(bucket)?;
-        let drives = self.online_drives();
+        let drives = self.drives.online_drives();
         let total = self.drives.len();
         let data = self.data;
-        let check = self.answer_check();
+        let check = self.drives.answer_check();
         let bucket_name = bucket.to_owned();
         let (result, gone) = tokio::task::spawn_blocking(move || {
             let bucket = bucket_name;
@@ -281,7 +281,7 @@ impl Inner {
                 drives
                     .iter()
                     .filter(|(position, drive)| {
-                        check.answers_under(drive.as_ref(), *position, &bucket_dir, true, gone)
+                        check.answers_under(drive.as_ref(), *position, &bucket_dir, gone)
                     })
                     .cloned()
                     .collect()
@@ -316,7 +316,7 @@ impl Inner {
             let mut still_answering = 0;
             for (index, (position, drive)) in walkers.iter().enumerate() {
                 if !failed[index]
-                    && check.answers_under(drive.as_ref(), *position, &bucket_dir, true, &mut gone)
+                    && check.answers_under(drive.as_ref(), *position, &bucket_dir, &mut gone)
                 {
                     still_answering += 1;
                 } else if failed[index] && !check.drive_answers(drive.as_ref(), *position) {
@@ -330,7 +330,7 @@ impl Inner {
         })
         .await
         .map_err(crate::engine::internal)?;
-        self.take_offline(&gone);
+        self.drives.take_offline(&gone);
         result.map_err(|err| self.bucket_gone_or(bucket, err))
     }
 
@@ -343,7 +343,7 @@ impl Inner {
         start_after: Option<String>,
         max: usize,
     ) -> Result<Vec<String>, StoreError> {
-        let drives = self.online_drives();
+        let drives = self.drives.online_drives();
         let bucket = bucket.to_owned();
         let prefix = prefix.to_owned();
         tokio::task::spawn_blocking(move || {

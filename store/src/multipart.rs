@@ -17,7 +17,7 @@ use crate::api::{
     ByteStream, Checksum, ChecksumAlgorithm, CompletePart, ListUploadsParams, ObjectAttributes,
     ObjectInfo, PartInfo, PartsPage, PutOptions, StoreError, UploadInfo, UploadsPage,
 };
-use crate::engine::{object_info, Inner, Stored, MAX_PART_SIZE};
+use crate::engine::{object_info, Effect, Engine, Inline, Stored, MAX_PART_SIZE};
 use crate::hashing::{decode_b64, digest, encode_b64};
 use crate::keys::EncodedKey;
 use crate::layout;
@@ -64,20 +64,21 @@ fn agree<T: PartialEq + Clone>(reads: &[DriveRead<T>], data: usize) -> Option<(T
     Some((value, holders))
 }
 
-impl Inner {
+impl Engine {
     async fn read_records<T>(&self, path: std::path::PathBuf) -> Vec<DriveRead<T>>
     where
         T: serde::de::DeserializeOwned + Send + 'static,
     {
-        self.each_drive(move |_, drive| {
-            drive
-                .read_file(&path)
-                .map(|bytes| decode_record::<T>(Bytes::from(bytes)).map(|(value, _)| value))
-        })
-        .await
-        .into_iter()
-        .map(DriveRead::from_io)
-        .collect()
+        self.drives
+            .each_drive(move |_, drive| {
+                drive
+                    .read_file(&path)
+                    .map(|bytes| decode_record::<T>(Bytes::from(bytes)).map(|(value, _)| value))
+            })
+            .await
+            .into_iter()
+            .map(DriveRead::from_io)
+            .collect()
     }
 
     async fn read_upload(
@@ -109,7 +110,7 @@ impl Inner {
     /// `ReadQuorum` unless at least `data` drives answered (per position)
     /// and still answer now; takes drives that stopped answering offline.
     async fn require_answers(&self, answered: &[bool]) -> Result<(), StoreError> {
-        self.check_read_quorum().await?;
+        self.drives.check_read_quorum().await?;
         let online = answered
             .iter()
             .zip(&self.drives)
@@ -159,7 +160,7 @@ impl Inner {
     ) -> Result<UploadInfo, StoreError> {
         self.require_bucket(bucket)?;
         let key = EncodedKey::new(key)?;
-        self.check_write_quorum()?;
+        self.drives.check_write_quorum()?;
         let upload_id = Uuid::new_v4().simple().to_string();
         let upload = UploadMeta {
             key: key.key().to_owned(),
@@ -174,18 +175,22 @@ impl Inner {
         let _bucket = self.bucket_locks.shared(bucket).await;
         self.require_writable_bucket(bucket)?;
         let results = self
+            .drives
             .each_drive(move |_, drive| drive.write_atomic(&path, &encoded))
             .await;
-        let done = results.iter().filter(|r| r.is_ok()).count();
-        if done < self.write_quorum() {
-            let dir = layout::upload_dir(bucket, &upload_id);
-            self.each_drive(move |_, drive| drive.remove_dir_all(&dir))
-                .await;
-            return Err(StoreError::WriteQuorum {
-                online: done,
-                needed: self.write_quorum(),
-            });
-        }
+        let dir = layout::upload_dir(bucket, &upload_id);
+        self.drives
+            .finish_write(
+                results,
+                self.drives.write_quorum(),
+                Effect::Visible,
+                |_| async move {
+                    self.drives
+                        .each_drive(move |_, drive| drive.remove_dir_all(&dir))
+                        .await;
+                },
+            )
+            .await?;
         Ok(upload_info(bucket, upload))
     }
 
@@ -206,7 +211,7 @@ impl Inner {
             )));
         }
         let upload = self.read_upload(bucket, key.key(), upload_id).await?;
-        self.check_write_quorum()?;
+        self.drives.check_write_quorum()?;
         let distribution = upload.erasure.distribution.clone();
         let mut opts = opts;
         if opts.checksum_algorithm.is_none() {
@@ -218,7 +223,7 @@ impl Inner {
                 &opts,
                 &distribution,
                 layout::part_file_name(number),
-                false,
+                Inline::Never,
                 MAX_PART_SIZE,
             )
             .await?;
@@ -264,6 +269,7 @@ impl Inner {
         let (bucket_owned, upload_owned) = (bucket.to_owned(), upload_id.to_owned());
         let staged = tmp_dir.join(&file_name);
         let results = self
+            .drives
             .each_drive(move |position, drive| {
                 let Some(bytes) = &per_drive[position] else {
                     return Err(io::Error::other("no shard on this drive"));
@@ -295,24 +301,29 @@ impl Inner {
             })
             .await;
         self.remove_tmp(tmp_dir).await;
-        let done = results.iter().filter(|r| r.is_ok()).count();
-        if done < self.write_quorum() {
-            if results.iter().any(|r| {
-                r.as_ref()
-                    .err()
-                    .is_some_and(|e| e.kind() == io::ErrorKind::NotFound)
-            }) && done == 0
-            {
-                return Err(StoreError::NoSuchUpload(upload_id.to_owned()));
+        // Every drive that answered found the upload gone: it was completed
+        // or aborted meanwhile.
+        let upload_gone = results.iter().all(|r| r.is_err())
+            && results
+                .iter()
+                .any(|r| matches!(r, Err(e) if e.kind() == io::ErrorKind::NotFound));
+        // A part below quorum is left for a retry or the upload's cleanup
+        // (the old part record stays the agreed one).
+        match self
+            .drives
+            .finish_write(
+                results,
+                self.drives.write_quorum(),
+                Effect::Visible,
+                |_| async {},
+            )
+            .await
+        {
+            Err(StoreError::WriteQuorum { .. }) if upload_gone => {
+                return Err(StoreError::NoSuchUpload(upload_id.to_owned()))
             }
-            return Err(StoreError::WriteQuorum {
-                online: done,
-                needed: self.write_quorum(),
-            });
-        }
-        if done < results.len() {
-            self.record_missed_writes(&results).await;
-        }
+            other => other?,
+        };
         Ok(part.to_info())
     }
 
@@ -363,7 +374,10 @@ impl Inner {
     /// folder listing answered.
     async fn part_numbers(&self, bucket: &str, upload_id: &str) -> (Vec<u32>, Vec<bool>) {
         let dir = layout::upload_dir(bucket, upload_id);
-        let listings = self.each_drive(move |_, drive| drive.list_dir(&dir)).await;
+        let listings = self
+            .drives
+            .each_drive(move |_, drive| drive.list_dir(&dir))
+            .await;
         let answered = listings.iter().map(Result::is_ok).collect();
         let mut numbers: Vec<u32> = listings
             .into_iter()
@@ -404,7 +418,7 @@ impl Inner {
         if parts.windows(2).any(|w| w[0].number >= w[1].number) {
             return Err(StoreError::InvalidPartOrder);
         }
-        self.check_write_quorum()?;
+        self.drives.check_write_quorum()?;
         let _bucket = self.bucket_locks.shared(bucket).await;
         let _guard = self.locks.lock(bucket, key.key()).await;
         self.require_writable_bucket(bucket)?;
@@ -456,31 +470,31 @@ impl Inner {
         let link_results = {
             let holders = holders.clone();
             let tmp_dir = tmp_dir.clone();
-            self.each_drive(move |position, drive| {
-                if !holders[position] {
-                    return Err(io::Error::other("drive lacks a part"));
-                }
-                drive.mkdir_staging(&tmp_dir)?;
-                for (source, name) in links.iter() {
-                    drive.hard_link(source, &tmp_dir.join(name))?;
-                }
-                drive.fsync_dir(&tmp_dir)
-            })
-            .await
+            self.drives
+                .each_drive(move |position, drive| {
+                    if !holders[position] {
+                        return Err(io::Error::other("drive lacks a part"));
+                    }
+                    drive.mkdir_staging(&tmp_dir)?;
+                    for (source, name) in links.iter() {
+                        drive.hard_link(source, &tmp_dir.join(name))?;
+                    }
+                    drive.fsync_dir(&tmp_dir)
+                })
+                .await
         };
-        let written: Vec<bool> = link_results.iter().map(|r| r.is_ok()).collect();
-        let linked = written.iter().filter(|w| **w).count();
         let needed = write_quorum(
             usize::from(upload.erasure.data),
             usize::from(upload.erasure.parity),
         );
-        if linked < needed {
-            self.remove_tmp(tmp_dir).await;
-            return Err(StoreError::WriteQuorum {
-                online: linked,
-                needed,
-            });
-        }
+        let rollback_tmp = tmp_dir.clone();
+        let link_results = self
+            .drives
+            .finish_write(link_results, needed, Effect::Staged, |_| {
+                self.remove_tmp(rollback_tmp)
+            })
+            .await?;
+        let written: Vec<bool> = link_results.iter().map(|r| r.is_ok()).collect();
         let now = Timestamp::now();
         let meta = ObjectMeta {
             meta_id: Uuid::new_v4(),
@@ -508,7 +522,8 @@ impl Inner {
         )
         .await?;
         let dir = layout::upload_dir(bucket, upload_id);
-        self.each_drive(move |_, drive| drive.remove_dir_all(&dir))
+        self.drives
+            .each_drive(move |_, drive| drive.remove_dir_all(&dir))
             .await;
         Ok(info)
     }
@@ -526,9 +541,18 @@ impl Inner {
         self.read_upload(bucket, key.key(), upload_id).await?;
         let dir = layout::upload_dir(bucket, upload_id);
         let results = self
+            .drives
             .each_drive(move |_, drive| drive.remove_dir_all(&dir))
             .await;
-        self.require_write_quorum(&results)
+        self.drives
+            .finish_write(
+                results,
+                self.drives.write_quorum(),
+                Effect::Visible,
+                |_| async {},
+            )
+            .await?;
+        Ok(())
     }
 
     async fn upload_ids(&self, bucket: &str) -> Vec<String> {
@@ -538,7 +562,10 @@ impl Inner {
     /// Upload ids on any drive, and per drive whether its listing answered.
     async fn upload_ids_answered(&self, bucket: &str) -> (Vec<String>, Vec<bool>) {
         let dir = layout::multipart_bucket_dir(bucket);
-        let listings = self.each_drive(move |_, drive| drive.list_dir(&dir)).await;
+        let listings = self
+            .drives
+            .each_drive(move |_, drive| drive.list_dir(&dir))
+            .await;
         let answered = listings.iter().map(Result::is_ok).collect();
         let mut ids: Vec<String> = listings
             .into_iter()
@@ -577,26 +604,19 @@ impl Inner {
             let path = layout::upload_meta_path(bucket, &id);
             let encoded = Arc::new(encoded.1);
             let holders = Arc::new(holders);
-            self.each_drive(move |position, drive| {
-                if !holders[position] {
-                    drive.write_atomic(&path, &encoded)?;
-                }
-                Ok(())
-            })
-            .await;
+            self.drives
+                .each_drive(move |position, drive| {
+                    if !holders[position] {
+                        drive.write_atomic(&path, &encoded)?;
+                    }
+                    Ok(())
+                })
+                .await;
             for number in self.part_numbers(bucket, &id).await.0 {
                 let Some((part, holders)) = self.read_part(bucket, &id, number).await else {
                     continue;
                 };
-                let drives: Vec<Option<Arc<dyn crate::drive::Drive>>> = self
-                    .drives
-                    .iter()
-                    .map(|d| {
-                        d.online
-                            .load(std::sync::atomic::Ordering::Relaxed)
-                            .then(|| d.drive.clone())
-                    })
-                    .collect();
+                let drives: Vec<Option<Arc<dyn crate::drive::Drive>>> = self.drives.online_slots();
                 if !drives
                     .iter()
                     .zip(&holders)

@@ -10,6 +10,7 @@ use futures::StreamExt;
 use crate::api::{
     ByteRange, ByteStream, Catalog, ListParams, Maintenance, ObjectStore, PutOptions, StoreError,
 };
+use crate::engine::Effect;
 use crate::{Store, StoreConfig};
 
 pub(crate) struct Fixture {
@@ -664,7 +665,7 @@ async fn fresh_drive_is_rebuilt_in_the_background() {
     std::fs::remove_dir_all(&fixture.drives[3]).unwrap();
     std::fs::create_dir(&fixture.drives[3]).unwrap();
     let store = fixture.open().await;
-    crate::heal::start_fresh_drive_heal_after(&store.inner, std::time::Duration::ZERO);
+    crate::heal::start_background_walk(&store.inner, std::time::Duration::ZERO);
     let rebuilt = |fixture: &Fixture| {
         let files = fixture.files();
         under(&files, "drive3/bkt/_a/_big/d.") == 1
@@ -1186,9 +1187,7 @@ async fn drive_folders_removed_beyond_parity_at_runtime_fail_reads_with_read_quo
         "{head:?}"
     );
     assert!(
-        store.inner.drives[1..]
-            .iter()
-            .all(|d| !d.online.load(std::sync::atomic::Ordering::Relaxed)),
+        (1..4).all(|p| !store.inner.drives.is_online(p)),
         "the vanished drives were not taken offline by the read"
     );
     for key in ["big", "small", "dir/nested", "never-written"] {
@@ -1241,7 +1240,7 @@ async fn listings_alone_notice_drive_folders_removed_beyond_parity() {
         )
         .await;
     assert!(is_read_quorum(&listed), "{listed:?}");
-    assert_eq!(store.inner.online_count(), 1);
+    assert_eq!(store.inner.drives.online_count(), 1);
     // Back online for the multipart listings to find them gone again.
     for state in &store.inner.drives {
         state
@@ -1337,7 +1336,7 @@ async fn missing_keys_on_answering_drives_are_no_such_key() {
         .await
         .unwrap();
     check_absent(&store, &data).await;
-    assert_eq!(store.inner.online_count(), 4);
+    assert_eq!(store.inner.drives.online_count(), 4);
     // A fresh drive (no bucket folders until its heal) and a drive folder
     // that vanishes at run time: two drives still answer for the bucket.
     drop(store);
@@ -1347,7 +1346,7 @@ async fn missing_keys_on_answering_drives_are_no_such_key() {
     assert!(store.inner.drives[3].fresh);
     std::fs::remove_dir_all(&fixture.drives[0]).unwrap();
     check_absent(&store, &data).await;
-    assert_eq!(store.inner.online_count(), 3);
+    assert_eq!(store.inner.drives.online_count(), 3);
 }
 
 async fn check_absent(store: &Store, data: &[u8]) {
@@ -1713,27 +1712,42 @@ async fn a_missed_write_after_a_heal_pass_began_keeps_the_marker() {
             .collect();
         results
     };
-    store.inner.record_missed_writes(&missed_on_3()).await;
+    store
+        .inner
+        .drives
+        .finish_write(missed_on_3(), 3, Effect::Visible, |_| async {})
+        .await
+        .unwrap();
     assert_eq!(under(&fixture.files(), "missed-3.json"), 4);
     // A pass begins, then drive 3 misses another write: the pass cannot
     // have covered it, so its end must keep the marker.
-    let snapshot = store.inner.missed_writes_snapshot();
+    let snapshot = store.inner.drives.missed_writes_snapshot();
     assert_eq!(snapshot.len(), 1);
-    store.inner.record_missed_writes(&missed_on_3()).await;
-    store.inner.clear_missed_writes(&snapshot).await;
+    store
+        .inner
+        .drives
+        .finish_write(missed_on_3(), 3, Effect::Visible, |_| async {})
+        .await
+        .unwrap();
+    store.inner.drives.clear_missed_writes(&snapshot).await;
     assert_eq!(under(&fixture.files(), "missed-3.json"), 4);
     // The same for drive 3 going offline and coming back during a pass.
-    let snapshot = store.inner.missed_writes_snapshot();
-    store.inner.take_offline(&[3]);
+    let snapshot = store.inner.drives.missed_writes_snapshot();
+    store.inner.drives.take_offline(&[3]);
     assert!(store.drive_status().await[3].online);
-    store.inner.clear_missed_writes(&snapshot).await;
+    store.inner.drives.clear_missed_writes(&snapshot).await;
     assert_eq!(under(&fixture.files(), "missed-3.json"), 4);
     // A pass nothing happened during removes it, and the next miss writes
     // a new one.
-    let snapshot = store.inner.missed_writes_snapshot();
-    store.inner.clear_missed_writes(&snapshot).await;
+    let snapshot = store.inner.drives.missed_writes_snapshot();
+    store.inner.drives.clear_missed_writes(&snapshot).await;
     assert_eq!(under(&fixture.files(), "missed-3.json"), 0);
-    store.inner.record_missed_writes(&missed_on_3()).await;
+    store
+        .inner
+        .drives
+        .finish_write(missed_on_3(), 3, Effect::Visible, |_| async {})
+        .await
+        .unwrap();
     assert_eq!(under(&fixture.files(), "missed-3.json"), 4);
 }
 
@@ -1750,7 +1764,7 @@ async fn a_marker_outlives_passes_while_its_drive_is_away_and_goes_once_it_is_he
         .await
         .unwrap();
     // A full heal while the drive is offline cannot heal it: the marker stays.
-    store.inner.take_offline(&[3]);
+    store.inner.drives.take_offline(&[3]);
     let report = store.heal(None, "").await.unwrap();
     assert_eq!(report.objects_failed, 0, "{report:?}");
     assert_eq!(under(&fixture.files(), "missed-3.json"), 3);

@@ -188,7 +188,7 @@ pub(crate) fn validate_config(
             serde_json::from_slice::<serde_json::Value>(body).map_err(|_| {
                 malformed("Policies must be valid JSON and the first byte must be '{'")
             })?;
-            crate::policy::PolicyDocument::parse(body)?.validate_for_bucket(bucket)?;
+            iam::policy::PolicyDocument::parse(body)?.validate_for_bucket(bucket)?;
             Ok(())
         }
         BucketConfig::Lifecycle => {

@@ -9,9 +9,9 @@ use store::api::{BucketSetting, Catalog};
 
 use super::{empty_response, AppState};
 use crate::error::{ApiError, S3Code};
-use crate::policy::wildcard_match;
 use crate::xml::request::{CorsConfiguration, CorsRule};
 use crate::ResponseBody;
+use iam::policy::wildcard_match;
 
 /// The first rule allowing `origin` to use `method` with `request_headers`.
 pub fn matching_rule<'c>(

@@ -40,12 +40,12 @@ use store::api::{ByteStream, Catalog, Maintenance, MultipartStore, ObjectStore, 
 use crate::auth::{self, AuthError, Authenticated, Identity, SecretLookup, VerifiedBody};
 use crate::error::{ApiError, S3Code};
 use crate::health::{self, HealthCheck};
-use crate::iam::Iam;
 use crate::metrics::{ExternalSample, Metrics};
-use crate::policy::{AccessRequest, PolicyDocument};
 use crate::router::{self, Endpoint, Query};
 use crate::xml::response::Owner;
 use crate::{BoxError, ResponseBody};
+use iam::policy::{AccessRequest, PolicyDocument};
+use iam::Iam;
 
 /// The largest single PUT (and part, and copy source) S3 accepts: 5 GiB.
 pub const MAX_PUT_SIZE: u64 = 5 * 1024 * 1024 * 1024;

@@ -571,12 +571,12 @@ impl Harness {
             ..ApiConfig::default()
         };
         let store = Arc::new(FakeStore::default());
-        let root = crate::iam::RootCredentials {
+        let root = iam::RootCredentials {
             access_key: ACCESS_KEY.to_string(),
             secret_key: SECRET_KEY.to_string(),
         };
         // The fake store answers at once, so no runtime is needed to load.
-        let iam = futures::executor::block_on(crate::iam::Iam::load(store.clone(), root, None))
+        let iam = futures::executor::block_on(iam::Iam::load(store.clone(), root, None))
             .expect("iam loads from an empty store");
         Self {
             state: Arc::new(AppState::new(store, config, Arc::new(iam))),
@@ -1679,7 +1679,7 @@ async fn bucket_policies_open_prefixes_to_anonymous_readers() {
         h.anonymous("GET", "/b/public/a.txt").await.status,
         StatusCode::FORBIDDEN
     );
-    let policy = crate::policy::canned_bucket_policy("download", "b", "public/")
+    let policy = iam::policy::canned_bucket_policy("download", "b", "public/")
         .unwrap()
         .to_json();
     let reply = h.send("PUT", "/b?policy", &[], policy.as_bytes()).await;
@@ -1721,7 +1721,7 @@ async fn cdn_host_requests_are_anonymous_reads_of_public_objects() {
         cdn("GET", "/b/img/a.png").await.status,
         StatusCode::FORBIDDEN
     );
-    let policy = crate::policy::canned_bucket_policy("download", "b", "img/")
+    let policy = iam::policy::canned_bucket_policy("download", "b", "img/")
         .unwrap()
         .to_json();
     h.send("PUT", "/b?policy", &[], policy.as_bytes()).await;

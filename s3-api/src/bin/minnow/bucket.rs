@@ -9,7 +9,7 @@ use bytes::Bytes;
 use clap::{Args, Subcommand, ValueEnum};
 use lifecycle::LifecycleConfiguration;
 use s3_api::client::{BucketConfig, Client, ConnectionArgs};
-use s3_api::policy::{canned_bucket_policy, PolicyDocument};
+use s3_api::iam::policy::{canned_bucket_policy, PolicyDocument};
 
 /// Largest settings document read from stdin.
 const MAX_STDIN: u64 = 1024 * 1024;

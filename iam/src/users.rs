@@ -11,7 +11,7 @@
 //! unsealed are kept but cannot sign requests until they are added again.
 //!
 //! `iam.json` carries a `format` version (1); a newer one is refused at
-//! start. The test fixture `s3-api/fixtures/iam-v1.json` was written by
+//! start. The test fixture `iam/fixtures/iam-v1.json` was written by
 //! format 1 with the root `fixture-root` / `fixture-root-secret-v1`.
 
 use std::collections::{BTreeMap, HashMap};
@@ -26,7 +26,6 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use store::api::{Catalog, StoreError};
 
-use crate::auth::SecretLookup;
 use crate::policy::{canned_policy, AccessRequest, Decision, PolicyDocument, Requester};
 
 /// The system blob holding users and custom policies.
@@ -495,10 +494,10 @@ impl<C: Catalog + 'static> Iam<C> {
             .insert(bucket.to_string(), (bytes, doc.clone()));
         Ok(Some(doc))
     }
-}
 
-impl<C: Catalog + 'static> SecretLookup for Iam<C> {
-    fn secret_key(&self, access_key: &str) -> Option<String> {
+    /// The secret key of `access_key` (root or an enabled user whose secret
+    /// unsealed), or `None`: what the request signer looks up.
+    pub fn secret_key(&self, access_key: &str) -> Option<String> {
         if access_key == self.root.access_key {
             return Some(self.root.secret_key.clone());
         }

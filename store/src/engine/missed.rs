@@ -23,8 +23,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+use super::DriveSet;
 use crate::drive::Drive;
-use crate::engine::Inner;
 
 /// Folder of the markers, relative to the drive root.
 pub const MISSED_DIR: &str = ".minnow.sys/heal";
@@ -148,19 +148,11 @@ pub(crate) fn read_markers(drive: &dyn Drive) -> io::Result<Vec<usize>> {
     Ok(positions)
 }
 
-impl Inner {
-    /// Notes that the drives whose result is an error missed this write.
-    /// Returns once each of them has a marker on disk, so the caller may
-    /// acknowledge the write.
-    pub async fn record_missed_writes<T>(&self, results: &[io::Result<T>]) {
-        let missed: Vec<usize> = (0..results.len())
-            .filter(|&p| results[p].is_err())
-            .collect();
-        self.record_missed_positions(missed).await;
-    }
-
-    /// [`Inner::record_missed_writes`] by drive position.
-    pub async fn record_missed_positions(&self, missed: Vec<usize>) {
+impl DriveSet {
+    /// Notes that the drives at `missed` missed a write. Returns once each
+    /// of them has a marker on disk, so the caller may acknowledge the
+    /// write. Only [`DriveSet::finish_write`] calls this.
+    pub(super) async fn record_missed(&self, missed: Vec<usize>) {
         for position in missed {
             let Some(epoch) = self.missed.epochs.get(position) else {
                 continue;
@@ -185,13 +177,21 @@ impl Inner {
             if written.iter().any(|r| r.is_ok()) {
                 self.missed.durable[position].store(true, Ordering::SeqCst);
                 tracing::info!(
-                    drive = %self.drives[position].drive.root().display(),
+                    drive = %self[position].drive.root().display(),
                     "drive missed a write: it is healed when it is back (recorded on the drives)"
                 );
             } else {
                 tracing::warn!(position, "could not record that a drive missed writes");
             }
         }
+    }
+
+    /// Drives formatted empty at this start lack everything: they get a
+    /// marker like a drive that missed writes, so that until a complete
+    /// heal walk has filled them every start heals them again.
+    pub async fn record_fresh_drives(&self) {
+        let fresh: Vec<usize> = (0..self.len()).filter(|&p| self[p].fresh).collect();
+        self.record_missed(fresh).await;
     }
 
     /// Loads the markers of all drives at start-up; true if any drive has one.
@@ -207,8 +207,7 @@ impl Inner {
 
     /// Drives with markers, online now, at the start of a heal pass.
     pub fn missed_writes_snapshot(&self) -> Vec<(usize, u64)> {
-        self.missed
-            .snapshot(|position| self.drives[position].online.load(Ordering::SeqCst))
+        self.missed.snapshot(|position| self.is_online(position))
     }
 
     /// After a complete heal pass without failures that began at
@@ -220,7 +219,7 @@ impl Inner {
             // From here a write that misses the drive writes a new marker
             // (it waits for this lock), unless it bumped the epoch first.
             self.missed.durable[position].store(false, Ordering::SeqCst);
-            let online = self.drives[position].online.load(Ordering::SeqCst);
+            let online = self.is_online(position);
             if !online || self.missed.epochs[position].load(Ordering::SeqCst) != epoch {
                 self.missed.durable[position].store(true, Ordering::SeqCst);
                 continue;
@@ -232,7 +231,7 @@ impl Inner {
             // later start; the next miss writes a new marker either way.
             if removed.iter().all(|r| r.is_ok()) {
                 tracing::info!(
-                    drive = %self.drives[position].drive.root().display(),
+                    drive = %self[position].drive.root().display(),
                     "drive is whole again: missed-writes marker removed"
                 );
             }

@@ -1,0 +1,390 @@
+//! The drive set: the configured drives, which of them are online, the
+//! fan-out of one operation to every online drive, and the quorum
+//! decisions. [`DriveSet::finish_write`] is the one place a write's
+//! per-drive results are judged: it checks write quorum, rolls back below
+//! it, and records a missed-write marker for every drive that missed it.
+
+use std::future::Future;
+use std::io;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use super::missed::MissedWrites;
+use super::{offline_error, Engine};
+use crate::answers::AnswerCheck;
+use crate::api::{DriveStatus, StoreError};
+use crate::drive::Drive;
+use crate::layout;
+use crate::quorum::write_quorum;
+
+/// One configured drive at run time.
+#[derive(Debug)]
+pub(crate) struct DriveState {
+    pub drive: Arc<dyn Drive>,
+    pub online: AtomicBool,
+    pub fresh: bool,
+}
+
+/// Per-drive results of one write, by drive position (`Err` for a drive
+/// that was offline or failed).
+pub(crate) type DriveResults<T> = Vec<io::Result<T>>;
+
+/// What a write's per-drive results made: something readers see, or only
+/// staged files that a later commit makes visible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Effect {
+    /// Records readers see (metadata, bucket records, settings, blobs,
+    /// uploads) or their removal: a drive that missed it is marked.
+    Visible,
+    /// Temp files no reader sees: the commit that follows marks the drives
+    /// it misses, so a staging miss leaves no marker of its own.
+    Staged,
+}
+
+/// The drives of one deployment, in their fixed order.
+pub(crate) struct DriveSet {
+    drives: Vec<DriveState>,
+    /// Data shards: the read quorum.
+    pub data: usize,
+    pub parity: usize,
+    pub deployment_id: Uuid,
+    pub missed: MissedWrites,
+}
+
+/// A drive's reachability after a probe, and whether it changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transition {
+    Unchanged,
+    CameBack,
+    WentAway,
+}
+
+impl DriveSet {
+    pub fn new(drives: Vec<DriveState>, data: usize, parity: usize, deployment_id: Uuid) -> Self {
+        let missed = MissedWrites::new(drives.len());
+        Self {
+            drives,
+            data,
+            parity,
+            deployment_id,
+            missed,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.drives.len()
+    }
+
+    pub fn is_online(&self, position: usize) -> bool {
+        self.drives
+            .get(position)
+            .is_some_and(|d| d.online.load(Ordering::Relaxed))
+    }
+
+    /// The write quorum of the store's own layout.
+    pub fn write_quorum(&self) -> usize {
+        write_quorum(self.data, self.parity)
+    }
+
+    pub fn online_count(&self) -> usize {
+        self.drives
+            .iter()
+            .filter(|d| d.online.load(Ordering::Relaxed))
+            .count()
+    }
+
+    /// Fails fast when a write cannot reach quorum.
+    pub fn check_write_quorum(&self) -> Result<(), StoreError> {
+        let online = self.online_count();
+        let needed = self.write_quorum();
+        if online < needed {
+            Err(StoreError::WriteQuorum { online, needed })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Runs `op` on every online drive in parallel on the blocking pool;
+    /// offline drives answer with an error. Results are by drive position.
+    pub async fn each_drive<T, F>(&self, op: F) -> DriveResults<T>
+    where
+        T: Send + 'static,
+        F: Fn(usize, &dyn Drive) -> io::Result<T> + Send + Sync + 'static,
+    {
+        let op = Arc::new(op);
+        let handles: Vec<Option<JoinHandle<io::Result<T>>>> = self
+            .drives
+            .iter()
+            .enumerate()
+            .map(|(position, state)| {
+                if !state.online.load(Ordering::Relaxed) {
+                    return None;
+                }
+                let drive = state.drive.clone();
+                let op = op.clone();
+                Some(tokio::task::spawn_blocking(move || {
+                    op(position, drive.as_ref())
+                }))
+            })
+            .collect();
+        let mut results = Vec::with_capacity(handles.len());
+        for handle in handles {
+            results.push(match handle {
+                None => Err(offline_error()),
+                Some(handle) => handle.await.unwrap_or_else(|e| Err(io::Error::other(e))),
+            });
+        }
+        results
+    }
+
+    /// Judges a write's per-drive results: below `needed` successes it runs
+    /// `rollback` (given the results, to undo what landed) and fails with
+    /// `WriteQuorum`; otherwise, for a visible write, every drive that
+    /// missed it gets a durable missed-write marker before this returns, so
+    /// the caller may acknowledge it and a heal finds the drive later, even
+    /// after a restart that lost the in-memory heal queue.
+    pub async fn finish_write<T, R, Fut>(
+        &self,
+        results: DriveResults<T>,
+        needed: usize,
+        effect: Effect,
+        rollback: R,
+    ) -> Result<DriveResults<T>, StoreError>
+    where
+        R: FnOnce(Arc<DriveResults<T>>) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let done = results.iter().filter(|r| r.is_ok()).count();
+        if done < needed {
+            rollback(Arc::new(results)).await;
+            return Err(StoreError::WriteQuorum {
+                online: done,
+                needed,
+            });
+        }
+        let missed: Vec<usize> = (0..results.len())
+            .filter(|&p| results[p].is_err())
+            .collect();
+        if effect == Effect::Visible && !missed.is_empty() {
+            self.record_missed(missed).await;
+        }
+        Ok(results)
+    }
+
+    /// Online drives as (position, drive), for blocking code.
+    pub fn online_drives(&self) -> Vec<(usize, Arc<dyn Drive>)> {
+        self.drives
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.online.load(Ordering::Relaxed))
+            .map(|(i, d)| (i, d.drive.clone()))
+            .collect()
+    }
+
+    /// Online drives by position (`None` for an offline one), for blocking
+    /// code that writes to some of them.
+    pub fn online_slots(&self) -> Vec<Option<Arc<dyn Drive>>> {
+        self.drives
+            .iter()
+            .map(|d| d.online.load(Ordering::Relaxed).then(|| d.drive.clone()))
+            .collect()
+    }
+
+    /// What blocking code needs to tell absence from a drive that cannot
+    /// answer.
+    pub fn answer_check(&self) -> AnswerCheck {
+        AnswerCheck {
+            deployment_id: self.deployment_id,
+            drive_count: self.drives.len(),
+            fresh: self.drives.iter().map(|d| d.fresh).collect(),
+        }
+    }
+
+    /// Takes drives that stopped answering (folder gone, format file
+    /// unreadable or foreign) offline, so health reports them and later
+    /// requests skip them; `drive_status` brings them back.
+    pub fn take_offline(&self, positions: &[usize]) {
+        for &position in positions {
+            if let Some(state) = self.drives.get(position) {
+                if state.online.swap(false, Ordering::AcqRel) {
+                    self.missed.note_transition(position);
+                    tracing::warn!(
+                        drive = %state.drive.root().display(),
+                        "drive stopped answering; it is offline until its format matches again"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Fails with `ReadQuorum` when fewer than `data` online drives still
+    /// answer (taking the others offline). Reads whose "absent" answers
+    /// cannot be tied to one folder (multipart records and listings) call
+    /// this before trusting an empty or negative result.
+    pub async fn check_read_quorum(&self) -> Result<(), StoreError> {
+        let drives = self.online_drives();
+        let check = self.answer_check();
+        let gone = tokio::task::spawn_blocking(move || {
+            drives
+                .iter()
+                .filter(|(position, drive)| !check.drive_answers(drive.as_ref(), *position))
+                .map(|(position, _)| *position)
+                .collect::<Vec<_>>()
+        })
+        .await
+        .map_err(super::internal)?;
+        self.take_offline(&gone);
+        self.require_read_quorum()
+    }
+
+    /// `ReadQuorum` when fewer than `data` drives are online.
+    pub fn require_read_quorum(&self) -> Result<(), StoreError> {
+        let online = self.online_count();
+        if online < self.data {
+            Err(StoreError::ReadQuorum {
+                online,
+                needed: self.data,
+            })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Re-checks every drive and reports space; returns the statuses and
+    /// whether any drive came back online.
+    async fn probe(&self) -> (Vec<DriveStatus>, bool) {
+        let results = {
+            let drives: Vec<Arc<dyn Drive>> = self.drives.iter().map(|d| d.drive.clone()).collect();
+            let (deployment_id, count) = (self.deployment_id, self.drives.len());
+            tokio::task::spawn_blocking(move || {
+                drives
+                    .iter()
+                    .enumerate()
+                    .map(|(position, drive)| {
+                        let reachable = crate::format::drive_matches(
+                            drive.as_ref(),
+                            deployment_id,
+                            position,
+                            count,
+                        ) && drive.mkdir_all(Path::new(layout::TMP_DIR)).is_ok();
+                        (reachable, drive.space().unwrap_or_default())
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .unwrap_or_default()
+        };
+        let mut returned = false;
+        let statuses = self
+            .drives
+            .iter()
+            .enumerate()
+            .map(|(index, state)| {
+                let (reachable, space) = results.get(index).copied().unwrap_or_default();
+                match self.set_reachable(index, reachable) {
+                    Transition::CameBack => {
+                        tracing::info!(drive = %state.drive.root().display(), "drive is back online");
+                        returned = true;
+                    }
+                    Transition::WentAway => {
+                        tracing::warn!(drive = %state.drive.root().display(), "drive went offline")
+                    }
+                    Transition::Unchanged => {}
+                }
+                DriveStatus {
+                    index,
+                    path: state.drive.root().display().to_string(),
+                    online: reachable,
+                    fresh: state.fresh,
+                    total_bytes: space.total_bytes,
+                    free_bytes: space.free_bytes,
+                }
+            })
+            .collect();
+        (statuses, returned)
+    }
+
+    fn set_reachable(&self, position: usize, reachable: bool) -> Transition {
+        let state = &self.drives[position];
+        let changed = if reachable {
+            // Only the caller that flips it heals it.
+            state
+                .online
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        } else {
+            state.online.swap(false, Ordering::AcqRel)
+        };
+        if !changed {
+            return Transition::Unchanged;
+        }
+        self.missed.note_transition(position);
+        if reachable {
+            Transition::CameBack
+        } else {
+            Transition::WentAway
+        }
+    }
+}
+
+impl std::ops::Index<usize> for DriveSet {
+    type Output = DriveState;
+
+    fn index(&self, position: usize) -> &DriveState {
+        &self.drives[position]
+    }
+}
+
+impl<'a> IntoIterator for &'a DriveSet {
+    type Item = &'a DriveState;
+    type IntoIter = std::slice::Iter<'a, DriveState>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.drives.iter()
+    }
+}
+
+/// How often offline drives are probed: a drive that answers again with
+/// its own format comes back online (and is healed) without anyone asking.
+const DRIVE_CHECK_INTERVAL: std::time::Duration = if cfg!(test) {
+    std::time::Duration::from_millis(100)
+} else {
+    std::time::Duration::from_secs(5)
+};
+
+/// Probes offline drives every [`DRIVE_CHECK_INTERVAL`] (health checks
+/// and admin info probe too); stops when the store is dropped.
+pub(super) fn start_drive_monitor(engine: &Arc<Engine>) {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return;
+    }
+    let weak = Arc::downgrade(engine);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(DRIVE_CHECK_INTERVAL).await;
+            let Some(engine) = weak.upgrade() else { return };
+            if engine.drives.online_count() < engine.drives.len() {
+                engine.drive_status().await;
+            }
+        }
+    });
+}
+
+impl Engine {
+    /// Re-checks every drive and reports space. A drive whose format file
+    /// is unreadable or names another deployment/position goes offline; an
+    /// offline one (vanished, offline at start, or taken out after I/O
+    /// errors) whose format matches again comes back online, and the heal
+    /// walk starts at once for everything it missed.
+    pub async fn drive_status(self: &Arc<Self>) -> Vec<DriveStatus> {
+        let (statuses, returned) = self.drives.probe().await;
+        if returned {
+            crate::heal::start_background_walk(self, std::time::Duration::ZERO);
+        }
+        statuses
+    }
+}
