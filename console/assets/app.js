@@ -473,6 +473,56 @@ async function identityPage() {
 // ---- health --------------------------------------------------------------------
 
 let healthTimer = null;
+// Metric totals sampled while the Health page is open; rates come from differences.
+const samples = [];
+
+const SVG = 'http://www.w3.org/2000/svg';
+function svg(tag, attrs) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  return el;
+}
+
+// A line chart of one or more series (arrays of numbers), scaled to its maximum.
+function chart(id, title, series, unit) {
+  const w = 320, hgt = 90;
+  const max = Math.max(1e-9, ...series.flatMap((s) => s.values));
+  const root = svg('svg', { viewBox: '0 0 ' + w + ' ' + hgt, class: 'chart', role: 'img', id });
+  const last = series.map((s) => s.label + ' ' + fmt(s.values[s.values.length - 1] || 0, unit)).join(', ');
+  root.setAttribute('aria-label', title + ': ' + last);
+  root.append(svg('line', { x1: 0, y1: hgt - 1, x2: w, y2: hgt - 1, class: 'axis' }));
+  series.forEach((s, i) => {
+    const n = s.values.length;
+    if (n < 1) return;
+    const pts = s.values.map((v, j) => ((n === 1 ? w : (j * w) / (n - 1)).toFixed(1)) + ',' + (hgt - 2 - (v / max) * (hgt - 8)).toFixed(1));
+    root.append(svg('polyline', { points: pts.join(' '), class: 'series s' + i }));
+  });
+  return h('figure', { class: 'card chart-card' }, h('figcaption', {}, h('strong', { text: title }), ' ', h('span', { class: 'muted', text: last + ' (max ' + fmt(max, unit) + ')' })), root);
+}
+
+function fmt(v, unit) {
+  if (unit === 'B/s') return bytes(Math.round(v)) + '/s';
+  if (unit === 'ms') return v.toFixed(1) + ' ms';
+  return v.toFixed(1) + ' ' + unit;
+}
+
+function drawCharts(box) {
+  const rate = [], rx = [], tx = [], lat = [];
+  for (let i = 1; i < samples.length; i++) {
+    const a = samples[i - 1], b = samples[i];
+    const dt = Math.max(0.001, (b.at - a.at) / 1000);
+    rate.push(Math.max(0, b.requests - a.requests) / dt);
+    rx.push(Math.max(0, b.rxBytes - a.rxBytes) / dt);
+    tx.push(Math.max(0, b.txBytes - a.txBytes) / dt);
+    const n = b.latencyCount - a.latencyCount;
+    lat.push(n > 0 ? (1000 * (b.latencySeconds - a.latencySeconds)) / n : 0);
+  }
+  if (!rate.length) { box.replaceChildren(h('p', { class: 'muted', text: 'Charts appear after the second sample (5 s).' })); return; }
+  box.replaceChildren(
+    chart('chart-requests', 'Requests', [{ label: 'rate', values: rate }], 'req/s'),
+    chart('chart-bytes', 'Traffic', [{ label: 'in', values: rx }, { label: 'out', values: tx }], 'B/s'),
+    chart('chart-latency', 'Mean latency', [{ label: 'mean', values: lat }], 'ms'));
+}
 
 async function healthPage() {
   const summary = h('dl', { id: 'health-summary' });
@@ -485,13 +535,19 @@ async function healthPage() {
     healOut.textContent = r ? 'Scanned ' + r.objectsScanned + ', healed ' + r.objectsHealed + ', failed ' + r.objectsFailed + ', rebuilt ' + bytes(r.bytesRebuilt) + '.' : '';
     load();
   } });
-  render('Health', h('div', { class: 'card' }, summary),
+  const charts = h('div', { id: 'charts', class: 'charts' });
+  render('Health', h('div', { class: 'card' }, summary), h('h2', { text: 'Activity' }), charts,
     h('h2', { text: 'Drives' }),
     h('div', { class: 'table-wrap' }, h('table', { id: 'drives-table' },
       h('thead', {}, h('tr', {}, h('th', { text: '#' }), h('th', { text: 'Path' }), h('th', { text: 'State' }), h('th', { text: 'Used' }), h('th', { class: 'num', text: 'Free' }))),
       drives)),
     h('div', { class: 'row' }, heal), healOut);
   const load = async () => {
+    try {
+      samples.push(await api('GET', '/api/metrics'));
+      if (samples.length > 61) samples.shift();
+      drawCharts(charts);
+    } catch (_) { /* charts are optional; the drive table still shows */ }
     const info = await attempt(() => api('GET', '/api/health'));
     if (!info) return;
     summary.replaceChildren(

@@ -426,6 +426,18 @@ pub async fn dispatch(
         Endpoint::Health => {
             ok(serde_json::to_value(client.server_info().await?).unwrap_or(Value::Null))
         }
+        Endpoint::Metrics => {
+            let reply = client
+                .request(
+                    Method::GET,
+                    "/minio/v2/metrics/cluster",
+                    "",
+                    &[],
+                    Bytes::new(),
+                )
+                .await?;
+            ok(metric_totals(&String::from_utf8_lossy(&reply.body)))
+        }
         Endpoint::Heal => {
             let summary = client
                 .with_timeout(Duration::from_secs(600))
@@ -885,9 +897,61 @@ fn lifecycle_json(config: Option<&LifecycleConfiguration>) -> Value {
     json!({ "rules": rules })
 }
 
+/// Sums the counters the Health charts draw from Prometheus text: requests,
+/// bytes in and out, and the latency sum and count over every operation.
+fn metric_totals(text: &str) -> Value {
+    let mut totals = [0f64; 5];
+    let names = [
+        "minnow_requests_total",
+        "minnow_rx_bytes_total",
+        "minnow_tx_bytes_total",
+        "minnow_request_duration_seconds_sum",
+        "minnow_request_duration_seconds_count",
+    ];
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let Some((series, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let name = series.split('{').next().unwrap_or("");
+        if let (Some(i), Ok(value)) = (names.iter().position(|n| *n == name), value.parse::<f64>())
+        {
+            totals[i] += value;
+        }
+    }
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    json!({
+        "at": now_ms,
+        "requests": totals[0],
+        "rxBytes": totals[1],
+        "txBytes": totals[2],
+        "latencySeconds": totals[3],
+        "latencyCount": totals[4],
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metric_totals_sum_every_operation() {
+        let text = "# TYPE minnow_requests_total counter\n\
+            minnow_requests_total{operation=\"GetObject\",status=\"200\"} 2\n\
+            minnow_requests_total{operation=\"PutObject\",status=\"403\"} 1\n\
+            minnow_request_duration_seconds_bucket{operation=\"GetObject\",le=\"0.1\"} 2\n\
+            minnow_request_duration_seconds_sum{operation=\"GetObject\"} 0.5\n\
+            minnow_request_duration_seconds_count{operation=\"GetObject\"} 2\n\
+            minnow_rx_bytes_total 100\nminnow_tx_bytes_total 250\n";
+        let totals = metric_totals(text);
+        assert_eq!(totals["requests"], 3.0);
+        assert_eq!(totals["rxBytes"], 100.0);
+        assert_eq!(totals["txBytes"], 250.0);
+        assert_eq!(totals["latencySeconds"], 0.5);
+        assert_eq!(totals["latencyCount"], 2.0);
+    }
 
     #[test]
     fn only_raster_images_are_shown_inline() {

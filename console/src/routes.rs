@@ -46,6 +46,8 @@ pub enum Endpoint {
     },
     ListPolicies,
     Health,
+    /// Totals from the server's own Prometheus metrics, for the charts.
+    Metrics,
     Heal,
     /// An `/api/` path or method the console does not serve.
     NotFound,
@@ -115,6 +117,7 @@ pub fn route(method: &Method, path: &str) -> Endpoint {
         },
         ["policies"] if get => Endpoint::ListPolicies,
         ["health"] if get => Endpoint::Health,
+        ["metrics"] if get => Endpoint::Metrics,
         ["heal"] if post => Endpoint::Heal,
         _ => Endpoint::NotFound,
     }

@@ -374,6 +374,10 @@ async fn walk(browser: &Client, console: &str, stack: &common::Stack) -> Result<
         "document.querySelectorAll('#drives-table tr.drive-row[data-state=online]').length === 4",
     )
     .await;
+    // Charts of the server's own metrics appear from the second sample on.
+    for chart in ["#chart-requests", "#chart-bytes", "#chart-latency"] {
+        wait_css(browser, &format!("{chart} polyline")).await;
+    }
     fits_375(browser, "health").await;
     shot(browser, "07-health").await;
 
