@@ -78,7 +78,11 @@ async function attempt(fn) {
 
 function render(title, ...content) {
   const main = $('#main');
+  const moved = main.dataset.title !== title;
+  main.dataset.title = title;
   main.replaceChildren(h('h1', { text: title }), ...content);
+  // A new page moves keyboard focus to its content (not on a re-render of the same page).
+  if (moved && document.activeElement && document.activeElement.closest && document.activeElement.closest('header')) main.focus();
   document.title = title + ' · minnow console';
 }
 

@@ -15,13 +15,15 @@ use iam::policy::{canned_bucket_policy, PolicyDocument};
 use lifecycle::{Expiration, LifecycleConfiguration, LifecycleRule, RuleFilter, RuleStatus};
 use percent_encoding::percent_decode_str;
 use rand::Rng;
-use s3_api::client::{bucket_path, encode_query_value, object_path, BucketConfig, ClientError};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::routes::Endpoint;
 use crate::session::Session;
-use crate::upstream::{Identity, MAX_SHARE_SECONDS};
+use crate::upstream::{
+    bucket_path, encode_query, encode_value, object_path, streamed_error, Identity, Reply,
+    Upstream, UpstreamError, ADMIN_PREFIX, MAX_SHARE_SECONDS,
+};
 use crate::{json_response, ConsoleBody, ConsoleError, ConsoleState, SESSION_COOKIE};
 
 /// Largest JSON (or lifecycle document) a page sends.
@@ -49,6 +51,229 @@ async fn read_body(request: Request<Incoming>) -> Result<Bytes> {
         .await
         .map(|c| c.to_bytes())
         .map_err(|_| ConsoleError::BadRequest("the request document is too large".into()))
+}
+
+/// A per-bucket configuration stored as an S3 sub-resource.
+#[derive(Clone, Copy)]
+enum BucketConfig {
+    Policy,
+    Lifecycle,
+}
+
+impl BucketConfig {
+    fn query(self) -> &'static str {
+        match self {
+            BucketConfig::Policy => "policy=",
+            BucketConfig::Lifecycle => "lifecycle=",
+        }
+    }
+    fn content_type(self) -> &'static str {
+        match self {
+            BucketConfig::Policy => "application/json",
+            BucketConfig::Lifecycle => "application/xml",
+        }
+    }
+    /// The S3 code that means "the bucket has none".
+    fn missing_code(self) -> &'static str {
+        match self {
+            BucketConfig::Policy => "NoSuchBucketPolicy",
+            BucketConfig::Lifecycle => "NoSuchLifecycleConfiguration",
+        }
+    }
+}
+
+/// The S3 and admin calls the pages need, as one identity.
+#[derive(Clone, Copy)]
+struct S3<'a> {
+    upstream: &'a Upstream,
+    identity: &'a Identity,
+}
+
+impl S3<'_> {
+    async fn call(&self, method: Method, path: &str, query: &str) -> Result<Reply> {
+        Ok(self
+            .upstream
+            .send(self.identity, method, path, query, &[], Bytes::new())
+            .await?)
+    }
+
+    async fn list_buckets(&self) -> Result<Vec<BucketEntry>> {
+        let reply = self.call(Method::GET, "/", "").await?;
+        let doc: ListAllMyBucketsResult = parse_xml(&reply.body)?;
+        Ok(doc.buckets.map(|b| b.bucket).unwrap_or_default())
+    }
+
+    /// One page of ListObjectsV2; `delimiter` "/" folds folders.
+    async fn list_objects(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        delimiter: bool,
+        token: Option<&str>,
+        max_keys: usize,
+    ) -> Result<ListResult> {
+        let mut pairs = vec![
+            ("list-type", "2".to_string()),
+            ("max-keys", max_keys.to_string()),
+        ];
+        if delimiter {
+            pairs.push(("delimiter", "/".to_string()));
+        }
+        if !prefix.is_empty() {
+            pairs.push(("prefix", prefix.to_string()));
+        }
+        if let Some(token) = token {
+            pairs.push(("continuation-token", token.to_string()));
+        }
+        let reply = self
+            .call(Method::GET, &bucket_path(bucket), &encode_query(&pairs))
+            .await?;
+        parse_xml(&reply.body)
+    }
+
+    async fn delete_objects(&self, bucket: &str, keys: &[String]) -> Result<DeleteResult> {
+        let mut xml = String::from("<Delete><Quiet>true</Quiet>");
+        for key in keys {
+            xml.push_str("<Object><Key>");
+            xml.push_str(&quick_xml::escape::escape(key.as_str()));
+            xml.push_str("</Key></Object>");
+        }
+        xml.push_str("</Delete>");
+        let reply = self
+            .upstream
+            .send_document(
+                self.identity,
+                Method::POST,
+                &bucket_path(bucket),
+                "delete=",
+                "application/xml",
+                Bytes::from(xml),
+            )
+            .await?;
+        parse_xml(&reply.body)
+    }
+
+    /// The bucket's configuration document, `None` when it has none.
+    async fn get_config(&self, bucket: &str, config: BucketConfig) -> Result<Option<Bytes>> {
+        match self
+            .upstream
+            .send(
+                self.identity,
+                Method::GET,
+                &bucket_path(bucket),
+                config.query(),
+                &[],
+                Bytes::new(),
+            )
+            .await
+        {
+            Ok(reply) => Ok(Some(reply.body)),
+            Err(e) if e.code() == Some(config.missing_code()) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn put_config(&self, bucket: &str, config: BucketConfig, body: Bytes) -> Result<()> {
+        self.upstream
+            .send_document(
+                self.identity,
+                Method::PUT,
+                &bucket_path(bucket),
+                config.query(),
+                config.content_type(),
+                body,
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_config(&self, bucket: &str, config: BucketConfig) -> Result<()> {
+        match self
+            .call(Method::DELETE, &bucket_path(bucket), config.query())
+            .await
+        {
+            Err(ConsoleError::Upstream(e)) if e.code() == Some(config.missing_code()) => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
+    /// An admin API call; its JSON answer passes through to the page.
+    async fn admin(
+        &self,
+        method: Method,
+        path: &str,
+        query: &str,
+        body: Option<Value>,
+    ) -> Result<Value> {
+        let (headers, body) = match body {
+            Some(json) => (
+                vec![("content-type", "application/json".to_string())],
+                Bytes::from(json.to_string()),
+            ),
+            None => (Vec::new(), Bytes::new()),
+        };
+        let reply = self
+            .upstream
+            .send_within(
+                self.identity,
+                method,
+                &format!("{ADMIN_PREFIX}{path}"),
+                query,
+                &headers,
+                body,
+                Duration::from_secs(600),
+            )
+            .await?;
+        if reply.body.is_empty() {
+            return Ok(json!({}));
+        }
+        serde_json::from_slice(&reply.body)
+            .map_err(|e| UpstreamError::InvalidResponse(format!("admin API JSON: {e}")).into())
+    }
+}
+
+fn parse_xml<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T> {
+    quick_xml::de::from_str(&String::from_utf8_lossy(body))
+        .map_err(|e| UpstreamError::InvalidResponse(format!("XML: {e}")).into())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct ListAllMyBucketsResult {
+    buckets: Option<BucketList>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct BucketList {
+    #[serde(default)]
+    bucket: Vec<BucketEntry>,
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(rename_all = "PascalCase")]
+struct BucketEntry {
+    name: String,
+    #[serde(default)]
+    creation_date: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+struct DeleteResult {
+    #[serde(default)]
+    error: Vec<DeleteError>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DeleteError {
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    message: String,
 }
 
 /// Decoded `name=value` pairs of the request's query string.
@@ -117,16 +342,19 @@ pub async fn sign_in(
         access_key: body.access_key.trim().to_string(),
         secret_key: body.secret_key,
     };
-    let client = state.upstream.client(&identity);
-    match client.list_buckets().await {
+    let s3 = S3 {
+        upstream: &state.upstream,
+        identity: &identity,
+    };
+    match s3.call(Method::GET, "/", "").await {
         Ok(_) => {}
         // Valid credentials without ListAllMyBuckets may still use the console.
-        Err(ClientError::Api { code, .. }) if code == "AccessDenied" => {}
-        Err(ClientError::Api {
+        Err(ConsoleError::Upstream(UpstreamError::Api { code, .. })) if code == "AccessDenied" => {}
+        Err(ConsoleError::Upstream(UpstreamError::Api {
             status: 400..=403,
             code,
             ..
-        }) => {
+        })) => {
             state.limiter.failed(peer.ip());
             tracing::warn!(
                 target: "audit",
@@ -137,10 +365,10 @@ pub async fn sign_in(
             );
             return Err(ConsoleError::BadCredentials);
         }
-        Err(other) => return Err(other.into()),
+        Err(other) => return Err(other),
     }
     state.limiter.succeeded(peer.ip());
-    let admin = client.list_users().await.is_ok();
+    let admin = s3.admin(Method::GET, "users", "", None).await.is_ok();
     tracing::info!(
         target: "audit",
         access_key = %identity.access_key,
@@ -183,7 +411,11 @@ pub async fn dispatch(
     request: Request<Incoming>,
 ) -> Result<Response<ConsoleBody>> {
     let identity = &session.identity;
-    let client = state.upstream.client(identity);
+    let s3 = S3 {
+        upstream: &state.upstream,
+        identity,
+    };
+    let method = request.method().clone();
     match endpoint {
         Endpoint::Session => ok(session_json(session)),
         Endpoint::SignOut => {
@@ -199,25 +431,26 @@ pub async fn dispatch(
             );
             Ok(response)
         }
-        Endpoint::ListBuckets => list_buckets(state, identity).await,
+        Endpoint::ListBuckets => list_buckets(s3).await,
         Endpoint::CreateBucket => {
             #[derive(Deserialize)]
             struct Body {
                 name: String,
             }
             let body: Body = read_json(request).await?;
-            client.create_bucket(body.name.trim()).await?;
+            s3.call(Method::PUT, &bucket_path(body.name.trim()), "")
+                .await?;
             ok(json!({ "created": body.name.trim() }))
         }
         Endpoint::DeleteBucket(bucket) => {
-            client.delete_bucket(&bucket).await?;
+            s3.call(Method::DELETE, &bucket_path(&bucket), "").await?;
             ok(json!({ "deleted": bucket }))
         }
         Endpoint::ListObjects(bucket) => {
             let pairs = query(&request);
             let prefix = param(&pairs, "prefix").unwrap_or_default();
             let token = param(&pairs, "token").filter(|t| !t.is_empty());
-            list_objects(state, identity, &bucket, &prefix, token.as_deref()).await
+            list_objects(s3, &bucket, &prefix, token.as_deref()).await
         }
         Endpoint::PutObject(bucket) => put_object(state, identity, &bucket, request).await,
         Endpoint::GetObject(bucket) => get_object(state, identity, &bucket, request).await,
@@ -249,16 +482,19 @@ pub async fn dispatch(
             let body: Body = read_json(request).await?;
             let (mut deleted, mut failed) = (0, Vec::new());
             for chunk in body.keys.chunks(1000) {
-                let outcome = client.delete_objects(&bucket, chunk).await?;
-                deleted += outcome.deleted;
-                failed.extend(outcome.failed.into_iter().map(
-                    |(key, code, message)| json!({ "key": key, "code": code, "message": message }),
-                ));
+                let outcome = s3.delete_objects(&bucket, chunk).await?;
+                deleted += chunk.len() - outcome.error.len();
+                failed.extend(
+                    outcome
+                        .error
+                        .into_iter()
+                        .map(|e| json!({ "key": e.key, "code": e.code, "message": e.message })),
+                );
             }
             if deleted == 0 && !failed.is_empty() {
                 let message = failed[0]["message"].as_str().unwrap_or("").to_string();
                 let code = failed[0]["code"].as_str().unwrap_or("").to_string();
-                return Err(ClientError::Api {
+                return Err(UpstreamError::Api {
                     status: 403,
                     code,
                     message,
@@ -267,7 +503,7 @@ pub async fn dispatch(
             }
             ok(json!({ "deleted": deleted, "failed": failed }))
         }
-        Endpoint::GetAccess(bucket) => get_access(&client, &bucket).await,
+        Endpoint::GetAccess(bucket) => get_access(s3, &bucket).await,
         Endpoint::SetAccess(bucket) => {
             #[derive(Deserialize)]
             struct Body {
@@ -277,22 +513,13 @@ pub async fn dispatch(
             }
             let body: Body = read_json(request).await?;
             match body.access.as_str() {
-                "private" => {
-                    client
-                        .delete_bucket_config(&bucket, BucketConfig::Policy)
-                        .await?
-                }
+                "private" => s3.delete_config(&bucket, BucketConfig::Policy).await?,
                 kind @ ("download" | "upload" | "public") => {
                     let doc =
                         canned_bucket_policy(kind, &bucket, &body.prefix).ok_or_else(|| {
                             ConsoleError::BadRequest(format!("unknown access {kind}"))
                         })?;
-                    client
-                        .put_bucket_config(
-                            &bucket,
-                            BucketConfig::Policy,
-                            Bytes::from(doc.to_json()),
-                        )
+                    s3.put_config(&bucket, BucketConfig::Policy, Bytes::from(doc.to_json()))
                         .await?
                 }
                 other => {
@@ -301,10 +528,10 @@ pub async fn dispatch(
                     )))
                 }
             }
-            get_access(&client, &bucket).await
+            get_access(s3, &bucket).await
         }
         Endpoint::GetLifecycle(bucket) => {
-            let config = lifecycle_of(&client, &bucket).await?;
+            let config = lifecycle_of(s3, &bucket).await?;
             ok(lifecycle_json(config.as_ref()))
         }
         Endpoint::AddLifecycleRule(bucket) => {
@@ -322,7 +549,7 @@ pub async fn dispatch(
                     "expiry takes at least one day".into(),
                 ));
             }
-            let mut config = lifecycle_of(&client, &bucket)
+            let mut config = lifecycle_of(s3, &bucket)
                 .await?
                 .unwrap_or(LifecycleConfiguration { rules: Vec::new() });
             let id = if body.id.trim().is_empty() {
@@ -345,7 +572,7 @@ pub async fn dispatch(
                 noncurrent_version_expiration: None,
                 noncurrent_version_transitions: Vec::new(),
             });
-            put_lifecycle(&client, &bucket, &config).await
+            put_lifecycle(s3, &bucket, &config).await
         }
         Endpoint::ImportLifecycle(bucket) => {
             let document = read_body(request).await?;
@@ -356,10 +583,10 @@ pub async fn dispatch(
                 LifecycleConfiguration::from_mc_json(&document)
             }
             .map_err(|e| ConsoleError::BadRequest(format!("the rules were refused: {e}")))?;
-            put_lifecycle(&client, &bucket, &config).await
+            put_lifecycle(s3, &bucket, &config).await
         }
         Endpoint::DeleteLifecycleRule { bucket, id } => {
-            let Some(mut config) = lifecycle_of(&client, &bucket).await? else {
+            let Some(mut config) = lifecycle_of(s3, &bucket).await? else {
                 return Err(ConsoleError::NotFound);
             };
             let before = config.rules.len();
@@ -368,15 +595,13 @@ pub async fn dispatch(
                 return Err(ConsoleError::NotFound);
             }
             if config.rules.is_empty() {
-                client
-                    .delete_bucket_config(&bucket, BucketConfig::Lifecycle)
-                    .await?;
+                s3.delete_config(&bucket, BucketConfig::Lifecycle).await?;
                 ok(lifecycle_json(None))
             } else {
-                put_lifecycle(&client, &bucket, &config).await
+                put_lifecycle(s3, &bucket, &config).await
             }
         }
-        Endpoint::ListUsers => ok(json!({ "users": client.list_users().await? })),
+        Endpoint::ListUsers => ok(s3.admin(Method::GET, "users", "", None).await?),
         Endpoint::AddUser => {
             #[derive(Deserialize)]
             #[serde(rename_all = "camelCase")]
@@ -388,17 +613,24 @@ pub async fn dispatch(
             let body: Body = read_json(request).await?;
             let secret = generated_secret();
             let access_key = body.access_key.trim();
-            client.add_user(access_key, &secret).await?;
+            let user = format!("users/{}", encode_value(access_key));
+            s3.admin(Method::PUT, &user, "", Some(json!({ "secretKey": secret })))
+                .await?;
             if !body.policy.is_empty() {
-                client
-                    .set_user_policy(access_key, &body.policy, true)
-                    .await?;
+                let attach = format!("{user}/policies/{}", encode_value(&body.policy));
+                s3.admin(Method::PUT, &attach, "", None).await?;
             }
             // The only time the secret leaves the server: the page shows it once.
             ok(json!({ "accessKey": access_key, "secretKey": secret }))
         }
         Endpoint::DeleteUser(user) => {
-            client.remove_user(&user).await?;
+            s3.admin(
+                Method::DELETE,
+                &format!("users/{}", encode_value(&user)),
+                "",
+                None,
+            )
+            .await?;
             ok(json!({ "deleted": user }))
         }
         Endpoint::SetUserStatus(user) => {
@@ -407,44 +639,33 @@ pub async fn dispatch(
                 enabled: bool,
             }
             let body: Body = read_json(request).await?;
-            ok(
-                serde_json::to_value(client.set_user_enabled(&user, body.enabled).await?)
-                    .unwrap_or(Value::Null),
-            )
-        }
-        Endpoint::AttachPolicy { user, policy } => ok(serde_json::to_value(
-            client.set_user_policy(&user, &policy, true).await?,
-        )
-        .unwrap_or(Value::Null)),
-        Endpoint::DetachPolicy { user, policy } => ok(serde_json::to_value(
-            client.set_user_policy(&user, &policy, false).await?,
-        )
-        .unwrap_or(Value::Null)),
-        Endpoint::ListPolicies => {
-            ok(serde_json::to_value(client.list_policies().await?).unwrap_or(Value::Null))
-        }
-        Endpoint::Health => {
-            ok(serde_json::to_value(client.server_info().await?).unwrap_or(Value::Null))
-        }
-        Endpoint::Metrics => {
-            let reply = client
-                .request(
-                    Method::GET,
-                    "/minio/v2/metrics/cluster",
+            let path = format!("users/{}/status", encode_value(&user));
+            ok(s3
+                .admin(
+                    Method::PUT,
+                    &path,
                     "",
-                    &[],
-                    Bytes::new(),
+                    Some(json!({ "enabled": body.enabled })),
                 )
+                .await?)
+        }
+        Endpoint::AttachPolicy { user, policy } | Endpoint::DetachPolicy { user, policy } => {
+            let path = format!(
+                "users/{}/policies/{}",
+                encode_value(&user),
+                encode_value(&policy)
+            );
+            ok(s3.admin(method, &path, "", None).await?)
+        }
+        Endpoint::ListPolicies => ok(s3.admin(Method::GET, "policies", "", None).await?),
+        Endpoint::Health => ok(s3.admin(Method::GET, "info", "", None).await?),
+        Endpoint::Metrics => {
+            let reply = s3
+                .call(Method::GET, "/minio/v2/metrics/cluster", "")
                 .await?;
             ok(metric_totals(&String::from_utf8_lossy(&reply.body)))
         }
-        Endpoint::Heal => {
-            let summary = client
-                .with_timeout(Duration::from_secs(600))
-                .heal(None, "")
-                .await?;
-            ok(serde_json::to_value(summary).unwrap_or(Value::Null))
-        }
+        Endpoint::Heal => ok(s3.admin(Method::POST, "heal", "", None).await?),
         Endpoint::Asset(_) | Endpoint::NotFound | Endpoint::SignIn => Err(ConsoleError::NotFound),
     }
 }
@@ -458,28 +679,23 @@ fn generated_secret() -> String {
         .collect()
 }
 
-async fn list_buckets(state: &ConsoleState, identity: &Identity) -> Result<Response<ConsoleBody>> {
-    let client = state.upstream.client(identity);
-    let buckets = client.list_buckets().await?;
-    let counts = join_all(buckets.iter().map(|b| {
-        let client = client.clone();
-        let name = b.name.clone();
-        async move {
-            let (mut objects, mut bytes, mut token) = (0u64, 0u64, None::<String>);
-            loop {
-                let page = client
-                    .list_objects(&name, "", token.as_deref(), 1000)
-                    .await
-                    .ok()?;
-                objects += page.objects.len() as u64;
-                bytes += page.objects.iter().map(|o| o.size).sum::<u64>();
-                if objects >= COUNT_CAP {
-                    return Some((objects, bytes, true));
-                }
-                match page.continuation {
-                    Some(next) => token = Some(next),
-                    None => return Some((objects, bytes, false)),
-                }
+async fn list_buckets(s3: S3<'_>) -> Result<Response<ConsoleBody>> {
+    let buckets = s3.list_buckets().await?;
+    let counts = join_all(buckets.iter().map(|b| async move {
+        let (mut objects, mut bytes, mut token) = (0u64, 0u64, None::<String>);
+        loop {
+            let page = s3
+                .list_objects(&b.name, "", false, token.as_deref(), 1000)
+                .await
+                .ok()?;
+            objects += page.contents.len() as u64;
+            bytes += page.contents.iter().map(|o| o.size).sum::<u64>();
+            if objects >= COUNT_CAP {
+                return Some((objects, bytes, true));
+            }
+            match page.next_continuation_token.filter(|_| page.is_truncated) {
+                Some(next) => token = Some(next),
+                None => return Some((objects, bytes, false)),
             }
         }
     }))
@@ -489,11 +705,11 @@ async fn list_buckets(state: &ConsoleState, identity: &Identity) -> Result<Respo
         .zip(counts)
         .map(|(bucket, count)| match count {
             Some((objects, bytes, capped)) => json!({
-                "name": bucket.name, "created": bucket.created,
+                "name": bucket.name, "created": bucket.creation_date,
                 "objects": objects, "bytes": bytes, "capped": capped,
             }),
             // Listing refused for this identity: show the bucket without counts.
-            None => json!({ "name": bucket.name, "created": bucket.created }),
+            None => json!({ "name": bucket.name, "created": bucket.creation_date }),
         })
         .collect();
     ok(json!({ "buckets": list }))
@@ -530,37 +746,14 @@ struct ListPrefix {
 }
 
 async fn list_objects(
-    state: &ConsoleState,
-    identity: &Identity,
+    s3: S3<'_>,
     bucket: &str,
     prefix: &str,
     token: Option<&str>,
 ) -> Result<Response<ConsoleBody>> {
-    let mut pairs = vec![
-        ("list-type", "2".to_string()),
-        ("delimiter", "/".to_string()),
-        ("max-keys", PAGE_KEYS.to_string()),
-    ];
-    if !prefix.is_empty() {
-        pairs.push(("prefix", prefix.to_string()));
-    }
-    if let Some(token) = token {
-        pairs.push(("continuation-token", token.to_string()));
-    }
-    // SigV4 wants the query sorted by name.
-    pairs.sort();
-    let query = pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={}", encode_query_value(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    let reply = state
-        .upstream
-        .client(identity)
-        .request(Method::GET, &bucket_path(bucket), &query, &[], Bytes::new())
+    let doc = s3
+        .list_objects(bucket, prefix, true, token, PAGE_KEYS)
         .await?;
-    let doc: ListResult = quick_xml::de::from_str(&String::from_utf8_lossy(&reply.body))
-        .map_err(|e| ConsoleError::BadRequest(format!("unreadable listing: {e}")))?;
     ok(json!({
         "prefix": prefix,
         "folders": doc.common_prefixes.iter().map(|p| &p.prefix).collect::<Vec<_>>(),
@@ -570,44 +763,6 @@ async fn list_objects(
         })).collect::<Vec<_>>(),
         "next": if doc.is_truncated { doc.next_continuation_token } else { None },
     }))
-}
-
-/// Reads an S3 `<Error>` document (or just the status) from a streamed answer.
-async fn streamed_error(response: Response<Incoming>) -> ConsoleError {
-    let status = response.status().as_u16();
-    let body = Limited::new(response.into_body(), 64 * 1024)
-        .collect()
-        .await
-        .map(|c| c.to_bytes())
-        .unwrap_or_default();
-    let text = String::from_utf8_lossy(&body);
-    let field = |name: &str| {
-        let open = format!("<{name}>");
-        let start = text.find(&open)? + open.len();
-        let end = text[start..].find(&format!("</{name}>"))? + start;
-        Some(
-            quick_xml::escape::unescape(&text[start..end])
-                .ok()?
-                .into_owned(),
-        )
-    };
-    let code = field("Code").unwrap_or_else(|| match status {
-        403 => "AccessDenied".into(),
-        404 => "NoSuchKey".into(),
-        _ => String::new(),
-    });
-    let message = field("Message").unwrap_or_else(|| {
-        StatusCode::from_u16(status)
-            .ok()
-            .and_then(|s| s.canonical_reason())
-            .unwrap_or("request failed")
-            .to_string()
-    });
-    ConsoleError::Upstream(ClientError::Api {
-        status,
-        code,
-        message,
-    })
 }
 
 async fn put_object(
@@ -645,7 +800,7 @@ async fn put_object(
         )
         .await?;
     if !response.status().is_success() {
-        return Err(streamed_error(response).await);
+        return Err(streamed_error(response).await.into());
     }
     let header_text = |name: &str| {
         response
@@ -696,7 +851,7 @@ async fn get_object(
         )
         .await?;
     if !response.status().is_success() {
-        return Err(streamed_error(response).await);
+        return Err(streamed_error(response).await.into());
     }
     let (parts, body) = response.into_parts();
     let content_type = parts
@@ -722,7 +877,7 @@ async fn get_object(
     };
     let disposition = format!(
         "{disposition}; filename*=UTF-8''{}",
-        encode_query_value(file_name)
+        encode_value(file_name)
     );
     let headers = out.headers_mut();
     headers.insert(
@@ -749,8 +904,8 @@ async fn object_info(
 ) -> Result<Response<ConsoleBody>> {
     let reply = state
         .upstream
-        .client(identity)
-        .request(
+        .send(
+            identity,
             Method::HEAD,
             &object_path(bucket, key),
             "",
@@ -794,14 +949,8 @@ async fn object_info(
     }))
 }
 
-async fn get_access(
-    client: &s3_api::client::Client,
-    bucket: &str,
-) -> Result<Response<ConsoleBody>> {
-    let Some(document) = client
-        .get_bucket_config(bucket, BucketConfig::Policy)
-        .await?
-    else {
+async fn get_access(s3: S3<'_>, bucket: &str) -> Result<Response<ConsoleBody>> {
+    let Some(document) = s3.get_config(bucket, BucketConfig::Policy).await? else {
         return ok(json!({ "access": "private", "prefix": "" }));
     };
     let recognised = PolicyDocument::parse(&document)
@@ -831,14 +980,8 @@ fn recognise(doc: &PolicyDocument, bucket: &str) -> Option<(&'static str, String
         .map(|kind| (kind, prefix))
 }
 
-async fn lifecycle_of(
-    client: &s3_api::client::Client,
-    bucket: &str,
-) -> Result<Option<LifecycleConfiguration>> {
-    match client
-        .get_bucket_config(bucket, BucketConfig::Lifecycle)
-        .await?
-    {
+async fn lifecycle_of(s3: S3<'_>, bucket: &str) -> Result<Option<LifecycleConfiguration>> {
+    match s3.get_config(bucket, BucketConfig::Lifecycle).await? {
         None => Ok(None),
         Some(xml) => LifecycleConfiguration::from_xml(&xml)
             .map(Some)
@@ -847,17 +990,16 @@ async fn lifecycle_of(
 }
 
 async fn put_lifecycle(
-    client: &s3_api::client::Client,
+    s3: S3<'_>,
     bucket: &str,
     config: &LifecycleConfiguration,
 ) -> Result<Response<ConsoleBody>> {
-    client
-        .put_bucket_config(
-            bucket,
-            BucketConfig::Lifecycle,
-            Bytes::from(config.to_xml()),
-        )
-        .await?;
+    s3.put_config(
+        bucket,
+        BucketConfig::Lifecycle,
+        Bytes::from(config.to_xml()),
+    )
+    .await?;
     ok(lifecycle_json(Some(config)))
 }
 

@@ -19,7 +19,6 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use s3_api::client::ClientError;
 use tokio::net::TcpListener;
 
 mod api;
@@ -30,6 +29,7 @@ mod upstream;
 
 pub use assets::embedded_asset_bytes;
 pub use routes::{route, Endpoint};
+pub use upstream::UpstreamError;
 
 use session::{Sessions, SignInLimiter};
 use upstream::Upstream;
@@ -110,23 +110,23 @@ pub enum ConsoleError {
     #[error("not found")]
     NotFound,
     #[error("{}", upstream_message(.0))]
-    Upstream(ClientError),
+    Upstream(UpstreamError),
 }
 
-fn upstream_message(error: &ClientError) -> String {
+fn upstream_message(error: &UpstreamError) -> String {
     match error {
-        ClientError::Api { code, message, .. }
+        UpstreamError::Api { code, message, .. }
             if code == "AccessDenied" || code.contains("access-denied") || code == "forbidden" =>
         {
             format!("Access denied: the server refused this for your identity ({message})")
         }
-        ClientError::Api { message, .. } => message.clone(),
+        UpstreamError::Api { message, .. } => message.clone(),
         other => other.to_string(),
     }
 }
 
-impl From<ClientError> for ConsoleError {
-    fn from(error: ClientError) -> Self {
+impl From<UpstreamError> for ConsoleError {
+    fn from(error: UpstreamError) -> Self {
         ConsoleError::Upstream(error)
     }
 }
@@ -140,7 +140,7 @@ impl ConsoleError {
             ConsoleError::CsrfRefused => StatusCode::FORBIDDEN,
             ConsoleError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ConsoleError::NotFound => StatusCode::NOT_FOUND,
-            ConsoleError::Upstream(ClientError::Api { status, .. }) => {
+            ConsoleError::Upstream(UpstreamError::Api { status, .. }) => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY)
             }
             ConsoleError::Upstream(_) => StatusCode::BAD_GATEWAY,
@@ -156,7 +156,7 @@ impl ConsoleError {
             ConsoleError::CsrfRefused => "CsrfRefused".into(),
             ConsoleError::BadRequest(_) => "BadRequest".into(),
             ConsoleError::NotFound => "NotFound".into(),
-            ConsoleError::Upstream(ClientError::Api { code, .. }) => code.clone(),
+            ConsoleError::Upstream(UpstreamError::Api { code, .. }) => code.clone(),
             ConsoleError::Upstream(_) => "Unreachable".into(),
         }
     }
@@ -190,7 +190,8 @@ pub async fn serve(
     config: ConsoleConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ConsoleError> {
-    let upstream = Upstream::new(&config.s3_endpoint, config.public_url.as_deref())?;
+    let upstream = Upstream::new(&config.s3_endpoint, config.public_url.as_deref())
+        .map_err(|e| ConsoleError::Config(e.to_string()))?;
     let state = Arc::new(ConsoleState {
         sessions: Sessions::new(config.session_ttl),
         limiter: SignInLimiter::new(config.sign_in_failures_allowed, config.sign_in_window),

@@ -33,6 +33,10 @@ impl Session {
     }
 }
 
+/// Most sessions kept at once; past it the one closest to expiry goes, so
+/// repeated sign-ins cannot grow memory without bound.
+const MAX_SESSIONS: usize = 10_000;
+
 /// Every live session.
 pub struct Sessions {
     ttl: Duration,
@@ -72,6 +76,15 @@ impl Sessions {
         let mut live = self.live.lock().expect("sessions lock");
         let now = Instant::now();
         live.retain(|_, s| s.expires > now);
+        if live.len() >= MAX_SESSIONS {
+            let oldest = live
+                .iter()
+                .min_by_key(|(_, s)| s.expires)
+                .map(|(id, _)| id.clone());
+            if let Some(oldest) = oldest {
+                live.remove(&oldest);
+            }
+        }
         live.insert(id.clone(), session.clone());
         (id, session)
     }
