@@ -15,16 +15,22 @@ build:
 	$(CARGO) build --workspace
 
 release:
-	$(CARGO) build --release -p s3-api --bin minnow
+	$(CARGO) build --release -p minnow --bin minnow
 
 run: release
-	./target/release/minnow server --address 127.0.0.1:9000
+	./target/release/minnow server --address 127.0.0.1:9000 --console-address 127.0.0.1:9001
 
+# Every step runs even when an earlier one failed (the end-to-end tests need
+# the binary, the crash-point tests do not); the target fails at the end if
+# any step did. The named crash points exist only with store's test-util
+# feature, hence the separate last step.
 test:
-	$(CARGO) build -p s3-api --bin minnow
-	$(CARGO) test --workspace --no-fail-fast
-	# The named crash points exist only with store's test-util feature.
-	$(CARGO) test -p store --features test-util --test crash_during_writes
+	failed=0; \
+	$(CARGO) build -p minnow --bin minnow || failed=1; \
+	$(CARGO) test --workspace --no-fail-fast || failed=1; \
+	$(CARGO) test -p store --features test-util --test crash_during_writes || failed=1; \
+	if [ $$failed -ne 0 ]; then echo "make test: a step above failed" >&2; fi; \
+	exit $$failed
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -38,10 +44,12 @@ fuzz-smoke:
 
 bench:
 	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || apt-get install -y nginx-light
-	$(CARGO) build --release -p s3-api --bin minnow -p minnow-benches
+	$(CARGO) build --release -p minnow --bin minnow
+	$(CARGO) build --release -p minnow-benches --bin minnow-bench
 	./target/release/minnow-bench matrix --full
 
 bench-quick:
 	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || apt-get install -y nginx-light
-	$(CARGO) build --release -p s3-api --bin minnow -p minnow-benches
+	$(CARGO) build --release -p minnow --bin minnow
+	$(CARGO) build --release -p minnow-benches --bin minnow-bench
 	./target/release/minnow-bench matrix --quick

@@ -17,7 +17,7 @@ pub const ROOT_PASSWORD: &str = "minnowbench-secret";
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error(
-        "server binary {0} does not exist (build it: cargo build --release -p s3-api --bin minnow)"
+        "server binary {0} does not exist (build it: cargo build --release -p minnow --bin minnow)"
     )]
     Missing(PathBuf),
     #[error("server did not print its API address within {0:?}; stderr tail:\n{1}")]

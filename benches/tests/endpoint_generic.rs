@@ -44,7 +44,7 @@ fn run_bench(mode: &str, endpoint: &str, json: &std::path::Path) -> serde_json::
 fn bench_runs_against_a_separately_started_server() {
     let Some(bin) = minnow_binary() else {
         eprintln!(
-            "note: target/debug/minnow not built; skipping (cargo build -p s3-api --bin minnow)"
+            "note: target/debug/minnow not built; skipping (cargo build -p minnow --bin minnow)"
         );
         return;
     };

@@ -12,7 +12,7 @@ pub mod server;
 pub mod signing;
 
 pub use expect::{expect_s3_error, RawResponse};
-pub use server::{ServerOptions, TestServer, TEST_ROOT_PASSWORD, TEST_ROOT_USER};
+pub use server::{minnow_binary, ServerOptions, TestServer, TEST_ROOT_PASSWORD, TEST_ROOT_USER};
 pub use signing::{PayloadSigning, RequestSigner};
 
 /// The region the suite signs for; minnow accepts any region and reports `us-east-1`.

@@ -100,10 +100,10 @@ impl TestServer {
 
     /// Always spawns the minnow binary, even when `MINNOW_TEST_ENDPOINT` is set.
     pub fn spawn(options: ServerOptions) -> anyhow::Result<TestServer> {
-        let binary = server_binary();
+        let binary = minnow_binary();
         if !binary.exists() {
             bail!(
-                "minnow binary not found at {} (run `cargo build -p s3-api --bin minnow` or set MINNOW_BIN)",
+                "minnow binary not found at {} (run `cargo build -p minnow --bin minnow` or set MINNOW_BIN)",
                 binary.display()
             );
         }
@@ -467,7 +467,9 @@ fn spawn_watchdog(pid: u32, root: &Path) -> (Child, ChildStdin) {
     (watchdog, stdin)
 }
 
-fn server_binary() -> PathBuf {
+/// The `minnow` binary the suite runs: `MINNOW_BIN` when set, else the
+/// workspace's `target/debug/minnow` (`make test` builds it first).
+pub fn minnow_binary() -> PathBuf {
     if let Ok(path) = std::env::var("MINNOW_BIN") {
         if !path.is_empty() {
             return PathBuf::from(path);

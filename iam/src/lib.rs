@@ -4,6 +4,8 @@
 //! evaluation (`policy`, pure: no I/O, tested without HTTP). It knows nothing
 //! of requests; `s3-api` authenticates a request, then asks [`Iam`] to decide.
 
+#![deny(missing_docs)]
+
 pub mod policy;
 mod users;
 

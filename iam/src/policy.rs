@@ -23,7 +23,9 @@ pub enum PolicyError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum OneOrMany {
+    /// A single string.
     One(String),
+    /// A list of strings.
     Many(Vec<String>),
 }
 
@@ -41,8 +43,11 @@ impl OneOrMany {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Principal {
+    /// A bare string: `"*"` (everybody) or an access key.
     Wildcard(String),
+    /// `{"AWS": ...}`: `"*"`, access keys or `arn:aws:iam:::user/<key>`.
     Aws {
+        /// The names listed under `AWS`.
         #[serde(rename = "AWS")]
         aws: OneOrMany,
     },
@@ -67,7 +72,9 @@ impl Principal {
 /// Allow or Deny.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Effect {
+    /// The statement grants what it matches.
     Allow,
+    /// The statement refuses what it matches, whatever else allows it.
     Deny,
 }
 
@@ -75,13 +82,20 @@ pub enum Effect {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Statement {
+    /// Optional statement ID.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// Allow or Deny.
     pub effect: Effect,
+    /// Who the statement is about (bucket policies only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub principal: Option<Principal>,
+    /// Actions, e.g. `s3:GetObject` or `s3:*`.
     pub action: OneOrMany,
+    /// Resource ARNs, e.g. `arn:aws:s3:::bucket/prefix/*`.
     pub resource: OneOrMany,
+    /// Kept only so a stored policy with conditions is refused, never
+    /// silently widened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition: Option<serde_json::Value>,
 }
@@ -90,8 +104,10 @@ pub struct Statement {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct PolicyDocument {
+    /// The policy language version (`2012-10-17`).
     #[serde(default = "default_version")]
     pub version: String,
+    /// The statements, evaluated together.
     pub statement: Vec<Statement>,
 }
 
@@ -102,14 +118,18 @@ fn default_version() -> String {
 /// Who is asking, for principal matching in bucket policies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Requester<'a> {
+    /// An unsigned request.
     Anonymous,
+    /// A signed request by this access key.
     User(&'a str),
 }
 
 /// The outcome of evaluating one document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
+    /// An `Allow` statement applies and no `Deny` does.
     Allow,
+    /// A `Deny` statement applies.
     Deny,
     /// No statement applies.
     NotApplicable,

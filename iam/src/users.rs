@@ -35,18 +35,25 @@ const IAM_FORMAT: u32 = 1;
 /// Errors of identity management.
 #[derive(Debug, thiserror::Error)]
 pub enum IamError {
+    /// The root credentials break MinIO's minimum lengths or characters.
     #[error("root credentials are too weak: {0}")]
     WeakRootCredentials(String),
+    /// No user has this access key.
     #[error("the user does not exist: {0}")]
     NoSuchUser(String),
+    /// No canned or custom policy has this name.
     #[error("the policy does not exist: {0}")]
     NoSuchPolicy(String),
+    /// A new user's access or secret key breaks the rules.
     #[error("invalid access key or secret key: {0}")]
     InvalidCredentials(String),
+    /// A custom policy document was refused.
     #[error("invalid policy: {0}")]
     InvalidPolicy(String),
+    /// `iam.json` cannot be read (or is of a newer format).
     #[error("identity data is corrupt: {0}")]
     Corrupt(String),
+    /// The store failed reading or writing `iam.json`.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -54,7 +61,9 @@ pub enum IamError {
 /// Root credentials.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RootCredentials {
+    /// The root access key.
     pub access_key: String,
+    /// The root secret key; also what user secrets are sealed under.
     pub secret_key: String,
 }
 
@@ -99,8 +108,11 @@ pub fn validate_keys(access_key: &str, secret_key: &str) -> Result<(), String> {
 /// What `user info` shows about a user (never the secret).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserInfo {
+    /// The user's access key (its name).
     pub access_key: String,
+    /// Whether the user may sign requests.
     pub enabled: bool,
+    /// Names of the attached policies.
     pub policies: Vec<String>,
     /// False when the secret was sealed under other root credentials.
     pub usable: bool,

@@ -9,12 +9,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use time::macros::format_description;
 use time::OffsetDateTime;
 
-use crate::error::LifecycleError;
 use crate::model::*;
 
 /// The length of a lifecycle "day". S3 counts in days of 86,400 s and rounds
-/// to midnight UTC; tests shrink the day (`MINNOW_LIFECYCLE_DAY_SECONDS`) so
-/// that "Days: 1" passes in a second. "Midnight" is then the next multiple of
+/// to midnight UTC; tests shrink the day (the binary reads
+/// `MINNOW_LIFECYCLE_DAY_SECONDS`) so that "Days: 1" passes in a second. "Midnight" is then the next multiple of
 /// the day length since the Unix epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DayLength(NonZeroU64);
@@ -26,28 +25,11 @@ impl Default for DayLength {
 }
 
 impl DayLength {
-    /// The environment variable that shrinks the day for tests.
-    pub const ENV_VAR: &'static str = "MINNOW_LIFECYCLE_DAY_SECONDS";
-
     /// A day of `secs` seconds; 0 is taken as 1.
     pub const fn from_secs(secs: u64) -> Self {
         match NonZeroU64::new(secs) {
             Some(secs) => Self(secs),
             None => Self(NonZeroU64::MIN),
-        }
-    }
-
-    /// `MINNOW_LIFECYCLE_DAY_SECONDS` when set, else the real day.
-    pub fn from_env() -> Result<Self, LifecycleError> {
-        match std::env::var(Self::ENV_VAR) {
-            Err(_) => Ok(Self::default()),
-            Ok(text) => match text.trim().parse::<u64>() {
-                Ok(secs) if secs > 0 => Ok(Self::from_secs(secs)),
-                _ => Err(LifecycleError::InvalidArgument(format!(
-                    "{} must be a positive number of seconds, not {text:?}",
-                    Self::ENV_VAR
-                ))),
-            },
         }
     }
 

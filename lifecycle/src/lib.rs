@@ -19,7 +19,7 @@
 //!     store: Arc<S>,
 //!     shutdown: tokio::sync::oneshot::Receiver<()>,
 //! ) -> Result<ScannerHandle, lifecycle::LifecycleError> {
-//!     let day = DayLength::from_env()?; // MINNOW_LIFECYCLE_DAY_SECONDS
+//!     let day = DayLength::default(); // the binary may shorten it for tests
 //!     let scanner = Scanner::new(store, ScannerConfig::for_day(day), Arc::new(SystemClock));
 //!     Ok(scanner.spawn(async move {
 //!         let _ = shutdown.await;
@@ -70,5 +70,4 @@ pub use model::{
 pub use scanner::{
     cursor_position, CycleSummary, Scanner, ScannerConfig, ScannerError, ScannerHandle,
     ScannerMetricsSnapshot, StepOutcome, CURSOR_BLOB, DEFAULT_MAX_PACE, DEFAULT_PACE_FACTOR,
-    OPS_PER_SEC_ENV, SCAN_PAUSE_ENV,
 };

@@ -35,7 +35,6 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
-use crate::error::LifecycleError;
 use crate::eval::{DayLength, ObjectFacts};
 use crate::model::LifecycleConfiguration;
 use crate::throttle::{Pacer, TokenBucket};
@@ -50,11 +49,6 @@ const ERROR_BACKOFF: Duration = Duration::from_secs(5);
 pub const DEFAULT_PACE_FACTOR: u32 = 3;
 /// The longest single rest, so a stalled drive does not park the scanner.
 pub const DEFAULT_MAX_PACE: Duration = Duration::from_secs(1);
-/// Environment variable: the operations-per-second budget (0 = unthrottled).
-pub const OPS_PER_SEC_ENV: &str = "MINNOW_LIFECYCLE_OPS_PER_SEC";
-/// Environment variable: seconds between the end of a cycle and the next.
-pub const SCAN_PAUSE_ENV: &str = "MINNOW_LIFECYCLE_SCAN_PAUSE";
-
 /// How the scanner paces itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScannerConfig {
@@ -85,8 +79,7 @@ impl ScannerConfig {
     /// pause of one day but at most a minute, and pacing of
     /// [`DEFAULT_PACE_FACTOR`] × each expensive step.
     ///
-    /// A shortened day (`MINNOW_LIFECYCLE_DAY_SECONDS`, a test and demo
-    /// setting) turns pacing off, so expired objects go within a couple of
+    /// A shortened day (a test and demo setting) turns pacing off, so expired objects go within a couple of
     /// seconds; the budget still applies.
     pub fn for_day(day: DayLength) -> Self {
         let real_day = day.as_secs() >= DayLength::default().as_secs();
@@ -98,43 +91,6 @@ impl ScannerConfig {
             pace_factor: if real_day { DEFAULT_PACE_FACTOR } else { 0 },
             max_pace: DEFAULT_MAX_PACE,
         }
-    }
-
-    /// Applies the operator's overrides from the process environment:
-    /// [`OPS_PER_SEC_ENV`] and [`SCAN_PAUSE_ENV`].
-    pub fn with_env_overrides(self) -> Result<Self, LifecycleError> {
-        self.with_overrides(&|name| std::env::var(name).ok())
-    }
-
-    /// [`Self::with_env_overrides`] reading variables through `env` (unset
-    /// or blank variables leave the setting alone).
-    pub fn with_overrides(
-        mut self,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Self, LifecycleError> {
-        let set = |name: &str| env(name).filter(|v| !v.trim().is_empty());
-        if let Some(text) = set(OPS_PER_SEC_ENV) {
-            self.ops_per_sec = text.trim().parse::<u32>().map_err(|_| {
-                LifecycleError::InvalidArgument(format!(
-                    "{OPS_PER_SEC_ENV} must be a whole number of operations per second \
-                     (0 = unthrottled), not {text:?}"
-                ))
-            })?;
-        }
-        if let Some(text) = set(SCAN_PAUSE_ENV) {
-            let trimmed = text.trim();
-            let number = trimmed.strip_suffix('s').unwrap_or(trimmed);
-            self.pause_between_cycles = number
-                .parse::<f64>()
-                .ok()
-                .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
-                .ok_or_else(|| {
-                    LifecycleError::InvalidArgument(format!(
-                        "{SCAN_PAUSE_ENV} must be a non-negative number of seconds, not {text:?}"
-                    ))
-                })?;
-        }
-        Ok(self)
     }
 }
 
@@ -952,66 +908,6 @@ mod tests {
             decode_cursor(b"not json"),
             Err(CursorDecodeError::Malformed(_))
         ));
-    }
-
-    fn env_of(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| {
-            vars.iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| (*v).to_string())
-        }
-    }
-
-    #[test]
-    fn operator_sets_budget_and_pause_through_the_environment() {
-        let config = ScannerConfig::default()
-            .with_overrides(&env_of(&[
-                (OPS_PER_SEC_ENV, " 150 "),
-                (SCAN_PAUSE_ENV, "2.5"),
-            ]))
-            .unwrap();
-        assert_eq!(config.ops_per_sec, 150);
-        assert_eq!(config.pause_between_cycles, Duration::from_millis(2500));
-        assert_eq!(config.pace_factor, DEFAULT_PACE_FACTOR);
-
-        let config = ScannerConfig::default()
-            .with_overrides(&env_of(&[(OPS_PER_SEC_ENV, "0"), (SCAN_PAUSE_ENV, "30s")]))
-            .unwrap();
-        assert_eq!(config.ops_per_sec, 0);
-        assert_eq!(config.pause_between_cycles, Duration::from_secs(30));
-    }
-
-    #[test]
-    fn unset_or_blank_variables_keep_the_defaults() {
-        let defaults = ScannerConfig::for_day(DayLength::from_secs(1));
-        assert_eq!(defaults.with_overrides(&env_of(&[])).unwrap(), defaults);
-        let blank = env_of(&[(OPS_PER_SEC_ENV, " "), (SCAN_PAUSE_ENV, "")]);
-        assert_eq!(defaults.with_overrides(&blank).unwrap(), defaults);
-    }
-
-    #[test]
-    fn malformed_budget_or_pause_is_refused_with_the_variable_name() {
-        for vars in [
-            &[(OPS_PER_SEC_ENV, "-5")][..],
-            &[(OPS_PER_SEC_ENV, "fast")][..],
-            &[(OPS_PER_SEC_ENV, "1.5")][..],
-            &[(SCAN_PAUSE_ENV, "-1")][..],
-            &[(SCAN_PAUSE_ENV, "1m")][..],
-            &[(SCAN_PAUSE_ENV, "NaN")][..],
-        ] {
-            let name = vars[0].0;
-            let env = move |n: &str| {
-                vars.iter()
-                    .find(|(v, _)| *v == n)
-                    .map(|(_, value)| (*value).to_string())
-            };
-            match ScannerConfig::default().with_overrides(&env) {
-                Err(LifecycleError::InvalidArgument(message)) => {
-                    assert!(message.contains(name), "{message}");
-                }
-                other => panic!("{vars:?} accepted: {other:?}"),
-            }
-        }
     }
 
     #[test]

@@ -247,17 +247,6 @@ fn expiration_prefixes_are_minimal_sorted_and_ignore_inactive_rules() {
     assert_eq!(everything.expiration_prefixes(), vec![""]);
 }
 
-#[test]
-fn day_length_comes_from_the_environment_variable() {
-    // Only this test touches the variable.
-    std::env::set_var(DayLength::ENV_VAR, "1");
-    assert_eq!(DayLength::from_env().unwrap(), DayLength::from_secs(1));
-    std::env::set_var(DayLength::ENV_VAR, "zero");
-    assert!(DayLength::from_env().is_err());
-    std::env::remove_var(DayLength::ENV_VAR);
-    assert_eq!(DayLength::from_env().unwrap(), DayLength::default());
-}
-
 proptest! {
     #[test]
     fn days_expiry_is_the_first_day_boundary_after_creation_plus_days(

@@ -1207,20 +1207,25 @@ mod tests {
         path: &str,
         body: &'static str,
     ) -> http::Request<Full<Bytes>> {
-        let client = crate::client::Client::new(crate::client::ClientConfig {
-            endpoint: "http://127.0.0.1:9000".into(),
-            access_key: access_key.into(),
-            secret_key: secret_key.into(),
-            timeout: std::time::Duration::from_secs(5),
-        })
-        .unwrap();
-        let url = format!("http://127.0.0.1:9000{path}");
-        let signed = client.sign(method, &url, &[], body.as_bytes()).unwrap();
+        let signer = conformance::signing::RequestSigner::new(
+            "http://127.0.0.1:9000",
+            access_key,
+            secret_key,
+        );
+        let url = signer.url(path);
+        let signed = signer.sign_headers(
+            method,
+            path,
+            &[],
+            body.as_bytes(),
+            &conformance::signing::PayloadSigning::Sha256,
+            std::time::SystemTime::now(),
+        );
         let mut builder = http::Request::builder()
             .method(method)
             .uri(&url)
             .header("host", "127.0.0.1:9000");
-        for (name, value) in &signed {
+        for (name, value) in &signed.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
         builder

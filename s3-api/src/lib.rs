@@ -11,7 +11,6 @@
 pub mod admin;
 pub mod auth;
 pub mod cdn;
-pub mod client;
 pub mod error;
 pub mod handlers;
 pub mod health;

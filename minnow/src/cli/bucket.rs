@@ -4,11 +4,11 @@
 use std::io::Read as _;
 use std::process::ExitCode;
 
+use crate::client::{BucketConfig, Client, ConnectionArgs};
 use anyhow::{bail, Context as _};
 use bytes::Bytes;
 use clap::{Args, Subcommand, ValueEnum};
 use lifecycle::LifecycleConfiguration;
-use s3_api::client::{BucketConfig, Client, ConnectionArgs};
 use s3_api::iam::policy::{canned_bucket_policy, PolicyDocument};
 
 /// Largest settings document read from stdin.
@@ -113,7 +113,7 @@ pub enum CorsCommand {
 
 /// Runs `minnow bucket ...`.
 pub fn run(args: BucketArgs) -> ExitCode {
-    crate::admin::execute(run_async(args))
+    super::admin::execute(run_async(args))
 }
 
 async fn run_async(args: BucketArgs) -> anyhow::Result<()> {

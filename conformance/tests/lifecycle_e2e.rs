@@ -343,7 +343,7 @@ async fn sdk_xml_rule_expires_temp_objects(server: &TestServer) {
 
 /// `minnow bucket lifecycle import NAME` with the rule on stdin.
 fn cli_import(server: &TestServer, bucket: &str, json: &str) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_minnow"))
+    let mut child = Command::new(conformance::minnow_binary())
         .args(["bucket", "lifecycle", "import", bucket])
         .env("MINNOW_ENDPOINT", server.endpoint())
         .env("MINNOW_ROOT_USER", server.access_key())

@@ -8,11 +8,11 @@ use std::io::IsTerminal as _;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use crate::client::{Client, ClientError, ConnectionArgs};
 use anyhow::bail;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use s3_api::admin::HealSummary;
-use s3_api::client::{Client, ClientError, ConnectionArgs};
 
 /// Listing stops here: a heal run over more keys should be split by prefix.
 const MAX_KEYS: usize = 50_000_000;
@@ -30,7 +30,7 @@ pub struct HealArgs {
 
 /// Runs `minnow heal`.
 pub fn run(args: HealArgs) -> ExitCode {
-    crate::admin::execute(run_async(args))
+    super::admin::execute(run_async(args))
 }
 
 async fn run_async(args: HealArgs) -> anyhow::Result<()> {
@@ -143,7 +143,7 @@ async fn run_async(args: HealArgs) -> anyhow::Result<()> {
             "Heal: {} objects checked, {} healed ({} rebuilt), {} failed, in {seconds:.1} s.",
             total.objects_scanned,
             total.objects_healed,
-            crate::admin::bytes(total.bytes_rebuilt),
+            super::admin::bytes(total.bytes_rebuilt),
             total.objects_failed,
         );
         for (object, reason) in failures.iter().take(20) {

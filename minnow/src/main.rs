@@ -1,19 +1,23 @@
 //! The `minnow` command: `minnow server [DRIVES...]` runs the S3 server
 //! (also what plain `minnow` does); `bucket`, `user`, `heal` and `admin` are
-//! reserved for management commands. Logs go to stderr (`RUST_LOG`); stdout
+//! the management commands. Logs go to stderr (`RUST_LOG`); stdout
 //! carries the start-up banner that scripts parse (`API: http://...`).
+//!
+//! This crate is the only place that reads flags and environment variables
+//! (`config`); the libraries below it take plain values.
 
-mod admin;
-mod bucket;
-mod heal;
+mod cli;
+mod config;
 mod server;
-mod user;
 mod volumes;
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use cli::{admin, bucket, heal, user};
+// The management commands reach the client as `crate::client`.
+use minnow::client;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Debug, Parser)]

@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
+use crate::client::ConnectionArgs;
 use clap::{Args, Subcommand};
 use s3_api::admin::UserView;
-use s3_api::client::ConnectionArgs;
 
 #[derive(Debug, Args)]
 pub struct UserArgs {
@@ -74,7 +74,7 @@ pub enum UserPolicyCommand {
 
 /// Runs `minnow user ...`.
 pub fn run(args: UserArgs) -> ExitCode {
-    crate::admin::execute(run_async(args))
+    super::admin::execute(run_async(args))
 }
 
 async fn run_async(args: UserArgs) -> anyhow::Result<()> {

@@ -1,5 +1,5 @@
 //! Access control, the CDN read path, per-bucket CORS, health and metrics
-//! against the real `minnow` binary (issue 4 acceptance): users and their
+//! against the real `minnow` binary: users and their
 //! policies through the SDK, anonymous callers through plain HTTP, the CDN
 //! host through a `Host` header the server was told about with `--cdn-host`.
 //!
@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use conformance::{expect_s3_error, unique_bucket, RawResponse, ServerOptions, TestServer};
 use http::Method;
-use s3_api::client::{object_path, BucketConfig, Client, ClientConfig};
-use s3_api::iam::policy::canned_bucket_policy;
+use iam::policy::canned_bucket_policy;
+use minnow::client::{object_path, BucketConfig, Client, ClientConfig};
 
 const CDN_HOST: &str = "cdn.example.app";
 /// The longest a health probe may take to notice a drive change.
@@ -826,7 +826,7 @@ async fn health_ready_recovers_when_the_drives_return() {
 #[test]
 fn weak_root_credentials_stop_the_server_at_start() {
     let drives = tempfile::tempdir().expect("temp dir");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_minnow"))
+    let output = std::process::Command::new(conformance::minnow_binary())
         .arg("server")
         .arg(drives.path().join("d{1...4}"))
         .args(["--address", "127.0.0.1:0"])

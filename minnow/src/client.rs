@@ -1,7 +1,7 @@
 //! A small SigV4-signing HTTP client for the `minnow` CLI: the S3 bucket
 //! calls the CLI needs (buckets, listing, batch delete, bucket policy,
 //! lifecycle, CORS, multipart aborts) and minnow's admin API
-//! ([`crate::admin`]). Plain HTTP over hyper's pooled client; every request
+//! ([`s3_api::admin`]). Plain HTTP over hyper's pooled client; every request
 //! is signed with the SHA-256 of its (small, buffered) body.
 //!
 //! Failures become a [`ClientError`] whose `Display` is one line meant for a
@@ -27,7 +27,7 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use crate::admin::{
+use s3_api::admin::{
     HealSummary, PolicyList, ServerInfo, StatusBody, UserList, UserView, ADMIN_PREFIX,
 };
 
@@ -1231,10 +1231,10 @@ mod tests {
             builder = builder.header(name.as_str(), value.as_str());
         }
         let (parts, ()) = builder.body(()).unwrap().into_parts();
-        let secrets = crate::auth::StaticSecrets::with_key("svc", "svc-secret-1");
-        let auth = crate::auth::authenticate(&parts, &secrets, SystemTime::now()).unwrap();
+        let secrets = s3_api::auth::StaticSecrets::with_key("svc", "svc-secret-1");
+        let auth = s3_api::auth::authenticate(&parts, &secrets, SystemTime::now()).unwrap();
         assert_eq!(auth.access_key(), Some("svc"));
-        let wrong = crate::auth::StaticSecrets::with_key("svc", "another-secret");
-        assert!(crate::auth::authenticate(&parts, &wrong, SystemTime::now()).is_err());
+        let wrong = s3_api::auth::StaticSecrets::with_key("svc", "another-secret");
+        assert!(s3_api::auth::authenticate(&parts, &wrong, SystemTime::now()).is_err());
     }
 }

@@ -1,6 +1,6 @@
 //! The `minnow` CLI against a real server: every client subcommand, the
 //! shipped `examples/init.sh` (twice), the error paths (wrong credentials,
-//! unknown bucket, server down), and the user/policy acceptance of issue 4
+//! unknown bucket, server down), and users with their policies
 //! (policy enforcement, disabled and removed users, identity data across a
 //! restart, no secret in plain text on the drives or in the logs).
 //!
@@ -15,19 +15,15 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use conformance::{unique_bucket, TestServer};
+use conformance::{minnow_binary, unique_bucket, TestServer};
 use http::Method;
-use s3_api::client::{object_path, Client, ClientConfig};
+use minnow::client::{object_path, Client, ClientConfig};
 
 const CLI_TIMEOUT: Duration = Duration::from_secs(120);
 
 fn shared_server() -> &'static TestServer {
     static SERVER: OnceLock<TestServer> = OnceLock::new();
     SERVER.get_or_init(|| TestServer::start().expect("starting the minnow server"))
-}
-
-fn minnow_binary() -> &'static str {
-    env!("CARGO_BIN_EXE_minnow")
 }
 
 fn repo_root() -> PathBuf {

@@ -1,17 +1,16 @@
 //! `minnow server`: resolves drives, credentials and settings from flags and
 //! the environment (MinIO's names honoured), opens the store, starts the
-//! lifecycle scanner and the HTTP server, prints the start-up banner, and
-//! shuts down gracefully on SIGTERM/SIGINT.
+//! lifecycle scanner, the HTTP server and the web console, prints the
+//! start-up banner, and shuts down gracefully on SIGTERM/SIGINT.
 
 use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context as _};
-use lifecycle::{DayLength, Scanner, ScannerConfig, SystemClock};
+use anyhow::{anyhow, Context as _};
+use lifecycle::{Scanner, SystemClock};
 use s3_api::handlers::{ApiConfig, AppState};
 use s3_api::iam::{Iam, RootCredentials};
 use store::api::{DriveStatus, Maintenance as _};
@@ -19,13 +18,9 @@ use store::{Store, StoreConfig};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::volumes;
+use crate::config::{self, RootConfig, Source, DEFAULT_DRIVE_COUNT};
 
-const DEFAULT_ROOT_USER: &str = "minioadmin";
-const DEFAULT_ROOT_PASSWORD: &str = "minioadmin";
 const DEFAULT_ADDRESS: &str = ":9000";
-const DEFAULT_REGION: &str = "us-east-1";
-const DEFAULT_DRIVE_COUNT: usize = 4;
 /// How long the lifecycle scanner may take to park after the server stopped.
 const SCANNER_STOP_GRACE: Duration = Duration::from_secs(5);
 
@@ -38,7 +33,8 @@ pub struct ServerArgs {
     /// Listen address, `HOST:PORT`; `:9000` means all interfaces, port 0 a free port.
     #[arg(long, default_value = DEFAULT_ADDRESS)]
     pub address: String,
-    /// Accepted for MinIO compatibility; minnow has no web console yet.
+    /// Web console address, `HOST:PORT` (`:9001` means all interfaces). Default: a free
+    /// port on the API's interface, as MinIO does. `MINIO_BROWSER=off` turns the console off.
     #[arg(long)]
     pub console_address: Option<String>,
     /// Root access key (else MINNOW_ROOT_USER, MINIO_ROOT_USER, `minioadmin`).
@@ -93,132 +89,6 @@ pub fn run(args: ServerArgs) -> ExitCode {
     }
 }
 
-/// Reads a non-empty environment variable.
-fn env_var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-/// The first of `names` that is set.
-fn first_env(
-    env: &dyn Fn(&str) -> Option<String>,
-    names: &[&'static str],
-) -> Option<(&'static str, String)> {
-    names
-        .iter()
-        .find_map(|name| env(name).map(|value| (*name, value)))
-}
-
-/// Where a root credential came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Source {
-    Flag,
-    Env(&'static str),
-    Default,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct RootConfig {
-    user: String,
-    user_source: Source,
-    password: String,
-    password_source: Source,
-}
-
-/// Flag, else MINNOW_*, else MINIO_*, else `minioadmin`.
-fn resolve_root(
-    flag_user: Option<String>,
-    flag_password: Option<String>,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> RootConfig {
-    let pick = |flag: Option<String>, names: &[&'static str], default: &str| match flag {
-        Some(value) => (value, Source::Flag),
-        None => match first_env(env, names) {
-            Some((name, value)) => (value, Source::Env(name)),
-            None => (default.to_string(), Source::Default),
-        },
-    };
-    let (user, user_source) = pick(
-        flag_user,
-        &["MINNOW_ROOT_USER", "MINIO_ROOT_USER"],
-        DEFAULT_ROOT_USER,
-    );
-    let (password, password_source) = pick(
-        flag_password,
-        &["MINNOW_ROOT_PASSWORD", "MINIO_ROOT_PASSWORD"],
-        DEFAULT_ROOT_PASSWORD,
-    );
-    RootConfig {
-        user,
-        user_source,
-        password,
-        password_source,
-    }
-}
-
-/// `MINIO_STORAGE_CLASS_STANDARD=EC:N` (or MINNOW_…): the parity shard count.
-fn parity_from_env(env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Option<usize>> {
-    let Some((name, value)) = first_env(
-        env,
-        &[
-            "MINNOW_STORAGE_CLASS_STANDARD",
-            "MINIO_STORAGE_CLASS_STANDARD",
-        ],
-    ) else {
-        return Ok(None);
-    };
-    let value = value.trim();
-    let parity = value
-        .get(..3)
-        .filter(|prefix| prefix.eq_ignore_ascii_case("EC:"))
-        .and_then(|_| value[3..].trim().parse::<usize>().ok())
-        .ok_or_else(|| anyhow!("{name}={value:?}: expected EC:N (N parity drives)"))?;
-    Ok(Some(parity))
-}
-
-/// `MINNOW_WRITE_BUFFER_MIB=N`: the memory all uploads together may hold.
-fn write_buffer_limit_from_env(
-    env: &dyn Fn(&str) -> Option<String>,
-) -> anyhow::Result<Option<usize>> {
-    let Some(value) = env("MINNOW_WRITE_BUFFER_MIB") else {
-        return Ok(None);
-    };
-    match value.trim().parse::<usize>() {
-        Ok(mib) if (4..=1 << 20).contains(&mib) => Ok(Some(mib << 20)),
-        _ => Err(anyhow!(
-            "MINNOW_WRITE_BUFFER_MIB={value:?}: expected a number of MiB from 4 to 1048576"
-        )),
-    }
-}
-
-/// Drive arguments, else `MINNOW_VOLUMES` / `MINIO_VOLUMES`, else
-/// ./data/drive1..4 (created). Returns the drives and whether they are the default.
-fn resolve_drives(
-    args: &[String],
-    env: &dyn Fn(&str) -> Option<String>,
-) -> anyhow::Result<(Vec<PathBuf>, bool)> {
-    let specs = if !args.is_empty() {
-        args.to_vec()
-    } else if let Some((_, value)) = first_env(env, &["MINNOW_VOLUMES", "MINIO_VOLUMES"]) {
-        volumes::split_env(&value)
-    } else {
-        let drives: Vec<PathBuf> = (1..=DEFAULT_DRIVE_COUNT)
-            .map(|i| PathBuf::from("data").join(format!("drive{i}")))
-            .collect();
-        return Ok((drives, true));
-    };
-    let drives = volumes::expand_all(&specs)?;
-    if drives.is_empty() {
-        bail!("no drives given");
-    }
-    let mut seen = std::collections::HashSet::new();
-    for drive in &drives {
-        if !seen.insert(drive.as_str()) {
-            bail!("drive {drive} is given more than once");
-        }
-    }
-    Ok((drives.into_iter().map(PathBuf::from).collect(), false))
-}
-
 /// `:9000` → all interfaces; `HOST:PORT` resolved; a bare port is accepted too.
 async fn resolve_address(address: &str) -> anyhow::Result<SocketAddr> {
     let address = address.trim();
@@ -250,27 +120,9 @@ fn client_address(local: SocketAddr) -> SocketAddr {
     }
 }
 
-fn region_from_env(env: &dyn Fn(&str) -> Option<String>) -> String {
-    first_env(env, &["MINNOW_REGION", "MINIO_REGION", "MINIO_SITE_REGION"])
-        .map(|(_, region)| region.trim().to_string())
-        .unwrap_or_else(|| DEFAULT_REGION.to_string())
-}
-
-fn domains_from_env(env: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
-    first_env(env, &["MINNOW_DOMAIN", "MINIO_DOMAIN"])
-        .map(|(_, value)| {
-            value
-                .split(',')
-                .map(|d| d.trim().to_ascii_lowercase())
-                .filter(|d| !d.is_empty())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 async fn serve(args: ServerArgs) -> anyhow::Result<()> {
-    let env = |name: &str| env_var(name);
-    let root = resolve_root(args.root_user.clone(), args.root_password.clone(), &env);
+    let env = |name: &str| config::env_var(name);
+    let root = config::resolve_root(args.root_user.clone(), args.root_password.clone(), &env);
     s3_api::iam::validate_keys(&root.user, &root.password)
         .map_err(|message| anyhow!("root credentials: {message}"))?;
     if root.user_source == Source::Default || root.password_source == Source::Default {
@@ -278,14 +130,8 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
             "using the default root credentials minioadmin:minioadmin; set MINNOW_ROOT_USER and MINNOW_ROOT_PASSWORD (or MINIO_ROOT_USER / MINIO_ROOT_PASSWORD)"
         );
     }
-    if let Some(console) = &args.console_address {
-        tracing::info!(
-            console_address = %console,
-            "--console-address accepted for MinIO compatibility; minnow has no web console yet"
-        );
-    }
 
-    let (drives, default_drives) = resolve_drives(&args.drives, &env)?;
+    let (drives, default_drives) = config::resolve_drives(&args.drives, &env)?;
     if default_drives {
         for drive in &drives {
             std::fs::create_dir_all(drive)
@@ -294,8 +140,8 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         tracing::info!("no drives given: using ./data/drive1..{DEFAULT_DRIVE_COUNT}");
     }
     let mut store_config = StoreConfig::new(drives);
-    store_config.parity = parity_from_env(&env)?;
-    if let Some(limit) = write_buffer_limit_from_env(&env)? {
+    store_config.parity = config::parity_from_env(&env)?;
+    if let Some(limit) = config::write_buffer_limit_from_env(&env)? {
         store_config.write_buffer_limit = limit;
     }
     let store = Arc::new(
@@ -304,49 +150,26 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
             .context("opening the drives")?,
     );
 
-    let day = DayLength::from_env().map_err(|e| anyhow!("{e}"))?;
-    // MINNOW_LIFECYCLE_OPS_PER_SEC, MINNOW_LIFECYCLE_SCAN_PAUSE
-    let scanner_config = ScannerConfig::for_day(day)
-        .with_overrides(&env)
-        .map_err(|e| anyhow!("{e}"))?;
-    let mut cdn_hosts = args.cdn_hosts.clone();
-    if cdn_hosts.is_empty() {
-        cdn_hosts = env("MINNOW_CDN_HOSTS")
-            .map(|v| v.split(',').map(str::to_string).collect())
-            .unwrap_or_default();
-    }
-    let config = ApiConfig {
-        region: region_from_env(&env),
-        domains: domains_from_env(&env),
+    let day = config::lifecycle_day_from_env(&env)?;
+    let scanner_config = config::scanner_config_from_env(day, &env)?;
+    let api_config = ApiConfig {
+        region: config::region_from_env(&env),
+        domains: config::domains_from_env(&env),
         lifecycle_day: day.as_duration(),
-        cdn_hosts: cdn_hosts
-            .iter()
-            .map(|h| h.trim().trim_end_matches('.').to_ascii_lowercase())
-            .filter(|h| !h.is_empty())
-            .collect(),
-        cdn_allow_origin: args
-            .cdn_allow_origin
-            .clone()
-            .or_else(|| env("MINNOW_CDN_ALLOW_ORIGIN"))
-            .unwrap_or_else(|| "*".to_string()),
-        public_url: first_env(&env, &["MINNOW_SERVER_URL", "MINIO_SERVER_URL"])
-            .map(|(_, url)| url.trim().trim_end_matches('/').to_string()),
+        cdn_hosts: config::cdn_hosts(&args.cdn_hosts, &env),
+        cdn_allow_origin: config::cdn_allow_origin(args.cdn_allow_origin.clone(), &env),
+        public_url: config::public_url(&env),
         ..ApiConfig::default()
     };
-    let region = config.region.clone();
-    let old_root = match (
-        first_env(&env, &["MINNOW_ROOT_USER_OLD", "MINIO_ROOT_USER_OLD"]),
-        first_env(
-            &env,
-            &["MINNOW_ROOT_PASSWORD_OLD", "MINIO_ROOT_PASSWORD_OLD"],
-        ),
-    ) {
-        (Some((_, access_key)), Some((_, secret_key))) => Some(RootCredentials {
-            access_key,
-            secret_key,
-        }),
-        _ => None,
-    };
+    let region = api_config.region.clone();
+    let browser = config::browser(&env);
+    let console_public_url = api_config.public_url.clone();
+    // The console shows an object's CDN address on the first CDN host.
+    let console_cdn_url = api_config
+        .cdn_hosts
+        .first()
+        .map(|host| format!("https://{host}"));
+    let old_root = config::old_root(&env);
     let iam = Iam::load(
         Arc::clone(&store),
         RootCredentials {
@@ -363,6 +186,34 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
     let local = listener.local_addr().context("reading the bound address")?;
+    let console_listener = if browser.enabled {
+        let address = match &args.console_address {
+            Some(address) => resolve_address(address).await?,
+            None => {
+                tracing::warn!(
+                    "the console listens on a free port; choose one with --console-address :PORT"
+                );
+                SocketAddr::new(local.ip(), 0)
+            }
+        };
+        let listener = TcpListener::bind(address)
+            .await
+            .with_context(|| format!("cannot listen on {address} (--console-address)"))?;
+        Some(listener)
+    } else {
+        if args.console_address.is_some() {
+            tracing::info!("MINIO_BROWSER=off: --console-address ignored");
+        }
+        None
+    };
+    let console_local = match &console_listener {
+        Some(listener) => Some(
+            listener
+                .local_addr()
+                .context("reading the console address")?,
+        ),
+        None => None,
+    };
 
     let shutdown = CancellationToken::new();
     tokio::spawn(watch_signals(shutdown.clone()));
@@ -373,7 +224,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     let scanner = Arc::new(std::sync::Mutex::new(Some(scanner)));
     let scanner_metrics = Arc::clone(&scanner);
     let state = Arc::new(
-        AppState::new(Arc::clone(&store), config, Arc::new(iam)).with_sample_source(Arc::new(
+        AppState::new(Arc::clone(&store), api_config, Arc::new(iam)).with_sample_source(Arc::new(
             {
                 let store = Arc::clone(&store);
                 move || {
@@ -397,11 +248,42 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         )),
     );
 
+    let console = console_listener.map(|listener| {
+        let mut console_config =
+            minnow_console::ConsoleConfig::new(format!("http://{}", client_address(local)));
+        console_config.public_url = console_public_url;
+        console_config.redirect_url = browser.redirect_url.clone();
+        console_config.cdn_url = console_cdn_url;
+        tokio::spawn(minnow_console::serve(
+            listener,
+            console_config,
+            shutdown.clone().cancelled_owned(),
+        ))
+    });
+
     let drive_status = store.drive_status().await;
-    print_banner(local, &drive_status, store.erasure_layout(), &root, &region);
+    let banner = Banner {
+        local,
+        console: console_local,
+        console_url: browser.redirect_url.as_deref(),
+    };
+    print_banner(
+        &banner,
+        &drive_status,
+        store.erasure_layout(),
+        &root,
+        &region,
+    );
     tracing::info!(address = %local, "serving S3 requests");
 
     s3_api::server::serve(listener, state, shutdown.cancelled()).await;
+    if let Some(console) = console {
+        match console.await {
+            Ok(Err(error)) => tracing::warn!(%error, "the console stopped with an error"),
+            Err(error) => tracing::warn!(%error, "the console task failed"),
+            Ok(Ok(())) => {}
+        }
+    }
 
     let scanner = scanner.lock().ok().and_then(|mut handle| handle.take());
     if let Some(scanner) = scanner {
@@ -504,19 +386,39 @@ async fn wait_for_signal() {
     }
 }
 
-fn print_banner(
+/// Where the banner says the server and its console are.
+struct Banner<'a> {
     local: SocketAddr,
+    console: Option<SocketAddr>,
+    /// `MINIO_BROWSER_REDIRECT_URL`, the console's public address.
+    console_url: Option<&'a str>,
+}
+
+fn print_banner(
+    banner: &Banner<'_>,
     drives: &[DriveStatus],
     (data, parity): (usize, usize),
     root: &RootConfig,
     region: &str,
 ) {
+    let local = banner.local;
     let endpoint = format!("http://{}", client_address(local));
     let mut out = std::io::stdout().lock();
     // Scripts parse the `API:` line; keep it first and exactly this shape.
     let _ = writeln!(out, "API: {endpoint}");
     if client_address(local) != local {
         let _ = writeln!(out, "     listening on {local} (all interfaces)");
+    }
+    match banner.console {
+        Some(console) => {
+            let _ = writeln!(out, "Console: http://{}", client_address(console));
+            if let Some(url) = banner.console_url {
+                let _ = writeln!(out, "         public at {url}");
+            }
+        }
+        None => {
+            let _ = writeln!(out, "Console: off (MINIO_BROWSER=off)");
+        }
     }
     let _ = writeln!(
         out,
@@ -584,84 +486,6 @@ fn human_bytes(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        move |name| map.get(name).cloned()
-    }
-
-    #[test]
-    fn root_credentials_default_to_minioadmin() {
-        let root = resolve_root(None, None, &env_of(&[]));
-        assert_eq!(root.user, "minioadmin");
-        assert_eq!(root.password, "minioadmin");
-        assert_eq!(root.password_source, Source::Default);
-    }
-
-    #[test]
-    fn minio_root_variables_are_honoured() {
-        let env = env_of(&[
-            ("MINIO_ROOT_USER", "alice"),
-            ("MINIO_ROOT_PASSWORD", "s3cr3t-pw"),
-        ]);
-        let root = resolve_root(None, None, &env);
-        assert_eq!(root.user, "alice");
-        assert_eq!(root.password, "s3cr3t-pw");
-        assert_eq!(root.password_source, Source::Env("MINIO_ROOT_PASSWORD"));
-    }
-
-    #[test]
-    fn minnow_variables_win_over_minio_and_flags_win_over_both() {
-        let env = env_of(&[
-            ("MINIO_ROOT_USER", "minio-user"),
-            ("MINNOW_ROOT_USER", "minnow-user"),
-            ("MINIO_ROOT_PASSWORD", "minio-password"),
-        ]);
-        let root = resolve_root(None, Some("flag-password".into()), &env);
-        assert_eq!(root.user, "minnow-user");
-        assert_eq!(root.user_source, Source::Env("MINNOW_ROOT_USER"));
-        assert_eq!(root.password, "flag-password");
-        assert_eq!(root.password_source, Source::Flag);
-    }
-
-    #[test]
-    fn storage_class_sets_parity() {
-        assert_eq!(parity_from_env(&env_of(&[])).unwrap(), None);
-        let env = env_of(&[("MINIO_STORAGE_CLASS_STANDARD", "EC:1")]);
-        assert_eq!(parity_from_env(&env).unwrap(), Some(1));
-        let env = env_of(&[("MINIO_STORAGE_CLASS_STANDARD", "RRS")]);
-        assert!(parity_from_env(&env).is_err());
-    }
-
-    #[test]
-    fn write_buffer_limit_comes_from_env_in_mib() {
-        assert_eq!(write_buffer_limit_from_env(&env_of(&[])).unwrap(), None);
-        let env = env_of(&[("MINNOW_WRITE_BUFFER_MIB", "64")]);
-        assert_eq!(write_buffer_limit_from_env(&env).unwrap(), Some(64 << 20));
-        for bad in ["0", "3", "lots", "-1"] {
-            let env = env_of(&[("MINNOW_WRITE_BUFFER_MIB", bad)]);
-            assert!(write_buffer_limit_from_env(&env).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn drives_come_from_arguments_then_minio_volumes_then_default() {
-        let env = env_of(&[("MINIO_VOLUMES", "/v{1...2}")]);
-        let (drives, default) = resolve_drives(&["/a{1...4}".into()], &env).unwrap();
-        assert_eq!(drives.len(), 4);
-        assert!(!default);
-        let (drives, _) = resolve_drives(&[], &env).unwrap();
-        assert_eq!(drives, vec![PathBuf::from("/v1"), PathBuf::from("/v2")]);
-        let (drives, default) = resolve_drives(&[], &env_of(&[])).unwrap();
-        assert!(default);
-        assert_eq!(drives[0], PathBuf::from("data/drive1"));
-        assert_eq!(drives.len(), 4);
-        assert!(resolve_drives(&["/x".into(), "/x".into()], &env_of(&[])).is_err());
-    }
 
     #[tokio::test]
     async fn colon_port_means_all_interfaces() {
@@ -674,19 +498,6 @@ mod tests {
         let address = resolve_address("127.0.0.1:0").await.unwrap();
         assert_eq!(address, "127.0.0.1:0".parse().unwrap());
         assert!(resolve_address("no-port").await.is_err());
-    }
-
-    #[test]
-    fn region_and_domains_come_from_the_environment() {
-        assert_eq!(region_from_env(&env_of(&[])), "us-east-1");
-        assert_eq!(
-            region_from_env(&env_of(&[("MINIO_REGION", "eu-west-1")])),
-            "eu-west-1"
-        );
-        assert_eq!(
-            domains_from_env(&env_of(&[("MINIO_DOMAIN", "s3.example.com, Other.org")])),
-            vec!["s3.example.com", "other.org"]
-        );
     }
 
     #[test]

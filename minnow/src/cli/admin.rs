@@ -5,9 +5,9 @@
 use std::future::Future;
 use std::process::ExitCode;
 
+use crate::client::ConnectionArgs;
 use clap::{Args, Subcommand};
 use s3_api::admin::ServerInfo;
-use s3_api::client::ConnectionArgs;
 
 #[derive(Debug, Args)]
 pub struct AdminArgs {
