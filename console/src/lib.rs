@@ -6,6 +6,8 @@
 //! S3 or admin API request with them, so the server decides what each
 //! identity may do. The browser never sees a secret.
 
+#![deny(missing_docs)]
+
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -28,7 +30,7 @@ mod session;
 mod upstream;
 
 pub use assets::embedded_asset_bytes;
-pub use routes::{route, Endpoint};
+use routes::{route, Endpoint};
 pub use upstream::UpstreamError;
 
 use session::{Sessions, SignInLimiter};
@@ -95,20 +97,28 @@ impl ConsoleConfig {
 /// Why a console request failed; rendered once, as `{"error", "code"}` JSON.
 #[derive(Debug, thiserror::Error)]
 pub enum ConsoleError {
+    /// The configuration cannot work (e.g. the S3 endpoint is no URL).
     #[error("console configuration: {0}")]
     Config(String),
+    /// No session cookie, or its session ended (sign-out, expiry).
     #[error("sign in first (or your session has expired)")]
     SignInRequired,
+    /// The S3 API refused the access key and secret at sign-in.
     #[error("wrong access key or secret key")]
     BadCredentials,
+    /// The address failed to sign in too often; wait this long.
     #[error("too many failed sign-ins from your address; try again in {} s", .0.as_secs().max(1))]
     TooManyAttempts(Duration),
+    /// A state change without this session's CSRF token.
     #[error("the request lacks this session's CSRF token; reload the page")]
     CsrfRefused,
+    /// The page sent something the console cannot use.
     #[error("{0}")]
     BadRequest(String),
+    /// No such page, endpoint or rule.
     #[error("not found")]
     NotFound,
+    /// The S3 or admin API refused or failed the action.
     #[error("{}", upstream_message(.0))]
     Upstream(UpstreamError),
 }

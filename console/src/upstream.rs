@@ -51,19 +51,36 @@ const AWS_PATH: &AsciiSet = &AWS_QUERY.remove(b'/');
 /// Why a call to the S3 or admin API failed.
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
+    /// The endpoint is not `http://host:port`, or a URL cannot be signed.
     #[error("invalid S3 endpoint {endpoint:?}: {reason}")]
-    InvalidEndpoint { endpoint: String, reason: String },
+    InvalidEndpoint {
+        /// The URL in question.
+        endpoint: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No connection to the S3 API.
     #[error("cannot reach the S3 API at {endpoint}: {reason}")]
-    Unreachable { endpoint: String, reason: String },
+    Unreachable {
+        /// The S3 API's base URL.
+        endpoint: String,
+        /// The innermost connection error.
+        reason: String,
+    },
+    /// The S3 API did not answer in time.
     #[error("the S3 API did not answer within {} s", .0.as_secs())]
     Timeout(Duration),
     /// The server answered with an error: its S3 code (or problem slug) and message.
     #[error("{message}")]
     Api {
+        /// The HTTP status.
         status: u16,
+        /// S3 error code (`AccessDenied`) or problem slug (`access-denied`).
         code: String,
+        /// The server's message, on one line.
         message: String,
     },
+    /// An answer the console cannot read.
     #[error("unexpected answer from the S3 API: {0}")]
     InvalidResponse(String),
 }
