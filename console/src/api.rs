@@ -18,6 +18,7 @@ use rand::Rng;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::multipart;
 use crate::routes::Endpoint;
 use crate::session::Session;
 use crate::upstream::{
@@ -778,14 +779,29 @@ async fn put_object(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
         .ok_or_else(|| ConsoleError::BadRequest("uploads need a Content-Length".into()))?;
-    let mut headers = vec![("content-length", length.to_string())];
-    if let Some(kind) = request
+    let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty())
-    {
-        headers.push(("content-type", kind.to_string()));
+        .map(str::to_string);
+    if length >= state.config.multipart_threshold {
+        let uploaded = multipart::upload(
+            &state.upstream,
+            identity,
+            bucket,
+            &key,
+            content_type,
+            length,
+            state.config.part_size,
+            request.into_body(),
+        )
+        .await?;
+        return ok(json!({ "key": key, "etag": uploaded.etag, "parts": uploaded.parts }));
+    }
+    let mut headers = vec![("content-length", length.to_string())];
+    if let Some(kind) = content_type {
+        headers.push(("content-type", kind));
     }
     let body = request.into_body().boxed();
     let response = state

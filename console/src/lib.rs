@@ -25,6 +25,7 @@ use tokio::net::TcpListener;
 
 mod api;
 mod assets;
+mod multipart;
 mod routes;
 mod session;
 mod upstream;
@@ -70,11 +71,16 @@ pub struct ConsoleConfig {
     pub sign_in_failures_allowed: u32,
     /// The window of `sign_in_failures_allowed`.
     pub sign_in_window: Duration,
+    /// Uploads this large or larger go to the S3 API as multipart uploads.
+    pub multipart_threshold: u64,
+    /// Part size of those uploads (grown when 10,000 parts would not do).
+    pub part_size: u64,
 }
 
 impl ConsoleConfig {
     /// Defaults for a console in front of `s3_endpoint`: 12-hour sessions
-    /// (MinIO's console default), 5 wrong sign-ins per address per minute.
+    /// (MinIO's console default), 5 wrong sign-ins per address per minute,
+    /// multipart from 64 MiB in 16 MiB parts.
     pub fn new(s3_endpoint: impl Into<String>) -> ConsoleConfig {
         ConsoleConfig {
             s3_endpoint: s3_endpoint.into(),
@@ -84,6 +90,8 @@ impl ConsoleConfig {
             session_ttl: Duration::from_secs(12 * 3600),
             sign_in_failures_allowed: 5,
             sign_in_window: Duration::from_secs(60),
+            multipart_threshold: 64 * 1024 * 1024,
+            part_size: 16 * 1024 * 1024,
         }
     }
 
