@@ -18,7 +18,7 @@ release:
 	$(CARGO) build --release -p minnow --bin minnow
 
 run: release
-	./target/release/minnow server --address 127.0.0.1:9000
+	./target/release/minnow server --address 127.0.0.1:9000 --console-address 127.0.0.1:9001
 
 # Every step runs even when an earlier one failed (the end-to-end tests need
 # the binary, the crash-point tests do not); the target fails at the end if

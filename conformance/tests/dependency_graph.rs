@@ -10,7 +10,15 @@ use std::path::Path;
 use std::process::Command;
 
 /// Bottom to top: a crate may depend on the ones before it, never after.
-const LAYERS: &[&str] = &["erasure", "store", "lifecycle", "iam", "s3-api", "minnow"];
+const LAYERS: &[&str] = &[
+    "erasure",
+    "store",
+    "lifecycle",
+    "iam",
+    "s3-api",
+    "minnow-console",
+    "minnow",
+];
 /// Workspace crates outside the layers: they may use anything, nothing uses them.
 const TOOLS: &[&str] = &["minnow-benches", "conformance"];
 /// Crates only the binary may pull in (argument parsing, log output, progress

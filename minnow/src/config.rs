@@ -253,6 +253,32 @@ pub(crate) fn public_url(env: &dyn Fn(&str) -> Option<String>) -> Option<String>
         .map(|(_, url)| url.trim().trim_end_matches('/').to_string())
 }
 
+/// The web console's settings from the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BrowserConfig {
+    /// False when `MINNOW_BROWSER` / `MINIO_BROWSER` is `off`.
+    pub(crate) enabled: bool,
+    /// `MINNOW_BROWSER_REDIRECT_URL` / `MINIO_BROWSER_REDIRECT_URL`: the
+    /// console's public URL (its cookie is `Secure` when this is https).
+    pub(crate) redirect_url: Option<String>,
+}
+
+/// MinIO's `MINIO_BROWSER` (`on` by default) and `MINIO_BROWSER_REDIRECT_URL`.
+pub(crate) fn browser(env: &dyn Fn(&str) -> Option<String>) -> BrowserConfig {
+    let enabled = first_env(env, &["MINNOW_BROWSER", "MINIO_BROWSER"])
+        .map(|(_, value)| !value.trim().eq_ignore_ascii_case("off"))
+        .unwrap_or(true);
+    let redirect_url = first_env(
+        env,
+        &["MINNOW_BROWSER_REDIRECT_URL", "MINIO_BROWSER_REDIRECT_URL"],
+    )
+    .map(|(_, url)| url.trim().trim_end_matches('/').to_string());
+    BrowserConfig {
+        enabled,
+        redirect_url,
+    }
+}
+
 /// The previous root credentials (`MINNOW_ROOT_USER_OLD` +
 /// `MINNOW_ROOT_PASSWORD_OLD`, or MinIO's `MINIO_*_OLD`), set once to re-seal
 /// every user secret after the root password changed.
@@ -283,6 +309,27 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn console_is_on_unless_browser_is_off_and_takes_the_redirect_url() {
+        assert_eq!(
+            browser(&env_of(&[])),
+            BrowserConfig {
+                enabled: true,
+                redirect_url: None
+            }
+        );
+        let off = browser(&env_of(&[
+            ("MINIO_BROWSER", "OFF"),
+            ("MINIO_BROWSER_REDIRECT_URL", "https://storage.example.com/"),
+        ]));
+        assert!(!off.enabled);
+        assert_eq!(
+            off.redirect_url.as_deref(),
+            Some("https://storage.example.com")
+        );
+        assert!(browser(&env_of(&[("MINIO_BROWSER", "on")])).enabled);
     }
 
     #[test]

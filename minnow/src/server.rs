@@ -1,7 +1,7 @@
 //! `minnow server`: takes drives, credentials and settings as `config`
 //! resolves them from flags and the environment, opens the store, starts the
-//! lifecycle scanner and the HTTP server, prints the start-up banner, and
-//! shuts down gracefully on SIGTERM/SIGINT.
+//! lifecycle scanner, the HTTP server and the web console, prints the
+//! start-up banner, and shuts down gracefully on SIGTERM/SIGINT.
 
 use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -33,7 +33,8 @@ pub struct ServerArgs {
     /// Listen address, `HOST:PORT`; `:9000` means all interfaces, port 0 a free port.
     #[arg(long, default_value = DEFAULT_ADDRESS)]
     pub address: String,
-    /// Accepted for MinIO compatibility; minnow has no web console yet.
+    /// Web console address, `HOST:PORT` (`:9001` means all interfaces). Default: a free
+    /// port on the API's interface, as MinIO does. `MINIO_BROWSER=off` turns the console off.
     #[arg(long)]
     pub console_address: Option<String>,
     /// Root access key (else MINNOW_ROOT_USER, MINIO_ROOT_USER, `minioadmin`).
@@ -129,12 +130,6 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
             "using the default root credentials minioadmin:minioadmin; set MINNOW_ROOT_USER and MINNOW_ROOT_PASSWORD (or MINIO_ROOT_USER / MINIO_ROOT_PASSWORD)"
         );
     }
-    if let Some(console) = &args.console_address {
-        tracing::info!(
-            console_address = %console,
-            "--console-address accepted for MinIO compatibility; minnow has no web console yet"
-        );
-    }
 
     let (drives, default_drives) = config::resolve_drives(&args.drives, &env)?;
     if default_drives {
@@ -168,6 +163,13 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     }
     .with_security_env(&env)?;
     let region = api_config.region.clone();
+    let browser = config::browser(&env);
+    let console_public_url = api_config.public_url.clone();
+    // The console shows an object's CDN address on the first CDN host.
+    let console_cdn_url = api_config
+        .cdn_hosts
+        .first()
+        .map(|host| format!("https://{host}"));
     let old_root = config::old_root(&env);
     let iam = Iam::load(
         Arc::clone(&store),
@@ -185,6 +187,34 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
     let local = listener.local_addr().context("reading the bound address")?;
+    let console_listener = if browser.enabled {
+        let address = match &args.console_address {
+            Some(address) => resolve_address(address).await?,
+            None => {
+                tracing::warn!(
+                    "the console listens on a free port; choose one with --console-address :PORT"
+                );
+                SocketAddr::new(local.ip(), 0)
+            }
+        };
+        let listener = TcpListener::bind(address)
+            .await
+            .with_context(|| format!("cannot listen on {address} (--console-address)"))?;
+        Some(listener)
+    } else {
+        if args.console_address.is_some() {
+            tracing::info!("MINIO_BROWSER=off: --console-address ignored");
+        }
+        None
+    };
+    let console_local = match &console_listener {
+        Some(listener) => Some(
+            listener
+                .local_addr()
+                .context("reading the console address")?,
+        ),
+        None => None,
+    };
 
     let shutdown = CancellationToken::new();
     tokio::spawn(watch_signals(shutdown.clone()));
@@ -219,11 +249,42 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         )),
     );
 
+    let console = console_listener.map(|listener| {
+        let mut console_config =
+            minnow_console::ConsoleConfig::new(format!("http://{}", client_address(local)));
+        console_config.public_url = console_public_url;
+        console_config.redirect_url = browser.redirect_url.clone();
+        console_config.cdn_url = console_cdn_url;
+        tokio::spawn(minnow_console::serve(
+            listener,
+            console_config,
+            shutdown.clone().cancelled_owned(),
+        ))
+    });
+
     let drive_status = store.drive_status().await;
-    print_banner(local, &drive_status, store.erasure_layout(), &root, &region);
+    let banner = Banner {
+        local,
+        console: console_local,
+        console_url: browser.redirect_url.as_deref(),
+    };
+    print_banner(
+        &banner,
+        &drive_status,
+        store.erasure_layout(),
+        &root,
+        &region,
+    );
     tracing::info!(address = %local, "serving S3 requests");
 
     s3_api::server::serve(listener, state, shutdown.cancelled()).await;
+    if let Some(console) = console {
+        match console.await {
+            Ok(Err(error)) => tracing::warn!(%error, "the console stopped with an error"),
+            Err(error) => tracing::warn!(%error, "the console task failed"),
+            Ok(Ok(())) => {}
+        }
+    }
 
     let scanner = scanner.lock().ok().and_then(|mut handle| handle.take());
     if let Some(scanner) = scanner {
@@ -326,19 +387,39 @@ async fn wait_for_signal() {
     }
 }
 
-fn print_banner(
+/// Where the banner says the server and its console are.
+struct Banner<'a> {
     local: SocketAddr,
+    console: Option<SocketAddr>,
+    /// `MINIO_BROWSER_REDIRECT_URL`, the console's public address.
+    console_url: Option<&'a str>,
+}
+
+fn print_banner(
+    banner: &Banner<'_>,
     drives: &[DriveStatus],
     (data, parity): (usize, usize),
     root: &RootConfig,
     region: &str,
 ) {
+    let local = banner.local;
     let endpoint = format!("http://{}", client_address(local));
     let mut out = std::io::stdout().lock();
     // Scripts parse the `API:` line; keep it first and exactly this shape.
     let _ = writeln!(out, "API: {endpoint}");
     if client_address(local) != local {
         let _ = writeln!(out, "     listening on {local} (all interfaces)");
+    }
+    match banner.console {
+        Some(console) => {
+            let _ = writeln!(out, "Console: http://{}", client_address(console));
+            if let Some(url) = banner.console_url {
+                let _ = writeln!(out, "         public at {url}");
+            }
+        }
+        None => {
+            let _ = writeln!(out, "Console: off (MINIO_BROWSER=off)");
+        }
     }
     let _ = writeln!(
         out,

@@ -1,0 +1,588 @@
+// minnow console: a small single-page app over the console's JSON API.
+// It never holds a secret: the session lives in an HttpOnly cookie, and every
+// state change carries the per-session CSRF token in a header. The DOM is
+// built with createElement/textContent only, so names and keys from the
+// server are never parsed as HTML.
+'use strict';
+
+let session = null;
+
+// ---- helpers -------------------------------------------------------------
+
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else if (k === 'text') el.textContent = v;
+    else if (v === true) el.setAttribute(k, '');
+    else el.setAttribute(k, v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+const $ = (sel) => document.querySelector(sel);
+const enc = encodeURIComponent;
+
+function showError(message) {
+  const box = $('#error');
+  box.textContent = message;
+  box.hidden = !message;
+}
+
+function bytes(n) {
+  if (n === null || n === undefined) return '—';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return (i === 0 ? n : n.toFixed(1)) + ' ' + units[i];
+}
+
+function when(text) {
+  if (!text) return '';
+  const d = new Date(text);
+  return isNaN(d) ? text : d.toLocaleString();
+}
+
+class ApiError extends Error {
+  constructor(status, message, code) { super(message); this.status = status; this.code = code; }
+}
+
+async function api(method, path, body) {
+  const opts = { method, headers: {}, credentials: 'same-origin' };
+  if (method !== 'GET' && method !== 'HEAD' && session) opts.headers['x-csrf-token'] = session.csrfToken;
+  if (body !== undefined) {
+    if (typeof body === 'string') { opts.body = body; opts.headers['content-type'] = 'text/plain'; }
+    else { opts.body = JSON.stringify(body); opts.headers['content-type'] = 'application/json'; }
+  }
+  const res = await fetch(path, opts);
+  let doc = null;
+  try { doc = await res.json(); } catch (_) { doc = null; }
+  if (!res.ok) {
+    const message = (doc && doc.error) || ('Request failed (HTTP ' + res.status + ')');
+    if (res.status === 401 && path !== '/api/session') { session = null; location.hash = '#/login'; }
+    throw new ApiError(res.status, message, doc && doc.code);
+  }
+  return doc;
+}
+
+// Runs an action, showing its failure as a readable message.
+async function attempt(fn) {
+  try { showError(''); return await fn(); } catch (e) { showError(e.message); return undefined; }
+}
+
+function render(title, ...content) {
+  const main = $('#main');
+  const moved = main.dataset.title !== title;
+  main.dataset.title = title;
+  main.replaceChildren(h('h1', { text: title }), ...content);
+  // A new page moves keyboard focus to its content (not on a re-render of the same page).
+  if (moved && document.activeElement && document.activeElement.closest && document.activeElement.closest('header')) main.focus();
+  document.title = title + ' · minnow console';
+}
+
+function isImage(key) { return /\.(png|jpe?g|gif|webp|avif|bmp)$/i.test(key); }
+function objectUrl(bucket, key, download) {
+  return '/api/buckets/' + enc(bucket) + '/object?key=' + enc(key) + (download ? '&download=1' : '');
+}
+
+// ---- routing ---------------------------------------------------------------
+
+async function route() {
+  const hash = location.hash.replace(/^#\/?/, '');
+  const [page, ...rest] = hash.split('/');
+  if (!session) {
+    try { session = await api('GET', '/api/session'); } catch (_) { session = null; }
+  }
+  $('#top').hidden = !session;
+  if (!session) return loginPage();
+  $('#whoami').textContent = session.accessKey;
+  $('#nav-identity').hidden = !session.admin;
+  for (const a of document.querySelectorAll('header nav a')) {
+    a.classList.toggle('active', a.getAttribute('href') === '#/' + page);
+  }
+  showError('');
+  const arg = (i) => decodeURIComponent(rest[i] || '');
+  switch (page) {
+    case 'browse': return browsePage(arg(0), decodeURIComponent(rest.slice(1).join('/')));
+    case 'object': return objectPage(arg(0), decodeURIComponent(rest.slice(1).join('/')));
+    case 'settings': return settingsPage(arg(0));
+    case 'identity': return identityPage();
+    case 'health': return healthPage();
+    default: return bucketsPage();
+  }
+}
+
+// ---- sign in / out ---------------------------------------------------------
+
+function loginPage() {
+  const err = h('p', { id: 'login-error', class: 'state-offline', role: 'alert' });
+  const form = h('form', { class: 'card login', id: 'login-form' },
+    h('h1', { text: 'Sign in to minnow' }),
+    h('label', { for: 'login-access', text: 'Access key' }),
+    h('input', { id: 'login-access', name: 'accessKey', autocomplete: 'username', required: true }),
+    h('label', { for: 'login-secret', text: 'Secret key' }),
+    h('input', { id: 'login-secret', name: 'secretKey', type: 'password', autocomplete: 'current-password', required: true }),
+    h('p', {}, h('button', { id: 'login-submit', type: 'submit', text: 'Sign in' })),
+    err);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    err.textContent = '';
+    try {
+      session = await api('POST', '/api/session', {
+        accessKey: $('#login-access').value, secretKey: $('#login-secret').value });
+      if (location.hash === '' || location.hash === '#/login') location.hash = '#/buckets';
+      else route();
+    } catch (e) { err.textContent = e.message; }
+  });
+  $('#main').replaceChildren(form);
+  document.title = 'Sign in · minnow console';
+  $('#login-access').focus();
+}
+
+async function signOut() {
+  await attempt(() => api('DELETE', '/api/session'));
+  session = null;
+  location.hash = '#/login';
+  route();
+}
+
+// ---- buckets ---------------------------------------------------------------
+
+async function bucketsPage() {
+  const name = h('input', { id: 'new-bucket-name', placeholder: 'new-bucket', 'aria-label': 'New bucket name' });
+  const create = h('form', { class: 'row' }, name, h('button', { id: 'create-bucket', type: 'submit', text: 'Create bucket' }));
+  create.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (await attempt(() => api('POST', '/api/buckets', { name: name.value })) !== undefined) bucketsPage();
+  });
+  const body = h('tbody');
+  render('Buckets', create, h('div', { class: 'table-wrap' }, h('table', { id: 'buckets-table' },
+    h('thead', {}, h('tr', {}, h('th', { text: 'Name' }), h('th', { class: 'num', text: 'Objects' }),
+      h('th', { class: 'num', text: 'Size' }), h('th', { class: 'hide-narrow', text: 'Created' }), h('th', { text: 'Actions' }))),
+    body)));
+  const doc = await attempt(() => api('GET', '/api/buckets'));
+  if (!doc) return;
+  if (doc.buckets.length === 0) body.append(h('tr', {}, h('td', { colspan: 5, class: 'muted', text: 'No buckets yet.' })));
+  for (const b of doc.buckets) {
+    const count = b.objects === undefined ? '—' : b.objects + (b.capped ? '+' : '');
+    body.append(h('tr', { 'data-bucket': b.name },
+      h('td', {}, h('a', { class: 'bucket-link', href: '#/browse/' + enc(b.name) + '/', text: b.name })),
+      h('td', { class: 'num', text: count }),
+      h('td', { class: 'num', text: bytes(b.bytes) }),
+      h('td', { class: 'hide-narrow', text: when(b.created) }),
+      h('td', {},
+        h('a', { class: 'button secondary', href: '#/settings/' + enc(b.name), text: 'Settings' }), ' ',
+        h('button', { class: 'danger', type: 'button', 'aria-label': 'Delete bucket ' + b.name, text: 'Delete', onclick: async () => {
+          if (!confirm('Delete bucket ' + b.name + '? It must be empty.')) return;
+          if (await attempt(() => api('DELETE', '/api/buckets/' + enc(b.name))) !== undefined) bucketsPage();
+        } }))));
+  }
+}
+
+// ---- object browser ----------------------------------------------------------
+
+let sortBy = { field: 'name', asc: true };
+
+async function browsePage(bucket, prefix) {
+  const crumbs = h('nav', { class: 'crumbs', 'aria-label': 'Folder path' },
+    h('a', { href: '#/buckets', text: 'Buckets' }), ' / ',
+    h('a', { href: '#/browse/' + enc(bucket) + '/', text: bucket }));
+  let acc = '';
+  for (const part of prefix.split('/').filter(Boolean)) {
+    acc += part + '/';
+    crumbs.append(' / ', h('a', { href: '#/browse/' + enc(bucket) + '/' + enc(acc), text: part }));
+  }
+  const fileInput = h('input', { id: 'file-input', type: 'file', multiple: true, 'aria-label': 'Choose files to upload' });
+  const uploads = h('div', { id: 'upload-status', 'aria-live': 'polite' });
+  const drop = h('div', { id: 'drop-zone', text: 'Drop files here to upload to ' + (prefix || 'the bucket root') });
+  fileInput.addEventListener('change', () => uploadFiles(bucket, prefix, fileInput.files, uploads));
+  drop.addEventListener('dragover', (ev) => { ev.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (ev) => {
+    ev.preventDefault(); drop.classList.remove('over');
+    uploadFiles(bucket, prefix, ev.dataTransfer.files, uploads);
+  });
+  const search = h('input', { id: 'search', type: 'search', placeholder: 'Filter by name prefix', 'aria-label': 'Filter by name prefix' });
+  const folderName = h('input', { id: 'new-folder', placeholder: 'new folder', 'aria-label': 'New folder name' });
+  const newFolder = h('button', { type: 'button', class: 'secondary', text: 'Open folder', onclick: () => {
+    const n = folderName.value.replace(/^\/+|\/+$/g, '');
+    if (n) location.hash = '#/browse/' + enc(bucket) + '/' + enc(prefix + n + '/');
+  } });
+  const delSel = h('button', { id: 'delete-selected', type: 'button', class: 'danger', text: 'Delete selected' });
+  const body = h('tbody');
+  const more = h('button', { type: 'button', class: 'secondary', hidden: true, text: 'Load more' });
+  const sortHead = (label, field, cls) => h('th', { class: cls }, h('button', { type: 'button', text: label + (sortBy.field === field ? (sortBy.asc ? ' ▲' : ' ▼') : ''), onclick: () => {
+    sortBy = { field, asc: sortBy.field === field ? !sortBy.asc : true };
+    browsePage(bucket, prefix);
+  } }));
+  render(bucket, crumbs,
+    h('div', { class: 'row' }, h('span', {}, h('label', { for: 'file-input', text: 'Upload files' }), fileInput),
+      h('a', { class: 'button secondary', href: '#/settings/' + enc(bucket), text: 'Bucket settings' })),
+    drop, uploads,
+    h('div', { class: 'row' }, search, folderName, newFolder, delSel),
+    h('div', { class: 'table-wrap' }, h('table', { id: 'objects-table' },
+      h('thead', {}, h('tr', {}, h('th', {}, h('span', { class: 'muted', text: '✓' })), h('th'),
+        sortHead('Name', 'name'), sortHead('Size', 'size', 'num'), sortHead('Modified', 'date', 'hide-narrow'), h('th', { text: 'Actions' }))),
+      body)), more);
+
+  let rows = { folders: [], objects: [] };
+  const draw = () => {
+    const filter = search.value;
+    const objs = rows.objects.filter((o) => o.key.slice(prefix.length).startsWith(filter));
+    const dir = sortBy.asc ? 1 : -1;
+    objs.sort((a, b) => dir * (sortBy.field === 'size' ? a.size - b.size
+      : sortBy.field === 'date' ? a.lastModified.localeCompare(b.lastModified) : a.key.localeCompare(b.key)));
+    body.replaceChildren();
+    for (const f of rows.folders.filter((f) => f.slice(prefix.length).startsWith(filter))) {
+      body.append(h('tr', { class: 'folder-row' }, h('td'), h('td', { text: '📁' }),
+        h('td', { colspan: 4 }, h('a', { href: '#/browse/' + enc(bucket) + '/' + enc(f), text: f.slice(prefix.length) }))));
+    }
+    for (const o of objs) {
+      const name = o.key.slice(prefix.length);
+      body.append(h('tr', { class: 'object-row', 'data-key': o.key },
+        h('td', {}, h('input', { type: 'checkbox', class: 'select', 'aria-label': 'Select ' + name, value: o.key })),
+        h('td', {}, isImage(o.key) ? h('img', { class: 'thumb', loading: 'lazy', alt: '', src: objectUrl(bucket, o.key) }) : ''),
+        h('td', {}, h('a', { class: 'object-link', href: '#/object/' + enc(bucket) + '/' + enc(o.key), text: name })),
+        h('td', { class: 'num', text: bytes(o.size) }),
+        h('td', { class: 'hide-narrow', text: when(o.lastModified) }),
+        h('td', {}, h('a', { class: 'button secondary', href: objectUrl(bucket, o.key, true), text: 'Download' }), ' ',
+          h('button', { class: 'danger', type: 'button', 'aria-label': 'Delete ' + name, text: 'Delete', onclick: async () => {
+            if (!confirm('Delete ' + o.key + '?')) return;
+            if (await attempt(() => api('POST', '/api/buckets/' + enc(bucket) + '/delete', { keys: [o.key] })) !== undefined) browsePage(bucket, prefix);
+          } }))));
+    }
+    if (!body.children.length) body.append(h('tr', {}, h('td', { colspan: 6, class: 'muted', text: 'Nothing here yet.' })));
+  };
+  let next = null;
+  const load = async () => {
+    const page = await attempt(() => api('GET', '/api/buckets/' + enc(bucket) + '/objects?prefix=' + enc(prefix) + (next ? '&token=' + enc(next) : '')));
+    if (!page) return;
+    rows.folders.push(...page.folders);
+    rows.objects.push(...page.objects);
+    next = page.next;
+    more.hidden = !next;
+    draw();
+  };
+  more.addEventListener('click', load);
+  search.addEventListener('input', draw);
+  delSel.addEventListener('click', async () => {
+    const keys = [...document.querySelectorAll('input.select:checked')].map((c) => c.value);
+    if (!keys.length || !confirm('Delete ' + keys.length + ' object(s)?')) return;
+    const res = await attempt(() => api('POST', '/api/buckets/' + enc(bucket) + '/delete', { keys }));
+    if (res && res.failed.length) showError('Some objects were not deleted: ' + res.failed.map((f) => f.key + ' (' + f.message + ')').join(', '));
+    else if (res) browsePage(bucket, prefix);
+  });
+  await load();
+}
+
+function uploadFiles(bucket, prefix, files, box) {
+  let pending = files.length;
+  for (const file of files) {
+    const bar = h('progress', { max: 100, value: 0 });
+    const note = h('span', { class: 'note', text: 'uploading' });
+    const row = h('div', { class: 'upload-row', 'data-name': file.name }, h('span', { text: file.name }), bar, note);
+    box.append(row);
+    const xhr = new XMLHttpRequest();
+    xhr.open('PUT', objectUrl(bucket, prefix + file.name));
+    xhr.setRequestHeader('x-csrf-token', session.csrfToken);
+    if (file.type) xhr.setRequestHeader('content-type', file.type);
+    xhr.upload.addEventListener('progress', (ev) => { if (ev.lengthComputable) bar.value = Math.round(100 * ev.loaded / ev.total); });
+    xhr.addEventListener('loadend', () => {
+      let doc = null;
+      try { doc = JSON.parse(xhr.responseText); } catch (_) { doc = null; }
+      if (xhr.status >= 200 && xhr.status < 300) {
+        bar.value = 100; note.textContent = 'done'; row.classList.add('done');
+      } else {
+        row.classList.add('failed');
+        note.textContent = 'failed: ' + ((doc && doc.error) || ('HTTP ' + xhr.status));
+        showError('Upload of ' + file.name + ' failed: ' + ((doc && doc.error) || ('HTTP ' + xhr.status)));
+      }
+      pending -= 1;
+      if (pending === 0 && !box.querySelector('.failed')) browsePage(bucket, prefix);
+    });
+    xhr.send(file);
+  }
+}
+
+// ---- object details ----------------------------------------------------------
+
+async function objectPage(bucket, key) {
+  const info = await attempt(() => api('GET', '/api/buckets/' + enc(bucket) + '/object/info?key=' + enc(key)));
+  const folder = key.includes('/') ? key.slice(0, key.lastIndexOf('/') + 1) : '';
+  const back = h('p', {}, h('a', { href: '#/browse/' + enc(bucket) + '/' + enc(folder), text: '← ' + bucket + '/' + folder }));
+  if (!info) return render(key, back);
+  const meta = Object.entries(info.metadata || {});
+  const list = h('dl', { id: 'details' },
+    h('dt', { text: 'Size' }), h('dd', { id: 'detail-size', text: bytes(info.size) + ' (' + info.size + ' bytes)' }),
+    h('dt', { text: 'ETag' }), h('dd', { id: 'detail-etag', text: info.etag || '' }),
+    h('dt', { text: 'Content type' }), h('dd', { id: 'detail-type', text: info.contentType || '' }),
+    h('dt', { text: 'Last modified' }), h('dd', { text: when(info.lastModified) }),
+    h('dt', { text: 'Expires' }), h('dd', { id: 'detail-expiration', text: expiryText(info.expiration) }),
+    h('dt', { text: 'Metadata' }), h('dd', { id: 'detail-metadata', text: meta.length ? meta.map(([k, v]) => k + ': ' + v).join(', ') : 'none' }),
+    info.cdnUrl ? h('dt', { text: 'CDN URL' }) : null,
+    info.cdnUrl ? h('dd', {}, h('a', { id: 'detail-cdn', href: info.cdnUrl, rel: 'noreferrer', text: info.cdnUrl })) : null);
+  const expiry = h('select', { id: 'share-expiry', 'aria-label': 'Share link lifetime' },
+    h('option', { value: 3600, text: '1 hour' }), h('option', { value: 86400, text: '1 day' }), h('option', { value: 604800, text: '7 days' }));
+  const shareOut = h('p', { id: 'share-url', class: 'notice', hidden: true });
+  const share = h('button', { id: 'share-create', type: 'button', class: 'secondary', text: 'Create share link', onclick: async () => {
+    const res = await attempt(() => api('POST', '/api/buckets/' + enc(bucket) + '/object/share', { key, expiresSeconds: Number(expiry.value) }));
+    if (res) { shareOut.textContent = res.url; shareOut.hidden = false; }
+  } });
+  render(key.slice(folder.length), back,
+    isImage(key) ? h('img', { id: 'preview', class: 'preview', alt: 'Preview of ' + key, src: objectUrl(bucket, key) }) : null,
+    h('div', { class: 'card' }, list),
+    h('div', { class: 'row' }, h('a', { id: 'download', class: 'button', href: objectUrl(bucket, key, true), text: 'Download' }),
+      expiry, share,
+      h('button', { type: 'button', class: 'danger', text: 'Delete', onclick: async () => {
+        if (!confirm('Delete ' + key + '?')) return;
+        if (await attempt(() => api('POST', '/api/buckets/' + enc(bucket) + '/delete', { keys: [key] })) !== undefined) location.hash = '#/browse/' + enc(bucket) + '/' + enc(folder);
+      } })),
+    shareOut);
+}
+
+function expiryText(header) {
+  if (!header) return 'never (no lifecycle rule applies)';
+  const m = /expiry-date="([^"]+)"(?:,\s*rule-id="([^"]+)")?/.exec(header);
+  return m ? when(m[1]) + (m[2] ? ' (rule ' + m[2] + ')' : '') : header;
+}
+
+// ---- bucket settings: anonymous access and lifecycle ---------------------------
+
+async function settingsPage(bucket) {
+  const current = h('p', { id: 'access-current' });
+  const kind = h('select', { id: 'access-kind', 'aria-label': 'Anonymous access' },
+    h('option', { value: 'private', text: 'Private (no anonymous access)' }),
+    h('option', { value: 'download', text: 'Download (anonymous read of a prefix)' }));
+  const prefix = h('input', { id: 'access-prefix', placeholder: 'prefix/ (empty: whole bucket)', 'aria-label': 'Prefix' });
+  const save = h('form', { class: 'row' }, kind, prefix, h('button', { id: 'access-save', type: 'submit', text: 'Save access' }));
+  const showAccess = (a) => {
+    if (!a) return;
+    current.textContent = a.access === 'private' ? 'Current: private' :
+      a.access === 'custom' ? 'Current: a custom bucket policy (saving replaces it)' :
+        'Current: ' + a.access + ' on ' + (a.prefix ? a.prefix + '*' : 'every object');
+    if (a.access === 'private' || a.access === 'download') kind.value = a.access;
+    if (a.prefix !== undefined) prefix.value = a.prefix;
+  };
+  save.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    showAccess(await attempt(() => api('PUT', '/api/buckets/' + enc(bucket) + '/access', { access: kind.value, prefix: prefix.value })));
+  });
+
+  const rulesBody = h('tbody');
+  const rPrefix = h('input', { id: 'rule-prefix', value: 'temp/', 'aria-label': 'Rule prefix' });
+  const rDays = h('input', { id: 'rule-days', type: 'number', min: 1, value: 7, 'aria-label': 'Days until expiry' });
+  const addRule = h('form', { class: 'row' },
+    h('span', {}, h('label', { for: 'rule-prefix', text: 'Prefix' }), rPrefix),
+    h('span', {}, h('label', { for: 'rule-days', text: 'Expire after days' }), rDays),
+    h('button', { id: 'rule-add', type: 'submit', text: 'Add rule' }));
+  const importText = h('textarea', { id: 'rule-import', rows: 4, cols: 40, placeholder: 'mc ilm JSON or S3 lifecycle XML', 'aria-label': 'Lifecycle document to import' });
+  const importBtn = h('button', { type: 'button', class: 'secondary', text: 'Import (replaces all rules)' });
+  const showRules = (doc) => {
+    if (!doc) return;
+    rulesBody.replaceChildren();
+    if (!doc.rules.length) rulesBody.append(h('tr', {}, h('td', { colspan: 5, class: 'muted', text: 'No lifecycle rules.' })));
+    for (const r of doc.rules) {
+      rulesBody.append(h('tr', { class: 'rule-row', 'data-rule': r.id },
+        h('td', { text: r.id }), h('td', { text: r.prefix || '(all objects)' }),
+        h('td', { text: r.expirationDays ? r.expirationDays + ' days' : (r.expirationDate || '—') }),
+        h('td', { text: r.status }),
+        h('td', {}, h('button', { type: 'button', class: 'danger', 'aria-label': 'Delete rule ' + r.id, text: 'Delete', onclick: async () => {
+          showRules(await attempt(() => api('DELETE', '/api/buckets/' + enc(bucket) + '/lifecycle/' + enc(r.id))));
+        } }))));
+    }
+  };
+  addRule.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    showRules(await attempt(() => api('POST', '/api/buckets/' + enc(bucket) + '/lifecycle', { prefix: rPrefix.value, days: Number(rDays.value) })));
+  });
+  importBtn.addEventListener('click', async () => {
+    showRules(await attempt(() => api('POST', '/api/buckets/' + enc(bucket) + '/lifecycle/import', importText.value)));
+  });
+
+  render('Settings of ' + bucket,
+    h('p', {}, h('a', { href: '#/browse/' + enc(bucket) + '/', text: '← browse ' + bucket })),
+    h('section', { class: 'card', 'aria-labelledby': 'access-h' }, h('h2', { id: 'access-h', text: 'Anonymous access' }), current, save),
+    h('section', { class: 'card', 'aria-labelledby': 'rules-h' }, h('h2', { id: 'rules-h', text: 'Lifecycle rules' }),
+      h('div', { class: 'table-wrap' }, h('table', { id: 'rules-table' },
+        h('thead', {}, h('tr', {}, h('th', { text: 'ID' }), h('th', { text: 'Prefix' }), h('th', { text: 'Expiry' }), h('th', { text: 'Status' }), h('th'))),
+        rulesBody)),
+      addRule, h('div', { class: 'row' }, importText, importBtn)));
+  showAccess(await attempt(() => api('GET', '/api/buckets/' + enc(bucket) + '/access')));
+  showRules(await attempt(() => api('GET', '/api/buckets/' + enc(bucket) + '/lifecycle')));
+}
+
+// ---- identity ------------------------------------------------------------------
+
+async function identityPage() {
+  const usersBody = h('tbody');
+  const ak = h('input', { id: 'user-access', placeholder: 'access key', 'aria-label': 'New user access key' });
+  const pol = h('select', { id: 'user-policy', 'aria-label': 'Policy for the new user' });
+  const secretBox = h('p', { id: 'user-secret', class: 'notice', hidden: true });
+  const add = h('form', { class: 'row' }, ak, pol, h('button', { id: 'user-add', type: 'submit', text: 'Add user' }));
+  render('Identity', h('section', { class: 'card' }, h('h2', { text: 'Add a user' }), add, secretBox),
+    h('div', { class: 'table-wrap' }, h('table', { id: 'users-table' },
+      h('thead', {}, h('tr', {}, h('th', { text: 'Access key' }), h('th', { text: 'Status' }), h('th', { text: 'Policies' }), h('th', { text: 'Actions' }))),
+      usersBody)));
+  const policies = await attempt(() => api('GET', '/api/policies'));
+  if (!policies) { usersBody.append(h('tr', {}, h('td', { colspan: 4, class: 'muted', text: 'Identity management is not available to ' + session.accessKey + '.' }))); return; }
+  const names = policies.policies.map((p) => p.name);
+  for (const n of names) pol.append(h('option', { value: n, text: n, selected: n === 'readwrite' }));
+  add.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const res = await attempt(() => api('POST', '/api/users', { accessKey: ak.value, policy: pol.value }));
+    if (!res) return;
+    secretBox.replaceChildren('User ', h('strong', { text: res.accessKey }), ' added. Secret key (shown only once): ',
+      h('code', { id: 'user-secret-value', text: res.secretKey }));
+    secretBox.hidden = false;
+    ak.value = '';
+    loadUsers();
+  });
+  const loadUsers = async () => {
+    const doc = await attempt(() => api('GET', '/api/users'));
+    if (!doc) return;
+    usersBody.replaceChildren();
+    if (!doc.users.length) usersBody.append(h('tr', {}, h('td', { colspan: 4, class: 'muted', text: 'No users yet.' })));
+    for (const u of doc.users) {
+      const base = '/api/users/' + enc(u.accessKey);
+      const attach = h('select', { 'aria-label': 'Policy to attach to ' + u.accessKey },
+        ...names.filter((n) => !u.policies.includes(n)).map((n) => h('option', { value: n, text: n })));
+      usersBody.append(h('tr', { class: 'user-row', 'data-user': u.accessKey },
+        h('td', { text: u.accessKey }),
+        h('td', { class: u.enabled ? 'state-ok' : 'state-offline', text: u.enabled ? 'enabled' : 'disabled' }),
+        h('td', {}, ...u.policies.map((p) => h('span', {}, p + ' ', h('button', { type: 'button', class: 'secondary', 'aria-label': 'Detach ' + p + ' from ' + u.accessKey, text: '×', onclick: async () => {
+          if (await attempt(() => api('DELETE', base + '/policies/' + enc(p)))) loadUsers();
+        } }), ' '))),
+        h('td', {}, attach, ' ',
+          h('button', { type: 'button', class: 'secondary', text: 'Attach', onclick: async () => {
+            if (attach.value && await attempt(() => api('PUT', base + '/policies/' + enc(attach.value)))) loadUsers();
+          } }), ' ',
+          h('button', { type: 'button', class: 'secondary', text: u.enabled ? 'Disable' : 'Enable', onclick: async () => {
+            if (await attempt(() => api('PUT', base + '/status', { enabled: !u.enabled }))) loadUsers();
+          } }), ' ',
+          h('button', { type: 'button', class: 'danger', 'aria-label': 'Remove ' + u.accessKey, text: 'Remove', onclick: async () => {
+            if (!confirm('Remove user ' + u.accessKey + '?')) return;
+            if (await attempt(() => api('DELETE', base)) !== undefined) loadUsers();
+          } }))));
+    }
+  };
+  loadUsers();
+}
+
+// ---- health --------------------------------------------------------------------
+
+let healthTimer = null;
+// Metric totals sampled while the Health page is open; rates come from differences.
+const samples = [];
+
+const SVG = 'http://www.w3.org/2000/svg';
+function svg(tag, attrs) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  return el;
+}
+
+// A line chart of one or more series (arrays of numbers), scaled to its maximum.
+function chart(id, title, series, unit) {
+  const w = 320, hgt = 90;
+  const max = Math.max(1e-9, ...series.flatMap((s) => s.values));
+  const root = svg('svg', { viewBox: '0 0 ' + w + ' ' + hgt, class: 'chart', role: 'img', id });
+  const last = series.map((s) => s.label + ' ' + fmt(s.values[s.values.length - 1] || 0, unit)).join(', ');
+  root.setAttribute('aria-label', title + ': ' + last);
+  root.append(svg('line', { x1: 0, y1: hgt - 1, x2: w, y2: hgt - 1, class: 'axis' }));
+  series.forEach((s, i) => {
+    const n = s.values.length;
+    if (n < 1) return;
+    const pts = s.values.map((v, j) => ((n === 1 ? w : (j * w) / (n - 1)).toFixed(1)) + ',' + (hgt - 2 - (v / max) * (hgt - 8)).toFixed(1));
+    root.append(svg('polyline', { points: pts.join(' '), class: 'series s' + i }));
+  });
+  return h('figure', { class: 'card chart-card' }, h('figcaption', {}, h('strong', { text: title }), ' ', h('span', { class: 'muted', text: last + ' (max ' + fmt(max, unit) + ')' })), root);
+}
+
+function fmt(v, unit) {
+  if (unit === 'B/s') return bytes(Math.round(v)) + '/s';
+  if (unit === 'ms') return v.toFixed(1) + ' ms';
+  return v.toFixed(1) + ' ' + unit;
+}
+
+function drawCharts(box) {
+  const rate = [], rx = [], tx = [], lat = [];
+  for (let i = 1; i < samples.length; i++) {
+    const a = samples[i - 1], b = samples[i];
+    const dt = Math.max(0.001, (b.at - a.at) / 1000);
+    rate.push(Math.max(0, b.requests - a.requests) / dt);
+    rx.push(Math.max(0, b.rxBytes - a.rxBytes) / dt);
+    tx.push(Math.max(0, b.txBytes - a.txBytes) / dt);
+    const n = b.latencyCount - a.latencyCount;
+    lat.push(n > 0 ? (1000 * (b.latencySeconds - a.latencySeconds)) / n : 0);
+  }
+  if (!rate.length) { box.replaceChildren(h('p', { class: 'muted', text: 'Charts appear after the second sample (5 s).' })); return; }
+  box.replaceChildren(
+    chart('chart-requests', 'Requests', [{ label: 'rate', values: rate }], 'req/s'),
+    chart('chart-bytes', 'Traffic', [{ label: 'in', values: rx }, { label: 'out', values: tx }], 'B/s'),
+    chart('chart-latency', 'Mean latency', [{ label: 'mean', values: lat }], 'ms'));
+}
+
+async function healthPage() {
+  const summary = h('dl', { id: 'health-summary' });
+  const drives = h('tbody');
+  const healOut = h('p', { id: 'heal-result', 'aria-live': 'polite' });
+  const heal = h('button', { id: 'heal-now', type: 'button', text: 'Heal now', onclick: async () => {
+    heal.disabled = true; healOut.textContent = 'Healing…';
+    const r = await attempt(() => api('POST', '/api/heal'));
+    heal.disabled = false;
+    healOut.textContent = r ? 'Scanned ' + r.objectsScanned + ', healed ' + r.objectsHealed + ', failed ' + r.objectsFailed + ', rebuilt ' + bytes(r.bytesRebuilt) + '.' : '';
+    load();
+  } });
+  const charts = h('div', { id: 'charts', class: 'charts' });
+  render('Health', h('div', { class: 'card' }, summary), h('h2', { text: 'Activity' }), charts,
+    h('h2', { text: 'Drives' }),
+    h('div', { class: 'table-wrap' }, h('table', { id: 'drives-table' },
+      h('thead', {}, h('tr', {}, h('th', { text: '#' }), h('th', { text: 'Path' }), h('th', { text: 'State' }), h('th', { text: 'Used' }), h('th', { class: 'num', text: 'Free' }))),
+      drives)),
+    h('div', { class: 'row' }, heal), healOut);
+  const load = async () => {
+    try {
+      samples.push(await api('GET', '/api/metrics'));
+      if (samples.length > 61) samples.shift();
+      drawCharts(charts);
+    } catch (_) { /* charts are optional; the drive table still shows */ }
+    const info = await attempt(() => api('GET', '/api/health'));
+    if (!info) return;
+    summary.replaceChildren(
+      h('dt', { text: 'State' }), h('dd', { id: 'health-state', class: 'state-' + info.state, text: info.state }),
+      h('dt', { text: 'Erasure layout' }), h('dd', { text: info.layout }),
+      h('dt', { text: 'Buckets / objects' }), h('dd', { text: info.buckets + ' / ' + info.objects + (info.objectsCapped ? '+' : '') }),
+      h('dt', { text: 'Free space' }), h('dd', { text: bytes(info.freeBytes) + ' of ' + bytes(info.totalBytes) }),
+      h('dt', { text: 'Uptime' }), h('dd', { text: Math.round(info.uptimeSeconds / 60) + ' min' }),
+      h('dt', { text: 'Version' }), h('dd', { text: info.version }));
+    drives.replaceChildren();
+    for (const d of info.drives) {
+      const used = d.totalBytes ? (d.totalBytes - d.freeBytes) / d.totalBytes : 0;
+      const fill = h('span');
+      fill.style.width = Math.round(used * 100) + '%';
+      drives.append(h('tr', { class: 'drive-row', 'data-state': d.state },
+        h('td', { text: d.index }), h('td', { text: d.path }),
+        h('td', { class: 'state-' + d.state, text: d.state }),
+        h('td', {}, h('div', { class: 'bar', role: 'img', 'aria-label': Math.round(used * 100) + '% used' }, fill)),
+        h('td', { class: 'num', text: bytes(d.freeBytes) })));
+    }
+  };
+  await load();
+  clearInterval(healthTimer);
+  // Refreshes while the page is open, so a drive that goes away shows up.
+  healthTimer = setInterval(() => { if (location.hash.startsWith('#/health')) load(); else clearInterval(healthTimer); }, 5000);
+}
+
+// ---- start -----------------------------------------------------------------------
+
+document.addEventListener('DOMContentLoaded', () => {
+  $('#signout').addEventListener('click', signOut);
+  window.addEventListener('hashchange', route);
+  route();
+});

@@ -1,0 +1,425 @@
+//! The console as people see it: headless Chromium (the Debian package,
+//! driven by its chromedriver over WebDriver) walks the pages of a console
+//! in front of the real `minnow` binary, at a 375 px wide phone size, and
+//! saves a screenshot of each page to `target/console-screenshots/`.
+//!
+//! Chromium missing is a failure (CI installs it, see `.ci/run`) unless
+//! `MINNOW_SKIP_BROWSER=1`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{http, start};
+use conformance::{ServerOptions, TEST_ROOT_PASSWORD, TEST_ROOT_USER};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+/// A 16×16 blue PNG.
+const PNG: &[u8] = &[
+    137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 73, 72, 68, 82, 0, 0, 0, 16, 0, 0, 0, 16, 8, 2,
+    0, 0, 0, 144, 145, 104, 54, 0, 0, 0, 22, 73, 68, 65, 84, 120, 218, 99, 144, 171, 56, 65, 18,
+    98, 24, 213, 48, 170, 97, 248, 106, 0, 0, 104, 105, 94, 16, 137, 141, 128, 206, 0, 0, 0, 0, 73,
+    69, 78, 68, 174, 66, 96, 130,
+];
+
+/// Waits for pages and background work; generous for a loaded 2-core CI box.
+const WAIT: Duration = Duration::from_secs(60);
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+struct Driver {
+    child: Child,
+    url: String,
+    _profile: tempfile::TempDir,
+    profile: PathBuf,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts chromedriver on a free port and waits until it answers.
+async fn chromedriver() -> Driver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let profile = tempfile::tempdir().expect("profile folder");
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        profile: profile.path().to_path_buf(),
+        _profile: profile,
+    };
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Ok(response) = http().get(format!("{}/status", driver.url)).send().await {
+            if response.status().is_success() {
+                return driver;
+            }
+        }
+        assert!(Instant::now() < deadline, "chromedriver did not answer");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=500,900",
+                format!("--user-data-dir={}", driver.profile.display()),
+            ],
+            // A phone-sized viewport (headless windows are at least 500 px wide).
+            "mobileEmulation": {
+                "deviceMetrics": { "width": 375, "height": 812, "pixelRatio": 1.0 },
+            },
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session")
+}
+
+fn screenshot_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/console-screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot folder");
+    dir
+}
+
+async fn shot(browser: &Client, name: &str) {
+    let png = browser.screenshot().await.expect("screenshot");
+    std::fs::write(screenshot_dir().join(format!("{name}.png")), png).expect("save screenshot");
+}
+
+async fn wait_css(browser: &Client, css: &str) -> fantoccini::elements::Element {
+    browser
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css} within {WAIT:?}: {e}"))
+}
+
+/// Polls a JS expression until it is true.
+async fn wait_true(browser: &Client, what: &str, expression: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let value = browser
+            .execute(&format!("return !!({expression});"), vec![])
+            .await
+            .expect("script runs");
+        if value == json!(true) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: `{expression}` stayed false"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn text_of(browser: &Client, css: &str) -> String {
+    wait_css(browser, css).await.text().await.expect("text")
+}
+
+async fn fill(browser: &Client, css: &str, text: &str) {
+    let field = wait_css(browser, css).await;
+    field.clear().await.expect("clear");
+    field.send_keys(text).await.expect("type");
+}
+
+async fn click(browser: &Client, css: &str) {
+    wait_css(browser, css).await.click().await.expect("click");
+}
+
+async fn sign_in(browser: &Client, console: &str, access_key: &str, secret_key: &str) {
+    browser.goto(&format!("{console}/#/login")).await.unwrap();
+    fill(browser, "#login-access", access_key).await;
+    fill(browser, "#login-secret", secret_key).await;
+    click(browser, "#login-submit").await;
+    wait_css(browser, "#buckets-table").await;
+}
+
+async fn sign_out(browser: &Client) {
+    click(browser, "#signout").await;
+    wait_css(browser, "#login-access").await;
+}
+
+/// The page fits a phone: nothing forces a horizontal scroll.
+async fn fits_375(browser: &Client, page: &str) {
+    wait_true(
+        browser,
+        &format!("{page} fits 375 px"),
+        "document.documentElement.scrollWidth <= window.innerWidth + 1",
+    )
+    .await;
+}
+
+fn chromium_present() -> bool {
+    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+        return true;
+    }
+    if std::env::var("MINNOW_SKIP_BROWSER").as_deref() == Ok("1") {
+        eprintln!("console_browser: Chromium absent and MINNOW_SKIP_BROWSER=1: skipped");
+        return false;
+    }
+    panic!(
+        "the browser test needs {CHROMIUM} and {CHROMEDRIVER}: `apt-get install -y chromium \
+         chromium-driver` (.ci/run does), or set MINNOW_SKIP_BROWSER=1 to skip it"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn walk_every_page_in_headless_chromium() {
+    if !chromium_present() {
+        return;
+    }
+    let options = ServerOptions {
+        args: vec!["--cdn-host".into(), "localhost".into()],
+        ..ServerOptions::default()
+    };
+    // The CDN path of the same server answers to Host `localhost`.
+    let stack = start(options, |c| {
+        c.cdn_url = Some(c.s3_endpoint.replace("127.0.0.1", "localhost"));
+    })
+    .await
+    .unwrap();
+    let console = stack.console.clone();
+    let s3 = stack.server.s3_client();
+    let driver = chromedriver().await;
+    let browser = browser(&driver).await;
+    let result = walk(&browser, &console, &stack).await;
+    if result.is_err() {
+        shot(&browser, "failure").await;
+    }
+    let _ = browser.close().await;
+    result.unwrap();
+    // The readonly user's upload did not reach the store.
+    assert!(s3
+        .head_object()
+        .bucket(BUCKET)
+        .key("img/refused.png")
+        .send()
+        .await
+        .is_err());
+}
+
+const BUCKET: &str = "console-walk";
+
+async fn walk(browser: &Client, console: &str, stack: &common::Stack) -> Result<(), String> {
+    // Sign in as root; the bucket list is the first page.
+    sign_in(browser, console, TEST_ROOT_USER, TEST_ROOT_PASSWORD).await;
+    shot(browser, "01-buckets-empty").await;
+
+    // Create a bucket.
+    fill(browser, "#new-bucket-name", BUCKET).await;
+    click(browser, "#create-bucket").await;
+    wait_css(browser, &format!("tr[data-bucket='{BUCKET}']")).await;
+    fits_375(browser, "buckets").await;
+    shot(browser, "02-buckets").await;
+
+    // Upload a PNG by the file input into img/.
+    let folder = tempfile::tempdir().unwrap();
+    let png_path = folder.path().join("pixel.png");
+    std::fs::write(&png_path, PNG).unwrap();
+    browser
+        .goto(&format!("{console}/#/browse/{BUCKET}/img%2F"))
+        .await
+        .unwrap();
+    wait_css(browser, "#drop-zone").await;
+    wait_css(browser, "#file-input")
+        .await
+        .send_keys(&png_path.display().to_string())
+        .await
+        .unwrap();
+    let row = "tr.object-row[data-key='img/pixel.png']";
+    wait_css(browser, row).await;
+    // Its thumbnail is the image itself, proxied through the console.
+    wait_true(
+        browser,
+        "thumbnail",
+        &format!("(() => {{ const i = document.querySelector(\"{row} img.thumb\"); return i && i.complete && i.naturalWidth === 16; }})()"),
+    )
+    .await;
+    fits_375(browser, "object browser").await;
+    shot(browser, "03-objects").await;
+
+    // Details: size, type, ETag, expiry, CDN URL, preview.
+    click(browser, &format!("{row} a.object-link")).await;
+    let size = text_of(browser, "#detail-size").await;
+    if !size.contains(&format!("({} bytes)", PNG.len())) {
+        return Err(format!("detail size {size:?}"));
+    }
+    let kind = text_of(browser, "#detail-type").await;
+    if kind != "image/png" {
+        return Err(format!("detail type {kind:?}"));
+    }
+    let etag = text_of(browser, "#detail-etag").await;
+    if etag.len() != 32 {
+        return Err(format!("detail etag {etag:?}"));
+    }
+    wait_true(
+        browser,
+        "preview",
+        "document.querySelector('#preview').complete && document.querySelector('#preview').naturalWidth === 16",
+    )
+    .await;
+    let cdn_url = wait_css(browser, "#detail-cdn")
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    shot(browser, "04-details").await;
+
+    // The bucket is private: anonymous reads fail, on the S3 port and the CDN path.
+    let direct = format!("{}/{BUCKET}/img/pixel.png", stack.server.endpoint());
+    for url in [&direct, &cdn_url] {
+        let status = http().get(url).send().await.unwrap().status().as_u16();
+        if status != 403 {
+            return Err(format!("private object answered {status} at {url}"));
+        }
+    }
+
+    // Download access on img/, then the CDN URL and the S3 endpoint serve it anonymously.
+    browser
+        .goto(&format!("{console}/#/settings/{BUCKET}"))
+        .await
+        .unwrap();
+    wait_css(browser, "#access-current").await;
+    click(browser, "#access-kind option[value='download']").await;
+    fill(browser, "#access-prefix", "img/").await;
+    click(browser, "#access-save").await;
+    wait_true(
+        browser,
+        "download access saved",
+        "document.querySelector('#access-current').textContent.includes('download on img/')",
+    )
+    .await;
+    for url in [&direct, &cdn_url] {
+        let response = http().get(url).send().await.unwrap();
+        let status = response.status().as_u16();
+        let body = response.bytes().await.unwrap();
+        if status != 200 || body.as_ref() != PNG {
+            return Err(format!(
+                "anonymous read of {url}: {status}, {} bytes",
+                body.len()
+            ));
+        }
+    }
+
+    // The 7-day temp/ rule from the form (its defaults), then listed.
+    click(browser, "#rule-add").await;
+    wait_true(
+        browser,
+        "rule listed",
+        "[...document.querySelectorAll('#rules-table tr.rule-row')].some(r => r.textContent.includes('temp/') && r.textContent.includes('7 days'))",
+    )
+    .await;
+    fits_375(browser, "settings").await;
+    shot(browser, "05-settings").await;
+
+    // Identity: a readwrite user and a readonly user, secrets shown once.
+    browser
+        .goto(&format!("{console}/#/identity"))
+        .await
+        .unwrap();
+    let mut secrets = Vec::new();
+    for (user, policy) in [("alice", "readwrite"), ("viewer", "readonly")] {
+        wait_css(browser, &format!("#user-policy option[value='{policy}']")).await;
+        fill(browser, "#user-access", user).await;
+        click(browser, &format!("#user-policy option[value='{policy}']")).await;
+        click(browser, "#user-add").await;
+        wait_css(browser, &format!("tr.user-row[data-user='{user}']")).await;
+        let secret = text_of(browser, "#user-secret-value").await;
+        if secret.len() < 40 {
+            return Err(format!("secret for {user}: {secret:?}"));
+        }
+        let row = text_of(browser, &format!("tr.user-row[data-user='{user}']")).await;
+        if !row.contains(policy) {
+            return Err(format!("{user} row lacks {policy}: {row:?}"));
+        }
+        secrets.push(secret);
+    }
+    shot(browser, "06-identity").await;
+
+    // Health: four drives online.
+    browser.goto(&format!("{console}/#/health")).await.unwrap();
+    wait_true(
+        browser,
+        "drives listed",
+        "document.querySelectorAll('#drives-table tr.drive-row[data-state=online]').length === 4",
+    )
+    .await;
+    // Charts of the server's own metrics appear from the second sample on.
+    for chart in ["#chart-requests", "#chart-bytes", "#chart-latency"] {
+        wait_css(browser, &format!("{chart} polyline")).await;
+    }
+    fits_375(browser, "health").await;
+    shot(browser, "07-health").await;
+
+    // Sign out, sign in as the readwrite user: the Identity pages are refused.
+    sign_out(browser).await;
+    sign_in(browser, console, "alice", &secrets[0]).await;
+    let nav = wait_css(browser, "#nav-identity").await;
+    if nav.is_displayed().await.unwrap() {
+        return Err("Identity offered to a readwrite user".into());
+    }
+    browser
+        .goto(&format!("{console}/#/identity"))
+        .await
+        .unwrap();
+    wait_true(
+        browser,
+        "identity refused",
+        "!document.querySelector('#error').hidden && document.querySelector('#error').textContent.startsWith('Access denied')",
+    )
+    .await;
+    shot(browser, "08-identity-refused").await;
+
+    // The readonly user: the upload form is there, the server refuses the upload.
+    sign_out(browser).await;
+    sign_in(browser, console, "viewer", &secrets[1]).await;
+    let refused_path = folder.path().join("refused.png");
+    std::fs::write(&refused_path, PNG).unwrap();
+    browser
+        .goto(&format!("{console}/#/browse/{BUCKET}/img%2F"))
+        .await
+        .unwrap();
+    wait_css(browser, "#file-input")
+        .await
+        .send_keys(&refused_path.display().to_string())
+        .await
+        .unwrap();
+    wait_true(
+        browser,
+        "upload refused",
+        "(() => { const r = document.querySelector('.upload-row.failed'); return r && r.textContent.includes('Access denied'); })()",
+    )
+    .await;
+    shot(browser, "09-readonly-upload-refused").await;
+    Ok(())
+}
