@@ -8,6 +8,7 @@
 
 mod cli;
 mod config;
+mod objects;
 mod server;
 mod volumes;
 
@@ -43,6 +44,18 @@ enum Command {
     Heal(heal::HealArgs),
     /// Server administration: `admin info`.
     Admin(admin::AdminArgs),
+    /// Name servers and their credentials for the object commands.
+    Alias(objects::alias::AliasArgs),
+    /// List buckets, or objects under ALIAS/BUCKET/PREFIX.
+    Ls(objects::ls::LsArgs),
+    /// Show an object's size, ETag, content type and metadata.
+    Stat(objects::ls::StatArgs),
+    /// Print objects to stdout.
+    Cat(objects::ls::CatArgs),
+    /// Copy files and objects (local, server, server to server).
+    Cp(objects::cp::CpArgs),
+    /// Remove objects.
+    Rm(objects::rm::RmArgs),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +74,12 @@ fn main() -> ExitCode {
         Some(Command::User(args)) => user::run(args),
         Some(Command::Heal(args)) => heal::run(args),
         Some(Command::Admin(args)) => admin::run(args),
+        Some(Command::Alias(args)) => cli::admin::execute(async { objects::alias::run(args) }),
+        Some(Command::Ls(args)) => cli::admin::execute(objects::ls::ls(args)),
+        Some(Command::Stat(args)) => cli::admin::execute(objects::ls::stat(args)),
+        Some(Command::Cat(args)) => cli::admin::execute(objects::ls::cat(args)),
+        Some(Command::Cp(args)) => cli::admin::execute(objects::cp::cp(args)),
+        Some(Command::Rm(args)) => cli::admin::execute(objects::rm::rm(args)),
     }
 }
 

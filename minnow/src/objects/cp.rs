@@ -1,0 +1,412 @@
+//! `minnow cp SOURCE TARGET`: local → server, server → local and server →
+//! server (server-side CopyObject when both paths are on the same server
+//! with the same credentials). `--recursive` copies folders and prefixes
+//! rsync-style: `dir/` copies what is inside `dir`, `dir` copies `dir`
+//! itself. Downloads land under a temporary name and are renamed when
+//! complete, so an interrupted copy never leaves a partial file.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _};
+use bytes::Bytes;
+use clap::Args;
+use futures::StreamExt as _;
+
+use super::{human_size, locate, s3, Location, Remote};
+
+/// CopyObject copies at most this much in one request (S3's limit);
+/// bigger objects are streamed through the client instead.
+const MAX_SERVER_COPY: u64 = 5 * 1024 * 1024 * 1024;
+
+#[derive(Debug, Args)]
+pub struct CpArgs {
+    /// A local path or ALIAS/BUCKET/KEY.
+    pub source: String,
+    /// A local path or ALIAS/BUCKET[/KEY]; a trailing `/` means "into".
+    pub target: String,
+    /// Copy folders and prefixes.
+    #[arg(long, short)]
+    pub recursive: bool,
+    /// Objects copied at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallel: u16,
+    /// Print one JSON object per copied object.
+    #[arg(long)]
+    pub json: bool,
+    /// Print only errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// One end of one copy.
+#[derive(Debug, Clone)]
+enum End {
+    Local(PathBuf),
+    Remote(Remote),
+}
+
+impl End {
+    fn display(&self) -> String {
+        match self {
+            End::Local(path) => path.display().to_string(),
+            End::Remote(remote) => remote.display(),
+        }
+    }
+}
+
+/// `prefix` + `rel`, with a `/` between unless `prefix` is empty or ends
+/// with one.
+fn join_key(prefix: &str, rel: &str) -> String {
+    if prefix.is_empty() || prefix.ends_with('/') {
+        format!("{prefix}{rel}")
+    } else {
+        format!("{prefix}/{rel}")
+    }
+}
+
+/// The last segment of a key or path.
+fn base_name(key: &str) -> &str {
+    key.trim_end_matches('/').rsplit('/').next().unwrap_or(key)
+}
+
+/// A key made into a path under `root`. Keys are chosen by whoever wrote
+/// the bucket, so `..`, `.` and empty segments are refused: a download
+/// must never write outside the folder the user named.
+fn local_path_for(root: &Path, rel: &str) -> anyhow::Result<PathBuf> {
+    let mut path = root.to_path_buf();
+    for segment in rel.split('/') {
+        if segment.is_empty() || segment == "." || segment == ".." || segment.contains('\0') {
+            bail!("refusing to download key segment {segment:?} of {rel:?}: it is not a plain file name");
+        }
+        path.push(segment);
+    }
+    Ok(path)
+}
+
+/// Every file under `dir` as `(path, path relative to dir with '/')`.
+fn walk(dir: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
+    let mut files = Vec::new();
+    let mut pending = vec![(dir.to_path_buf(), String::new())];
+    while let Some((folder, rel)) = pending.pop() {
+        let entries =
+            std::fs::read_dir(&folder).with_context(|| format!("reading {}", folder.display()))?;
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name();
+            let name = name
+                .to_str()
+                .with_context(|| format!("{} is not valid UTF-8", entry.path().display()))?;
+            let child_rel = join_key(&rel, name);
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                pending.push((entry.path(), child_rel));
+            } else if entry.path().is_file() {
+                files.push((entry.path(), child_rel));
+            }
+        }
+    }
+    files.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(files)
+}
+
+/// Works out the individual copies, and the objects that cannot be
+/// copied at all (reported, not fatal to the others).
+async fn plan(args: &CpArgs) -> anyhow::Result<(Vec<(End, End)>, Vec<String>)> {
+    let source = locate(&args.source)?;
+    let target = locate(&args.target)?;
+    if let Location::Remote(remote) = &target {
+        if remote.bucket.is_empty() {
+            bail!("`{}` names no bucket", args.target);
+        }
+    }
+    let into = args.target.ends_with('/');
+    // Where something with relative name `rel` goes.
+    let place = |rel: &str, single: bool| -> anyhow::Result<End> {
+        match &target {
+            Location::Remote(remote) => {
+                let key = if single && !(remote.key.is_empty() || into) {
+                    remote.key.clone()
+                } else {
+                    join_key(&remote.key, rel)
+                };
+                Ok(End::Remote(remote.with_key(key)))
+            }
+            Location::Local(path) => {
+                if single && !(into || path.is_dir()) {
+                    Ok(End::Local(path.clone()))
+                } else {
+                    Ok(End::Local(local_path_for(path, rel)?))
+                }
+            }
+        }
+    };
+    let mut jobs = Vec::new();
+    let mut refused = Vec::new();
+    match source {
+        Location::Local(path) => {
+            if matches!(target, Location::Local(_)) {
+                bail!("both paths are local: use the system's cp");
+            }
+            if path.is_dir() {
+                if !args.recursive {
+                    bail!("{} is a folder: use --recursive", path.display());
+                }
+                let keep = if args.source.ends_with('/') {
+                    String::new()
+                } else {
+                    format!("{}/", base_name(&args.source))
+                };
+                for (file, rel) in walk(&path)? {
+                    jobs.push((End::Local(file), place(&format!("{keep}{rel}"), false)?));
+                }
+            } else if path.is_file() {
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .context("the source file name is not valid UTF-8")?
+                    .to_string();
+                jobs.push((End::Local(path), place(&name, true)?));
+            } else {
+                bail!("no such file or folder: {}", path.display());
+            }
+        }
+        Location::Remote(remote) => {
+            if remote.bucket.is_empty() {
+                bail!("`{}` names no bucket", args.source);
+            }
+            if args.recursive {
+                let keep = if remote.key.is_empty() || remote.key.ends_with('/') {
+                    String::new()
+                } else {
+                    format!("{}/", base_name(&remote.key))
+                };
+                let from = remote.key.len();
+                let objects =
+                    s3::list_all(&remote.server.client, &remote.bucket, &remote.key).await?;
+                if objects.is_empty() {
+                    bail!("nothing found at {}", remote.display());
+                }
+                for object in objects {
+                    if object.key.ends_with('/') && matches!(target, Location::Local(_)) {
+                        // A folder marker: the folder appears with its files.
+                        continue;
+                    }
+                    let rest = object.key[from..].trim_start_matches('/');
+                    let rel = if rest.is_empty() {
+                        base_name(&object.key).to_string()
+                    } else {
+                        format!("{keep}{rest}")
+                    };
+                    let from = End::Remote(remote.with_key(object.key));
+                    match place(&rel, false) {
+                        Ok(to) => jobs.push((from, to)),
+                        Err(e) => refused.push(format!("{}: {e:#}", from.display())),
+                    }
+                }
+            } else {
+                if remote.key.is_empty() || remote.key.ends_with('/') {
+                    bail!("`{}` is a bucket or folder: use --recursive", args.source);
+                }
+                let to = place(base_name(&remote.key), true)?;
+                jobs.push((End::Remote(remote), to));
+            }
+        }
+    }
+    Ok((jobs, refused))
+}
+
+/// Runs `minnow cp`.
+pub async fn cp(args: CpArgs) -> anyhow::Result<()> {
+    let (jobs, refused) = plan(&args).await?;
+    let total = jobs.len() + refused.len();
+    let single = total == 1 && refused.is_empty();
+    for reason in &refused {
+        eprintln!("error: {reason}");
+    }
+    let mut failures = refused.len();
+    let mut results = futures::stream::iter(jobs)
+        .map(|(from, to)| async move {
+            let outcome = copy_one(&from, &to).await;
+            (from, to, outcome)
+        })
+        .buffer_unordered(usize::from(args.parallel));
+    let mut stdout = std::io::stdout().lock();
+    while let Some((from, to, outcome)) = results.next().await {
+        match outcome {
+            Ok(size) => {
+                if args.json {
+                    let line = serde_json::json!({
+                        "status": "success",
+                        "source": from.display(),
+                        "target": to.display(),
+                        "size": size,
+                    });
+                    writeln!(stdout, "{line}")?;
+                } else if !args.quiet {
+                    writeln!(
+                        stdout,
+                        "`{}` -> `{}` ({})",
+                        from.display(),
+                        to.display(),
+                        human_size(size)
+                    )?;
+                }
+            }
+            Err(error) if single => return Err(error),
+            Err(error) => {
+                failures += 1;
+                let reason = format!("{error:#}");
+                eprintln!(
+                    "error: {}: {}",
+                    from.display(),
+                    reason.split_whitespace().collect::<Vec<_>>().join(" ")
+                );
+            }
+        }
+    }
+    if failures > 0 {
+        bail!("{failures} of {total} copies failed");
+    }
+    Ok(())
+}
+
+/// Copies one object or file; returns its size.
+async fn copy_one(from: &End, to: &End) -> anyhow::Result<u64> {
+    match (from, to) {
+        (End::Local(path), End::Remote(dst)) => upload_file(path, dst)
+            .await
+            .with_context(|| format!("uploading to {}", dst.display())),
+        (End::Remote(src), End::Local(path)) => download(src, path)
+            .await
+            .with_context(|| format!("downloading {}", src.display())),
+        (End::Remote(src), End::Remote(dst)) => copy_between(src, dst)
+            .await
+            .with_context(|| format!("copying {} to {}", src.display(), dst.display())),
+        (End::Local(_), End::Local(_)) => bail!("both paths are local"),
+    }
+}
+
+async fn upload_file(path: &Path, dst: &Remote) -> anyhow::Result<u64> {
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
+    let content_type = mime_guess::from_path(path)
+        .first_or_octet_stream()
+        .to_string();
+    let headers = vec![("content-type".to_string(), content_type)];
+    let path = path.to_path_buf();
+    s3::upload(
+        &dst.server.client,
+        &dst.bucket,
+        &dst.key,
+        size,
+        &headers,
+        |offset, len| {
+            let path = path.clone();
+            async move { tokio::task::spawn_blocking(move || read_at(&path, offset, len)).await? }
+        },
+    )
+    .await?;
+    Ok(size)
+}
+
+/// Reads `len` bytes at `offset`; the file shrinking under us is an error,
+/// not a short object.
+fn read_at(path: &Path, offset: u64, len: u64) -> anyhow::Result<Bytes> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    file.seek(SeekFrom::Start(offset))?;
+    let mut buffer = vec![0u8; usize::try_from(len)?];
+    file.read_exact(&mut buffer)
+        .with_context(|| format!("{} changed while it was being read", path.display()))?;
+    Ok(Bytes::from(buffer))
+}
+
+async fn download(src: &Remote, path: &Path) -> anyhow::Result<u64> {
+    let head = super::ls::head_or_fail(src).await?;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let name = path
+        .file_name()
+        .context("the target has no file name")?
+        .to_string_lossy();
+    let temp = dir.join(format!(".{name}.minnow-{}.part", std::process::id()));
+    let mut file =
+        std::fs::File::create(&temp).with_context(|| format!("creating {}", temp.display()))?;
+    let written = s3::read_object(&src.server.client, &src.bucket, &src.key, &head, |chunk| {
+        file.write_all(&chunk).context("writing the file")
+    })
+    .await
+    .and_then(|()| file.sync_all().context("writing the file"));
+    if let Err(error) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(error);
+    }
+    std::fs::rename(&temp, path).with_context(|| format!("creating {}", path.display()))?;
+    Ok(head.size)
+}
+
+async fn copy_between(src: &Remote, dst: &Remote) -> anyhow::Result<u64> {
+    let head = super::ls::head_or_fail(src).await?;
+    if src.server.identity == dst.server.identity && head.size <= MAX_SERVER_COPY {
+        s3::copy_object(
+            &src.server.client,
+            &src.bucket,
+            &src.key,
+            &dst.bucket,
+            &dst.key,
+        )
+        .await?;
+        return Ok(head.size);
+    }
+    s3::upload(
+        &dst.server.client,
+        &dst.bucket,
+        &dst.key,
+        head.size,
+        &head.carried,
+        |offset, len| {
+            s3::get_range(
+                &src.server.client,
+                &src.bucket,
+                &src.key,
+                offset,
+                len,
+                &head.etag,
+            )
+        },
+    )
+    .await?;
+    Ok(head.size)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_never_escape_the_download_folder() {
+        let root = Path::new("/tmp/dl");
+        assert_eq!(
+            local_path_for(root, "a/b c/ü.txt").unwrap(),
+            root.join("a").join("b c").join("ü.txt")
+        );
+        for bad in ["../x", "a/../../x", "a//b", "./a", "a/"] {
+            assert!(local_path_for(root, bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn keys_join_with_one_slash() {
+        assert_eq!(join_key("", "a"), "a");
+        assert_eq!(join_key("p", "a"), "p/a");
+        assert_eq!(join_key("p/", "a"), "p/a");
+        assert_eq!(base_name("a/b/c"), "c");
+        assert_eq!(base_name("a/b/"), "b");
+    }
+}

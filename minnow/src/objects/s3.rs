@@ -1,0 +1,416 @@
+//! The object calls the commands need, on top of [`Client::request`]:
+//! HEAD, ranged GET, PUT, multipart upload, server-side copy and
+//! delimiter listing. Each request body is at most one part, so memory
+//! stays bounded by part size times parallelism.
+
+use std::future::Future;
+
+use anyhow::{bail, Context as _};
+use bytes::Bytes;
+use futures::{StreamExt as _, TryStreamExt as _};
+use http::Method;
+use minnow::client::{bucket_path, encode_query_value, object_path, Client, ClientError, Reply};
+use serde::Deserialize;
+
+use super::{MAX_PARTS, PART_PARALLELISM, PART_SIZE};
+
+/// Headers copied from a source object to its copy: what the object is,
+/// not how it was served.
+const CARRIED_HEADERS: [&str; 5] = [
+    "content-type",
+    "cache-control",
+    "content-disposition",
+    "content-encoding",
+    "content-language",
+];
+
+/// What HEAD says about an object.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Head {
+    pub size: u64,
+    pub etag: String,
+    pub content_type: String,
+    pub last_modified: String,
+    /// Headers to give a copy (content type, cache control, ...,
+    /// `x-amz-meta-*`), lower-case names.
+    pub carried: Vec<(String, String)>,
+}
+
+impl Head {
+    fn from_reply(reply: &Reply) -> Head {
+        let header = |name: &str| {
+            reply
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string()
+        };
+        let carried = reply
+            .headers
+            .iter()
+            .filter(|(name, _)| {
+                CARRIED_HEADERS.contains(&name.as_str()) || name.as_str().starts_with("x-amz-meta-")
+            })
+            .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_string())))
+            .collect();
+        Head {
+            size: header("content-length").parse().unwrap_or(0),
+            etag: header("etag"),
+            content_type: header("content-type"),
+            last_modified: header("last-modified"),
+            carried,
+        }
+    }
+}
+
+/// HEAD of an object; `None` when there is no such object.
+pub async fn head(client: &Client, bucket: &str, key: &str) -> anyhow::Result<Option<Head>> {
+    match client
+        .request(
+            Method::HEAD,
+            &object_path(bucket, key),
+            "",
+            &[],
+            Bytes::new(),
+        )
+        .await
+    {
+        Ok(reply) => Ok(Some(Head::from_reply(&reply))),
+        Err(ClientError::Api { status: 404, .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Bytes `start..start+len` of an object, refused with 412 if the object
+/// changed (its ETag is no longer `etag`) so a copy never mixes versions.
+pub async fn get_range(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    start: u64,
+    len: u64,
+    etag: &str,
+) -> anyhow::Result<Bytes> {
+    let mut headers = vec![("range", format!("bytes={}-{}", start, start + len - 1))];
+    if !etag.is_empty() {
+        headers.push(("if-match", etag.to_string()));
+    }
+    let reply = client
+        .request(
+            Method::GET,
+            &object_path(bucket, key),
+            "",
+            &headers,
+            Bytes::new(),
+        )
+        .await
+        .map_err(|e| match e {
+            ClientError::Api { status: 412, .. } => {
+                anyhow::anyhow!("{bucket}/{key} changed while it was being read")
+            }
+            other => other.into(),
+        })?;
+    if reply.body.len() as u64 != len {
+        bail!(
+            "{bucket}/{key}: asked for {len} bytes at {start}, got {}",
+            reply.body.len()
+        );
+    }
+    Ok(reply.body)
+}
+
+/// The part size for an object of `size` bytes: [`PART_SIZE`], grown so
+/// the object fits in [`MAX_PARTS`].
+pub fn part_size_for(size: u64) -> u64 {
+    PART_SIZE.max(size.div_ceil(MAX_PARTS))
+}
+
+/// Reads an object in order, `PART_PARALLELISM` ranges ahead, handing
+/// each chunk to `sink`.
+pub async fn read_object(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    head: &Head,
+    mut sink: impl FnMut(Bytes) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    if head.size == 0 {
+        return Ok(());
+    }
+    let part = part_size_for(head.size);
+    let ranges: Vec<(u64, u64)> = (0..head.size.div_ceil(part))
+        .map(|i| (i * part, part.min(head.size - i * part)))
+        .collect();
+    let mut chunks = futures::stream::iter(ranges)
+        .map(|(start, len)| get_range(client, bucket, key, start, len, &head.etag))
+        .buffered(PART_PARALLELISM);
+    while let Some(chunk) = chunks.next().await {
+        sink(chunk?)?;
+    }
+    Ok(())
+}
+
+/// Uploads `size` bytes under `key`: one PUT when they fit in a part,
+/// else a multipart upload whose parts come from `read_part(offset, len)`
+/// ([`PART_PARALLELISM`] at a time). A failed multipart upload is
+/// aborted, so no partial object or orphan parts are left behind.
+pub async fn upload<F, Fut>(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    size: u64,
+    headers: &[(String, String)],
+    read_part: F,
+) -> anyhow::Result<()>
+where
+    F: Fn(u64, u64) -> Fut,
+    Fut: Future<Output = anyhow::Result<Bytes>>,
+{
+    let headers: Vec<(&str, String)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
+    let path = object_path(bucket, key);
+    let part = part_size_for(size);
+    if size <= part {
+        let body = read_part(0, size).await?;
+        client
+            .request(Method::PUT, &path, "", &headers, body)
+            .await?;
+        return Ok(());
+    }
+    let reply = client
+        .request(Method::POST, &path, "uploads=", &headers, Bytes::new())
+        .await?;
+    let created: InitiateResult = parse(&reply.body)?;
+    let upload_id = created.upload_id;
+    let id_query = format!("uploadId={}", encode_query_value(&upload_id));
+    let parts = async {
+        let etags: Vec<(u64, String)> = futures::stream::iter(0..size.div_ceil(part))
+            .map(|i| {
+                let (path, id_query) = (&path, &id_query);
+                let body = read_part(i * part, part.min(size - i * part));
+                async move {
+                    let body = body.await?;
+                    let query = format!("partNumber={}&{id_query}", i + 1);
+                    let reply = client.request(Method::PUT, path, &query, &[], body).await?;
+                    let etag = reply
+                        .headers
+                        .get("etag")
+                        .and_then(|v| v.to_str().ok())
+                        .context("the server sent no ETag for a part")?
+                        .to_string();
+                    anyhow::Ok((i + 1, etag))
+                }
+            })
+            .buffered(PART_PARALLELISM)
+            .try_collect()
+            .await?;
+        let mut xml = String::from("<CompleteMultipartUpload>");
+        for (number, etag) in etags {
+            xml.push_str(&format!(
+                "<Part><PartNumber>{number}</PartNumber><ETag>{}</ETag></Part>",
+                quick_xml::escape::escape(etag.as_str())
+            ));
+        }
+        xml.push_str("</CompleteMultipartUpload>");
+        let reply = client
+            .request(
+                Method::POST,
+                &path,
+                &id_query,
+                &[("content-type", "application/xml".to_string())],
+                Bytes::from(xml),
+            )
+            .await?;
+        // S3 may answer 200 with an <Error> body when completion fails late.
+        if String::from_utf8_lossy(&reply.body).contains("<Error>") {
+            bail!(
+                "completing the upload failed: {}",
+                String::from_utf8_lossy(&reply.body)
+            );
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    if parts.is_err() {
+        let _ = client
+            .request(Method::DELETE, &path, &id_query, &[], Bytes::new())
+            .await;
+    }
+    parts
+}
+
+/// CopyObject within one server (metadata copied with the object).
+pub async fn copy_object(
+    client: &Client,
+    src_bucket: &str,
+    src_key: &str,
+    dst_bucket: &str,
+    dst_key: &str,
+) -> anyhow::Result<()> {
+    let headers = [("x-amz-copy-source", object_path(src_bucket, src_key))];
+    let reply = client
+        .request(
+            Method::PUT,
+            &object_path(dst_bucket, dst_key),
+            "",
+            &headers,
+            Bytes::new(),
+        )
+        .await?;
+    if String::from_utf8_lossy(&reply.body).contains("<Error>") {
+        bail!(
+            "server-side copy failed: {}",
+            String::from_utf8_lossy(&reply.body)
+        );
+    }
+    Ok(())
+}
+
+/// An object in a listing.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    pub key: String,
+    pub size: u64,
+    pub etag: String,
+    pub last_modified: String,
+}
+
+/// One page of ListObjectsV2.
+#[derive(Debug, Default)]
+pub struct Page {
+    pub objects: Vec<Entry>,
+    /// "Folders" when a delimiter was given.
+    pub prefixes: Vec<String>,
+    pub next: Option<String>,
+}
+
+/// One page of ListObjectsV2, grouped at `/` when `delimited`.
+pub async fn list_page(
+    client: &Client,
+    bucket: &str,
+    prefix: &str,
+    delimited: bool,
+    continuation: Option<&str>,
+) -> anyhow::Result<Page> {
+    let mut query = vec!["list-type=2".to_string()];
+    if !prefix.is_empty() {
+        query.push(format!("prefix={}", encode_query_value(prefix)));
+    }
+    if delimited {
+        query.push("delimiter=%2F".to_string());
+    }
+    if let Some(token) = continuation {
+        query.push(format!("continuation-token={}", encode_query_value(token)));
+    }
+    let reply = client
+        .request(
+            Method::GET,
+            &bucket_path(bucket),
+            &query.join("&"),
+            &[],
+            Bytes::new(),
+        )
+        .await?;
+    let doc: ListResult = parse(&reply.body)?;
+    Ok(Page {
+        objects: doc
+            .contents
+            .into_iter()
+            .map(|c| Entry {
+                key: c.key,
+                size: c.size.unwrap_or(0),
+                etag: c.etag.unwrap_or_default(),
+                last_modified: c.last_modified.unwrap_or_default(),
+            })
+            .collect(),
+        prefixes: doc.common_prefixes.into_iter().map(|p| p.prefix).collect(),
+        next: doc
+            .next_continuation_token
+            .filter(|t| doc.is_truncated && !t.is_empty()),
+    })
+}
+
+/// Every object under `prefix` (a folder-like prefix, see
+/// [`super::under_prefix`]), page after page.
+pub async fn list_all(client: &Client, bucket: &str, prefix: &str) -> anyhow::Result<Vec<Entry>> {
+    let mut all = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let page = list_page(client, bucket, prefix, false, next.as_deref()).await?;
+        all.extend(
+            page.objects
+                .into_iter()
+                .filter(|e| super::under_prefix(&e.key, prefix)),
+        );
+        match page.next {
+            Some(token) => next = Some(token),
+            None => return Ok(all),
+        }
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> anyhow::Result<T> {
+    quick_xml::de::from_str(&String::from_utf8_lossy(body))
+        .map_err(|e| anyhow::anyhow!("unexpected answer from the server: {e}"))
+}
+
+#[derive(Deserialize)]
+struct InitiateResult {
+    #[serde(rename = "UploadId")]
+    upload_id: String,
+}
+
+#[derive(Deserialize)]
+struct ListResult {
+    #[serde(rename = "Contents", default)]
+    contents: Vec<ContentsXml>,
+    #[serde(rename = "CommonPrefixes", default)]
+    common_prefixes: Vec<PrefixXml>,
+    #[serde(rename = "IsTruncated", default)]
+    is_truncated: bool,
+    #[serde(rename = "NextContinuationToken")]
+    next_continuation_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ContentsXml {
+    #[serde(rename = "Key")]
+    key: String,
+    #[serde(rename = "Size")]
+    size: Option<u64>,
+    #[serde(rename = "ETag")]
+    etag: Option<String>,
+    #[serde(rename = "LastModified")]
+    last_modified: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PrefixXml {
+    #[serde(rename = "Prefix")]
+    prefix: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn part_size_grows_to_fit_ten_thousand_parts() {
+        assert_eq!(part_size_for(1), PART_SIZE);
+        let huge = 5 * 1024 * 1024 * 1024 * 1024_u64;
+        assert!(part_size_for(huge) * MAX_PARTS >= huge);
+    }
+
+    #[test]
+    fn delimited_listing_parses_folders() {
+        let xml = r#"<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>a.txt</Key><ETag>"e"</ETag><Size>3</Size></Contents><CommonPrefixes><Prefix>dir/</Prefix></CommonPrefixes><CommonPrefixes><Prefix>z/</Prefix></CommonPrefixes></ListBucketResult>"#;
+        let doc: ListResult = parse(xml.as_bytes()).unwrap();
+        assert_eq!(doc.contents[0].etag.as_deref(), Some("\"e\""));
+        assert_eq!(doc.common_prefixes.len(), 2);
+    }
+}
