@@ -23,6 +23,9 @@ use crate::config::{self, RootConfig, Source, DEFAULT_DRIVE_COUNT};
 const DEFAULT_ADDRESS: &str = ":9000";
 /// How long the lifecycle scanner may take to park after the server stopped.
 const SCANNER_STOP_GRACE: Duration = Duration::from_secs(5);
+/// How long the store's workers (heal queue, heal walk, drive monitor) may
+/// take to finish their current step; the process exits after it either way.
+const WORKER_STOP_GRACE: Duration = Duration::from_secs(3);
 
 /// Arguments of `minnow server`.
 #[derive(Debug, Clone, clap::Args)]
@@ -294,7 +297,20 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
             .is_err()
         {
             tracing::warn!("lifecycle scanner did not stop in time");
+        } else {
+            tracing::info!(worker = "lifecycle-scanner", "worker stopped");
         }
+    }
+    // The store's workers stop after the HTTP server drained, so no request
+    // in flight loses a heal it queued; each finishes its current step.
+    if tokio::time::timeout(WORKER_STOP_GRACE, store.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("store workers did not stop in time");
+    }
+    for worker in store.workers() {
+        tracing::info!(worker = %worker.name, state = ?worker.state, "worker stopped");
     }
     tracing::info!("stopped");
     Ok(())
