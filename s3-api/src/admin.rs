@@ -31,8 +31,8 @@ use http::{HeaderValue, Method, Response, StatusCode};
 use percent_encoding::percent_decode_str;
 use serde::{Deserialize, Serialize};
 use store::api::{
-    Catalog, DriveStatus, HealReport, ListParams, Maintenance, MultipartStore, ObjectStore,
-    StoreError,
+    Catalog, DriveStatus, HealReport, HealStatus, ListParams, Maintenance, MultipartStore,
+    ObjectStore, StoreError, WorkerInfo, WorkerState,
 };
 
 use crate::auth::AuthError;
@@ -293,6 +293,74 @@ pub struct ServerInfo {
     pub objects_capped: bool,
     pub total_bytes: u64,
     pub free_bytes: u64,
+    /// The background workers and what each is doing (absent from older
+    /// servers, hence the defaults).
+    #[serde(default)]
+    pub workers: Vec<WorkerView>,
+    #[serde(default)]
+    pub heal: HealView,
+}
+
+/// One background worker in `GET info`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkerView {
+    /// e.g. `heal-walk`.
+    pub name: String,
+    /// `idle`, `active` or `stopped`.
+    pub state: String,
+    /// How it paces itself, in words.
+    pub pacing: String,
+}
+
+impl From<&WorkerInfo> for WorkerView {
+    fn from(worker: &WorkerInfo) -> Self {
+        let state = match worker.state {
+            WorkerState::Idle => "idle",
+            WorkerState::Active => "active",
+            WorkerState::Stopped => "stopped",
+        };
+        WorkerView {
+            name: worker.name.clone(),
+            state: state.to_string(),
+            pacing: worker.pacing.clone(),
+        }
+    }
+}
+
+/// Heal progress in `GET info`, `minnow heal --status` and `--wait`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct HealView {
+    /// A heal walk is running.
+    pub running: bool,
+    pub objects_done: u64,
+    pub objects_left: u64,
+    pub bytes_done: u64,
+    pub bytes_left: u64,
+    /// Single objects waiting in the heal queue.
+    pub queued_objects: u64,
+    pub drives_offline: usize,
+    /// Drive positions (from 0) not yet filled by a complete walk.
+    pub drives_healing: Vec<usize>,
+    /// The store survives the loss of `parity` drives again.
+    pub redundancy_full: bool,
+}
+
+impl From<&HealStatus> for HealView {
+    fn from(status: &HealStatus) -> Self {
+        HealView {
+            running: status.running,
+            objects_done: status.objects_done,
+            objects_left: status.objects_left,
+            bytes_done: status.bytes_done,
+            bytes_left: status.bytes_left,
+            queued_objects: status.queued_objects,
+            drives_offline: status.drives_offline,
+            drives_healing: status.drives_healing.clone(),
+            redundancy_full: status.redundancy_full,
+        }
+    }
 }
 
 /// One drive in `GET info`.
@@ -809,6 +877,8 @@ where
         buckets,
         objects,
         objects_capped,
+        workers: store.workers().iter().map(WorkerView::from).collect(),
+        heal: HealView::from(&store.heal_status()),
     })
 }
 

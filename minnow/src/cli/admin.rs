@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use crate::client::ConnectionArgs;
 use clap::{Args, Subcommand};
-use s3_api::admin::ServerInfo;
+use s3_api::admin::{HealView, ServerInfo};
 
 #[derive(Debug, Args)]
 pub struct AdminArgs {
@@ -117,7 +117,51 @@ fn render_info(info: &ServerInfo, endpoint: &str) -> String {
             drive.path
         ));
     }
+    out.push_str(&format!("Heal:     {}\n", render_heal(&info.heal)));
+    if !info.workers.is_empty() {
+        out.push_str("Workers:\n");
+        for worker in &info.workers {
+            out.push_str(&format!(
+                "  {:<18} {:<8} {}\n",
+                worker.name, worker.state, worker.pacing
+            ));
+        }
+    }
     out
+}
+
+/// One line of heal progress: redundancy first, then what is done and left.
+pub(crate) fn render_heal(heal: &HealView) -> String {
+    let redundancy = if heal.redundancy_full {
+        "redundancy full"
+    } else {
+        "redundancy reduced"
+    };
+    let mut line = format!(
+        "{redundancy}; {} objects ({}) done, {} objects ({}) left",
+        heal.objects_done,
+        bytes(heal.bytes_done),
+        heal.objects_left,
+        bytes(heal.bytes_left)
+    );
+    if heal.running {
+        line.push_str("; walk running");
+    }
+    if heal.queued_objects > 0 {
+        line.push_str(&format!("; {} queued", heal.queued_objects));
+    }
+    if heal.drives_offline > 0 {
+        line.push_str(&format!("; {} drives offline", heal.drives_offline));
+    }
+    if !heal.drives_healing.is_empty() {
+        let drives: Vec<String> = heal
+            .drives_healing
+            .iter()
+            .map(|d| (d + 1).to_string())
+            .collect();
+        line.push_str(&format!("; healing drives {}", drives.join(", ")));
+    }
+    line
 }
 
 /// `1.5 GiB`-style sizes.
@@ -199,11 +243,29 @@ mod tests {
             objects_capped: true,
             total_bytes: 2048,
             free_bytes: 1024,
+            workers: vec![s3_api::admin::WorkerView {
+                name: "heal-walk".into(),
+                state: "active".into(),
+                pacing: "tranquility 1".into(),
+            }],
+            heal: HealView {
+                running: true,
+                objects_done: 3,
+                objects_left: 7,
+                drives_healing: vec![1],
+                ..HealView::default()
+            },
         };
         let text = render_info(&info, "http://x");
         assert!(text.contains("EC 2+2 (1 of 2 drives online)"), "{text}");
         assert!(text.contains("Objects: ≥ 1000000"), "{text}");
         assert!(text.contains("2. /d2  offline\n"), "{text}");
         assert!(text.contains("1m 1s"), "{text}");
+        assert!(
+            text.contains("redundancy reduced; 3 objects (0 B) done, 7 objects (0 B) left"),
+            "{text}"
+        );
+        assert!(text.contains("healing drives 2"), "{text}");
+        assert!(text.contains("heal-walk"), "{text}");
     }
 }

@@ -6,7 +6,7 @@
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::client::{Client, ClientError, ConnectionArgs};
 use anyhow::bail;
@@ -24,9 +24,22 @@ pub struct HealArgs {
     /// Print the summary as JSON (and no progress bar).
     #[arg(long)]
     pub json: bool,
+    /// Print the server's heal status (progress, redundancy) and exit.
+    #[arg(long, conflicts_with_all = ["wait", "target"])]
+    pub status: bool,
+    /// Wait until the server's background heal made redundancy full again
+    /// (exit 1 if `--timeout` passes first).
+    #[arg(long, conflicts_with = "target")]
+    pub wait: bool,
+    /// How long `--wait` waits, in seconds.
+    #[arg(long, default_value_t = 3600, requires = "wait")]
+    pub timeout: u64,
     /// BUCKET or BUCKET/PREFIX; every bucket when absent.
     pub target: Option<String>,
 }
+
+/// How often `--wait` asks the server.
+const WAIT_POLL: Duration = Duration::from_millis(500);
 
 /// Runs `minnow heal`.
 pub fn run(args: HealArgs) -> ExitCode {
@@ -35,6 +48,18 @@ pub fn run(args: HealArgs) -> ExitCode {
 
 async fn run_async(args: HealArgs) -> anyhow::Result<()> {
     let client = args.connection.connect()?;
+    if args.status {
+        let heal = client.server_info().await?.heal;
+        if args.json {
+            println!("{}", serde_json::to_string(&heal)?);
+        } else {
+            println!("Heal: {}", super::admin::render_heal(&heal));
+        }
+        return Ok(());
+    }
+    if args.wait {
+        return wait_for_redundancy(&client, Duration::from_secs(args.timeout), args.json).await;
+    }
     let started = Instant::now();
     let (buckets, prefix) = match args.target.as_deref() {
         Some(target) => {
@@ -157,6 +182,30 @@ async fn run_async(args: HealArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Polls the server until its heal status says redundancy is full.
+async fn wait_for_redundancy(client: &Client, timeout: Duration, json: bool) -> anyhow::Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let heal = client.server_info().await?.heal;
+        if heal.redundancy_full {
+            if json {
+                println!("{}", serde_json::to_string(&heal)?);
+            } else {
+                println!("Heal: {}", super::admin::render_heal(&heal));
+            }
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "redundancy still reduced after {} s: {}",
+                timeout.as_secs(),
+                super::admin::render_heal(&heal)
+            );
+        }
+        tokio::time::sleep(WAIT_POLL).await;
+    }
 }
 
 async fn list_keys(

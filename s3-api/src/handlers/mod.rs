@@ -630,6 +630,14 @@ async fn health_response<S: Maintenance>(
         http::header::CACHE_CONTROL,
         HeaderValue::from_static("no-store"),
     );
+    // MinIO's cluster check stays 200 while it heals and says so in this
+    // header: a load balancer keeps sending traffic, an operator sees that
+    // losing another drive now could lose data.
+    if check == HealthCheck::Cluster && !state.store.heal_status().redundancy_full {
+        response
+            .headers_mut()
+            .insert("x-minio-healing", HeaderValue::from_static("true"));
+    }
     Ok(response)
 }
 
