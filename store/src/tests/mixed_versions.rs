@@ -121,8 +121,22 @@ async fn a_stale_inline_shard_under_the_agreed_version_is_never_served() {
         .unwrap(),
         b[10..20]
     );
-    // Two stale shards leave two of version B: still B.
+    // The heal finds the stale shard by the verified bytes and rewrites it;
+    // after that nothing is left to heal.
+    let report = store.heal(None, "").await.unwrap();
+    assert_eq!(report.objects_healed, 1, "{report:?}");
+    assert_eq!(store.heal(None, "").await.unwrap().objects_healed, 0);
     drop(store);
+    let healed = crate::meta::ObjectMeta::decode(Bytes::from(
+        std::fs::read(fixture.drive(position).join(&meta_path)).unwrap(),
+    ))
+    .unwrap();
+    let stale = crate::meta::ObjectMeta::decode(Bytes::from(old[position].clone())).unwrap();
+    assert_ne!(
+        healed.inline, stale.inline,
+        "the stale shard is still there"
+    );
+    // Two stale shards leave two of version B: still B.
     let index_of = |d: usize| {
         crate::meta::ObjectMeta::decode(Bytes::from(old[d].clone()))
             .unwrap()
@@ -130,6 +144,7 @@ async fn a_stale_inline_shard_under_the_agreed_version_is_never_served() {
             .index
     };
     let second = (0..4).find(|&d| index_of(d) == 1).unwrap();
+    plant_stale_shard(&fixture, position, &old[position]);
     plant_stale_shard(&fixture, second, &old[second]);
     let store = fixture.open().await;
     assert_eq!(read_all(&store, "bkt", "k", None).await.unwrap(), b);
