@@ -180,32 +180,20 @@ impl Engine {
                 }
             }
         }
-        let mut sources: Vec<ShardSources> = Vec::with_capacity(total);
         if meta.data_dir.is_none() {
-            for drive in &shard_drive {
-                let inline = drive.and_then(|p| reads[p].found().and_then(|m| m.inline.clone()));
-                sources.push(ShardSources::Inline(inline));
-            }
-            let plan = ReadPlan {
-                codec,
-                parts: meta.parts.iter().map(|p| p.size).collect(),
-                first,
-                last,
-            };
-            let mut out = BytesMut::new();
-            let mut needs_heal = false;
-            plan.run(&mut sources, |chunk, bad| {
-                needs_heal |= bad;
-                out.extend_from_slice(&chunk);
-                true
-            })?;
+            let streams: Vec<Option<Bytes>> = shard_drive
+                .iter()
+                .map(|drive| drive.and_then(|p| reads[p].found().and_then(|m| m.inline.clone())))
+                .collect();
+            let (whole, needs_heal) = decode_inline_verified(&codec, meta, &streams)?;
             if needs_heal {
                 self.heal_queue.push(bucket, key.key());
             }
+            let out = whole.slice(first as usize..last as usize + 1);
             return Ok(Some(ObjectReader {
                 info,
                 range: resolved,
-                body: Box::pin(futures::stream::once(async move { Ok(out.freeze()) })),
+                body: Box::pin(futures::stream::once(async move { Ok(out) })),
             }));
         }
         // Open the shard files now: an open file stays readable even if a
@@ -260,6 +248,91 @@ impl Engine {
             body: Box::pin(body),
         }))
     }
+}
+
+/// Most shard sets a verified inline decode tries before giving up.
+const MAX_SHARD_SETS: usize = 256;
+
+/// Decodes a whole inline object from its shard streams (`streams[shard]`)
+/// and, for a single-part PUT, checks it against the ETag (the MD5 of its
+/// bytes) before any header is sent. Each frame's bitrot hash only vouches
+/// for that frame, so frames of different versions (drives restored from a
+/// copy taken during an overwrite) or a stale parity shard decode to bytes
+/// that match no version; then every other set of `data` shards is tried,
+/// and none matching is an error rather than a torn body. Returns the bytes
+/// and whether some shard needs a heal.
+pub(crate) fn decode_inline_verified(
+    codec: &ErasureCodec,
+    meta: &ObjectMeta,
+    streams: &[Option<Bytes>],
+) -> Result<(Bytes, bool), StoreError> {
+    let decode = |streams: &[Option<Bytes>]| -> Result<(Bytes, bool), StoreError> {
+        let mut sources: Vec<ShardSources> = streams
+            .iter()
+            .map(|s| ShardSources::Inline(s.clone()))
+            .collect();
+        let plan = ReadPlan {
+            codec: codec.clone(),
+            parts: meta.parts.iter().map(|p| p.size).collect(),
+            first: 0,
+            last: meta.size.saturating_sub(1),
+        };
+        let mut out = BytesMut::with_capacity(meta.size as usize);
+        let mut needs_heal = false;
+        plan.run(&mut sources, |chunk, bad| {
+            needs_heal |= bad;
+            out.extend_from_slice(&chunk);
+            true
+        })?;
+        Ok((out.freeze(), needs_heal))
+    };
+    let first_try = decode(streams);
+    // Multipart ETags are not an MD5 of the bytes: nothing to check against.
+    if meta.multipart_parts != 0 || meta.size == 0 {
+        return first_try;
+    }
+    let matches = |bytes: &Bytes| {
+        let mut hasher = crate::hashing::BodyHasher::md5_only();
+        hasher.update(bytes);
+        hex::encode(hasher.finish().0) == meta.etag
+    };
+    let first_error = match first_try {
+        Ok((bytes, needs_heal)) if matches(&bytes) => return Ok((bytes, needs_heal)),
+        Ok(_) => None,
+        Err(err) => Some(err),
+    };
+    let present: Vec<usize> = (0..streams.len())
+        .filter(|&s| streams[s].is_some())
+        .collect();
+    let data = codec.data_shards();
+    for set in shard_sets(&present, data).into_iter().take(MAX_SHARD_SETS) {
+        let subset: Vec<Option<Bytes>> = (0..streams.len())
+            .map(|s| set.contains(&s).then(|| streams[s].clone()).flatten())
+            .collect();
+        if let Ok((bytes, _)) = decode(&subset) {
+            if matches(&bytes) {
+                return Ok((bytes, true));
+            }
+        }
+    }
+    Err(first_error.unwrap_or_else(|| {
+        StoreError::Corrupt("no set of shards decodes to the object's ETag".to_owned())
+    }))
+}
+
+/// Every `size`-element subset of `items`, in order.
+fn shard_sets(items: &[usize], size: usize) -> Vec<Vec<usize>> {
+    if size == 0 {
+        return vec![Vec::new()];
+    }
+    let mut sets = Vec::new();
+    for (at, &item) in items.iter().enumerate() {
+        for mut rest in shard_sets(&items[at + 1..], size - 1) {
+            rest.insert(0, item);
+            sets.push(rest);
+        }
+    }
+    sets
 }
 
 /// Index of the part holding byte `offset`.

@@ -14,8 +14,8 @@ use erasure::ErasureCodec;
 use crate::api::{HealReport, StoreError};
 use crate::drive::Drive;
 use crate::engine::{
-    ensure_segment_names, internal, prune_empty_dirs, remove_data_dirs_except, segment_name_files,
-    Engine, ShardSources,
+    decode_inline_verified, ensure_segment_names, internal, prune_empty_dirs,
+    remove_data_dirs_except, segment_name_files, Engine, ShardSources,
 };
 use crate::keys::EncodedKey;
 use crate::layout;
@@ -76,6 +76,36 @@ impl ObjectRepair {
             .collect()
     }
 
+    /// The inline shard streams, by shard index (holders only).
+    fn inline_by_shard(&self) -> Vec<Option<Bytes>> {
+        let mut streams = vec![None; self.codec.total_shards()];
+        for (position, holds) in self.holders.iter().enumerate() {
+            if *holds {
+                streams[usize::from(self.meta.erasure.distribution[position])] =
+                    self.inline_streams[position].clone();
+            }
+        }
+        streams
+    }
+
+    /// The framed shard streams of a single-part object's bytes.
+    fn encode_inline(&self, bytes: &Bytes) -> Result<Vec<Bytes>, StoreError> {
+        let mut streams: Vec<BytesMut> = vec![BytesMut::new(); self.codec.total_shards()];
+        let size = bytes.len() as u64;
+        for block in 0..self.codec.block_count(size) {
+            let start = self.codec.block_offset(block) as usize;
+            let end = start + self.codec.block_len(size, block);
+            let frames = self
+                .codec
+                .encode_block(&bytes[start..end])
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            for (stream, frame) in streams.iter_mut().zip(frames) {
+                stream.extend_from_slice(&frame);
+            }
+        }
+        Ok(streams.into_iter().map(BytesMut::freeze).collect())
+    }
+
     /// Calls `each(part index, healed frames, rebuilt indices)` per block.
     fn for_each_block(
         &self,
@@ -110,6 +140,25 @@ impl ObjectRepair {
             bad_shards.extend(rebuilt);
             Ok(())
         })?;
+        // An inline object is checked whole against its ETag first: a
+        // shard of another version passes its frame hash, and rebuilding
+        // from it would write a torn object to every drive. The shards are
+        // then re-encoded from the verified bytes, and a holder whose
+        // stream differs is rewritten too.
+        let verified = match &self.data_dir {
+            None if self.meta.parts.len() == 1 => {
+                let streams = self.inline_by_shard();
+                let (bytes, _) = decode_inline_verified(&self.codec, &self.meta, &streams)?;
+                let expected = self.encode_inline(&bytes)?;
+                for (shard, stream) in streams.iter().enumerate() {
+                    if stream.as_ref() != Some(&expected[shard]) {
+                        bad_shards.insert(shard);
+                    }
+                }
+                Some(expected)
+            }
+            _ => None,
+        };
         let targets: Vec<usize> = (0..self.drives.len())
             .filter(|&p| self.drives[p].is_some())
             .filter(|&p| {
@@ -125,7 +174,17 @@ impl ObjectRepair {
         let mut inline_out: Vec<BytesMut> = targets.iter().map(|_| BytesMut::new()).collect();
         let mut files: Vec<Option<(usize, std::fs::File)>> = targets.iter().map(|_| None).collect();
         let mut ok: Vec<bool> = vec![true; targets.len()];
+        if let Some(expected) = &verified {
+            for (slot, &position) in targets.iter().enumerate() {
+                let shard = usize::from(self.meta.erasure.distribution[position]);
+                inline_out[slot].extend_from_slice(&expected[shard]);
+                rebuilt_bytes += expected[shard].len() as u64;
+            }
+        }
         self.for_each_block(|part_index, frames, _| {
+            if verified.is_some() {
+                return Ok(());
+            }
             for (slot, &position) in targets.iter().enumerate() {
                 if !ok[slot] {
                     continue;

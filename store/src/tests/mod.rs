@@ -23,6 +23,7 @@ mod format_fixtures;
 mod heal;
 mod heal_walk;
 mod missed_writes;
+mod mixed_versions;
 mod objects;
 mod write_budget;
 
