@@ -3,8 +3,12 @@
 //!
 //! Evaluation follows AWS: an explicit `Deny` wins, else any `Allow` allows,
 //! else the request is denied. `Condition` blocks are refused with
-//! `NotImplemented` when a policy is stored, so a stored policy never means
-//! less than it says.
+//! `NotImplemented` when a policy is stored, and unknown or wrongly-cased
+//! elements (`"condition"`, `"NotAction"`...) with `MalformedPolicy`, so a
+//! stored policy never grants more than it says. Admin actions (`admin:*`)
+//! are a namespace of their own: `*` and `s3:*` never match them.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -98,6 +102,20 @@ pub struct Statement {
     /// silently widened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition: Option<serde_json::Value>,
+    /// Elements this model does not know (wrong case included). Kept, not
+    /// dropped, so `validate` refuses them and evaluation of an old stored
+    /// document fails closed.
+    #[serde(flatten, default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unknown: BTreeMap<String, serde_json::Value>,
+}
+
+impl Statement {
+    /// Whether the statement says exactly what this model reads: no
+    /// condition and no unknown element. An unsound `Allow` grants nothing;
+    /// an unsound `Deny` still denies (it could only be narrower).
+    fn is_sound(&self) -> bool {
+        self.condition.is_none() && self.unknown.is_empty()
+    }
 }
 
 /// A policy document (`{"Version": "2012-10-17", "Statement": [...]}`).
@@ -107,12 +125,31 @@ pub struct PolicyDocument {
     /// The policy language version (`2012-10-17`).
     #[serde(default = "default_version")]
     pub version: String,
+    /// Optional policy ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// The statements, evaluated together.
     pub statement: Vec<Statement>,
+    /// Unknown top-level elements, refused by `validate` (see
+    /// [`Statement::unknown`]).
+    #[serde(flatten, default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unknown: BTreeMap<String, serde_json::Value>,
 }
 
 fn default_version() -> String {
     "2012-10-17".to_string()
+}
+
+impl Default for PolicyDocument {
+    /// An empty `2012-10-17` document (invalid until it has a statement).
+    fn default() -> Self {
+        PolicyDocument {
+            version: default_version(),
+            id: None,
+            statement: Vec::new(),
+            unknown: BTreeMap::new(),
+        }
+    }
 }
 
 /// Who is asking, for principal matching in bucket policies.
@@ -174,10 +211,21 @@ impl PolicyDocument {
                 self.version
             )));
         }
+        if let Some(name) = self.unknown.keys().next() {
+            return Err(PolicyError::Malformed(format!(
+                "unknown policy element {name:?}"
+            )));
+        }
         if self.statement.is_empty() {
             return Err(PolicyError::Malformed("policy has no statement".into()));
         }
         for st in &self.statement {
+            if let Some(name) = st.unknown.keys().next() {
+                return Err(PolicyError::Malformed(format!(
+                    "unknown statement element {name:?} (elements are case-sensitive; \
+                     NotAction, NotResource and NotPrincipal are not supported)"
+                )));
+            }
             if st.condition.is_some() {
                 return Err(PolicyError::Unsupported("Condition".into()));
             }
@@ -221,7 +269,11 @@ impl PolicyDocument {
     pub fn evaluate(&self, requester: Requester<'_>, request: &AccessRequest<'_>) -> Decision {
         let arn = request.resource_arn();
         let mut allowed = false;
+        let sound_document = self.unknown.is_empty();
         for st in &self.statement {
+            if st.effect == Effect::Allow && !(sound_document && st.is_sound()) {
+                continue;
+            }
             if let Some(p) = &st.principal {
                 if !p.matches(&requester) {
                     continue;
@@ -249,7 +301,20 @@ impl PolicyDocument {
     }
 }
 
+/// The prefix of admin API actions.
+const ADMIN_PREFIX: &str = "admin:";
+
 fn action_matches(pattern: &str, action: &str) -> bool {
+    // Admin actions only match patterns written in their own namespace
+    // (`admin:*`, `admin:CreateUser`), as in MinIO: `*` or `s3:*` on
+    // `arn:aws:s3:::*` is full data access, never the admin API.
+    let is_admin = |s: &str| {
+        s.get(..ADMIN_PREFIX.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(ADMIN_PREFIX))
+    };
+    if is_admin(action) != is_admin(pattern) {
+        return false;
+    }
     if pattern == "*" {
         return true;
     }
@@ -330,7 +395,9 @@ pub fn canned_policy(name: &str) -> Option<PolicyDocument> {
             action: OneOrMany::Many(actions.iter().map(|s| s.to_string()).collect()),
             resource: OneOrMany::One(resource.to_string()),
             condition: None,
+            unknown: BTreeMap::new(),
         }],
+        ..PolicyDocument::default()
     })
 }
 
@@ -350,6 +417,7 @@ pub fn canned_bucket_policy(kind: &str, bucket: &str, prefix: &str) -> Option<Po
         action: OneOrMany::Many(actions.iter().map(|s| s.to_string()).collect()),
         resource: OneOrMany::Many(vec![resource.to_string()]),
         condition: None,
+        unknown: BTreeMap::new(),
     };
     let statement = match kind {
         "download" => vec![allow(&["s3:GetObject"], &objects)],
@@ -390,8 +458,8 @@ pub fn canned_bucket_policy(kind: &str, bucket: &str, prefix: &str) -> Option<Po
         _ => return None,
     };
     Some(PolicyDocument {
-        version: default_version(),
         statement,
+        ..PolicyDocument::default()
     })
 }
 
@@ -529,6 +597,95 @@ mod tests {
                 }
             ),
             Decision::Allow
+        );
+    }
+
+    /// Unknown or wrongly-cased elements are refused, so a stored policy
+    /// never grants more than it says.
+    #[test]
+    fn unknown_or_wrongly_cased_elements_are_malformed() {
+        for doc in [
+            // A lower-case condition used to be dropped: the Allow then
+            // applied from every address.
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*","condition":{"IpAddress":{"aws:SourceIp":"10.0.0.1"}}}]}"#,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":"s3:DeleteObject","Action":"s3:*","Resource":"arn:aws:s3:::b/*"}]}"#,
+            r#"{"Version":"2012-10-17","statement":[],"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::b/*"}]}"#,
+        ] {
+            let err = PolicyDocument::parse(doc.as_bytes()).unwrap_err();
+            assert!(matches!(err, PolicyError::Malformed(_)), "{doc}: {err}");
+        }
+        for doc in [
+            r#"{"Version":"2012-10-17","Statement":[{"effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"allow","Action":"s3:*","Resource":"*"}]}"#,
+        ] {
+            assert!(PolicyDocument::parse(doc.as_bytes()).is_err(), "{doc}");
+        }
+        // `Id` and `Sid` are known elements.
+        let ok = r#"{"Version":"2012-10-17","Id":"p1","Statement":[{"Sid":"s","Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+        let p = PolicyDocument::parse(ok.as_bytes()).unwrap();
+        assert_eq!(PolicyDocument::parse(p.to_json().as_bytes()).unwrap(), p);
+    }
+
+    /// A document stored before unknown elements were refused still
+    /// evaluates fail-closed: its unsound Allow grants nothing, its Deny
+    /// still denies.
+    #[test]
+    fn stored_documents_with_unknown_elements_fail_closed() {
+        let doc = br#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*","condition":{}},
+            {"Effect":"Deny","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::b/*","Sid2":"x"}]}"#;
+        let p: PolicyDocument = serde_json::from_slice(doc).unwrap();
+        assert!(p.validate().is_err());
+        let me = Requester::User("svc");
+        assert_eq!(
+            p.evaluate(me, &req("s3:GetObject", "b", Some("k"))),
+            Decision::NotApplicable
+        );
+        assert_eq!(
+            p.evaluate(me, &req("s3:DeleteObject", "b", Some("k"))),
+            Decision::Deny
+        );
+    }
+
+    /// Admin actions are their own namespace: full S3 access (`*`, `s3:*`)
+    /// never reaches the admin API; only `admin:` patterns do.
+    #[test]
+    fn s3_wildcards_never_grant_admin_actions() {
+        let admin = AccessRequest {
+            action: "admin:CreateUser",
+            bucket: None,
+            key: None,
+        };
+        for action in [r#""*""#, r#""s3:*""#, r#"["s3:*","*"]"#] {
+            let doc = format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":{action},"Resource":"arn:aws:s3:::*"}}]}}"#
+            );
+            let p = PolicyDocument::parse(doc.as_bytes()).unwrap();
+            assert_eq!(
+                p.evaluate(Requester::User("svc"), &admin),
+                Decision::NotApplicable,
+                "{action}"
+            );
+        }
+        let star = PolicyDocument::parse(
+            br#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"arn:aws:s3:::*"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            star.evaluate(Requester::User("svc"), &req("s3:PutObject", "b", Some("k"))),
+            Decision::Allow
+        );
+        let admin_only = PolicyDocument::parse(
+            br#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"admin:*","Resource":"arn:aws:s3:::*"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            admin_only.evaluate(Requester::User("svc"), &admin),
+            Decision::Allow
+        );
+        assert_eq!(
+            admin_only.evaluate(Requester::User("svc"), &req("s3:GetObject", "b", Some("k"))),
+            Decision::NotApplicable
         );
     }
 

@@ -430,6 +430,10 @@ impl<C: Catalog + 'static> Iam<C> {
 
     /// Whether a signed user (or root) may do `request`, given the bucket's
     /// policy if it has one. Anonymous callers pass `None` as `access_key`.
+    ///
+    /// As in AWS, an explicit `Deny` anywhere (bucket policy or any of the
+    /// user's policies) wins over every `Allow`; then an `Allow` in either
+    /// grants; else the request is denied.
     pub fn is_allowed(
         &self,
         access_key: Option<&str>,
@@ -447,29 +451,38 @@ impl<C: Catalog + 'static> Iam<C> {
         if bucket_decision == Decision::Deny {
             return false;
         }
-        if bucket_decision == Decision::Allow {
-            return true;
-        }
-        let Requester::User(ak) = requester else {
-            return false;
+        let identity_decision = match requester {
+            Requester::User(ak) => self.identity_decision(ak, request),
+            Requester::Anonymous => Decision::NotApplicable,
         };
+        match identity_decision {
+            Decision::Deny => false,
+            Decision::Allow => true,
+            Decision::NotApplicable => bucket_decision == Decision::Allow,
+        }
+    }
+
+    /// What the policies attached to `access_key` say about `request`; a
+    /// missing or disabled user is denied outright.
+    fn identity_decision(&self, access_key: &str, request: &AccessRequest<'_>) -> Decision {
         let state = self.state.read().expect("iam lock");
-        let Some(user) = state.stored.users.get(ak) else {
-            return false;
+        let Some(user) = state.stored.users.get(access_key) else {
+            return Decision::Deny;
         };
         if !user.enabled {
-            return false;
+            return Decision::Deny;
         }
-        let mut allowed = false;
+        let requester = Requester::User(access_key);
+        let mut decision = Decision::NotApplicable;
         for name in &user.policies {
             let doc = canned_policy(name).or_else(|| state.stored.policies.get(name).cloned());
             match doc.map(|d| d.evaluate(requester, request)) {
-                Some(Decision::Deny) => return false,
-                Some(Decision::Allow) => allowed = true,
+                Some(Decision::Deny) => return Decision::Deny,
+                Some(Decision::Allow) => decision = Decision::Allow,
                 _ => {}
             }
         }
-        allowed
+        decision
     }
 
     /// The parsed policy of `bucket`, from the store's cached setting bytes.
@@ -769,6 +782,49 @@ mod tests {
             .expect("a newer format is refused");
         assert!(matches!(err, IamError::Corrupt(_)), "{err}");
         assert!(err.to_string().contains("format 2 is newer"), "{err}");
+    }
+
+    /// An explicit Deny in a user's own policy wins even where the bucket
+    /// policy allows (explicit Deny anywhere wins, as in AWS).
+    #[tokio::test]
+    async fn a_deny_in_the_users_policy_beats_a_bucket_allow() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = four_drive_store(dir.path()).await;
+        let iam = Iam::load(store, fixture_root(), None).await.unwrap();
+        iam.put_policy(
+            "no-secrets",
+            PolicyDocument::parse(
+                br#"{"Version":"2012-10-17","Statement":[
+                    {"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::*"},
+                    {"Effect":"Deny","Action":"s3:GetObject","Resource":"arn:aws:s3:::photos/secret/*"}]}"#,
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+        iam.add_user("carol", "carol-secret-1").await.unwrap();
+        iam.set_policy("carol", "no-secrets", true).await.unwrap();
+        let bucket = PolicyDocument::parse(
+            br#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::photos/*"}]}"#,
+        )
+        .unwrap();
+        let secret = AccessRequest {
+            action: "s3:GetObject",
+            bucket: Some("photos"),
+            key: Some("secret/k"),
+        };
+        let open = AccessRequest {
+            key: Some("open/k"),
+            ..secret.clone()
+        };
+        assert!(!iam.is_allowed(Some("carol"), Some(&bucket), &secret));
+        assert!(iam.is_allowed(Some("carol"), Some(&bucket), &open));
+        // Anonymous callers have no identity policy: the bucket decides.
+        assert!(iam.is_allowed(None, Some(&bucket), &secret));
+        // A user without any policy is granted by the bucket policy alone.
+        iam.add_user("dave", "dave-secret-1").await.unwrap();
+        assert!(iam.is_allowed(Some("dave"), Some(&bucket), &secret));
+        assert!(!iam.is_allowed(Some("dave"), None, &secret));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The `minnow` command: `minnow server [DRIVES...]` runs the S3 server
-//! (also what plain `minnow` does); `bucket`, `user`, `heal` and `admin` are
+//! (also what plain `minnow` does); `bucket`, `user`, `policy`, `heal` and `admin` are
 //! the management commands. Logs go to stderr (`RUST_LOG`); stdout
 //! carries the start-up banner that scripts parse (`API: http://...`).
 //!
@@ -16,7 +16,7 @@ use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use cli::{admin, bucket, heal, user};
+use cli::{admin, bucket, heal, policy, user};
 // The management commands reach the client as `crate::client`.
 use minnow::client;
 use tracing_subscriber::EnvFilter;
@@ -40,6 +40,8 @@ enum Command {
     Bucket(bucket::BucketArgs),
     /// Manage users and their policies.
     User(user::UserArgs),
+    /// Manage custom identity policies: create, list, info, remove.
+    Policy(policy::PolicyArgs),
     /// Rebuild missing or corrupt shards (e.g. after a drive was replaced).
     Heal(heal::HealArgs),
     /// Server administration: `admin info`.
@@ -72,6 +74,7 @@ fn main() -> ExitCode {
         Some(Command::Server(args)) => server::run(args),
         Some(Command::Bucket(args)) => bucket::run(args),
         Some(Command::User(args)) => user::run(args),
+        Some(Command::Policy(args)) => policy::run(args),
         Some(Command::Heal(args)) => heal::run(args),
         Some(Command::Admin(args)) => admin::run(args),
         Some(Command::Alias(args)) => cli::admin::execute(async { objects::alias::run(args) }),

@@ -16,7 +16,9 @@
 //! - `hostile_keys`: keys that try to climb out of their bucket's folder;
 //! - `slow_bodies`: bodies that stop arriving (RequestTimeout, nothing left behind);
 //! - `audit_log`: denials, failed signatures and admin actions are recorded, secrets never;
-//! - `metrics_scrape`: the metrics endpoints need a signature unless made public.
+//! - `metrics_scrape`: the metrics endpoints need a signature unless made public;
+//! - `policy_evaluation`: a user's own Deny beats a bucket Allow, unknown policy elements are
+//!   refused, and `Action: "*"` never reaches the admin API.
 
 mod common;
 
@@ -26,6 +28,7 @@ mod credential_scope;
 mod cross_bucket_copy;
 mod hostile_keys;
 mod metrics_scrape;
+mod policy_evaluation;
 mod signature_replay;
 mod slow_bodies;
 mod unsigned_headers;
