@@ -8,6 +8,7 @@
 
 pub mod expect;
 pub mod raw_http;
+pub mod sdk;
 pub mod server;
 pub mod signing;
 

@@ -754,7 +754,8 @@ fn wrong_credentials_unknown_bucket_and_server_down_fail_with_one_line() {
 }
 
 // ---------------------------------------------------------------------------
-// Issue 4: policy enforcement (needs the server's per-request IAM checks)
+// Policy enforcement: a user may do what its policies allow and nothing
+// else (needs the server's per-request IAM checks)
 
 #[test]
 fn readwrite_user_can_read_and_write_but_not_administer() {

@@ -1,6 +1,6 @@
-//! Robustness of every parser that reads untrusted input (STYLE habit 9,
-//! without nightly or cargo-fuzz): property tests feed arbitrary bytes,
-//! token soups and mutations of valid inputs to the aws-chunked decoder,
+//! Robustness of every parser that reads untrusted input (without nightly
+//! or cargo-fuzz): property tests feed arbitrary bytes, token soups and
+//! mutations of valid inputs to the aws-chunked decoder,
 //! the `Authorization` header and presigned-query parsers, the `Range`,
 //! conditional and other request-header parsers, every XML request
 //! document, policy JSON and the router. Each must never panic, and each
@@ -12,13 +12,8 @@
 use std::convert::Infallible;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{
-    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
-    UriPathNormalizationMode,
-};
-use aws_sigv4::sign::v4;
 use bytes::Bytes;
+use conformance::signing::{PayloadSigning, RequestSigner};
 use futures::StreamExt;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use http_body::Frame;
@@ -184,43 +179,27 @@ fn split_at_points(bytes: &[u8], points: &[usize]) -> Vec<Bytes> {
 // ---------------------------------------------------------------------------
 // Request heads
 
-/// A request head signed by `aws-sigv4` (the SDK's signer) with `payload` as
-/// its `x-amz-content-sha256`.
+/// A request head signed by the test kit's signer (`aws-sigv4` underneath)
+/// with `payload` as its `x-amz-content-sha256`.
 fn signed_head(payload: &str, extra: &[(&str, &str)]) -> http::request::Parts {
-    let mut builder = http::Request::put("/bucket/key").header("host", "localhost:9000");
-    for (name, value) in extra {
-        builder = builder.header(*name, *value);
-    }
-    let mut request = builder.body(()).unwrap();
-    let mut settings = SigningSettings::default();
-    settings.percent_encoding_mode = PercentEncodingMode::Single;
-    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-    let identity = Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "fuzz").into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region("us-east-1")
-        .name("s3")
-        .time(test_time())
-        .settings(settings)
-        .build()
-        .unwrap()
-        .into();
-    let headers: Vec<(String, String)> = request
-        .headers()
+    let signer = RequestSigner::new("http://localhost:9000", ACCESS_KEY, SECRET_KEY);
+    let extra: Vec<(String, String)> = extra
         .iter()
-        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap().to_string()))
+        .map(|(name, value)| (name.to_string(), value.to_string()))
         .collect();
-    let signable = SignableRequest::new(
-        request.method().as_str(),
-        request.uri().to_string(),
-        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        SignableBody::Precomputed(payload.to_string()),
-    )
-    .unwrap();
-    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-    instructions.apply_to_request_http1x(&mut request);
-    request.into_parts().0
+    let signed = signer.sign_headers(
+        "PUT",
+        "/bucket/key",
+        &extra,
+        b"",
+        &PayloadSigning::Precomputed(payload.to_string()),
+        test_time(),
+    );
+    let mut builder = http::Request::put("/bucket/key").header("host", "localhost:9000");
+    for (name, value) in &signed.headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    builder.body(()).unwrap().into_parts().0
 }
 
 fn secrets() -> StaticSecrets {

@@ -144,12 +144,7 @@ mod tests {
     use std::net::SocketAddr;
     use std::time::SystemTime;
 
-    use aws_credential_types::Credentials;
-    use aws_sigv4::http_request::{
-        sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest,
-        SigningSettings, UriPathNormalizationMode,
-    };
-    use aws_sigv4::sign::v4;
+    use conformance::signing::{PayloadSigning, RequestSigner};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpStream;
     use tokio::sync::oneshot;
@@ -203,33 +198,18 @@ mod tests {
 
     /// The head of a SigV4-signed request with an unsigned payload.
     fn signed_head(method: &str, path: &str, address: SocketAddr, content_length: usize) -> String {
-        let host = address.to_string();
-        let length = content_length.to_string();
-        let headers = [("host", host.as_str()), ("content-length", length.as_str())];
-        let mut settings = SigningSettings::default();
-        settings.percent_encoding_mode = PercentEncodingMode::Single;
-        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-        let identity = Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "test").into();
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region("us-east-1")
-            .name("s3")
-            .time(SystemTime::now())
-            .settings(settings)
-            .build()
-            .unwrap()
-            .into();
-        let signable = SignableRequest::new(
+        let signer = RequestSigner::new(&format!("http://{address}"), ACCESS_KEY, SECRET_KEY);
+        let headers = [("content-length".to_string(), content_length.to_string())];
+        let signed = signer.sign_headers(
             method,
             path,
-            headers.iter().copied(),
-            SignableBody::UnsignedPayload,
-        )
-        .unwrap();
-        let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-        let mut head = format!("{method} {path} HTTP/1.1\r\n");
-        for (name, value) in headers.iter().copied().chain(instructions.headers()) {
+            &headers,
+            b"",
+            &PayloadSigning::Unsigned,
+            SystemTime::now(),
+        );
+        let mut head = format!("{method} {path} HTTP/1.1\r\nhost: {address}\r\n");
+        for (name, value) in &signed.headers {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
         head.push_str("\r\n");

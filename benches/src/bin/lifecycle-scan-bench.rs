@@ -1,4 +1,5 @@
-//! Lifecycle scanner at scale (issue 5, acceptance 5): a real `store::Store`
+//! Lifecycle scanner at scale (the scanner must not raise foreground GET p99
+//! by more than 25% with 100,000 objects): a real `store::Store`
 //! in-process on four folders, 100,000 small objects (half under `temp/`)
 //! with the 7-day `temp/` rule, then
 //! - the scan rate of `Scanner::run_one_cycle` with a clock 1 day ahead

@@ -1,19 +1,15 @@
 //! Handler scenarios through [`handle`]: real HTTP requests signed with the
-//! SDK's signer (`aws-sigv4`) against an in-memory fake of the storage traits,
-//! so status codes, headers and XML are checked without the engine.
+//! test kit's signer (`conformance::signing`, over `aws-sigv4`) against an
+//! in-memory fake of the storage traits, so status codes, headers and XML
+//! are checked without the engine.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{
-    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
-    UriPathNormalizationMode,
-};
-use aws_sigv4::sign::v4;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use conformance::signing::{PayloadSigning, RequestSigner};
 use http_body_util::BodyExt;
 use md5::Digest as _;
 use store::api::*;
@@ -609,47 +605,29 @@ impl Harness {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Reply {
+        let signer = RequestSigner::new("http://localhost:9000", access_key, secret_key);
+        let headers: Vec<(String, String)> = headers
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        let signed = signer.sign_headers(
+            method,
+            uri,
+            &headers,
+            body,
+            &PayloadSigning::Sha256,
+            SystemTime::now(),
+        );
         let mut builder = http::Request::builder()
             .method(method)
             .uri(uri)
             .header("host", "localhost:9000");
-        for (name, value) in headers {
-            builder = builder.header(*name, *value);
+        for (name, value) in &signed.headers {
+            builder = builder.header(name.as_str(), value.as_str());
         }
-        let mut request = builder.body(()).unwrap();
-        let identity = Credentials::new(access_key, secret_key, None, None, "test").into();
-        let mut settings = SigningSettings::default();
-        settings.percent_encoding_mode = PercentEncodingMode::Single;
-        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region("us-east-1")
-            .name("s3")
-            .time(SystemTime::now())
-            .settings(settings)
-            .build()
-            .unwrap()
-            .into();
-        let header_list: Vec<(String, String)> = request
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap().to_string()))
-            .collect();
-        let signable = SignableRequest::new(
-            method,
-            uri,
-            header_list.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            SignableBody::Bytes(body),
-        )
-        .unwrap();
-        let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-        instructions.apply_to_request_http1x(&mut request);
-        let (parts, ()) = request.into_parts();
-        let mut request = http::Request::from_parts(
-            parts,
-            http_body_util::Full::new(Bytes::copy_from_slice(body)),
-        );
+        let mut request = builder
+            .body(http_body_util::Full::new(Bytes::copy_from_slice(body)))
+            .unwrap();
         if !body.is_empty() && !request.headers().contains_key("content-length") {
             request
                 .headers_mut()
@@ -1420,45 +1398,27 @@ async fn put_without_length_is_411() {
     let h = Harness::new();
     h.create_bucket("b").await;
     // Signed as UNSIGNED-PAYLOAD with no Content-Length (a chunked transfer).
-    let mut request = http::Request::builder()
-        .method("PUT")
-        .uri("/b/k")
-        .header("host", "localhost:9000")
-        .header("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
-        .body(())
-        .unwrap();
-    let identity = Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "test").into();
-    let mut settings = SigningSettings::default();
-    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region("us-east-1")
-        .name("s3")
-        .time(SystemTime::now())
-        .settings(settings)
-        .build()
-        .unwrap()
-        .into();
-    let headers: Vec<(String, String)> = request
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_string()))
-        .collect();
-    let signable = SignableRequest::new(
+    let signed = RequestSigner::new("http://localhost:9000", ACCESS_KEY, SECRET_KEY).sign_headers(
         "PUT",
         "/b/k",
-        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        SignableBody::UnsignedPayload,
-    )
-    .unwrap();
-    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
-    instructions.apply_to_request_http1x(&mut request);
-    let (parts, ()) = request.into_parts();
+        &[],
+        b"",
+        &PayloadSigning::Unsigned,
+        SystemTime::now(),
+    );
+    let mut builder = http::Request::builder()
+        .method("PUT")
+        .uri("/b/k")
+        .header("host", "localhost:9000");
+    for (name, value) in &signed.headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
     let reply = h
-        .dispatch(http::Request::from_parts(
-            parts,
-            http_body_util::Full::new(Bytes::from_static(b"abc")),
-        ))
+        .dispatch(
+            builder
+                .body(http_body_util::Full::new(Bytes::from_static(b"abc")))
+                .unwrap(),
+        )
         .await;
     assert_eq!(
         reply.status,
