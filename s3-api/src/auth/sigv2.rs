@@ -256,8 +256,13 @@ pub(crate) fn string_to_sign(
         out.push_str(&values.join(","));
         out.push('\n');
     }
-    // The path as sent (percent-encoded, as the client signed it).
-    out.push_str(parts.uri.path());
+    // The path as sent (percent-encoded, as the client signed it); a
+    // bucket's resource is `/bucket/` with or without the slash in the URL.
+    let path = parts.uri.path();
+    out.push_str(path);
+    if path.len() > 1 && !path[1..].contains('/') {
+        out.push('/');
+    }
     let query = parts.uri.query().unwrap_or("");
     let mut first = true;
     for name in SIGNED_SUBRESOURCES {
@@ -474,5 +479,8 @@ mod tests {
             string_to_sign(&parts, "D").unwrap(),
             "GET\n\n\nD\nx-amz-meta-a:1\nx-amz-meta-b:2\n/b/k?acl&response-content-type=text/plain&versionId=v1"
         );
+        // Bucket requests canonicalise to `/bucket/` (botocore signs that).
+        let bucket = request("PUT", "/b", &[]);
+        assert_eq!(string_to_sign(&bucket, "D").unwrap(), "PUT\n\n\nD\n/b/");
     }
 }
