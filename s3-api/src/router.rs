@@ -358,10 +358,13 @@ const UNSUPPORTED_BUCKET_SUBRESOURCES: &[&str] = &[
     "accelerate",
     "analytics",
     "encryption",
+    // MinIO's ListenBucketNotification (`?events=s3:ObjectCreated:*`).
+    "events",
     "intelligent-tiering",
     "inventory",
     "logging",
     "metadataConfiguration",
+    "metadataTable",
     "metrics",
     "notification",
     "object-lock",
@@ -370,9 +373,38 @@ const UNSUPPORTED_BUCKET_SUBRESOURCES: &[&str] = &[
     "publicAccessBlock",
     "replication",
     "requestPayment",
+    // CreateSession (S3 Express directory buckets).
+    "session",
     "tagging",
     "versions",
     "website",
+];
+
+/// Bucket sub-resources minnow serves, with the methods that have an
+/// operation for them. Any other method (but HEAD and OPTIONS, which read
+/// nothing) answers MethodNotAllowed rather than falling through to the
+/// plain bucket operation: `DELETE /b?acl` must never become DeleteBucket.
+const SERVED_BUCKET_SUBRESOURCES: &[(&str, &[Method])] = &[
+    ("location", &[Method::GET]),
+    ("versioning", &[Method::GET, Method::PUT]),
+    ("acl", &[Method::GET, Method::PUT]),
+    ("uploads", &[Method::GET]),
+    ("delete", &[Method::POST]),
+    ("policy", &[Method::GET, Method::PUT, Method::DELETE]),
+    ("lifecycle", &[Method::GET, Method::PUT, Method::DELETE]),
+    ("cors", &[Method::GET, Method::PUT, Method::DELETE]),
+];
+
+/// Object sub-resources minnow serves and their methods, as for buckets:
+/// `DELETE /b/k?acl` must never become DeleteObject.
+const SERVED_OBJECT_SUBRESOURCES: &[(&str, &[Method])] = &[
+    ("acl", &[Method::GET, Method::PUT]),
+    ("uploads", &[Method::POST]),
+    (
+        "uploadId",
+        &[Method::GET, Method::PUT, Method::POST, Method::DELETE],
+    ),
+    ("partNumber", &[Method::GET, Method::PUT]),
 ];
 
 /// Object sub-resources S3 defines that minnow does not serve (yet).
@@ -442,7 +474,7 @@ pub fn route(
     };
 
     match bucket {
-        None => route_service(method),
+        None => route_service(method, query),
         Some(bucket) if key.is_empty() => route_bucket(method, query, bucket),
         Some(bucket) => route_object(method, query, bucket, key.to_string(), has_copy_source),
     }
@@ -475,7 +507,12 @@ fn not_implemented(operation: impl Into<String>) -> Endpoint {
     }
 }
 
-fn route_service(method: &Method) -> Result<Endpoint, ApiError> {
+fn route_service(method: &Method, query: &Query) -> Result<Endpoint, ApiError> {
+    // MinIO's ListenNotification on every bucket; without this a minio-js
+    // `listenBucketNotification('')` would get a ListBuckets body.
+    if query.has("events") {
+        return Ok(not_implemented(format!("{method} ?events")));
+    }
     match *method {
         Method::GET => Ok(Endpoint::ListBuckets),
         _ => Err(method_not_allowed()),
@@ -498,10 +535,31 @@ fn unsupported_subresource(query: &Query, names: &[&'static str]) -> Option<&'st
     names.iter().copied().find(|name| query.has(name))
 }
 
+/// MethodNotAllowed when `query` names a served sub-resource that `method`
+/// has no operation for (see [`SERVED_BUCKET_SUBRESOURCES`]).
+fn check_served_subresources(
+    method: &Method,
+    query: &Query,
+    served: &[(&str, &[Method])],
+) -> Result<(), ApiError> {
+    if matches!(*method, Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    let misfit = served
+        .iter()
+        .any(|(name, methods)| query.has(name) && !methods.contains(method));
+    if misfit {
+        Err(method_not_allowed())
+    } else {
+        Ok(())
+    }
+}
+
 fn route_bucket(method: &Method, query: &Query, bucket: String) -> Result<Endpoint, ApiError> {
     if let Some(name) = unsupported_subresource(query, UNSUPPORTED_BUCKET_SUBRESOURCES) {
         return Ok(not_implemented(format!("{method} bucket ?{name}")));
     }
+    check_served_subresources(method, query, SERVED_BUCKET_SUBRESOURCES)?;
     let config = bucket_config(query);
     let endpoint = match *method {
         Method::GET => {
@@ -577,6 +635,7 @@ fn route_object(
             return Ok(not_implemented(format!("{method} object ?{name}")));
         }
     }
+    check_served_subresources(method, query, SERVED_OBJECT_SUBRESOURCES)?;
     let upload_id = query.get("uploadId").map(str::to_string);
     let endpoint = match *method {
         Method::GET | Method::HEAD => {
@@ -1117,6 +1176,120 @@ mod tests {
                 matches!(got, NotImplemented { .. }),
                 "{method} {target}: {got:?}"
             );
+        }
+    }
+
+    /// Rule: every sub-resource S3 (and MinIO's client extensions) defines
+    /// either maps to the operation minnow serves for it, or answers 501
+    /// NotImplemented / 405 MethodNotAllowed, and never falls through to
+    /// another operation (a ListObjects body for a listen request, a
+    /// DeleteBucket for `DELETE ?acl`).
+    #[test]
+    fn every_s3_subresource_routes_to_its_operation_or_is_refused() {
+        // Bucket sub-resources from the S3 API reference, plus MinIO's `events`.
+        let bucket_not_implemented = [
+            "accelerate",
+            "analytics",
+            "encryption",
+            "events=s3:ObjectCreated:*",
+            "intelligent-tiering",
+            "inventory",
+            "logging",
+            "metadataConfiguration",
+            "metadataTable",
+            "metrics",
+            "notification",
+            "object-lock",
+            "ownershipControls",
+            "policyStatus",
+            "publicAccessBlock",
+            "replication",
+            "requestPayment",
+            "session",
+            "tagging",
+            "versions",
+            "website",
+        ];
+        for sub in bucket_not_implemented {
+            for method in ["GET", "PUT", "DELETE", "POST"] {
+                let target = format!("/photos?{sub}");
+                let got = route_str(method, &target, None, false).unwrap();
+                assert!(
+                    matches!(got, NotImplemented { .. }),
+                    "{method} {target}: {got:?}"
+                );
+            }
+        }
+        let object_not_implemented = [
+            "attributes",
+            "legal-hold",
+            "renameObject",
+            "restore",
+            "retention",
+            "select&select-type=2",
+            "tagging",
+            "torrent",
+            "versionId=3HL4kqtJlcpXroDTDmJ",
+        ];
+        for sub in object_not_implemented {
+            for method in ["GET", "PUT", "DELETE", "POST"] {
+                let target = format!("/photos/k?{sub}");
+                let got = route_str(method, &target, None, false).unwrap();
+                assert!(
+                    matches!(got, NotImplemented { .. }),
+                    "{method} {target}: {got:?}"
+                );
+            }
+        }
+        // MinIO's listen on every bucket must not become ListBuckets.
+        assert!(matches!(
+            route_str("GET", "/?events=s3:ObjectCreated:*", None, false).unwrap(),
+            NotImplemented { .. }
+        ));
+
+        // Served sub-resources: (method, target, operation name or error).
+        for (method, target, expected) in [
+            ("GET", "/photos?location", "GetBucketLocation"),
+            ("GET", "/photos?versioning", "GetBucketVersioning"),
+            ("PUT", "/photos?versioning", "NotImplemented"),
+            ("GET", "/photos?acl", "GetBucketAcl"),
+            ("PUT", "/photos?acl", "NotImplemented"),
+            ("GET", "/photos?uploads", "ListMultipartUploads"),
+            ("POST", "/photos?delete", "DeleteObjects"),
+            ("GET", "/photos?policy", "GetBucketPolicy"),
+            (
+                "PUT",
+                "/photos?lifecycle",
+                "PutBucketLifecycleConfiguration",
+            ),
+            ("DELETE", "/photos?cors", "DeleteBucketCors"),
+            ("DELETE", "/photos?acl", "MethodNotAllowed"),
+            ("DELETE", "/photos?versioning", "MethodNotAllowed"),
+            ("DELETE", "/photos?location", "MethodNotAllowed"),
+            ("DELETE", "/photos?uploads", "MethodNotAllowed"),
+            ("PUT", "/photos?location", "MethodNotAllowed"),
+            ("PUT", "/photos?uploads", "MethodNotAllowed"),
+            ("GET", "/photos?delete", "MethodNotAllowed"),
+            ("DELETE", "/photos?delete", "MethodNotAllowed"),
+            ("POST", "/photos?policy", "MethodNotAllowed"),
+            ("GET", "/photos/k?acl", "GetObjectAcl"),
+            ("PUT", "/photos/k?acl", "NotImplemented"),
+            ("DELETE", "/photos/k?acl", "MethodNotAllowed"),
+            ("POST", "/photos/k?uploads", "CreateMultipartUpload"),
+            ("GET", "/photos/k?uploads", "MethodNotAllowed"),
+            ("PUT", "/photos/k?uploads", "MethodNotAllowed"),
+            ("DELETE", "/photos/k?uploads", "MethodNotAllowed"),
+            ("GET", "/photos/k?uploadId=u", "ListParts"),
+            ("DELETE", "/photos/k?uploadId=u", "AbortMultipartUpload"),
+            ("POST", "/photos/k?uploadId=u", "CompleteMultipartUpload"),
+            ("PUT", "/photos/k?uploadId=u&partNumber=1", "UploadPart"),
+            ("DELETE", "/photos/k?partNumber=1", "MethodNotAllowed"),
+        ] {
+            let got = match route_str(method, target, None, false) {
+                Ok(endpoint) => endpoint.name().to_string(),
+                Err(err) => err.code.as_str().to_string(),
+            };
+            assert_eq!(got, expected, "{method} {target}");
         }
     }
 

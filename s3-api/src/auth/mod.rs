@@ -1,5 +1,5 @@
-//! Request authentication: SigV4 in the `Authorization` header, presigned
-//! URLs, and the payload modes (unsigned, signed SHA-256, aws-chunked signed
+//! Request authentication: SigV4 (and V2, for older clients) in the
+//! `Authorization` header, presigned URLs of both, and the payload modes (unsigned, signed SHA-256, aws-chunked signed
 //! and unsigned with trailers) that turn a request body into a verified
 //! [`store::api::ByteStream`].
 //!
@@ -10,6 +10,7 @@
 
 mod chunked;
 mod payload;
+mod sigv2;
 mod sigv4;
 #[cfg(test)]
 mod tests;
@@ -129,9 +130,11 @@ impl Authenticated {
     }
 }
 
-/// Authenticates a request from its head: SigV4 in the `Authorization`
-/// header, a presigned query (`X-Amz-Signature`...), or anonymous when it has
-/// neither. `now` is the server clock (tests pass a fixed time).
+/// Authenticates a request from its head: SigV4 or V2 in the
+/// `Authorization` header, a presigned query (`X-Amz-Signature`... or V2's
+/// `AWSAccessKeyId`...), or anonymous when it has neither. Both versions
+/// resolve to the same [`Identity`], so policy checks do not depend on
+/// how a request was signed. `now` is the server clock (tests pass a fixed time).
 pub fn authenticate(
     parts: &http::request::Parts,
     secrets: &dyn SecretLookup,
@@ -158,7 +161,14 @@ pub fn authenticate_with_cache(
             let value = value.to_str().map_err(|_| {
                 AuthError::AuthorizationHeaderMalformed("the header is not ASCII".into())
             })?;
-            sigv4::verify_header(parts, value, secrets, keys, now)
+            if value.starts_with("AWS ") {
+                sigv2::verify_header(parts, value, secrets, now)
+            } else {
+                sigv4::verify_header(parts, value, secrets, keys, now)
+            }
+        }
+        (None, true) if sigv2::is_presigned(parts.uri.query().unwrap_or("")) => {
+            sigv2::verify_presigned(parts, secrets, now)
         }
         (None, true) => sigv4::verify_presigned(parts, secrets, keys, now),
         (None, false) => Ok(Authenticated::anonymous()),

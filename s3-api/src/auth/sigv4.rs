@@ -347,9 +347,6 @@ fn parse_authorization(value: &str) -> Result<AuthorizationHeader<'_>, AuthError
         if value.starts_with(SIGV4A_ALGORITHM) {
             return Err(AuthError::NotImplemented("SigV4a signatures".into()));
         }
-        if value.starts_with("AWS ") {
-            return Err(AuthError::NotImplemented("signature version 2".into()));
-        }
         return Err(malformed("unsupported authorization algorithm"));
     };
     if !rest.starts_with([' ', '\t']) {
@@ -578,7 +575,7 @@ pub(crate) fn verify_header(
     })
 }
 
-/// Whether the query carries presigned-URL parameters (v4, or v2 to refuse).
+/// Whether the query carries presigned-URL parameters (V4, or V2's `AWSAccessKeyId`).
 pub(crate) fn is_presigned(query: &str) -> bool {
     raw_query_pairs(query).any(|(key, _)| {
         matches!(
@@ -607,11 +604,6 @@ pub(crate) fn verify_presigned(
             })
     };
     let Some(algorithm) = param("X-Amz-Algorithm") else {
-        if param("AWSAccessKeyId").is_some() {
-            return Err(AuthError::NotImplemented(
-                "signature version 2 presigned URLs".into(),
-            ));
-        }
         return Err(query_error(MISSING_PRESIGN_PARAMS));
     };
     if algorithm == SIGV4A_ALGORITHM {

@@ -6,11 +6,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use http::Response;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use store::api::{Catalog, ListPage, ListParams, ObjectStore};
 
-use super::{expiry, query_number, xml_response, AppState, RequestContext};
+use super::{expiry, query_number, xml_response, AccessCheck, AppState, RequestContext};
 use crate::error::ApiError;
 use crate::router::Query;
 use crate::xml::response::{CommonPrefix, ListBucketResultV1, ListBucketResultV2, ListEntry};
@@ -162,6 +163,7 @@ fn entries(
             size: o.size,
             owner: owner.cloned(),
             storage_class: "STANDARD",
+            user_metadata: None,
         })
         .collect();
     let prefixes = page
@@ -172,7 +174,70 @@ fn entries(
     (contents, prefixes)
 }
 
-pub(super) async fn list_objects_v2<S: ObjectStore + Catalog>(
+/// MinIO's ListObjectsV2 `metadata=true` extension (minio-js
+/// `listObjectsV2WithMetadata`): each listed object carries `<UserMetadata>`
+/// with its `X-Amz-Meta-*` entries and `content-type`. The listing holds no
+/// metadata, so each object is read with a HEAD. Metadata is what a GET
+/// would reveal, so objects the caller may not `s3:GetObject` are listed
+/// without it rather than failing the listing.
+async fn add_user_metadata<S: ObjectStore + Catalog + 'static>(
+    state: &AppState<S>,
+    ctx: &RequestContext,
+    bucket: &str,
+    page: &ListPage,
+    contents: &mut [ListEntry],
+) -> Result<(), ApiError> {
+    let access = AccessCheck::new(&state.iam, &ctx.auth.identity, Some(bucket)).await?;
+    for (object, entry) in page.objects.iter().zip(contents.iter_mut()) {
+        if !access.allows("s3:GetObject", Some(bucket), Some(&object.key)) {
+            continue;
+        }
+        // Deleted since it was listed: listed without metadata.
+        let Ok(info) = state.store.head_object(bucket, &object.key).await else {
+            continue;
+        };
+        let attributes = &info.attributes;
+        let mut metadata: BTreeMap<String, String> = attributes
+            .user_metadata
+            .iter()
+            .map(|(name, value)| {
+                (
+                    format!("X-Amz-Meta-{}", canonical_name(name)),
+                    value.clone(),
+                )
+            })
+            // Element names must be XML names; an HTTP token may hold more.
+            .filter(|(name, _)| {
+                name.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            })
+            .collect();
+        if let Some(content_type) = &attributes.content_type {
+            metadata.insert("content-type".into(), content_type.clone());
+        }
+        entry.user_metadata = Some(metadata);
+    }
+    Ok(())
+}
+
+/// `foo-bar` → `Foo-Bar`, the header spelling MinIO (Go's
+/// `http.CanonicalHeaderKey`) reports metadata names in.
+fn canonical_name(name: &str) -> String {
+    name.split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            match chars.next() {
+                Some(first) => {
+                    first.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase()
+                }
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+pub(super) async fn list_objects_v2<S: ObjectStore + Catalog + 'static>(
     state: &AppState<S>,
     ctx: &RequestContext,
     bucket: &str,
@@ -212,7 +277,10 @@ pub(super) async fn list_objects_v2<S: ObjectStore + Catalog>(
     )
     .await?;
     let owner = fetch_owner.then(|| state.owner());
-    let (contents, common_prefixes) = entries(&page, &listing, owner.as_ref());
+    let (mut contents, common_prefixes) = entries(&page, &listing, owner.as_ref());
+    if query.get("metadata") == Some("true") {
+        add_user_metadata(state, ctx, bucket, &page, &mut contents).await?;
+    }
     let doc = ListBucketResultV2 {
         xmlns: (),
         name: bucket.to_string(),

@@ -886,7 +886,7 @@ where
         CopyObject { bucket, key } => object::copy_object(state, &ctx, &bucket, &key).await,
         GetObject { bucket, key } => object::get_object(state, &ctx, &bucket, &key).await,
         HeadObject { bucket, key } => object::head_object(state, &ctx, &bucket, &key).await,
-        DeleteObject { bucket, key } => object::delete_object(state, &bucket, &key).await,
+        DeleteObject { bucket, key } => object::delete_object(state, &ctx, &bucket, &key).await,
         GetObjectAcl { bucket, key } => object::get_object_acl(state, &bucket, &key).await,
         CreateMultipartUpload { bucket, key } => {
             multipart::create(state, &ctx, &bucket, &key).await

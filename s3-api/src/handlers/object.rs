@@ -10,7 +10,8 @@ use percent_encoding::percent_decode_str;
 use std::sync::{Arc, OnceLock};
 
 use store::api::{
-    ByteStream, Catalog, ObjectAttributes, ObjectInfo, ObjectStore, PutOptions, StoreError,
+    ByteStream, Catalog, ListParams, ObjectAttributes, ObjectInfo, ObjectStore, PutOptions,
+    StoreError,
 };
 
 use super::conditions::{
@@ -335,12 +336,67 @@ pub(crate) async fn head_object<S: ObjectStore + Catalog + 'static>(
     Ok(response)
 }
 
-pub(super) async fn delete_object<S: ObjectStore>(
+pub(super) async fn delete_object<S: ObjectStore + Catalog + 'static>(
     state: &AppState<S>,
+    ctx: &RequestContext,
     bucket: &str,
     key: &str,
 ) -> Result<Response<ResponseBody>, ApiError> {
+    if ctx
+        .header(FORCE_DELETE_HEADER)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        return force_delete_prefix(state, ctx, bucket, key).await;
+    }
     state.store.delete_object(bucket, key).await?;
+    Ok(empty_response(StatusCode::NO_CONTENT))
+}
+
+/// MinIO's extension (minio-js `removeObject(..., { forceDelete: true })`):
+/// a DELETE with this header set to `true` removes every object whose key
+/// starts with the request's key, not just the key itself.
+const FORCE_DELETE_HEADER: &str = "x-minio-force-delete";
+
+/// Deletes every object under `prefix`. Each key needs `s3:DeleteObject`
+/// like a DeleteObject of its own; one refused key refuses the request
+/// before anything is deleted, so a policy that denies part of a prefix
+/// cannot be stepped around by deleting its parent.
+async fn force_delete_prefix<S: ObjectStore + Catalog + 'static>(
+    state: &AppState<S>,
+    ctx: &RequestContext,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Response<ResponseBody>, ApiError> {
+    let access = AccessCheck::new(&state.iam, &ctx.auth.identity, Some(bucket)).await?;
+    let mut keys = Vec::new();
+    let mut start_after = None;
+    loop {
+        let page = state
+            .store
+            .list_objects(
+                bucket,
+                ListParams {
+                    prefix: prefix.to_string(),
+                    delimiter: None,
+                    start_after: start_after.take(),
+                    max_keys: 1000,
+                },
+            )
+            .await?;
+        for object in page.objects {
+            if !access.allows("s3:DeleteObject", Some(bucket), Some(&object.key)) {
+                return Err(ApiError::new(S3Code::AccessDenied));
+            }
+            keys.push(object.key);
+        }
+        match page.next_marker {
+            Some(marker) if page.is_truncated => start_after = Some(marker),
+            _ => break,
+        }
+    }
+    for key in keys {
+        state.store.delete_object(bucket, &key).await?;
+    }
     Ok(empty_response(StatusCode::NO_CONTENT))
 }
 

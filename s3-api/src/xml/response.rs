@@ -95,6 +95,10 @@ pub struct ListEntry {
     pub owner: Option<Owner>,
     #[serde(rename = "StorageClass")]
     pub storage_class: &'static str,
+    /// MinIO's `metadata=true` extension: `X-Amz-Meta-*` and `content-type`
+    /// of the object, one element each.
+    #[serde(rename = "UserMetadata", skip_serializing_if = "Option::is_none")]
+    pub user_metadata: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -475,6 +479,7 @@ mod tests {
                 size: 3,
                 owner: None,
                 storage_class: "STANDARD",
+                user_metadata: None,
             }],
             common_prefixes: vec![
                 CommonPrefix {

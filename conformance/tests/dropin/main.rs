@@ -1,0 +1,9 @@
+//! MinIO drop-in: what clients written for MinIO send, against the real
+//! `minnow` binary. Signature Version 2 (hand-signed, and from boto3 and
+//! AWS CLI v1 in `conformance/clients/`), and MinIO's S3 extensions
+//! (force-delete of a prefix, listings with metadata, listen requests that
+//! must answer 501 rather than another operation's body).
+
+mod minio_extensions;
+mod python_clients;
+mod sigv2;
