@@ -115,8 +115,7 @@ pub(crate) fn verify_header(
     if skew > MAX_CLOCK_SKEW {
         return Err(AuthError::RequestTimeTooSkewed);
     }
-    let string_to_sign = string_to_sign(parts, &date_line)?;
-    check_signature(&secret, &string_to_sign, signature)?;
+    check_either_bucket_form(parts, &date_line, &secret, signature)?;
     authenticated(parts, access_key)
 }
 
@@ -155,8 +154,7 @@ pub(crate) fn verify_presigned(
     if now_secs > expires_at {
         return Err(AuthError::AccessDenied("Request has expired".into()));
     }
-    let string_to_sign = string_to_sign(parts, &expires)?;
-    check_signature(&secret, &string_to_sign, &signature)?;
+    check_either_bucket_form(parts, &expires, &secret, &signature)?;
     authenticated(parts, &access_key)
 }
 
@@ -174,6 +172,39 @@ fn authenticated(
         signed_payload: Some(payload),
         signing: None,
     })
+}
+
+/// A bucket's resource is signed as `/bucket/` by botocore and as the path
+/// sent (`/bucket`) by clients that sign the URL as written; both name the
+/// same resource, so either signature is accepted.
+fn check_either_bucket_form(
+    parts: &http::request::Parts,
+    date_line: &str,
+    secret: &str,
+    signature: &str,
+) -> Result<(), AuthError> {
+    let canonical = string_to_sign(parts, date_line)?;
+    match check_signature(secret, &canonical, signature) {
+        Ok(()) => Ok(()),
+        Err(error) => {
+            let path = parts.uri.path();
+            let is_bucket = path.len() > 1 && !path[1..].contains('/');
+            if !is_bucket {
+                return Err(error);
+            }
+            let as_sent = string_to_sign_with(parts, date_line, BucketResource::AsSent)?;
+            check_signature(secret, &as_sent, signature)
+        }
+    }
+}
+
+/// How the resource of a bucket-level request (`/bucket`) is written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BucketResource {
+    /// `/bucket/`, as botocore signs it.
+    WithSlash,
+    /// The path exactly as sent.
+    AsSent,
 }
 
 fn check_signature(secret: &str, string_to_sign: &str, signature: &str) -> Result<(), AuthError> {
@@ -222,6 +253,14 @@ pub(crate) fn string_to_sign(
     parts: &http::request::Parts,
     date_line: &str,
 ) -> Result<String, AuthError> {
+    string_to_sign_with(parts, date_line, BucketResource::WithSlash)
+}
+
+fn string_to_sign_with(
+    parts: &http::request::Parts,
+    date_line: &str,
+    bucket_resource: BucketResource,
+) -> Result<String, AuthError> {
     let mut out = String::new();
     out.push_str(parts.method.as_str());
     out.push('\n');
@@ -260,7 +299,7 @@ pub(crate) fn string_to_sign(
     // bucket's resource is `/bucket/` with or without the slash in the URL.
     let path = parts.uri.path();
     out.push_str(path);
-    if path.len() > 1 && !path[1..].contains('/') {
+    if bucket_resource == BucketResource::WithSlash && path.len() > 1 && !path[1..].contains('/') {
         out.push('/');
     }
     let query = parts.uri.query().unwrap_or("");
