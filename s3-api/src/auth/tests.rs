@@ -391,16 +391,13 @@ fn malformed_authorization_headers_are_reported() {
 
 #[test]
 fn sigv4a_is_not_implemented() {
-    for value in [
-        "AWS4-ECDSA-P256-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/s3/aws4_request, SignedHeaders=host, Signature=00",
-    ] {
-        let mut parts = get("/bucket", "localhost").into_parts().0;
-        set_header(&mut parts, "authorization", value);
-        assert!(matches!(
-            auth(&parts, doc_time()),
-            Err(AuthError::NotImplemented(_))
-        ));
-    }
+    let value = "AWS4-ECDSA-P256-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/s3/aws4_request, SignedHeaders=host, Signature=00";
+    let mut parts = get("/bucket", "localhost").into_parts().0;
+    set_header(&mut parts, "authorization", value);
+    assert!(matches!(
+        auth(&parts, doc_time()),
+        Err(AuthError::NotImplemented(_))
+    ));
 }
 
 #[test]
