@@ -80,33 +80,7 @@ pub async fn assert_object_absent(client: &Client, bucket: &str, key: &str) {
     );
 }
 
-/// All keys under `prefix`, following continuation tokens (bounded to 100 pages).
-pub async fn list_keys(client: &Client, bucket: &str, prefix: &str) -> Vec<String> {
-    let mut keys = Vec::new();
-    let mut token: Option<String> = None;
-    for _ in 0..100 {
-        let page = client
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(prefix)
-            .set_continuation_token(token.clone())
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("list {bucket} prefix {prefix:?}: {e:?}"));
-        keys.extend(
-            page.contents()
-                .iter()
-                .filter_map(|o| o.key().map(str::to_string)),
-        );
-        if page.is_truncated() == Some(true) {
-            token = page.next_continuation_token().map(str::to_string);
-            assert!(token.is_some(), "truncated page without continuation token");
-        } else {
-            return keys;
-        }
-    }
-    panic!("listing {bucket} did not finish within 100 pages");
-}
+pub use conformance::sdk::list_keys;
 
 /// HTTP status of an SDK error, if a response arrived.
 pub fn status_of<E>(error: &SdkError<E, HttpResponse>) -> Option<u16> {
