@@ -3,23 +3,29 @@
 //!
 //! Users live in one system blob (`iam.json`) stored with quorum by the
 //! store. Secret keys are sealed at rest with ChaCha20-Poly1305 under a key
-//! derived from the root credentials; they are unsealed into memory at start.
+//! derived once at start from the root credentials with Argon2id (memory-hard,
+//! so a copy of the drives does not open to a fast password search) and a
+//! random per-deployment salt kept in `iam.json`; each sealed secret is bound
+//! to its user name (AEAD associated data), so a sealed value moved to
+//! another user does not open. Secrets are unsealed into memory at start.
 //! Rotating the root password: start once with the old credentials in
 //! `MINNOW_ROOT_USER_OLD` / `MINNOW_ROOT_PASSWORD_OLD` (or MinIO's
 //! `MINIO_ROOT_USER_OLD` / `MINIO_ROOT_PASSWORD_OLD`) and every secret is
 //! re-sealed under the new key; without them, users whose secret cannot be
 //! unsealed are kept but cannot sign requests until they are added again.
 //!
-//! `iam.json` carries a `format` version (1); a newer one is refused at
-//! start. The test fixture `iam/fixtures/iam-v1.json` was written by
-//! format 1 with the root `fixture-root` / `fixture-root-secret-v1`.
+//! `iam.json` carries a `format` version (2); a newer one is refused at
+//! start. Format 1 sealed under an unsalted HMAC of the root credentials,
+//! without the user name; it still loads and is re-sealed as format 2 at
+//! once. The test fixture `iam/fixtures/iam-v1.json` was written by format 1
+//! with the root `fixture-root` / `fixture-root-secret-v1`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
 use base64::Engine as _;
 use bytes::Bytes;
-use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
@@ -30,7 +36,12 @@ use crate::policy::{canned_policy, AccessRequest, Decision, PolicyDocument, Requ
 
 /// The system blob holding users and custom policies.
 pub const IAM_BLOB: &str = "iam.json";
-const IAM_FORMAT: u32 = 1;
+const IAM_FORMAT: u32 = 2;
+/// Argon2id cost of the sealing key: OWASP's 19 MiB, 2 passes, 1 lane
+/// (tens of milliseconds once per start; a guess costs the same).
+const SEAL_KDF_MEMORY_KIB: u32 = 19 * 1024;
+const SEAL_KDF_PASSES: u32 = 2;
+const SEAL_SALT_LEN: usize = 16;
 
 /// Errors of identity management.
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +93,24 @@ impl RootCredentials {
         validate_keys(&self.access_key, &self.secret_key).map_err(IamError::WeakRootCredentials)
     }
 
-    fn sealing_key(&self) -> [u8; 32] {
+    /// Format 2's sealing key: Argon2id over the access and secret key with
+    /// the deployment's salt.
+    fn sealing_key(&self, salt: &[u8]) -> [u8; 32] {
+        let params = argon2::Params::new(SEAL_KDF_MEMORY_KIB, SEAL_KDF_PASSES, 1, Some(32))
+            .expect("constant Argon2 parameters are valid");
+        let kdf = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+        let mut password = Vec::with_capacity(self.access_key.len() + 1 + self.secret_key.len());
+        password.extend_from_slice(self.access_key.as_bytes());
+        password.push(0);
+        password.extend_from_slice(self.secret_key.as_bytes());
+        let mut key = [0u8; 32];
+        kdf.hash_password_into(&password, salt, &mut key)
+            .expect("salt and output lengths are within Argon2's limits");
+        key
+    }
+
+    /// Format 1's sealing key (unsalted HMAC): read only, to migrate.
+    fn legacy_sealing_key(&self) -> [u8; 32] {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.secret_key.as_bytes())
             .expect("HMAC takes any key length");
         mac.update(b"minnow iam seal v1\0");
@@ -121,6 +149,9 @@ pub struct UserInfo {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct StoredIam {
     format: u32,
+    /// base64 of the random per-deployment Argon2id salt (format 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    seal_salt: Option<String>,
     users: BTreeMap<String, StoredUser>,
     #[serde(default)]
     policies: BTreeMap<String, PolicyDocument>,
@@ -147,8 +178,12 @@ fn decode_stored_iam(bytes: &[u8]) -> Result<StoredIam, IamError> {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct StoredUser {
-    /// base64(nonce ‖ ciphertext+tag).
+    /// base64(nonce ‖ ciphertext+tag); format 2 binds it to the user name.
     sealed_secret: String,
+    /// Still sealed the format 1 way (unsalted, not bound to the name):
+    /// its root was not at hand when the data was migrated.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    hmac_sealed: bool,
     enabled: bool,
     policies: Vec<String>,
 }
@@ -164,7 +199,8 @@ struct State {
 pub struct Iam<C> {
     catalog: Arc<C>,
     root: RootCredentials,
-    cipher: ChaCha20Poly1305,
+    /// Seals new secrets (format 2, under the key derived at start).
+    cipher: Sealer,
     state: RwLock<State>,
     /// Serialises read-modify-persist: without it a slower persist of an
     /// older snapshot could land after a newer one and lose a change.
@@ -182,7 +218,42 @@ impl<C: Catalog + 'static> Iam<C> {
         old_root: Option<RootCredentials>,
     ) -> Result<Self, IamError> {
         root.validate()?;
-        let cipher = ChaCha20Poly1305::new(Key::from_slice(&root.sealing_key()));
+        let mut stored = match catalog.get_system_blob(IAM_BLOB).await? {
+            Some(bytes) => decode_stored_iam(&bytes)?,
+            None => StoredIam {
+                format: IAM_FORMAT,
+                ..Default::default()
+            },
+        };
+        let stored_format = stored.format;
+        let salt = match stored.seal_salt.as_deref() {
+            Some(salt) if stored_format >= IAM_FORMAT => base64::engine::general_purpose::STANDARD
+                .decode(salt)
+                .map_err(|e| IamError::Corrupt(format!("the sealing salt: {e}")))?,
+            None if stored_format >= IAM_FORMAT && !stored.users.is_empty() => {
+                return Err(IamError::Corrupt(
+                    "sealed secrets without their sealing salt".into(),
+                ))
+            }
+            _ => {
+                let salt: [u8; SEAL_SALT_LEN] = rand::random();
+                stored.seal_salt = Some(base64::engine::general_purpose::STANDARD.encode(salt));
+                salt.to_vec()
+            }
+        };
+        if stored_format < IAM_FORMAT {
+            // Format 1 secrets open only under the unsalted keys they were
+            // sealed with; each is re-sealed below once it opens (one that
+            // does not stays marked until a start with the right root).
+            for user in stored.users.values_mut() {
+                user.hmac_sealed = true;
+            }
+        }
+        stored.format = IAM_FORMAT;
+        let cipher = Sealer::new(&root, &salt);
+        let old_cipher = old_root.as_ref().map(|r| Sealer::new(r, &salt));
+        let legacy = Sealer::legacy(&root);
+        let old_legacy = old_root.as_ref().map(Sealer::legacy);
         let iam = Iam {
             catalog,
             root,
@@ -191,29 +262,29 @@ impl<C: Catalog + 'static> Iam<C> {
             update_lock: tokio::sync::Mutex::new(()),
             bucket_policies: RwLock::new(HashMap::new()),
         };
-        let stored = match iam.catalog.get_system_blob(IAM_BLOB).await? {
-            Some(bytes) => decode_stored_iam(&bytes)?,
-            None => StoredIam {
-                format: IAM_FORMAT,
-                ..Default::default()
-            },
-        };
-        let old_cipher = old_root.map(|r| ChaCha20Poly1305::new(Key::from_slice(&r.sealing_key())));
         let mut state = State {
             stored,
             secrets: HashMap::new(),
         };
-        let mut resealed = false;
+        let mut resealed = stored_format < IAM_FORMAT;
         for (ak, user) in state.stored.users.iter_mut() {
-            if let Some(secret) = unseal(&iam.cipher, &user.sealed_secret) {
+            let (current, old) = if user.hmac_sealed {
+                (&legacy, old_legacy.as_ref())
+            } else {
+                (&iam.cipher, old_cipher.as_ref())
+            };
+            let opened = current.unseal(ak, &user.sealed_secret).map(|s| (s, false));
+            let opened = opened.or_else(|| {
+                old.and_then(|c| c.unseal(ak, &user.sealed_secret))
+                    .map(|s| (s, true))
+            });
+            if let Some((secret, by_old_root)) = opened {
+                if by_old_root || user.hmac_sealed {
+                    user.sealed_secret = iam.cipher.seal(ak, &secret);
+                    user.hmac_sealed = false;
+                    resealed = true;
+                }
                 state.secrets.insert(ak.clone(), secret);
-            } else if let Some(secret) = old_cipher
-                .as_ref()
-                .and_then(|c| unseal(c, &user.sealed_secret))
-            {
-                user.sealed_secret = seal(&iam.cipher, &secret);
-                state.secrets.insert(ak.clone(), secret);
-                resealed = true;
             } else {
                 tracing::warn!(
                     user = %ak,
@@ -284,7 +355,7 @@ impl<C: Catalog + 'static> Iam<C> {
                 "the access key is the root user's".into(),
             ));
         }
-        let sealed = seal(&self.cipher, secret_key);
+        let sealed = self.cipher.seal(access_key, secret_key);
         self.update(|state| {
             let user = state
                 .stored
@@ -292,10 +363,12 @@ impl<C: Catalog + 'static> Iam<C> {
                 .entry(access_key.to_string())
                 .or_insert_with(|| StoredUser {
                     sealed_secret: String::new(),
+                    hmac_sealed: false,
                     enabled: true,
                     policies: Vec::new(),
                 });
             user.sealed_secret = sealed;
+            user.hmac_sealed = false;
             state
                 .secrets
                 .insert(access_key.to_string(), secret_key.to_string());
@@ -535,27 +608,70 @@ impl<C: Catalog + 'static> Iam<C> {
     }
 }
 
-fn seal(cipher: &ChaCha20Poly1305, secret: &str) -> String {
-    let nonce_bytes: [u8; 12] = rand::random();
-    let nonce = Nonce::from_slice(&nonce_bytes);
-    let ct = cipher
-        .encrypt(nonce, secret.as_bytes())
-        .expect("in-memory encryption cannot fail");
-    let mut out = nonce_bytes.to_vec();
-    out.extend_from_slice(&ct);
-    base64::engine::general_purpose::STANDARD.encode(out)
+/// The AEAD that seals user secrets, and whether it binds them to their
+/// user name (format 2) or not (format 1, read only).
+#[derive(Clone)]
+struct Sealer {
+    cipher: ChaCha20Poly1305,
+    bind_user: bool,
 }
 
-fn unseal(cipher: &ChaCha20Poly1305, sealed: &str) -> Option<String> {
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(sealed)
-        .ok()?;
-    if raw.len() < 12 {
-        return None;
+impl Sealer {
+    fn new(root: &RootCredentials, salt: &[u8]) -> Self {
+        Sealer {
+            cipher: ChaCha20Poly1305::new(Key::from_slice(&root.sealing_key(salt))),
+            bind_user: true,
+        }
     }
-    let (nonce, ct) = raw.split_at(12);
-    let plain = cipher.decrypt(Nonce::from_slice(nonce), ct).ok()?;
-    String::from_utf8(plain).ok()
+
+    fn legacy(root: &RootCredentials) -> Self {
+        Sealer {
+            cipher: ChaCha20Poly1305::new(Key::from_slice(&root.legacy_sealing_key())),
+            bind_user: false,
+        }
+    }
+
+    fn associated_data(&self, access_key: &str) -> Vec<u8> {
+        if self.bind_user {
+            [b"minnow iam user\0".as_slice(), access_key.as_bytes()].concat()
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn seal(&self, access_key: &str, secret: &str) -> String {
+        let nonce_bytes: [u8; 12] = rand::random();
+        let aad = self.associated_data(access_key);
+        let ct = self
+            .cipher
+            .encrypt(
+                Nonce::from_slice(&nonce_bytes),
+                Payload {
+                    msg: secret.as_bytes(),
+                    aad: &aad,
+                },
+            )
+            .expect("in-memory encryption cannot fail");
+        let mut out = nonce_bytes.to_vec();
+        out.extend_from_slice(&ct);
+        base64::engine::general_purpose::STANDARD.encode(out)
+    }
+
+    fn unseal(&self, access_key: &str, sealed: &str) -> Option<String> {
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(sealed)
+            .ok()?;
+        if raw.len() < 12 {
+            return None;
+        }
+        let (nonce, ct) = raw.split_at(12);
+        let aad = self.associated_data(access_key);
+        let plain = self
+            .cipher
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: &aad })
+            .ok()?;
+        String::from_utf8(plain).ok()
+    }
 }
 
 #[cfg(test)]
@@ -641,6 +757,81 @@ mod tests {
         assert!(iam.list_policies().contains(&"photos-read".to_string()));
     }
 
+    /// Format 1 sealed under an unsalted HMAC of the root password; loading
+    /// it re-seals every secret at once under the salted Argon2id key, bound
+    /// to its user name, and the result is format 2.
+    #[tokio::test]
+    async fn iam_v1_fixture_is_resealed_as_format_2_at_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_iam_fixture(dir.path()).await;
+        let v1: StoredIam =
+            serde_json::from_slice(&std::fs::read(IAM_V1_FIXTURE).unwrap()).unwrap();
+        Iam::load(store.clone(), fixture_root(), None)
+            .await
+            .unwrap();
+
+        let bytes = store.get_system_blob(IAM_BLOB).await.unwrap().unwrap();
+        let v2 = decode_stored_iam(&bytes).unwrap();
+        assert_eq!(v2.format, 2);
+        let salt = base64::engine::general_purpose::STANDARD
+            .decode(v2.seal_salt.as_deref().expect("a salt is stored"))
+            .unwrap();
+        assert_eq!(salt.len(), SEAL_SALT_LEN);
+        let sealer = Sealer::new(&fixture_root(), &salt);
+        let legacy = Sealer::legacy(&fixture_root());
+        for (name, secret) in [("alice", "alice-secret-key-1"), ("bob", "bob-secret-key-2")] {
+            let user = &v2.users[name];
+            assert!(!user.hmac_sealed);
+            assert_ne!(user.sealed_secret, v1.users[name].sealed_secret);
+            assert_eq!(legacy.unseal(name, &user.sealed_secret), None);
+            assert_eq!(
+                sealer.unseal(name, &user.sealed_secret).as_deref(),
+                Some(secret)
+            );
+        }
+        assert_eq!(v2.users["bob"].policies, vec!["photos-read".to_string()]);
+        assert!(v2.policies.contains_key("photos-read"));
+
+        // The migrated data loads again under the same root and salt.
+        let iam = Iam::load(store.clone(), fixture_root(), None)
+            .await
+            .unwrap();
+        assert_eq!(
+            iam.secret_key("alice").as_deref(),
+            Some("alice-secret-key-1")
+        );
+        let again =
+            decode_stored_iam(&store.get_system_blob(IAM_BLOB).await.unwrap().unwrap()).unwrap();
+        assert_eq!(again.seal_salt, v2.seal_salt, "the salt is kept");
+    }
+
+    /// Two deployments with the same root password get different sealing
+    /// keys (the salt is per deployment), and key derivation at start stays
+    /// well under a second.
+    #[tokio::test]
+    async fn each_deployment_seals_under_its_own_salt() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (
+            four_drive_store(&dir.path().join("a")).await,
+            four_drive_store(&dir.path().join("b")).await,
+        );
+        for store in [&a, &b] {
+            let iam = Iam::load(store.clone(), fixture_root(), None)
+                .await
+                .unwrap();
+            iam.add_user("alice", "alice-secret-key-1").await.unwrap();
+        }
+        let read = |bytes: Bytes| decode_stored_iam(&bytes).unwrap();
+        let sa = read(a.get_system_blob(IAM_BLOB).await.unwrap().unwrap());
+        let sb = read(b.get_system_blob(IAM_BLOB).await.unwrap().unwrap());
+        assert_ne!(sa.seal_salt, sb.seal_salt);
+        let started = std::time::Instant::now();
+        let salt = [1u8; SEAL_SALT_LEN];
+        fixture_root().sealing_key(&salt);
+        let took = started.elapsed();
+        assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+    }
+
     #[tokio::test]
     async fn iam_v1_fixture_needs_its_root_and_reseals_under_a_rotated_one() {
         let dir = tempfile::tempdir().unwrap();
@@ -671,7 +862,7 @@ mod tests {
     /// fixture).
     #[tokio::test]
     #[ignore]
-    async fn write_iam_format_v1_fixture() {
+    async fn write_iam_fixture_of_the_current_format() {
         let dir = tempfile::tempdir().unwrap();
         let store = four_drive_store(dir.path()).await;
         let iam = Iam::load(store.clone(), fixture_root(), None)
@@ -689,8 +880,15 @@ mod tests {
         iam.set_policy("bob", "photos-read", true).await.unwrap();
         iam.set_enabled("bob", false).await.unwrap();
         let bytes = store.get_system_blob(IAM_BLOB).await.unwrap().unwrap();
-        std::fs::create_dir_all(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures")).unwrap();
-        std::fs::write(IAM_V1_FIXTURE, bytes).unwrap();
+        let path = format!(
+            "{}/fixtures/iam-v{IAM_FORMAT}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        assert!(
+            !std::path::Path::new(&path).exists(),
+            "{path}: an old version's fixture is never overwritten"
+        );
+        std::fs::write(path, bytes).unwrap();
     }
 
     const BUCKET_POLICY_V1_FIXTURE: &str = concat!(
@@ -764,10 +962,10 @@ mod tests {
     async fn iam_data_of_a_newer_format_is_refused() {
         // A later format may reshape everything but `format`; the error
         // names the version rather than a missing field.
-        let newer = br#"{"format":2,"identities":[]}"#;
+        let newer = br#"{"format":3,"identities":[]}"#;
         let err = decode_stored_iam(newer).unwrap_err().to_string();
         assert!(
-            err.contains("identity data format 2 is newer than this minnow understands (1)"),
+            err.contains("identity data format 3 is newer than this minnow understands (2)"),
             "{err}"
         );
         let dir = tempfile::tempdir().unwrap();
@@ -781,7 +979,7 @@ mod tests {
             .err()
             .expect("a newer format is refused");
         assert!(matches!(err, IamError::Corrupt(_)), "{err}");
-        assert!(err.to_string().contains("format 2 is newer"), "{err}");
+        assert!(err.to_string().contains("format 3 is newer"), "{err}");
     }
 
     /// An explicit Deny in a user's own policy wins even where the bucket
@@ -856,13 +1054,22 @@ mod tests {
             access_key: "root".into(),
             secret_key: "password2".into(),
         };
-        let c1 = ChaCha20Poly1305::new(Key::from_slice(&root.sealing_key()));
-        let c2 = ChaCha20Poly1305::new(Key::from_slice(&other.sealing_key()));
-        let sealed = seal(&c1, "s3cr3t-key-value");
+        let salt = [7u8; SEAL_SALT_LEN];
+        let c1 = Sealer::new(&root, &salt);
+        let c2 = Sealer::new(&other, &salt);
+        let other_salt = Sealer::new(&root, &[8u8; SEAL_SALT_LEN]);
+        let sealed = c1.seal("alice", "s3cr3t-key-value");
         assert!(!sealed.contains("s3cr3t"));
-        assert_eq!(unseal(&c1, &sealed).as_deref(), Some("s3cr3t-key-value"));
-        assert_eq!(unseal(&c2, &sealed), None);
-        assert_eq!(unseal(&c1, "garbage"), None);
+        assert_eq!(
+            c1.unseal("alice", &sealed).as_deref(),
+            Some("s3cr3t-key-value")
+        );
+        assert_eq!(c2.unseal("alice", &sealed), None);
+        assert_eq!(other_salt.unseal("alice", &sealed), None);
+        assert_eq!(c1.unseal("alice", "garbage"), None);
+        // Bound to its user: the same sealed value copied to another user
+        // (someone with write access to the drives) does not open.
+        assert_eq!(c1.unseal("mallory", &sealed), None);
     }
 
     #[test]
