@@ -308,6 +308,18 @@ where
             crate::admin::serve_request(&state.iam, &state.store, &parts, body, state.started)
                 .await,
         )
+    } else if crate::admin::minio_v3::is_minio_admin_path(&resource) {
+        operation = Operation(crate::admin::minio_v3::operation_name(&parts));
+        facts.admin = true;
+        facts.access_key = audit::claimed_access_key(&parts);
+        Ok(crate::admin::minio_v3::serve_request(
+            &state.iam,
+            &state.store,
+            &parts,
+            body,
+            state.started,
+        )
+        .await)
     } else {
         serve(&state, parts, body, &mut operation, &mut facts).await
     };

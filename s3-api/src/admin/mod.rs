@@ -24,6 +24,8 @@
 //! | POST | `heal/object?bucket=&key=` | `admin:Heal` |
 //! | POST | `heal?bucket=&prefix=` | `admin:Heal` |
 
+pub mod minio_v3;
+
 use std::time::Instant;
 
 use bytes::Bytes;
