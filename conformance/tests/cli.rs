@@ -579,6 +579,46 @@ fn admin_info_reports_layout_drives_and_counts() {
     cli(server, &["bucket", "delete", "--force", &bucket]).ok();
 }
 
+/// `minnow admin info` says where the audit log goes and what it records:
+/// stderr by default, the `MINNOW_AUDIT_LOG` file when set, and whether
+/// `MINNOW_AUDIT_LOG_ALL` records every request.
+#[test]
+fn admin_info_says_where_the_audit_log_goes() {
+    let server = shared_server();
+    if server.is_external() {
+        return;
+    }
+    let info = cli(server, &["admin", "info", "--json"]).ok().json();
+    assert_eq!(info["audit"]["destination"], "stderr", "{info}");
+    assert_eq!(info["audit"]["allRequests"], false, "{info}");
+    let human = cli(server, &["admin", "info"]).ok();
+    assert!(
+        human
+            .stdout
+            .contains("Audit:    stderr (admin calls, authentication failures and denials)"),
+        "{}",
+        human.stdout
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.log");
+    let logged = TestServer::spawn(conformance::ServerOptions {
+        env: vec![
+            ("MINNOW_AUDIT_LOG".to_string(), log.display().to_string()),
+            ("MINNOW_AUDIT_LOG_ALL".to_string(), "on".to_string()),
+        ],
+        ..conformance::ServerOptions::default()
+    })
+    .expect("starting a server with an audit log");
+    let info = cli(&logged, &["admin", "info", "--json"]).ok().json();
+    assert_eq!(info["audit"]["destination"], "file", "{info}");
+    assert_eq!(info["audit"]["path"], log.display().to_string(), "{info}");
+    assert_eq!(info["audit"]["allRequests"], true, "{info}");
+    let human = cli(&logged, &["admin", "info"]).ok();
+    let expected = format!("Audit:    {} (every request)", log.display());
+    assert!(human.stdout.contains(&expected), "{}", human.stdout);
+}
+
 #[test]
 fn heal_rebuilds_a_wiped_drive_folder() {
     let server = shared_server();

@@ -170,7 +170,8 @@ pub enum Endpoint {
     MinioHealth {
         path: String,
     },
-    /// `/minio/admin/<path>` (reserved; answers NotImplemented for now).
+    /// `/minio/admin/<path>`: the handlers hand it to `admin::minio_v3`
+    /// before routing; routed here only so that it is never an S3 bucket.
     MinioAdmin {
         path: String,
     },

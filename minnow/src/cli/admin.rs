@@ -118,6 +118,15 @@ fn render_info(info: &ServerInfo, endpoint: &str) -> String {
         ));
     }
     out.push_str(&format!("Heal:     {}\n", render_heal(&info.heal)));
+    if let Some(audit) = &info.audit {
+        let destination = audit.path.as_deref().unwrap_or(&audit.destination);
+        let scope = if audit.all_requests {
+            "every request"
+        } else {
+            "admin calls, authentication failures and denials"
+        };
+        out.push_str(&format!("Audit:    {destination} ({scope})\n"));
+    }
     if !info.workers.is_empty() {
         out.push_str("Workers:\n");
         for worker in &info.workers {
@@ -255,8 +264,17 @@ mod tests {
                 drives_healing: vec![1],
                 ..HealView::default()
             },
+            audit: Some(s3_api::admin::AuditView {
+                destination: "file".into(),
+                path: Some("/var/log/minnow-audit.log".into()),
+                all_requests: false,
+            }),
         };
         let text = render_info(&info, "http://x");
+        assert!(
+            text.contains("Audit:    /var/log/minnow-audit.log (admin calls, authentication failures and denials)"),
+            "{text}"
+        );
         assert!(text.contains("EC 2+2 (1 of 2 drives online)"), "{text}");
         assert!(text.contains("Objects: ≥ 1000000"), "{text}");
         assert!(text.contains("2. /d2  offline\n"), "{text}");

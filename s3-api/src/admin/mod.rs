@@ -301,6 +301,57 @@ pub struct ServerInfo {
     pub workers: Vec<WorkerView>,
     #[serde(default)]
     pub heal: HealView,
+    /// Where the audit log goes (absent from older servers and in-process
+    /// servers without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditView>,
+}
+
+/// The audit log in `GET info`: where its lines go and which requests
+/// they record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditView {
+    /// `file` or `stderr`.
+    pub destination: String,
+    /// The file (`MINNOW_AUDIT_LOG`), when the destination is a file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Every request (`MINNOW_AUDIT_LOG_ALL`), or only admin calls,
+    /// authentication failures and denials.
+    pub all_requests: bool,
+}
+
+impl From<&crate::handlers::audit::AuditSink> for AuditView {
+    fn from(sink: &crate::handlers::audit::AuditSink) -> Self {
+        use crate::handlers::audit::AuditDestination;
+        let (destination, path) = match sink.destination() {
+            AuditDestination::Stderr => ("stderr", None),
+            AuditDestination::File(path) => ("file", Some(path.display().to_string())),
+        };
+        AuditView {
+            destination: destination.to_string(),
+            path,
+            all_requests: sink.records_all_requests(),
+        }
+    }
+}
+
+/// What the admin API reports about the running server beyond the store:
+/// when it started (uptime) and where its audit log goes.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    pub started: Instant,
+    pub audit: Option<AuditView>,
+}
+
+impl From<Instant> for Runtime {
+    fn from(started: Instant) -> Self {
+        Runtime {
+            started,
+            audit: None,
+        }
+    }
 }
 
 /// One background worker in `GET info`.
@@ -495,7 +546,7 @@ pub async fn serve_request<S, B>(
     store: &S,
     parts: &http::request::Parts,
     body: B,
-    started: Instant,
+    runtime: impl Into<Runtime>,
 ) -> Response<ResponseBody>
 where
     S: ObjectStore + Catalog + MultipartStore + Maintenance + 'static,
@@ -532,7 +583,7 @@ where
         path,
         parts.uri.query(),
         bytes,
-        started,
+        runtime,
     )
     .await
 }
@@ -561,8 +612,9 @@ async fn collect_limited(
 
 /// Serves one admin request. `caller` is the verified access key (`None`
 /// for anonymous requests, which are always refused), `path` the
-/// percent-encoded request path after [`ADMIN_PREFIX`], `started` when the
-/// server started (for uptime). Never fails: errors become problem documents.
+/// percent-encoded request path after [`ADMIN_PREFIX`], `runtime` when the
+/// server started (for uptime) and where its audit log goes. Never fails:
+/// errors become problem documents.
 #[allow(clippy::too_many_arguments)]
 pub async fn handle<S>(
     iam: &Iam<S>,
@@ -572,12 +624,13 @@ pub async fn handle<S>(
     path: &str,
     query: Option<&str>,
     body: Bytes,
-    started: Instant,
+    runtime: impl Into<Runtime>,
 ) -> Response<ResponseBody>
 where
     S: ObjectStore + Catalog + MultipartStore + Maintenance + 'static,
 {
-    match serve(iam, store, caller, method, path, query, body, started).await {
+    let runtime = runtime.into();
+    match serve(iam, store, caller, method, path, query, body, &runtime).await {
         Ok(response) => response,
         Err(problem) => {
             if problem.status >= 500 {
@@ -597,7 +650,7 @@ async fn serve<S>(
     path: &str,
     query: Option<&str>,
     body: Bytes,
-    started: Instant,
+    runtime: &Runtime,
 ) -> Result<Response<ResponseBody>, Problem>
 where
     S: ObjectStore + Catalog + MultipartStore + Maintenance + 'static,
@@ -605,7 +658,7 @@ where
     let route = route(method, path, query)?;
     authorize(iam, caller, &route, &body)?;
     match route {
-        AdminRoute::Info => json_response(&server_info(store, started).await?),
+        AdminRoute::Info => json_response(&server_info(store, runtime).await?),
         AdminRoute::ListUsers => json_response(&UserList {
             users: iam.list_users().into_iter().map(UserView::from).collect(),
         }),
@@ -814,7 +867,7 @@ fn validate_policy_name(name: &str) -> Result<(), Problem> {
     }
 }
 
-async fn server_info<S>(store: &S, started: Instant) -> Result<ServerInfo, Problem>
+async fn server_info<S>(store: &S, runtime: &Runtime) -> Result<ServerInfo, Problem>
 where
     S: ObjectStore + Catalog + Maintenance,
 {
@@ -861,7 +914,7 @@ where
     Ok(ServerInfo {
         state: state.to_string(),
         version: env!("CARGO_PKG_VERSION").to_string(),
-        uptime_seconds: started.elapsed().as_secs(),
+        uptime_seconds: runtime.started.elapsed().as_secs(),
         layout: format!("EC {data}+{parity}"),
         data_shards: data,
         parity_shards: parity,
@@ -881,6 +934,7 @@ where
         objects_capped,
         workers: store.workers().iter().map(WorkerView::from).collect(),
         heal: HealView::from(&store.heal_status()),
+        audit: runtime.audit.clone(),
     })
 }
 

@@ -307,9 +307,8 @@ fn parse_credential(value: &str) -> Result<Credential<'_>, String> {
     if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("invalid credential date \"{date}\""));
     }
-    if region.is_empty() {
-        return Err("the Credential has an empty region".into());
-    }
+    // An empty region is accepted, as MinIO without a configured region
+    // does: minio-py's `MinioAdmin` signs with region "" by default.
     if region.len() > MAX_REGION_LEN {
         return Err(format!(
             "the Credential's region is longer than {MAX_REGION_LEN} bytes"

@@ -304,10 +304,21 @@ where
         operation = Operation(admin_operation(&parts));
         facts.admin = true;
         facts.access_key = audit::claimed_access_key(&parts);
-        Ok(
-            crate::admin::serve_request(&state.iam, &state.store, &parts, body, state.started)
-                .await,
+        Ok(crate::admin::serve_request(
+            &state.iam,
+            &state.store,
+            &parts,
+            body,
+            crate::admin::Runtime {
+                started: state.started,
+                audit: state
+                    .config
+                    .audit
+                    .as_deref()
+                    .map(crate::admin::AuditView::from),
+            },
         )
+        .await)
     } else if crate::admin::minio_v3::is_minio_admin_path(&resource) {
         operation = Operation(crate::admin::minio_v3::operation_name(&parts));
         facts.admin = true;

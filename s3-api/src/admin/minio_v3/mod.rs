@@ -690,7 +690,7 @@ async fn info_message<S>(store: &S, started: Instant) -> Result<InfoMessage, Mad
 where
     S: ObjectStore + Catalog + Maintenance,
 {
-    let info = super::server_info(store, started).await?;
+    let info = super::server_info(store, &super::Runtime::from(started)).await?;
     let online = info.drives.iter().filter(|d| d.state != "offline").count();
     let healing = &info.heal.drives_healing;
     let mode = if info.state == "offline" {
