@@ -76,9 +76,9 @@ fn minio_py_admin_client_manages_users_and_policies() {
 
 /// Newer clients try `v4` first and fall back on 426; admin endpoints minnow
 /// does not serve answer 501 `NotImplemented` as MinIO's JSON error (not
-/// S3's XML), signed or not.
+/// S3's XML), signed or not. Heal status answers as madmin reads it.
 #[tokio::test]
-async fn v4_paths_are_426_and_unserved_admin_paths_501_json() {
+async fn v4_is_426_unserved_admin_paths_501_json_and_heal_status_maps() {
     let server = TestServer::start().unwrap();
     for (method, path, status) in [
         ("GET", "/minio/admin/v4/info", 426),
@@ -105,6 +105,22 @@ async fn v4_paths_are_426_and_unserved_admin_paths_501_json() {
         };
         assert_eq!(body["Code"], expected, "{path}");
     }
+    // Heal status as madmin's `BgHealState`: nothing to heal on a fresh
+    // 2+2 server, standard parity 2.
+    let heal = send_signed(
+        &server,
+        "POST",
+        "/minio/admin/v3/background-heal/status",
+        &[],
+        vec![],
+        PayloadSigning::Sha256,
+    )
+    .await
+    .unwrap();
+    assert_eq!(heal.status, 200, "{}", heal.text());
+    let heal: serde_json::Value = serde_json::from_str(&heal.text()).unwrap();
+    assert_eq!(heal["sc_parity"]["STANDARD"], 2, "{heal}");
+    assert_eq!(heal["offline_nodes"], serde_json::json!([]), "{heal}");
     // A served endpoint still needs a signature: anonymous is refused.
     let anonymous = reqwest::get(format!("{}/minio/admin/v3/info", server.endpoint()))
         .await
