@@ -121,6 +121,50 @@ async fn v4_is_426_unserved_admin_paths_501_json_and_heal_status_maps() {
     let heal: serde_json::Value = serde_json::from_str(&heal.text()).unwrap();
     assert_eq!(heal["sc_parity"]["STANDARD"], 2, "{heal}");
     assert_eq!(heal["offline_nodes"], serde_json::json!([]), "{heal}");
+    // A readonly user is refused heal status too (minio-py has no call
+    // for it, so the script cannot check it).
+    for (method, path, body) in [
+        (
+            "PUT",
+            "/minnow/admin/v1/users/heal-ro",
+            r#"{"secretKey":"heal-ro-secret-1"}"#,
+        ),
+        (
+            "PUT",
+            "/minnow/admin/v1/users/heal-ro/policies/readonly",
+            "",
+        ),
+    ] {
+        let response = send_signed(
+            &server,
+            method,
+            path,
+            &[],
+            body.as_bytes().to_vec(),
+            PayloadSigning::Sha256,
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.status, 200, "{path}: {}", response.text());
+    }
+    let readonly =
+        conformance::signing::RequestSigner::new(server.endpoint(), "heal-ro", "heal-ro-secret-1");
+    let path = "/minio/admin/v3/background-heal/status";
+    let signed = readonly.sign_headers(
+        "POST",
+        path,
+        &[],
+        &[],
+        &PayloadSigning::Sha256,
+        std::time::SystemTime::now(),
+    );
+    let refused =
+        conformance::raw_http::send_with_headers(&server, "POST", path, &signed.headers, vec![])
+            .await
+            .unwrap();
+    assert_eq!(refused.status, 403, "{}", refused.text());
+    let refused: serde_json::Value = serde_json::from_str(&refused.text()).unwrap();
+    assert_eq!(refused["Code"], "AccessDenied");
     // A served endpoint still needs a signature: anonymous is refused.
     let anonymous = reqwest::get(format!("{}/minio/admin/v3/info", server.endpoint()))
         .await
