@@ -3,7 +3,8 @@
 //!
 //! Request flow: `server` accepts a connection and hands each request to
 //! [`handlers::handle`], which sends CDN host names to `cdn` and the admin
-//! API to `admin`, else authenticates it (`auth`), routes it (`router`),
+//! APIs to `admin` (MinIO's `/minio/admin/v3/` to `admin::minio_v3`), else
+//! authenticates it (`auth`), routes it (`router`),
 //! authorizes it (the `iam` crate), runs the handler against the storage
 //! traits, and renders any failure through `error` — the only place store
 //! and auth errors become S3 error codes.
