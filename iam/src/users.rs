@@ -17,8 +17,9 @@
 //! `iam.json` carries a `format` version (2); a newer one is refused at
 //! start. Format 1 sealed under an unsalted HMAC of the root credentials,
 //! without the user name; it still loads and is re-sealed as format 2 at
-//! once. The test fixture `iam/fixtures/iam-v1.json` was written by format 1
-//! with the root `fixture-root` / `fixture-root-secret-v1`.
+//! once. The test fixtures `iam/fixtures/iam-v1.json` and `iam-v2.json` were
+//! written by formats 1 and 2 with the root `fixture-root` /
+//! `fixture-root-secret-v1`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
@@ -679,6 +680,7 @@ mod tests {
     use super::*;
 
     const IAM_V1_FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/iam-v1.json");
+    const IAM_V2_FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/iam-v2.json");
     const PHOTOS_READ_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::photos/*"]}]}"#;
 
     /// The root credentials the v1 fixture's secrets are sealed under.
@@ -803,6 +805,35 @@ mod tests {
         let again =
             decode_stored_iam(&store.get_system_blob(IAM_BLOB).await.unwrap().unwrap()).unwrap();
         assert_eq!(again.seal_salt, v2.seal_salt, "the salt is kept");
+    }
+
+    /// Format 2 as written by its first version (salted Argon2id, sealed
+    /// secrets bound to their user names) keeps loading, and is not
+    /// rewritten by a load.
+    #[tokio::test]
+    async fn iam_format_v2_fixture_still_decodes() {
+        let bytes = std::fs::read(IAM_V2_FIXTURE).expect("fixture present");
+        let dir = tempfile::tempdir().unwrap();
+        let store = four_drive_store(dir.path()).await;
+        store
+            .put_system_blob(IAM_BLOB, Some(Bytes::from(bytes.clone())))
+            .await
+            .unwrap();
+        let iam = Iam::load(store.clone(), fixture_root(), None)
+            .await
+            .unwrap();
+        assert_eq!(
+            iam.secret_key("alice").as_deref(),
+            Some("alice-secret-key-1")
+        );
+        assert_eq!(
+            iam.user_info("bob")
+                .map(|u| (u.enabled, u.usable, u.policies)),
+            Some((false, true, vec!["photos-read".to_string()]))
+        );
+        assert!(iam.get_policy("photos-read").is_some());
+        let stored = store.get_system_blob(IAM_BLOB).await.unwrap().unwrap();
+        assert_eq!(stored.as_ref(), bytes.as_slice(), "a load rewrites nothing");
     }
 
     /// Two deployments with the same root password get different sealing
