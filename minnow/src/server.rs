@@ -124,7 +124,11 @@ fn client_address(local: SocketAddr) -> SocketAddr {
 }
 
 async fn serve(args: ServerArgs) -> anyhow::Result<()> {
-    let env = |name: &str| config::env_var(name);
+    let environment = config::Environment::from_process()?;
+    let env = |name: &str| environment.get(name);
+    for name in environment.ignored_minio_vars() {
+        tracing::warn!("{name} is set but minnow does not support it: ignored");
+    }
     let root = config::resolve_root(args.root_user.clone(), args.root_password.clone(), &env);
     s3_api::iam::validate_keys(&root.user, &root.password)
         .map_err(|message| anyhow!("root credentials: {message}"))?;
@@ -141,6 +145,9 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("creating default drive {}", drive.display()))?;
         }
         tracing::info!("no drives given: using ./data/drive1..{DEFAULT_DRIVE_COUNT}");
+    }
+    for drive in &drives {
+        ensure_writable(drive)?;
     }
     let mut store_config = StoreConfig::new(drives);
     store_config.parity = config::parity_from_env(&env)?;
@@ -314,6 +321,47 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Fails, naming the folder, its owner and mode, when an existing drive
+/// folder cannot be written by this process: in a container the usual cause
+/// is a bind mount owned by another UID, and the store's own error would only
+/// name a file inside it. A folder that does not exist yet is left to the
+/// store (it creates one whose parent exists).
+fn ensure_writable(drive: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    let Ok(metadata) = std::fs::metadata(drive) else {
+        return Ok(());
+    };
+    if !metadata.is_dir() {
+        anyhow::bail!("drive {} is not a folder", drive.display());
+    }
+    let probe = drive.join(format!(".minnow-write-probe-{}", std::process::id()));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe);
+    match written {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(error) => {
+            // /proc/self belongs to the process's effective user.
+            let me = std::fs::metadata("/proc/self")
+                .map(|m| format!("{}:{}", m.uid(), m.gid()))
+                .unwrap_or_else(|_| "this user".to_string());
+            Err(anyhow!(
+                "drive folder {} is not writable by {me} ({error}); it belongs to {}:{} \
+                 with mode {:o}: give that user write access (chown, or chmod g+w/o+w \
+                 with a matching group)",
+                drive.display(),
+                metadata.uid(),
+                metadata.gid(),
+                metadata.permissions().mode() & 0o7777,
+            ))
+        }
+    }
 }
 
 /// The lifecycle scanner's counters as Prometheus samples.
