@@ -2,8 +2,11 @@
 //! `minnow` binary. Signature Version 2 (hand-signed, and from boto3 and
 //! AWS CLI v1 in `conformance/clients/`), and MinIO's S3 extensions
 //! (force-delete of a prefix, listings with metadata, listen requests that
-//! must answer 501 rather than another operation's body).
+//! must answer 501 rather than another operation's body); the container
+//! image run as a MinIO compose service, MinIO's environment variables, and
+//! minio-js.
 
+mod docker_image;
 mod minio_extensions;
 mod python_clients;
 mod sigv2;
