@@ -7,6 +7,7 @@
 //! minio-js.
 
 mod docker_image;
+mod minio_environment;
 mod minio_extensions;
 mod python_clients;
 mod sigv2;

@@ -1,0 +1,60 @@
+//! MinIO's environment as a deployment sets it: `MINIO_CONFIG_ENV_FILE` (a
+//! file of KEY=VALUE lines read at start, winning over the process's
+//! variables), `MINIO_ROOT_USER_FILE` (a Docker secret), and every `MINIO_*`
+//! variable minnow does not act on named once in the log.
+
+use conformance::{ServerOptions, TestServer};
+
+#[tokio::test]
+async fn config_env_file_and_secret_files_set_root_and_unknown_variables_are_logged_once() {
+    let files = tempfile::tempdir().unwrap();
+    let config_file = files.path().join("config.env");
+    std::fs::write(
+        &config_file,
+        "# carried over from MinIO\nexport MINIO_ROOT_PASSWORD=\"from-the-config-file-0123\"\nMINIO_FOO=bar\n",
+    )
+    .unwrap();
+    let user_secret = files.path().join("access_key");
+    std::fs::write(&user_secret, "filed-root\n").unwrap();
+    let server = TestServer::spawn(ServerOptions {
+        env: vec![
+            (
+                "MINIO_CONFIG_ENV_FILE".into(),
+                config_file.display().to_string(),
+            ),
+            (
+                "MINIO_ROOT_USER_FILE".into(),
+                user_secret.display().to_string(),
+            ),
+            ("MINIO_UNHEARD_OF_SETTING".into(), "1".into()),
+        ],
+        ..ServerOptions::default()
+    })
+    .unwrap();
+
+    let filed = server.s3_client_with_credentials("filed-root", "from-the-config-file-0123");
+    filed
+        .list_buckets()
+        .send()
+        .await
+        .expect("root is who the files name");
+    let process_root = server.s3_client();
+    assert!(
+        process_root.list_buckets().send().await.is_err(),
+        "the process's MINIO_ROOT_USER/PASSWORD lost to the files"
+    );
+
+    let log = server.log_tail(64 * 1024);
+    for name in ["MINIO_FOO", "MINIO_UNHEARD_OF_SETTING"] {
+        let lines: Vec<&str> = log.lines().filter(|line| line.contains(name)).collect();
+        assert_eq!(lines.len(), 1, "one line naming {name}:\n{log}");
+        assert!(lines[0].contains("ignored"), "{}", lines[0]);
+    }
+    for honoured in ["MINIO_CONFIG_ENV_FILE", "MINIO_ROOT_USER_FILE"] {
+        assert!(
+            !log.lines()
+                .any(|l| l.contains(honoured) && l.contains("ignored")),
+            "{honoured} is honoured, not ignored:\n{log}"
+        );
+    }
+}
