@@ -9,5 +9,6 @@
 mod docker_image;
 mod minio_environment;
 mod minio_extensions;
+mod minio_js;
 mod python_clients;
 mod sigv2;
