@@ -1,7 +1,8 @@
 //! MinIO's environment as a deployment sets it: `MINIO_CONFIG_ENV_FILE` (a
 //! file of KEY=VALUE lines read at start, winning over the process's
 //! variables), `MINIO_ROOT_USER_FILE` (a Docker secret), and every `MINIO_*`
-//! variable minnow does not act on named once in the log.
+//! variable minnow does not act on named once in the log; and `minnow
+//! healthcheck`, the container probe.
 
 use conformance::{ServerOptions, TestServer};
 
@@ -57,4 +58,32 @@ async fn config_env_file_and_secret_files_set_root_and_unknown_variables_are_log
             "{honoured} is honoured, not ignored:\n{log}"
         );
     }
+}
+
+/// `minnow healthcheck`, the probe for images without curl: 0 while the
+/// server's liveness endpoint answers 200, 1 once nothing listens there.
+#[test]
+fn healthcheck_command_exits_zero_only_while_the_server_is_live() {
+    let mut server = TestServer::spawn(ServerOptions::default()).unwrap();
+    let endpoint = server.endpoint().to_string();
+    let probe = || {
+        std::process::Command::new(conformance::minnow_binary())
+            .args(["healthcheck", "--endpoint", &endpoint])
+            .output()
+            .expect("run minnow healthcheck")
+    };
+    let live = probe();
+    assert!(
+        live.status.success(),
+        "{}",
+        String::from_utf8_lossy(&live.stderr)
+    );
+    server.stop().unwrap();
+    let down = probe();
+    assert_eq!(down.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&down.stderr).contains("cannot connect"),
+        "{}",
+        String::from_utf8_lossy(&down.stderr)
+    );
 }
