@@ -59,6 +59,7 @@ const HONOURED_MINIO_VARS: &[&str] = &[
     "MINIO_BROWSER_REDIRECT_URL",
     "MINIO_PROMETHEUS_AUTH_TYPE",
     "MINIO_STORAGE_CLASS_STANDARD",
+    "MINIO_SHUTDOWN_TIMEOUT",
 ];
 
 /// The environment the server reads: the process's variables, then the
@@ -130,6 +131,23 @@ impl Environment {
             .filter(|name| name.starts_with("MINIO_") && !HONOURED_MINIO_VARS.contains(name))
             .collect()
     }
+}
+
+/// A duration as MinIO's flags take it: `5s`, `500ms`, `1m`, or bare seconds.
+pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let value: f64 = number.parse().ok()?;
+    let secs = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        _ => return None,
+    };
+    Duration::try_from_secs_f64(secs).ok()
 }
 
 /// `name` as given when absolute, else under Docker's secrets folder.
@@ -576,6 +594,17 @@ mod tests {
             env.ignored_minio_vars(),
             vec!["MINIO_API_REQUESTS_MAX", "MINIO_FOO"]
         );
+    }
+
+    #[test]
+    fn durations_read_as_minio_flags_write_them() {
+        assert_eq!(parse_duration("5s"), Some(Duration::from_secs(5)));
+        assert_eq!(parse_duration("5"), Some(Duration::from_secs(5)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m"), Some(Duration::from_secs(60)));
+        for bad in ["", "s", "5h", "-1s", "fast"] {
+            assert_eq!(parse_duration(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

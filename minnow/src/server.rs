@@ -21,11 +21,15 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{self, RootConfig, Source, DEFAULT_DRIVE_COUNT};
 
 const DEFAULT_ADDRESS: &str = ":9000";
+/// How long requests in flight may run on after SIGTERM (`--shutdown-timeout`,
+/// MinIO's flag and default). With the two graces below a stop takes at most
+/// 9 s, inside the 10 s docker and compose wait before SIGKILL.
+const DEFAULT_SHUTDOWN_TIMEOUT: &str = "5s";
 /// How long the lifecycle scanner may take to park after the server stopped.
-const SCANNER_STOP_GRACE: Duration = Duration::from_secs(5);
+const SCANNER_STOP_GRACE: Duration = Duration::from_secs(2);
 /// How long the store's workers (heal queue, heal walk, drive monitor) may
 /// take to finish their current step; the process exits after it either way.
-const WORKER_STOP_GRACE: Duration = Duration::from_secs(3);
+const WORKER_STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// Arguments of `minnow server`.
 #[derive(Debug, Clone, clap::Args)]
@@ -53,6 +57,9 @@ pub struct ServerArgs {
     /// Access-Control-Allow-Origin of CDN answers (else MINNOW_CDN_ALLOW_ORIGIN, `*`).
     #[arg(long)]
     pub cdn_allow_origin: Option<String>,
+    /// How long requests in flight may finish after SIGTERM/SIGINT (`5s`, `500ms`, `5`).
+    #[arg(long, env = "MINIO_SHUTDOWN_TIMEOUT", default_value = DEFAULT_SHUTDOWN_TIMEOUT)]
+    pub shutdown_timeout: String,
 }
 
 impl ServerArgs {
@@ -66,6 +73,7 @@ impl ServerArgs {
             root_password: None,
             cdn_hosts: Vec::new(),
             cdn_allow_origin: None,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT.to_string(),
         }
     }
 }
@@ -124,6 +132,12 @@ fn client_address(local: SocketAddr) -> SocketAddr {
 }
 
 async fn serve(args: ServerArgs) -> anyhow::Result<()> {
+    let shutdown_grace = config::parse_duration(&args.shutdown_timeout).ok_or_else(|| {
+        anyhow!(
+            "--shutdown-timeout {:?}: expected a duration such as 5s, 500ms or 5",
+            args.shutdown_timeout
+        )
+    })?;
     let environment = config::Environment::from_process()?;
     let env = |name: &str| environment.get(name);
     for name in environment.ignored_minio_vars() {
@@ -287,7 +301,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     );
     tracing::info!(address = %local, "serving S3 requests");
 
-    s3_api::server::serve(listener, state, shutdown.cancelled()).await;
+    s3_api::server::serve_with_grace(listener, state, shutdown.cancelled(), shutdown_grace).await;
     if let Some(console) = console {
         match console.await {
             Ok(Err(error)) => tracing::warn!(%error, "the console stopped with an error"),

@@ -43,6 +43,19 @@ pub async fn serve<S>(
 ) where
     S: ObjectStore + Catalog + MultipartStore + Maintenance + 'static,
 {
+    serve_with_grace(listener, state, shutdown, SHUTDOWN_GRACE).await;
+}
+
+/// [`serve`] with the drain bounded by `grace` instead (the binary's
+/// `--shutdown-timeout`, so a container stops before its manager's kill).
+pub async fn serve_with_grace<S>(
+    listener: TcpListener,
+    state: Arc<AppState<S>>,
+    shutdown: impl Future<Output = ()>,
+    grace: Duration,
+) where
+    S: ObjectStore + Catalog + MultipartStore + Maintenance + 'static,
+{
     let reopen_audit_log = state.config.audit.clone().and_then(reopen_on_sighup);
     let graceful = GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -94,8 +107,8 @@ pub async fn serve<S>(
     );
     tokio::select! {
         () = graceful.shutdown() => tracing::info!("all connections closed"),
-        () = tokio::time::sleep(SHUTDOWN_GRACE) => {
-            tracing::warn!(grace = ?SHUTDOWN_GRACE, "requests still running after the grace period; closing");
+        () = tokio::time::sleep(grace) => {
+            tracing::warn!(?grace, "requests still running after the grace period; closing");
         }
     }
 }

@@ -7,6 +7,7 @@
 //! minio-js.
 
 mod docker_image;
+mod graceful_stop;
 mod minio_environment;
 mod minio_extensions;
 mod minio_js;
