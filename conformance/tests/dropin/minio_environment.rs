@@ -2,7 +2,7 @@
 //! file of KEY=VALUE lines read at start, winning over the process's
 //! variables), `MINIO_ROOT_USER_FILE` (a Docker secret), and every `MINIO_*`
 //! variable minnow does not act on named once in the log; and `minnow
-//! healthcheck`, the container probe.
+//! healthcheck`, the container probe; `MINIO_DOMAIN` virtual-hosted style.
 
 use conformance::{ServerOptions, TestServer};
 
@@ -85,5 +85,68 @@ fn healthcheck_command_exits_zero_only_while_the_server_is_live() {
         String::from_utf8_lossy(&down.stderr).contains("cannot connect"),
         "{}",
         String::from_utf8_lossy(&down.stderr)
+    );
+}
+
+/// `MINIO_DOMAIN=s3.test`: `bucket.s3.test/key` addresses the same object
+/// as `/bucket/key` (virtual-hosted style), for writes and reads.
+#[tokio::test]
+async fn minio_domain_serves_virtual_hosted_style_requests() {
+    let server = TestServer::spawn(ServerOptions {
+        env: vec![("MINIO_DOMAIN".into(), "s3.test".into())],
+        ..ServerOptions::default()
+    })
+    .unwrap();
+    let bucket = conformance::unique_bucket("vhost");
+    let s3 = server.s3_client();
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+
+    let address: std::net::SocketAddr = server.host_port().parse().unwrap();
+    let host = format!("{bucket}.s3.test");
+    let host_port = format!("{host}:{}", address.port());
+    let signer = conformance::RequestSigner::new(
+        &format!("http://{host_port}"),
+        server.access_key(),
+        server.secret_key(),
+    );
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .resolve(&host, address)
+        .build()
+        .unwrap();
+    let send = |method: &str, body: Vec<u8>| {
+        let signed = signer.sign_headers(
+            method,
+            "/greeting.txt",
+            &[("host".to_string(), host_port.clone())],
+            &body,
+            &conformance::PayloadSigning::Sha256,
+            std::time::SystemTime::now(),
+        );
+        let mut request = http.request(method.parse().unwrap(), signer.url("/greeting.txt"));
+        for (name, value) in signed.headers.iter().filter(|(n, _)| n != "host") {
+            request = request.header(name, value);
+        }
+        request.body(body).send()
+    };
+
+    let put = send("PUT", b"hello from a virtual host".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200, "{:?}", put.text().await);
+    let stored = s3
+        .get_object()
+        .bucket(&bucket)
+        .key("greeting.txt")
+        .send()
+        .await
+        .expect("the virtual-hosted PUT wrote bucket/greeting.txt");
+    let body = stored.body.collect().await.unwrap().into_bytes();
+    assert_eq!(&body[..], b"hello from a virtual host");
+    let get = send("GET", Vec::new()).await.unwrap();
+    assert_eq!(get.status(), 200);
+    assert_eq!(
+        &get.bytes().await.unwrap()[..],
+        b"hello from a virtual host"
     );
 }
