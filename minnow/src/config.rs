@@ -35,6 +35,8 @@ const SECRET_FILE_VARS: [(&str, &str); 4] = [
     ("MINIO_ROOT_USER_FILE", "MINIO_ROOT_USER"),
     ("MINIO_ROOT_PASSWORD_FILE", "MINIO_ROOT_PASSWORD"),
 ];
+/// How long a request waits for a slot under `MINIO_API_REQUESTS_MAX`.
+const DEFAULT_REQUESTS_DEADLINE: Duration = Duration::from_secs(10);
 /// Where a relative `*_FILE` name is looked up: Docker's secrets folder, as MinIO.
 const DOCKER_SECRETS_DIR: &str = "/run/secrets";
 /// Every `MINIO_*` variable the server acts on; any other one present is
@@ -60,6 +62,8 @@ const HONOURED_MINIO_VARS: &[&str] = &[
     "MINIO_PROMETHEUS_AUTH_TYPE",
     "MINIO_STORAGE_CLASS_STANDARD",
     "MINIO_SHUTDOWN_TIMEOUT",
+    "MINIO_API_REQUESTS_MAX",
+    "MINIO_API_REQUESTS_DEADLINE",
 ];
 
 /// The environment the server reads: the process's variables, then the
@@ -131,6 +135,34 @@ impl Environment {
             .filter(|name| name.starts_with("MINIO_") && !HONOURED_MINIO_VARS.contains(name))
             .collect()
     }
+}
+
+/// MinIO's request limit: `MINIO_API_REQUESTS_MAX` (unset or 0: no limit;
+/// MinIO sizes it from memory, minnow's memory is bounded by the write
+/// budget instead) and `MINIO_API_REQUESTS_DEADLINE` (10 s).
+pub(crate) fn request_limit_from_env(
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<(Option<usize>, Duration)> {
+    let max = match first_env(env, &["MINNOW_API_REQUESTS_MAX", "MINIO_API_REQUESTS_MAX"]) {
+        None => None,
+        Some((name, value)) => match value.trim().parse::<usize>() {
+            Ok(0) => None,
+            Ok(max) => Some(max),
+            Err(_) => bail!("{name}={value:?}: expected a number of requests (0 = no limit)"),
+        },
+    };
+    let deadline = match first_env(
+        env,
+        &[
+            "MINNOW_API_REQUESTS_DEADLINE",
+            "MINIO_API_REQUESTS_DEADLINE",
+        ],
+    ) {
+        None => DEFAULT_REQUESTS_DEADLINE,
+        Some((name, value)) => parse_duration(&value)
+            .ok_or_else(|| anyhow!("{name}={value:?}: expected a duration such as 10s"))?,
+    };
+    Ok((max, deadline))
 }
 
 /// A duration as MinIO's flags take it: `5s`, `500ms`, `1m`, or bare seconds.
@@ -583,6 +615,7 @@ mod tests {
                 ("MINIO_ROOT_USER", "alice"),
                 ("MINIO_DOMAIN", "s3.example.com"),
                 ("MINIO_API_REQUESTS_MAX", "1600"),
+                ("MINIO_NOTIFY_WEBHOOK_ENABLE", "on"),
                 ("MINIO_FOO", "1"),
                 ("MINNOW_REGION", "x"),
                 ("PATH", "/bin"),
@@ -592,8 +625,33 @@ mod tests {
         .unwrap();
         assert_eq!(
             env.ignored_minio_vars(),
-            vec!["MINIO_API_REQUESTS_MAX", "MINIO_FOO"]
+            vec!["MINIO_FOO", "MINIO_NOTIFY_WEBHOOK_ENABLE"]
         );
+    }
+
+    #[test]
+    fn request_limit_comes_from_minio_variables() {
+        assert_eq!(
+            request_limit_from_env(&env_of(&[])).unwrap(),
+            (None, Duration::from_secs(10))
+        );
+        let env = env_of(&[
+            ("MINIO_API_REQUESTS_MAX", "64"),
+            ("MINIO_API_REQUESTS_DEADLINE", "2s"),
+        ]);
+        assert_eq!(
+            request_limit_from_env(&env).unwrap(),
+            (Some(64), Duration::from_secs(2))
+        );
+        let unlimited = env_of(&[("MINIO_API_REQUESTS_MAX", "0")]);
+        assert_eq!(request_limit_from_env(&unlimited).unwrap().0, None);
+        for (name, bad) in [
+            ("MINIO_API_REQUESTS_MAX", "many"),
+            ("MINIO_API_REQUESTS_DEADLINE", "soon"),
+        ] {
+            let error = request_limit_from_env(&env_of(&[(name, bad)])).unwrap_err();
+            assert!(error.to_string().contains(name), "{error}");
+        }
     }
 
     #[test]

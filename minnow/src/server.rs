@@ -174,6 +174,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
             .context("opening the drives")?,
     );
 
+    let (max_requests, requests_deadline) = config::request_limit_from_env(&env)?;
     let day = config::lifecycle_day_from_env(&env)?;
     let scanner_config = config::scanner_config_from_env(day, &env)?;
     let api_config = ApiConfig {
@@ -301,7 +302,17 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     );
     tracing::info!(address = %local, "serving S3 requests");
 
-    s3_api::server::serve_with_grace(listener, state, shutdown.cancelled(), shutdown_grace).await;
+    s3_api::server::serve_with(
+        listener,
+        state,
+        shutdown.cancelled(),
+        s3_api::server::ServeOptions {
+            shutdown_grace,
+            max_requests,
+            requests_deadline,
+        },
+    )
+    .await;
     if let Some(console) = console {
         match console.await {
             Ok(Err(error)) => tracing::warn!(%error, "the console stopped with an error"),

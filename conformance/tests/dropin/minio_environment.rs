@@ -2,7 +2,8 @@
 //! file of KEY=VALUE lines read at start, winning over the process's
 //! variables), `MINIO_ROOT_USER_FILE` (a Docker secret), and every `MINIO_*`
 //! variable minnow does not act on named once in the log; and `minnow
-//! healthcheck`, the container probe; `MINIO_DOMAIN` virtual-hosted style.
+//! healthcheck`, the container probe; `MINIO_DOMAIN` virtual-hosted style;
+//! `MINIO_API_REQUESTS_MAX` / `MINIO_API_REQUESTS_DEADLINE`.
 
 use conformance::{ServerOptions, TestServer};
 
@@ -149,4 +150,90 @@ async fn minio_domain_serves_virtual_hosted_style_requests() {
         &get.bytes().await.unwrap()[..],
         b"hello from a virtual host"
     );
+}
+
+/// `MINIO_API_REQUESTS_MAX=1`: while one upload holds the only slot, another
+/// S3 request waits `MINIO_API_REQUESTS_DEADLINE` and gets 503 `SlowDown`;
+/// the liveness probe is not limited; once the upload ends, requests pass.
+#[tokio::test]
+async fn minio_api_requests_max_answers_slow_down_past_the_deadline() {
+    use conformance::raw_http::{request_head, send_signed};
+    use conformance::PayloadSigning;
+    use std::io::Write as _;
+    use std::time::{Duration, Instant, SystemTime};
+
+    let server = TestServer::spawn(ServerOptions {
+        env: vec![
+            ("MINIO_API_REQUESTS_MAX".into(), "1".into()),
+            ("MINIO_API_REQUESTS_DEADLINE".into(), "1s".into()),
+        ],
+        ..ServerOptions::default()
+    })
+    .unwrap();
+    let bucket = conformance::unique_bucket("requests-max");
+    server
+        .s3_client()
+        .create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let list_buckets = || send_signed(&server, "GET", "/", &[], vec![], PayloadSigning::Sha256);
+
+    // An upload that sends part of its body and then nothing holds the slot.
+    let path = format!("/{bucket}/stalled");
+    let headers = vec![
+        ("host".to_string(), server.host_port().to_string()),
+        ("content-length".to_string(), (8 << 20).to_string()),
+    ];
+    let signed = server.signer().sign_headers(
+        "PUT",
+        &path,
+        &headers,
+        &[],
+        &PayloadSigning::Unsigned,
+        SystemTime::now(),
+    );
+    let mut stalled = std::net::TcpStream::connect(server.host_port()).unwrap();
+    stalled
+        .write_all(&request_head("PUT", &path, &signed.headers))
+        .unwrap();
+    stalled.write_all(&[b's'; 1024]).unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let refused = loop {
+        let response = list_buckets().await.unwrap();
+        if response.status == 503 {
+            break response;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no 503 while the slot is held: {} {}",
+            response.status,
+            response.text()
+        );
+    };
+    refused.assert_error(503, "SlowDown");
+    let live = server
+        .http_client()
+        .get(format!("{}/minio/health/live", server.endpoint()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), 200, "probes are not limited");
+
+    drop(stalled);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let response = list_buckets().await.unwrap();
+        if response.status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the slot was not given back: {} {}",
+            response.status,
+            response.text()
+        );
+    }
 }
