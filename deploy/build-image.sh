@@ -41,6 +41,13 @@ fi
 context=$work/context
 mkdir -p "$context"
 cp "$binary" "$context/minnow"
+previous=$(docker image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
 docker build --quiet --build-arg BASE_IMAGE="$base" --build-arg MINNOW_BINARY=minnow \
   -t "$image" -f "$repo/deploy/Dockerfile" "$context" >/dev/null
+# The image this tag named before is left untagged: remove it (unless a
+# container still uses it) so rebuilds do not pile up binaries on disk.
+current=$(docker image inspect --format '{{.Id}}' "$image")
+if [ -n "$previous" ] && [ "$previous" != "$current" ]; then
+  docker rmi "$previous" >/dev/null 2>&1 || true
+fi
 echo "$image"
