@@ -351,15 +351,15 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
 /// Fails, naming the folder, its owner and mode, when an existing drive
 /// folder cannot be written by this process: in a container the usual cause
 /// is a bind mount owned by another UID, and the store's own error would only
-/// name a file inside it. A folder that does not exist yet is left to the
-/// store (it creates one whose parent exists).
+/// name a file inside it. A path that does not exist yet, or is not a
+/// folder, is left to the store (it creates a folder whose parent exists).
 fn ensure_writable(drive: &std::path::Path) -> anyhow::Result<()> {
     use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
     let Ok(metadata) = std::fs::metadata(drive) else {
         return Ok(());
     };
     if !metadata.is_dir() {
-        anyhow::bail!("drive {} is not a folder", drive.display());
+        return Ok(());
     }
     let probe = drive.join(format!(".minnow-write-probe-{}", std::process::id()));
     let written = std::fs::OpenOptions::new()
