@@ -4,10 +4,11 @@
 //! the environment themselves. Each resolver takes the environment as a
 //! function so tests can pass a map instead of mutating the process.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{anyhow, bail};
+use anyhow::{anyhow, bail, Context as _};
 use lifecycle::{DayLength, ScannerConfig};
 use s3_api::iam::RootCredentials;
 
@@ -24,9 +25,199 @@ const LIFECYCLE_OPS_PER_SEC_ENV: &str = "MINNOW_LIFECYCLE_OPS_PER_SEC";
 /// Seconds between the end of one lifecycle cycle and the next.
 const LIFECYCLE_SCAN_PAUSE_ENV: &str = "MINNOW_LIFECYCLE_SCAN_PAUSE";
 
-/// Reads a non-empty environment variable.
-pub(crate) fn env_var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+/// MinIO's `MINIO_CONFIG_ENV_FILE`: a file of `KEY=VALUE` lines read at start.
+const CONFIG_ENV_FILE_VARS: [&str; 2] = ["MINNOW_CONFIG_ENV_FILE", "MINIO_CONFIG_ENV_FILE"];
+/// `*_FILE` variables naming a file (a Docker secret) that holds the value of
+/// the variable without the suffix.
+const SECRET_FILE_VARS: [(&str, &str); 4] = [
+    ("MINNOW_ROOT_USER_FILE", "MINNOW_ROOT_USER"),
+    ("MINNOW_ROOT_PASSWORD_FILE", "MINNOW_ROOT_PASSWORD"),
+    ("MINIO_ROOT_USER_FILE", "MINIO_ROOT_USER"),
+    ("MINIO_ROOT_PASSWORD_FILE", "MINIO_ROOT_PASSWORD"),
+];
+/// How long a request waits for a slot under `MINIO_API_REQUESTS_MAX`.
+const DEFAULT_REQUESTS_DEADLINE: Duration = Duration::from_secs(10);
+/// Where a relative `*_FILE` name is looked up: Docker's secrets folder, as MinIO.
+const DOCKER_SECRETS_DIR: &str = "/run/secrets";
+/// Every `MINIO_*` variable the server acts on; any other one present is
+/// logged once at start-up as ignored, so a setting carried over from a MinIO
+/// deployment never silently does nothing.
+const HONOURED_MINIO_VARS: &[&str] = &[
+    "MINIO_ROOT_USER",
+    "MINIO_ROOT_PASSWORD",
+    "MINIO_ROOT_USER_FILE",
+    "MINIO_ROOT_PASSWORD_FILE",
+    "MINIO_ROOT_USER_OLD",
+    "MINIO_ROOT_PASSWORD_OLD",
+    "MINIO_ACCESS_KEY",
+    "MINIO_SECRET_KEY",
+    "MINIO_CONFIG_ENV_FILE",
+    "MINIO_VOLUMES",
+    "MINIO_REGION",
+    "MINIO_SITE_REGION",
+    "MINIO_DOMAIN",
+    "MINIO_SERVER_URL",
+    "MINIO_BROWSER",
+    "MINIO_BROWSER_REDIRECT_URL",
+    "MINIO_PROMETHEUS_AUTH_TYPE",
+    "MINIO_STORAGE_CLASS_STANDARD",
+    "MINIO_SHUTDOWN_TIMEOUT",
+    "MINIO_API_REQUESTS_MAX",
+    "MINIO_API_REQUESTS_DEADLINE",
+];
+
+/// The environment the server reads: the process's variables, then the
+/// lines of `MINIO_CONFIG_ENV_FILE` over them (MinIO sets them into its
+/// environment, so the file wins), then each `*_FILE` secret over the
+/// variable it names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Environment {
+    vars: BTreeMap<String, String>,
+}
+
+impl Environment {
+    /// The process's environment with its files applied.
+    pub(crate) fn from_process() -> anyhow::Result<Environment> {
+        let vars = std::env::vars_os()
+            .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+            .collect();
+        Environment::resolve(vars, &|path| std::fs::read_to_string(path))
+    }
+
+    /// Applies the config env file and the secret files to `vars`, reading
+    /// files through `read` (tests pass a map).
+    fn resolve(
+        mut vars: BTreeMap<String, String>,
+        read: &dyn Fn(&Path) -> std::io::Result<String>,
+    ) -> anyhow::Result<Environment> {
+        let non_empty = |vars: &BTreeMap<String, String>, name: &str| {
+            vars.get(name).filter(|v| !v.trim().is_empty()).cloned()
+        };
+        if let Some((name, path)) = CONFIG_ENV_FILE_VARS
+            .iter()
+            .find_map(|name| non_empty(&vars, name).map(|path| (*name, path)))
+        {
+            let text = read(Path::new(&path))
+                .with_context(|| format!("{name}={path}: cannot read the file"))?;
+            for (key, value) in parse_env_file(&text).map_err(|e| anyhow!("{name}={path}: {e}"))? {
+                vars.insert(key, value);
+            }
+        }
+        for (file_var, target) in SECRET_FILE_VARS {
+            let Some(name) = non_empty(&vars, file_var) else {
+                continue;
+            };
+            let path = secret_path(&name);
+            let value = read(&path)
+                .with_context(|| format!("{file_var}={name}: cannot read {}", path.display()))?;
+            let value = value.trim();
+            if value.is_empty() {
+                bail!("{file_var}={name}: {} is empty", path.display());
+            }
+            vars.insert(target.to_string(), value.to_string());
+        }
+        Ok(Environment { vars })
+    }
+
+    /// A non-empty variable.
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
+        self.vars
+            .get(name)
+            .filter(|v| !v.trim().is_empty())
+            .cloned()
+    }
+
+    /// The `MINIO_*` variables present that minnow does not act on.
+    pub(crate) fn ignored_minio_vars(&self) -> Vec<&str> {
+        self.vars
+            .keys()
+            .map(String::as_str)
+            .filter(|name| name.starts_with("MINIO_") && !HONOURED_MINIO_VARS.contains(name))
+            .collect()
+    }
+}
+
+/// MinIO's request limit: `MINIO_API_REQUESTS_MAX` (unset or 0: no limit;
+/// MinIO sizes it from memory, minnow's memory is bounded by the write
+/// budget instead) and `MINIO_API_REQUESTS_DEADLINE` (10 s).
+pub(crate) fn request_limit_from_env(
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<(Option<usize>, Duration)> {
+    let max = match first_env(env, &["MINNOW_API_REQUESTS_MAX", "MINIO_API_REQUESTS_MAX"]) {
+        None => None,
+        Some((name, value)) => match value.trim().parse::<usize>() {
+            Ok(0) => None,
+            Ok(max) => Some(max),
+            Err(_) => bail!("{name}={value:?}: expected a number of requests (0 = no limit)"),
+        },
+    };
+    let deadline = match first_env(
+        env,
+        &[
+            "MINNOW_API_REQUESTS_DEADLINE",
+            "MINIO_API_REQUESTS_DEADLINE",
+        ],
+    ) {
+        None => DEFAULT_REQUESTS_DEADLINE,
+        Some((name, value)) => parse_duration(&value)
+            .ok_or_else(|| anyhow!("{name}={value:?}: expected a duration such as 10s"))?,
+    };
+    Ok((max, deadline))
+}
+
+/// A duration as MinIO's flags take it: `5s`, `500ms`, `1m`, or bare seconds.
+pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let value: f64 = number.parse().ok()?;
+    let secs = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        _ => return None,
+    };
+    Duration::try_from_secs_f64(secs).ok()
+}
+
+/// `name` as given when absolute, else under Docker's secrets folder.
+fn secret_path(name: &str) -> PathBuf {
+    let path = Path::new(name.trim());
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        Path::new(DOCKER_SECRETS_DIR).join(path)
+    }
+}
+
+/// `KEY=VALUE` lines as MinIO reads its config env file: blank lines and
+/// `#` comments skipped, an optional `export ` prefix, the value's
+/// surrounding quotes removed.
+fn parse_env_file(text: &str) -> anyhow::Result<Vec<(String, String)>> {
+    let mut pairs = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let Some((key, value)) = line.split_once('=') else {
+            bail!("line {}: expected KEY=VALUE", number + 1);
+        };
+        let key = key.trim();
+        if key.is_empty() || key.contains(char::is_whitespace) {
+            bail!("line {}: {key:?} is not a variable name", number + 1);
+        }
+        let value = value.trim();
+        let value = ['"', '\'']
+            .iter()
+            .find_map(|q| value.strip_prefix(*q)?.strip_suffix(*q))
+            .unwrap_or(value);
+        pairs.push((key.to_string(), value.to_string()));
+    }
+    Ok(pairs)
 }
 
 /// The first of `names` that is set.
@@ -55,7 +246,8 @@ pub(crate) struct RootConfig {
     pub(crate) password_source: Source,
 }
 
-/// Flag, else MINNOW_*, else MINIO_*, else `minioadmin`.
+/// Flag, else MINNOW_*, else MINIO_* (then MinIO's deprecated
+/// `MINIO_ACCESS_KEY` / `MINIO_SECRET_KEY`), else `minioadmin`.
 pub(crate) fn resolve_root(
     flag_user: Option<String>,
     flag_password: Option<String>,
@@ -70,12 +262,16 @@ pub(crate) fn resolve_root(
     };
     let (user, user_source) = pick(
         flag_user,
-        &["MINNOW_ROOT_USER", "MINIO_ROOT_USER"],
+        &["MINNOW_ROOT_USER", "MINIO_ROOT_USER", "MINIO_ACCESS_KEY"],
         DEFAULT_ROOT_USER,
     );
     let (password, password_source) = pick(
         flag_password,
-        &["MINNOW_ROOT_PASSWORD", "MINIO_ROOT_PASSWORD"],
+        &[
+            "MINNOW_ROOT_PASSWORD",
+            "MINIO_ROOT_PASSWORD",
+            "MINIO_SECRET_KEY",
+        ],
         DEFAULT_ROOT_PASSWORD,
     );
     RootConfig {
@@ -330,6 +526,143 @@ mod tests {
             Some("https://storage.example.com")
         );
         assert!(browser(&env_of(&[("MINIO_BROWSER", "on")])).enabled);
+    }
+
+    fn files_of(files: &[(&str, &str)]) -> impl Fn(&Path) -> std::io::Result<String> {
+        let map: HashMap<PathBuf, String> = files
+            .iter()
+            .map(|(k, v)| (PathBuf::from(k), v.to_string()))
+            .collect();
+        move |path| {
+            map.get(path)
+                .cloned()
+                .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+        }
+    }
+
+    fn vars_of(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn docker_secrets_fill_the_root_credentials() {
+        let env = Environment::resolve(
+            vars_of(&[
+                ("MINIO_ROOT_USER", "from-env"),
+                ("MINIO_ROOT_USER_FILE", "access_key"),
+                ("MINIO_ROOT_PASSWORD_FILE", "/etc/minnow/secret"),
+            ]),
+            &files_of(&[
+                ("/run/secrets/access_key", "alice\n"),
+                ("/etc/minnow/secret", "  s3cr3t-pw \n"),
+            ]),
+        )
+        .unwrap();
+        let root = resolve_root(None, None, &|name| env.get(name));
+        assert_eq!(root.user, "alice");
+        assert_eq!(root.password, "s3cr3t-pw");
+    }
+
+    #[test]
+    fn a_missing_or_empty_secret_file_is_an_error_naming_it() {
+        let missing = Environment::resolve(
+            vars_of(&[("MINIO_ROOT_PASSWORD_FILE", "nope")]),
+            &files_of(&[]),
+        )
+        .unwrap_err();
+        let message = format!("{missing:#}");
+        assert!(message.contains("MINIO_ROOT_PASSWORD_FILE"), "{message}");
+        assert!(message.contains("/run/secrets/nope"), "{message}");
+        let empty = Environment::resolve(
+            vars_of(&[("MINIO_ROOT_USER_FILE", "/s")]),
+            &files_of(&[("/s", "\n")]),
+        );
+        assert!(empty.is_err());
+    }
+
+    #[test]
+    fn config_env_file_lines_override_the_process_environment() {
+        let file = "# MinIO settings\n\nexport MINIO_ROOT_USER=filed-user\nMINIO_ROOT_PASSWORD=\"pw with spaces\"\nMINIO_REGION='eu-west-1'\n";
+        let env = Environment::resolve(
+            vars_of(&[
+                ("MINIO_CONFIG_ENV_FILE", "/etc/default/minio"),
+                ("MINIO_ROOT_USER", "process-user"),
+            ]),
+            &files_of(&[("/etc/default/minio", file)]),
+        )
+        .unwrap();
+        assert_eq!(env.get("MINIO_ROOT_USER").as_deref(), Some("filed-user"));
+        assert_eq!(
+            env.get("MINIO_ROOT_PASSWORD").as_deref(),
+            Some("pw with spaces")
+        );
+        assert_eq!(region_from_env(&|name| env.get(name)), "eu-west-1");
+        let bad = Environment::resolve(
+            vars_of(&[("MINIO_CONFIG_ENV_FILE", "/f")]),
+            &files_of(&[("/f", "MINIO_REGION=x\nnot a setting\n")]),
+        )
+        .unwrap_err();
+        assert!(format!("{bad:#}").contains("line 2"), "{bad:#}");
+    }
+
+    #[test]
+    fn only_minio_variables_minnow_ignores_are_reported() {
+        let env = Environment::resolve(
+            vars_of(&[
+                ("MINIO_ROOT_USER", "alice"),
+                ("MINIO_DOMAIN", "s3.example.com"),
+                ("MINIO_API_REQUESTS_MAX", "1600"),
+                ("MINIO_NOTIFY_WEBHOOK_ENABLE", "on"),
+                ("MINIO_FOO", "1"),
+                ("MINNOW_REGION", "x"),
+                ("PATH", "/bin"),
+            ]),
+            &files_of(&[]),
+        )
+        .unwrap();
+        assert_eq!(
+            env.ignored_minio_vars(),
+            vec!["MINIO_FOO", "MINIO_NOTIFY_WEBHOOK_ENABLE"]
+        );
+    }
+
+    #[test]
+    fn request_limit_comes_from_minio_variables() {
+        assert_eq!(
+            request_limit_from_env(&env_of(&[])).unwrap(),
+            (None, Duration::from_secs(10))
+        );
+        let env = env_of(&[
+            ("MINIO_API_REQUESTS_MAX", "64"),
+            ("MINIO_API_REQUESTS_DEADLINE", "2s"),
+        ]);
+        assert_eq!(
+            request_limit_from_env(&env).unwrap(),
+            (Some(64), Duration::from_secs(2))
+        );
+        let unlimited = env_of(&[("MINIO_API_REQUESTS_MAX", "0")]);
+        assert_eq!(request_limit_from_env(&unlimited).unwrap().0, None);
+        for (name, bad) in [
+            ("MINIO_API_REQUESTS_MAX", "many"),
+            ("MINIO_API_REQUESTS_DEADLINE", "soon"),
+        ] {
+            let error = request_limit_from_env(&env_of(&[(name, bad)])).unwrap_err();
+            assert!(error.to_string().contains(name), "{error}");
+        }
+    }
+
+    #[test]
+    fn durations_read_as_minio_flags_write_them() {
+        assert_eq!(parse_duration("5s"), Some(Duration::from_secs(5)));
+        assert_eq!(parse_duration("5"), Some(Duration::from_secs(5)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m"), Some(Duration::from_secs(60)));
+        for bad in ["", "s", "5h", "-1s", "fast"] {
+            assert_eq!(parse_duration(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

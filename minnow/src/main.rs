@@ -16,7 +16,7 @@ use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use cli::{admin, bucket, heal, policy, user};
+use cli::{admin, bucket, heal, healthcheck, policy, user};
 // The management commands reach the client as `crate::client`.
 use minnow::client;
 use tracing_subscriber::EnvFilter;
@@ -46,6 +46,8 @@ enum Command {
     Heal(heal::HealArgs),
     /// Server administration: `admin info`.
     Admin(admin::AdminArgs),
+    /// Exit 0 when the server's /minio/health/live answers 200 (a container healthcheck).
+    Healthcheck(healthcheck::HealthcheckArgs),
     /// Name servers and their credentials for the object commands.
     Alias(objects::alias::AliasArgs),
     /// List buckets, or objects under ALIAS/BUCKET/PREFIX.
@@ -77,6 +79,7 @@ fn main() -> ExitCode {
         Some(Command::Policy(args)) => policy::run(args),
         Some(Command::Heal(args)) => heal::run(args),
         Some(Command::Admin(args)) => admin::run(args),
+        Some(Command::Healthcheck(args)) => healthcheck::run(args),
         Some(Command::Alias(args)) => cli::admin::execute(async { objects::alias::run(args) }),
         Some(Command::Ls(args)) => cli::admin::execute(objects::ls::ls(args)),
         Some(Command::Stat(args)) => cli::admin::execute(objects::ls::stat(args)),

@@ -21,11 +21,15 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{self, RootConfig, Source, DEFAULT_DRIVE_COUNT};
 
 const DEFAULT_ADDRESS: &str = ":9000";
+/// How long requests in flight may run on after SIGTERM (`--shutdown-timeout`,
+/// MinIO's flag and default). With the two graces below a stop takes at most
+/// 9 s, inside the 10 s docker and compose wait before SIGKILL.
+const DEFAULT_SHUTDOWN_TIMEOUT: &str = "5s";
 /// How long the lifecycle scanner may take to park after the server stopped.
-const SCANNER_STOP_GRACE: Duration = Duration::from_secs(5);
+const SCANNER_STOP_GRACE: Duration = Duration::from_secs(2);
 /// How long the store's workers (heal queue, heal walk, drive monitor) may
 /// take to finish their current step; the process exits after it either way.
-const WORKER_STOP_GRACE: Duration = Duration::from_secs(3);
+const WORKER_STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// Arguments of `minnow server`.
 #[derive(Debug, Clone, clap::Args)]
@@ -53,6 +57,9 @@ pub struct ServerArgs {
     /// Access-Control-Allow-Origin of CDN answers (else MINNOW_CDN_ALLOW_ORIGIN, `*`).
     #[arg(long)]
     pub cdn_allow_origin: Option<String>,
+    /// How long requests in flight may finish after SIGTERM/SIGINT (`5s`, `500ms`, `5`).
+    #[arg(long, env = "MINIO_SHUTDOWN_TIMEOUT", default_value = DEFAULT_SHUTDOWN_TIMEOUT)]
+    pub shutdown_timeout: String,
 }
 
 impl ServerArgs {
@@ -66,6 +73,7 @@ impl ServerArgs {
             root_password: None,
             cdn_hosts: Vec::new(),
             cdn_allow_origin: None,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT.to_string(),
         }
     }
 }
@@ -124,7 +132,17 @@ fn client_address(local: SocketAddr) -> SocketAddr {
 }
 
 async fn serve(args: ServerArgs) -> anyhow::Result<()> {
-    let env = |name: &str| config::env_var(name);
+    let shutdown_grace = config::parse_duration(&args.shutdown_timeout).ok_or_else(|| {
+        anyhow!(
+            "--shutdown-timeout {:?}: expected a duration such as 5s, 500ms or 5",
+            args.shutdown_timeout
+        )
+    })?;
+    let environment = config::Environment::from_process()?;
+    let env = |name: &str| environment.get(name);
+    for name in environment.ignored_minio_vars() {
+        tracing::warn!("{name} is set but minnow does not support it: ignored");
+    }
     let root = config::resolve_root(args.root_user.clone(), args.root_password.clone(), &env);
     s3_api::iam::validate_keys(&root.user, &root.password)
         .map_err(|message| anyhow!("root credentials: {message}"))?;
@@ -142,6 +160,9 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         }
         tracing::info!("no drives given: using ./data/drive1..{DEFAULT_DRIVE_COUNT}");
     }
+    for drive in &drives {
+        ensure_writable(drive)?;
+    }
     let mut store_config = StoreConfig::new(drives);
     store_config.parity = config::parity_from_env(&env)?;
     if let Some(limit) = config::write_buffer_limit_from_env(&env)? {
@@ -153,6 +174,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
             .context("opening the drives")?,
     );
 
+    let (max_requests, requests_deadline) = config::request_limit_from_env(&env)?;
     let day = config::lifecycle_day_from_env(&env)?;
     let scanner_config = config::scanner_config_from_env(day, &env)?;
     let api_config = ApiConfig {
@@ -280,7 +302,17 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     );
     tracing::info!(address = %local, "serving S3 requests");
 
-    s3_api::server::serve(listener, state, shutdown.cancelled()).await;
+    s3_api::server::serve_with(
+        listener,
+        state,
+        shutdown.cancelled(),
+        s3_api::server::ServeOptions {
+            shutdown_grace,
+            max_requests,
+            requests_deadline,
+        },
+    )
+    .await;
     if let Some(console) = console {
         match console.await {
             Ok(Err(error)) => tracing::warn!(%error, "the console stopped with an error"),
@@ -314,6 +346,47 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Fails, naming the folder, its owner and mode, when an existing drive
+/// folder cannot be written by this process: in a container the usual cause
+/// is a bind mount owned by another UID, and the store's own error would only
+/// name a file inside it. A path that does not exist yet, or is not a
+/// folder, is left to the store (it creates a folder whose parent exists).
+fn ensure_writable(drive: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    let Ok(metadata) = std::fs::metadata(drive) else {
+        return Ok(());
+    };
+    if !metadata.is_dir() {
+        return Ok(());
+    }
+    let probe = drive.join(format!(".minnow-write-probe-{}", std::process::id()));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe);
+    match written {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(error) => {
+            // /proc/self belongs to the process's effective user.
+            let me = std::fs::metadata("/proc/self")
+                .map(|m| format!("{}:{}", m.uid(), m.gid()))
+                .unwrap_or_else(|_| "this user".to_string());
+            Err(anyhow!(
+                "drive folder {} is not writable by {me} ({error}); it belongs to {}:{} \
+                 with mode {:o}: give that user write access (chown, or chmod g+w/o+w \
+                 with a matching group)",
+                drive.display(),
+                metadata.uid(),
+                metadata.gid(),
+                metadata.permissions().mode() & 0o7777,
+            ))
+        }
+    }
 }
 
 /// The lifecycle scanner's counters as Prometheus samples.

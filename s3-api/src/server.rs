@@ -10,11 +10,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http_body_util::BodyExt as _;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use store::api::{Catalog, Maintenance, MultipartStore, ObjectStore};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 use crate::handlers::audit::{AuditDestination, AuditSink, RemoteAddr};
 use crate::handlers::{self, AppState};
@@ -43,6 +45,71 @@ pub async fn serve<S>(
 ) where
     S: ObjectStore + Catalog + MultipartStore + Maintenance + 'static,
 {
+    serve_with(listener, state, shutdown, ServeOptions::default()).await;
+}
+
+/// How [`serve_with`] admits requests and drains them at shutdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// How long requests in flight may run on after shutdown was asked for
+    /// (the binary's `--shutdown-timeout`, so a container stops before its
+    /// manager's kill).
+    pub shutdown_grace: Duration,
+    /// At most this many S3 requests at once (MinIO's
+    /// `MINIO_API_REQUESTS_MAX`); `None` admits every request. A request
+    /// holds its slot until its response body is sent. Health, metrics and
+    /// admin endpoints (`/minio/…`, `/minnow/…`) never wait for one.
+    pub max_requests: Option<usize>,
+    /// How long a request waits for a slot before it is answered 503
+    /// `SlowDown` (MinIO's `MINIO_API_REQUESTS_DEADLINE`, 10 s).
+    pub requests_deadline: Duration,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            shutdown_grace: SHUTDOWN_GRACE,
+            max_requests: None,
+            requests_deadline: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Whether a request is exempt from the request limit: MinIO limits only
+/// the S3 API, so probes and scrapes answer while clients queue.
+fn bypasses_request_limit(path: &str) -> bool {
+    path.starts_with("/minio/") || path.starts_with("/minnow/") || path == "/metrics"
+}
+
+/// The answer to a request that found no slot within the deadline.
+fn too_many_requests(is_head: bool) -> http::Response<crate::ResponseBody> {
+    let request_id = format!(
+        "{:016X}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or_default()
+    );
+    crate::error::ApiError::with_message(
+        crate::error::S3Code::SlowDown,
+        "Deadline exceeded while waiting in incoming queue, please reduce your request rate",
+    )
+    .to_response(&request_id, "", !is_head)
+}
+
+/// [`serve`] with `options` instead of the defaults.
+pub async fn serve_with<S>(
+    listener: TcpListener,
+    state: Arc<AppState<S>>,
+    shutdown: impl Future<Output = ()>,
+    options: ServeOptions,
+) where
+    S: ObjectStore + Catalog + MultipartStore + Maintenance + 'static,
+{
+    let grace = options.shutdown_grace;
+    let limiter = options
+        .max_requests
+        .map(|max| (Arc::new(Semaphore::new(max)), options.requests_deadline));
     let reopen_audit_log = state.config.audit.clone().and_then(reopen_on_sighup);
     let graceful = GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -70,10 +137,37 @@ pub async fn serve<S>(
             tracing::debug!(%error, %peer, "TCP_NODELAY not set");
         }
         let state = Arc::clone(&state);
+        let limiter = limiter.clone();
         let service = service_fn(move |mut request: http::Request<hyper::body::Incoming>| {
             let state = Arc::clone(&state);
+            let limiter = limiter.clone();
             request.extensions_mut().insert(RemoteAddr(peer));
-            async move { Ok::<_, Infallible>(handlers::handle(state, request).await) }
+            async move {
+                let permit = match limiter {
+                    Some((slots, deadline)) if !bypasses_request_limit(request.uri().path()) => {
+                        match tokio::time::timeout(deadline, slots.acquire_owned()).await {
+                            Ok(Ok(permit)) => Some(permit),
+                            _ => {
+                                let is_head = request.method() == http::Method::HEAD;
+                                return Ok::<_, Infallible>(too_many_requests(is_head));
+                            }
+                        }
+                    }
+                    _ => None,
+                };
+                let response = handlers::handle(state, request).await;
+                Ok(match permit {
+                    None => response,
+                    // The slot is held until the body is sent (or dropped).
+                    Some(permit) => response.map(|body| {
+                        body.map_frame(move |frame| {
+                            let _held = &permit;
+                            frame
+                        })
+                        .boxed()
+                    }),
+                })
+            }
         });
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
@@ -94,8 +188,8 @@ pub async fn serve<S>(
     );
     tokio::select! {
         () = graceful.shutdown() => tracing::info!("all connections closed"),
-        () = tokio::time::sleep(SHUTDOWN_GRACE) => {
-            tracing::warn!(grace = ?SHUTDOWN_GRACE, "requests still running after the grace period; closing");
+        () = tokio::time::sleep(grace) => {
+            tracing::warn!(?grace, "requests still running after the grace period; closing");
         }
     }
 }
