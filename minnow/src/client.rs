@@ -1,13 +1,16 @@
 //! A small SigV4-signing HTTP client for the `minnow` CLI: the S3 bucket
 //! calls the CLI needs (buckets, listing, batch delete, bucket policy,
 //! lifecycle, CORS, multipart aborts) and minnow's admin API
-//! ([`s3_api::admin`]). Plain HTTP over hyper's pooled client; every request
-//! is signed with the SHA-256 of its (small, buffered) body.
+//! ([`s3_api::admin`]). HTTP or HTTPS (rustls, the system's trusted roots;
+//! `insecure` accepts any certificate, for self-signed test servers) over
+//! hyper's pooled client; every request is signed with the SHA-256 of its
+//! (small, buffered) body.
 //!
 //! Failures become a [`ClientError`] whose `Display` is one line meant for a
 //! terminal: S3 `<Error>` XML and RFC 9457 problem documents are both read
 //! for their code and message.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
@@ -53,6 +56,12 @@ pub enum ClientError {
     InvalidEndpoint { endpoint: String, reason: String },
     #[error("cannot reach the server at {endpoint}: {reason}")]
     Unreachable { endpoint: String, reason: String },
+    /// The server's certificate did not verify against the trusted roots.
+    #[error(
+        "the TLS certificate of {endpoint} was refused: {reason} (for a self-signed \
+         certificate, trust its CA via SSL_CERT_FILE or pass --insecure)"
+    )]
+    UntrustedCertificate { endpoint: String, reason: String },
     #[error("the server at {endpoint} did not answer within {} s", timeout.as_secs())]
     Timeout { endpoint: String, timeout: Duration },
     /// The server answered with an error: S3 code (or problem type slug),
@@ -111,6 +120,8 @@ pub struct ClientConfig {
     pub access_key: String,
     pub secret_key: String,
     pub timeout: Duration,
+    /// Accept any TLS certificate (self-signed, expired, another name).
+    pub insecure: bool,
 }
 
 impl std::fmt::Debug for ClientConfig {
@@ -119,6 +130,7 @@ impl std::fmt::Debug for ClientConfig {
             .field("endpoint", &self.endpoint)
             .field("access_key", &self.access_key)
             .field("secret_key", &"<redacted>")
+            .field("insecure", &self.insecure)
             .finish()
     }
 }
@@ -135,6 +147,9 @@ pub struct ConnectionArgs {
     /// Secret key [default: $MINNOW_ROOT_PASSWORD, $MINIO_ROOT_PASSWORD, minioadmin].
     #[arg(long, global = true)]
     pub secret_key: Option<String>,
+    /// Accept any TLS certificate of an https:// endpoint (self-signed ones).
+    #[arg(long, global = true)]
+    pub insecure: bool,
 }
 
 impl ConnectionArgs {
@@ -159,6 +174,7 @@ impl ConnectionArgs {
                 .or_else(|| from_env(&["MINNOW_ROOT_PASSWORD", "MINIO_ROOT_PASSWORD"]))
                 .unwrap_or_else(|| "minioadmin".to_string()),
             timeout: DEFAULT_TIMEOUT,
+            insecure: self.insecure,
         }
     }
 
@@ -252,7 +268,7 @@ impl BucketConfig {
 /// The signed client.
 #[derive(Clone)]
 pub struct Client {
-    http: hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>,
+    http: hyper_util::client::legacy::Client<Connector, Full<Bytes>>,
     config: ClientConfig,
     /// `scheme://authority` without a trailing slash.
     base: String,
@@ -267,7 +283,7 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    /// A client for `config.endpoint` (plain `http://host:port`).
+    /// A client for `config.endpoint` (`http://host:port` or `https://host:port`).
     pub fn new(config: ClientConfig) -> Result<Client, ClientError> {
         let invalid = |reason: &str| ClientError::InvalidEndpoint {
             endpoint: config.endpoint.clone(),
@@ -277,22 +293,22 @@ impl Client {
             .endpoint
             .parse()
             .map_err(|e: http::uri::InvalidUri| invalid(&e.to_string()))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => {
-                return Err(invalid(
-                    "this client speaks plain HTTP only (put it next to the server or behind a local proxy)",
-                ))
-            }
-            _ => return Err(invalid("expected http://host:port")),
-        }
+        let scheme = match uri.scheme_str() {
+            Some(scheme @ ("http" | "https")) => scheme,
+            _ => return Err(invalid("expected http://host:port or https://host:port")),
+        };
         let authority = uri
             .authority()
-            .ok_or_else(|| invalid("expected http://host:port"))?;
-        let base = format!("http://{authority}");
+            .ok_or_else(|| invalid("expected http://host:port or https://host:port"))?;
+        let base = format!("{scheme}://{authority}");
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls_config(config.insecure))
+            .https_or_http()
+            .enable_http1()
+            .build();
         let http = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
-            .build_http();
+            .build(connector);
         Ok(Client { http, config, base })
     }
 
@@ -344,7 +360,12 @@ impl Client {
             .map_err(|e| ClientError::InvalidResponse(format!("cannot build the request: {e}")))?;
         let exchange = async {
             let response = self.http.request(request).await.map_err(|e| {
-                if e.is_connect() {
+                if let Some(reason) = certificate_refusal(&e) {
+                    ClientError::UntrustedCertificate {
+                        endpoint: self.config.endpoint.clone(),
+                        reason,
+                    }
+                } else if e.is_connect() {
                     ClientError::Unreachable {
                         endpoint: self.config.endpoint.clone(),
                         reason: innermost(&e),
@@ -903,6 +924,109 @@ fn encode_query(pairs: &[(&str, String)]) -> String {
 
 /// The deepest cause of an error: for a refused connection that is
 /// "Connection refused (os error 111)" rather than hyper's wrapper text.
+/// The connector of every client: TLS for `https://`, plain TCP for `http://`.
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// TLS settings: the system's trusted roots (`SSL_CERT_FILE` and
+/// `SSL_CERT_DIR` are honoured), or with `insecure` no verification at all.
+fn tls_config(insecure: bool) -> rustls::ClientConfig {
+    // ring, not aws-lc-rs: it builds with a plain C compiler (no cmake) and
+    // rustls deprecates it only for lacking post-quantum key exchange, which
+    // a server's own admin CLI does not need yet.
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default TLS versions");
+    if insecure {
+        return builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+            .with_no_client_auth();
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    // Unreadable system certificates leave fewer roots; a server signed by
+    // none of them is then refused with a clear message.
+    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    builder.with_root_certificates(roots).with_no_client_auth()
+}
+
+/// Accepts every server certificate (`--insecure`), while still checking
+/// that the handshake is signed by the certificate's key.
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// The reason, when a request failed because the server's certificate did
+/// not verify. The rustls error sits inside nested `io::Error`s, whose
+/// `source()` skips the error they wrap, so each is opened by hand.
+fn certificate_refusal(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        let mut inner: &(dyn std::error::Error + 'static) = error;
+        loop {
+            if let Some(rustls::Error::InvalidCertificate(reason)) =
+                inner.downcast_ref::<rustls::Error>()
+            {
+                return Some(format!("{reason:?}"));
+            }
+            match inner
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+            {
+                Some(wrapped) => inner = wrapped,
+                None => break,
+            }
+        }
+        current = error.source();
+    }
+    None
+}
+
 fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
     let mut current = error;
     while let Some(source) = current.source() {
@@ -1173,14 +1297,16 @@ mod tests {
     }
 
     #[test]
-    fn https_and_garbage_endpoints_are_refused() {
+    fn http_and_https_endpoints_are_taken_and_garbage_is_refused() {
         let config = |endpoint: &str| ClientConfig {
             endpoint: endpoint.into(),
             access_key: "a".into(),
             secret_key: "b".into(),
             timeout: DEFAULT_TIMEOUT,
+            insecure: false,
         };
-        assert!(Client::new(config("https://x:9000")).is_err());
+        assert!(Client::new(config("https://x:9000")).is_ok());
+        assert!(Client::new(config("ftp://x:9000")).is_err());
         assert!(Client::new(config("not a url")).is_err());
         assert!(Client::new(config("http://127.0.0.1:9000")).is_ok());
         let debug = format!("{:?}", config("http://x"));
@@ -1197,6 +1323,7 @@ mod tests {
             access_key: "minioadmin".into(),
             secret_key: "minioadmin".into(),
             timeout: Duration::from_secs(5),
+            insecure: false,
         })
         .unwrap();
         let error = client.list_buckets().await.unwrap_err();
@@ -1216,6 +1343,7 @@ mod tests {
             access_key: "svc".into(),
             secret_key: "svc-secret-1".into(),
             timeout: DEFAULT_TIMEOUT,
+            insecure: false,
         })
         .unwrap();
         let body = b"<Delete><Object><Key>a b</Key></Object></Delete>";

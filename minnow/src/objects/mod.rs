@@ -92,6 +92,7 @@ pub fn locate(arg: &str) -> anyhow::Result<Location> {
         access_key: found.access_key.clone(),
         secret_key: found.secret_key.clone(),
         timeout: std::time::Duration::from_secs(300),
+        insecure: found.insecure,
     })
     .with_context(|| format!("alias `{first}`"))?;
     let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
