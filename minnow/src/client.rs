@@ -13,12 +13,6 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{
-    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest,
-    SignatureLocation, SigningSettings, UriPathNormalizationMode,
-};
-use aws_sigv4::sign::v4;
 use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
@@ -26,7 +20,8 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use md5::{Digest, Md5};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use s3_client::sign::{sign_headers, Keys, Payload};
+use s3_client::xml::{DeleteResult, ListAllMyBucketsResult, ListBucketResult};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -36,18 +31,11 @@ use s3_api::admin::{
 
 /// Where the CLI looks for the server when nothing is configured.
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:9000";
-/// The region requests are signed for (minnow accepts any).
-pub const SIGNING_REGION: &str = "us-east-1";
+pub use s3_client::encode::{
+    bucket_path, encode_path, encode_query, encode_value as encode_query_value, object_path,
+};
+pub use s3_client::sign::SIGNING_REGION;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// Characters SigV4 leaves unencoded: `A-Z a-z 0-9 - _ . ~`.
-const AWS_QUERY: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-/// Same, keeping `/` for object-key paths.
-const AWS_PATH: &AsciiSet = &AWS_QUERY.remove(b'/');
 
 /// Why a call failed. `Display` is a single line.
 #[derive(Debug, thiserror::Error)]
@@ -411,46 +399,22 @@ impl Client {
         headers: &[(&str, String)],
         body: &[u8],
     ) -> Result<Vec<(String, String)>, ClientError> {
-        let identity = Credentials::new(
-            &self.config.access_key,
-            &self.config.secret_key,
-            None,
-            None,
-            "minnow-cli",
-        )
-        .into();
-        let mut settings = SigningSettings::default();
-        // S3 signs the path as sent: encoded once, never normalised.
-        settings.percent_encoding_mode = PercentEncodingMode::Single;
-        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-        settings.signature_location = SignatureLocation::Headers;
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(SIGNING_REGION)
-            .name("s3")
-            .time(SystemTime::now())
-            .settings(settings)
-            .build()
-            .map_err(|e| ClientError::InvalidResponse(format!("signing: {e}")))?
-            .into();
-        let signable = SignableRequest::new(
+        let keys = Keys {
+            access_key: &self.config.access_key,
+            secret_key: &self.config.secret_key,
+        };
+        sign_headers(
+            keys,
             method,
             url,
-            headers.iter().map(|(k, v)| (*k, v.as_str())),
-            SignableBody::Bytes(body),
+            headers,
+            Payload::Bytes(body),
+            SystemTime::now(),
         )
         .map_err(|e| ClientError::InvalidEndpoint {
-            endpoint: url.to_string(),
-            reason: e.to_string(),
-        })?;
-        let (instructions, _signature) = sign(signable, &params)
-            .map_err(|e| ClientError::InvalidResponse(format!("signing: {e}")))?
-            .into_parts();
-        Ok(instructions
-            .headers()
-            .map(|(name, value)| (name.to_string(), value.to_string()))
-            .collect())
+            endpoint: e.url,
+            reason: e.reason,
+        })
     }
 
     /// A request without a body.
@@ -514,13 +478,11 @@ impl Client {
     pub async fn list_buckets(&self) -> Result<Vec<BucketEntry>, ClientError> {
         let doc: ListAllMyBucketsResult = self.get_xml("/", "").await?;
         Ok(doc
-            .buckets
-            .map(|b| b.bucket)
-            .unwrap_or_default()
+            .into_buckets()
             .into_iter()
             .map(|b| BucketEntry {
                 name: b.name,
-                created: b.creation_date.unwrap_or_default(),
+                created: b.creation_date,
             })
             .collect())
     }
@@ -571,8 +533,8 @@ impl Client {
                 .into_iter()
                 .map(|c| ObjectEntry {
                     key: c.key,
-                    size: c.size.unwrap_or(0),
-                    last_modified: c.last_modified.unwrap_or_default(),
+                    size: c.size,
+                    last_modified: c.last_modified,
                 })
                 .collect(),
             continuation,
@@ -605,13 +567,7 @@ impl Client {
         let failed: Vec<_> = doc
             .error
             .into_iter()
-            .map(|e| {
-                (
-                    e.key.unwrap_or_default(),
-                    e.code.unwrap_or_default(),
-                    e.message.unwrap_or_default(),
-                )
-            })
+            .map(|e| (e.key, e.code, e.message))
             .collect();
         Ok(DeleteOutcome {
             deleted: keys.len() - failed.len(),
@@ -886,44 +842,10 @@ impl Client {
     }
 }
 
-/// `/bucket`, encoded.
-pub fn bucket_path(bucket: &str) -> String {
-    format!("/{}", encode_query_value(bucket))
-}
-
-/// `/bucket/key`, encoded (slashes in the key kept).
-pub fn object_path(bucket: &str, key: &str) -> String {
-    format!(
-        "/{}/{}",
-        encode_query_value(bucket),
-        utf8_percent_encode(key, AWS_PATH)
-    )
-}
-
 fn user_path(access_key: &str) -> String {
     format!("users/{}", encode_query_value(access_key))
 }
 
-/// Percent-encodes a query value (or one path segment) the SigV4 way.
-pub fn encode_query_value(value: &str) -> String {
-    utf8_percent_encode(value, AWS_QUERY).to_string()
-}
-
-/// Percent-encodes the path of an object key (keeps `/`).
-pub fn encode_path(path: &str) -> String {
-    utf8_percent_encode(path, AWS_PATH).to_string()
-}
-
-fn encode_query(pairs: &[(&str, String)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode_query_value(k), encode_query_value(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-/// The deepest cause of an error: for a refused connection that is
-/// "Connection refused (os error 111)" rather than hyper's wrapper text.
 /// The connector of every client: TLS for `https://`, plain TCP for `http://`.
 type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 
@@ -1027,6 +949,8 @@ fn certificate_refusal(error: &(dyn std::error::Error + 'static)) -> Option<Stri
     None
 }
 
+/// The deepest cause of an error: for a refused connection that is
+/// "Connection refused (os error 111)" rather than hyper's wrapper text.
 fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
     let mut current = error;
     while let Some(source) = current.source() {
@@ -1133,62 +1057,6 @@ struct S3ErrorBody {
 }
 
 #[derive(Deserialize)]
-struct ListAllMyBucketsResult {
-    #[serde(rename = "Buckets")]
-    buckets: Option<BucketsXml>,
-}
-
-#[derive(Deserialize)]
-struct BucketsXml {
-    #[serde(rename = "Bucket", default)]
-    bucket: Vec<BucketXml>,
-}
-
-#[derive(Deserialize)]
-struct BucketXml {
-    #[serde(rename = "Name")]
-    name: String,
-    #[serde(rename = "CreationDate")]
-    creation_date: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ListBucketResult {
-    #[serde(rename = "Contents", default)]
-    contents: Vec<ContentsXml>,
-    #[serde(rename = "IsTruncated", default)]
-    is_truncated: bool,
-    #[serde(rename = "NextContinuationToken")]
-    next_continuation_token: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ContentsXml {
-    #[serde(rename = "Key")]
-    key: String,
-    #[serde(rename = "Size")]
-    size: Option<u64>,
-    #[serde(rename = "LastModified")]
-    last_modified: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct DeleteResult {
-    #[serde(rename = "Error", default)]
-    error: Vec<DeleteErrorXml>,
-}
-
-#[derive(Deserialize)]
-struct DeleteErrorXml {
-    #[serde(rename = "Key")]
-    key: Option<String>,
-    #[serde(rename = "Code")]
-    code: Option<String>,
-    #[serde(rename = "Message")]
-    message: Option<String>,
-}
-
-#[derive(Deserialize)]
 struct ListMultipartUploadsResult {
     #[serde(rename = "Upload", default)]
     upload: Vec<UploadXml>,
@@ -1275,23 +1143,23 @@ mod tests {
         let doc: ListBucketResult = parse_xml(xml.as_bytes()).unwrap();
         assert_eq!(doc.contents.len(), 2);
         assert_eq!(doc.contents[0].key, "a & b");
-        assert_eq!(doc.contents[0].size, Some(3));
+        assert_eq!(doc.contents[0].size, 3);
         assert!(doc.is_truncated);
         assert_eq!(doc.next_continuation_token.as_deref(), Some("tok"));
 
         let xml = r#"<ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>1</ID><DisplayName>m</DisplayName></Owner><Buckets><Bucket><Name>one</Name><CreationDate>2024-01-01T00:00:00.000Z</CreationDate></Bucket><Bucket><Name>two</Name><CreationDate>2024-01-02T00:00:00.000Z</CreationDate></Bucket></Buckets></ListAllMyBucketsResult>"#;
         let doc: ListAllMyBucketsResult = parse_xml(xml.as_bytes()).unwrap();
-        assert_eq!(doc.buckets.unwrap().bucket.len(), 2);
+        assert_eq!(doc.into_buckets().len(), 2);
         let empty = r#"<ListAllMyBucketsResult><Owner><ID>1</ID></Owner><Buckets></Buckets></ListAllMyBucketsResult>"#;
         let doc: ListAllMyBucketsResult = parse_xml(empty.as_bytes()).unwrap();
-        assert!(doc.buckets.map(|b| b.bucket).unwrap_or_default().is_empty());
+        assert!(doc.into_buckets().is_empty());
     }
 
     #[test]
     fn paths_and_queries_are_encoded_the_sigv4_way() {
         assert_eq!(object_path("b", "a b/c+d~e"), "/b/a%20b/c%2Bd~e");
         assert_eq!(
-            encode_query(&[("prefix", "temp/".into()), ("x", "a=b".into())]),
+            encode_query(&[("x", "a=b".into()), ("prefix", "temp/".into())]),
             "prefix=temp%2F&x=a%3Db"
         );
     }

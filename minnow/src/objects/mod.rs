@@ -19,8 +19,6 @@ use minnow::client::{Client, ClientConfig};
 /// Largest body sent or fetched in one request; bigger objects move as
 /// multipart uploads and ranged reads of this size.
 pub const PART_SIZE: u64 = 16 * 1024 * 1024;
-/// S3 allows at most this many parts in one upload.
-pub const MAX_PARTS: u64 = 10_000;
 /// Parts of one object in flight at once.
 pub const PART_PARALLELISM: usize = 4;
 
