@@ -30,6 +30,20 @@ pub enum PayloadSigning {
     StreamingUnsignedTrailer,
 }
 
+impl PayloadSigning {
+    fn signable<'a>(&'a self, body: &'a [u8]) -> SignableBody<'a> {
+        match self {
+            PayloadSigning::Sha256 => SignableBody::Bytes(body),
+            PayloadSigning::Unsigned => SignableBody::UnsignedPayload,
+            PayloadSigning::Precomputed(value) => SignableBody::Precomputed(value.clone()),
+            PayloadSigning::StreamingSignedTrailer => SignableBody::StreamingSignedPayloadTrailer,
+            PayloadSigning::StreamingUnsignedTrailer => {
+                SignableBody::StreamingUnsignedPayloadTrailer
+            }
+        }
+    }
+}
+
 /// A signed request ready to send: the headers to add and the seed signature.
 #[derive(Clone, Debug)]
 pub struct SignedHeaders {
@@ -47,6 +61,7 @@ pub struct RequestSigner {
     endpoint: String,
     access_key: String,
     secret_key: String,
+    region: String,
 }
 
 impl RequestSigner {
@@ -56,12 +71,25 @@ impl RequestSigner {
             endpoint: endpoint.trim_end_matches('/').to_string(),
             access_key: access_key.to_string(),
             secret_key: secret_key.to_string(),
+            region: TEST_REGION.to_string(),
         }
     }
 
     /// The same endpoint with other credentials.
     pub fn with_credentials(&self, access_key: &str, secret_key: &str) -> RequestSigner {
-        RequestSigner::new(&self.endpoint, access_key, secret_key)
+        RequestSigner {
+            access_key: access_key.to_string(),
+            secret_key: secret_key.to_string(),
+            ..self.clone()
+        }
+    }
+
+    /// The same signer with another region in its credential scope.
+    pub fn with_region(&self, region: &str) -> RequestSigner {
+        RequestSigner {
+            region: region.to_string(),
+            ..self.clone()
+        }
     }
 
     /// Full URL for an already percent-encoded `path_and_query`.
@@ -105,22 +133,14 @@ impl RequestSigner {
         let identity = self.identity();
         let params = v4::SigningParams::builder()
             .identity(&identity)
-            .region(TEST_REGION)
+            .region(&self.region)
             .name("s3")
             .time(time)
             .settings(Self::settings(SignatureLocation::Headers, None))
             .build()
             .expect("signing params")
             .into();
-        let signable_body = match payload {
-            PayloadSigning::Sha256 => SignableBody::Bytes(body),
-            PayloadSigning::Unsigned => SignableBody::UnsignedPayload,
-            PayloadSigning::Precomputed(value) => SignableBody::Precomputed(value.clone()),
-            PayloadSigning::StreamingSignedTrailer => SignableBody::StreamingSignedPayloadTrailer,
-            PayloadSigning::StreamingUnsignedTrailer => {
-                SignableBody::StreamingUnsignedPayloadTrailer
-            }
-        };
+        let signable_body = payload.signable(body);
         let url = self.url(path_and_query);
         let signable = SignableRequest::new(
             method,
@@ -142,6 +162,73 @@ impl RequestSigner {
         }
     }
 
+    /// Signs the head of `request` (method, URI as sent, its headers with
+    /// `host`) in the Authorization header and adds the signing headers;
+    /// returns the head and the seed signature. For tests of the server's
+    /// authenticator that take an `http` request rather than a socket.
+    pub fn sign_request(
+        &self,
+        request: http::Request<()>,
+        body: &[u8],
+        payload: &PayloadSigning,
+        time: SystemTime,
+    ) -> (http::request::Parts, String) {
+        let settings = Self::settings(SignatureLocation::Headers, None);
+        self.sign_http(request, payload.signable(body), settings, time)
+    }
+
+    /// Presigns the head of `request` (its headers are signed too) for
+    /// `expires_in` from `time`: the signature goes into its query.
+    pub fn presign_request(
+        &self,
+        request: http::Request<()>,
+        expires_in: Duration,
+        time: SystemTime,
+    ) -> http::request::Parts {
+        let mut settings = Self::settings(SignatureLocation::QueryParams, Some(expires_in));
+        settings.payload_checksum_kind = aws_sigv4::http_request::PayloadChecksumKind::NoHeader;
+        self.sign_http(request, SignableBody::UnsignedPayload, settings, time)
+            .0
+    }
+
+    fn sign_http(
+        &self,
+        mut request: http::Request<()>,
+        body: SignableBody<'_>,
+        settings: SigningSettings,
+        time: SystemTime,
+    ) -> (http::request::Parts, String) {
+        let identity = self.identity();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region(&self.region)
+            .name("s3")
+            .time(time)
+            .settings(settings)
+            .build()
+            .expect("signing params")
+            .into();
+        let headers: Vec<(String, String)> = request
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                let value = v.to_str().expect("ASCII header value");
+                (k.as_str().to_string(), value.to_string())
+            })
+            .collect();
+        let signable = SignableRequest::new(
+            request.method().as_str(),
+            request.uri().to_string(),
+            headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            body,
+        )
+        .expect("signable request");
+        let (instructions, signature) =
+            sign(signable, &params).expect("sigv4 signing").into_parts();
+        instructions.apply_to_request_http1x(&mut request);
+        (request.into_parts().0, signature)
+    }
+
     /// A presigned URL (query-string SigV4) valid for `expires_in` from `time`.
     pub fn presign_url(
         &self,
@@ -155,7 +242,7 @@ impl RequestSigner {
         settings.payload_checksum_kind = aws_sigv4::http_request::PayloadChecksumKind::NoHeader;
         let params = v4::SigningParams::builder()
             .identity(&identity)
-            .region(TEST_REGION)
+            .region(&self.region)
             .name("s3")
             .time(time)
             .settings(settings)
@@ -197,7 +284,7 @@ impl RequestSigner {
         let identity = self.identity();
         let params: v4::SigningParams<'_, ()> = v4::SigningParams::builder()
             .identity(&identity)
-            .region(TEST_REGION)
+            .region(&self.region)
             .name("s3")
             .time(time)
             .settings(())

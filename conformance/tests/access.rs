@@ -42,6 +42,7 @@ fn root_client(server: &TestServer) -> Client {
         access_key: server.access_key().to_string(),
         secret_key: server.secret_key().to_string(),
         timeout: Duration::from_secs(60),
+        insecure: false,
     })
     .expect("client")
 }

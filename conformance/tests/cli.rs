@@ -2,7 +2,8 @@
 //! shipped `examples/init.sh` (twice), the error paths (wrong credentials,
 //! unknown bucket, server down), and users with their policies
 //! (policy enforcement, disabled and removed users, identity data across a
-//! restart, no secret in plain text on the drives or in the logs).
+//! restart, no secret in plain text on the drives or in the logs), secrets
+//! given outside the command line, and https endpoints behind a TLS front.
 //!
 //! One server is shared by every test here (each test uses its own bucket
 //! and user names); the restart test starts its own.
@@ -173,6 +174,7 @@ fn root_client(server: &TestServer) -> Client {
         access_key: server.access_key().to_string(),
         secret_key: server.secret_key().to_string(),
         timeout: Duration::from_secs(60),
+        insecure: false,
     })
     .expect("client")
 }
@@ -960,4 +962,165 @@ fn identity_survives_restart_and_secrets_stay_sealed() {
             .any(|w| w == server.secret_key().as_bytes()),
         "root secret in the server log"
     );
+}
+
+/// `minnow user add` takes the secret from standard input or from
+/// `MINNOW_USER_SECRET`, so it need not appear in the process list; the
+/// user then signs with exactly that secret (no trailing newline kept).
+#[test]
+fn user_add_takes_the_secret_from_stdin_or_the_environment() {
+    let server = shared_server();
+    let from_stdin = unique_user("cli-stdin");
+    let stdin_secret = "stdin-secret-0001";
+    let line = format!("{stdin_secret}\n");
+    cli_with_stdin(
+        server,
+        &["user", "add", &from_stdin, "--secret-stdin"],
+        Some(line.as_bytes()),
+    )
+    .ok();
+
+    let from_env = unique_user("cli-env");
+    let env_secret = "env-secret-00001";
+    let mut command = minnow_command(server.endpoint(), server.access_key(), server.secret_key());
+    command
+        .env("MINNOW_USER_SECRET", env_secret)
+        .args(["user", "add", &from_env]);
+    run_bounded(command, None).ok();
+
+    for (user, secret) in [(&from_stdin, stdin_secret), (&from_env, env_secret)] {
+        cli(
+            server,
+            &["user", "policy", "attach", "readwrite", "--user", user],
+        )
+        .ok();
+        cli_as(server, user, secret, &["bucket", "list"]).ok();
+        cli_as(server, user, &format!("{secret}\n"), &["bucket", "list"]).fails_with("credentials");
+        cli(server, &["user", "remove", user]).ok();
+    }
+
+    let nothing = unique_user("cli-nosecret");
+    let mut command = minnow_command(server.endpoint(), server.access_key(), server.secret_key());
+    command
+        .env_remove("MINNOW_USER_SECRET")
+        .args(["user", "add", &nothing]);
+    run_bounded(command, None).fails_with("no secret given");
+    cli_with_stdin(
+        server,
+        &["user", "add", &nothing, "--secret-stdin"],
+        Some(b""),
+    )
+    .fails_with("no secret");
+    cli(server, &["user", "info", &nothing]).fails_with("does not exist");
+}
+
+/// A TLS-terminating proxy on loopback in front of a plain-HTTP server,
+/// with a fresh self-signed certificate for `127.0.0.1`.
+struct TlsFront {
+    endpoint: String,
+    certificate_pem: String,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn tls_front(backend: &str) -> TlsFront {
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .expect("self-signed certificate");
+    let key = rustls::pki_types::PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der());
+    // The test front uses the same provider as the CLI's client.
+    #[allow(deprecated)]
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key.into())
+        .expect("server certificate");
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("binding the TLS front");
+    let port = listener.local_addr().expect("local address").port();
+    let backend = backend.trim_start_matches("http://").to_string();
+    runtime.spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                continue;
+            };
+            let acceptor = acceptor.clone();
+            let backend = backend.clone();
+            tokio::spawn(async move {
+                // A client that refuses the certificate ends the handshake.
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(&backend).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut upstream).await;
+            });
+        }
+    });
+    TlsFront {
+        endpoint: format!("https://127.0.0.1:{port}"),
+        certificate_pem: certified.cert.pem(),
+        _runtime: runtime,
+    }
+}
+
+/// https endpoints: a self-signed certificate is refused with a one-line
+/// reason naming the certificate unless `--insecure` (a flag, or an alias
+/// option) accepts it, or the certificate is trusted through
+/// `SSL_CERT_FILE`; what the CLI does over TLS reaches the same server.
+#[test]
+fn https_endpoints_verify_the_certificate_unless_insecure() {
+    let server = shared_server();
+    let front = tls_front(server.endpoint());
+    let bucket = unique_bucket("cli-tls");
+    let config = tempfile::tempdir().expect("config folder");
+    let over_tls = |args: &[&str], extra_env: &[(&str, &str)]| {
+        let mut command = minnow_command(&front.endpoint, server.access_key(), server.secret_key());
+        command
+            .env("XDG_CONFIG_HOME", config.path())
+            .env_remove("SSL_CERT_FILE")
+            .env_remove("SSL_CERT_DIR");
+        for (name, value) in extra_env {
+            command.env(name, value);
+        }
+        command.args(args);
+        run_bounded(command, None)
+    };
+
+    over_tls(&["bucket", "create", &bucket], &[]).fails_with("certificate of https://127.0.0.1");
+    over_tls(&["bucket", "create", &bucket, "--insecure"], &[]).ok();
+    let listed = cli(server, &["bucket", "list"]).ok();
+    assert!(listed.stdout.contains(&bucket), "{}", listed.stdout);
+
+    let trusted = config.path().join("front.pem");
+    std::fs::write(&trusted, &front.certificate_pem).expect("writing the certificate");
+    let trusted = trusted.to_str().expect("utf-8 path");
+    let listed = over_tls(&["bucket", "list"], &[("SSL_CERT_FILE", trusted)]).ok();
+    assert!(listed.stdout.contains(&bucket), "{}", listed.stdout);
+
+    let (ak, sk) = (server.access_key(), server.secret_key());
+    over_tls(&["alias", "set", "strict", &front.endpoint, ak, sk], &[]).ok();
+    over_tls(
+        &["alias", "set", "lax", &front.endpoint, ak, sk, "--insecure"],
+        &[],
+    )
+    .ok();
+    let body = config.path().join("hello.txt");
+    std::fs::write(&body, b"over tls").expect("writing a local file");
+    let body = body.to_str().expect("utf-8 path");
+    over_tls(&["cp", body, &format!("strict/{bucket}/hello.txt")], &[]).fails_with("certificate");
+    over_tls(&["cp", body, &format!("lax/{bucket}/hello.txt")], &[]).ok();
+    let cat = over_tls(&["cat", &format!("lax/{bucket}/hello.txt")], &[]).ok();
+    assert_eq!(cat.stdout, "over tls");
+
+    cli(server, &["bucket", "delete", &bucket, "--force"]).ok();
 }

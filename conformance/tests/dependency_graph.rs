@@ -16,6 +16,7 @@ const LAYERS: &[&str] = &[
     "lifecycle",
     "iam",
     "s3-api",
+    "s3-client",
     "minnow-console",
     "minnow",
 ];

@@ -21,6 +21,8 @@ use serde_json::{json, Value};
 use crate::multipart;
 use crate::routes::Endpoint;
 use crate::session::Session;
+use s3_client::xml::{DeleteResult, ListAllMyBucketsResult, ListBucketResult, ListedBucket};
+
 use crate::upstream::{
     bucket_path, encode_query, encode_value, object_path, streamed_error, Identity, Reply,
     Upstream, UpstreamError, ADMIN_PREFIX, MAX_SHARE_SECONDS,
@@ -98,10 +100,10 @@ impl S3<'_> {
             .await?)
     }
 
-    async fn list_buckets(&self) -> Result<Vec<BucketEntry>> {
+    async fn list_buckets(&self) -> Result<Vec<ListedBucket>> {
         let reply = self.call(Method::GET, "/", "").await?;
         let doc: ListAllMyBucketsResult = parse_xml(&reply.body)?;
-        Ok(doc.buckets.map(|b| b.bucket).unwrap_or_default())
+        Ok(doc.into_buckets())
     }
 
     /// One page of ListObjectsV2; `delimiter` "/" folds folders.
@@ -112,7 +114,7 @@ impl S3<'_> {
         delimiter: bool,
         token: Option<&str>,
         max_keys: usize,
-    ) -> Result<ListResult> {
+    ) -> Result<ListBucketResult> {
         let mut pairs = vec![
             ("list-type", "2".to_string()),
             ("max-keys", max_keys.to_string()),
@@ -234,47 +236,8 @@ impl S3<'_> {
 }
 
 fn parse_xml<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T> {
-    quick_xml::de::from_str(&String::from_utf8_lossy(body))
+    s3_client::xml::parse(body)
         .map_err(|e| UpstreamError::InvalidResponse(format!("XML: {e}")).into())
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-struct ListAllMyBucketsResult {
-    buckets: Option<BucketList>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-struct BucketList {
-    #[serde(default)]
-    bucket: Vec<BucketEntry>,
-}
-
-#[derive(Deserialize, Clone)]
-#[serde(rename_all = "PascalCase")]
-struct BucketEntry {
-    name: String,
-    #[serde(default)]
-    creation_date: String,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-struct DeleteResult {
-    #[serde(default)]
-    error: Vec<DeleteError>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct DeleteError {
-    #[serde(default)]
-    key: String,
-    #[serde(default)]
-    code: String,
-    #[serde(default)]
-    message: String,
 }
 
 /// Decoded `name=value` pairs of the request's query string.
@@ -714,36 +677,6 @@ async fn list_buckets(s3: S3<'_>) -> Result<Response<ConsoleBody>> {
         })
         .collect();
     ok(json!({ "buckets": list }))
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-struct ListResult {
-    #[serde(default)]
-    contents: Vec<ListContent>,
-    #[serde(default)]
-    common_prefixes: Vec<ListPrefix>,
-    #[serde(default)]
-    is_truncated: bool,
-    next_continuation_token: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ListContent {
-    key: String,
-    #[serde(default)]
-    size: u64,
-    #[serde(default)]
-    last_modified: String,
-    #[serde(rename = "ETag", default)]
-    etag: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ListPrefix {
-    prefix: String,
 }
 
 async fn list_objects(

@@ -12,6 +12,8 @@ use http::Method;
 use http_body::Frame;
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Incoming;
+use s3_client::parts::part_size_for;
+use s3_client::xml::InitiateMultipartUploadResult;
 use serde::Deserialize;
 
 use crate::upstream::{
@@ -19,8 +21,6 @@ use crate::upstream::{
 };
 use crate::ConsoleError;
 
-/// S3's limit on parts per upload.
-const MAX_PARTS: u64 = 10_000;
 /// Frames buffered between the browser's body and one part's request.
 const FRAMES_IN_FLIGHT: usize = 4;
 
@@ -34,21 +34,9 @@ pub struct Uploaded {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct InitiateResult {
-    upload_id: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
 struct CompleteResult {
     #[serde(rename = "ETag", default)]
     etag: String,
-}
-
-/// The part size for `length` bytes: at least `part_size`, large enough
-/// that the upload needs at most [`MAX_PARTS`] parts.
-pub fn part_size_for(length: u64, part_size: u64) -> u64 {
-    part_size.max(length.div_ceil(MAX_PARTS))
 }
 
 /// Uploads `length` bytes of `body` to `bucket/key` in parts of `part_size`.
@@ -78,7 +66,7 @@ pub async fn upload(
             Bytes::new(),
         )
         .await?;
-    let initiated: InitiateResult = quick_xml::de::from_str(&String::from_utf8_lossy(&reply.body))
+    let initiated: InitiateMultipartUploadResult = s3_client::xml::parse(&reply.body)
         .map_err(|e| UpstreamError::InvalidResponse(format!("CreateMultipartUpload: {e}")))?;
     let upload_id = initiated.upload_id;
     let result = send_parts(
@@ -208,18 +196,4 @@ async fn send_parts(
         etag: done.etag.trim_matches('"').to_string(),
         parts: etags.len() as u64,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parts_grow_so_that_ten_thousand_cover_the_file() {
-        let mib = 1024 * 1024;
-        assert_eq!(part_size_for(100 * mib, 16 * mib), 16 * mib);
-        let huge = 1024 * 1024 * mib; // 1 TiB
-        let size = part_size_for(huge, 16 * mib);
-        assert!(size * MAX_PARTS >= huge && size > 16 * mib);
-    }
 }

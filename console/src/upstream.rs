@@ -8,12 +8,6 @@
 
 use std::time::{Duration, SystemTime};
 
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{
-    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest,
-    SignatureLocation, SigningSettings, UriPathNormalizationMode,
-};
-use aws_sigv4::sign::v4;
 use base64::Engine as _;
 use bytes::Bytes;
 use http::{header, HeaderMap, Method, Request, Response, StatusCode};
@@ -23,7 +17,9 @@ use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use md5::{Digest, Md5};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use s3_client::sign::{presigned_url, sign_headers, Keys, Payload, SignError};
+
+pub use s3_client::encode::{bucket_path, encode_query, encode_value, object_path};
 
 /// A body on its way to the S3 API.
 pub type UpBody = BoxBody<Bytes, hyper::Error>;
@@ -32,21 +28,10 @@ pub type UpBody = BoxBody<Bytes, hyper::Error>;
 pub const MAX_SHARE_SECONDS: u64 = 7 * 24 * 3600;
 /// Where minnow's admin API lives on the S3 port.
 pub const ADMIN_PREFIX: &str = "/minnow/admin/v1/";
-/// The region requests are signed for (minnow accepts any).
-const SIGNING_REGION: &str = "us-east-1";
 /// How long a document call may take.
 const DOCUMENT_TIMEOUT: Duration = Duration::from_secs(120);
 /// Largest answer document read into memory.
 const MAX_REPLY: usize = 16 * 1024 * 1024;
-
-/// Characters SigV4 leaves unencoded: `A-Z a-z 0-9 - _ . ~`.
-const AWS_QUERY: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-/// Same, keeping `/` for object-key paths.
-const AWS_PATH: &AsciiSet = &AWS_QUERY.remove(b'/');
 
 /// Why a call to the S3 or admin API failed.
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +102,15 @@ pub struct Upstream {
 pub struct Identity {
     pub access_key: String,
     pub secret_key: String,
+}
+
+impl Identity {
+    fn keys(&self) -> Keys<'_> {
+        Keys {
+            access_key: &self.access_key,
+            secret_key: &self.secret_key,
+        }
+    }
 }
 
 impl std::fmt::Debug for Identity {
@@ -209,20 +203,19 @@ impl Upstream {
         timeout: Duration,
     ) -> Result<Reply, UpstreamError> {
         let url = self.url(path, query);
-        let signed = signature(
-            identity,
+        let signed = sign_headers(
+            identity.keys(),
             method.as_str(),
             &url,
             headers,
-            SignableBody::Bytes(&body),
-            SignatureLocation::Headers,
-            None,
+            Payload::Bytes(&body),
+            SystemTime::now(),
         )?;
         let mut builder = Request::builder().method(method).uri(&url);
         for (name, value) in headers {
             builder = builder.header(*name, value.as_str());
         }
-        for (name, value) in signed.headers {
+        for (name, value) in signed {
             builder = builder.header(name, value);
         }
         let request = builder
@@ -286,20 +279,19 @@ impl Upstream {
     ) -> Result<Response<Incoming>, UpstreamError> {
         let url = self.url(path, query);
         // The signer adds `x-amz-content-sha256: UNSIGNED-PAYLOAD` itself.
-        let signed = signature(
-            identity,
+        let signed = sign_headers(
+            identity.keys(),
             method.as_str(),
             &url,
             headers,
-            SignableBody::UnsignedPayload,
-            SignatureLocation::Headers,
-            None,
+            Payload::Unsigned,
+            SystemTime::now(),
         )?;
         let mut builder = Request::builder().method(method).uri(&url);
         for (name, value) in headers {
             builder = builder.header(*name, value.as_str());
         }
-        for (name, value) in signed.headers {
+        for (name, value) in signed {
             builder = builder.header(name, value);
         }
         let request = builder
@@ -320,22 +312,13 @@ impl Upstream {
         expires: Duration,
     ) -> Result<String, UpstreamError> {
         let url = format!("{}{}", self.public_base, path);
-        let signed = signature(
-            identity,
+        Ok(presigned_url(
+            identity.keys(),
             "GET",
             &url,
-            &[],
-            SignableBody::UnsignedPayload,
-            SignatureLocation::QueryParams,
-            Some(expires),
-        )?;
-        let query = signed
-            .params
-            .iter()
-            .map(|(k, v)| format!("{}={}", encode_value(k), encode_value(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        Ok(format!("{url}?{query}"))
+            expires,
+            SystemTime::now(),
+        )?)
     }
 }
 
@@ -401,101 +384,13 @@ fn xml_field(text: &str, name: &str) -> Option<String> {
     )
 }
 
-struct Signed {
-    headers: Vec<(String, String)>,
-    params: Vec<(String, String)>,
-}
-
-fn signature(
-    identity: &Identity,
-    method: &str,
-    url: &str,
-    headers: &[(&str, String)],
-    body: SignableBody<'_>,
-    location: SignatureLocation,
-    expires: Option<Duration>,
-) -> Result<Signed, UpstreamError> {
-    let credentials = Credentials::new(
-        &identity.access_key,
-        &identity.secret_key,
-        None,
-        None,
-        "minnow-console",
-    )
-    .into();
-    let mut settings = SigningSettings::default();
-    // S3 signs the path as sent: encoded once, never normalised.
-    settings.percent_encoding_mode = PercentEncodingMode::Single;
-    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-    settings.signature_location = location;
-    settings.expires_in = expires;
-    if matches!(location, SignatureLocation::Headers) {
-        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+impl From<SignError> for UpstreamError {
+    fn from(error: SignError) -> Self {
+        UpstreamError::InvalidEndpoint {
+            endpoint: error.url,
+            reason: format!("signing: {}", error.reason),
+        }
     }
-    let invalid = |e: &dyn std::fmt::Display| UpstreamError::InvalidEndpoint {
-        endpoint: url.to_string(),
-        reason: format!("signing: {e}"),
-    };
-    let params = v4::SigningParams::builder()
-        .identity(&credentials)
-        .region(SIGNING_REGION)
-        .name("s3")
-        .time(SystemTime::now())
-        .settings(settings)
-        .build()
-        .map_err(|e| invalid(&e))?
-        .into();
-    let signable = SignableRequest::new(
-        method,
-        url,
-        headers.iter().map(|(k, v)| (*k, v.as_str())),
-        body,
-    )
-    .map_err(|e| invalid(&e))?;
-    let (instructions, _) = sign(signable, &params)
-        .map_err(|e| invalid(&e))?
-        .into_parts();
-    let (headers, params) = instructions.into_parts();
-    Ok(Signed {
-        headers: headers
-            .into_iter()
-            .map(|h| (h.name().to_string(), h.value().to_string()))
-            .collect(),
-        params: params
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.into_owned()))
-            .collect(),
-    })
-}
-
-/// Percent-encodes a query value or one path segment the SigV4 way.
-pub fn encode_value(value: &str) -> String {
-    utf8_percent_encode(value, AWS_QUERY).to_string()
-}
-
-/// `/bucket`, encoded.
-pub fn bucket_path(bucket: &str) -> String {
-    format!("/{}", encode_value(bucket))
-}
-
-/// `/bucket/key`, encoded (slashes in the key kept).
-pub fn object_path(bucket: &str, key: &str) -> String {
-    format!(
-        "/{}/{}",
-        encode_value(bucket),
-        utf8_percent_encode(key, AWS_PATH)
-    )
-}
-
-/// `name=value&...`, encoded and sorted by name as SigV4 signs it.
-pub fn encode_query(pairs: &[(&str, String)]) -> String {
-    let mut pairs: Vec<_> = pairs.to_vec();
-    pairs.sort();
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode_value(k), encode_value(v)))
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 #[cfg(test)]
@@ -532,14 +427,5 @@ mod tests {
             UpstreamError::Api { code, .. } => assert_eq!(code, "NotFound"),
             other => panic!("{other:?}"),
         }
-    }
-
-    #[test]
-    fn keys_keep_their_slashes_and_queries_sort() {
-        assert_eq!(object_path("b", "a b/c+d"), "/b/a%20b/c%2Bd");
-        assert_eq!(
-            encode_query(&[("prefix", "x/".into()), ("delimiter", "/".into())]),
-            "delimiter=%2F&prefix=x%2F"
-        );
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use lifecycle::*;
 use store::api::*;
-use support::memory_store::MemoryStore;
+use store::memory::MemoryStore;
 use support::scenarios::{self, *};
 
 fn store() -> Arc<MemoryStore> {

@@ -1,21 +1,18 @@
 //! A small SigV4-signing HTTP client for the `minnow` CLI: the S3 bucket
 //! calls the CLI needs (buckets, listing, batch delete, bucket policy,
 //! lifecycle, CORS, multipart aborts) and minnow's admin API
-//! ([`s3_api::admin`]). Plain HTTP over hyper's pooled client; every request
-//! is signed with the SHA-256 of its (small, buffered) body.
+//! ([`s3_api::admin`]). HTTP or HTTPS (rustls, the system's trusted roots;
+//! `insecure` accepts any certificate, for self-signed test servers) over
+//! hyper's pooled client; every request is signed with the SHA-256 of its
+//! (small, buffered) body.
 //!
 //! Failures become a [`ClientError`] whose `Display` is one line meant for a
 //! terminal: S3 `<Error>` XML and RFC 9457 problem documents are both read
 //! for their code and message.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{
-    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest,
-    SignatureLocation, SigningSettings, UriPathNormalizationMode,
-};
-use aws_sigv4::sign::v4;
 use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
@@ -23,7 +20,8 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use md5::{Digest, Md5};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use s3_client::sign::{sign_headers, Keys, Payload};
+use s3_client::xml::{DeleteResult, ListAllMyBucketsResult, ListBucketResult};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -33,18 +31,11 @@ use s3_api::admin::{
 
 /// Where the CLI looks for the server when nothing is configured.
 pub const DEFAULT_ENDPOINT: &str = "http://127.0.0.1:9000";
-/// The region requests are signed for (minnow accepts any).
-pub const SIGNING_REGION: &str = "us-east-1";
+pub use s3_client::encode::{
+    bucket_path, encode_path, encode_query, encode_value as encode_query_value, object_path,
+};
+pub use s3_client::sign::SIGNING_REGION;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// Characters SigV4 leaves unencoded: `A-Z a-z 0-9 - _ . ~`.
-const AWS_QUERY: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-/// Same, keeping `/` for object-key paths.
-const AWS_PATH: &AsciiSet = &AWS_QUERY.remove(b'/');
 
 /// Why a call failed. `Display` is a single line.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +44,12 @@ pub enum ClientError {
     InvalidEndpoint { endpoint: String, reason: String },
     #[error("cannot reach the server at {endpoint}: {reason}")]
     Unreachable { endpoint: String, reason: String },
+    /// The server's certificate did not verify against the trusted roots.
+    #[error(
+        "the TLS certificate of {endpoint} was refused: {reason} (for a self-signed \
+         certificate, trust its CA via SSL_CERT_FILE or pass --insecure)"
+    )]
+    UntrustedCertificate { endpoint: String, reason: String },
     #[error("the server at {endpoint} did not answer within {} s", timeout.as_secs())]
     Timeout { endpoint: String, timeout: Duration },
     /// The server answered with an error: S3 code (or problem type slug),
@@ -111,6 +108,8 @@ pub struct ClientConfig {
     pub access_key: String,
     pub secret_key: String,
     pub timeout: Duration,
+    /// Accept any TLS certificate (self-signed, expired, another name).
+    pub insecure: bool,
 }
 
 impl std::fmt::Debug for ClientConfig {
@@ -119,6 +118,7 @@ impl std::fmt::Debug for ClientConfig {
             .field("endpoint", &self.endpoint)
             .field("access_key", &self.access_key)
             .field("secret_key", &"<redacted>")
+            .field("insecure", &self.insecure)
             .finish()
     }
 }
@@ -135,6 +135,9 @@ pub struct ConnectionArgs {
     /// Secret key [default: $MINNOW_ROOT_PASSWORD, $MINIO_ROOT_PASSWORD, minioadmin].
     #[arg(long, global = true)]
     pub secret_key: Option<String>,
+    /// Accept any TLS certificate of an https:// endpoint (self-signed ones).
+    #[arg(long, global = true)]
+    pub insecure: bool,
 }
 
 impl ConnectionArgs {
@@ -159,6 +162,7 @@ impl ConnectionArgs {
                 .or_else(|| from_env(&["MINNOW_ROOT_PASSWORD", "MINIO_ROOT_PASSWORD"]))
                 .unwrap_or_else(|| "minioadmin".to_string()),
             timeout: DEFAULT_TIMEOUT,
+            insecure: self.insecure,
         }
     }
 
@@ -252,7 +256,7 @@ impl BucketConfig {
 /// The signed client.
 #[derive(Clone)]
 pub struct Client {
-    http: hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>,
+    http: hyper_util::client::legacy::Client<Connector, Full<Bytes>>,
     config: ClientConfig,
     /// `scheme://authority` without a trailing slash.
     base: String,
@@ -267,7 +271,7 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    /// A client for `config.endpoint` (plain `http://host:port`).
+    /// A client for `config.endpoint` (`http://host:port` or `https://host:port`).
     pub fn new(config: ClientConfig) -> Result<Client, ClientError> {
         let invalid = |reason: &str| ClientError::InvalidEndpoint {
             endpoint: config.endpoint.clone(),
@@ -277,22 +281,22 @@ impl Client {
             .endpoint
             .parse()
             .map_err(|e: http::uri::InvalidUri| invalid(&e.to_string()))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => {
-                return Err(invalid(
-                    "this client speaks plain HTTP only (put it next to the server or behind a local proxy)",
-                ))
-            }
-            _ => return Err(invalid("expected http://host:port")),
-        }
+        let scheme = match uri.scheme_str() {
+            Some(scheme @ ("http" | "https")) => scheme,
+            _ => return Err(invalid("expected http://host:port or https://host:port")),
+        };
         let authority = uri
             .authority()
-            .ok_or_else(|| invalid("expected http://host:port"))?;
-        let base = format!("http://{authority}");
+            .ok_or_else(|| invalid("expected http://host:port or https://host:port"))?;
+        let base = format!("{scheme}://{authority}");
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls_config(config.insecure))
+            .https_or_http()
+            .enable_http1()
+            .build();
         let http = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
-            .build_http();
+            .build(connector);
         Ok(Client { http, config, base })
     }
 
@@ -344,7 +348,12 @@ impl Client {
             .map_err(|e| ClientError::InvalidResponse(format!("cannot build the request: {e}")))?;
         let exchange = async {
             let response = self.http.request(request).await.map_err(|e| {
-                if e.is_connect() {
+                if let Some(reason) = certificate_refusal(&e) {
+                    ClientError::UntrustedCertificate {
+                        endpoint: self.config.endpoint.clone(),
+                        reason,
+                    }
+                } else if e.is_connect() {
                     ClientError::Unreachable {
                         endpoint: self.config.endpoint.clone(),
                         reason: innermost(&e),
@@ -390,46 +399,22 @@ impl Client {
         headers: &[(&str, String)],
         body: &[u8],
     ) -> Result<Vec<(String, String)>, ClientError> {
-        let identity = Credentials::new(
-            &self.config.access_key,
-            &self.config.secret_key,
-            None,
-            None,
-            "minnow-cli",
-        )
-        .into();
-        let mut settings = SigningSettings::default();
-        // S3 signs the path as sent: encoded once, never normalised.
-        settings.percent_encoding_mode = PercentEncodingMode::Single;
-        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-        settings.signature_location = SignatureLocation::Headers;
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(SIGNING_REGION)
-            .name("s3")
-            .time(SystemTime::now())
-            .settings(settings)
-            .build()
-            .map_err(|e| ClientError::InvalidResponse(format!("signing: {e}")))?
-            .into();
-        let signable = SignableRequest::new(
+        let keys = Keys {
+            access_key: &self.config.access_key,
+            secret_key: &self.config.secret_key,
+        };
+        sign_headers(
+            keys,
             method,
             url,
-            headers.iter().map(|(k, v)| (*k, v.as_str())),
-            SignableBody::Bytes(body),
+            headers,
+            Payload::Bytes(body),
+            SystemTime::now(),
         )
         .map_err(|e| ClientError::InvalidEndpoint {
-            endpoint: url.to_string(),
-            reason: e.to_string(),
-        })?;
-        let (instructions, _signature) = sign(signable, &params)
-            .map_err(|e| ClientError::InvalidResponse(format!("signing: {e}")))?
-            .into_parts();
-        Ok(instructions
-            .headers()
-            .map(|(name, value)| (name.to_string(), value.to_string()))
-            .collect())
+            endpoint: e.url,
+            reason: e.reason,
+        })
     }
 
     /// A request without a body.
@@ -493,13 +478,11 @@ impl Client {
     pub async fn list_buckets(&self) -> Result<Vec<BucketEntry>, ClientError> {
         let doc: ListAllMyBucketsResult = self.get_xml("/", "").await?;
         Ok(doc
-            .buckets
-            .map(|b| b.bucket)
-            .unwrap_or_default()
+            .into_buckets()
             .into_iter()
             .map(|b| BucketEntry {
                 name: b.name,
-                created: b.creation_date.unwrap_or_default(),
+                created: b.creation_date,
             })
             .collect())
     }
@@ -550,8 +533,8 @@ impl Client {
                 .into_iter()
                 .map(|c| ObjectEntry {
                     key: c.key,
-                    size: c.size.unwrap_or(0),
-                    last_modified: c.last_modified.unwrap_or_default(),
+                    size: c.size,
+                    last_modified: c.last_modified,
                 })
                 .collect(),
             continuation,
@@ -584,13 +567,7 @@ impl Client {
         let failed: Vec<_> = doc
             .error
             .into_iter()
-            .map(|e| {
-                (
-                    e.key.unwrap_or_default(),
-                    e.code.unwrap_or_default(),
-                    e.message.unwrap_or_default(),
-                )
-            })
+            .map(|e| (e.key, e.code, e.message))
             .collect();
         Ok(DeleteOutcome {
             deleted: keys.len() - failed.len(),
@@ -865,40 +842,111 @@ impl Client {
     }
 }
 
-/// `/bucket`, encoded.
-pub fn bucket_path(bucket: &str) -> String {
-    format!("/{}", encode_query_value(bucket))
-}
-
-/// `/bucket/key`, encoded (slashes in the key kept).
-pub fn object_path(bucket: &str, key: &str) -> String {
-    format!(
-        "/{}/{}",
-        encode_query_value(bucket),
-        utf8_percent_encode(key, AWS_PATH)
-    )
-}
-
 fn user_path(access_key: &str) -> String {
     format!("users/{}", encode_query_value(access_key))
 }
 
-/// Percent-encodes a query value (or one path segment) the SigV4 way.
-pub fn encode_query_value(value: &str) -> String {
-    utf8_percent_encode(value, AWS_QUERY).to_string()
+/// The connector of every client: TLS for `https://`, plain TCP for `http://`.
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// TLS settings: the system's trusted roots (`SSL_CERT_FILE` and
+/// `SSL_CERT_DIR` are honoured), or with `insecure` no verification at all.
+fn tls_config(insecure: bool) -> rustls::ClientConfig {
+    // ring, not aws-lc-rs: it builds with a plain C compiler (no cmake) and
+    // rustls deprecates it only for lacking post-quantum key exchange, which
+    // a server's own admin CLI does not need yet.
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default TLS versions");
+    if insecure {
+        return builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+            .with_no_client_auth();
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    // Unreadable system certificates leave fewer roots; a server signed by
+    // none of them is then refused with a clear message.
+    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    builder.with_root_certificates(roots).with_no_client_auth()
 }
 
-/// Percent-encodes the path of an object key (keeps `/`).
-pub fn encode_path(path: &str) -> String {
-    utf8_percent_encode(path, AWS_PATH).to_string()
+/// Accepts every server certificate (`--insecure`), while still checking
+/// that the handshake is signed by the certificate's key.
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }
 
-fn encode_query(pairs: &[(&str, String)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode_query_value(k), encode_query_value(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+/// The reason, when a request failed because the server's certificate did
+/// not verify. The rustls error sits inside nested `io::Error`s, whose
+/// `source()` skips the error they wrap, so each is opened by hand.
+fn certificate_refusal(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        let mut inner: &(dyn std::error::Error + 'static) = error;
+        loop {
+            if let Some(rustls::Error::InvalidCertificate(reason)) =
+                inner.downcast_ref::<rustls::Error>()
+            {
+                return Some(format!("{reason:?}"));
+            }
+            match inner
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+            {
+                Some(wrapped) => inner = wrapped,
+                None => break,
+            }
+        }
+        current = error.source();
+    }
+    None
 }
 
 /// The deepest cause of an error: for a refused connection that is
@@ -1009,62 +1057,6 @@ struct S3ErrorBody {
 }
 
 #[derive(Deserialize)]
-struct ListAllMyBucketsResult {
-    #[serde(rename = "Buckets")]
-    buckets: Option<BucketsXml>,
-}
-
-#[derive(Deserialize)]
-struct BucketsXml {
-    #[serde(rename = "Bucket", default)]
-    bucket: Vec<BucketXml>,
-}
-
-#[derive(Deserialize)]
-struct BucketXml {
-    #[serde(rename = "Name")]
-    name: String,
-    #[serde(rename = "CreationDate")]
-    creation_date: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ListBucketResult {
-    #[serde(rename = "Contents", default)]
-    contents: Vec<ContentsXml>,
-    #[serde(rename = "IsTruncated", default)]
-    is_truncated: bool,
-    #[serde(rename = "NextContinuationToken")]
-    next_continuation_token: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ContentsXml {
-    #[serde(rename = "Key")]
-    key: String,
-    #[serde(rename = "Size")]
-    size: Option<u64>,
-    #[serde(rename = "LastModified")]
-    last_modified: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct DeleteResult {
-    #[serde(rename = "Error", default)]
-    error: Vec<DeleteErrorXml>,
-}
-
-#[derive(Deserialize)]
-struct DeleteErrorXml {
-    #[serde(rename = "Key")]
-    key: Option<String>,
-    #[serde(rename = "Code")]
-    code: Option<String>,
-    #[serde(rename = "Message")]
-    message: Option<String>,
-}
-
-#[derive(Deserialize)]
 struct ListMultipartUploadsResult {
     #[serde(rename = "Upload", default)]
     upload: Vec<UploadXml>,
@@ -1151,36 +1143,38 @@ mod tests {
         let doc: ListBucketResult = parse_xml(xml.as_bytes()).unwrap();
         assert_eq!(doc.contents.len(), 2);
         assert_eq!(doc.contents[0].key, "a & b");
-        assert_eq!(doc.contents[0].size, Some(3));
+        assert_eq!(doc.contents[0].size, 3);
         assert!(doc.is_truncated);
         assert_eq!(doc.next_continuation_token.as_deref(), Some("tok"));
 
         let xml = r#"<ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>1</ID><DisplayName>m</DisplayName></Owner><Buckets><Bucket><Name>one</Name><CreationDate>2024-01-01T00:00:00.000Z</CreationDate></Bucket><Bucket><Name>two</Name><CreationDate>2024-01-02T00:00:00.000Z</CreationDate></Bucket></Buckets></ListAllMyBucketsResult>"#;
         let doc: ListAllMyBucketsResult = parse_xml(xml.as_bytes()).unwrap();
-        assert_eq!(doc.buckets.unwrap().bucket.len(), 2);
+        assert_eq!(doc.into_buckets().len(), 2);
         let empty = r#"<ListAllMyBucketsResult><Owner><ID>1</ID></Owner><Buckets></Buckets></ListAllMyBucketsResult>"#;
         let doc: ListAllMyBucketsResult = parse_xml(empty.as_bytes()).unwrap();
-        assert!(doc.buckets.map(|b| b.bucket).unwrap_or_default().is_empty());
+        assert!(doc.into_buckets().is_empty());
     }
 
     #[test]
     fn paths_and_queries_are_encoded_the_sigv4_way() {
         assert_eq!(object_path("b", "a b/c+d~e"), "/b/a%20b/c%2Bd~e");
         assert_eq!(
-            encode_query(&[("prefix", "temp/".into()), ("x", "a=b".into())]),
+            encode_query(&[("x", "a=b".into()), ("prefix", "temp/".into())]),
             "prefix=temp%2F&x=a%3Db"
         );
     }
 
     #[test]
-    fn https_and_garbage_endpoints_are_refused() {
+    fn http_and_https_endpoints_are_taken_and_garbage_is_refused() {
         let config = |endpoint: &str| ClientConfig {
             endpoint: endpoint.into(),
             access_key: "a".into(),
             secret_key: "b".into(),
             timeout: DEFAULT_TIMEOUT,
+            insecure: false,
         };
-        assert!(Client::new(config("https://x:9000")).is_err());
+        assert!(Client::new(config("https://x:9000")).is_ok());
+        assert!(Client::new(config("ftp://x:9000")).is_err());
         assert!(Client::new(config("not a url")).is_err());
         assert!(Client::new(config("http://127.0.0.1:9000")).is_ok());
         let debug = format!("{:?}", config("http://x"));
@@ -1197,6 +1191,7 @@ mod tests {
             access_key: "minioadmin".into(),
             secret_key: "minioadmin".into(),
             timeout: Duration::from_secs(5),
+            insecure: false,
         })
         .unwrap();
         let error = client.list_buckets().await.unwrap_err();
@@ -1216,6 +1211,7 @@ mod tests {
             access_key: "svc".into(),
             secret_key: "svc-secret-1".into(),
             timeout: DEFAULT_TIMEOUT,
+            insecure: false,
         })
         .unwrap();
         let body = b"<Delete><Object><Key>a b</Key></Object></Delete>";

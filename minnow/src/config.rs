@@ -6,11 +6,17 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _};
 use lifecycle::{DayLength, ScannerConfig};
 use s3_api::iam::RootCredentials;
+
+use s3_api::handlers::audit::AuditSink;
+use s3_api::handlers::idle_body::parse_idle_timeout;
+use s3_api::handlers::metrics_auth::MetricsAuth;
+use s3_api::handlers::ApiConfig;
 
 use crate::volumes;
 
@@ -494,9 +500,61 @@ pub(crate) fn old_root(env: &dyn Fn(&str) -> Option<String>) -> Option<RootCrede
     }
 }
 
+/// `MINNOW_AUDIT_LOG`: the file audit records go to (else stderr).
+const AUDIT_LOG_ENV: &str = "MINNOW_AUDIT_LOG";
+/// `MINNOW_AUDIT_LOG_ALL=on`: record every request, not only admin actions,
+/// authentication failures and authorization denials.
+const AUDIT_LOG_ALL_ENV: &str = "MINNOW_AUDIT_LOG_ALL";
+/// `MINNOW_BODY_IDLE_TIMEOUT`: seconds (`30`, `30s`) or milliseconds (`500ms`).
+const BODY_IDLE_TIMEOUT_ENV: &str = "MINNOW_BODY_IDLE_TIMEOUT";
+/// The variables that make the metrics endpoints public (first one set wins).
+const PROMETHEUS_AUTH_ENV: [&str; 2] =
+    ["MINNOW_PROMETHEUS_AUTH_TYPE", "MINIO_PROMETHEUS_AUTH_TYPE"];
+
+/// Applies the S3 API's security settings of the environment to `config`:
+/// the audit log (a file or stderr, every request or only security events),
+/// the body idle timeout and who may scrape metrics. A value that cannot be
+/// used is refused with the variable's name rather than ignored.
+pub(crate) fn security_settings(
+    mut config: ApiConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<ApiConfig> {
+    let all = env(AUDIT_LOG_ALL_ENV).is_some_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "on" | "true" | "1" | "yes" | "enable"
+        )
+    });
+    let sink = match env(AUDIT_LOG_ENV) {
+        Some(path) if !path.trim().is_empty() => {
+            AuditSink::file(path.trim(), all).map_err(|e| {
+                anyhow!(
+                    "cannot open the audit log {} ({AUDIT_LOG_ENV}): {e}",
+                    path.trim()
+                )
+            })?
+        }
+        _ => AuditSink::stderr(all),
+    };
+    config.audit = Some(Arc::new(sink));
+    if let Some(value) = env(BODY_IDLE_TIMEOUT_ENV) {
+        config.body_idle_timeout = parse_idle_timeout(&value).ok_or_else(|| {
+            anyhow!(
+                "{BODY_IDLE_TIMEOUT_ENV}={value:?} is not a positive duration such as 30, 30s or 500ms"
+            )
+        })?;
+    }
+    if let Some((name, value)) = first_env(env, &PROMETHEUS_AUTH_ENV) {
+        config.metrics_auth = MetricsAuth::parse(&value)
+            .ok_or_else(|| anyhow!("{name}={value:?} is not `public` or `jwt`"))?;
+    }
+    Ok(config)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use s3_api::handlers::audit::AuditDestination;
     use std::collections::HashMap;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
@@ -815,6 +873,38 @@ mod tests {
                 Err(error) => assert!(error.to_string().contains(name), "{error}"),
                 Ok(config) => panic!("{name}={value:?} accepted: {config:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn security_settings_come_from_the_environment_and_bad_ones_are_refused() {
+        let defaults = security_settings(ApiConfig::default(), &env_of(&[])).unwrap();
+        assert_eq!(defaults.body_idle_timeout, Duration::from_secs(30));
+        assert_eq!(defaults.metrics_auth, MetricsAuth::Authenticated);
+        let audit = defaults.audit.expect("an audit sink by default");
+        assert_eq!(audit.destination(), &AuditDestination::Stderr);
+        assert!(!audit.records_all_requests());
+
+        let set = security_settings(
+            ApiConfig::default(),
+            &env_of(&[
+                ("MINNOW_BODY_IDLE_TIMEOUT", "500ms"),
+                ("MINIO_PROMETHEUS_AUTH_TYPE", "public"),
+                ("MINNOW_AUDIT_LOG_ALL", "on"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(set.body_idle_timeout, Duration::from_millis(500));
+        assert_eq!(set.metrics_auth, MetricsAuth::Public);
+        assert!(set.audit.unwrap().records_all_requests());
+
+        for bad in [
+            &[("MINNOW_BODY_IDLE_TIMEOUT", "0")][..],
+            &[("MINIO_PROMETHEUS_AUTH_TYPE", "open")][..],
+            &[("MINNOW_AUDIT_LOG", "/nonexistent-dir/audit.log")][..],
+        ] {
+            let err = security_settings(ApiConfig::default(), &env_of(bad)).unwrap_err();
+            assert!(err.to_string().contains(bad[0].0), "{bad:?}: {err}");
         }
     }
 }

@@ -177,16 +177,18 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     let (max_requests, requests_deadline) = config::request_limit_from_env(&env)?;
     let day = config::lifecycle_day_from_env(&env)?;
     let scanner_config = config::scanner_config_from_env(day, &env)?;
-    let api_config = ApiConfig {
-        region: config::region_from_env(&env),
-        domains: config::domains_from_env(&env),
-        lifecycle_day: day.as_duration(),
-        cdn_hosts: config::cdn_hosts(&args.cdn_hosts, &env),
-        cdn_allow_origin: config::cdn_allow_origin(args.cdn_allow_origin.clone(), &env),
-        public_url: config::public_url(&env),
-        ..ApiConfig::default()
-    }
-    .with_security_env(&env)?;
+    let api_config = config::security_settings(
+        ApiConfig {
+            region: config::region_from_env(&env),
+            domains: config::domains_from_env(&env),
+            lifecycle_day: day.as_duration(),
+            cdn_hosts: config::cdn_hosts(&args.cdn_hosts, &env),
+            cdn_allow_origin: config::cdn_allow_origin(args.cdn_allow_origin.clone(), &env),
+            public_url: config::public_url(&env),
+            ..ApiConfig::default()
+        },
+        &env,
+    )?;
     let region = api_config.region.clone();
     let browser = config::browser(&env);
     let console_public_url = api_config.public_url.clone();

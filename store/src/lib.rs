@@ -6,7 +6,9 @@
 //! Open a [`Store`] with [`Store::open`] and a [`StoreConfig`]; it implements
 //! [`api::ObjectStore`], [`api::Catalog`], [`api::MultipartStore`] and
 //! [`api::Maintenance`]. The on-disk format is described in `store/README.md`
-//! and in [`layout`](crate#on-disk-layout).
+//! and in [`layout`](crate#on-disk-layout). With the `test-util` feature,
+//! `memory::MemoryStore` implements the same traits in memory for the tests
+//! of the crates above.
 //!
 //! # On-disk layout
 //! See the `layout` module header and `store/README.md`.
@@ -29,6 +31,8 @@ mod keys;
 mod layout;
 mod listing;
 mod lock;
+#[cfg(feature = "test-util")]
+pub mod memory;
 mod meta;
 mod multipart;
 mod quorum;

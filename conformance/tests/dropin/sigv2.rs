@@ -206,6 +206,7 @@ async fn v2_signed_requests_get_the_signers_policy() {
         access_key: server.access_key().to_string(),
         secret_key: server.secret_key().to_string(),
         timeout: Duration::from_secs(60),
+        insecure: false,
     })
     .unwrap();
     let access_key = unique_bucket("v2-reader");

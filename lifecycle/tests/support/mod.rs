@@ -1,7 +1,6 @@
-//! Shared test support: an in-memory store implementing the `store::api`
-//! traits, and scanner scenarios written against those traits so they run on
-//! both the in-memory store and the real `store::Store`.
+//! Shared test support: scanner scenarios written against the `store::api`
+//! traits, so they run on both `store::memory::MemoryStore` and the real
+//! `store::Store`.
 #![allow(dead_code)]
 
-pub mod memory_store;
 pub mod scenarios;

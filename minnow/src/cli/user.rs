@@ -22,12 +22,17 @@ pub struct UserArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
-    /// Add a user, or set the secret of an existing one.
+    /// Add a user, or set the secret of an existing one. The secret comes
+    /// from the argument, else `--secret-stdin`, else `$MINNOW_USER_SECRET`;
+    /// the last two keep it out of the process list.
     Add {
         #[arg(value_name = "ACCESS")]
         access: String,
-        #[arg(value_name = "SECRET")]
-        secret: String,
+        #[arg(value_name = "SECRET", conflicts_with = "secret_stdin")]
+        secret: Option<String>,
+        /// Read the secret from the first line of standard input.
+        #[arg(long)]
+        secret_stdin: bool,
     },
     /// List users.
     List,
@@ -81,7 +86,14 @@ async fn run_async(args: UserArgs) -> anyhow::Result<()> {
     let client = args.connection.connect()?;
     let json = args.json;
     match args.command {
-        UserCommand::Add { access, secret } => {
+        UserCommand::Add {
+            access,
+            secret,
+            secret_stdin,
+        } => {
+            let secret = new_secret(secret, secret_stdin, std::io::stdin().lock(), &|name| {
+                std::env::var(name).ok()
+            })?;
             let user = client.add_user(&access, &secret).await?;
             show(&user, json, &format!("User `{access}` added."))
         }
@@ -185,6 +197,40 @@ fn policies(user: &UserView) -> String {
     }
 }
 
+/// The variable `minnow user add` takes the secret from when neither the
+/// argument nor `--secret-stdin` gives it.
+const USER_SECRET_ENV: &str = "MINNOW_USER_SECRET";
+
+/// The new user's secret: the argument, else the first line of `stdin`
+/// (`--secret-stdin`, its line ending removed), else [`USER_SECRET_ENV`].
+fn new_secret(
+    argument: Option<String>,
+    from_stdin: bool,
+    mut stdin: impl std::io::BufRead,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<String> {
+    if let Some(secret) = argument {
+        return Ok(secret);
+    }
+    if from_stdin {
+        let mut line = String::new();
+        stdin
+            .read_line(&mut line)
+            .map_err(|e| anyhow::anyhow!("reading the secret from standard input: {e}"))?;
+        let secret = line.trim_end_matches(['\n', '\r']);
+        if secret.is_empty() {
+            anyhow::bail!("--secret-stdin: standard input held no secret");
+        }
+        return Ok(secret.to_string());
+    }
+    match env(USER_SECRET_ENV) {
+        Some(secret) if !secret.is_empty() => Ok(secret),
+        _ => {
+            anyhow::bail!("no secret given: pass SECRET, --secret-stdin, or set {USER_SECRET_ENV}")
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,10 +247,13 @@ mod tests {
         let cli = UserCli::try_parse_from(["user", "add", "svc", "svc-secret-1"]).unwrap();
         assert_eq!(cli.args.connection.access_key, None);
         assert_eq!(cli.args.connection.secret_key, None);
-        let UserCommand::Add { access, secret } = cli.args.command else {
+        let UserCommand::Add { access, secret, .. } = cli.args.command else {
             panic!("add expected");
         };
-        assert_eq!((access.as_str(), secret.as_str()), ("svc", "svc-secret-1"));
+        assert_eq!(
+            (access.as_str(), secret.as_deref()),
+            ("svc", Some("svc-secret-1"))
+        );
 
         let cli = UserCli::try_parse_from([
             "user",

@@ -34,6 +34,9 @@ pub enum AliasCommand {
         url: String,
         access_key: String,
         secret_key: String,
+        /// Accept any TLS certificate of this https:// server (self-signed).
+        #[arg(long)]
+        insecure: bool,
     },
     /// List aliases (secrets are not printed).
     #[command(alias = "ls")]
@@ -50,6 +53,10 @@ pub struct Alias {
     pub url: String,
     pub access_key: String,
     pub secret_key: String,
+    /// Accept any TLS certificate (`alias set --insecure`); aliases from
+    /// the environment always verify (trust a CA with `SSL_CERT_FILE`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -136,6 +143,7 @@ pub fn parse_url_with_credentials(value: &str) -> anyhow::Result<Alias> {
         url,
         access_key: decode(access),
         secret_key: decode(secret),
+        insecure: false,
     })
 }
 
@@ -174,6 +182,7 @@ pub fn run(args: AliasArgs) -> anyhow::Result<()> {
             url,
             access_key,
             secret_key,
+            insecure,
         } => {
             check_name(&name)?;
             let uri: http::Uri = url
@@ -189,6 +198,7 @@ pub fn run(args: AliasArgs) -> anyhow::Result<()> {
                     url: url.trim_end_matches('/').to_string(),
                     access_key,
                     secret_key,
+                    insecure,
                 },
             );
             save_file(&file)?;

@@ -19,8 +19,6 @@ use minnow::client::{Client, ClientConfig};
 /// Largest body sent or fetched in one request; bigger objects move as
 /// multipart uploads and ranged reads of this size.
 pub const PART_SIZE: u64 = 16 * 1024 * 1024;
-/// S3 allows at most this many parts in one upload.
-pub const MAX_PARTS: u64 = 10_000;
 /// Parts of one object in flight at once.
 pub const PART_PARALLELISM: usize = 4;
 
@@ -92,6 +90,7 @@ pub fn locate(arg: &str) -> anyhow::Result<Location> {
         access_key: found.access_key.clone(),
         secret_key: found.secret_key.clone(),
         timeout: std::time::Duration::from_secs(300),
+        insecure: found.insecure,
     })
     .with_context(|| format!("alias `{first}`"))?;
     let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));

@@ -10,9 +10,10 @@ use bytes::Bytes;
 use futures::{StreamExt as _, TryStreamExt as _};
 use http::Method;
 use minnow::client::{bucket_path, encode_query_value, object_path, Client, ClientError, Reply};
-use serde::Deserialize;
 
-use super::{MAX_PARTS, PART_PARALLELISM, PART_SIZE};
+use s3_client::xml::{InitiateMultipartUploadResult, ListBucketResult};
+
+use super::{PART_PARALLELISM, PART_SIZE};
 
 /// Headers copied from a source object to its copy: what the object is,
 /// not how it was served.
@@ -122,9 +123,9 @@ pub async fn get_range(
 }
 
 /// The part size for an object of `size` bytes: [`PART_SIZE`], grown so
-/// the object fits in [`MAX_PARTS`].
+/// the object fits in S3's 10,000 parts.
 pub fn part_size_for(size: u64) -> u64 {
-    PART_SIZE.max(size.div_ceil(MAX_PARTS))
+    s3_client::parts::part_size_for(size, PART_SIZE)
 }
 
 /// Reads an object in order, `PART_PARALLELISM` ranges ahead, handing
@@ -184,7 +185,7 @@ where
     let reply = client
         .request(Method::POST, &path, "uploads=", &headers, Bytes::new())
         .await?;
-    let created: InitiateResult = parse(&reply.body)?;
+    let created: InitiateMultipartUploadResult = parse(&reply.body)?;
     let upload_id = created.upload_id;
     let id_query = format!("uploadId={}", encode_query_value(&upload_id));
     let parts = async {
@@ -316,16 +317,16 @@ pub async fn list_page(
             Bytes::new(),
         )
         .await?;
-    let doc: ListResult = parse(&reply.body)?;
+    let doc: ListBucketResult = parse(&reply.body)?;
     Ok(Page {
         objects: doc
             .contents
             .into_iter()
             .map(|c| Entry {
                 key: c.key,
-                size: c.size.unwrap_or(0),
-                etag: c.etag.unwrap_or_default(),
-                last_modified: c.last_modified.unwrap_or_default(),
+                size: c.size,
+                etag: c.etag,
+                last_modified: c.last_modified,
             })
             .collect(),
         prefixes: doc.common_prefixes.into_iter().map(|p| p.prefix).collect(),
@@ -355,44 +356,8 @@ pub async fn list_all(client: &Client, bucket: &str, prefix: &str) -> anyhow::Re
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> anyhow::Result<T> {
-    quick_xml::de::from_str(&String::from_utf8_lossy(body))
+    s3_client::xml::parse(body)
         .map_err(|e| anyhow::anyhow!("unexpected answer from the server: {e}"))
-}
-
-#[derive(Deserialize)]
-struct InitiateResult {
-    #[serde(rename = "UploadId")]
-    upload_id: String,
-}
-
-#[derive(Deserialize)]
-struct ListResult {
-    #[serde(rename = "Contents", default)]
-    contents: Vec<ContentsXml>,
-    #[serde(rename = "CommonPrefixes", default)]
-    common_prefixes: Vec<PrefixXml>,
-    #[serde(rename = "IsTruncated", default)]
-    is_truncated: bool,
-    #[serde(rename = "NextContinuationToken")]
-    next_continuation_token: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct ContentsXml {
-    #[serde(rename = "Key")]
-    key: String,
-    #[serde(rename = "Size")]
-    size: Option<u64>,
-    #[serde(rename = "ETag")]
-    etag: Option<String>,
-    #[serde(rename = "LastModified")]
-    last_modified: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct PrefixXml {
-    #[serde(rename = "Prefix")]
-    prefix: String,
 }
 
 #[cfg(test)]
@@ -403,14 +368,14 @@ mod tests {
     fn part_size_grows_to_fit_ten_thousand_parts() {
         assert_eq!(part_size_for(1), PART_SIZE);
         let huge = 5 * 1024 * 1024 * 1024 * 1024_u64;
-        assert!(part_size_for(huge) * MAX_PARTS >= huge);
+        assert!(part_size_for(huge) * s3_client::parts::MAX_PARTS >= huge);
     }
 
     #[test]
     fn delimited_listing_parses_folders() {
         let xml = r#"<ListBucketResult><IsTruncated>false</IsTruncated><Contents><Key>a.txt</Key><ETag>"e"</ETag><Size>3</Size></Contents><CommonPrefixes><Prefix>dir/</Prefix></CommonPrefixes><CommonPrefixes><Prefix>z/</Prefix></CommonPrefixes></ListBucketResult>"#;
-        let doc: ListResult = parse(xml.as_bytes()).unwrap();
-        assert_eq!(doc.contents[0].etag.as_deref(), Some("\"e\""));
+        let doc: ListBucketResult = parse(xml.as_bytes()).unwrap();
+        assert_eq!(doc.contents[0].etag, "\"e\"");
         assert_eq!(doc.common_prefixes.len(), 2);
     }
 }

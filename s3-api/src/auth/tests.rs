@@ -1,4 +1,5 @@
-//! Auth scenarios: requests signed by `aws-sigv4` (the SDK's own signer) and
+//! Auth scenarios: requests signed by the test kit's one signer
+//! (`conformance::signing::RequestSigner`, over the SDK's `aws-sigv4`) and
 //! AWS documentation vectors must verify; tampering must fail with the exact
 //! error; aws-chunked bodies must decode under any framing of their bytes.
 
@@ -6,13 +7,8 @@ use std::convert::Infallible;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{
-    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest,
-    SignatureLocation, SigningSettings, UriPathNormalizationMode,
-};
-use aws_sigv4::sign::v4;
 use bytes::Bytes;
+use conformance::signing::{PayloadSigning, RequestSigner};
 use futures::StreamExt;
 use http_body_util::StreamBody;
 use hyper::body::Frame;
@@ -39,66 +35,9 @@ fn test_time() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_790_000_000)
 }
 
-fn identity() -> aws_smithy_runtime_api::client::identity::Identity {
-    Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "test").into()
-}
-
-fn s3_settings() -> SigningSettings {
-    let mut settings = SigningSettings::default();
-    settings.percent_encoding_mode = PercentEncodingMode::Single;
-    settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
-    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
-    settings
-}
-
-/// Signs `request` as the Rust SDK does for S3; returns its head and the
-/// seed signature.
-fn sign_with_sdk(
-    request: http::Request<()>,
-    body: SignableBody<'_>,
-    settings: SigningSettings,
-    region: &str,
-    time: SystemTime,
-) -> (http::request::Parts, String) {
-    sign_with_secret(SECRET_KEY, request, body, settings, region, time)
-}
-
-/// [`sign_with_sdk`] with another secret for [`ACCESS_KEY`].
-fn sign_with_secret(
-    secret_key: &str,
-    request: http::Request<()>,
-    body: SignableBody<'_>,
-    settings: SigningSettings,
-    region: &str,
-    time: SystemTime,
-) -> (http::request::Parts, String) {
-    let mut request = request;
-    let identity: aws_smithy_runtime_api::client::identity::Identity =
-        Credentials::new(ACCESS_KEY, secret_key, None, None, "test").into();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name("s3")
-        .time(time)
-        .settings(settings)
-        .build()
-        .unwrap()
-        .into();
-    let headers: Vec<(String, String)> = request
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap().to_string()))
-        .collect();
-    let signable = SignableRequest::new(
-        request.method().as_str(),
-        request.uri().to_string(),
-        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        body,
-    )
-    .unwrap();
-    let (instructions, signature) = sign(signable, &params).unwrap().into_parts();
-    instructions.apply_to_request_http1x(&mut request);
-    (request.into_parts().0, signature)
+/// The test kit's signer for [`ACCESS_KEY`] (region `us-east-1`).
+fn signer() -> RequestSigner {
+    RequestSigner::new("http://localhost:9000", ACCESS_KEY, SECRET_KEY)
 }
 
 fn get(uri: &str, host: &str) -> http::Request<()> {
@@ -109,29 +48,18 @@ fn get(uri: &str, host: &str) -> http::Request<()> {
 }
 
 fn signed_get(uri: &str) -> http::request::Parts {
-    sign_with_sdk(
-        get(uri, "localhost:9000"),
-        SignableBody::Bytes(b""),
-        s3_settings(),
-        "us-east-1",
-        test_time(),
-    )
-    .0
+    signer()
+        .sign_request(
+            get(uri, "localhost:9000"),
+            b"",
+            &PayloadSigning::Sha256,
+            test_time(),
+        )
+        .0
 }
 
 fn presigned(uri: &str, expires: Duration) -> http::request::Parts {
-    let mut settings = s3_settings();
-    settings.signature_location = SignatureLocation::QueryParams;
-    settings.expires_in = Some(expires);
-    settings.payload_checksum_kind = PayloadChecksumKind::NoHeader;
-    sign_with_sdk(
-        get(uri, "localhost:9000"),
-        SignableBody::UnsignedPayload,
-        settings,
-        "us-east-1",
-        test_time(),
-    )
-    .0
+    signer().presign_request(get(uri, "localhost:9000"), expires, test_time())
 }
 
 fn auth(parts: &http::request::Parts, now: SystemTime) -> Result<Authenticated, AuthError> {
@@ -170,11 +98,10 @@ fn path_signed_as_sent_without_escaping_is_accepted() {
 
 #[test]
 fn any_region_is_accepted() {
-    let (parts, _) = sign_with_sdk(
+    let (parts, _) = signer().with_region("eu-west-3").sign_request(
         get("/bucket", "localhost:9000"),
-        SignableBody::Bytes(b""),
-        s3_settings(),
-        "eu-west-3",
+        b"",
+        &PayloadSigning::Sha256,
         test_time(),
     );
     assert!(auth(&parts, test_time()).is_ok());
@@ -182,11 +109,10 @@ fn any_region_is_accepted() {
 
 #[test]
 fn virtual_host_style_request_is_accepted() {
-    let (parts, _) = sign_with_sdk(
+    let (parts, _) = signer().sign_request(
         get("/photos/cat.jpg", "mybucket.localhost:9000"),
-        SignableBody::Bytes(b""),
-        s3_settings(),
-        "us-east-1",
+        b"",
+        &PayloadSigning::Sha256,
         test_time(),
     );
     assert!(auth(&parts, test_time()).is_ok());
@@ -274,15 +200,16 @@ fn wrong_secret_fails_with_signature_does_not_match() {
 // ---- signing-key cache ----
 
 fn signed_get_in(region: &str, secret_key: &str, time: SystemTime) -> http::request::Parts {
-    sign_with_secret(
-        secret_key,
-        get("/bucket/key", "localhost:9000"),
-        SignableBody::Bytes(b""),
-        s3_settings(),
-        region,
-        time,
-    )
-    .0
+    signer()
+        .with_credentials(ACCESS_KEY, secret_key)
+        .with_region(region)
+        .sign_request(
+            get("/bucket/key", "localhost:9000"),
+            b"",
+            &PayloadSigning::Sha256,
+            time,
+        )
+        .0
 }
 
 #[test]
@@ -563,11 +490,11 @@ fn put_parts(content_sha256: &str, extra: &[(&'static str, &str)]) -> http::requ
             .headers_mut()
             .insert(*name, http::HeaderValue::from_str(value).unwrap());
     }
-    let body = match content_sha256 {
-        "UNSIGNED-PAYLOAD" => SignableBody::UnsignedPayload,
-        other => SignableBody::Precomputed(other.to_string()),
+    let payload = match content_sha256 {
+        "UNSIGNED-PAYLOAD" => PayloadSigning::Unsigned,
+        other => PayloadSigning::Precomputed(other.to_string()),
     };
-    sign_with_sdk(request, body, s3_settings(), "us-east-1", test_time()).0
+    signer().sign_request(request, b"", &payload, test_time()).0
 }
 
 #[tokio::test]
@@ -671,8 +598,9 @@ async fn transport_error_is_incomplete_body() {
     assert_eq!(body.failure.get(), Some(&AuthError::IncompleteBody));
 }
 
-/// An aws-chunked body as the Rust SDK frames it, signed with `aws-sigv4`'s
-/// own chunk and trailer signer.
+/// An aws-chunked body as the Rust SDK frames it: signed ones by the test
+/// kit's signer (chunk and trailer signatures chained from the seed),
+/// unsigned ones framed here.
 struct ChunkedUpload {
     parts: http::request::Parts,
     encoded: Vec<u8>,
@@ -704,39 +632,28 @@ fn chunked_upload(payload: &[u8], chunk_size: usize, signed: bool, trailer: bool
             .headers_mut()
             .insert(*name, http::HeaderValue::from_str(value).unwrap());
     }
-    let body = if signed {
-        SignableBody::Precomputed(mode.to_string())
+    let payload_signing = if signed {
+        PayloadSigning::Precomputed(mode.to_string())
     } else {
-        SignableBody::StreamingUnsignedPayloadTrailer
+        PayloadSigning::StreamingUnsignedTrailer
     };
-    let (parts, seed) = sign_with_sdk(request, body, s3_settings(), "us-east-1", test_time());
+    let (parts, seed) = signer().sign_request(request, b"", &payload_signing, test_time());
+    if signed {
+        let trailer = trailer.then_some(("x-amz-checksum-crc32", CRC32_OF_PAYLOAD));
+        let encoded =
+            signer().aws_chunked_signed_body(payload, chunk_size, &seed, test_time(), trailer);
+        return ChunkedUpload {
+            parts,
+            encoded,
+            payload: payload.to_vec(),
+        };
+    }
 
-    let identity = identity();
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region("us-east-1")
-        .name("s3")
-        .time(test_time())
-        .settings(())
-        .build()
-        .unwrap();
-    let mut previous = seed;
     let mut encoded = Vec::new();
     let mut chunks: Vec<&[u8]> = payload.chunks(chunk_size).collect();
     chunks.push(b"");
     for chunk in chunks {
-        if signed {
-            let signature = v4::sign_chunk(&Bytes::copy_from_slice(chunk), &previous, &params)
-                .unwrap()
-                .into_parts()
-                .1;
-            encoded.extend_from_slice(
-                format!("{:x};chunk-signature={signature}\r\n", chunk.len()).as_bytes(),
-            );
-            previous = signature;
-        } else {
-            encoded.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
-        }
+        encoded.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
         if !chunk.is_empty() {
             encoded.extend_from_slice(chunk);
             encoded.extend_from_slice(b"\r\n");
@@ -745,16 +662,6 @@ fn chunked_upload(payload: &[u8], chunk_size: usize, signed: bool, trailer: bool
     if trailer {
         encoded
             .extend_from_slice(format!("x-amz-checksum-crc32:{CRC32_OF_PAYLOAD}\r\n").as_bytes());
-        if signed {
-            let mut trailers = aws_smithy_runtime_api::http::Headers::new();
-            trailers.insert("x-amz-checksum-crc32", CRC32_OF_PAYLOAD);
-            let signature = v4::sign_trailer(&trailers, &previous, &params)
-                .unwrap()
-                .into_parts()
-                .1;
-            encoded
-                .extend_from_slice(format!("x-amz-trailer-signature:{signature}\r\n").as_bytes());
-        }
     }
     encoded.extend_from_slice(b"\r\n");
     ChunkedUpload {
@@ -1120,19 +1027,13 @@ fn put_with_headers(
             http::HeaderValue::from_str(value).unwrap(),
         );
     }
-    let mut settings = s3_settings();
-    if presign {
-        settings.signature_location = SignatureLocation::QueryParams;
-        settings.expires_in = Some(Duration::from_secs(600));
-        settings.payload_checksum_kind = PayloadChecksumKind::NoHeader;
-    }
-    let (mut parts, _) = sign_with_sdk(
-        request,
-        SignableBody::UnsignedPayload,
-        settings,
-        "us-east-1",
-        test_time(),
-    );
+    let mut parts = if presign {
+        signer().presign_request(request, Duration::from_secs(600), test_time())
+    } else {
+        signer()
+            .sign_request(request, b"", &PayloadSigning::Unsigned, test_time())
+            .0
+    };
     for (name, value) in unsigned {
         parts.headers.insert(
             http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
@@ -1200,21 +1101,11 @@ fn signed_amz_headers_are_accepted_in_both_modes() {
 #[test]
 fn presigned_header_carried_as_a_signed_query_parameter_is_accepted() {
     // SDK presigners may hoist x-amz-* headers into the (signed) query.
-    let mut settings = s3_settings();
-    settings.signature_location = SignatureLocation::QueryParams;
-    settings.expires_in = Some(Duration::from_secs(600));
-    settings.payload_checksum_kind = PayloadChecksumKind::NoHeader;
     let request = http::Request::put("/bucket/key?x-amz-acl=public-read")
         .header("host", "localhost:9000")
         .body(())
         .unwrap();
-    let (parts, _) = sign_with_sdk(
-        request,
-        SignableBody::UnsignedPayload,
-        settings,
-        "us-east-1",
-        test_time(),
-    );
+    let parts = signer().presign_request(request, Duration::from_secs(600), test_time());
     let mut same = parts.clone();
     set_header(&mut same, "x-amz-acl", "public-read");
     assert!(auth(&same, test_time()).is_ok());

@@ -14,12 +14,6 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-/// `MINNOW_AUDIT_LOG`: the file audit records go to (else stderr).
-pub const AUDIT_LOG_ENV: &str = "MINNOW_AUDIT_LOG";
-/// `MINNOW_AUDIT_LOG_ALL=on`: record every request, not only admin actions,
-/// authentication failures and authorization denials.
-pub const AUDIT_LOG_ALL_ENV: &str = "MINNOW_AUDIT_LOG_ALL";
-
 /// The peer of a connection, put into each request's extensions by the
 /// server so handlers can record who called.
 #[derive(Debug, Clone, Copy)]
@@ -112,22 +106,6 @@ impl AuditSink {
             all_requests,
             file: Mutex::new(Some(file)),
         })
-    }
-
-    /// The sink the environment asks for: `MINNOW_AUDIT_LOG` names a file
-    /// (else stderr); `MINNOW_AUDIT_LOG_ALL` (`on`, `true`, `1`) records
-    /// every request.
-    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> std::io::Result<Self> {
-        let all = env(AUDIT_LOG_ALL_ENV).is_some_and(|v| {
-            matches!(
-                v.trim().to_ascii_lowercase().as_str(),
-                "on" | "true" | "1" | "yes" | "enable"
-            )
-        });
-        match env(AUDIT_LOG_ENV) {
-            Some(path) if !path.trim().is_empty() => Self::file(path.trim(), all),
-            _ => Ok(Self::stderr(all)),
-        }
     }
 
     pub fn destination(&self) -> &AuditDestination {

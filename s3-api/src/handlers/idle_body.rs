@@ -20,9 +20,6 @@ use crate::BoxError;
 /// after a similar pause.
 pub const DEFAULT_BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// `MINNOW_BODY_IDLE_TIMEOUT`: seconds (`30`, `30s`) or milliseconds (`500ms`).
-pub const BODY_IDLE_TIMEOUT_ENV: &str = "MINNOW_BODY_IDLE_TIMEOUT";
-
 /// The error a stalled body fails with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the request body made no progress for {0:?}")]

@@ -21,9 +21,6 @@ use sha2::Sha512;
 
 use crate::auth::SecretLookup;
 
-/// The variables that make the metrics endpoints public (first one set wins).
-pub const PROMETHEUS_AUTH_ENV: [&str; 2] =
-    ["MINNOW_PROMETHEUS_AUTH_TYPE", "MINIO_PROMETHEUS_AUTH_TYPE"];
 /// The IAM action that grants scraping to a user that is not root.
 pub const PROMETHEUS_ACTION: &str = "admin:Prometheus";
 /// Issuer of the tokens `mc admin prometheus generate` makes.

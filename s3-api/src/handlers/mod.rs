@@ -84,64 +84,10 @@ pub struct ApiConfig {
     /// Where audit records go; `None`: no audit log (in-process tests).
     pub audit: Option<Arc<audit::AuditSink>>,
     /// A request body that makes no progress for this long fails with 400
-    /// `RequestTimeout` (`MINNOW_BODY_IDLE_TIMEOUT`).
+    /// `RequestTimeout`.
     pub body_idle_timeout: Duration,
-    /// Who may scrape the metrics endpoints (`MINIO_PROMETHEUS_AUTH_TYPE`).
+    /// Who may scrape the metrics endpoints.
     pub metrics_auth: metrics_auth::MetricsAuth,
-}
-
-/// A security setting of the environment that cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot open the audit log {path}: {source}")]
-    AuditLog {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{name}={value:?} is not {expected}")]
-    Invalid {
-        name: &'static str,
-        value: String,
-        expected: &'static str,
-    },
-}
-
-impl ApiConfig {
-    /// Applies the security settings of the environment (read through
-    /// `env`, which returns non-empty values only): the audit log
-    /// (`MINNOW_AUDIT_LOG`, `MINNOW_AUDIT_LOG_ALL`), the body idle
-    /// timeout (`MINNOW_BODY_IDLE_TIMEOUT`) and who may scrape metrics
-    /// (`MINNOW_PROMETHEUS_AUTH_TYPE` / `MINIO_PROMETHEUS_AUTH_TYPE`).
-    pub fn with_security_env(
-        mut self,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Self, ConfigError> {
-        let sink = audit::AuditSink::from_env(env).map_err(|source| ConfigError::AuditLog {
-            path: env(audit::AUDIT_LOG_ENV).unwrap_or_default(),
-            source,
-        })?;
-        self.audit = Some(Arc::new(sink));
-        if let Some(value) = env(idle_body::BODY_IDLE_TIMEOUT_ENV) {
-            self.body_idle_timeout =
-                idle_body::parse_idle_timeout(&value).ok_or(ConfigError::Invalid {
-                    name: idle_body::BODY_IDLE_TIMEOUT_ENV,
-                    value,
-                    expected: "a positive duration such as 30, 30s or 500ms",
-                })?;
-        }
-        if let Some((name, value)) = metrics_auth::PROMETHEUS_AUTH_ENV
-            .iter()
-            .find_map(|name| env(name).map(|value| (*name, value)))
-        {
-            self.metrics_auth =
-                metrics_auth::MetricsAuth::parse(&value).ok_or(ConfigError::Invalid {
-                    name,
-                    value,
-                    expected: "`public` or `jwt`",
-                })?;
-        }
-        Ok(self)
-    }
 }
 
 impl Default for ApiConfig {
