@@ -190,3 +190,125 @@ async fn one_day_rules_expire_objects_and_abort_uploads_on_a_one_second_day() {
         b"stays"
     );
 }
+
+/// Rule: a rule filtered by tag expires only objects carrying that tag, whether the tag came
+/// with the PUT (`x-amz-tagging`) or later from PutObjectTagging; objects without it, or with
+/// another value, stay.
+#[tokio::test]
+async fn tag_filtered_rule_expires_only_tagged_objects() {
+    use aws_sdk_s3::types::{LifecycleRuleAndOperator, Tag, Tagging};
+    let Some(server) = one_second_day_server() else {
+        return;
+    };
+    let client = server.s3_client();
+    let bucket = unique_bucket("lifecycle-tags");
+    create_bucket(&client, &bucket).await;
+    let expire = Tag::builder().key("expire").value("yes").build().unwrap();
+    let rule = LifecycleRule::builder()
+        .id("expire-tagged")
+        .status(ExpirationStatus::Enabled)
+        .filter(
+            LifecycleRuleFilter::builder()
+                .and(
+                    LifecycleRuleAndOperator::builder()
+                        .prefix("")
+                        .tags(expire.clone())
+                        .build(),
+                )
+                .build(),
+        )
+        .expiration(LifecycleExpiration::builder().days(1).build())
+        .build()
+        .unwrap();
+    let tag_only = LifecycleRule::builder()
+        .id("expire-doomed")
+        .status(ExpirationStatus::Enabled)
+        .filter(
+            LifecycleRuleFilter::builder()
+                .tag(Tag::builder().key("doomed").value("1").build().unwrap())
+                .build(),
+        )
+        .expiration(LifecycleExpiration::builder().days(1).build())
+        .build()
+        .unwrap();
+    client
+        .put_bucket_lifecycle_configuration()
+        .bucket(&bucket)
+        .lifecycle_configuration(
+            BucketLifecycleConfiguration::builder()
+                .rules(rule)
+                .rules(tag_only)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("PutBucketLifecycleConfiguration with tag filters");
+
+    client
+        .put_object()
+        .bucket(&bucket)
+        .key("tagged-at-put")
+        .tagging("expire=yes")
+        .body(b"a".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    put_bytes(&client, &bucket, "tagged-later", b"b").await;
+    client
+        .put_object_tagging()
+        .bucket(&bucket)
+        .key("tagged-later")
+        .tagging(Tagging::builder().tag_set(expire).build().unwrap())
+        .send()
+        .await
+        .expect("PutObjectTagging");
+    client
+        .put_object()
+        .bucket(&bucket)
+        .key("doomed")
+        .tagging("doomed=1")
+        .body(b"c".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    put_bytes(&client, &bucket, "untagged", b"stays").await;
+    client
+        .put_object()
+        .bucket(&bucket)
+        .key("other-value")
+        .tagging("expire=no")
+        .body(b"stays too".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+
+    let doomed = ["tagged-at-put", "tagged-later", "doomed"];
+    let started = Instant::now();
+    let mut gone = Vec::new();
+    while started.elapsed() < EXPIRY_DEADLINE && gone.len() < doomed.len() {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        for key in doomed {
+            if gone.contains(&key) {
+                continue;
+            }
+            if let Err(error) = client.head_object().bucket(&bucket).key(key).send().await {
+                assert_eq!(status_of(&error), Some(404), "{key}: {error:?}");
+                gone.push(key);
+            }
+        }
+    }
+    gone.sort();
+    assert_eq!(
+        gone,
+        vec!["doomed", "tagged-at-put", "tagged-later"],
+        "tagged objects still there {EXPIRY_DEADLINE:?} after a 1-day rule with 1 s days"
+    );
+    assert_eq!(get_bytes(&client, &bucket, "untagged").await, b"stays");
+    assert_eq!(
+        get_bytes(&client, &bucket, "other-value").await,
+        b"stays too"
+    );
+    let listed = crate::common::list_keys(&client, &bucket, "").await;
+    assert_eq!(listed, vec!["other-value", "untagged"]);
+}

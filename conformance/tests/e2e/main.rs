@@ -26,3 +26,4 @@ mod ranges;
 mod restart_durability;
 mod s3_limits;
 mod sdk_version;
+mod tagging;

@@ -88,6 +88,7 @@ impl ObjectStore for MemoryStore {
             attributes: opts.attributes,
             checksum: None,
             parts_count: 0,
+            parts: Vec::new(),
         };
         let mut buckets = self.buckets.lock().unwrap();
         let b = buckets.get_mut(bucket).ok_or_else(|| no_bucket(bucket))?;

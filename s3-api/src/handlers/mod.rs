@@ -26,6 +26,7 @@ mod list;
 pub mod metrics_auth;
 mod multipart;
 pub(crate) mod object;
+mod tagging;
 
 #[cfg(test)]
 pub(crate) use drain::{DRAIN_IDLE, DRAIN_LIMIT};
@@ -888,6 +889,14 @@ where
         HeadObject { bucket, key } => object::head_object(state, &ctx, &bucket, &key).await,
         DeleteObject { bucket, key } => object::delete_object(state, &ctx, &bucket, &key).await,
         GetObjectAcl { bucket, key } => object::get_object_acl(state, &bucket, &key).await,
+        GetObjectTagging { bucket, key } => tagging::get_tagging(state, &bucket, &key).await,
+        PutObjectTagging { bucket, key } => {
+            tagging::put_tagging(state, &ctx, body, &bucket, &key).await
+        }
+        DeleteObjectTagging { bucket, key } => tagging::delete_tagging(state, &bucket, &key).await,
+        GetObjectAttributes { bucket, key } => {
+            object::get_object_attributes(state, &ctx, &bucket, &key).await
+        }
         CreateMultipartUpload { bucket, key } => {
             multipart::create(state, &ctx, &bucket, &key).await
         }

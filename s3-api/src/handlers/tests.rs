@@ -116,6 +116,7 @@ impl FakeStore {
             attributes: ObjectAttributes::default(),
             checksum: None,
             parts_count: 0,
+            parts: Vec::new(),
         };
         Self::bucket(&mut inner, bucket)
             .unwrap()
@@ -150,6 +151,7 @@ impl ObjectStore for FakeStore {
             attributes: opts.attributes,
             checksum,
             parts_count: 0,
+            parts: Vec::new(),
         };
         let mut inner = self.inner.lock().unwrap();
         Self::bucket(&mut inner, bucket)?
@@ -478,6 +480,7 @@ impl MultipartStore for FakeStore {
             attributes: upload.info.attributes.clone(),
             checksum: None,
             parts_count: parts.len() as u32,
+            parts: Vec::new(),
         };
         inner.uploads.remove(upload_id);
         Self::bucket(&mut inner, bucket)?

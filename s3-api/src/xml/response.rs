@@ -584,3 +584,78 @@ mod tests {
         );
     }
 }
+
+/// GetObjectTagging.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaggingResult {
+    #[serde(rename = "@xmlns", serialize_with = "ser_ns")]
+    pub xmlns: (),
+    #[serde(rename = "TagSet")]
+    pub tag_set: TagSetResult,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TagSetResult {
+    #[serde(rename = "Tag", default)]
+    pub tags: Vec<TagResult>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TagResult {
+    #[serde(rename = "Key")]
+    pub key: String,
+    #[serde(rename = "Value")]
+    pub value: String,
+}
+
+/// GetObjectAttributes; elements not asked for are left out. The ETag is
+/// unquoted here, as S3 answers it.
+#[derive(Debug, Clone, Serialize)]
+pub struct GetObjectAttributesResponse {
+    #[serde(rename = "@xmlns", serialize_with = "ser_ns")]
+    pub xmlns: (),
+    #[serde(rename = "ETag", skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    #[serde(rename = "Checksum", skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<ObjectChecksum>,
+    #[serde(rename = "ObjectParts", skip_serializing_if = "Option::is_none")]
+    pub object_parts: Option<ObjectParts>,
+    #[serde(rename = "StorageClass", skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<&'static str>,
+    #[serde(rename = "ObjectSize", skip_serializing_if = "Option::is_none")]
+    pub object_size: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectChecksum {
+    #[serde(flatten)]
+    pub fields: ChecksumFields,
+    #[serde(rename = "ChecksumType")]
+    pub checksum_type: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectParts {
+    #[serde(rename = "TotalPartsCount")]
+    pub total_parts_count: u32,
+    #[serde(rename = "PartNumberMarker")]
+    pub part_number_marker: usize,
+    #[serde(rename = "NextPartNumberMarker")]
+    pub next_part_number_marker: usize,
+    #[serde(rename = "MaxParts")]
+    pub max_parts: usize,
+    #[serde(rename = "IsTruncated")]
+    pub is_truncated: bool,
+    #[serde(rename = "Part", default)]
+    pub parts: Vec<ObjectPartEntry>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectPartEntry {
+    #[serde(rename = "PartNumber")]
+    pub part_number: u32,
+    #[serde(rename = "Size")]
+    pub size: u64,
+    #[serde(flatten)]
+    pub checksum: ChecksumFields,
+}
