@@ -436,7 +436,16 @@ pub(crate) async fn get_object_attributes<S: ObjectStore + Catalog + 'static>(
     bucket: &str,
     key: &str,
 ) -> Result<Response<ResponseBody>, ApiError> {
-    let raw = ctx.header("x-amz-object-attributes").unwrap_or("");
+    // The SDKs send one header per attribute; others join them with commas.
+    let raw = ctx
+        .parts
+        .headers
+        .get_all("x-amz-object-attributes")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    let raw = raw.as_str();
     let mut wanted = Vec::new();
     for name in raw.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         match OBJECT_ATTRIBUTES

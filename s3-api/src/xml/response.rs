@@ -608,7 +608,8 @@ pub struct TagResult {
     pub value: String,
 }
 
-/// GetObjectAttributes; elements not asked for are left out. The ETag is
+/// GetObjectAttributes; elements not asked for are left out (`TotalPartsCount` is sent as
+/// `<PartsCount>`, the element name in S3's model). The ETag is
 /// unquoted here, as S3 answers it.
 #[derive(Debug, Clone, Serialize)]
 pub struct GetObjectAttributesResponse {
@@ -636,7 +637,7 @@ pub struct ObjectChecksum {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ObjectParts {
-    #[serde(rename = "TotalPartsCount")]
+    #[serde(rename = "PartsCount")]
     pub total_parts_count: u32,
     #[serde(rename = "PartNumberMarker")]
     pub part_number_marker: usize,
