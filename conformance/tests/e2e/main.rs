@@ -10,6 +10,7 @@ mod auth_failures;
 mod bucket_policy_and_cors;
 mod buckets;
 mod conditional_get;
+mod conditional_writes;
 mod connection_reuse;
 mod copy;
 mod delete_objects;

@@ -13,7 +13,10 @@ use store::api::{
 use super::conditions::parse_copy_source_range;
 use super::headers::{attributes_from_headers, content_md5, requested_checksum_algorithm};
 use super::list::{non_empty_param, url_encode, ListingQuery};
-use super::object::{check_copy_source_conditions, open_upload, parse_copy_source, write_response};
+use super::object::{
+    check_copy_source_conditions, check_write_conditions, open_upload, parse_copy_source,
+    write_response,
+};
 use super::{
     body_error, collect_small_body, empty_response, query_number, xml_response, AppState,
     RequestContext, MAX_PUT_SIZE,
@@ -168,7 +171,7 @@ pub(super) async fn upload_part_copy<S: MultipartStore + ObjectStore>(
     Ok(xml_response(to_xml("CopyPartResult", &doc)?))
 }
 
-pub(super) async fn complete<S: MultipartStore + Catalog, B>(
+pub(super) async fn complete<S: MultipartStore + ObjectStore + Catalog, B>(
     state: &AppState<S>,
     ctx: &RequestContext,
     body: B,
@@ -182,6 +185,7 @@ where
 {
     let body = collect_small_body(ctx, body, state.config.max_xml_body, false).await?;
     let request = CompleteMultipartUpload::parse(&body)?;
+    check_write_conditions(state, ctx, bucket, key).await?;
     let parts = request
         .parts
         .into_iter()

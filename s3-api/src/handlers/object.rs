@@ -128,10 +128,12 @@ where
     Ok(response)
 }
 
-/// Conditional writes (`If-None-Match: *`, `If-Match: etag`), checked
-/// against the current object before the body is read. A concurrent writer
-/// can still slip in between; the store has no compare-and-swap.
-async fn check_write_conditions<S: ObjectStore>(
+/// Conditional writes (`If-None-Match: *`, `If-Match: etag`) of PutObject
+/// and CompleteMultipartUpload, checked against the current object before
+/// the body is read (or the upload assembled): 412 `PreconditionFailed` on a
+/// mismatch, 404 `NoSuchKey` for `If-Match` on an absent key. A concurrent
+/// writer can still slip in between; the store has no compare-and-swap.
+pub(super) async fn check_write_conditions<S: ObjectStore>(
     state: &AppState<S>,
     ctx: &RequestContext,
     bucket: &str,
