@@ -1000,7 +1000,7 @@ async fn listing_v2_pages_with_continuation_tokens_and_delimiters() {
         text.contains("<CommonPrefixes><Prefix>dir/</Prefix></CommonPrefixes>"),
         "{text}"
     );
-    assert!(text.contains("<Key>e+f</Key>"), "{text}");
+    assert!(text.contains("<Key>e%20f</Key>"), "{text}");
     assert!(text.contains("<EncodingType>url</EncodingType>"), "{text}");
     assert!(text.contains("<KeyCount>5</KeyCount>"), "{text}");
 
