@@ -447,6 +447,8 @@ mod tests {
                     creation_date: "2006-02-03T16:45:09.000Z".into(),
                 }],
             },
+            continuation_token: None,
+            prefix: None,
         };
         assert_eq!(
             to_xml("ListAllMyBucketsResult", &doc).unwrap(),
@@ -458,6 +460,8 @@ mod tests {
             xmlns: (),
             owner: owner(),
             buckets: Buckets { bucket: vec![] },
+            continuation_token: None,
+            prefix: None,
         };
         assert!(to_xml("ListAllMyBucketsResult", &empty)
             .unwrap()
