@@ -22,6 +22,7 @@ mod malformed_requests;
 mod memory_1gib_upload;
 mod metadata;
 mod multipart;
+mod multipart_retries;
 mod objects_put_get;
 mod part_reads;
 mod presigned;

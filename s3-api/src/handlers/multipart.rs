@@ -6,8 +6,8 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
 use http_body::Body;
 use store::api::{
-    ByteRange, Catalog, CompletePart, ListUploadsParams, MultipartStore, ObjectStore, PutOptions,
-    StoreError,
+    ByteRange, Catalog, CompletePart, ListUploadsParams, MultipartStore, ObjectInfo, ObjectStore,
+    PutOptions, StoreError,
 };
 
 use super::conditions::parse_copy_source_range;
@@ -93,6 +93,17 @@ where
     Ok(write_response(&part.etag, part.checksum.as_ref()))
 }
 
+/// A well-formed `x-amz-copy-source-range` outside the source object: 416
+/// `InvalidRange`, as S3 and MinIO answer (a malformed one is
+/// `InvalidArgument`).
+fn invalid_source_range(size: u64) -> ApiError {
+    ApiError::with_message(
+        S3Code::InvalidRange,
+        format!("Range specified is not valid for source object of size: {size}"),
+    )
+    .field("ActualObjectSize", size.to_string())
+}
+
 pub(super) async fn upload_part_copy<S: MultipartStore + ObjectStore>(
     state: &AppState<S>,
     ctx: &RequestContext,
@@ -118,13 +129,7 @@ pub(super) async fn upload_part_copy<S: MultipartStore + ObjectStore>(
         Ok(reader) => reader,
         Err(StoreError::InvalidRange) => {
             let info = state.store.head_object(&src_bucket, &src_key).await?;
-            return Err(ApiError::with_message(
-                S3Code::InvalidArgument,
-                format!(
-                    "Range specified is not valid for source object of size: {}",
-                    info.size
-                ),
-            ));
+            return Err(invalid_source_range(info.size));
         }
         Err(error) => return Err(error.into()),
     };
@@ -136,13 +141,7 @@ pub(super) async fn upload_part_copy<S: MultipartStore + ObjectStore>(
     // A range past the end is refused, not shortened (S3 semantics for part copies).
     if let Some((_, last)) = range {
         if last >= reader.info.size {
-            return Err(ApiError::with_message(
-                S3Code::InvalidArgument,
-                format!(
-                    "Range specified is not valid for source object of size: {}",
-                    reader.info.size
-                ),
-            ));
+            return Err(invalid_source_range(reader.info.size));
         }
     }
     if length > MAX_PUT_SIZE {
@@ -185,8 +184,7 @@ where
 {
     let body = collect_small_body(ctx, body, state.config.max_xml_body, false).await?;
     let request = CompleteMultipartUpload::parse(&body)?;
-    check_write_conditions(state, ctx, bucket, key).await?;
-    let parts = request
+    let parts: Vec<CompletePart> = request
         .parts
         .into_iter()
         .map(|p| CompletePart {
@@ -194,10 +192,29 @@ where
             etag: p.etag,
         })
         .collect();
-    let info = state
-        .store
-        .complete_multipart(bucket, key, upload_id, parts)
-        .await?;
+    let outcome: Result<ObjectInfo, ApiError> = async {
+        check_write_conditions(state, ctx, bucket, key).await?;
+        Ok(state
+            .store
+            .complete_multipart(bucket, key, upload_id, parts.clone())
+            .await?)
+    }
+    .await;
+    let info = match outcome {
+        Ok(info) => info,
+        Err(error)
+            if matches!(
+                error.code,
+                S3Code::NoSuchUpload | S3Code::PreconditionFailed
+            ) =>
+        {
+            match already_completed(state, bucket, key, upload_id, &parts).await {
+                Some(info) => info,
+                None => return Err(error),
+            }
+        }
+        Err(error) => return Err(error),
+    };
     let base = match &state.config.public_url {
         Some(url) => url.trim_end_matches('/').to_string(),
         None => format!("http://{}", ctx.host().unwrap_or("localhost")),
@@ -213,6 +230,37 @@ where
     let mut response = xml_response(to_xml("CompleteMultipartUploadResult", &doc)?);
     super::expiry::annotate_write(state, bucket, &info, response.headers_mut()).await;
     Ok(response)
+}
+
+/// A retried completion (clients retry when the first answer was lost):
+/// the upload is gone and the object under the key is made of exactly the
+/// requested parts (same numbers and ETags, so the same bytes). Then the
+/// first completion's result is the answer, not `NoSuchUpload`, nor a 412
+/// from a condition the first completion itself changed.
+async fn already_completed<S: MultipartStore + ObjectStore>(
+    state: &AppState<S>,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+    parts: &[CompletePart],
+) -> Option<ObjectInfo> {
+    let info = state.store.head_object(bucket, key).await.ok()?;
+    let same_parts = info.parts_count as usize == parts.len()
+        && info.parts.len() == parts.len()
+        && info.parts.iter().zip(parts).all(|(stored, asked)| {
+            stored.number == asked.number && stored.etag == asked.etag.trim().trim_matches('"')
+        });
+    if !same_parts {
+        return None;
+    }
+    match state
+        .store
+        .list_parts(bucket, key, upload_id, None, 1)
+        .await
+    {
+        Err(StoreError::NoSuchUpload(_)) => Some(info),
+        _ => None,
+    }
 }
 
 pub(super) async fn abort<S: MultipartStore>(
