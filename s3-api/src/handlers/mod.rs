@@ -89,6 +89,9 @@ pub struct ApiConfig {
     pub body_idle_timeout: Duration,
     /// Who may scrape the metrics endpoints (`MINIO_PROMETHEUS_AUTH_TYPE`).
     pub metrics_auth: metrics_auth::MetricsAuth,
+    /// The largest single PutObject or UploadPart body ([`MAX_PUT_SIZE`];
+    /// in-process tests lower it to reach it).
+    pub max_put_size: u64,
 }
 
 /// A security setting of the environment that cannot be used.
@@ -158,6 +161,7 @@ impl Default for ApiConfig {
             audit: None,
             body_idle_timeout: idle_body::DEFAULT_BODY_IDLE_TIMEOUT,
             metrics_auth: metrics_auth::MetricsAuth::Authenticated,
+            max_put_size: MAX_PUT_SIZE,
         }
     }
 }

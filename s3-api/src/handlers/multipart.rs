@@ -77,7 +77,13 @@ where
     B::Error: Into<BoxError>,
 {
     let content_md5 = content_md5(&ctx.parts.headers)?;
-    let upload = open_upload(ctx, body, Default::default(), content_md5)?;
+    let upload = open_upload(
+        ctx,
+        body,
+        Default::default(),
+        content_md5,
+        state.config.max_put_size,
+    )?;
     let part = state
         .store
         .put_part(

@@ -47,44 +47,86 @@ pub(super) struct Upload {
     pub failure: Arc<OnceLock<AuthError>>,
 }
 
-/// Opens an upload body: its declared size (required, at most
-/// [`MAX_PUT_SIZE`]) and the checksum to compute and verify — from the
-/// body's header or trailer, else the algorithm the SDK named without a
-/// value (a part may carry one even when its upload declared none).
+/// Opens an upload body: its declared size (at most `max_size`) and the
+/// checksum to compute and verify — from the body's header or trailer, else
+/// the algorithm the SDK named without a value (a part may carry one even
+/// when its upload declared none). A plain HTTP chunked body
+/// (`Transfer-Encoding: chunked`, no Content-Length) streams in with no
+/// declared size, cut off with `EntityTooLarge` once it passes `max_size`
+/// (MinIO accepts such bodies; S3 answers 411). With neither a length nor
+/// chunked framing the answer is 411 `MissingContentLength`.
 pub(super) fn open_upload<B>(
     ctx: &RequestContext,
     body: B,
     attributes: ObjectAttributes,
     content_md5: Option<[u8; 16]>,
+    max_size: u64,
 ) -> Result<Upload, ApiError>
 where
     B: Body<Data = Bytes> + Send + Unpin + 'static,
     B::Error: Into<BoxError>,
 {
     let body = open_body(ctx, body)?;
-    let size = body
-        .decoded_length
-        .ok_or_else(|| ApiError::new(S3Code::MissingContentLength))?;
-    if size > MAX_PUT_SIZE {
+    let size = match body.decoded_length {
+        Some(size) => Some(size),
+        None if is_plain_chunked(ctx) => None,
+        None => return Err(ApiError::new(S3Code::MissingContentLength)),
+    };
+    if let Some(size) = size.filter(|size| *size > max_size) {
         return Err(ApiError::new(S3Code::EntityTooLarge)
             .field("ProposedSize", size.to_string())
-            .field("MaxSizeAllowed", MAX_PUT_SIZE.to_string()));
+            .field("MaxSizeAllowed", max_size.to_string()));
     }
     let (checksum_algorithm, expected_checksum) = match body.checksum {
         Some((algorithm, expected)) => (Some(algorithm), Some(expected)),
         None => (requested_checksum_algorithm(&ctx.parts.headers)?, None),
     };
+    let stream = match size {
+        Some(_) => body.stream,
+        None => bounded(body.stream, max_size),
+    };
     Ok(Upload {
-        stream: body.stream,
+        stream,
         options: PutOptions {
             attributes,
-            size: Some(size),
+            size,
             content_md5,
             checksum_algorithm,
             expected_checksum,
         },
         failure: body.failure,
     })
+}
+
+/// `Transfer-Encoding: chunked` framing (HTTP/1.1) without a Content-Length.
+fn is_plain_chunked(ctx: &RequestContext) -> bool {
+    let headers = &ctx.parts.headers;
+    !headers.contains_key(http::header::CONTENT_LENGTH)
+        && headers
+            .get_all(http::header::TRANSFER_ENCODING)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|coding| coding.trim().eq_ignore_ascii_case("chunked"))
+}
+
+/// Fails a body of unknown length with `EntityTooLarge` as soon as it has
+/// passed `max_size` bytes, before the store sees the excess.
+fn bounded(stream: ByteStream, max_size: u64) -> ByteStream {
+    let mut total: u64 = 0;
+    let mut failed = false;
+    Box::pin(stream.map(move |chunk| {
+        if failed {
+            return Err(StoreError::EntityTooLarge);
+        }
+        let chunk = chunk?;
+        total += chunk.len() as u64;
+        if total > max_size {
+            failed = true;
+            return Err(StoreError::EntityTooLarge);
+        }
+        Ok(chunk)
+    }))
 }
 
 /// Response headers after a write: quoted ETag and the checksum echo.
@@ -117,7 +159,13 @@ where
     let attributes = attributes_from_headers(&ctx.parts.headers)?;
     let content_md5 = content_md5(&ctx.parts.headers)?;
     check_write_conditions(state, ctx, bucket, key).await?;
-    let upload = open_upload(ctx, body, attributes, content_md5)?;
+    let upload = open_upload(
+        ctx,
+        body,
+        attributes,
+        content_md5,
+        state.config.max_put_size,
+    )?;
     let info = state
         .store
         .put_object(bucket, key, upload.stream, upload.options)
