@@ -266,15 +266,21 @@ impl Engine {
     }
 
     /// Replaces an object's tags under its lock, keeping its Last-Modified
-    /// (S3: tagging is a sub-resource, not a new version of the object).
+    /// (S3: tagging is a sub-resource, not a new version of the object) —
+    /// all but one nanosecond: the record must still order after the one it
+    /// replaces, since quorum reads tell newer from older by
+    /// (`mod_time`, `meta_id`) (quorum.rs, `could_have_been_acknowledged`).
     pub async fn update_tags(
         &self,
         bucket: &str,
         key: &str,
         tags: std::collections::BTreeMap<String, String>,
     ) -> Result<ObjectInfo, StoreError> {
-        self.rewrite_meta(bucket, key, move |meta| meta.attributes.tags = tags)
-            .await
+        self.rewrite_meta(bucket, key, move |meta| {
+            meta.mod_time = meta.mod_time.next();
+            meta.attributes.tags = tags;
+        })
+        .await
     }
 
     /// Rewrites the agreed `obj.meta` of an object with `change` applied,
