@@ -80,8 +80,9 @@ pub(crate) fn configuration(
 fn assign_ids(rules: &mut [LifecycleRule]) -> Result<(), LifecycleError> {
     let mut taken = HashSet::new();
     for rule in rules.iter().filter(|r| !r.id.is_empty()) {
+        // S3 answers InvalidArgument for a repeated ID.
         if !taken.insert(rule.id.clone()) {
-            return Err(invalid_request(format!(
+            return Err(invalid_argument(format!(
                 "rule ID must be unique, found {:?} more than once",
                 rule.id
             )));
@@ -120,8 +121,9 @@ fn rule(node: &Node, source: Source) -> Result<LifecycleRule, LifecycleError> {
     let status = match node.required_text("Status")?.trim() {
         "Enabled" => RuleStatus::Enabled,
         "Disabled" => RuleStatus::Disabled,
+        // A value outside the schema's enumeration: MalformedXML, as S3.
         other => {
-            return Err(invalid_argument(format!(
+            return Err(malformed(format!(
                 "rule status must be Enabled or Disabled, not {other:?}"
             )))
         }

@@ -177,7 +177,7 @@ fn json_refusals() {
         (
             "duplicate ids",
             r#"{"Rules":[{"ID":"a","Status":"Enabled","Expiration":{"Days":1}},{"ID":"a","Status":"Enabled","Expiration":{"Days":2}}]}"#,
-            |e| matches!(e, LifecycleError::InvalidRequest(_)),
+            |e| matches!(e, LifecycleError::InvalidArgument(_)),
         ),
     ];
     for (name, json, expected) in cases {

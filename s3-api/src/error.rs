@@ -38,8 +38,12 @@ pub enum S3Code {
     InvalidDigest,
     InvalidPart,
     InvalidPartOrder,
+    /// GET/HEAD `?partNumber=N` past the object's parts (416).
+    InvalidPartNumber,
     InvalidRange,
     InvalidRequest,
+    /// A tag key or value out of S3's limits, or a key given twice.
+    InvalidTag,
     InvalidURI,
     KeyTooLongError,
     MalformedPolicy,
@@ -89,8 +93,10 @@ impl S3Code {
             Self::InvalidDigest => "InvalidDigest",
             Self::InvalidPart => "InvalidPart",
             Self::InvalidPartOrder => "InvalidPartOrder",
+            Self::InvalidPartNumber => "InvalidPartNumber",
             Self::InvalidRange => "InvalidRange",
             Self::InvalidRequest => "InvalidRequest",
+            Self::InvalidTag => "InvalidTag",
             Self::InvalidURI => "InvalidURI",
             Self::KeyTooLongError => "KeyTooLongError",
             Self::MalformedPolicy => "MalformedPolicy",
@@ -133,7 +139,7 @@ impl S3Code {
             Self::BucketAlreadyExists | Self::BucketAlreadyOwnedByYou | Self::BucketNotEmpty => {
                 StatusCode::CONFLICT
             }
-            Self::InvalidRange => StatusCode::RANGE_NOT_SATISFIABLE,
+            Self::InvalidRange | Self::InvalidPartNumber => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::MissingContentLength => StatusCode::LENGTH_REQUIRED,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
@@ -152,6 +158,7 @@ impl S3Code {
             | Self::InvalidPart
             | Self::InvalidPartOrder
             | Self::InvalidRequest
+            | Self::InvalidTag
             | Self::BadRequest
             | Self::InvalidURI
             | Self::KeyTooLongError
@@ -203,7 +210,9 @@ impl S3Code {
                 "The list of parts was not in ascending order. The parts list must be specified in order by part number."
             }
             Self::InvalidRange => "The requested range is not satisfiable",
+            Self::InvalidPartNumber => "The requested partnumber is not satisfiable",
             Self::InvalidRequest => "Invalid Request",
+            Self::InvalidTag => "The TagKey you have provided is invalid",
             Self::BadRequest => "Bad Request",
             Self::InvalidURI => "Couldn't parse the specified URI.",
             Self::KeyTooLongError => "Your key is too long",

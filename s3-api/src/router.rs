@@ -135,6 +135,22 @@ pub enum Endpoint {
         bucket: String,
         key: String,
     },
+    GetObjectTagging {
+        bucket: String,
+        key: String,
+    },
+    PutObjectTagging {
+        bucket: String,
+        key: String,
+    },
+    DeleteObjectTagging {
+        bucket: String,
+        key: String,
+    },
+    GetObjectAttributes {
+        bucket: String,
+        key: String,
+    },
     CreateMultipartUpload {
         bucket: String,
         key: String,
@@ -218,6 +234,10 @@ impl Endpoint {
             | HeadObject { bucket, .. }
             | DeleteObject { bucket, .. }
             | GetObjectAcl { bucket, .. }
+            | GetObjectTagging { bucket, .. }
+            | PutObjectTagging { bucket, .. }
+            | DeleteObjectTagging { bucket, .. }
+            | GetObjectAttributes { bucket, .. }
             | CreateMultipartUpload { bucket, .. }
             | UploadPart { bucket, .. }
             | UploadPartCopy { bucket, .. }
@@ -263,6 +283,10 @@ impl Endpoint {
             HeadObject { .. } => "HeadObject",
             DeleteObject { .. } => "DeleteObject",
             GetObjectAcl { .. } => "GetObjectAcl",
+            GetObjectTagging { .. } => "GetObjectTagging",
+            PutObjectTagging { .. } => "PutObjectTagging",
+            DeleteObjectTagging { .. } => "DeleteObjectTagging",
+            GetObjectAttributes { .. } => "GetObjectAttributes",
             CreateMultipartUpload { .. } => "CreateMultipartUpload",
             UploadPart { .. } => "UploadPart",
             UploadPartCopy { .. } => "UploadPartCopy",
@@ -322,6 +346,10 @@ impl Endpoint {
             GetObject { .. } | HeadObject { .. } => "s3:GetObject",
             DeleteObject { .. } => "s3:DeleteObject",
             GetObjectAcl { .. } => "s3:GetObjectAcl",
+            GetObjectTagging { .. } => "s3:GetObjectTagging",
+            PutObjectTagging { .. } => "s3:PutObjectTagging",
+            DeleteObjectTagging { .. } => "s3:DeleteObjectTagging",
+            GetObjectAttributes { .. } => "s3:GetObjectAttributes",
             AbortMultipartUpload { .. } => "s3:AbortMultipartUpload",
             ListParts { .. } => "s3:ListMultipartUploadParts",
             MinioHealth { .. }
@@ -342,6 +370,10 @@ impl Endpoint {
             | HeadObject { key, .. }
             | DeleteObject { key, .. }
             | GetObjectAcl { key, .. }
+            | GetObjectTagging { key, .. }
+            | PutObjectTagging { key, .. }
+            | DeleteObjectTagging { key, .. }
+            | GetObjectAttributes { key, .. }
             | CreateMultipartUpload { key, .. }
             | UploadPart { key, .. }
             | UploadPartCopy { key, .. }
@@ -406,17 +438,17 @@ const SERVED_OBJECT_SUBRESOURCES: &[(&str, &[Method])] = &[
         &[Method::GET, Method::PUT, Method::POST, Method::DELETE],
     ),
     ("partNumber", &[Method::GET, Method::PUT]),
+    ("tagging", &[Method::GET, Method::PUT, Method::DELETE]),
+    ("attributes", &[Method::GET]),
 ];
 
 /// Object sub-resources S3 defines that minnow does not serve (yet).
 const UNSUPPORTED_OBJECT_SUBRESOURCES: &[&str] = &[
-    "attributes",
     "legal-hold",
     "renameObject",
     "restore",
     "retention",
     "select",
-    "tagging",
     "torrent",
     "versionId",
 ];
@@ -641,9 +673,16 @@ fn route_object(
     let endpoint = match *method {
         Method::GET | Method::HEAD => {
             if query.has("partNumber") {
-                not_implemented(format!("{method} object ?partNumber"))
-            } else if *method == Method::HEAD {
+                // GET/HEAD of one part of an object: the handler reads the
+                // number; a malformed one is refused here.
+                part_number(query)?;
+            }
+            if *method == Method::HEAD {
                 Endpoint::HeadObject { bucket, key }
+            } else if query.has("tagging") {
+                Endpoint::GetObjectTagging { bucket, key }
+            } else if query.has("attributes") {
+                Endpoint::GetObjectAttributes { bucket, key }
             } else if let Some(upload_id) = upload_id {
                 Endpoint::ListParts {
                     bucket,
@@ -682,6 +721,8 @@ fn route_object(
                 ));
             } else if query.has("acl") {
                 not_implemented("PutObjectAcl")
+            } else if query.has("tagging") {
+                Endpoint::PutObjectTagging { bucket, key }
             } else if has_copy_source {
                 Endpoint::CopyObject { bucket, key }
             } else {
@@ -694,6 +735,7 @@ fn route_object(
                 key,
                 upload_id,
             },
+            None if query.has("tagging") => Endpoint::DeleteObjectTagging { bucket, key },
             None => Endpoint::DeleteObject { bucket, key },
         },
         Method::POST => {
@@ -1162,15 +1204,9 @@ mod tests {
             ("PUT", "/photos?acl"),
             ("GET", "/photos?object-lock"),
             ("POST", "/photos"),
-            ("GET", "/photos/k?tagging"),
-            ("PUT", "/photos/k?tagging"),
-            ("DELETE", "/photos/k?tagging"),
             ("PUT", "/photos/k?acl"),
             ("POST", "/photos/k?restore"),
-            ("GET", "/photos/k?attributes"),
             ("GET", "/photos/k?versionId=abc"),
-            ("GET", "/photos/k?partNumber=1"),
-            ("HEAD", "/photos/k?partNumber=1"),
         ] {
             let got = route_str(method, target, None, false).unwrap();
             assert!(
@@ -1222,13 +1258,11 @@ mod tests {
             }
         }
         let object_not_implemented = [
-            "attributes",
             "legal-hold",
             "renameObject",
             "restore",
             "retention",
             "select&select-type=2",
-            "tagging",
             "torrent",
             "versionId=3HL4kqtJlcpXroDTDmJ",
         ];
@@ -1285,6 +1319,14 @@ mod tests {
             ("POST", "/photos/k?uploadId=u", "CompleteMultipartUpload"),
             ("PUT", "/photos/k?uploadId=u&partNumber=1", "UploadPart"),
             ("DELETE", "/photos/k?partNumber=1", "MethodNotAllowed"),
+            ("GET", "/photos/k?partNumber=1", "GetObject"),
+            ("HEAD", "/photos/k?partNumber=2", "HeadObject"),
+            ("GET", "/photos/k?tagging", "GetObjectTagging"),
+            ("PUT", "/photos/k?tagging", "PutObjectTagging"),
+            ("DELETE", "/photos/k?tagging", "DeleteObjectTagging"),
+            ("POST", "/photos/k?tagging", "MethodNotAllowed"),
+            ("GET", "/photos/k?attributes", "GetObjectAttributes"),
+            ("PUT", "/photos/k?attributes", "MethodNotAllowed"),
         ] {
             let got = match route_str(method, target, None, false) {
                 Ok(endpoint) => endpoint.name().to_string(),
@@ -1317,6 +1359,8 @@ mod tests {
             ),
             ("PUT", "/photos/k?uploadId=u", "InvalidArgument"),
             ("PUT", "/photos/k?partNumber=1", "InvalidArgument"),
+            ("GET", "/photos/k?partNumber=0", "InvalidArgument"),
+            ("HEAD", "/photos/k?partNumber=x", "InvalidArgument"),
             ("GET", "/photos/%ff", "InvalidURI"),
             ("GET", "/photos?prefix=%ff", "InvalidURI"),
         ] {

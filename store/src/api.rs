@@ -302,6 +302,9 @@ pub struct ObjectInfo {
     pub checksum: Option<Checksum>,
     /// Number of parts for multipart objects (0 for single-part puts).
     pub parts_count: u32,
+    /// The parts as stored, in order (a single-part put has one, number 1):
+    /// GET/HEAD `?partNumber=N` and GetObjectAttributes read them.
+    pub parts: Vec<PartInfo>,
 }
 
 /// An object body being read: the resolved range and the byte stream.
@@ -563,6 +566,22 @@ pub trait ObjectStore: Send + Sync {
         key: &str,
         attributes: ObjectAttributes,
     ) -> impl std::future::Future<Output = Result<ObjectInfo, StoreError>> + Send;
+
+    /// Replaces an object's tags, keeping its data and Last-Modified. The
+    /// default reads the attributes and writes them back (not atomic against
+    /// a concurrent attribute change; the store overrides it under its lock).
+    fn update_tags(
+        &self,
+        bucket: &str,
+        key: &str,
+        tags: BTreeMap<String, String>,
+    ) -> impl std::future::Future<Output = Result<ObjectInfo, StoreError>> + Send {
+        async move {
+            let mut attributes = self.head_object(bucket, key).await?.attributes;
+            attributes.tags = tags;
+            self.update_attributes(bucket, key, attributes).await
+        }
+    }
 
     /// One page of a listing, in byte order of the keys.
     fn list_objects(

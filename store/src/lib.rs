@@ -88,6 +88,15 @@ impl ObjectStore for Store {
         self.inner.update_attributes(bucket, key, attributes).await
     }
 
+    async fn update_tags(
+        &self,
+        bucket: &str,
+        key: &str,
+        tags: std::collections::BTreeMap<String, String>,
+    ) -> Result<ObjectInfo, StoreError> {
+        self.inner.update_tags(bucket, key, tags).await
+    }
+
     async fn list_objects(&self, bucket: &str, params: ListParams) -> Result<ListPage, StoreError> {
         self.inner.list_objects(bucket, params).await
     }

@@ -170,6 +170,7 @@ impl MemoryStore {
             attributes: ObjectAttributes::default(),
             checksum: None,
             parts_count: 0,
+            parts: Vec::new(),
         };
         self.with_bucket(bucket, |b| {
             b.objects
@@ -211,6 +212,7 @@ impl ObjectStore for MemoryStore {
             attributes: opts.attributes,
             checksum,
             parts_count: 0,
+            parts: Vec::new(),
         };
         self.with_bucket(bucket, |b| {
             b.objects.insert(key.into(), (info.clone(), data));
@@ -557,6 +559,7 @@ impl MultipartStore for MemoryStore {
                 attributes: upload.info.attributes.clone(),
                 checksum: None,
                 parts_count: parts.len() as u32,
+                parts: Vec::new(),
             };
             b.uploads.remove(&id);
             b.objects.insert(key.into(), (info.clone(), data.freeze()));

@@ -55,6 +55,21 @@ impl Timestamp {
     pub fn now() -> Self {
         SystemTime::now().into()
     }
+
+    /// The next representable instant (one nanosecond later).
+    pub fn next(self) -> Self {
+        if self.nanos >= 999_999_999 {
+            Self {
+                secs: self.secs + 1,
+                nanos: 0,
+            }
+        } else {
+            Self {
+                secs: self.secs,
+                nanos: self.nanos + 1,
+            }
+        }
+    }
 }
 
 impl From<SystemTime> for Timestamp {

@@ -134,3 +134,50 @@ async fn tampered_presigned_url_is_signature_does_not_match_403() {
             .unwrap();
     response.assert_error(403, "SignatureDoesNotMatch");
 }
+
+/// Rule: X-Amz-Expires outside 1..=604800 is refused as S3 and MinIO refuse it — 0 is a URL
+/// that has already expired (403 AccessDenied), a negative or over-a-week value a malformed
+/// one (400 AuthorizationQueryParametersError) — and a URL past its lifetime is 403
+/// AccessDenied "Request has expired" (see `presigned_urls_expire_with_access_denied_403`).
+#[tokio::test]
+async fn presigned_url_lifetimes_outside_one_second_to_a_week_are_refused() {
+    use std::time::SystemTime;
+    let server = shared_server(&SERVER);
+    let client = server.s3_client();
+    let bucket = unique_bucket("presign-lifetime");
+    create_bucket(&client, &bucket).await;
+    put_bytes(&client, &bucket, "obj", b"data").await;
+    let signer = server.signer();
+    let path = format!("/{bucket}/obj");
+    let get = |url: String| async move {
+        RawResponse::from_reqwest(server.http_client().get(url).send().await.unwrap())
+            .await
+            .unwrap()
+    };
+    let one_second = signer.presign_url("GET", &path, Duration::from_secs(1), SystemTime::now());
+    let response = get(one_second).await;
+    assert_eq!(response.status, 200, "{}", response.text());
+
+    let zero = signer.presign_url("GET", &path, Duration::ZERO, SystemTime::now());
+    assert!(zero.contains("X-Amz-Expires=0"), "{zero}");
+    let response = get(zero).await;
+    response.assert_error(403, "AccessDenied");
+    assert_eq!(
+        response.error_message().as_deref(),
+        Some("Request has expired")
+    );
+
+    let week = signer.presign_url(
+        "GET",
+        &path,
+        Duration::from_secs(7 * 24 * 3600),
+        SystemTime::now(),
+    );
+    for bad in ["X-Amz-Expires=-1", "X-Amz-Expires=604801"] {
+        let url = week.replace("X-Amz-Expires=604800", bad);
+        assert_ne!(url, week);
+        get(url)
+            .await
+            .assert_error(400, "AuthorizationQueryParametersError");
+    }
+}

@@ -623,9 +623,13 @@ pub(crate) fn verify_presigned(
         return Err(query_error(MISSING_PRESIGN_PARAMS));
     };
     let credential = parse_credential(&credential).map_err(|msg| query_error(&msg))?;
-    let expires: u64 = expires
-        .parse()
-        .map_err(|_| query_error("X-Amz-Expires should be a number"))?;
+    // As S3 and MinIO: a negative or over-a-week lifetime is a malformed
+    // URL (400); a lifetime of 0 is a URL that has already expired (403).
+    let expires: u64 = match expires.parse::<i64>() {
+        Ok(n) if n < 0 => return Err(query_error("X-Amz-Expires must be non-negative")),
+        Ok(n) => n as u64,
+        Err(_) => return Err(query_error("X-Amz-Expires should be a number")),
+    };
     if expires > MAX_PRESIGN_EXPIRES_SECS {
         return Err(query_error(
             "X-Amz-Expires must be less than a week (in seconds) that is 604800",
@@ -649,7 +653,7 @@ pub(crate) fn verify_presigned(
     if at > now + MAX_CLOCK_SKEW {
         return Err(AuthError::AccessDenied("Request is not valid yet".into()));
     }
-    if now > at + Duration::from_secs(expires) {
+    if expires == 0 || now > at + Duration::from_secs(expires) {
         return Err(AuthError::AccessDenied("Request has expired".into()));
     }
     let payload = match param("X-Amz-Content-Sha256") {

@@ -18,15 +18,50 @@ use crate::xml::response::{
 use crate::xml::{check_well_formed, timestamp, to_xml};
 use crate::{BoxError, ResponseBody};
 
+/// S3's largest `max-buckets`.
+const MAX_BUCKETS: usize = 10_000;
+
+/// ListBuckets with S3's paging: `prefix`, `max-buckets` (1..=10000; all
+/// buckets when absent) and `continuation-token` (the opaque token of the
+/// previous page; empty means none, as for ListObjectsV2).
 pub(super) async fn list_buckets<S: Catalog>(
     state: &AppState<S>,
     ctx: &RequestContext,
 ) -> Result<Response<ResponseBody>, ApiError> {
+    let query = &ctx.query;
+    let max_buckets = match query.get("max-buckets") {
+        None => None,
+        Some(raw) => match raw.trim().parse::<usize>() {
+            Ok(n) if (1..=MAX_BUCKETS).contains(&n) => Some(n),
+            _ => {
+                return Err(ApiError::invalid_argument(
+                    "Argument max-buckets must be an integer between 1 and 10000",
+                    "max-buckets",
+                    raw,
+                ))
+            }
+        },
+    };
+    let after = match query.get("continuation-token").filter(|t| !t.is_empty()) {
+        Some(token) => Some(super::list::decode_continuation_token(token)?),
+        None => None,
+    };
+    let prefix = query.get("prefix").map(str::to_string);
     let mut buckets = state.store.list_buckets().await?;
-    if let Some(prefix) = ctx.query.get("prefix") {
-        buckets.retain(|b| b.name.starts_with(prefix));
-    }
     buckets.sort_by(|a, b| a.name.cmp(&b.name));
+    buckets.retain(|b| {
+        prefix.as_deref().is_none_or(|p| b.name.starts_with(p))
+            && after.as_deref().is_none_or(|a| b.name.as_str() > a)
+    });
+    let continuation_token = match max_buckets {
+        Some(max) if buckets.len() > max => {
+            buckets.truncate(max);
+            buckets
+                .last()
+                .map(|b| super::list::encode_continuation_token(&b.name))
+        }
+        _ => None,
+    };
     let doc = ListAllMyBucketsResult {
         xmlns: (),
         owner: state.owner(),
@@ -39,6 +74,8 @@ pub(super) async fn list_buckets<S: Catalog>(
                 })
                 .collect(),
         },
+        continuation_token,
+        prefix,
     };
     Ok(xml_response(to_xml("ListAllMyBucketsResult", &doc)?))
 }

@@ -76,12 +76,24 @@ pub fn attributes_from_headers(headers: &HeaderMap) -> Result<ObjectAttributes, 
 
 /// Parses `x-amz-tagging: k1=v1&k2=v2` (URL-encoded) with S3's limits.
 pub fn parse_tagging(value: &str) -> Result<BTreeMap<String, String>, ApiError> {
-    let invalid =
-        |message: &str| ApiError::with_message(S3Code::InvalidArgument, message.to_string());
-    let query = crate::router::Query::parse(Some(value))
-        .map_err(|_| invalid("The TagValue you have provided is invalid"))?;
+    let query = crate::router::Query::parse(Some(value)).map_err(|_| {
+        ApiError::with_message(
+            S3Code::InvalidTag,
+            "The TagValue you have provided is invalid",
+        )
+    })?;
+    check_tags(query.iter())
+}
+
+/// S3's tag limits, for `x-amz-tagging` and PutObjectTagging alike: at most
+/// 10 tags (`BadRequest`), keys of 1..=128 and values of at most 256
+/// characters, each key once (`InvalidTag`).
+pub fn check_tags<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<BTreeMap<String, String>, ApiError> {
+    let invalid = |message: &str| ApiError::with_message(S3Code::InvalidTag, message.to_string());
     let mut tags = BTreeMap::new();
-    for (key, value) in query.iter() {
+    for (key, value) in pairs {
         if key.is_empty() || key.chars().count() > 128 {
             return Err(invalid("The TagKey you have provided is invalid"));
         }
@@ -92,11 +104,17 @@ pub fn parse_tagging(value: &str) -> Result<BTreeMap<String, String>, ApiError> 
             return Err(invalid("Cannot provide multiple Tags with the same key"));
         }
     }
-    if tags.len() > 10 {
-        return Err(invalid("Object tags cannot be greater than 10"));
+    if tags.len() > MAX_TAGS {
+        return Err(ApiError::with_message(
+            S3Code::BadRequest,
+            "Object tags cannot be greater than 10",
+        ));
     }
     Ok(tags)
 }
+
+/// S3's limit of tags per object.
+const MAX_TAGS: usize = 10;
 
 /// `Content-MD5` as raw bytes; not base64 of 16 bytes → `InvalidDigest`.
 pub fn content_md5(headers: &HeaderMap) -> Result<Option<[u8; 16]>, ApiError> {
@@ -341,7 +359,10 @@ mod tests {
 
     #[test]
     fn tagging_limits() {
-        assert!(parse_tagging("a=1&a=2").is_err());
+        assert_eq!(
+            parse_tagging("a=1&a=2").unwrap_err().code,
+            S3Code::InvalidTag
+        );
         let eleven: Vec<String> = (0..11).map(|i| format!("k{i}=v")).collect();
         assert!(parse_tagging(&eleven.join("&")).is_err());
         assert_eq!(parse_tagging("").unwrap().len(), 0);
@@ -445,6 +466,7 @@ mod tests {
             attributes: ObjectAttributes::default(),
             checksum: None,
             parts_count: 2,
+            parts: Vec::new(),
         };
         info.attributes
             .user_metadata

@@ -29,11 +29,11 @@ const URL_ENCODE_SET: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~')
     .remove(b'/');
 
-/// Encodes a key the way `encoding-type=url` asks (space as `+`, like S3).
+/// Encodes a key the way `encoding-type=url` asks. A space is `%20`, never
+/// `+`: every URL decoder reads `%20` as a space, while `+` is a space only
+/// to form decoders (a client that path-decodes would see `a+b` for `a b`).
 pub fn url_encode(s: &str) -> String {
-    utf8_percent_encode(s, URL_ENCODE_SET)
-        .to_string()
-        .replace("%20", "+")
+    utf8_percent_encode(s, URL_ENCODE_SET).to_string()
 }
 
 /// Whether `encoding-type=url` was asked; other values are refused as S3 does.
@@ -246,25 +246,17 @@ pub(super) async fn list_objects_v2<S: ObjectStore + Catalog + 'static>(
     let listing = ListingQuery::parse(query)?;
     let max_keys = max_keys(query)?;
     let start_after = non_empty_param(query, "start-after");
-    let continuation_token = query.get("continuation-token").map(str::to_string);
-    let token_marker = match continuation_token.as_deref() {
-        Some(token) if !token.is_empty() => Some(decode_continuation_token(token)?),
-        Some(_) => {
-            return Err(ApiError::invalid_argument(
-                "The continuation token provided is incorrect",
-                "continuation-token",
-                "",
-            ))
-        }
-        None => None,
-    };
+    // An empty token is no token (S3, MinIO); with a token, `start-after`
+    // is ignored (it only names where the first page starts).
+    let continuation_token = non_empty_param(query, "continuation-token");
+    let token_marker = continuation_token
+        .as_deref()
+        .map(decode_continuation_token)
+        .transpose()?;
     let fetch_owner = query
         .get("fetch-owner")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let marker = match (&start_after, &token_marker) {
-        (Some(a), Some(b)) => Some(a.max(b).clone()),
-        (a, b) => a.clone().or(b.clone()),
-    };
+    let marker = token_marker.or_else(|| start_after.clone());
     let page = fetch_page(
         state,
         bucket,
@@ -352,8 +344,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn url_encoding_keeps_slashes_and_uses_plus_for_spaces() {
-        assert_eq!(url_encode("a b/c&d.txt"), "a+b/c%26d.txt");
+    fn url_encoding_keeps_slashes_and_encodes_spaces_as_percent_20() {
+        assert_eq!(url_encode("a b/c&d.txt"), "a%20b/c%26d.txt");
+        assert_eq!(url_encode("a+b"), "a%2Bb");
         assert_eq!(url_encode("é"), "%C3%A9");
         assert_eq!(url_encode("\u{1}"), "%01");
     }

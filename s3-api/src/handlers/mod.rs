@@ -26,6 +26,7 @@ mod list;
 pub mod metrics_auth;
 mod multipart;
 pub(crate) mod object;
+mod tagging;
 
 #[cfg(test)]
 pub(crate) use drain::{DRAIN_IDLE, DRAIN_LIMIT};
@@ -88,6 +89,9 @@ pub struct ApiConfig {
     pub body_idle_timeout: Duration,
     /// Who may scrape the metrics endpoints.
     pub metrics_auth: metrics_auth::MetricsAuth,
+    /// The largest single PutObject or UploadPart body ([`MAX_PUT_SIZE`];
+    /// in-process tests lower it to reach it).
+    pub max_put_size: u64,
 }
 
 impl Default for ApiConfig {
@@ -103,6 +107,7 @@ impl Default for ApiConfig {
             audit: None,
             body_idle_timeout: idle_body::DEFAULT_BODY_IDLE_TIMEOUT,
             metrics_auth: metrics_auth::MetricsAuth::Authenticated,
+            max_put_size: MAX_PUT_SIZE,
         }
     }
 }
@@ -857,6 +862,14 @@ where
         HeadObject { bucket, key } => object::head_object(state, &ctx, &bucket, &key).await,
         DeleteObject { bucket, key } => object::delete_object(state, &ctx, &bucket, &key).await,
         GetObjectAcl { bucket, key } => object::get_object_acl(state, &bucket, &key).await,
+        GetObjectTagging { bucket, key } => tagging::get_tagging(state, &bucket, &key).await,
+        PutObjectTagging { bucket, key } => {
+            tagging::put_tagging(state, &ctx, body, &bucket, &key).await
+        }
+        DeleteObjectTagging { bucket, key } => tagging::delete_tagging(state, &bucket, &key).await,
+        GetObjectAttributes { bucket, key } => {
+            object::get_object_attributes(state, &ctx, &bucket, &key).await
+        }
         CreateMultipartUpload { bucket, key } => {
             multipart::create(state, &ctx, &bucket, &key).await
         }

@@ -6,14 +6,17 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
 use http_body::Body;
 use store::api::{
-    ByteRange, Catalog, CompletePart, ListUploadsParams, MultipartStore, ObjectStore, PutOptions,
-    StoreError,
+    ByteRange, Catalog, CompletePart, ListUploadsParams, MultipartStore, ObjectInfo, ObjectStore,
+    PutOptions, StoreError,
 };
 
 use super::conditions::parse_copy_source_range;
 use super::headers::{attributes_from_headers, content_md5, requested_checksum_algorithm};
 use super::list::{non_empty_param, url_encode, ListingQuery};
-use super::object::{check_copy_source_conditions, open_upload, parse_copy_source, write_response};
+use super::object::{
+    check_copy_source_conditions, check_write_conditions, open_upload, parse_copy_source,
+    write_response,
+};
 use super::{
     body_error, collect_small_body, empty_response, query_number, xml_response, AppState,
     RequestContext, MAX_PUT_SIZE,
@@ -74,7 +77,13 @@ where
     B::Error: Into<BoxError>,
 {
     let content_md5 = content_md5(&ctx.parts.headers)?;
-    let upload = open_upload(ctx, body, Default::default(), content_md5)?;
+    let upload = open_upload(
+        ctx,
+        body,
+        Default::default(),
+        content_md5,
+        state.config.max_put_size,
+    )?;
     let part = state
         .store
         .put_part(
@@ -88,6 +97,17 @@ where
         .await
         .map_err(|e| body_error(e, &upload.failure))?;
     Ok(write_response(&part.etag, part.checksum.as_ref()))
+}
+
+/// A well-formed `x-amz-copy-source-range` outside the source object: 416
+/// `InvalidRange`, as S3 and MinIO answer (a malformed one is
+/// `InvalidArgument`).
+fn invalid_source_range(size: u64) -> ApiError {
+    ApiError::with_message(
+        S3Code::InvalidRange,
+        format!("Range specified is not valid for source object of size: {size}"),
+    )
+    .field("ActualObjectSize", size.to_string())
 }
 
 pub(super) async fn upload_part_copy<S: MultipartStore + ObjectStore>(
@@ -115,13 +135,7 @@ pub(super) async fn upload_part_copy<S: MultipartStore + ObjectStore>(
         Ok(reader) => reader,
         Err(StoreError::InvalidRange) => {
             let info = state.store.head_object(&src_bucket, &src_key).await?;
-            return Err(ApiError::with_message(
-                S3Code::InvalidArgument,
-                format!(
-                    "Range specified is not valid for source object of size: {}",
-                    info.size
-                ),
-            ));
+            return Err(invalid_source_range(info.size));
         }
         Err(error) => return Err(error.into()),
     };
@@ -133,13 +147,7 @@ pub(super) async fn upload_part_copy<S: MultipartStore + ObjectStore>(
     // A range past the end is refused, not shortened (S3 semantics for part copies).
     if let Some((_, last)) = range {
         if last >= reader.info.size {
-            return Err(ApiError::with_message(
-                S3Code::InvalidArgument,
-                format!(
-                    "Range specified is not valid for source object of size: {}",
-                    reader.info.size
-                ),
-            ));
+            return Err(invalid_source_range(reader.info.size));
         }
     }
     if length > MAX_PUT_SIZE {
@@ -168,7 +176,7 @@ pub(super) async fn upload_part_copy<S: MultipartStore + ObjectStore>(
     Ok(xml_response(to_xml("CopyPartResult", &doc)?))
 }
 
-pub(super) async fn complete<S: MultipartStore + Catalog, B>(
+pub(super) async fn complete<S: MultipartStore + ObjectStore + Catalog, B>(
     state: &AppState<S>,
     ctx: &RequestContext,
     body: B,
@@ -182,7 +190,7 @@ where
 {
     let body = collect_small_body(ctx, body, state.config.max_xml_body, false).await?;
     let request = CompleteMultipartUpload::parse(&body)?;
-    let parts = request
+    let parts: Vec<CompletePart> = request
         .parts
         .into_iter()
         .map(|p| CompletePart {
@@ -190,10 +198,29 @@ where
             etag: p.etag,
         })
         .collect();
-    let info = state
-        .store
-        .complete_multipart(bucket, key, upload_id, parts)
-        .await?;
+    let outcome: Result<ObjectInfo, ApiError> = async {
+        check_write_conditions(state, ctx, bucket, key).await?;
+        Ok(state
+            .store
+            .complete_multipart(bucket, key, upload_id, parts.clone())
+            .await?)
+    }
+    .await;
+    let info = match outcome {
+        Ok(info) => info,
+        Err(error)
+            if matches!(
+                error.code,
+                S3Code::NoSuchUpload | S3Code::PreconditionFailed
+            ) =>
+        {
+            match already_completed(state, bucket, key, upload_id, &parts).await {
+                Some(info) => info,
+                None => return Err(error),
+            }
+        }
+        Err(error) => return Err(error),
+    };
     let base = match &state.config.public_url {
         Some(url) => url.trim_end_matches('/').to_string(),
         None => format!("http://{}", ctx.host().unwrap_or("localhost")),
@@ -209,6 +236,37 @@ where
     let mut response = xml_response(to_xml("CompleteMultipartUploadResult", &doc)?);
     super::expiry::annotate_write(state, bucket, &info, response.headers_mut()).await;
     Ok(response)
+}
+
+/// A retried completion (clients retry when the first answer was lost):
+/// the upload is gone and the object under the key is made of exactly the
+/// requested parts (same numbers and ETags, so the same bytes). Then the
+/// first completion's result is the answer, not `NoSuchUpload`, nor a 412
+/// from a condition the first completion itself changed.
+async fn already_completed<S: MultipartStore + ObjectStore>(
+    state: &AppState<S>,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+    parts: &[CompletePart],
+) -> Option<ObjectInfo> {
+    let info = state.store.head_object(bucket, key).await.ok()?;
+    let same_parts = info.parts_count as usize == parts.len()
+        && info.parts.len() == parts.len()
+        && info.parts.iter().zip(parts).all(|(stored, asked)| {
+            stored.number == asked.number && stored.etag == asked.etag.trim().trim_matches('"')
+        });
+    if !same_parts {
+        return None;
+    }
+    match state
+        .store
+        .list_parts(bucket, key, upload_id, None, 1)
+        .await
+    {
+        Err(StoreError::NoSuchUpload(_)) => Some(info),
+        _ => None,
+    }
 }
 
 pub(super) async fn abort<S: MultipartStore>(

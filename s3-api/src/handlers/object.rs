@@ -10,8 +10,8 @@ use percent_encoding::percent_decode_str;
 use std::sync::{Arc, OnceLock};
 
 use store::api::{
-    ByteStream, Catalog, ListParams, ObjectAttributes, ObjectInfo, ObjectStore, PutOptions,
-    StoreError,
+    ByteRange, ByteStream, Catalog, ListParams, ObjectAttributes, ObjectInfo, ObjectStore,
+    PutOptions, StoreError,
 };
 
 use super::conditions::{
@@ -30,7 +30,7 @@ use crate::error::{ApiError, S3Code};
 use crate::xml::request::Delete;
 use crate::xml::response::{
     AccessControlPolicy, ChecksumFields, CopyObjectResult, DeleteErrorEntry, DeleteResult,
-    DeletedEntry,
+    DeletedEntry, GetObjectAttributesResponse, ObjectChecksum, ObjectPartEntry, ObjectParts,
 };
 use crate::xml::{quote_etag, timestamp, to_xml};
 use crate::{BoxError, ResponseBody};
@@ -47,44 +47,86 @@ pub(super) struct Upload {
     pub failure: Arc<OnceLock<AuthError>>,
 }
 
-/// Opens an upload body: its declared size (required, at most
-/// [`MAX_PUT_SIZE`]) and the checksum to compute and verify — from the
-/// body's header or trailer, else the algorithm the SDK named without a
-/// value (a part may carry one even when its upload declared none).
+/// Opens an upload body: its declared size (at most `max_size`) and the
+/// checksum to compute and verify — from the body's header or trailer, else
+/// the algorithm the SDK named without a value (a part may carry one even
+/// when its upload declared none). A plain HTTP chunked body
+/// (`Transfer-Encoding: chunked`, no Content-Length) streams in with no
+/// declared size, cut off with `EntityTooLarge` once it passes `max_size`
+/// (MinIO accepts such bodies; S3 answers 411). With neither a length nor
+/// chunked framing the answer is 411 `MissingContentLength`.
 pub(super) fn open_upload<B>(
     ctx: &RequestContext,
     body: B,
     attributes: ObjectAttributes,
     content_md5: Option<[u8; 16]>,
+    max_size: u64,
 ) -> Result<Upload, ApiError>
 where
     B: Body<Data = Bytes> + Send + Unpin + 'static,
     B::Error: Into<BoxError>,
 {
     let body = open_body(ctx, body)?;
-    let size = body
-        .decoded_length
-        .ok_or_else(|| ApiError::new(S3Code::MissingContentLength))?;
-    if size > MAX_PUT_SIZE {
+    let size = match body.decoded_length {
+        Some(size) => Some(size),
+        None if is_plain_chunked(ctx) => None,
+        None => return Err(ApiError::new(S3Code::MissingContentLength)),
+    };
+    if let Some(size) = size.filter(|size| *size > max_size) {
         return Err(ApiError::new(S3Code::EntityTooLarge)
             .field("ProposedSize", size.to_string())
-            .field("MaxSizeAllowed", MAX_PUT_SIZE.to_string()));
+            .field("MaxSizeAllowed", max_size.to_string()));
     }
     let (checksum_algorithm, expected_checksum) = match body.checksum {
         Some((algorithm, expected)) => (Some(algorithm), Some(expected)),
         None => (requested_checksum_algorithm(&ctx.parts.headers)?, None),
     };
+    let stream = match size {
+        Some(_) => body.stream,
+        None => bounded(body.stream, max_size),
+    };
     Ok(Upload {
-        stream: body.stream,
+        stream,
         options: PutOptions {
             attributes,
-            size: Some(size),
+            size,
             content_md5,
             checksum_algorithm,
             expected_checksum,
         },
         failure: body.failure,
     })
+}
+
+/// `Transfer-Encoding: chunked` framing (HTTP/1.1) without a Content-Length.
+fn is_plain_chunked(ctx: &RequestContext) -> bool {
+    let headers = &ctx.parts.headers;
+    !headers.contains_key(http::header::CONTENT_LENGTH)
+        && headers
+            .get_all(http::header::TRANSFER_ENCODING)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|coding| coding.trim().eq_ignore_ascii_case("chunked"))
+}
+
+/// Fails a body of unknown length with `EntityTooLarge` as soon as it has
+/// passed `max_size` bytes, before the store sees the excess.
+fn bounded(stream: ByteStream, max_size: u64) -> ByteStream {
+    let mut total: u64 = 0;
+    let mut failed = false;
+    Box::pin(stream.map(move |chunk| {
+        if failed {
+            return Err(StoreError::EntityTooLarge);
+        }
+        let chunk = chunk?;
+        total += chunk.len() as u64;
+        if total > max_size {
+            failed = true;
+            return Err(StoreError::EntityTooLarge);
+        }
+        Ok(chunk)
+    }))
 }
 
 /// Response headers after a write: quoted ETag and the checksum echo.
@@ -117,7 +159,13 @@ where
     let attributes = attributes_from_headers(&ctx.parts.headers)?;
     let content_md5 = content_md5(&ctx.parts.headers)?;
     check_write_conditions(state, ctx, bucket, key).await?;
-    let upload = open_upload(ctx, body, attributes, content_md5)?;
+    let upload = open_upload(
+        ctx,
+        body,
+        attributes,
+        content_md5,
+        state.config.max_put_size,
+    )?;
     let info = state
         .store
         .put_object(bucket, key, upload.stream, upload.options)
@@ -128,10 +176,12 @@ where
     Ok(response)
 }
 
-/// Conditional writes (`If-None-Match: *`, `If-Match: etag`), checked
-/// against the current object before the body is read. A concurrent writer
-/// can still slip in between; the store has no compare-and-swap.
-async fn check_write_conditions<S: ObjectStore>(
+/// Conditional writes (`If-None-Match: *`, `If-Match: etag`) of PutObject
+/// and CompleteMultipartUpload, checked against the current object before
+/// the body is read (or the upload assembled): 412 `PreconditionFailed` on a
+/// mismatch, 404 `NoSuchKey` for `If-Match` on an absent key. A concurrent
+/// writer can still slip in between; the store has no compare-and-swap.
+pub(super) async fn check_write_conditions<S: ObjectStore>(
     state: &AppState<S>,
     ctx: &RequestContext,
     bucket: &str,
@@ -258,12 +308,51 @@ async fn read_expiry<S: ObjectStore + Catalog + 'static>(
     Ok(expiry::header_value(&expiry))
 }
 
+/// `?partNumber=N` of a GET or HEAD (the router refused malformed numbers).
+fn requested_part(ctx: &RequestContext) -> Result<Option<u32>, ApiError> {
+    let Some(raw) = ctx.query.get("partNumber") else {
+        return Ok(None);
+    };
+    if ctx.header("range").is_some() {
+        return Err(ApiError::with_message(
+            S3Code::InvalidRequest,
+            "Cannot specify both Range header and partNumber query parameter",
+        ));
+    }
+    Ok(raw.parse().ok())
+}
+
+/// The bytes of part `number` (counted in the order the parts were
+/// completed, as S3 and MinIO do): `None` for an empty object. An object
+/// written by a single PUT has one part, the whole object; a number past
+/// the last part is 416 `InvalidPartNumber`.
+fn part_range(info: &ObjectInfo, number: u32) -> Result<Option<(u64, u64)>, ApiError> {
+    let index = number as usize - 1;
+    let (first, size) = if info.parts_count == 0 {
+        if number != 1 {
+            return Err(ApiError::new(S3Code::InvalidPartNumber));
+        }
+        (0, info.size)
+    } else {
+        let part = info
+            .parts
+            .get(index)
+            .ok_or_else(|| ApiError::new(S3Code::InvalidPartNumber))?;
+        let first: u64 = info.parts[..index].iter().map(|p| p.size).sum();
+        (first, part.size)
+    };
+    Ok((size > 0).then(|| (first, first + size - 1)))
+}
+
 pub(crate) async fn get_object<S: ObjectStore + Catalog + 'static>(
     state: &AppState<S>,
     ctx: &RequestContext,
     bucket: &str,
     key: &str,
 ) -> Result<Response<ResponseBody>, ApiError> {
+    if let Some(number) = requested_part(ctx)? {
+        return get_object_part(state, ctx, bucket, key, number).await;
+    }
     let range_header = ctx.header("range").map(str::to_string);
     let range = range_header.as_deref().and_then(parse_range);
     let reader = match state.store.get_object(bucket, key, range).await {
@@ -282,6 +371,17 @@ pub(crate) async fn get_object<S: ObjectStore + Catalog + 'static>(
         }
         Err(error) => return Err(error.into()),
     };
+    read_answer(state, ctx, bucket, key, reader).await
+}
+
+/// The body and headers of a GET once the object is open.
+async fn read_answer<S: ObjectStore + Catalog + 'static>(
+    state: &AppState<S>,
+    ctx: &RequestContext,
+    bucket: &str,
+    key: &str,
+    reader: store::api::ObjectReader,
+) -> Result<Response<ResponseBody>, ApiError> {
     let expiration = read_expiry(state, bucket, key, &reader.info).await?;
     if let Some(response) = check_conditions(ctx, &reader.info)? {
         return Ok(response);
@@ -304,24 +404,54 @@ pub(crate) async fn get_object<S: ObjectStore + Catalog + 'static>(
     Ok(response)
 }
 
+/// GET `?partNumber=N`: the part's bytes as a 206 with its Content-Range.
+/// The parts are looked up first, then read as a range; an object replaced
+/// in between (its ETag changed) is looked up again.
+async fn get_object_part<S: ObjectStore + Catalog + 'static>(
+    state: &AppState<S>,
+    ctx: &RequestContext,
+    bucket: &str,
+    key: &str,
+    number: u32,
+) -> Result<Response<ResponseBody>, ApiError> {
+    for _ in 0..3 {
+        let info = state.store.head_object(bucket, key).await?;
+        read_expiry(state, bucket, key, &info).await?;
+        if let Some(response) = check_conditions(ctx, &info)? {
+            return Ok(response);
+        }
+        let range = part_range(&info, number)?.map(|(first, last)| ByteRange::FromTo {
+            first,
+            last: Some(last),
+        });
+        let reader = state.store.get_object(bucket, key, range).await?;
+        if reader.info.etag == info.etag {
+            return read_answer(state, ctx, bucket, key, reader).await;
+        }
+    }
+    Err(ApiError::new(S3Code::SlowDown))
+}
+
 pub(crate) async fn head_object<S: ObjectStore + Catalog + 'static>(
     state: &AppState<S>,
     ctx: &RequestContext,
     bucket: &str,
     key: &str,
 ) -> Result<Response<ResponseBody>, ApiError> {
+    let part = requested_part(ctx)?;
     let info = state.store.head_object(bucket, key).await?;
     let expiration = read_expiry(state, bucket, key, &info).await?;
     if let Some(response) = check_conditions(ctx, &info)? {
         return Ok(response);
     }
     let range_header = ctx.header("range");
-    let range = match range_header.and_then(parse_range) {
-        Some(range) => Some(
+    let range = match (part, range_header.and_then(parse_range)) {
+        (Some(number), _) => part_range(&info, number)?,
+        (None, Some(range)) => Some(
             resolve_range(range, info.size)
                 .ok_or_else(|| invalid_range(info.size, range_header.unwrap_or("")))?,
         ),
-        None => None,
+        (None, None) => None,
     };
     let mut response = Response::new(empty_body());
     *response.status_mut() = if range.is_some() {
@@ -334,6 +464,141 @@ pub(crate) async fn head_object<S: ObjectStore + Catalog + 'static>(
         response.headers_mut().insert("x-amz-expiration", value);
     }
     Ok(response)
+}
+
+/// The attributes GetObjectAttributes knows (`x-amz-object-attributes`).
+const OBJECT_ATTRIBUTES: [&str; 5] = [
+    "ETag",
+    "Checksum",
+    "ObjectParts",
+    "StorageClass",
+    "ObjectSize",
+];
+
+/// GetObjectAttributes: the attributes named in `x-amz-object-attributes`
+/// (at least one; an unknown name is `InvalidArgument`, as S3 and MinIO).
+/// `ObjectParts` is answered for multipart objects only, `Checksum` when
+/// one was stored; parts page with `x-amz-max-parts` and
+/// `x-amz-part-number-marker`.
+pub(crate) async fn get_object_attributes<S: ObjectStore + Catalog + 'static>(
+    state: &AppState<S>,
+    ctx: &RequestContext,
+    bucket: &str,
+    key: &str,
+) -> Result<Response<ResponseBody>, ApiError> {
+    // The SDKs send one header per attribute; others join them with commas.
+    let raw = ctx
+        .parts
+        .headers
+        .get_all("x-amz-object-attributes")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    let raw = raw.as_str();
+    let mut wanted = Vec::new();
+    for name in raw.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match OBJECT_ATTRIBUTES
+            .iter()
+            .find(|a| a.eq_ignore_ascii_case(name))
+        {
+            Some(known) => wanted.push(*known),
+            None => {
+                return Err(ApiError::invalid_argument(
+                    "Invalid attribute name specified.",
+                    "x-amz-object-attributes",
+                    name,
+                ))
+            }
+        }
+    }
+    if wanted.is_empty() {
+        return Err(ApiError::invalid_argument(
+            "The x-amz-object-attributes header specifying the attributes to be retrieved is either missing or empty",
+            "x-amz-object-attributes",
+            raw,
+        ));
+    }
+    let number = |name: &str, default: usize| -> Result<usize, ApiError> {
+        match ctx.header(name) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse()
+                .map_err(|_| ApiError::invalid_argument("Invalid value", name, v)),
+        }
+    };
+    let max_parts = number("x-amz-max-parts", 1000)?.min(1000);
+    let marker = number("x-amz-part-number-marker", 0)?;
+
+    let info = state.store.head_object(bucket, key).await?;
+    read_expiry(state, bucket, key, &info).await?;
+    if let Some(response) = check_conditions(ctx, &info)? {
+        return Ok(response);
+    }
+    let has = |name: &str| wanted.contains(&name);
+    let object_parts = (has("ObjectParts") && info.parts_count > 0).then(|| {
+        let rest: Vec<_> = info
+            .parts
+            .iter()
+            .filter(|p| p.number as usize > marker)
+            .collect();
+        let page: Vec<ObjectPartEntry> = rest
+            .iter()
+            .take(max_parts)
+            .map(|p| ObjectPartEntry {
+                part_number: p.number,
+                size: p.size,
+                checksum: ChecksumFields::from_checksum(p.checksum.as_ref()),
+            })
+            .collect();
+        ObjectParts {
+            total_parts_count: info.parts_count,
+            part_number_marker: marker,
+            next_part_number_marker: page
+                .last()
+                .map(|p| p.part_number as usize)
+                .unwrap_or(marker),
+            max_parts,
+            is_truncated: rest.len() > page.len(),
+            parts: page,
+        }
+    });
+    let doc = GetObjectAttributesResponse {
+        xmlns: (),
+        etag: has("ETag").then(|| info.etag.clone()),
+        checksum: info
+            .checksum
+            .as_ref()
+            .filter(|_| has("Checksum"))
+            .map(|c| ObjectChecksum {
+                fields: ChecksumFields::from_checksum(Some(c)),
+                checksum_type: checksum_type(c),
+            }),
+        object_parts,
+        storage_class: has("StorageClass").then_some("STANDARD"),
+        object_size: has("ObjectSize").then_some(info.size),
+    };
+    let mut response = xml_response(to_xml("GetObjectAttributesResponse", &doc)?);
+    if let Ok(value) = HeaderValue::from_str(&http_date(info.last_modified)) {
+        response
+            .headers_mut()
+            .insert(http::header::LAST_MODIFIED, value);
+    }
+    Ok(response)
+}
+
+/// COMPOSITE for a checksum of part checksums (`value-N`), else FULL_OBJECT.
+fn checksum_type(checksum: &store::api::Checksum) -> &'static str {
+    let composite = checksum
+        .value_b64
+        .rsplit_once('-')
+        .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    if composite {
+        "COMPOSITE"
+    } else {
+        "FULL_OBJECT"
+    }
 }
 
 pub(super) async fn delete_object<S: ObjectStore + Catalog + 'static>(

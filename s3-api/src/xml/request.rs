@@ -353,3 +353,32 @@ mod tests {
         );
     }
 }
+
+/// PutObjectTagging's body: `<Tagging><TagSet><Tag><Key/><Value/></Tag>...`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Tagging {
+    #[serde(rename = "TagSet")]
+    pub tag_set: TagSet,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct TagSet {
+    #[serde(rename = "Tag", default)]
+    pub tags: Vec<TagEntry>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct TagEntry {
+    #[serde(rename = "Key")]
+    pub key: String,
+    #[serde(rename = "Value", default)]
+    pub value: String,
+}
+
+impl Tagging {
+    /// A document that does not parse, or a `<Tag>` without `<Key>`, is
+    /// `MalformedXML`; the tag limits are checked by the caller.
+    pub fn parse(bytes: &[u8]) -> Result<Self, ApiError> {
+        from_xml("Tagging", bytes)
+    }
+}

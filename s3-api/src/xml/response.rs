@@ -60,6 +60,12 @@ pub struct ListAllMyBucketsResult {
     pub owner: Owner,
     #[serde(rename = "Buckets")]
     pub buckets: Buckets,
+    /// Where the next page starts, when `max-buckets` cut this one short.
+    #[serde(rename = "ContinuationToken", skip_serializing_if = "Option::is_none")]
+    pub continuation_token: Option<String>,
+    /// The `prefix` the request asked for, echoed.
+    #[serde(rename = "Prefix", skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -441,6 +447,8 @@ mod tests {
                     creation_date: "2006-02-03T16:45:09.000Z".into(),
                 }],
             },
+            continuation_token: None,
+            prefix: None,
         };
         assert_eq!(
             to_xml("ListAllMyBucketsResult", &doc).unwrap(),
@@ -452,6 +460,8 @@ mod tests {
             xmlns: (),
             owner: owner(),
             buckets: Buckets { bucket: vec![] },
+            continuation_token: None,
+            prefix: None,
         };
         assert!(to_xml("ListAllMyBucketsResult", &empty)
             .unwrap()
@@ -583,4 +593,80 @@ mod tests {
             "{xml}"
         );
     }
+}
+
+/// GetObjectTagging.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaggingResult {
+    #[serde(rename = "@xmlns", serialize_with = "ser_ns")]
+    pub xmlns: (),
+    #[serde(rename = "TagSet")]
+    pub tag_set: TagSetResult,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TagSetResult {
+    #[serde(rename = "Tag", default)]
+    pub tags: Vec<TagResult>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TagResult {
+    #[serde(rename = "Key")]
+    pub key: String,
+    #[serde(rename = "Value")]
+    pub value: String,
+}
+
+/// GetObjectAttributes; elements not asked for are left out (`TotalPartsCount` is sent as
+/// `<PartsCount>`, the element name in S3's model). The ETag is
+/// unquoted here, as S3 answers it.
+#[derive(Debug, Clone, Serialize)]
+pub struct GetObjectAttributesResponse {
+    #[serde(rename = "@xmlns", serialize_with = "ser_ns")]
+    pub xmlns: (),
+    #[serde(rename = "ETag", skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    #[serde(rename = "Checksum", skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<ObjectChecksum>,
+    #[serde(rename = "ObjectParts", skip_serializing_if = "Option::is_none")]
+    pub object_parts: Option<ObjectParts>,
+    #[serde(rename = "StorageClass", skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<&'static str>,
+    #[serde(rename = "ObjectSize", skip_serializing_if = "Option::is_none")]
+    pub object_size: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectChecksum {
+    #[serde(flatten)]
+    pub fields: ChecksumFields,
+    #[serde(rename = "ChecksumType")]
+    pub checksum_type: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectParts {
+    #[serde(rename = "PartsCount")]
+    pub total_parts_count: u32,
+    #[serde(rename = "PartNumberMarker")]
+    pub part_number_marker: usize,
+    #[serde(rename = "NextPartNumberMarker")]
+    pub next_part_number_marker: usize,
+    #[serde(rename = "MaxParts")]
+    pub max_parts: usize,
+    #[serde(rename = "IsTruncated")]
+    pub is_truncated: bool,
+    #[serde(rename = "Part", default)]
+    pub parts: Vec<ObjectPartEntry>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectPartEntry {
+    #[serde(rename = "PartNumber")]
+    pub part_number: u32,
+    #[serde(rename = "Size")]
+    pub size: u64,
+    #[serde(flatten)]
+    pub checksum: ChecksumFields,
 }

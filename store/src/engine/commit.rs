@@ -258,6 +258,39 @@ impl Engine {
         key: &str,
         attributes: crate::api::ObjectAttributes,
     ) -> Result<ObjectInfo, StoreError> {
+        self.rewrite_meta(bucket, key, move |meta| {
+            meta.mod_time = Timestamp::now();
+            meta.attributes = attributes;
+        })
+        .await
+    }
+
+    /// Replaces an object's tags under its lock, keeping its Last-Modified
+    /// (S3: tagging is a sub-resource, not a new version of the object) —
+    /// all but one nanosecond: the record must still order after the one it
+    /// replaces, since quorum reads tell newer from older by
+    /// (`mod_time`, `meta_id`) (quorum.rs, `could_have_been_acknowledged`).
+    pub async fn update_tags(
+        &self,
+        bucket: &str,
+        key: &str,
+        tags: std::collections::BTreeMap<String, String>,
+    ) -> Result<ObjectInfo, StoreError> {
+        self.rewrite_meta(bucket, key, move |meta| {
+            meta.mod_time = meta.mod_time.next();
+            meta.attributes.tags = tags;
+        })
+        .await
+    }
+
+    /// Rewrites the agreed `obj.meta` of an object with `change` applied,
+    /// leaving its data alone; a new `meta_id` marks the new record.
+    async fn rewrite_meta(
+        &self,
+        bucket: &str,
+        key: &str,
+        change: impl FnOnce(&mut crate::meta::ObjectMeta) + Send,
+    ) -> Result<ObjectInfo, StoreError> {
         self.require_bucket(bucket)?;
         let key = EncodedKey::new(key)?;
         self.drives.check_write_quorum()?;
@@ -267,8 +300,7 @@ impl Engine {
         let (agreed, reads) = self.agreed_meta(bucket, &key).await?;
         let mut updated = agreed.meta.clone();
         updated.meta_id = Uuid::new_v4();
-        updated.mod_time = Timestamp::now();
-        updated.attributes = attributes;
+        change(&mut updated);
         let per_drive: Vec<Option<Vec<u8>>> = reads
             .iter()
             .zip(&agreed.holders)

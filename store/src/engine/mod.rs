@@ -319,6 +319,7 @@ pub(crate) fn object_info(bucket: &str, key: &str, meta: &ObjectMeta) -> ObjectI
         attributes: meta.attributes.clone(),
         checksum: meta.checksum.clone(),
         parts_count: meta.multipart_parts,
+        parts: meta.parts.iter().map(|p| p.to_info()).collect(),
     }
 }
 

@@ -697,3 +697,35 @@ async fn reads_stream_data_shards_without_concatenating_them() {
     assert_eq!(out, data);
     assert_eq!(chunks, 2, "one chunk per data shard");
 }
+
+/// Rule: replacing tags keeps the data, the ETag and (to the second) Last-Modified, while the
+/// new record still orders after the one it replaced (quorum reads tell newer from older by
+/// modification time first).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tag_updates_keep_data_and_last_modified_yet_order_after_the_old_record() {
+    let fixture = TestDrives::with_sizes(4, SMALL_BLOCKS);
+    let store = fixture.open().await;
+    store.create_bucket("bkt").await.unwrap();
+    let data = pattern(100_000, 9);
+    let before = store
+        .put_object("bkt", "k", body(&data), PutOptions::default())
+        .await
+        .unwrap();
+    let tags: std::collections::BTreeMap<String, String> =
+        [("a".to_string(), "1".to_string())].into();
+    let after = store.update_tags("bkt", "k", tags.clone()).await.unwrap();
+    assert_eq!(after.etag, before.etag);
+    assert_eq!(after.attributes.tags, tags);
+    assert!(after.last_modified > before.last_modified);
+    assert!(
+        after
+            .last_modified
+            .duration_since(before.last_modified)
+            .unwrap()
+            < std::time::Duration::from_micros(1)
+    );
+    let head = store.head_object("bkt", "k").await.unwrap();
+    assert_eq!(head.attributes.tags, tags);
+    assert_eq!(head.last_modified, after.last_modified);
+    assert_eq!(read_all(&store, "bkt", "k", None).await.unwrap(), data);
+}
