@@ -20,8 +20,11 @@ mod answers;
 pub mod api;
 mod catalog;
 mod crash;
+mod deadline;
 mod drive;
 mod engine;
+#[cfg(any(test, feature = "test-util"))]
+pub mod faulty;
 mod format;
 mod hashing;
 mod heal;
@@ -43,6 +46,10 @@ use api::{
     DriveStatus, HealReport, HealStatus, ListPage, ListParams, ListUploadsParams, Maintenance,
     MultipartStore, ObjectAttributes, ObjectInfo, ObjectReader, ObjectStore, PartInfo, PartsPage,
     PutOptions, StoreError, UploadInfo, UploadsPage, WorkerInfo,
+};
+pub use deadline::DEFAULT_DRIVE_TIMEOUT;
+pub use drive::{
+    DirEntry, Drive, DriveBackend, DriveSpace, ShardReader, ShardWriter, DIR_MODE, FILE_MODE,
 };
 use engine::Engine;
 pub use engine::{default_parity, Store, StoreConfig};

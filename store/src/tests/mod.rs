@@ -18,6 +18,7 @@ pub(crate) use crate::Store;
 mod drives;
 pub(crate) use drives::{TestDrives, SMALL_BLOCKS};
 
+mod drive_faults;
 mod drive_loss;
 mod format_fixtures;
 mod heal;
