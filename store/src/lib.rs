@@ -1,6 +1,7 @@
-//! minnow's storage engine: a set of drives (directories), objects striped
-//! across them with Reed-Solomon erasure coding, buckets, multipart uploads,
-//! listing and healing. It knows nothing of HTTP: callers use the traits in
+//! minnow's storage engine: a set of drives (directories behind one I/O
+//! seam, [`Drive`], each bounded by a deadline), objects striped across them
+//! with Reed-Solomon erasure coding, buckets, multipart uploads, listing and
+//! healing. It knows nothing of HTTP: callers use the traits in
 //! [`api`] and get [`api::StoreError`] back.
 //!
 //! Open a [`Store`] with [`Store::open`] and a [`StoreConfig`]; it implements
