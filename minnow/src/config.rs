@@ -325,6 +325,42 @@ pub(crate) fn write_buffer_limit_from_env(
     }
 }
 
+/// `MINIO_DRIVE_MAX_TIMEOUT` (or `MINNOW_DRIVE_MAX_TIMEOUT`): how long a
+/// drive operation may take before the drive is taken offline for it, as a
+/// Go-style duration (`30s`, `2m`, `500ms`) or plain seconds. `0` disables
+/// the deadline; unset keeps the store's default (30 s, MinIO's).
+pub(crate) fn drive_timeout_from_env(
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Option<Option<Duration>>> {
+    let Some((name, value)) = first_env(
+        env,
+        &["MINNOW_DRIVE_MAX_TIMEOUT", "MINIO_DRIVE_MAX_TIMEOUT"],
+    ) else {
+        return Ok(None);
+    };
+    let text = value.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let scale = match unit {
+        "ms" => 0.001,
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => f64::NAN,
+    };
+    let seconds = number.parse::<f64>().map(|n| n * scale).unwrap_or(f64::NAN);
+    if !seconds.is_finite() || !(0.0..=86_400.0).contains(&seconds) {
+        return Err(anyhow!(
+            "{name}={value:?}: expected a duration such as 30s, 2m or 500ms (0 disables it)"
+        ));
+    }
+    Ok(Some(
+        (seconds > 0.0).then(|| Duration::from_secs_f64(seconds)),
+    ))
+}
+
 /// Drive arguments, else `MINNOW_VOLUMES` / `MINIO_VOLUMES`, else
 /// ./data/drive1..4 (created). Returns the drives and whether they are the default.
 pub(crate) fn resolve_drives(
@@ -764,6 +800,29 @@ mod tests {
         assert_eq!(parity_from_env(&env).unwrap(), Some(1));
         let env = env_of(&[("MINIO_STORAGE_CLASS_STANDARD", "RRS")]);
         assert!(parity_from_env(&env).is_err());
+    }
+
+    #[test]
+    fn drive_timeout_comes_from_env_as_a_duration() {
+        assert_eq!(drive_timeout_from_env(&env_of(&[])).unwrap(), None);
+        for (text, expected) in [
+            ("30s", Some(Duration::from_secs(30))),
+            ("2m", Some(Duration::from_secs(120))),
+            ("500ms", Some(Duration::from_millis(500))),
+            ("7", Some(Duration::from_secs(7))),
+            ("0", None),
+        ] {
+            let env = env_of(&[("MINIO_DRIVE_MAX_TIMEOUT", text)]);
+            assert_eq!(
+                drive_timeout_from_env(&env).unwrap(),
+                Some(expected),
+                "{text}"
+            );
+        }
+        for bad in ["", "soon", "-1s", "3d", "1e9"] {
+            let env = env_of(&[("MINIO_DRIVE_MAX_TIMEOUT", bad)]);
+            assert!(drive_timeout_from_env(&env).is_err(), "{bad}");
+        }
     }
 
     #[test]

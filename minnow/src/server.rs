@@ -168,6 +168,9 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     if let Some(limit) = config::write_buffer_limit_from_env(&env)? {
         store_config.write_buffer_limit = limit;
     }
+    if let Some(timeout) = config::drive_timeout_from_env(&env)? {
+        store_config.drive_timeout = timeout;
+    }
     let store = Arc::new(
         Store::open(store_config)
             .await

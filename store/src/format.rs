@@ -9,7 +9,11 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::api::StoreError;
-use crate::drive::{reset_tmp_area, Drive, LocalDrive};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::deadline::{DeadlineDrive, IoPool};
+use crate::drive::{reset_tmp_area, Drive, DriveBackend};
 use crate::layout::{FORMAT_FILE, FORMAT_MAGIC, FORMAT_VERSION, SYS_DIR};
 
 /// Contents of `.minnow.sys/format.json`. Positions are fixed at the first
@@ -123,10 +127,27 @@ pub fn drive_matches(
 
 /// Checks every drive, formats empty ones, wipes tmp areas. Refuses drives
 /// of another deployment or in the wrong position. Blocking.
-pub fn prepare_drives(paths: &[PathBuf], read_quorum: usize) -> Result<Vec<DriveSlot>, StoreError> {
-    let drives: Vec<std::sync::Arc<dyn Drive>> = paths
+/// Every drive goes through `backend`, then (with a `timeout`) through a
+/// [`DeadlineDrive`]; files and folders get the drive modes.
+pub fn prepare_drives(
+    paths: &[PathBuf],
+    read_quorum: usize,
+    backend: &DriveBackend,
+    timeout: Option<Duration>,
+) -> Result<Vec<DriveSlot>, StoreError> {
+    let pool = Arc::new(IoPool::default());
+    let drives: Vec<Arc<dyn Drive>> = paths
         .iter()
-        .map(|p| std::sync::Arc::new(LocalDrive::new(p.clone())) as std::sync::Arc<dyn Drive>)
+        .enumerate()
+        .map(|(position, path)| {
+            let drive = backend.open(position, path.clone());
+            match timeout {
+                Some(deadline) => {
+                    Arc::new(DeadlineDrive::new(drive, deadline, pool.clone())) as Arc<dyn Drive>
+                }
+                None => drive,
+            }
+        })
         .collect();
     // A brand-new deployment whose folders do not exist yet: create them.
     // Later, a missing drive folder whose parent exists is re-created (and
@@ -139,12 +160,12 @@ pub fn prepare_drives(paths: &[PathBuf], read_quorum: usize) -> Result<Vec<Drive
         }
         let parent_exists = path.parent().is_some_and(Path::is_dir);
         if brand_new {
-            std::fs::create_dir_all(path).map_err(|err| StoreError::DriveConfig {
+            crate::drive::create_dir_all(path).map_err(|err| StoreError::DriveConfig {
                 drive: path.display().to_string(),
                 message: format!("cannot create the drive folder: {err}"),
             })?;
         } else if parent_exists {
-            if let Err(err) = std::fs::create_dir(path) {
+            if let Err(err) = crate::drive::create_dir_all(path) {
                 tracing::warn!(drive = %path.display(), "cannot re-create drive folder: {err}");
             }
         }
@@ -264,6 +285,14 @@ pub fn prepare_drives(paths: &[PathBuf], read_quorum: usize) -> Result<Vec<Drive
         };
         if let Some(problem) = &problem {
             tracing::warn!(drive = %name, "drive offline: {problem}");
+        } else {
+            match drive.fix_modes() {
+                Ok(0) => {}
+                Ok(changed) => {
+                    tracing::info!(drive = %name, changed, "made drive files 0600 and folders 0700")
+                }
+                Err(err) => tracing::warn!(drive = %name, "cannot set drive file modes: {err}"),
+            }
         }
         slots.push(DriveSlot {
             drive,
@@ -353,7 +382,7 @@ mod tests {
 
         // At start-up such a drive is offline with that reason, never formatted over.
         let dir = tempfile::tempdir().unwrap();
-        let drive = LocalDrive::new(dir.path().to_path_buf());
+        let drive = crate::drive::LocalDrive::new(dir.path().to_path_buf());
         std::fs::create_dir_all(dir.path().join(SYS_DIR)).unwrap();
         std::fs::write(dir.path().join(FORMAT_FILE), newer).unwrap();
         match probe(&drive) {
@@ -371,7 +400,7 @@ mod tests {
     fn new_deployment_creates_and_formats_all_drives() {
         let dir = tempfile::tempdir().unwrap();
         let drives = paths(dir.path(), 4);
-        let slots = prepare_drives(&drives, 2).unwrap();
+        let slots = prepare_drives(&drives, 2, &DriveBackend::default(), None).unwrap();
         assert!(slots.iter().all(|s| s.online && !s.fresh));
         let formats: Vec<DriveFormat> = drives
             .iter()
@@ -382,16 +411,18 @@ mod tests {
             .all(|f| f.deployment_id == formats[0].deployment_id));
         assert_eq!(formats[3].position, 3);
         // A second start accepts the same drives.
-        prepare_drives(&drives, 2).unwrap();
+        prepare_drives(&drives, 2, &DriveBackend::default(), None).unwrap();
     }
 
     #[test]
     fn swapped_drives_are_refused_with_their_name() {
         let dir = tempfile::tempdir().unwrap();
         let mut drives = paths(dir.path(), 4);
-        prepare_drives(&drives, 2).unwrap();
+        prepare_drives(&drives, 2, &DriveBackend::default(), None).unwrap();
         drives.swap(0, 1);
-        let err = prepare_drives(&drives, 2).unwrap_err().to_string();
+        let err = prepare_drives(&drives, 2, &DriveBackend::default(), None)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("d1") && err.contains("original order"),
             "{err}"
@@ -403,15 +434,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let first = paths(&dir.path().join("a"), 4);
         let second = paths(&dir.path().join("b"), 4);
-        prepare_drives(&first, 2).unwrap();
-        prepare_drives(&second, 2).unwrap();
+        prepare_drives(&first, 2, &DriveBackend::default(), None).unwrap();
+        prepare_drives(&second, 2, &DriveBackend::default(), None).unwrap();
         let mixed = vec![
             first[0].clone(),
             first[1].clone(),
             first[2].clone(),
             second[3].clone(),
         ];
-        let err = prepare_drives(&mixed, 2).unwrap_err().to_string();
+        let err = prepare_drives(&mixed, 2, &DriveBackend::default(), None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("another deployment"), "{err}");
     }
 
@@ -419,10 +452,10 @@ mod tests {
     fn replaced_empty_drive_is_formatted_as_fresh() {
         let dir = tempfile::tempdir().unwrap();
         let drives = paths(dir.path(), 4);
-        prepare_drives(&drives, 2).unwrap();
+        prepare_drives(&drives, 2, &DriveBackend::default(), None).unwrap();
         std::fs::remove_dir_all(&drives[2]).unwrap();
         std::fs::create_dir(&drives[2]).unwrap();
-        let slots = prepare_drives(&drives, 2).unwrap();
+        let slots = prepare_drives(&drives, 2, &DriveBackend::default(), None).unwrap();
         assert!(slots[2].online && slots[2].fresh);
         assert!(!slots[0].fresh);
     }
@@ -433,12 +466,12 @@ mod tests {
         let drives: Vec<PathBuf> = (0..4)
             .map(|i| dir.path().join(format!("m{i}")).join("data"))
             .collect();
-        prepare_drives(&drives, 2).unwrap();
+        prepare_drives(&drives, 2, &DriveBackend::default(), None).unwrap();
         std::fs::remove_dir_all(&drives[1]).unwrap();
-        let slots = prepare_drives(&drives, 2).unwrap();
+        let slots = prepare_drives(&drives, 2, &DriveBackend::default(), None).unwrap();
         assert!(slots[1].online && slots[1].fresh);
         std::fs::remove_dir_all(drives[2].parent().unwrap()).unwrap();
-        let slots = prepare_drives(&drives, 2).unwrap();
+        let slots = prepare_drives(&drives, 2, &DriveBackend::default(), None).unwrap();
         assert!(!slots[2].online);
         assert!(
             !drives[2].exists(),
@@ -447,7 +480,7 @@ mod tests {
         std::fs::remove_dir_all(drives[0].parent().unwrap()).unwrap();
         std::fs::remove_dir_all(drives[3].parent().unwrap()).unwrap();
         assert!(matches!(
-            prepare_drives(&drives, 2),
+            prepare_drives(&drives, 2, &DriveBackend::default(), None),
             Err(StoreError::ReadQuorum { .. })
         ));
     }
@@ -456,25 +489,25 @@ mod tests {
     fn too_few_formatted_drives_beside_empty_ones_refuse_to_start() {
         let dir = tempfile::tempdir().unwrap();
         let drives = paths(dir.path(), 4);
-        prepare_drives(&drives, 2).unwrap();
+        prepare_drives(&drives, 2, &DriveBackend::default(), None).unwrap();
         // Three drives come back empty (wrong mounts, say): formatting them
         // would hide the one drive that still has the data.
         for d in &drives[1..] {
             std::fs::remove_dir_all(d).unwrap();
             std::fs::create_dir(d).unwrap();
         }
-        let err = prepare_drives(&drives, 2).unwrap_err();
+        let err = prepare_drives(&drives, 2, &DriveBackend::default(), None).unwrap_err();
         assert!(matches!(err, StoreError::DriveConfig { .. }), "{err}");
         assert!(err.to_string().contains("only 1 of 4"), "{err}");
         // Up to parity empty drives are fine: they are formatted fresh and healed.
         let dir2 = tempfile::tempdir().unwrap();
         let drives2 = paths(dir2.path(), 4);
-        prepare_drives(&drives2, 2).unwrap();
+        prepare_drives(&drives2, 2, &DriveBackend::default(), None).unwrap();
         for d in &drives2[2..] {
             std::fs::remove_dir_all(d).unwrap();
             std::fs::create_dir(d).unwrap();
         }
-        let slots = prepare_drives(&drives2, 2).unwrap();
+        let slots = prepare_drives(&drives2, 2, &DriveBackend::default(), None).unwrap();
         assert!(slots[2].fresh && slots[3].fresh);
     }
 
@@ -482,11 +515,13 @@ mod tests {
     fn non_empty_unformatted_folder_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let drives = paths(dir.path(), 4);
-        prepare_drives(&drives, 2).unwrap();
+        prepare_drives(&drives, 2, &DriveBackend::default(), None).unwrap();
         std::fs::remove_dir_all(&drives[0]).unwrap();
         std::fs::create_dir(&drives[0]).unwrap();
         std::fs::write(drives[0].join("precious.txt"), b"x").unwrap();
-        let err = prepare_drives(&drives, 2).unwrap_err().to_string();
+        let err = prepare_drives(&drives, 2, &DriveBackend::default(), None)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not empty"), "{err}");
     }
 }

@@ -1,6 +1,7 @@
-//! minnow's storage engine: a set of drives (directories), objects striped
-//! across them with Reed-Solomon erasure coding, buckets, multipart uploads,
-//! listing and healing. It knows nothing of HTTP: callers use the traits in
+//! minnow's storage engine: a set of drives (directories behind one I/O
+//! seam, [`Drive`], each bounded by a deadline), objects striped across them
+//! with Reed-Solomon erasure coding, buckets, multipart uploads, listing and
+//! healing. It knows nothing of HTTP: callers use the traits in
 //! [`api`] and get [`api::StoreError`] back.
 //!
 //! Open a [`Store`] with [`Store::open`] and a [`StoreConfig`]; it implements
@@ -22,8 +23,11 @@ mod answers;
 pub mod api;
 mod catalog;
 mod crash;
+mod deadline;
 mod drive;
 mod engine;
+#[cfg(any(test, feature = "test-util"))]
+pub mod faulty;
 mod format;
 mod hashing;
 mod heal;
@@ -47,6 +51,10 @@ use api::{
     DriveStatus, HealReport, HealStatus, ListPage, ListParams, ListUploadsParams, Maintenance,
     MultipartStore, ObjectAttributes, ObjectInfo, ObjectReader, ObjectStore, PartInfo, PartsPage,
     PutOptions, StoreError, UploadInfo, UploadsPage, WorkerInfo,
+};
+pub use deadline::DEFAULT_DRIVE_TIMEOUT;
+pub use drive::{
+    DirEntry, Drive, DriveBackend, DriveSpace, ShardReader, ShardWriter, DIR_MODE, FILE_MODE,
 };
 use engine::Engine;
 pub use engine::{default_parity, Store, StoreConfig};

@@ -17,6 +17,7 @@
 //! - `slow_bodies`: bodies that stop arriving (RequestTimeout, nothing left behind);
 //! - `audit_log`: denials, failed signatures and admin actions are recorded, secrets never;
 //! - `metrics_scrape`: the metrics endpoints need a signature unless made public;
+//! - `drive_file_modes`: drive files are 0600 and folders 0700, so other local users read nothing;
 //! - `policy_evaluation`: a user's own Deny beats a bucket Allow, unknown policy elements are
 //!   refused, and `Action: "*"` never reaches the admin API.
 
@@ -26,6 +27,7 @@ mod audit_log;
 mod cdn_writes;
 mod credential_scope;
 mod cross_bucket_copy;
+mod drive_file_modes;
 mod hostile_keys;
 mod metrics_scrape;
 mod policy_evaluation;

@@ -80,9 +80,22 @@ impl DriveSet {
     }
 
     pub fn is_online(&self, position: usize) -> bool {
-        self.drives
-            .get(position)
-            .is_some_and(|d| d.online.load(Ordering::Relaxed))
+        position < self.drives.len() && self.live(position)
+    }
+
+    /// Whether the drive at `position` is online; a drive with an operation
+    /// past its deadline is taken offline here, so later requests skip it
+    /// instead of waiting (the drive monitor brings it back).
+    fn live(&self, position: usize) -> bool {
+        let state = &self.drives[position];
+        if !state.online.load(Ordering::Relaxed) {
+            return false;
+        }
+        if state.drive.is_stalled() {
+            self.take_offline(&[position]);
+            return false;
+        }
+        true
     }
 
     /// The write quorum of the store's own layout.
@@ -91,10 +104,7 @@ impl DriveSet {
     }
 
     pub fn online_count(&self) -> usize {
-        self.drives
-            .iter()
-            .filter(|d| d.online.load(Ordering::Relaxed))
-            .count()
+        (0..self.drives.len()).filter(|&p| self.live(p)).count()
     }
 
     /// Fails fast when a write cannot reach quorum.
@@ -122,7 +132,7 @@ impl DriveSet {
             .iter()
             .enumerate()
             .map(|(position, state)| {
-                if !state.online.load(Ordering::Relaxed) {
+                if !self.live(position) {
                     return None;
                 }
                 let drive = state.drive.clone();
@@ -193,7 +203,7 @@ impl DriveSet {
         self.drives
             .iter()
             .enumerate()
-            .filter(|(_, d)| d.online.load(Ordering::Relaxed))
+            .filter(|(i, _)| self.live(*i))
             .map(|(i, d)| (i, d.drive.clone()))
             .collect()
     }
@@ -203,7 +213,8 @@ impl DriveSet {
     pub fn online_slots(&self) -> Vec<Option<Arc<dyn Drive>>> {
         self.drives
             .iter()
-            .map(|d| d.online.load(Ordering::Relaxed).then(|| d.drive.clone()))
+            .enumerate()
+            .map(|(i, d)| self.live(i).then(|| d.drive.clone()))
             .collect()
     }
 
@@ -227,7 +238,7 @@ impl DriveSet {
                     self.missed.note_transition(position);
                     tracing::warn!(
                         drive = %state.drive.root().display(),
-                        "drive stopped answering; it is offline until its format matches again"
+                        "drive stopped answering; it is offline until it answers with its format again"
                     );
                 }
             }

@@ -32,7 +32,7 @@ pub(crate) use commit::{
     ensure_segment_names, prune_empty_dirs, remove_data_dirs_except, segment_name_files,
 };
 pub(crate) use drive_set::{DriveSet, DriveState, Effect};
-pub(crate) use read::{decode_inline_verified, read_frame_at, ShardSources};
+pub(crate) use read::{decode_inline_verified, ShardSources};
 pub(crate) use write::{Inline, Stored, WriteBuffers};
 
 /// Largest single-part object (S3's limit).
@@ -57,6 +57,14 @@ pub struct StoreConfig {
     /// so stops reading its body) until earlier blocks reach the drives.
     /// Bounds the server's memory however many uploads run.
     pub write_buffer_limit: usize,
+    /// A drive operation that has not answered after this long fails, and
+    /// its drive goes offline until it answers again (the drive monitor
+    /// probes it); `None` waits forever. Default
+    /// [`crate::DEFAULT_DRIVE_TIMEOUT`] (30 s, MinIO's).
+    pub drive_timeout: Option<std::time::Duration>,
+    /// How drive folders are accessed: the real file system unless a test
+    /// injects faults.
+    pub backend: crate::DriveBackend,
 }
 
 impl StoreConfig {
@@ -68,6 +76,8 @@ impl StoreConfig {
             block_size: 1 << 20,
             inline_limit: 128 << 10,
             write_buffer_limit: DEFAULT_WRITE_BUFFER_LIMIT,
+            drive_timeout: Some(crate::DEFAULT_DRIVE_TIMEOUT),
+            backend: crate::DriveBackend::default(),
         }
     }
 }
@@ -169,11 +179,16 @@ impl Store {
         }
         let codec = ErasureCodec::new(data, parity, config.block_size)
             .map_err(|e| StoreError::InvalidArgument(e.to_string()))?;
-        let drives = config.drives.clone();
-        let slots =
-            tokio::task::spawn_blocking(move || crate::format::prepare_drives(&drives, data))
-                .await
-                .map_err(|e| StoreError::Internal(e.to_string()))??;
+        let (drives, backend, timeout) = (
+            config.drives.clone(),
+            config.backend.clone(),
+            config.drive_timeout,
+        );
+        let slots = tokio::task::spawn_blocking(move || {
+            crate::format::prepare_drives(&drives, data, &backend, timeout)
+        })
+        .await
+        .map_err(|e| StoreError::Internal(e.to_string()))??;
         let any_fresh = slots.iter().any(|s| s.fresh);
         let deployment_id = slots.first().map(|s| s.deployment_id).unwrap_or_default();
         let drives = slots

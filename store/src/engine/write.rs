@@ -5,7 +5,7 @@
 //! blocking thread per block, so a slow client parks no thread. Nothing is
 //! visible until the commit (`commit.rs`).
 
-use std::io::{self, Write};
+use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -194,7 +194,7 @@ impl Engine {
                                 unsynced = 0;
                             }
                             file = blocking(move || {
-                                file.write_all(&frames)?;
+                                file.write_all(frames)?;
                                 if flush {
                                     // Flush while the body still streams, so the
                                     // final fsync has little left to write.

@@ -4,7 +4,7 @@
 //! to (leftovers of deletes a drive missed, data folders a crash left).
 
 use std::collections::HashSet;
-use std::io::Write;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -12,7 +12,7 @@ use bytes::{Bytes, BytesMut};
 use erasure::ErasureCodec;
 
 use crate::api::{HealReport, StoreError};
-use crate::drive::Drive;
+use crate::drive::{Drive, ShardWriter};
 use crate::engine::{
     decode_inline_verified, ensure_segment_names, internal, prune_empty_dirs,
     remove_data_dirs_except, segment_name_files, Engine, ShardSources,
@@ -172,7 +172,8 @@ impl ObjectRepair {
         let tmp = layout::new_tmp_path();
         let mut rebuilt_bytes = 0u64;
         let mut inline_out: Vec<BytesMut> = targets.iter().map(|_| BytesMut::new()).collect();
-        let mut files: Vec<Option<(usize, std::fs::File)>> = targets.iter().map(|_| None).collect();
+        let mut files: Vec<Option<(usize, Box<dyn ShardWriter>)>> =
+            targets.iter().map(|_| None).collect();
         let mut ok: Vec<bool> = vec![true; targets.len()];
         if let Some(expected) = &verified {
             for (slot, &position) in targets.iter().enumerate() {
@@ -210,7 +211,11 @@ impl ObjectRepair {
                         }
                         files[slot] = Some((part_index, drive.create_file(&path)?));
                     }
-                    files[slot].as_mut().expect("open").1.write_all(frame)
+                    files[slot]
+                        .as_ref()
+                        .expect("open")
+                        .1
+                        .write_all(frame.clone())
                 })();
                 if result.is_err() {
                     ok[slot] = false;

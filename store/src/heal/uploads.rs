@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::drive::Drive;
-use crate::engine::{read_frame_at, Engine};
+use crate::drive::{Drive, ShardReader, ShardWriter};
+use crate::engine::Engine;
 use crate::keys::EncodedKey;
 use crate::layout;
 use crate::meta::{encode_record, PartMeta, UploadMeta};
@@ -136,18 +136,18 @@ fn rebuild_part_shards(
     bucket: &str,
     upload_id: &str,
 ) -> io::Result<u64> {
-    use std::io::Write as _;
     let number = part.part.number;
     let data_path = layout::upload_part_data_path(bucket, upload_id, number, part.data_id);
     let distribution = &part.erasure.distribution;
-    let mut sources: Vec<Option<std::fs::File>> = (0..codec.total_shards()).map(|_| None).collect();
+    let mut sources: Vec<Option<Box<dyn ShardReader>>> =
+        (0..codec.total_shards()).map(|_| None).collect();
     for (position, drive) in drives.iter().enumerate() {
         if let (Some(drive), true) = (drive, holders[position]) {
             sources[usize::from(distribution[position])] = drive.open_read(&data_path).ok();
         }
     }
     let tmp = layout::new_tmp_path();
-    let mut targets: Vec<(usize, std::fs::File)> = Vec::new();
+    let mut targets: Vec<(usize, Box<dyn ShardWriter>)> = Vec::new();
     for (position, drive) in drives.iter().enumerate() {
         if let (Some(drive), false) = (drive, holders[position]) {
             let created = drive
@@ -167,14 +167,14 @@ fn rebuild_part_shards(
             .iter()
             .map(|file| {
                 let file = file.as_ref()?;
-                read_frame_at(file, offset, frame_len).ok().map(Bytes::from)
+                file.read_exact_at(offset, frame_len).ok().map(Bytes::from)
             })
             .collect();
         let healed = codec
             .heal_block(&framed, block_len)
             .map_err(|e| io::Error::other(e.to_string()))?;
-        for (position, file) in &mut targets {
-            file.write_all(&healed.frames[usize::from(distribution[*position])])?;
+        for (position, file) in &targets {
+            file.write_all(healed.frames[usize::from(distribution[*position])].clone())?;
         }
     }
     let mut rebuilt = 0;

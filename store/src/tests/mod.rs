@@ -18,7 +18,10 @@ pub(crate) use crate::Store;
 mod drives;
 pub(crate) use drives::{TestDrives, SMALL_BLOCKS};
 
+mod drive_deadline;
+mod drive_faults;
 mod drive_loss;
+mod file_modes;
 mod format_fixtures;
 mod heal;
 mod heal_walk;
