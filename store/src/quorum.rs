@@ -59,9 +59,26 @@ pub fn pick_object_meta(
     bucket: &str,
     key: &str,
 ) -> Result<Agreed, StoreError> {
+    pick_object_meta_excluding(reads, bucket, key, &[])
+}
+
+/// [`pick_object_meta`] among the versions not in `dangling`: versions
+/// whose metadata has a read quorum but whose shard files are missing on so
+/// many holders that they can never be decoded (`Engine::is_dangling`). Their
+/// drives still count as holding a newer version when judging whether an
+/// older one may have been acknowledged.
+pub fn pick_object_meta_excluding(
+    reads: &[DriveRead<ObjectMeta>],
+    bucket: &str,
+    key: &str,
+    dangling: &[uuid::Uuid],
+) -> Result<Agreed, StoreError> {
     let mut groups: Vec<(usize, usize)> = Vec::new(); // (first index, count)
     for (index, read) in reads.iter().enumerate() {
         if let DriveRead::Found(meta) = read {
+            if dangling.contains(&meta.meta_id) {
+                continue;
+            }
             match groups
                 .iter_mut()
                 .find(|(first, _)| reads[*first].found().expect("found").meta_id == meta.meta_id)
