@@ -162,7 +162,7 @@ mod tests {
             sent += 16 << 10;
             assert!(splitter.pending_capacity() >= sent);
             assert!(
-                splitter.pending_capacity() <= (sent * 4).max(4 << 10).min(1 << 20),
+                splitter.pending_capacity() <= (sent * 4).clamp(4 << 10, 1 << 20),
                 "{} bytes held for {sent}",
                 splitter.pending_capacity()
             );
