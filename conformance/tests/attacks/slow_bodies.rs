@@ -180,6 +180,15 @@ async fn write_buffer_bytes(server: &TestServer) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// The peak resident memory (`VmHWM`) of process `pid`, in KiB.
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
 /// Times one PUT of `data` under `key`.
 async fn timed_put(client: &aws_sdk_s3::Client, bucket: &str, key: &str, data: &[u8]) -> Duration {
     let started = Instant::now();
@@ -239,10 +248,17 @@ async fn two_hundred_stalled_uploads_time_out_and_do_not_slow_other_uploads() {
         (held, small_took, large_took)
     };
     let (outcomes, (held, small_took, large_took)) = tokio::join!(stalled, probe);
+    let peak_rss_kib = server.pid().and_then(peak_rss_kib);
     eprintln!(
         "200 stalled uploads held {held} bytes of write budget; 1 MiB PUT {idle_small:?} idle, \
-         {small_took:?} beside them; 16 MiB PUT {idle_large:?} idle, {large_took:?} beside them"
+         {small_took:?} beside them; 16 MiB PUT {idle_large:?} idle, {large_took:?} beside them; \
+         server peak RSS {peak_rss_kib:?} KiB"
     );
+    // Memory stays bounded: the stalled uploads hold kilobytes each, so the peak is the
+    // ordinary uploads' (the bench's memory check allows 512 MiB for 32 uploads of 64 MiB).
+    if let Some(peak) = peak_rss_kib {
+        assert!(peak < 512 << 10, "server peak RSS {peak} KiB");
+    }
     // The rule: stalled bodies hold budget only for what they sent, so other uploads do not
     // wait for them to time out. One second over the idle figure is generous for a loaded
     // machine and far below the idle timeout.
