@@ -29,6 +29,9 @@ enum Held {
     NewMetaOnly,
     /// Nothing of the key.
     Nothing,
+    /// The old version's folder with an empty `obj.meta` (tar restored a hard link to a file
+    /// that was still being written).
+    EmptyMeta,
 }
 
 /// The folder holding the key's `obj.meta` on `drive` (the only object in its bucket).
@@ -101,6 +104,10 @@ async fn restored(states: [Held; 4]) -> (TestDrives, Store, Vec<u8>, Vec<u8>) {
                 }
             }
             Held::Nothing => {}
+            Held::EmptyMeta => {
+                copy("old");
+                std::fs::write(dir.join("obj.meta"), b"").unwrap();
+            }
         }
     }
     let store = drives.open().await;
@@ -133,8 +140,9 @@ fn assert_absent(result: Result<Vec<u8>, StoreError>, what: &str) {
 
 /// The new version's metadata is on three drives (a write quorum: it may
 /// have been acknowledged) but its shards on only one, and the fourth holds
-/// the old version alone: no version can be decoded, so the key is absent,
-/// and the heal removes every file of it.
+/// the old version alone; or each version is on one drive beside a damaged
+/// `obj.meta`: no version can be decoded, so the key is absent, and the heal
+/// removes every file of it.
 #[test]
 fn a_version_whose_shards_never_arrived_reads_as_absent_and_heal_removes_it() {
     runtime().block_on(async {
@@ -142,6 +150,8 @@ fn a_version_whose_shards_never_arrived_reads_as_absent_and_heal_removes_it() {
         for states in [
             [New, NewMetaOnly, NewMetaOnly, Old],
             [NewMetaOnly, New, Nothing, NewMetaOnly],
+            // A damaged record is an answer (it will never be read), not an unknown drive.
+            [EmptyMeta, New, Old, Nothing],
         ] {
             let (drives, store, _, _) = restored(states).await;
             assert_absent(get(&store, BUCKET, KEY).await, &format!("{states:?}"));

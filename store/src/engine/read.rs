@@ -290,7 +290,8 @@ impl Engine {
     /// Whether `agreed` is a dangling version: its metadata has a read
     /// quorum, but its shard files are missing (not unreadable: absent) on
     /// so many of its holders that fewer than `data` remain, and every drive
-    /// answered, so no drive coming back can supply them. It can never be
+    /// answered (a damaged `obj.meta` is an answer; an offline drive is not),
+    /// so no drive coming back can supply them. It can never be
     /// read; MinIO calls such objects dangling and purges them in heal.
     pub(crate) async fn is_dangling(
         &self,
@@ -303,10 +304,7 @@ impl Engine {
             // Inline shards travel inside the metadata: never missing.
             return false;
         };
-        if reads
-            .iter()
-            .any(|read| matches!(read, DriveRead::Failed | DriveRead::Corrupt))
-        {
+        if reads.iter().any(|read| matches!(read, DriveRead::Failed)) {
             return false;
         }
         let data_dir = layout::data_dir_path(bucket, key, data_dir);
