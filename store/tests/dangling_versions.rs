@@ -214,3 +214,34 @@ fn the_old_version_is_served_and_healed_when_the_new_one_is_incomplete() {
         store.shutdown().await;
     });
 }
+
+/// A hot copy restored one drive's `obj.meta` as a copy of another's (tar's
+/// hard-link records meeting a reused inode): two drives then claim the same
+/// shard. The stray copy counts as damaged, never as a second shard, so the
+/// key (one real shard of an inline object) reads as absent instead of 503,
+/// and the heal removes it.
+#[test]
+fn another_drives_metadata_is_not_a_second_shard() {
+    runtime().block_on(async {
+        let drives = TestDrives::new(4);
+        {
+            let store = drives.open().await;
+            create_bucket(&store, BUCKET).await;
+            put(&store, BUCKET, KEY, &random_bytes(3, 5 * KIB))
+                .await
+                .expect("put");
+            store.shutdown().await;
+        }
+        let dirs: Vec<PathBuf> = (0..4).map(|index| key_dir(drives.drive(index))).collect();
+        std::fs::copy(dirs[1].join("obj.meta"), dirs[2].join("obj.meta")).unwrap();
+        for index in [0, 3] {
+            std::fs::remove_dir_all(&dirs[index]).unwrap();
+        }
+        let store = drives.open().await;
+        assert_absent(get(&store, BUCKET, KEY).await, "one shard and a stray copy");
+        let report = store.heal(None, "").await.expect("heal");
+        assert_eq!(report.objects_failed, 0, "{report:?}");
+        assert_eq!(on_drives(&drives), vec![(false, 0); 4]);
+        store.shutdown().await;
+    });
+}
