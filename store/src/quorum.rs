@@ -13,7 +13,7 @@ pub enum DriveRead<T> {
     NotFound,
     /// Damaged record: the drive needs healing.
     Corrupt,
-    /// Offline or I/O error: unknown.
+    /// Offline, I/O error, or a record of a newer format: unknown.
     Failed,
 }
 
@@ -21,6 +21,8 @@ impl<T> DriveRead<T> {
     pub fn from_io(result: io::Result<Result<T, MetaError>>) -> Self {
         match result {
             Ok(Ok(value)) => Self::Found(value),
+            // A newer build can read it: not damaged, only unknown here.
+            Ok(Err(MetaError::UnsupportedVersion(_))) => Self::Failed,
             Ok(Err(_)) => Self::Corrupt,
             Err(err) if err.kind() == io::ErrorKind::NotFound => Self::NotFound,
             Err(_) => Self::Failed,
@@ -59,9 +61,26 @@ pub fn pick_object_meta(
     bucket: &str,
     key: &str,
 ) -> Result<Agreed, StoreError> {
+    pick_object_meta_excluding(reads, bucket, key, &[])
+}
+
+/// [`pick_object_meta`] among the versions not in `dangling`: versions
+/// whose metadata has a read quorum but whose shard files are missing on so
+/// many holders that they can never be decoded (`Engine::is_dangling`). Their
+/// drives still count as holding a newer version when judging whether an
+/// older one may have been acknowledged.
+pub fn pick_object_meta_excluding(
+    reads: &[DriveRead<ObjectMeta>],
+    bucket: &str,
+    key: &str,
+    dangling: &[uuid::Uuid],
+) -> Result<Agreed, StoreError> {
     let mut groups: Vec<(usize, usize)> = Vec::new(); // (first index, count)
     for (index, read) in reads.iter().enumerate() {
         if let DriveRead::Found(meta) = read {
+            if dangling.contains(&meta.meta_id) {
+                continue;
+            }
             match groups
                 .iter_mut()
                 .find(|(first, _)| reads[*first].found().expect("found").meta_id == meta.meta_id)
@@ -100,9 +119,13 @@ pub fn pick_object_meta(
             .collect();
         return Ok(Agreed { meta, holders });
     }
+    // Only drives that may still answer with a version count as unknown: a
+    // damaged record (a hot copy can restore an `obj.meta` of zero bytes, or
+    // with another file's content) will never be read, so it must not keep
+    // the key answering 503 forever.
     let unknown = reads
         .iter()
-        .filter(|r| matches!(r, DriveRead::Failed | DriveRead::Corrupt))
+        .filter(|r| matches!(r, DriveRead::Failed))
         .count();
     let largest = groups.iter().map(|(_, count)| *count).max().unwrap_or(0);
     let needed = groups
@@ -278,6 +301,26 @@ mod tests {
             pick_object_meta(&reads, "b", "k"),
             Err(StoreError::ReadQuorum { .. })
         ));
+        // Damaged records never become readable: they do not hold the key
+        // at 503 forever (drives restored from a hot copy).
+        let reads = vec![
+            DriveRead::Found(version(1, 10)),
+            DriveRead::Corrupt,
+            DriveRead::Found(version(2, 20)),
+            DriveRead::NotFound,
+        ];
+        assert!(matches!(
+            pick_object_meta(&reads, "b", "k"),
+            Err(StoreError::NoSuchKey { .. })
+        ));
+    }
+
+    #[test]
+    fn a_record_of_a_newer_format_is_unknown_not_damaged() {
+        let newer: io::Result<Result<(), MetaError>> = Ok(Err(MetaError::UnsupportedVersion(2)));
+        assert!(matches!(DriveRead::from_io(newer), DriveRead::Failed));
+        let torn: io::Result<Result<(), MetaError>> = Ok(Err(MetaError::Truncated));
+        assert!(matches!(DriveRead::from_io(torn), DriveRead::Corrupt));
     }
 
     #[test]

@@ -301,7 +301,7 @@ async fn hot_tar_backup_restores_acknowledged_objects() {
 // Ignored by `make test` while keys the copy caught mid-write stay without
 // read quorum after a heal (DURABILITY.md, open); `make chaos` runs it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "open: keys without read quorum after a hot copy (DURABILITY.md); run with `make chaos`"]
+#[ignore = "open: a restored shard file with another file's content stays unreadable (DURABILITY.md); run with `make chaos`"]
 async fn hot_tar_backup_is_consistent_after_heal() {
     let Some(restored) = backup_and_restore().await else {
         return;

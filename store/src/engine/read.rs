@@ -18,7 +18,7 @@ use crate::drive::{Drive, ShardReader};
 use crate::keys::EncodedKey;
 use crate::layout;
 use crate::meta::ObjectMeta;
-use crate::quorum::{pick_object_meta, Agreed, DriveRead};
+use crate::quorum::{pick_object_meta_excluding, Agreed, DriveRead};
 
 /// Parts whose shard files a GET opens before returning (later parts are
 /// opened as the stream reaches them).
@@ -37,6 +37,20 @@ fn versions_seen(reads: &[DriveRead<ObjectMeta>]) -> usize {
     ids.sort_unstable();
     ids.dedup();
     ids.len()
+}
+
+/// A record whose shard index is not its drive's is another drive's
+/// `obj.meta` (tar restores a file as a hard link to another it saw with the
+/// same inode): damaged here, never a second copy of that shard.
+fn belongs_here(read: DriveRead<ObjectMeta>, position: usize) -> DriveRead<ObjectMeta> {
+    match read {
+        DriveRead::Found(meta)
+            if meta.erasure.distribution.get(position) != Some(&meta.erasure.index) =>
+        {
+            DriveRead::Corrupt
+        }
+        other => other,
+    }
 }
 
 fn erasure_error(err: ErasureError) -> StoreError {
@@ -69,8 +83,10 @@ impl Engine {
                 let result = drive
                     .read_file(&path)
                     .map(|bytes| ObjectMeta::decode(Bytes::from(bytes)));
-                reads[position] =
-                    check.judge(drive.as_ref(), position, &bucket_dir, result, &mut gone);
+                reads[position] = belongs_here(
+                    check.judge(drive.as_ref(), position, &bucket_dir, result, &mut gone),
+                    position,
+                );
             }
             (reads, gone)
         })
@@ -87,11 +103,21 @@ impl Engine {
         bucket: &str,
         key: &EncodedKey,
     ) -> Result<(Agreed, Vec<DriveRead<ObjectMeta>>), StoreError> {
+        self.agreed_meta_excluding(bucket, key, &[]).await
+    }
+
+    /// [`Engine::agreed_meta`] among the versions not known to be dangling.
+    async fn agreed_meta_excluding(
+        &self,
+        bucket: &str,
+        key: &EncodedKey,
+        dangling: &[Uuid],
+    ) -> Result<(Agreed, Vec<DriveRead<ObjectMeta>>), StoreError> {
         let mut attempt = 0;
         let (agreed, reads) = loop {
             attempt += 1;
             let reads = self.read_metas(bucket, key).await;
-            match pick_object_meta(&reads, bucket, key.key()) {
+            match pick_object_meta_excluding(&reads, bucket, key.key(), dangling) {
                 Ok(agreed) => break (agreed, reads),
                 // The drives were read while overwrites committed on them
                 // one by one, and no version got a read quorum: read again.
@@ -128,13 +154,22 @@ impl Engine {
         self.require_bucket(bucket)?;
         let key = EncodedKey::new(key)?;
         // A concurrent overwrite may remove the data we just found between
-        // reading the metadata and opening the files: read again.
+        // reading the metadata and opening the files: read again. Or the
+        // version's data never arrived (drives restored from a copy taken
+        // while it was written): then it is dangling, and the newest version
+        // that can be decoded is served, or the key is absent.
         let mut attempt = 0;
+        let mut dangling = Vec::new();
         loop {
             attempt += 1;
-            match self.open_object(bucket, &key, range).await? {
+            match self.open_object(bucket, &key, range, &dangling).await? {
                 Some(reader) => return Ok(reader),
-                None if attempt < 5 => continue,
+                None if attempt < 5 => {
+                    dangling = self.dangling_versions(bucket, &key).await;
+                    if !dangling.is_empty() {
+                        self.heal_queue.push(bucket, key.key());
+                    }
+                }
                 None => {
                     return Err(StoreError::ReadQuorum {
                         online: 0,
@@ -152,9 +187,10 @@ impl Engine {
         bucket: &str,
         key: &EncodedKey,
         range: Option<ByteRange>,
+        dangling: &[Uuid],
     ) -> Result<Option<ObjectReader>, StoreError> {
         let key = key.clone();
-        let (agreed, reads) = self.agreed_meta(bucket, &key).await?;
+        let (agreed, reads) = self.agreed_meta_excluding(bucket, &key, dangling).await?;
         let meta = &agreed.meta;
         let info = object_info(bucket, key.key(), meta);
         let resolved = resolve_range(range, meta.size)?;
@@ -246,6 +282,79 @@ impl Engine {
             range: resolved,
             body: Box::pin(body),
         }))
+    }
+}
+
+impl Engine {
+    /// The versions of a key that are dangling, newest first, up to the
+    /// first one that is not (which is then the one to serve). Decided under
+    /// the key lock, so no commit is half-way while the files are looked at.
+    pub(crate) async fn dangling_versions(&self, bucket: &str, key: &EncodedKey) -> Vec<Uuid> {
+        let _guard = self.locks.lock(bucket, key.key()).await;
+        let reads = self.read_metas(bucket, key).await;
+        let mut dangling = Vec::new();
+        while let Ok(agreed) = pick_object_meta_excluding(&reads, bucket, key.key(), &dangling) {
+            if !self.is_dangling(bucket, key, &agreed, &reads).await {
+                break;
+            }
+            dangling.push(agreed.meta.meta_id);
+        }
+        dangling
+    }
+
+    /// Whether `agreed` is a dangling version: its metadata has a read
+    /// quorum, but its shard files are missing (not unreadable: absent) on
+    /// so many of its holders that fewer than `data` remain, and every drive
+    /// answered (a damaged `obj.meta` is an answer; an offline drive is not),
+    /// so no drive coming back can supply them. It can never be
+    /// read; MinIO calls such objects dangling and purges them in heal.
+    pub(crate) async fn is_dangling(
+        &self,
+        bucket: &str,
+        key: &EncodedKey,
+        agreed: &Agreed,
+        reads: &[DriveRead<ObjectMeta>],
+    ) -> bool {
+        let Some(data_dir) = agreed.meta.data_dir else {
+            // Inline shards travel inside the metadata: never missing.
+            return false;
+        };
+        if reads.iter().any(|read| matches!(read, DriveRead::Failed)) {
+            return false;
+        }
+        let data_dir = layout::data_dir_path(bucket, key, data_dir);
+        let parts: Vec<PathBuf> = agreed
+            .meta
+            .parts
+            .iter()
+            .map(|part| data_dir.join(layout::part_file_name(part.number)))
+            .collect();
+        let holders: Vec<Arc<dyn Drive>> = agreed
+            .holders
+            .iter()
+            .zip(&self.drives)
+            .filter(|(holds, _)| **holds)
+            .map(|(_, state)| state.drive.clone())
+            .collect();
+        let data = usize::from(agreed.meta.erasure.data);
+        tokio::task::spawn_blocking(move || {
+            let mut complete = 0;
+            for drive in holders {
+                let mut whole = true;
+                for part in &parts {
+                    match drive.exists(part) {
+                        Ok(true) => {}
+                        Ok(false) => whole = false,
+                        // Unknown: it may hold them.
+                        Err(_) => return false,
+                    }
+                }
+                complete += usize::from(whole);
+            }
+            complete < data
+        })
+        .await
+        .unwrap_or(false)
     }
 }
 

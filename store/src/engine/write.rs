@@ -66,11 +66,40 @@ enum WriterMsg {
     Finish,
 }
 
-/// A block's claim on [`WriteBuffers`]; released when the last copy drops,
-/// i.e. when the hasher, the encoder and every writer are done with it.
-type BlockPermit = Arc<tokio::sync::OwnedSemaphorePermit>;
+/// Blocks one write may hold in memory at once (the one being assembled,
+/// the queued and the ones being hashed, encoded and written), so no single
+/// upload takes more than this share of the server-wide budget however fast
+/// its client sends; deep enough that the hash, encode and write stages all
+/// stay busy.
+const IN_FLIGHT_BLOCKS: usize = 8;
+
+/// A block's claim on [`WriteBuffers`] and on one of its write's
+/// [`IN_FLIGHT_BLOCKS`] slots; released when the last copy drops, i.e. when
+/// the hasher, the encoder and every writer are done with it.
+type BlockPermit = Arc<Claim>;
+
+/// What a block holds: a slot of its write and KiB of the budget.
+#[derive(Default)]
+struct Claim {
+    // Fields drop in order: the budget goes back before the slot, so a write
+    // never holds budget for more than its slots' worth of blocks.
+    budget: Option<tokio::sync::OwnedSemaphorePermit>,
+    _slot: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl Claim {
+    fn kib(&self) -> usize {
+        self.budget
+            .as_ref()
+            .map_or(0, |permit| permit.num_permits())
+    }
+}
 
 /// The server-wide budget for write blocks in memory, counted in KiB.
+///
+/// A block is charged as its bytes arrive (its buffer grows with them) and
+/// in full (block plus frames) once it is complete, so an upload whose body
+/// stalls holds budget for what it sent, not for a whole block.
 pub(crate) struct WriteBuffers {
     permits: Arc<tokio::sync::Semaphore>,
     total_kib: u32,
@@ -87,32 +116,71 @@ impl WriteBuffers {
         }
     }
 
-    /// Waits until `bytes` fit (a block larger than the whole budget waits
-    /// for all of it).
-    async fn claim(&self, bytes: usize) -> BlockPermit {
-        let kib = u32::try_from(bytes.div_ceil(1024))
+    /// Grows `claim` to cover `bytes` (a claim larger than the whole budget
+    /// is capped at all of it). Budget that is free, with nobody waiting, is
+    /// taken at once; otherwise the claim gives back what it held and queues
+    /// for the whole amount. So an upload waits holding no budget (no
+    /// deadlock: the pipelines release theirs without help from waiting
+    /// uploads), and waiting uploads are served in order of arrival (the
+    /// semaphore is fair, and hands released budget to the first waiter
+    /// before anyone else can take it).
+    async fn grow(&self, claim: &mut Claim, bytes: usize) {
+        let wanted = u32::try_from(bytes.div_ceil(1024))
             .unwrap_or(u32::MAX)
             .clamp(1, self.total_kib);
-        let permit = self
-            .permits
-            .clone()
-            .acquire_many_owned(kib)
-            .await
-            .expect("the write budget is never closed");
-        Arc::new(permit)
+        let held = claim.kib();
+        if held >= wanted as usize {
+            return;
+        }
+        let more = wanted - held as u32;
+        match self.permits.clone().try_acquire_many_owned(more) {
+            Ok(extra) => match &mut claim.budget {
+                Some(permit) => permit.merge(extra),
+                None => claim.budget = Some(extra),
+            },
+            Err(_) => {
+                claim.budget = None;
+                claim.budget = Some(
+                    self.permits
+                        .clone()
+                        .acquire_many_owned(wanted)
+                        .await
+                        .expect("the write budget is never closed"),
+                );
+            }
+        }
     }
 
-    /// The claim of a block of `pipeline`: the one taken while it was
-    /// assembled, if any, else a new one.
-    async fn claim_for(
+    /// The claim of a whole block of `pipeline`: the one taken while it was
+    /// assembled, if any, grown to the block's full cost.
+    async fn claim_block(
         &self,
-        assembling: &mut Option<BlockPermit>,
+        assembling: &mut Option<Claim>,
         pipeline: &Pipeline,
     ) -> BlockPermit {
-        match assembling.take() {
-            Some(permit) => permit,
-            None => self.claim(pipeline.block_cost).await,
+        let mut claim = match assembling.take() {
+            Some(claim) => claim,
+            None => pipeline.slot().await,
+        };
+        self.grow(&mut claim, pipeline.block_cost).await;
+        Arc::new(claim)
+    }
+
+    /// Charges the block being assembled for the `bytes` its buffer holds.
+    async fn cover_assembling(
+        &self,
+        assembling: &mut Option<Claim>,
+        pipeline: &Pipeline,
+        bytes: usize,
+    ) {
+        if bytes == 0 {
+            return;
         }
+        let claim = match assembling {
+            Some(claim) => claim,
+            None => assembling.insert(pipeline.slot().await),
+        };
+        self.grow(claim, bytes).await;
     }
 
     /// Bytes (rounded up to KiB) currently claimed.
@@ -136,9 +204,26 @@ struct Pipeline {
     /// What one block costs in the write budget: its buffer (a whole
     /// block's capacity, even for the short last one) plus its frames.
     block_cost: usize,
+    /// This write's [`IN_FLIGHT_BLOCKS`] slots.
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl Pipeline {
+    /// Waits for one of this write's slots (released as its blocks reach
+    /// the drives, so never waiting on another upload).
+    async fn slot(&self) -> Claim {
+        Claim {
+            _slot: Some(
+                self.slots
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .expect("a write's slots are never closed"),
+            ),
+            budget: None,
+        }
+    }
+
     /// Hands a block and its claim on the write budget to the hasher and
     /// the encoder.
     async fn feed(&mut self, block: Bytes, permit: BlockPermit) -> Result<(), StoreError> {
@@ -280,6 +365,7 @@ impl Engine {
             file_name,
             block_cost: self.block_size
                 + self.block_size.div_ceil(self.data) * (self.data + self.parity),
+            slots: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT_BLOCKS)),
         }
     }
 
@@ -318,12 +404,11 @@ impl Engine {
         let inline_limit = self.inline_limit as u64;
         let mut splitter = BlockSplitter::new(self.block_size).with_size_hint(opts.size);
         let mut held: Vec<Bytes> = Vec::new();
-        // The budget claim of the block the splitter is assembling: taken
-        // before more of the body is read into it, so an upload waiting for
-        // buffers holds at most one body chunk outside the budget. Claims
-        // are only awaited while holding no other claim (no deadlock: the
-        // pipelines release theirs without any help from waiting uploads).
-        let mut assembling: Option<BlockPermit> = None;
+        // The claim of the block the splitter is assembling: a slot of this
+        // write and budget for the bytes its buffer holds, grown as they
+        // arrive, so a stalled body holds budget for what it sent. An
+        // upload waiting for budget holds at most one block outside it.
+        let mut assembling: Option<Claim> = None;
         let mut pipeline = (inline == Inline::Never || opts.size.is_some_and(|s| s > inline_limit))
             .then(|| self.start_pipeline(distribution, opts.checksum_algorithm, file_name.clone()));
         let mut total: u64 = 0;
@@ -347,7 +432,7 @@ impl Engine {
                 let mut started =
                     self.start_pipeline(distribution, opts.checksum_algorithm, file_name.clone());
                 for block in held.drain(..) {
-                    let permit = self.write_buffers.claim_for(&mut None, &started).await;
+                    let permit = self.write_buffers.claim_block(&mut None, &started).await;
                     if let Err(err) = started.feed(block, permit).await {
                         pipeline = Some(started);
                         break 'body Err(err);
@@ -358,7 +443,7 @@ impl Engine {
             for block in blocks {
                 match &mut pipeline {
                     Some(p) => {
-                        let permit = self.write_buffers.claim_for(&mut assembling, p).await;
+                        let permit = self.write_buffers.claim_block(&mut assembling, p).await;
                         if let Err(err) = p.feed(block, permit).await {
                             break 'body Err(err);
                         }
@@ -367,9 +452,9 @@ impl Engine {
                 }
             }
             if let Some(p) = &pipeline {
-                if splitter.pending_len() > 0 && assembling.is_none() {
-                    assembling = Some(self.write_buffers.claim_for(&mut None, p).await);
-                }
+                self.write_buffers
+                    .cover_assembling(&mut assembling, p, splitter.pending_capacity())
+                    .await;
             }
         };
         let outcome = outcome.and(match opts.size {
@@ -389,7 +474,7 @@ impl Engine {
         if let Some(last) = last {
             let permit = self
                 .write_buffers
-                .claim_for(&mut assembling, &pipeline)
+                .claim_block(&mut assembling, &pipeline)
                 .await;
             if let Err(err) = pipeline.feed(last, permit).await {
                 self.abort_pipeline(pipeline).await;

@@ -20,7 +20,7 @@ use crate::engine::{
 use crate::keys::EncodedKey;
 use crate::layout;
 use crate::meta::ObjectMeta;
-use crate::quorum::{pick_object_meta, DriveRead};
+use crate::quorum::{pick_object_meta_excluding, DriveRead};
 
 /// What healing one object did, and the object's size (for progress).
 #[derive(Debug, Default)]
@@ -302,17 +302,37 @@ impl Engine {
         };
         let reads = self.read_metas(bucket, &key).await;
         let object_dir = layout::object_dir(bucket, &key);
-        let agreed = match pick_object_meta(&reads, bucket, key.key()) {
+        // Dangling versions (metadata without enough shard files to ever
+        // decode) are skipped: the newest version that decodes is healed
+        // onto every drive, and the dangling ones' folders go with the other
+        // leftovers below.
+        let mut dangling = Vec::new();
+        let picked = loop {
+            match pick_object_meta_excluding(&reads, bucket, key.key(), &dangling) {
+                Ok(agreed) if self.is_dangling(bucket, &key, &agreed, &reads).await => {
+                    tracing::info!(
+                        bucket,
+                        key = key.key(),
+                        version = %agreed.meta.meta_id,
+                        "discarding a dangling version (too few shard files to decode)"
+                    );
+                    dangling.push(agreed.meta.meta_id);
+                }
+                other => break other,
+            }
+        };
+        let agreed = match picked {
             Ok(agreed) => agreed,
             Err(StoreError::NoSuchKey { .. }) => {
-                // Leftovers of a deleted or never-committed object. The
-                // quorum rule answers NoSuchKey only when no version can be
-                // read now nor once unknown drives answer, so nothing here
-                // can ever be served: all of it goes, however few drives
-                // say "absent" (two crashed first writes can leave one
-                // version each on two drives). Data folders of a write that
-                // crashed before its metadata commit go too; the key lock
-                // excludes live writes.
+                // Leftovers of a deleted or never-committed object, or only
+                // dangling versions. The quorum rule answers NoSuchKey only
+                // when no version can be read now nor once unknown drives
+                // answer (a version is dangling only when every drive
+                // answered), so nothing here can ever be served: all of it
+                // goes, however few drives say "absent" (two crashed first
+                // writes can leave one version each on two drives). Data
+                // folders of a write that crashed before its metadata commit
+                // go too; the key lock excludes live writes.
                 let leftovers = reads
                     .iter()
                     .filter(|r| matches!(r, DriveRead::Found(_) | DriveRead::Corrupt))
