@@ -11,9 +11,9 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use conformance::{minnow_binary, unique_bucket, TestServer};
@@ -81,48 +81,12 @@ impl Run {
 }
 
 /// Runs a command with a time bound, feeding `stdin`.
-fn run_bounded(mut command: Command, stdin: Option<&[u8]>) -> Run {
-    command
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().expect("spawning the command");
-    if let Some(input) = stdin {
-        let mut pipe = child.stdin.take().expect("piped stdin");
-        pipe.write_all(input).expect("writing stdin");
-    }
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let mut stderr = child.stderr.take().expect("piped stderr");
-    let out_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stdout.read_to_string(&mut s);
-        s
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + CLI_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("waiting for the command") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("command did not finish within {CLI_TIMEOUT:?}: {command:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+fn run_bounded(command: Command, stdin: Option<&[u8]>) -> Run {
+    let finished = conformance::process::run_bounded(command, stdin, CLI_TIMEOUT);
     Run {
-        code: status.code(),
-        stdout: out_reader.join().unwrap_or_default(),
-        stderr: err_reader.join().unwrap_or_default(),
+        code: finished.code,
+        stdout: String::from_utf8_lossy(&finished.stdout).into_owned(),
+        stderr: finished.stderr,
     }
 }
 

@@ -7,11 +7,10 @@
 //! Every test runs with its own config folder, so aliases never leak
 //! between tests or into the user's own `~/.config`.
 
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use conformance::{minnow_binary, pattern_bytes, unique_bucket, TestServer};
 
@@ -108,10 +107,7 @@ impl Cli {
         command
             .args(args)
             .env("XDG_CONFIG_HOME", self.config.path())
-            .env_remove("MINNOW_ENDPOINT")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .env_remove("MINNOW_ENDPOINT");
         for (name, _) in std::env::vars() {
             if name.starts_with("MINNOW_ALIAS_") {
                 command.env_remove(name);
@@ -120,35 +116,11 @@ impl Cli {
         for (name, value) in &self.env {
             command.env(name, value);
         }
-        let mut child = command.spawn().expect("spawning minnow");
-        let mut stdout = child.stdout.take().expect("stdout");
-        let mut stderr = child.stderr.take().expect("stderr");
-        let out = std::thread::spawn(move || {
-            let mut v = Vec::new();
-            let _ = stdout.read_to_end(&mut v);
-            v
-        });
-        let err = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = stderr.read_to_string(&mut s);
-            s
-        });
-        let deadline = Instant::now() + CLI_TIMEOUT;
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("waiting") {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("minnow {args:?} did not finish within {CLI_TIMEOUT:?}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let finished = conformance::process::run_bounded(command, None, CLI_TIMEOUT);
         Run {
-            code: status.code(),
-            stdout: out.join().unwrap_or_default(),
-            stderr: err.join().unwrap_or_default(),
+            code: finished.code,
+            stdout: finished.stdout,
+            stderr: finished.stderr,
         }
     }
 }

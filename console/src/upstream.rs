@@ -18,6 +18,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use md5::{Digest, Md5};
 use s3_client::sign::{presigned_url, sign_headers, Keys, Payload, SignError};
+use s3_client::xml::read_error;
 
 pub use s3_client::encode::{bucket_path, encode_query, encode_value, object_path};
 
@@ -335,26 +336,12 @@ pub async fn streamed_error(response: Response<Incoming>) -> UpstreamError {
 
 /// An S3 `<Error>` document, an RFC 9457 problem document, or just the status.
 fn error_from(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> UpstreamError {
-    let text = String::from_utf8_lossy(body);
-    let json = headers
+    let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("json"));
-    let (code, message) = if json {
-        let problem: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-        let slug = problem["type"]
-            .as_str()
-            .map(|t| t.rsplit([':', '/']).next().unwrap_or(t).to_string());
-        let message = problem["detail"]
-            .as_str()
-            .filter(|d| !d.is_empty())
-            .or(problem["title"].as_str())
-            .map(str::to_string);
-        (slug, message)
-    } else {
-        (xml_field(&text, "Code"), xml_field(&text, "Message"))
-    };
-    let code = code.unwrap_or_else(|| {
+        .unwrap_or("");
+    let document = read_error(content_type, body).unwrap_or_default();
+    let code = document.code.unwrap_or_else(|| {
         match status.as_u16() {
             403 => "AccessDenied",
             404 => "NotFound",
@@ -362,26 +349,14 @@ fn error_from(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> UpstreamE
         }
         .to_string()
     });
-    let message = message
-        .filter(|m| !m.is_empty())
+    let message = document
+        .message
         .unwrap_or_else(|| status.canonical_reason().unwrap_or("failed").to_string());
     UpstreamError::Api {
         status: status.as_u16(),
         code,
         message: message.split_whitespace().collect::<Vec<_>>().join(" "),
     }
-}
-
-/// The text of the first `<name>` element of a small XML document.
-fn xml_field(text: &str, name: &str) -> Option<String> {
-    let open = format!("<{name}>");
-    let start = text.find(&open)? + open.len();
-    let end = text[start..].find(&format!("</{name}>"))? + start;
-    Some(
-        quick_xml::escape::unescape(&text[start..end])
-            .ok()?
-            .into_owned(),
-    )
 }
 
 impl From<SignError> for UpstreamError {

@@ -21,7 +21,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use md5::{Digest, Md5};
 use s3_client::sign::{sign_headers, Keys, Payload};
-use s3_client::xml::{DeleteResult, ListAllMyBucketsResult, ListBucketResult};
+use s3_client::xml::{read_error, DeleteResult, ListAllMyBucketsResult, ListBucketResult};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -967,38 +967,13 @@ fn error_from_reply(reply: &Reply) -> ClientError {
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if content_type.contains("json") {
-        if let Ok(problem) = serde_json::from_slice::<ProblemBody>(&reply.body) {
-            let code = problem
-                .kind
-                .as_deref()
-                .map(|t| t.rsplit(':').next().unwrap_or(t).to_string())
-                .unwrap_or_default();
-            let message = match (problem.title, problem.detail) {
-                (_, Some(detail)) if !detail.is_empty() => detail,
-                (Some(title), _) => title,
-                _ => reason(reply.status),
-            };
-            return ClientError::Api {
-                status,
-                code,
-                message,
-            };
-        }
-    }
-    if let Ok(error) = quick_xml::de::from_str::<S3ErrorBody>(&String::from_utf8_lossy(&reply.body))
-    {
-        let code = error.code.unwrap_or_default();
-        let mut message = error
-            .message
-            .filter(|m| !m.is_empty())
-            .unwrap_or_else(|| reason(reply.status));
+    if let Some(document) = read_error(content_type, &reply.body) {
+        let code = document.code.unwrap_or_default();
+        let mut message = document.message.unwrap_or_else(|| reason(reply.status));
         // Name what was not found, unless the message already does.
-        let subject = match (error.bucket_name, error.key) {
-            (Some(bucket), Some(key)) if !bucket.is_empty() && !key.is_empty() => {
-                Some(format!("{bucket}/{key}"))
-            }
-            (Some(bucket), _) if !bucket.is_empty() => Some(bucket),
+        let subject = match (document.bucket_name, document.key) {
+            (Some(bucket), Some(key)) => Some(format!("{bucket}/{key}")),
+            (Some(bucket), None) => Some(bucket),
             _ => None,
         };
         if let Some(subject) = subject.filter(|s| !message.contains(s.as_str())) {
@@ -1033,27 +1008,6 @@ fn reason(status: StatusCode) -> String {
 fn parse_xml<T: DeserializeOwned>(body: &[u8]) -> Result<T, ClientError> {
     quick_xml::de::from_str(&String::from_utf8_lossy(body))
         .map_err(|e| ClientError::InvalidResponse(format!("XML: {e}")))
-}
-
-#[derive(Deserialize)]
-struct ProblemBody {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    title: Option<String>,
-    detail: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename = "Error")]
-struct S3ErrorBody {
-    #[serde(rename = "Code")]
-    code: Option<String>,
-    #[serde(rename = "Message")]
-    message: Option<String>,
-    #[serde(rename = "BucketName")]
-    bucket_name: Option<String>,
-    #[serde(rename = "Key")]
-    key: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -119,6 +119,65 @@ pub struct InitiateMultipartUploadResult {
     pub upload_id: String,
 }
 
+/// What an error answer says, from S3's `<Error>` XML or an RFC 9457
+/// problem document (minnow's admin API); each part may be missing, and
+/// the caller falls back on the HTTP status.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ErrorDocument {
+    /// The S3 code (`AccessDenied`), or the problem type's last segment
+    /// (`urn:minnow:admin:no-such-user` gives `no-such-user`).
+    pub code: Option<String>,
+    /// `<Message>`, or the problem's `detail` (else its `title`).
+    pub message: Option<String>,
+    /// `<BucketName>` of an S3 error.
+    pub bucket_name: Option<String>,
+    /// `<Key>` of an S3 error.
+    pub key: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ProblemBody {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    title: Option<String>,
+    detail: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename = "Error", rename_all = "PascalCase")]
+struct S3ErrorBody {
+    code: Option<String>,
+    message: Option<String>,
+    bucket_name: Option<String>,
+    key: Option<String>,
+}
+
+/// Reads an error answer: a problem document when `content_type` says
+/// JSON, else (or if that fails) S3's `<Error>` XML; `None` when the body
+/// is neither (a HEAD answer, a proxy's page).
+pub fn read_error(content_type: &str, body: &[u8]) -> Option<ErrorDocument> {
+    let non_empty = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
+    if content_type.contains("json") {
+        if let Ok(problem) = serde_json::from_slice::<ProblemBody>(body) {
+            return Some(ErrorDocument {
+                code: problem
+                    .kind
+                    .as_deref()
+                    .map(|t| t.rsplit([':', '/']).next().unwrap_or(t).to_string()),
+                message: non_empty(problem.detail).or(non_empty(problem.title)),
+                ..ErrorDocument::default()
+            });
+        }
+    }
+    let error: S3ErrorBody = parse(body).ok()?;
+    Some(ErrorDocument {
+        code: non_empty(error.code),
+        message: non_empty(error.message),
+        bucket_name: non_empty(error.bucket_name),
+        key: non_empty(error.key),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,5 +217,23 @@ mod tests {
         let xml = r#"<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key><UploadId>u1</UploadId></InitiateMultipartUploadResult>"#;
         let init: InitiateMultipartUploadResult = parse(xml.as_bytes()).unwrap();
         assert_eq!(init.upload_id, "u1");
+    }
+
+    #[test]
+    fn errors_read_s3_xml_and_problem_json() {
+        let xml = b"<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code><Message>gone</Message><BucketName>b</BucketName><Key>k</Key></Error>";
+        let doc = read_error("application/xml", xml).unwrap();
+        assert_eq!(doc.code.as_deref(), Some("NoSuchKey"));
+        assert_eq!(doc.message.as_deref(), Some("gone"));
+        assert_eq!(
+            (doc.bucket_name.as_deref(), doc.key.as_deref()),
+            (Some("b"), Some("k"))
+        );
+        let problem =
+            br#"{"type":"urn:minnow:admin:no-such-user","title":"No such user","detail":""}"#;
+        let doc = read_error("application/problem+json", problem).unwrap();
+        assert_eq!(doc.code.as_deref(), Some("no-such-user"));
+        assert_eq!(doc.message.as_deref(), Some("No such user"));
+        assert_eq!(read_error("text/plain", b""), None);
     }
 }

@@ -6,31 +6,17 @@
 use std::sync::OnceLock;
 use std::time::SystemTime;
 
-use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
-
+use conformance::signing::RequestSigner;
 use conformance::{unique_bucket, RawResponse, TestServer, TEST_REGION};
 
 use crate::common::{create_bucket, put_bytes, send_headers, send_url, shared_server};
 
 static SERVER: OnceLock<TestServer> = OnceLock::new();
 
-fn hmac(key: &[u8], data: &str) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
-    mac.update(data.as_bytes());
-    mac.finalize().into_bytes().to_vec()
-}
-
-fn signature(secret: &str, scope_date: &str, timestamp: &str, canonical: &str) -> String {
-    let key = hmac(format!("AWS4{secret}").as_bytes(), scope_date);
-    let key = hmac(&key, TEST_REGION);
-    let key = hmac(&key, "s3");
-    let key = hmac(&key, "aws4_request");
-    let string_to_sign = format!(
-        "AWS4-HMAC-SHA256\n{timestamp}\n{scope_date}/{TEST_REGION}/s3/aws4_request\n{}",
-        hex::encode(Sha256::digest(canonical.as_bytes()))
-    );
-    hex::encode(hmac(&key, &string_to_sign))
+/// The signature of `canonical` dated `timestamp` under a `scope_date` scope.
+fn signature(server: &TestServer, scope_date: &str, timestamp: &str, canonical: &str) -> String {
+    RequestSigner::new(server.endpoint(), server.access_key(), server.secret_key())
+        .scoped_signature(canonical, timestamp, scope_date)
 }
 
 fn now_timestamp() -> String {
@@ -73,7 +59,7 @@ async fn header_signed_get(server: &TestServer, path: &str, scope_date: &str) ->
     let canonical = format!(
         "GET\n{path}\n\nhost:{host}\nx-amz-content-sha256:UNSIGNED-PAYLOAD\nx-amz-date:{timestamp}\n\nhost;x-amz-content-sha256;x-amz-date\nUNSIGNED-PAYLOAD"
     );
-    let signature = signature(server.secret_key(), scope_date, &timestamp, &canonical);
+    let signature = signature(server, scope_date, &timestamp, &canonical);
     let headers = vec![
         ("x-amz-content-sha256".to_string(), "UNSIGNED-PAYLOAD".to_string()),
         ("x-amz-date".to_string(), timestamp.clone()),
@@ -103,7 +89,7 @@ async fn presigned_get(server: &TestServer, path: &str, scope_date: &str) -> Raw
     );
     let query = format!("X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={credential}&X-Amz-Date={timestamp}&X-Amz-Expires=600&X-Amz-SignedHeaders=host");
     let canonical = format!("GET\n{path}\n{query}\nhost:{host}\n\nhost\nUNSIGNED-PAYLOAD");
-    let signature = signature(server.secret_key(), scope_date, &timestamp, &canonical);
+    let signature = signature(server, scope_date, &timestamp, &canonical);
     let url = format!(
         "{}{path}?{query}&X-Amz-Signature={signature}",
         server.endpoint()

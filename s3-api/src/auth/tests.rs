@@ -1187,25 +1187,12 @@ proptest! {
 
 // ---- credential scope ----
 
-/// A signature made by hand, so the scope date and the request date can
-/// differ (no SDK signs that way): `Signature` for `canonical` under
-/// `scope_date`/`region`, string to sign dated `timestamp`.
+/// The test kit's signature for `canonical` under `scope_date`/`region`,
+/// string to sign dated `timestamp` (the dates may differ, as no SDK signs).
 fn hand_signature(canonical: &str, timestamp: &str, scope_date: &str, region: &str) -> String {
-    let date_key = super::sigv4::hmac_sha256(
-        format!("AWS4{SECRET_KEY}").as_bytes(),
-        scope_date.as_bytes(),
-    );
-    let region_key = super::sigv4::hmac_sha256(&date_key, region.as_bytes());
-    let service_key = super::sigv4::hmac_sha256(&region_key, b"s3");
-    let signing_key = super::sigv4::hmac_sha256(&service_key, b"aws4_request");
-    let string_to_sign = format!(
-        "AWS4-HMAC-SHA256\n{timestamp}\n{scope_date}/{region}/s3/aws4_request\n{}",
-        hex::encode(Sha256::digest(canonical.as_bytes()))
-    );
-    hex::encode(super::sigv4::hmac_sha256(
-        &signing_key,
-        string_to_sign.as_bytes(),
-    ))
+    signer()
+        .with_region(region)
+        .scoped_signature(canonical, timestamp, scope_date)
 }
 
 /// A correctly signed GET whose credential scope names `scope_date` while
