@@ -1,9 +1,12 @@
-//! `minnow admin info`: what the server reports about itself; and the
+//! `minnow admin info`: what the server reports about itself;
+//! `minnow admin prometheus generate`: a scrape configuration with a bearer
+//! token, as `mc admin prometheus generate` printed; and the
 //! runner every client subcommand (`bucket`, `user`, `heal`, `admin`) shares:
 //! a small runtime, the exit status, and the one-line failure on stderr.
 
 use std::future::Future;
 use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
 
 use crate::client::ConnectionArgs;
 use clap::{Args, Subcommand};
@@ -24,6 +27,71 @@ pub struct AdminArgs {
 pub enum AdminCommand {
     /// Drives, erasure layout, bucket and object counts, uptime.
     Info,
+    /// Prometheus scrape configuration (`mc admin prometheus` equivalent).
+    #[command(subcommand)]
+    Prometheus(PrometheusCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PrometheusCommand {
+    /// Print a scrape configuration whose bearer token authenticates as the
+    /// connection's access key (no server call: the token is signed locally
+    /// with that key's secret, which the server checks on every scrape).
+    Generate {
+        /// How long the token stays valid: `30d`, `12h`, `90m`, `45s`.
+        /// Default 100 years, as `mc`'s.
+        #[arg(long, value_parser = parse_expiry)]
+        expiry: Option<Duration>,
+    },
+}
+
+/// `mc`'s default token lifetime.
+const DEFAULT_TOKEN_EXPIRY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+fn parse_expiry(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let at = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(at);
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 30d, 12h, 90m or 45s"))?;
+    let unit_secs = match unit {
+        "d" => 24 * 3600,
+        "h" => 3600,
+        "m" => 60,
+        "s" | "" => 1,
+        _ => {
+            return Err(format!(
+                "`{text}` is not a duration like 30d, 12h, 90m or 45s"
+            ))
+        }
+    };
+    match value.checked_mul(unit_secs) {
+        Some(0) | None => Err(format!(
+            "`{text}` must be more than zero and under 500 years"
+        )),
+        Some(secs) => Ok(Duration::from_secs(secs)),
+    }
+}
+
+/// The scrape job for `endpoint` (`http://host:port`), authenticated by
+/// `token`, in the shape `mc admin prometheus generate` printed.
+fn scrape_config(endpoint: &str, token: &str) -> String {
+    let (scheme, host) = endpoint.split_once("://").unwrap_or(("http", endpoint));
+    let host = host.trim_end_matches('/');
+    [
+        "scrape_configs:".to_string(),
+        "- job_name: minnow-job".to_string(),
+        format!("  bearer_token: {token}"),
+        "  metrics_path: /minio/v2/metrics/cluster".to_string(),
+        format!("  scheme: {scheme}"),
+        "  static_configs:".to_string(),
+        format!("  - targets: ['{host}']"),
+        String::new(),
+    ]
+    .join("\n")
 }
 
 /// Runs `minnow admin ...`.
@@ -53,8 +121,20 @@ pub(crate) fn execute(command: impl Future<Output = anyhow::Result<()>>) -> Exit
 }
 
 async fn run_async(args: AdminArgs) -> anyhow::Result<()> {
+    if let AdminCommand::Prometheus(PrometheusCommand::Generate { expiry }) = args.command {
+        let config = args.connection.config();
+        let token = s3_api::handlers::metrics_auth::prometheus_token(
+            &config.access_key,
+            &config.secret_key,
+            expiry.unwrap_or(DEFAULT_TOKEN_EXPIRY),
+            SystemTime::now(),
+        );
+        print!("{}", scrape_config(&config.endpoint, &token));
+        return Ok(());
+    }
     let client = args.connection.connect()?;
     match args.command {
+        AdminCommand::Prometheus(_) => unreachable!("answered above without a connection"),
         AdminCommand::Info => {
             let info = client.server_info().await?;
             if args.json {
