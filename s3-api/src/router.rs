@@ -111,6 +111,11 @@ pub enum Endpoint {
     DeleteObjects {
         bucket: String,
     },
+    /// A browser-form upload (`multipart/form-data` to the bucket URL); the
+    /// key and the signature are in the form.
+    PostObject {
+        bucket: String,
+    },
     PutObject {
         bucket: String,
         key: String,
@@ -212,6 +217,7 @@ impl Endpoint {
             | ListObjectsV2 { bucket }
             | ListMultipartUploads { bucket }
             | DeleteObjects { bucket }
+            | PostObject { bucket }
             | PutObject { bucket, .. }
             | CopyObject { bucket, .. }
             | GetObject { bucket, .. }
@@ -257,6 +263,7 @@ impl Endpoint {
             ListObjectsV2 { .. } => "ListObjectsV2",
             ListMultipartUploads { .. } => "ListMultipartUploads",
             DeleteObjects { .. } => "DeleteObjects",
+            PostObject { .. } => "PostObject",
             PutObject { .. } => "PutObject",
             CopyObject { .. } => "CopyObject",
             GetObject { .. } => "GetObject",
@@ -314,6 +321,7 @@ impl Endpoint {
             ListMultipartUploads { .. } => "s3:ListBucketMultipartUploads",
             DeleteObjects { .. } => "s3:DeleteObject",
             PutObject { .. }
+            | PostObject { .. }
             | CopyObject { .. }
             | CreateMultipartUpload { .. }
             | UploadPart { .. }
@@ -601,8 +609,7 @@ fn route_bucket(method: &Method, query: &Query, bucket: String) -> Result<Endpoi
             if query.has("delete") {
                 Endpoint::DeleteObjects { bucket }
             } else {
-                // Browser-form POST uploads.
-                not_implemented("PostObject")
+                Endpoint::PostObject { bucket }
             }
         }
         Method::OPTIONS => Endpoint::CorsPreflight { bucket, key: None },
@@ -1161,7 +1168,6 @@ mod tests {
             ("PUT", "/photos?versioning"),
             ("PUT", "/photos?acl"),
             ("GET", "/photos?object-lock"),
-            ("POST", "/photos"),
             ("GET", "/photos/k?tagging"),
             ("PUT", "/photos/k?tagging"),
             ("DELETE", "/photos/k?tagging"),
@@ -1257,6 +1263,7 @@ mod tests {
             ("PUT", "/photos?acl", "NotImplemented"),
             ("GET", "/photos?uploads", "ListMultipartUploads"),
             ("POST", "/photos?delete", "DeleteObjects"),
+            ("POST", "/photos", "PostObject"),
             ("GET", "/photos?policy", "GetBucketPolicy"),
             (
                 "PUT",

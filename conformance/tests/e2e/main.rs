@@ -21,6 +21,7 @@ mod memory_1gib_upload;
 mod metadata;
 mod multipart;
 mod objects_put_get;
+mod post_object;
 mod presigned;
 mod ranges;
 mod restart_durability;

@@ -1,0 +1,552 @@
+//! POST Object (browser-form uploads) with hand-built forms: SigV4 and V2
+//! policy signatures, each condition kind, the success answers (201 XML,
+//! 200, 204, 303 redirect), and each refusal as S3 answers it. Objects are
+//! checked through the SDK; a refused upload must leave nothing.
+
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use conformance::expect::xml_element;
+use conformance::{unique_bucket, RawResponse, TestServer};
+use hmac::{Hmac, Mac};
+use md5::{Digest, Md5};
+use sha1::Sha1;
+use sha2::Sha256;
+
+use crate::common::{assert_object_absent, create_bucket, get_bytes, shared_server};
+
+static SERVER: OnceLock<TestServer> = OnceLock::new();
+
+/// A multipart/form-data body: the fields in order, then the file.
+fn form_body(fields: &[(String, String)], filename: &str, file: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "----minnowFormBoundary7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn hmac_sha256(key: &[u8], data: &str) -> Vec<u8> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
+    mac.update(data.as_bytes());
+    mac.finalize().into_bytes().to_vec()
+}
+
+fn iso8601(at: SystemTime) -> String {
+    date_parts(at).0
+}
+
+/// (`2030-01-01T00:00:00Z`, `20300101T000000Z`, `20300101`) of `at`.
+fn date_parts(at: SystemTime) -> (String, String, String) {
+    let secs = at.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    (
+        format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z"),
+        format!("{year:04}{month:02}{day:02}T{h:02}{m:02}{s:02}Z"),
+        format!("{year:04}{month:02}{day:02}"),
+    )
+}
+
+/// A form signed with SigV4: `extra` conditions (JSON array items) and
+/// `fields`, plus the signature fields and their conditions.
+struct SignedForm {
+    fields: Vec<(String, String)>,
+}
+
+impl SignedForm {
+    fn v4(
+        server: &TestServer,
+        expires_in: i64,
+        conditions: &[String],
+        fields: &[(&str, &str)],
+    ) -> Self {
+        Self::v4_with_secret(server, server.secret_key(), expires_in, conditions, fields)
+    }
+
+    fn v4_with_secret(
+        server: &TestServer,
+        secret: &str,
+        expires_in: i64,
+        conditions: &[String],
+        fields: &[(&str, &str)],
+    ) -> Self {
+        let now = SystemTime::now();
+        let (_, amz_date, day) = date_parts(now);
+        let credential = format!("{}/{day}/us-east-1/s3/aws4_request", server.access_key());
+        let expiration = if expires_in >= 0 {
+            now + Duration::from_secs(expires_in as u64)
+        } else {
+            now - Duration::from_secs(expires_in.unsigned_abs())
+        };
+        let mut all = conditions.to_vec();
+        all.push(r#"{"x-amz-algorithm":"AWS4-HMAC-SHA256"}"#.to_string());
+        all.push(format!(r#"{{"x-amz-credential":"{credential}"}}"#));
+        all.push(format!(r#"{{"x-amz-date":"{amz_date}"}}"#));
+        let policy = format!(
+            r#"{{"expiration":"{}","conditions":[{}]}}"#,
+            iso8601(expiration),
+            all.join(",")
+        );
+        let policy = STANDARD.encode(policy);
+        let key = hmac_sha256(format!("AWS4{secret}").as_bytes(), &day);
+        let key = hmac_sha256(&key, "us-east-1");
+        let key = hmac_sha256(&key, "s3");
+        let key = hmac_sha256(&key, "aws4_request");
+        let signature = hex::encode(hmac_sha256(&key, &policy));
+        let mut out: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        out.push(("x-amz-algorithm".into(), "AWS4-HMAC-SHA256".into()));
+        out.push(("x-amz-credential".into(), credential));
+        out.push(("x-amz-date".into(), amz_date));
+        out.push(("policy".into(), policy));
+        out.push(("x-amz-signature".into(), signature));
+        Self { fields: out }
+    }
+
+    fn v2(server: &TestServer, conditions: &[String], fields: &[(&str, &str)]) -> Self {
+        let expiration = SystemTime::now() + Duration::from_secs(600);
+        let policy = format!(
+            r#"{{"expiration":"{}","conditions":[{}]}}"#,
+            iso8601(expiration),
+            conditions.join(",")
+        );
+        let policy = STANDARD.encode(policy);
+        let mut mac = Hmac::<Sha1>::new_from_slice(server.secret_key().as_bytes()).unwrap();
+        mac.update(policy.as_bytes());
+        let signature = STANDARD.encode(mac.finalize().into_bytes());
+        let mut out: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        out.push(("AWSAccessKeyId".into(), server.access_key().into()));
+        out.push(("policy".into(), policy));
+        out.push(("signature".into(), signature));
+        Self { fields: out }
+    }
+
+    fn set(mut self, name: &str, value: &str) -> Self {
+        match self.fields.iter_mut().find(|(n, _)| n == name) {
+            Some(field) => field.1 = value.to_string(),
+            None => self.fields.push((name.to_string(), value.to_string())),
+        }
+        self
+    }
+}
+
+async fn post_form(
+    server: &TestServer,
+    bucket: &str,
+    fields: &[(String, String)],
+    filename: &str,
+    file: &[u8],
+) -> RawResponse {
+    let (content_type, body) = form_body(fields, filename, file);
+    // A redirect answer is checked, not followed.
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap();
+    let response = client
+        .post(format!("{}/{bucket}", server.endpoint()))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("POST form");
+    RawResponse::from_reqwest(response).await.unwrap()
+}
+
+fn quoted_md5(data: &[u8]) -> String {
+    format!("\"{}\"", hex::encode(Md5::digest(data)))
+}
+
+#[tokio::test]
+async fn signed_form_with_every_condition_kind_stores_the_object() {
+    let server = shared_server(&SERVER);
+    let client = server.s3_client();
+    let bucket = unique_bucket("post-v4");
+    create_bucket(&client, &bucket).await;
+    let conditions = [
+        format!(r#"{{"bucket":"{bucket}"}}"#),
+        r#"["starts-with","$key","uploads/"]"#.to_string(),
+        r#"["eq","$Content-Type","text/plain"]"#.to_string(),
+        r#"["content-length-range",1,1024]"#.to_string(),
+        r#"{"success_action_status":"201"}"#.to_string(),
+        r#"["starts-with","$x-amz-meta-owner",""]"#.to_string(),
+        r#"["eq","$Cache-Control","max-age=60"]"#.to_string(),
+    ];
+    let form = SignedForm::v4(
+        server,
+        600,
+        &conditions,
+        &[
+            ("key", "uploads/${filename}"),
+            ("Content-Type", "text/plain"),
+            ("success_action_status", "201"),
+            ("x-amz-meta-owner", "alice"),
+            ("Cache-Control", "max-age=60"),
+            // Exempt from the policy, as S3 exempts them.
+            ("x-ignore-tracking", "anything"),
+        ],
+    );
+    let data = b"hello from a browser form";
+    let response = post_form(server, &bucket, &form.fields, "notes.txt", data).await;
+    assert_eq!(response.status, 201, "{}", response.text());
+    let xml = response.text();
+    assert!(xml.contains("<PostResponse>"), "{xml}");
+    assert_eq!(
+        xml_element(&xml, "Bucket").as_deref(),
+        Some(bucket.as_str())
+    );
+    assert_eq!(
+        xml_element(&xml, "Key").as_deref(),
+        Some("uploads/notes.txt")
+    );
+    assert_eq!(
+        xml_element(&xml, "ETag").map(|e| e.replace("&quot;", "\"")),
+        Some(quoted_md5(data))
+    );
+    assert_eq!(response.header("etag"), Some(quoted_md5(data).as_str()));
+
+    assert_eq!(get_bytes(&client, &bucket, "uploads/notes.txt").await, data);
+    let head = client
+        .head_object()
+        .bucket(&bucket)
+        .key("uploads/notes.txt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.content_type(), Some("text/plain"));
+    assert_eq!(head.cache_control(), Some("max-age=60"));
+    assert_eq!(
+        head.metadata()
+            .and_then(|m| m.get("owner"))
+            .map(String::as_str),
+        Some("alice")
+    );
+}
+
+#[tokio::test]
+async fn success_status_and_redirect_answer_as_s3() {
+    let server = shared_server(&SERVER);
+    let client = server.s3_client();
+    let bucket = unique_bucket("post-status");
+    create_bucket(&client, &bucket).await;
+    let base = [
+        format!(r#"["eq","$bucket","{bucket}"]"#),
+        r#"["starts-with","$key",""]"#.to_string(),
+    ];
+
+    // No success field: 204 with ETag and Location.
+    let form = SignedForm::v4(server, 600, &base, &[("key", "plain")]);
+    let response = post_form(server, &bucket, &form.fields, "a.bin", b"one").await;
+    assert_eq!(response.status, 204, "{}", response.text());
+    assert_eq!(response.header("etag"), Some(quoted_md5(b"one").as_str()));
+    assert!(response
+        .header("location")
+        .is_some_and(|l| l.ends_with(&format!("/{bucket}/plain"))));
+
+    let mut conditions = base.to_vec();
+    conditions.push(r#"["eq","$success_action_status","200"]"#.to_string());
+    let form = SignedForm::v4(
+        server,
+        600,
+        &conditions,
+        &[("key", "two"), ("success_action_status", "200")],
+    );
+    let response = post_form(server, &bucket, &form.fields, "b.bin", b"two").await;
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert!(response.body.is_empty());
+
+    let mut conditions = base.to_vec();
+    conditions.push(
+        r#"["starts-with","$success_action_redirect","https://app.example/done"]"#.to_string(),
+    );
+    let form = SignedForm::v4(
+        server,
+        600,
+        &conditions,
+        &[
+            ("key", "dir/three file"),
+            (
+                "success_action_redirect",
+                "https://app.example/done?from=form",
+            ),
+        ],
+    );
+    let response = post_form(server, &bucket, &form.fields, "c.bin", b"three").await;
+    assert_eq!(response.status, 303, "{}", response.text());
+    let location = response.header("location").unwrap();
+    let etag_encoded = format!("%22{}%22", hex::encode(Md5::digest(b"three")));
+    assert_eq!(
+        location,
+        format!(
+            "https://app.example/done?from=form&bucket={bucket}&key=dir%2Fthree%20file&etag={etag_encoded}"
+        )
+    );
+    assert_eq!(
+        get_bytes(&client, &bucket, "dir/three file").await,
+        b"three"
+    );
+}
+
+#[tokio::test]
+async fn sigv2_signed_form_is_accepted_and_a_wrong_signature_refused() {
+    let server = shared_server(&SERVER);
+    let client = server.s3_client();
+    let bucket = unique_bucket("post-v2");
+    create_bucket(&client, &bucket).await;
+    let conditions = [
+        format!(r#"{{"bucket":"{bucket}"}}"#),
+        r#"{"key":"v2.txt"}"#.to_string(),
+    ];
+    let form = SignedForm::v2(server, &conditions, &[("key", "v2.txt")]);
+    let response = post_form(server, &bucket, &form.fields, "v2.txt", b"v2 body").await;
+    assert_eq!(response.status, 204, "{}", response.text());
+    assert_eq!(get_bytes(&client, &bucket, "v2.txt").await, b"v2 body");
+
+    let tampered = SignedForm::v2(server, &conditions, &[("key", "v2.txt")])
+        .set("signature", &STANDARD.encode([0u8; 20]));
+    post_form(server, &bucket, &tampered.fields, "x", b"other")
+        .await
+        .assert_error(403, "SignatureDoesNotMatch");
+    assert_eq!(get_bytes(&client, &bucket, "v2.txt").await, b"v2 body");
+}
+
+#[tokio::test]
+async fn refused_forms_answer_s3_errors_and_store_nothing() {
+    let server = shared_server(&SERVER);
+    let client = server.s3_client();
+    let bucket = unique_bucket("post-refused");
+    create_bucket(&client, &bucket).await;
+    let conditions = [
+        format!(r#"{{"bucket":"{bucket}"}}"#),
+        r#"["starts-with","$key","ok/"]"#.to_string(),
+        r#"["content-length-range",10,100]"#.to_string(),
+    ];
+    let good = || SignedForm::v4(server, 600, &conditions, &[("key", "ok/file")]);
+    let file = [7u8; 50];
+
+    // Each refusal: (what, form, file, status, code, message fragment).
+    let too_large = vec![1u8; 3 * 1024 * 1024];
+    let cases: Vec<(&str, SignedForm, &[u8], u16, &str, &str)> = vec![
+        (
+            "bad signature",
+            good().set("x-amz-signature", &"0".repeat(64)),
+            &file,
+            403,
+            "SignatureDoesNotMatch",
+            "",
+        ),
+        (
+            "wrong secret",
+            SignedForm::v4_with_secret(
+                server,
+                "not-the-secret",
+                600,
+                &conditions,
+                &[("key", "ok/file")],
+            ),
+            &file,
+            403,
+            "SignatureDoesNotMatch",
+            "",
+        ),
+        (
+            "expired policy",
+            SignedForm::v4(server, -60, &conditions, &[("key", "ok/file")]),
+            &file,
+            403,
+            "AccessDenied",
+            "Policy expired",
+        ),
+        (
+            "key outside the starts-with condition",
+            good().set("key", "elsewhere/file"),
+            &file,
+            403,
+            "AccessDenied",
+            "Invalid according to Policy",
+        ),
+        (
+            "field no condition covers",
+            good().set("x-amz-meta-smuggled", "1"),
+            &file,
+            403,
+            "AccessDenied",
+            "Extra input fields: x-amz-meta-smuggled",
+        ),
+        (
+            "policy that is not JSON",
+            good().set("policy", &STANDARD.encode("not json")),
+            &file,
+            // The signature covers the policy text, so re-signing is not
+            // needed to reach the document check: the signature fails first.
+            403,
+            "SignatureDoesNotMatch",
+            "",
+        ),
+        (
+            "file over content-length-range",
+            good(),
+            &too_large,
+            400,
+            "EntityTooLarge",
+            "",
+        ),
+        (
+            "file under content-length-range",
+            good(),
+            &[1u8; 3],
+            400,
+            "EntityTooSmall",
+            "",
+        ),
+        (
+            "unknown access key",
+            good().set(
+                "x-amz-credential",
+                &format!(
+                    "nosuchkey/{}/us-east-1/s3/aws4_request",
+                    date_parts(SystemTime::now()).2
+                ),
+            ),
+            &file,
+            403,
+            "InvalidAccessKeyId",
+            "",
+        ),
+    ];
+    for (what, form, file, status, code, fragment) in cases {
+        let response = post_form(server, &bucket, &form.fields, "f.bin", file).await;
+        assert_eq!(
+            (response.status, response.error_code().as_deref()),
+            (status, Some(code)),
+            "{what}: {}",
+            response.text()
+        );
+        let message = response.error_message().unwrap_or_default();
+        assert!(message.contains(fragment), "{what}: message {message:?}");
+        assert_object_absent(&client, &bucket, "ok/file").await;
+        assert_object_absent(&client, &bucket, "elsewhere/file").await;
+    }
+
+    // A signed policy that is not a policy document: 400 InvalidPolicyDocument.
+    let not_a_policy = STANDARD.encode(r#"{"conditions":[]}"#);
+    let now = SystemTime::now();
+    let (_, amz_date, day) = date_parts(now);
+    let credential = format!("{}/{day}/us-east-1/s3/aws4_request", server.access_key());
+    let key = hmac_sha256(format!("AWS4{}", server.secret_key()).as_bytes(), &day);
+    let key = hmac_sha256(
+        &hmac_sha256(&hmac_sha256(&key, "us-east-1"), "s3"),
+        "aws4_request",
+    );
+    let fields: Vec<(String, String)> = [
+        ("key", "ok/file".to_string()),
+        ("x-amz-algorithm", "AWS4-HMAC-SHA256".to_string()),
+        ("x-amz-credential", credential),
+        ("x-amz-date", amz_date),
+        ("policy", not_a_policy.clone()),
+        (
+            "x-amz-signature",
+            hex::encode(hmac_sha256(&key, &not_a_policy)),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    post_form(server, &bucket, &fields, "f.bin", &file)
+        .await
+        .assert_error(400, "InvalidPolicyDocument");
+
+    // Not a form at all.
+    let response = server
+        .http_client()
+        .post(format!("{}/{bucket}", server.endpoint()))
+        .header("content-type", "application/octet-stream")
+        .body("raw")
+        .send()
+        .await
+        .unwrap();
+    RawResponse::from_reqwest(response)
+        .await
+        .unwrap()
+        .assert_error(412, "PreconditionFailed");
+
+    // The file must come with a key.
+    let no_key = SignedForm::v4(server, 600, &conditions, &[]);
+    post_form(server, &bucket, &no_key.fields, "f.bin", &file)
+        .await
+        .assert_error(400, "InvalidArgument");
+    assert_object_absent(&client, &bucket, "ok/file").await;
+
+    // The good form still works after all that.
+    let response = post_form(server, &bucket, &good().fields, "f.bin", &file).await;
+    assert_eq!(response.status, 204, "{}", response.text());
+    assert_eq!(get_bytes(&client, &bucket, "ok/file").await, file);
+}
+
+#[tokio::test]
+async fn unsigned_form_is_decided_by_the_bucket_policy() {
+    let server = shared_server(&SERVER);
+    let client = server.s3_client();
+    let bucket = unique_bucket("post-anon");
+    create_bucket(&client, &bucket).await;
+    let fields = |key: &str| vec![("key".to_string(), key.to_string())];
+
+    post_form(server, &bucket, &fields("public/a.txt"), "a.txt", b"anon")
+        .await
+        .assert_error(403, "AccessDenied");
+    assert_object_absent(&client, &bucket, "public/a.txt").await;
+
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":["*"]}},"Action":["s3:PutObject"],"Resource":["arn:aws:s3:::{bucket}/public/*"]}}]}}"#
+    );
+    client
+        .put_bucket_policy()
+        .bucket(&bucket)
+        .policy(&policy)
+        .send()
+        .await
+        .expect("PutBucketPolicy");
+    let response = post_form(server, &bucket, &fields("public/a.txt"), "a.txt", b"anon").await;
+    assert_eq!(response.status, 204, "{}", response.text());
+    assert_eq!(get_bytes(&client, &bucket, "public/a.txt").await, b"anon");
+
+    post_form(server, &bucket, &fields("private/b.txt"), "b.txt", b"anon")
+        .await
+        .assert_error(403, "AccessDenied");
+    assert_object_absent(&client, &bucket, "private/b.txt").await;
+}
