@@ -3,9 +3,11 @@
 //! AWS CLI v1 in `conformance/clients/`), and MinIO's S3 extensions
 //! (force-delete of a prefix, listings with metadata, listen requests that
 //! must answer 501 rather than another operation's body), and MinIO's
-//! admin API as minio-py's `MinioAdmin` drives it.
+//! admin API as minio-py's `MinioAdmin` drives it. Browser-form uploads
+//! (POST Object) from boto3, minio-js and a real browser.
 
 mod minio_admin;
 mod minio_extensions;
+mod post_forms;
 mod python_clients;
 mod sigv2;

@@ -9,158 +9,27 @@ use std::time::{Duration, SystemTime};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use conformance::expect::xml_element;
+use conformance::post_form::{date_parts, form_body, sign_policy_v4, PostForm};
 use conformance::{unique_bucket, RawResponse, TestServer};
-use hmac::{Hmac, Mac};
 use md5::{Digest, Md5};
-use sha1::Sha1;
-use sha2::Sha256;
 
 use crate::common::{assert_object_absent, create_bucket, get_bytes, shared_server};
 
 static SERVER: OnceLock<TestServer> = OnceLock::new();
 
-/// A multipart/form-data body: the fields in order, then the file.
-fn form_body(fields: &[(String, String)], filename: &str, file: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "----minnowFormBoundary7MA4YWxkTrZu0gW";
-    let mut body = Vec::new();
-    for (name, value) in fields {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-            )
-            .as_bytes(),
-        );
-    }
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(file);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
-fn hmac_sha256(key: &[u8], data: &str) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
-    mac.update(data.as_bytes());
-    mac.finalize().into_bytes().to_vec()
-}
-
-fn iso8601(at: SystemTime) -> String {
-    date_parts(at).0
-}
-
-/// (`2030-01-01T00:00:00Z`, `20300101T000000Z`, `20300101`) of `at`.
-fn date_parts(at: SystemTime) -> (String, String, String) {
-    let secs = at.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs() as i64;
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
-    (
-        format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z"),
-        format!("{year:04}{month:02}{day:02}T{h:02}{m:02}{s:02}Z"),
-        format!("{year:04}{month:02}{day:02}"),
+fn v4(
+    server: &TestServer,
+    expires_in: i64,
+    conditions: &[String],
+    fields: &[(&str, &str)],
+) -> PostForm {
+    PostForm::v4(
+        server.access_key(),
+        server.secret_key(),
+        expires_in,
+        conditions,
+        fields,
     )
-}
-
-/// A form signed with SigV4: `extra` conditions (JSON array items) and
-/// `fields`, plus the signature fields and their conditions.
-struct SignedForm {
-    fields: Vec<(String, String)>,
-}
-
-impl SignedForm {
-    fn v4(
-        server: &TestServer,
-        expires_in: i64,
-        conditions: &[String],
-        fields: &[(&str, &str)],
-    ) -> Self {
-        Self::v4_with_secret(server, server.secret_key(), expires_in, conditions, fields)
-    }
-
-    fn v4_with_secret(
-        server: &TestServer,
-        secret: &str,
-        expires_in: i64,
-        conditions: &[String],
-        fields: &[(&str, &str)],
-    ) -> Self {
-        let now = SystemTime::now();
-        let (_, amz_date, day) = date_parts(now);
-        let credential = format!("{}/{day}/us-east-1/s3/aws4_request", server.access_key());
-        let expiration = if expires_in >= 0 {
-            now + Duration::from_secs(expires_in as u64)
-        } else {
-            now - Duration::from_secs(expires_in.unsigned_abs())
-        };
-        let mut all = conditions.to_vec();
-        all.push(r#"{"x-amz-algorithm":"AWS4-HMAC-SHA256"}"#.to_string());
-        all.push(format!(r#"{{"x-amz-credential":"{credential}"}}"#));
-        all.push(format!(r#"{{"x-amz-date":"{amz_date}"}}"#));
-        let policy = format!(
-            r#"{{"expiration":"{}","conditions":[{}]}}"#,
-            iso8601(expiration),
-            all.join(",")
-        );
-        let policy = STANDARD.encode(policy);
-        let key = hmac_sha256(format!("AWS4{secret}").as_bytes(), &day);
-        let key = hmac_sha256(&key, "us-east-1");
-        let key = hmac_sha256(&key, "s3");
-        let key = hmac_sha256(&key, "aws4_request");
-        let signature = hex::encode(hmac_sha256(&key, &policy));
-        let mut out: Vec<(String, String)> = fields
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        out.push(("x-amz-algorithm".into(), "AWS4-HMAC-SHA256".into()));
-        out.push(("x-amz-credential".into(), credential));
-        out.push(("x-amz-date".into(), amz_date));
-        out.push(("policy".into(), policy));
-        out.push(("x-amz-signature".into(), signature));
-        Self { fields: out }
-    }
-
-    fn v2(server: &TestServer, conditions: &[String], fields: &[(&str, &str)]) -> Self {
-        let expiration = SystemTime::now() + Duration::from_secs(600);
-        let policy = format!(
-            r#"{{"expiration":"{}","conditions":[{}]}}"#,
-            iso8601(expiration),
-            conditions.join(",")
-        );
-        let policy = STANDARD.encode(policy);
-        let mut mac = Hmac::<Sha1>::new_from_slice(server.secret_key().as_bytes()).unwrap();
-        mac.update(policy.as_bytes());
-        let signature = STANDARD.encode(mac.finalize().into_bytes());
-        let mut out: Vec<(String, String)> = fields
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        out.push(("AWSAccessKeyId".into(), server.access_key().into()));
-        out.push(("policy".into(), policy));
-        out.push(("signature".into(), signature));
-        Self { fields: out }
-    }
-
-    fn set(mut self, name: &str, value: &str) -> Self {
-        match self.fields.iter_mut().find(|(n, _)| n == name) {
-            Some(field) => field.1 = value.to_string(),
-            None => self.fields.push((name.to_string(), value.to_string())),
-        }
-        self
-    }
 }
 
 async fn post_form(
@@ -207,7 +76,7 @@ async fn signed_form_with_every_condition_kind_stores_the_object() {
         r#"["starts-with","$x-amz-meta-owner",""]"#.to_string(),
         r#"["eq","$Cache-Control","max-age=60"]"#.to_string(),
     ];
-    let form = SignedForm::v4(
+    let form = v4(
         server,
         600,
         &conditions,
@@ -270,7 +139,7 @@ async fn success_status_and_redirect_answer_as_s3() {
     ];
 
     // No success field: 204 with ETag and Location.
-    let form = SignedForm::v4(server, 600, &base, &[("key", "plain")]);
+    let form = v4(server, 600, &base, &[("key", "plain")]);
     let response = post_form(server, &bucket, &form.fields, "a.bin", b"one").await;
     assert_eq!(response.status, 204, "{}", response.text());
     assert_eq!(response.header("etag"), Some(quoted_md5(b"one").as_str()));
@@ -280,7 +149,7 @@ async fn success_status_and_redirect_answer_as_s3() {
 
     let mut conditions = base.to_vec();
     conditions.push(r#"["eq","$success_action_status","200"]"#.to_string());
-    let form = SignedForm::v4(
+    let form = v4(
         server,
         600,
         &conditions,
@@ -294,7 +163,7 @@ async fn success_status_and_redirect_answer_as_s3() {
     conditions.push(
         r#"["starts-with","$success_action_redirect","https://app.example/done"]"#.to_string(),
     );
-    let form = SignedForm::v4(
+    let form = v4(
         server,
         600,
         &conditions,
@@ -332,13 +201,23 @@ async fn sigv2_signed_form_is_accepted_and_a_wrong_signature_refused() {
         format!(r#"{{"bucket":"{bucket}"}}"#),
         r#"{"key":"v2.txt"}"#.to_string(),
     ];
-    let form = SignedForm::v2(server, &conditions, &[("key", "v2.txt")]);
+    let form = PostForm::v2(
+        server.access_key(),
+        server.secret_key(),
+        &conditions,
+        &[("key", "v2.txt")],
+    );
     let response = post_form(server, &bucket, &form.fields, "v2.txt", b"v2 body").await;
     assert_eq!(response.status, 204, "{}", response.text());
     assert_eq!(get_bytes(&client, &bucket, "v2.txt").await, b"v2 body");
 
-    let tampered = SignedForm::v2(server, &conditions, &[("key", "v2.txt")])
-        .set("signature", &STANDARD.encode([0u8; 20]));
+    let tampered = PostForm::v2(
+        server.access_key(),
+        server.secret_key(),
+        &conditions,
+        &[("key", "v2.txt")],
+    )
+    .set("signature", &STANDARD.encode([0u8; 20]));
     post_form(server, &bucket, &tampered.fields, "x", b"other")
         .await
         .assert_error(403, "SignatureDoesNotMatch");
@@ -356,12 +235,12 @@ async fn refused_forms_answer_s3_errors_and_store_nothing() {
         r#"["starts-with","$key","ok/"]"#.to_string(),
         r#"["content-length-range",10,100]"#.to_string(),
     ];
-    let good = || SignedForm::v4(server, 600, &conditions, &[("key", "ok/file")]);
+    let good = || v4(server, 600, &conditions, &[("key", "ok/file")]);
     let file = [7u8; 50];
 
     // Each refusal: (what, form, file, status, code, message fragment).
     let too_large = vec![1u8; 3 * 1024 * 1024];
-    let cases: Vec<(&str, SignedForm, &[u8], u16, &str, &str)> = vec![
+    let cases: Vec<(&str, PostForm, &[u8], u16, &str, &str)> = vec![
         (
             "bad signature",
             good().set("x-amz-signature", &"0".repeat(64)),
@@ -372,8 +251,8 @@ async fn refused_forms_answer_s3_errors_and_store_nothing() {
         ),
         (
             "wrong secret",
-            SignedForm::v4_with_secret(
-                server,
+            PostForm::v4(
+                server.access_key(),
                 "not-the-secret",
                 600,
                 &conditions,
@@ -386,7 +265,7 @@ async fn refused_forms_answer_s3_errors_and_store_nothing() {
         ),
         (
             "expired policy",
-            SignedForm::v4(server, -60, &conditions, &[("key", "ok/file")]),
+            v4(server, -60, &conditions, &[("key", "ok/file")]),
             &file,
             403,
             "AccessDenied",
@@ -468,11 +347,6 @@ async fn refused_forms_answer_s3_errors_and_store_nothing() {
     let now = SystemTime::now();
     let (_, amz_date, day) = date_parts(now);
     let credential = format!("{}/{day}/us-east-1/s3/aws4_request", server.access_key());
-    let key = hmac_sha256(format!("AWS4{}", server.secret_key()).as_bytes(), &day);
-    let key = hmac_sha256(
-        &hmac_sha256(&hmac_sha256(&key, "us-east-1"), "s3"),
-        "aws4_request",
-    );
     let fields: Vec<(String, String)> = [
         ("key", "ok/file".to_string()),
         ("x-amz-algorithm", "AWS4-HMAC-SHA256".to_string()),
@@ -481,7 +355,7 @@ async fn refused_forms_answer_s3_errors_and_store_nothing() {
         ("policy", not_a_policy.clone()),
         (
             "x-amz-signature",
-            hex::encode(hmac_sha256(&key, &not_a_policy)),
+            sign_policy_v4(server.secret_key(), &day, &not_a_policy),
         ),
     ]
     .into_iter()
@@ -506,7 +380,7 @@ async fn refused_forms_answer_s3_errors_and_store_nothing() {
         .assert_error(412, "PreconditionFailed");
 
     // The file must come with a key.
-    let no_key = SignedForm::v4(server, 600, &conditions, &[]);
+    let no_key = v4(server, 600, &conditions, &[]);
     post_form(server, &bucket, &no_key.fields, "f.bin", &file)
         .await
         .assert_error(400, "InvalidArgument");
