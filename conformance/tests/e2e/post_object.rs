@@ -240,7 +240,8 @@ async fn refused_forms_answer_s3_errors_and_store_nothing() {
 
     // Each refusal: (what, form, file, status, code, message fragment).
     let too_large = vec![1u8; 3 * 1024 * 1024];
-    let cases: Vec<(&str, PostForm, &[u8], u16, &str, &str)> = vec![
+    type Refusal<'a> = (&'a str, PostForm, &'a [u8], u16, &'a str, &'a str);
+    let cases: Vec<Refusal> = vec![
         (
             "bad signature",
             good().set("x-amz-signature", &"0".repeat(64)),
@@ -296,6 +297,14 @@ async fn refused_forms_answer_s3_errors_and_store_nothing() {
             403,
             "SignatureDoesNotMatch",
             "",
+        ),
+        (
+            "server-side encryption without a KMS",
+            good().set("x-amz-server-side-encryption", "AES256"),
+            &file,
+            501,
+            "NotImplemented",
+            "KMS",
         ),
         (
             "file over content-length-range",
@@ -423,4 +432,48 @@ async fn unsigned_form_is_decided_by_the_bucket_policy() {
         .await
         .assert_error(403, "AccessDenied");
     assert_object_absent(&client, &bucket, "private/b.txt").await;
+}
+
+#[tokio::test]
+async fn checksum_field_is_verified_and_stored() {
+    let server = shared_server(&SERVER);
+    let client = server.s3_client();
+    let bucket = unique_bucket("post-checksum");
+    create_bucket(&client, &bucket).await;
+    let data = b"checked by crc32";
+    let crc = STANDARD.encode(crc32fast::hash(data).to_be_bytes());
+    let conditions = [
+        format!(r#"{{"bucket":"{bucket}"}}"#),
+        r#"["starts-with","$key","sum/"]"#.to_string(),
+        r#"["starts-with","$x-amz-checksum-crc32",""]"#.to_string(),
+    ];
+    let wrong = STANDARD.encode(0u32.to_be_bytes());
+    let form = v4(
+        server,
+        600,
+        &conditions,
+        &[("key", "sum/bad"), ("x-amz-checksum-crc32", &wrong)],
+    );
+    post_form(server, &bucket, &form.fields, "f", data)
+        .await
+        .assert_error(400, "BadDigest");
+    assert_object_absent(&client, &bucket, "sum/bad").await;
+
+    let form = v4(
+        server,
+        600,
+        &conditions,
+        &[("key", "sum/good"), ("x-amz-checksum-crc32", &crc)],
+    );
+    let response = post_form(server, &bucket, &form.fields, "f", data).await;
+    assert_eq!(response.status, 204, "{}", response.text());
+    let head = client
+        .head_object()
+        .bucket(&bucket)
+        .key("sum/good")
+        .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.checksum_crc32(), Some(crc.as_str()));
 }

@@ -130,6 +130,17 @@ where
         fields.push((name, value));
     };
 
+    // As for a PUT: encryption needs a KMS minnow does not have, and
+    // storing the object unencrypted would be a silent lie.
+    if let Some((name, _)) = fields
+        .iter()
+        .find(|(name, _)| name.starts_with("x-amz-server-side-encryption"))
+    {
+        return Err(ApiError::with_message(
+            S3Code::NotImplemented,
+            format!("Server side encryption specified but KMS is not configured ({name})"),
+        ));
+    }
     let filename = file.file_name().unwrap_or("").to_string();
     let key_index = fields
         .iter()
