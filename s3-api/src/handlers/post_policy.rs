@@ -269,7 +269,7 @@ mod tests {
             .collect()
     }
 
-    const BEFORE_EXPIRY: Duration = Duration::from_secs(1_900_000_000);
+    const BEFORE_EXPIRY: Duration = Duration::from_secs(1_800_000_000);
 
     fn at(secs: Duration) -> SystemTime {
         SystemTime::UNIX_EPOCH + secs
