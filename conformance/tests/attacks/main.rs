@@ -18,7 +18,9 @@
 //! - `audit_log`: denials, failed signatures and admin actions are recorded, secrets never;
 //! - `metrics_scrape`: the metrics endpoints need a signature unless made public;
 //! - `policy_evaluation`: a user's own Deny beats a bucket Allow, unknown policy elements are
-//!   refused, and `Action: "*"` never reaches the admin API.
+//!   refused, and `Action: "*"` never reaches the admin API;
+//! - `post_forms`: browser forms give their signer no more than its rights, stay in the bucket
+//!   they were signed for, and refuse fields slipped into them.
 
 mod common;
 
@@ -29,6 +31,7 @@ mod cross_bucket_copy;
 mod hostile_keys;
 mod metrics_scrape;
 mod policy_evaluation;
+mod post_forms;
 mod signature_replay;
 mod slow_bodies;
 mod unsigned_headers;
