@@ -299,6 +299,14 @@ async fn refused_forms_answer_s3_errors_and_store_nothing() {
             "",
         ),
         (
+            "fields before the file over 64 KiB",
+            good().set("x-ignore-padding", &"p".repeat(70 * 1024)),
+            &file,
+            400,
+            "MaxPostPreDataLengthExceededError",
+            "",
+        ),
+        (
             "server-side encryption without a KMS",
             good().set("x-amz-server-side-encryption", "AES256"),
             &file,

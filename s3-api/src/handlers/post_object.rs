@@ -33,6 +33,10 @@ use crate::{BoxError, ResponseBody};
 /// 20 KB; MinIO more. A policy with many `x-amz-meta-*` fields fits well.
 pub const MAX_FORM_FIELDS_BYTES: usize = 64 * 1024;
 
+/// The most fields before the file (S3 has no use for more than a few
+/// dozen); more is answered as fields too large.
+const MAX_FORM_FIELDS: usize = 1000;
+
 /// What is read after the file (ignored fields, the closing boundary)
 /// before the answer; a client sending more gets its connection closed.
 const MAX_TRAILING_BYTES: usize = 64 * 1024;
@@ -106,6 +110,9 @@ where
         let name = field.name().unwrap_or("").to_ascii_lowercase();
         if name == "file" {
             break field;
+        }
+        if fields.len() >= MAX_FORM_FIELDS {
+            return Err(PostPolicyError::FieldsTooLarge.into());
         }
         let mut value = Vec::new();
         fields_size += name.len();
