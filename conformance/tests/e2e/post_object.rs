@@ -485,3 +485,47 @@ async fn checksum_field_is_verified_and_stored() {
         .unwrap();
     assert_eq!(head.checksum_crc32(), Some(crc.as_str()));
 }
+
+#[tokio::test]
+async fn fields_after_the_file_are_ignored() {
+    let server = shared_server(&SERVER);
+    let client = server.s3_client();
+    let bucket = unique_bucket("post-trailing");
+    create_bucket(&client, &bucket).await;
+    let conditions = [
+        format!(r#"{{"bucket":"{bucket}"}}"#),
+        r#"{"key":"late"}"#.to_string(),
+    ];
+    let form = v4(server, 600, &conditions, &[("key", "late")]);
+    let (content_type, mut body) = form_body(&form.fields, "f", b"the file");
+    // Reopen the form after the file: S3 reads up to the file and ignores
+    // the rest, so no condition is needed for what follows it.
+    let boundary = content_type.split("boundary=").nth(1).unwrap().to_string();
+    let closing = format!("\r\n--{boundary}--\r\n");
+    body.truncate(body.len() - closing.len());
+    body.extend_from_slice(
+        format!(
+            "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"x-amz-meta-late\"\r\n\r\nafter the file{closing}"
+        )
+        .as_bytes(),
+    );
+    let response = server
+        .http_client()
+        .post(format!("{}/{bucket}", server.endpoint()))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let response = RawResponse::from_reqwest(response).await.unwrap();
+    assert_eq!(response.status, 204, "{}", response.text());
+    let head = client
+        .head_object()
+        .bucket(&bucket)
+        .key("late")
+        .send()
+        .await
+        .unwrap();
+    assert!(head.metadata().is_none_or(|m| !m.contains_key("late")));
+    assert_eq!(get_bytes(&client, &bucket, "late").await, b"the file");
+}
