@@ -2,7 +2,8 @@
 //! after reading the form: a well-signed form gives its signer no more than
 //! the signer's own rights (`s3:PutObject` on the key), a form signed for
 //! one bucket cannot be posted to another, and a field slipped into a signed
-//! form (metadata, a second key) is refused rather than stored.
+//! form (metadata, a second key) is refused rather than stored; forged and
+//! denied forms are in the audit log.
 
 use std::sync::OnceLock;
 
@@ -140,4 +141,74 @@ async fn fields_added_to_a_signed_form_are_refused() {
         .await
         .unwrap();
     assert!(head.metadata().is_none_or(|m| m.is_empty()));
+}
+
+#[tokio::test]
+async fn forged_and_denied_forms_are_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.log");
+    let server = TestServer::spawn(conformance::ServerOptions {
+        env: vec![("MINNOW_AUDIT_LOG".to_string(), log.display().to_string())],
+        ..conformance::ServerOptions::default()
+    })
+    .expect("starting a server with an audit log");
+    let root = server.s3_client();
+    let bucket = unique_bucket("atk-post-audit");
+    create_bucket(&root, &bucket).await;
+    let conditions = [
+        format!(r#"{{"bucket":"{bucket}"}}"#),
+        r#"["starts-with","$key",""]"#.to_string(),
+    ];
+    // Root's access key with a wrong secret, then an unsigned form.
+    let forged = PostForm::v4(
+        server.access_key(),
+        "not-the-root-password",
+        600,
+        &conditions,
+        &[("key", "forged.txt")],
+    );
+    post(&server, &bucket, &forged, b"x")
+        .await
+        .assert_error(403, "SignatureDoesNotMatch");
+    let anonymous = PostForm {
+        fields: vec![("key".to_string(), "anonymous.txt".to_string())],
+    };
+    post(&server, &bucket, &anonymous, b"x")
+        .await
+        .assert_error(403, "AccessDenied");
+
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let has = |fragments: &[&str]| {
+        lines
+            .iter()
+            .filter(|line| fragments.iter().all(|f| line.contains(f)))
+            .count()
+            == 1
+    };
+    let root_key = format!("\"accessKey\":\"{}\"", server.access_key());
+    assert!(
+        has(&[
+            "\"event\":\"authentication_failure\"",
+            "\"operation\":\"PostObject\"",
+            "\"key\":\"forged.txt\"",
+            "\"errorCode\":\"SignatureDoesNotMatch\"",
+            &root_key,
+        ]),
+        "audit log:\n{text}"
+    );
+    assert!(
+        has(&[
+            "\"event\":\"authorization_denied\"",
+            "\"operation\":\"PostObject\"",
+            "\"key\":\"anonymous.txt\"",
+            "\"accessKey\":null",
+        ]),
+        "audit log:\n{text}"
+    );
+    let signature = forged.get("x-amz-signature").unwrap();
+    assert!(
+        !text.contains(signature),
+        "the signature was logged:\n{text}"
+    );
 }
