@@ -7,6 +7,7 @@
 //! themselves right, and against `target/debug/minnow` prove the server right.
 
 pub mod expect;
+pub mod post_form;
 pub mod process;
 pub mod raw_http;
 pub mod sdk;

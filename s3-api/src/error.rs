@@ -40,6 +40,8 @@ pub enum S3Code {
     InvalidPartOrder,
     /// GET/HEAD `?partNumber=N` past the object's parts (416).
     InvalidPartNumber,
+    /// A POST form's policy that is not base64 JSON of a policy document.
+    InvalidPolicyDocument,
     InvalidRange,
     InvalidRequest,
     /// A tag key or value out of S3's limits, or a key given twice.
@@ -47,8 +49,12 @@ pub enum S3Code {
     InvalidURI,
     KeyTooLongError,
     MalformedPolicy,
+    /// A POST form body that is not readable multipart/form-data.
+    MalformedPOSTRequest,
     MalformedXML,
     MaxMessageLengthExceeded,
+    /// A POST form's fields before the file are over the limit.
+    MaxPostPreDataLengthExceededError,
     MetadataTooLarge,
     MethodNotAllowed,
     MissingContentLength,
@@ -94,14 +100,17 @@ impl S3Code {
             Self::InvalidPart => "InvalidPart",
             Self::InvalidPartOrder => "InvalidPartOrder",
             Self::InvalidPartNumber => "InvalidPartNumber",
+            Self::InvalidPolicyDocument => "InvalidPolicyDocument",
             Self::InvalidRange => "InvalidRange",
             Self::InvalidRequest => "InvalidRequest",
             Self::InvalidTag => "InvalidTag",
             Self::InvalidURI => "InvalidURI",
             Self::KeyTooLongError => "KeyTooLongError",
             Self::MalformedPolicy => "MalformedPolicy",
+            Self::MalformedPOSTRequest => "MalformedPOSTRequest",
             Self::MalformedXML => "MalformedXML",
             Self::MaxMessageLengthExceeded => "MaxMessageLengthExceeded",
+            Self::MaxPostPreDataLengthExceededError => "MaxPostPreDataLengthExceededError",
             Self::MetadataTooLarge => "MetadataTooLarge",
             Self::MethodNotAllowed => "MethodNotAllowed",
             Self::MissingContentLength => "MissingContentLength",
@@ -157,14 +166,17 @@ impl S3Code {
             | Self::InvalidDigest
             | Self::InvalidPart
             | Self::InvalidPartOrder
+            | Self::InvalidPolicyDocument
             | Self::InvalidRequest
             | Self::InvalidTag
             | Self::BadRequest
             | Self::InvalidURI
             | Self::KeyTooLongError
             | Self::MalformedPolicy
+            | Self::MalformedPOSTRequest
             | Self::MalformedXML
             | Self::MaxMessageLengthExceeded
+            | Self::MaxPostPreDataLengthExceededError
             | Self::MetadataTooLarge
             | Self::RequestTimeout
             | Self::XAmzContentSHA256Mismatch
@@ -209,6 +221,9 @@ impl S3Code {
             Self::InvalidPartOrder => {
                 "The list of parts was not in ascending order. The parts list must be specified in order by part number."
             }
+            Self::InvalidPolicyDocument => {
+                "The content of the form does not meet the conditions specified in the policy document."
+            }
             Self::InvalidRange => "The requested range is not satisfiable",
             Self::InvalidPartNumber => "The requested partnumber is not satisfiable",
             Self::InvalidRequest => "Invalid Request",
@@ -217,6 +232,12 @@ impl S3Code {
             Self::InvalidURI => "Couldn't parse the specified URI.",
             Self::KeyTooLongError => "Your key is too long",
             Self::MalformedPolicy => "Policies must be valid JSON and the first byte must be '{'",
+            Self::MalformedPOSTRequest => {
+                "The body of your POST request is not well-formed multipart/form-data."
+            }
+            Self::MaxPostPreDataLengthExceededError => {
+                "Your POST request fields preceding the upload file were too large."
+            }
             Self::MalformedXML => {
                 "The XML you provided was not well-formed or did not validate against our published schema."
             }
@@ -505,6 +526,40 @@ impl From<AuthError> for ApiError {
             AuthError::MissingContentLength => ApiError::new(S3Code::MissingContentLength),
             AuthError::EntityTooLarge => ApiError::new(S3Code::EntityTooLarge),
             AuthError::NotImplemented(what) => ApiError::not_implemented(&what),
+        }
+    }
+}
+
+impl From<crate::handlers::post_policy::PostPolicyError> for ApiError {
+    fn from(error: crate::handlers::post_policy::PostPolicyError) -> Self {
+        use crate::handlers::post_policy::PostPolicyError;
+        let message = error.to_string();
+        match error {
+            PostPolicyError::InvalidPolicyDocument(_) => {
+                ApiError::with_message(S3Code::InvalidPolicyDocument, message)
+            }
+            PostPolicyError::Expired
+            | PostPolicyError::ConditionFailed(_)
+            | PostPolicyError::ExtraField(_) => {
+                ApiError::with_message(S3Code::AccessDenied, message)
+            }
+            PostPolicyError::TooLarge { .. } => ApiError::new(S3Code::EntityTooLarge),
+            PostPolicyError::TooSmall { .. } => ApiError::new(S3Code::EntityTooSmall),
+            PostPolicyError::Malformed(_) => {
+                ApiError::with_message(S3Code::MalformedPOSTRequest, message)
+            }
+            PostPolicyError::InvalidArgument(_) => {
+                ApiError::with_message(S3Code::InvalidArgument, message)
+            }
+            PostPolicyError::FieldsTooLarge => {
+                ApiError::new(S3Code::MaxPostPreDataLengthExceededError)
+            }
+            PostPolicyError::NotMultipart => {
+                ApiError::with_message(S3Code::PreconditionFailed, message).field(
+                    "Condition",
+                    "Bucket POST must be of the enclosure-type multipart/form-data",
+                )
+            }
         }
     }
 }

@@ -713,6 +713,42 @@ proptest! {
     }
 }
 
+const POST_POLICY_SEEDS: &[&str] = &[
+    r#"{"expiration":"2030-01-01T00:00:00.000Z","conditions":[{"bucket":"b"},["starts-with","$key","u/"],["content-length-range",1,1024],["eq","$Content-Type","text/plain"]]}"#,
+    r#"{"expiration":"2001-01-01T00:00:00Z","conditions":[{"success_action_status":201},["eq","$x-amz-meta-a",""]]}"#,
+    r#"{"expiration":"2030-01-01T00:00:00Z","conditions":[["content-length-range","0","99999999999999999999"]]}"#,
+];
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// The browser-form policy: base64 of anything, or of mutated policy
+    /// documents, is a policy or 400 InvalidPolicyDocument; checking any
+    /// form against an accepted policy answers, never panics.
+    #[test]
+    fn post_policy_parser_refuses_with_invalid_policy_document(
+        json in bytes_like(POST_POLICY_SEEDS),
+        raw in any::<bool>(),
+        fields in prop::collection::vec(("[a-z$-]{0,12}", "[ -~]{0,12}"), 0..6),
+    ) {
+        use base64::Engine as _;
+        use crate::handlers::post_policy::PostPolicy;
+        let encoded = if raw {
+            String::from_utf8_lossy(&json).into_owned()
+        } else {
+            base64::engine::general_purpose::STANDARD.encode(&json)
+        };
+        match PostPolicy::parse(&encoded) {
+            Ok(policy) => {
+                if let Err(error) = policy.check(&fields, test_time()) {
+                    assert_code_in(&ApiError::from(error), &[S3Code::AccessDenied]);
+                }
+            }
+            Err(error) => assert_code_in(&ApiError::from(error), &[S3Code::InvalidPolicyDocument]),
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Router
 

@@ -111,6 +111,11 @@ pub enum Endpoint {
     DeleteObjects {
         bucket: String,
     },
+    /// A browser-form upload (`multipart/form-data` to the bucket URL); the
+    /// key and the signature are in the form.
+    PostObject {
+        bucket: String,
+    },
     PutObject {
         bucket: String,
         key: String,
@@ -228,6 +233,7 @@ impl Endpoint {
             | ListObjectsV2 { bucket }
             | ListMultipartUploads { bucket }
             | DeleteObjects { bucket }
+            | PostObject { bucket }
             | PutObject { bucket, .. }
             | CopyObject { bucket, .. }
             | GetObject { bucket, .. }
@@ -277,6 +283,7 @@ impl Endpoint {
             ListObjectsV2 { .. } => "ListObjectsV2",
             ListMultipartUploads { .. } => "ListMultipartUploads",
             DeleteObjects { .. } => "DeleteObjects",
+            PostObject { .. } => "PostObject",
             PutObject { .. } => "PutObject",
             CopyObject { .. } => "CopyObject",
             GetObject { .. } => "GetObject",
@@ -338,6 +345,7 @@ impl Endpoint {
             ListMultipartUploads { .. } => "s3:ListBucketMultipartUploads",
             DeleteObjects { .. } => "s3:DeleteObject",
             PutObject { .. }
+            | PostObject { .. }
             | CopyObject { .. }
             | CreateMultipartUpload { .. }
             | UploadPart { .. }
@@ -633,8 +641,7 @@ fn route_bucket(method: &Method, query: &Query, bucket: String) -> Result<Endpoi
             if query.has("delete") {
                 Endpoint::DeleteObjects { bucket }
             } else {
-                // Browser-form POST uploads.
-                not_implemented("PostObject")
+                Endpoint::PostObject { bucket }
             }
         }
         Method::OPTIONS => Endpoint::CorsPreflight { bucket, key: None },
@@ -1203,7 +1210,6 @@ mod tests {
             ("PUT", "/photos?versioning"),
             ("PUT", "/photos?acl"),
             ("GET", "/photos?object-lock"),
-            ("POST", "/photos"),
             ("PUT", "/photos/k?acl"),
             ("POST", "/photos/k?restore"),
             ("GET", "/photos/k?versionId=abc"),
@@ -1291,6 +1297,7 @@ mod tests {
             ("PUT", "/photos?acl", "NotImplemented"),
             ("GET", "/photos?uploads", "ListMultipartUploads"),
             ("POST", "/photos?delete", "DeleteObjects"),
+            ("POST", "/photos", "PostObject"),
             ("GET", "/photos?policy", "GetBucketPolicy"),
             (
                 "PUT",

@@ -19,7 +19,9 @@
 //! - `metrics_scrape`: the metrics endpoints need a signature unless made public;
 //! - `drive_file_modes`: drive files are 0600 and folders 0700, so other local users read nothing;
 //! - `policy_evaluation`: a user's own Deny beats a bucket Allow, unknown policy elements are
-//!   refused, and `Action: "*"` never reaches the admin API.
+//!   refused, and `Action: "*"` never reaches the admin API;
+//! - `post_forms`: browser forms give their signer no more than its rights, stay in the bucket
+//!   they were signed for, and refuse fields slipped into them.
 
 mod common;
 
@@ -31,6 +33,7 @@ mod drive_file_modes;
 mod hostile_keys;
 mod metrics_scrape;
 mod policy_evaluation;
+mod post_forms;
 mod signature_replay;
 mod slow_bodies;
 mod unsigned_headers;

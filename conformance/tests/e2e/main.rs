@@ -25,6 +25,7 @@ mod multipart;
 mod multipart_retries;
 mod objects_put_get;
 mod part_reads;
+mod post_object;
 mod presigned;
 mod ranges;
 mod restart_durability;

@@ -10,6 +10,7 @@
 
 mod chunked;
 mod payload;
+mod post_form;
 mod sigv2;
 mod sigv4;
 #[cfg(test)]
@@ -19,7 +20,9 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::SystemTime;
 
+pub(crate) use payload::checksum_header;
 pub use payload::{verified_body, VerifiedBody};
+pub(crate) use post_form::verify_post_form;
 pub(crate) use sigv4::UNSIGNED_HEADERS_MESSAGE;
 pub use sigv4::{SigningKeyCache, MAX_CACHED_SIGNING_KEYS};
 

@@ -176,7 +176,7 @@ fn content_length(headers: &http::HeaderMap) -> Result<Option<u64>, AuthError> {
 
 /// The one `x-amz-checksum-<alg>` header, its value checked to be base64 of
 /// the algorithm's digest length.
-fn checksum_header(
+pub(crate) fn checksum_header(
     headers: &http::HeaderMap,
 ) -> Result<Option<(ChecksumAlgorithm, String)>, AuthError> {
     let mut found = None;

@@ -286,7 +286,7 @@ pub(crate) struct Credential<'a> {
     pub(crate) service: &'a str,
 }
 
-fn parse_credential(value: &str) -> Result<Credential<'_>, String> {
+pub(crate) fn parse_credential(value: &str) -> Result<Credential<'_>, String> {
     // From the right: an access key containing '/' still parses.
     let mut fields = value.rsplitn(5, '/');
     let terminator = fields.next().unwrap_or("");

@@ -26,6 +26,8 @@ mod list;
 pub mod metrics_auth;
 mod multipart;
 pub(crate) mod object;
+mod post_object;
+pub mod post_policy;
 mod tagging;
 
 #[cfg(test)]
@@ -461,6 +463,17 @@ where
     *operation = Operation(endpoint.name());
     facts.bucket = endpoint.bucket().map(str::to_string);
     facts.key = endpoint.key().map(str::to_string);
+
+    // A browser form carries its signature in the form, not the request
+    // head: the handler authenticates and authorizes once it read the fields.
+    if let Endpoint::PostObject { bucket } = &endpoint {
+        let origin = parts.headers.get(http::header::ORIGIN).cloned();
+        let result = post_object::post_object(state, &parts, body, bucket, facts).await;
+        return match origin {
+            Some(origin) => cors::annotate(state, bucket, &origin, &Method::POST, result).await,
+            None => result,
+        };
+    }
 
     // Public endpoints: no signature looked at.
     match &endpoint {
@@ -902,6 +915,8 @@ where
             key,
             upload_id,
         } => multipart::list_parts(state, &ctx, &bucket, &key, &upload_id).await,
+        // Served before authentication, in `serve`.
+        PostObject { .. } => Err(ApiError::new(S3Code::MethodNotAllowed)),
         MinioHealth { path } => Err(ApiError::not_implemented(&format!("/minio/health/{path}"))),
         MinioAdmin { path } => Err(ApiError::not_implemented(&format!("/minio/admin/{path}"))),
         Metrics | CorsPreflight { .. } => Err(ApiError::new(S3Code::MethodNotAllowed)),

@@ -867,7 +867,6 @@ async fn unsupported_operations_answer_501_and_acl_versioning_answer_minimal_doc
         ("GET", "/b?tagging"),
         ("PUT", "/b?versioning"),
         ("GET", "/minio/health/unknown"),
-        ("POST", "/b"),
     ] {
         let reply = h.send(method, uri, &[], b"").await;
         assert_eq!(reply.status, StatusCode::NOT_IMPLEMENTED, "{method} {uri}");
@@ -879,6 +878,10 @@ async fn unsupported_operations_answer_501_and_acl_versioning_answer_minimal_doc
         .ends_with("<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"/>"));
     let acl = h.send("GET", "/b?acl", &[], b"").await;
     assert!(acl.text().contains("<Permission>FULL_CONTROL</Permission>"));
+    // A bucket POST is a browser-form upload; without a form it is S3's 412.
+    let post = h.send("POST", "/b", &[], b"").await;
+    assert_eq!(post.status, StatusCode::PRECONDITION_FAILED);
+    assert_eq!(post.error_code().as_deref(), Some("PreconditionFailed"));
 }
 
 /// Rule: a plain HTTP chunked body (no Content-Length) streams in, and is

@@ -214,6 +214,19 @@ pub struct CopyObjectResult {
     pub checksum: ChecksumFields,
 }
 
+/// POST Object with `success_action_status=201` (S3 sends it without a namespace).
+#[derive(Debug, Clone, Serialize)]
+pub struct PostResponse {
+    #[serde(rename = "Location")]
+    pub location: String,
+    #[serde(rename = "Bucket")]
+    pub bucket: String,
+    #[serde(rename = "Key")]
+    pub key: String,
+    #[serde(rename = "ETag")]
+    pub etag: String,
+}
+
 /// UploadPartCopy.
 #[derive(Debug, Clone, Serialize)]
 pub struct CopyPartResult {
