@@ -1347,6 +1347,59 @@ mod tests {
         assert_eq!(status, 404);
     }
 
+    /// `GET access` answers any signed caller about itself only, from the
+    /// same evaluation the S3 API authorizes with.
+    #[tokio::test]
+    async fn access_reports_the_callers_own_write_rights() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_store(dir.path()).await;
+        let root = iam::RootCredentials {
+            access_key: "rootuser".into(),
+            secret_key: "rootpassword".into(),
+        };
+        let iam = Iam::load(store.clone(), root, None).await.unwrap();
+        store.create_bucket("bkt1").await.unwrap();
+        for (user, policy) in [("viewer", "readonly"), ("writer", "readwrite")] {
+            iam.add_user(user, "a-long-enough-secret").await.unwrap();
+            iam.set_policy(user, policy, true).await.unwrap();
+        }
+        let access = |caller: Option<&'static str>| {
+            let (iam, store) = (&iam, &store);
+            async move {
+                let response = handle(
+                    iam,
+                    store,
+                    caller,
+                    &Method::GET,
+                    "access",
+                    Some("bucket=bkt1"),
+                    Bytes::new(),
+                    Instant::now(),
+                )
+                .await;
+                let status = response.status().as_u16();
+                let bytes = response.into_body().collect().await.unwrap().to_bytes();
+                (
+                    status,
+                    serde_json::from_slice::<serde_json::Value>(&bytes).unwrap(),
+                )
+            }
+        };
+        let (status, viewer) = access(Some("viewer")).await;
+        assert_eq!(status, 200, "{viewer}");
+        assert_eq!(viewer["accessKey"], "viewer");
+        assert_eq!(viewer["bucket"], "bkt1");
+        for action in ACCESS_ACTIONS {
+            assert_eq!(viewer["actions"][action], false, "readonly {action}");
+        }
+        let (_, writer) = access(Some("writer")).await;
+        for action in ["s3:PutObject", "s3:DeleteObject", "s3:PutBucketCORS"] {
+            assert_eq!(writer["actions"][action], true, "readwrite {action}");
+        }
+        let (status, _) = access(None).await;
+        assert_eq!(status, 403, "anonymous callers learn nothing");
+    }
+
     #[tokio::test]
     async fn info_reports_layout_drives_and_counts() {
         let dir = tempfile::tempdir().unwrap();
