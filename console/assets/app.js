@@ -86,6 +86,16 @@ function render(title, ...content) {
   document.title = title + ' · minnow console';
 }
 
+// What the signed-in identity may do, from the server's own policy
+// evaluation (`/api/rights`). Write controls are hidden when it says no;
+// the server still refuses a crafted request. Unknown rights (an older
+// server) hide nothing.
+async function rightsFor(bucket) {
+  try { return await api('GET', '/api/rights' + (bucket ? '?bucket=' + enc(bucket) : '')); } catch (_) { return null; }
+}
+const can = (rights, what) => !rights || !!rights[what];
+function markRights(rights) { $('#main').dataset.rights = rights ? 'loaded' : 'unknown'; }
+
 function isImage(key) { return /\.(png|jpe?g|gif|webp|avif|bmp)$/i.test(key); }
 function objectUrl(bucket, key, download) {
   return '/api/buckets/' + enc(bucket) + '/object?key=' + enc(key) + (download ? '&download=1' : '');
@@ -155,8 +165,9 @@ async function signOut() {
 // ---- buckets ---------------------------------------------------------------
 
 async function bucketsPage() {
+  const rights = await rightsFor('');
   const name = h('input', { id: 'new-bucket-name', placeholder: 'new-bucket', 'aria-label': 'New bucket name' });
-  const create = h('form', { class: 'row' }, name, h('button', { id: 'create-bucket', type: 'submit', text: 'Create bucket' }));
+  const create = h('form', { class: 'row', id: 'create-bucket-form', hidden: !can(rights, 'canCreateBucket') }, name, h('button', { id: 'create-bucket', type: 'submit', text: 'Create bucket' }));
   create.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     if (await attempt(() => api('POST', '/api/buckets', { name: name.value })) !== undefined) bucketsPage();
@@ -166,6 +177,7 @@ async function bucketsPage() {
     h('thead', {}, h('tr', {}, h('th', { text: 'Name' }), h('th', { class: 'num', text: 'Objects' }),
       h('th', { class: 'num', text: 'Size' }), h('th', { class: 'hide-narrow', text: 'Created' }), h('th', { text: 'Actions' }))),
     body)));
+  markRights(rights);
   const doc = await attempt(() => api('GET', '/api/buckets'));
   if (!doc) return;
   if (doc.buckets.length === 0) body.append(h('tr', {}, h('td', { colspan: 5, class: 'muted', text: 'No buckets yet.' })));
@@ -178,7 +190,7 @@ async function bucketsPage() {
       h('td', { class: 'hide-narrow', text: when(b.created) }),
       h('td', {},
         h('a', { class: 'button secondary', href: '#/settings/' + enc(b.name), text: 'Settings' }), ' ',
-        h('button', { class: 'danger', type: 'button', 'aria-label': 'Delete bucket ' + b.name, text: 'Delete', onclick: async () => {
+        h('button', { class: 'danger', type: 'button', hidden: !can(rights, 'canDeleteBucket'), 'aria-label': 'Delete bucket ' + b.name, text: 'Delete', onclick: async () => {
           if (!confirm('Delete bucket ' + b.name + '? It must be empty.')) return;
           if (await attempt(() => api('DELETE', '/api/buckets/' + enc(b.name))) !== undefined) bucketsPage();
         } }))));
@@ -190,6 +202,8 @@ async function bucketsPage() {
 let sortBy = { field: 'name', asc: true };
 
 async function browsePage(bucket, prefix) {
+  const rights = await rightsFor(bucket);
+  const upOk = can(rights, 'canUpload'), delOk = can(rights, 'canDeleteObjects');
   const crumbs = h('nav', { class: 'crumbs', 'aria-label': 'Folder path' },
     h('a', { href: '#/buckets', text: 'Buckets' }), ' / ',
     h('a', { href: '#/browse/' + enc(bucket) + '/', text: bucket }));
@@ -200,7 +214,7 @@ async function browsePage(bucket, prefix) {
   }
   const fileInput = h('input', { id: 'file-input', type: 'file', multiple: true, 'aria-label': 'Choose files to upload' });
   const uploads = h('div', { id: 'upload-status', 'aria-live': 'polite' });
-  const drop = h('div', { id: 'drop-zone', text: 'Drop files here to upload to ' + (prefix || 'the bucket root') });
+  const drop = h('div', { id: 'drop-zone', hidden: !upOk, text: 'Drop files here to upload to ' + (prefix || 'the bucket root') });
   fileInput.addEventListener('change', () => uploadFiles(bucket, prefix, fileInput.files, uploads));
   drop.addEventListener('dragover', (ev) => { ev.preventDefault(); drop.classList.add('over'); });
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));
@@ -214,7 +228,7 @@ async function browsePage(bucket, prefix) {
     const n = folderName.value.replace(/^\/+|\/+$/g, '');
     if (n) location.hash = '#/browse/' + enc(bucket) + '/' + enc(prefix + n + '/');
   } });
-  const delSel = h('button', { id: 'delete-selected', type: 'button', class: 'danger', text: 'Delete selected' });
+  const delSel = h('button', { id: 'delete-selected', type: 'button', class: 'danger', hidden: !delOk, text: 'Delete selected' });
   const body = h('tbody');
   const more = h('button', { type: 'button', class: 'secondary', hidden: true, text: 'Load more' });
   const sortHead = (label, field, cls) => h('th', { class: cls }, h('button', { type: 'button', text: label + (sortBy.field === field ? (sortBy.asc ? ' ▲' : ' ▼') : ''), onclick: () => {
@@ -222,7 +236,7 @@ async function browsePage(bucket, prefix) {
     browsePage(bucket, prefix);
   } }));
   render(bucket, crumbs,
-    h('div', { class: 'row' }, h('span', {}, h('label', { for: 'file-input', text: 'Upload files' }), fileInput),
+    h('div', { class: 'row' }, upOk ? h('span', { id: 'upload-control' }, h('label', { for: 'file-input', text: 'Upload files' }), fileInput) : null,
       h('a', { class: 'button secondary', href: '#/settings/' + enc(bucket), text: 'Bucket settings' })),
     drop, uploads,
     h('div', { class: 'row' }, search, folderName, newFolder, delSel),
@@ -252,7 +266,7 @@ async function browsePage(bucket, prefix) {
         h('td', { class: 'num', text: bytes(o.size) }),
         h('td', { class: 'hide-narrow', text: when(o.lastModified) }),
         h('td', {}, h('a', { class: 'button secondary', href: objectUrl(bucket, o.key, true), text: 'Download' }), ' ',
-          h('button', { class: 'danger', type: 'button', 'aria-label': 'Delete ' + name, text: 'Delete', onclick: async () => {
+          h('button', { class: 'danger', type: 'button', hidden: !delOk, 'aria-label': 'Delete ' + name, text: 'Delete', onclick: async () => {
             if (!confirm('Delete ' + o.key + '?')) return;
             if (await attempt(() => api('POST', '/api/buckets/' + enc(bucket) + '/delete', { keys: [o.key] })) !== undefined) browsePage(bucket, prefix);
           } }))));
@@ -269,6 +283,7 @@ async function browsePage(bucket, prefix) {
     more.hidden = !next;
     draw();
   };
+  markRights(rights);
   more.addEventListener('click', load);
   search.addEventListener('input', draw);
   delSel.addEventListener('click', async () => {
@@ -313,6 +328,7 @@ function uploadFiles(bucket, prefix, files, box) {
 // ---- object details ----------------------------------------------------------
 
 async function objectPage(bucket, key) {
+  const rights = await rightsFor(bucket);
   const info = await attempt(() => api('GET', '/api/buckets/' + enc(bucket) + '/object/info?key=' + enc(key)));
   const folder = key.includes('/') ? key.slice(0, key.lastIndexOf('/') + 1) : '';
   const back = h('p', {}, h('a', { href: '#/browse/' + enc(bucket) + '/' + enc(folder), text: '← ' + bucket + '/' + folder }));
@@ -339,11 +355,12 @@ async function objectPage(bucket, key) {
     h('div', { class: 'card' }, list),
     h('div', { class: 'row' }, h('a', { id: 'download', class: 'button', href: objectUrl(bucket, key, true), text: 'Download' }),
       expiry, share,
-      h('button', { type: 'button', class: 'danger', text: 'Delete', onclick: async () => {
+      h('button', { type: 'button', class: 'danger', hidden: !can(rights, 'canDeleteObjects'), text: 'Delete', onclick: async () => {
         if (!confirm('Delete ' + key + '?')) return;
         if (await attempt(() => api('POST', '/api/buckets/' + enc(bucket) + '/delete', { keys: [key] })) !== undefined) location.hash = '#/browse/' + enc(bucket) + '/' + enc(folder);
       } })),
     shareOut);
+  markRights(rights);
 }
 
 function expiryText(header) {
@@ -355,12 +372,13 @@ function expiryText(header) {
 // ---- bucket settings: anonymous access and lifecycle ---------------------------
 
 async function settingsPage(bucket) {
+  const rights = await rightsFor(bucket);
   const current = h('p', { id: 'access-current' });
   const kind = h('select', { id: 'access-kind', 'aria-label': 'Anonymous access' },
     h('option', { value: 'private', text: 'Private (no anonymous access)' }),
     h('option', { value: 'download', text: 'Download (anonymous read of a prefix)' }));
   const prefix = h('input', { id: 'access-prefix', placeholder: 'prefix/ (empty: whole bucket)', 'aria-label': 'Prefix' });
-  const save = h('form', { class: 'row' }, kind, prefix, h('button', { id: 'access-save', type: 'submit', text: 'Save access' }));
+  const save = h('form', { class: 'row', id: 'access-form', hidden: !can(rights, 'canEditAccess') }, kind, prefix, h('button', { id: 'access-save', type: 'submit', text: 'Save access' }));
   const showAccess = (a) => {
     if (!a) return;
     current.textContent = a.access === 'private' ? 'Current: private' :
@@ -377,7 +395,8 @@ async function settingsPage(bucket) {
   const rulesBody = h('tbody');
   const rPrefix = h('input', { id: 'rule-prefix', value: 'temp/', 'aria-label': 'Rule prefix' });
   const rDays = h('input', { id: 'rule-days', type: 'number', min: 1, value: 7, 'aria-label': 'Days until expiry' });
-  const addRule = h('form', { class: 'row' },
+  const lcOk = can(rights, 'canEditLifecycle');
+  const addRule = h('form', { class: 'row', id: 'rule-form', hidden: !lcOk },
     h('span', {}, h('label', { for: 'rule-prefix', text: 'Prefix' }), rPrefix),
     h('span', {}, h('label', { for: 'rule-days', text: 'Expire after days' }), rDays),
     h('button', { id: 'rule-add', type: 'submit', text: 'Add rule' }));
@@ -392,7 +411,7 @@ async function settingsPage(bucket) {
         h('td', { text: r.id }), h('td', { text: r.prefix || '(all objects)' }),
         h('td', { text: r.expirationDays ? r.expirationDays + ' days' : (r.expirationDate || '—') }),
         h('td', { text: r.status }),
-        h('td', {}, h('button', { type: 'button', class: 'danger', 'aria-label': 'Delete rule ' + r.id, text: 'Delete', onclick: async () => {
+        h('td', {}, h('button', { type: 'button', class: 'danger', hidden: !lcOk, 'aria-label': 'Delete rule ' + r.id, text: 'Delete', onclick: async () => {
           showRules(await attempt(() => api('DELETE', '/api/buckets/' + enc(bucket) + '/lifecycle/' + enc(r.id))));
         } }))));
     }
@@ -412,9 +431,62 @@ async function settingsPage(bucket) {
       h('div', { class: 'table-wrap' }, h('table', { id: 'rules-table' },
         h('thead', {}, h('tr', {}, h('th', { text: 'ID' }), h('th', { text: 'Prefix' }), h('th', { text: 'Expiry' }), h('th', { text: 'Status' }), h('th'))),
         rulesBody)),
-      addRule, h('div', { class: 'row' }, importText, importBtn)));
+      addRule, h('div', { class: 'row', id: 'rule-import-row', hidden: !lcOk }, importText, importBtn)),
+    corsSection(bucket, can(rights, 'canEditCors')));
+  markRights(rights);
   showAccess(await attempt(() => api('GET', '/api/buckets/' + enc(bucket) + '/access')));
   showRules(await attempt(() => api('GET', '/api/buckets/' + enc(bucket) + '/lifecycle')));
+  showCors(bucket, await attempt(() => api('GET', '/api/buckets/' + enc(bucket) + '/cors')));
+}
+
+// CORS rules of a bucket (PutBucketCors replaces the whole list; the
+// console edits it one rule at a time).
+function corsSection(bucket, editable) {
+  const list = (v) => v.split(',').map((x) => x.trim()).filter(Boolean);
+  const origins = h('input', { id: 'cors-origins', placeholder: 'https://app.example, https://*.example', 'aria-label': 'Allowed origins (comma-separated)' });
+  const methods = h('fieldset', { id: 'cors-methods', class: 'methods' }, h('legend', { text: 'Methods' }),
+    ...['GET', 'PUT', 'POST', 'DELETE', 'HEAD'].map((m) => h('label', { class: 'inline' },
+      h('input', { type: 'checkbox', value: m, checked: m === 'GET' || m === 'HEAD' }), ' ' + m)));
+  const headers = h('input', { id: 'cors-headers', placeholder: '* or content-type, x-amz-date', 'aria-label': 'Allowed headers (comma-separated)' });
+  const maxAge = h('input', { id: 'cors-max-age', type: 'number', min: 0, value: 3600, 'aria-label': 'Max age in seconds' });
+  const form = h('form', { id: 'cors-form', class: 'row', hidden: !editable },
+    h('span', {}, h('label', { for: 'cors-origins', text: 'Allowed origins' }), origins), methods,
+    h('span', {}, h('label', { for: 'cors-headers', text: 'Allowed headers' }), headers),
+    h('span', {}, h('label', { for: 'cors-max-age', text: 'Max age (s)' }), maxAge),
+    h('button', { id: 'cors-add', type: 'submit', text: 'Add CORS rule' }));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const rule = {
+      allowedOrigins: list(origins.value),
+      allowedMethods: [...methods.querySelectorAll('input:checked')].map((c) => c.value),
+      allowedHeaders: list(headers.value),
+      maxAgeSeconds: maxAge.value === '' ? null : Number(maxAge.value),
+    };
+    showCors(bucket, await attempt(() => api('POST', '/api/buckets/' + enc(bucket) + '/cors', rule)));
+  });
+  return h('section', { class: 'card', 'aria-labelledby': 'cors-h', 'data-editable': editable ? 'yes' : 'no' },
+    h('h2', { id: 'cors-h', text: 'CORS rules' }),
+    h('div', { class: 'table-wrap' }, h('table', { id: 'cors-table' },
+      h('thead', {}, h('tr', {}, h('th', { text: 'Origins' }), h('th', { text: 'Methods' }), h('th', { class: 'hide-narrow', text: 'Headers' }), h('th', { class: 'num', text: 'Max age' }), h('th'))),
+      h('tbody', { id: 'cors-body' }))),
+    form);
+}
+
+function showCors(bucket, doc) {
+  const body = $('#cors-body');
+  if (!doc || !body) return;
+  const editable = body.closest('section').dataset.editable === 'yes';
+  body.replaceChildren();
+  if (!doc.rules.length) body.append(h('tr', {}, h('td', { colspan: 5, class: 'muted', text: 'No CORS rules: browsers on other sites get no access.' })));
+  doc.rules.forEach((r, i) => {
+    body.append(h('tr', { class: 'cors-row', 'data-index': i },
+      h('td', { text: r.allowedOrigins.join(', ') }), h('td', { text: r.allowedMethods.join(', ') }),
+      h('td', { class: 'hide-narrow', text: r.allowedHeaders.join(', ') || '—' }),
+      h('td', { class: 'num', text: r.maxAgeSeconds === null || r.maxAgeSeconds === undefined ? '—' : r.maxAgeSeconds + ' s' }),
+      h('td', {}, h('button', { type: 'button', class: 'danger', hidden: !editable, 'aria-label': 'Delete CORS rule ' + (i + 1), text: 'Delete', onclick: async () => {
+        showCors(bucket, await attempt(() => api('DELETE', '/api/buckets/' + enc(bucket) + '/cors/' + i)));
+      } }))));
+  });
 }
 
 // ---- identity ------------------------------------------------------------------
@@ -540,7 +612,12 @@ async function healthPage() {
     load();
   } });
   const charts = h('div', { id: 'charts', class: 'charts' });
-  render('Health', h('div', { class: 'card' }, summary), h('h2', { text: 'Activity' }), charts,
+  const healBox = h('dl', { id: 'heal-status' });
+  const scannerBox = h('dl', { id: 'scanner-status' });
+  render('Health', h('div', { class: 'card' }, summary),
+    h('section', { class: 'card', 'aria-labelledby': 'heal-h' }, h('h2', { id: 'heal-h', text: 'Heal' }), healBox),
+    h('section', { class: 'card', 'aria-labelledby': 'scanner-h' }, h('h2', { id: 'scanner-h', text: 'Lifecycle scanner' }), scannerBox),
+    h('h2', { text: 'Activity' }), charts,
     h('h2', { text: 'Drives' }),
     h('div', { class: 'table-wrap' }, h('table', { id: 'drives-table' },
       h('thead', {}, h('tr', {}, h('th', { text: '#' }), h('th', { text: 'Path' }), h('th', { text: 'State' }), h('th', { text: 'Used' }), h('th', { class: 'num', text: 'Free' }))),
@@ -551,9 +628,11 @@ async function healthPage() {
       samples.push(await api('GET', '/api/metrics'));
       if (samples.length > 61) samples.shift();
       drawCharts(charts);
+      drawScanner(scannerBox, samples[samples.length - 1]);
     } catch (_) { /* charts are optional; the drive table still shows */ }
     const info = await attempt(() => api('GET', '/api/health'));
     if (!info) return;
+    drawHeal(healBox, info);
     summary.replaceChildren(
       h('dt', { text: 'State' }), h('dd', { id: 'health-state', class: 'state-' + info.state, text: info.state }),
       h('dt', { text: 'Erasure layout' }), h('dd', { text: info.layout }),
@@ -577,6 +656,65 @@ async function healthPage() {
   clearInterval(healthTimer);
   // Refreshes while the page is open, so a drive that goes away shows up.
   healthTimer = setInterval(() => { if (location.hash.startsWith('#/health')) load(); else clearInterval(healthTimer); }, 5000);
+}
+
+// Heal progress from successive admin info samples: the rate is the
+// change of bytes (and objects) done between two samples of one walk.
+let healSamples = [];
+function drawHeal(box, info) {
+  const heal = info.heal || {};
+  const now = Date.now();
+  const last = healSamples[healSamples.length - 1];
+  // A new walk starts its counters again: drop samples of the old one.
+  if (last && (heal.bytesDone < last.bytesDone || heal.objectsDone < last.objectsDone)) healSamples = [];
+  healSamples.push({ at: now, bytesDone: heal.bytesDone || 0, objectsDone: heal.objectsDone || 0 });
+  if (healSamples.length > 12) healSamples.shift();
+  const first = healSamples[0];
+  const dt = (now - first.at) / 1000;
+  const byteRate = dt > 0 ? ((heal.bytesDone || 0) - first.bytesDone) / dt : 0;
+  const objRate = dt > 0 ? ((heal.objectsDone || 0) - first.objectsDone) / dt : 0;
+  const healing = (heal.drivesHealing || []).length;
+  const state = heal.drivesOffline > 0 ? 'waiting' : heal.running ? 'healing' : heal.redundancyFull ? 'complete' : 'pending';
+  const stateText = {
+    waiting: 'waiting: ' + heal.drivesOffline + ' drive(s) offline',
+    healing: 'healing',
+    complete: 'complete: full redundancy',
+    pending: 'pending' + (healing ? ' (' + healing + ' drive(s) to fill)' : ''),
+  }[state];
+  let eta = '—';
+  if (heal.running && byteRate > 0) eta = duration((heal.bytesLeft || 0) / byteRate);
+  else if (heal.running && objRate > 0) eta = duration((heal.objectsLeft || 0) / objRate);
+  else if (state === 'complete') eta = 'done';
+  const total = (heal.objectsDone || 0) + (heal.objectsLeft || 0);
+  box.replaceChildren(
+    h('dt', { text: 'State' }), h('dd', { id: 'heal-state', 'data-state': state, class: 'state-' + (state === 'complete' ? 'ok' : state === 'waiting' ? 'offline' : 'degraded'), text: stateText }),
+    h('dt', { text: 'Objects' }), h('dd', { id: 'heal-objects', 'data-done': heal.objectsDone || 0, text: (heal.objectsDone || 0) + ' done, ' + (heal.objectsLeft || 0) + ' left' + (total ? ' (' + Math.round((100 * (heal.objectsDone || 0)) / total) + '%)' : '') }),
+    h('dt', { text: 'Bytes' }), h('dd', { id: 'heal-bytes', text: bytes(heal.bytesDone || 0) + ' done, ' + bytes(heal.bytesLeft || 0) + ' left' }),
+    h('dt', { text: 'Rate' }), h('dd', { id: 'heal-rate', text: heal.running ? bytes(Math.round(byteRate)) + '/s, ' + objRate.toFixed(1) + ' objects/s' : '—' }),
+    h('dt', { text: 'Time left' }), h('dd', { id: 'heal-eta', text: eta }),
+    h('dt', { text: 'Queued objects' }), h('dd', { text: String(heal.queuedObjects || 0) }));
+}
+
+function duration(seconds) {
+  if (!isFinite(seconds)) return '—';
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return s + ' s';
+  if (s < 3600) return Math.floor(s / 60) + ' min ' + (s % 60) + ' s';
+  return Math.floor(s / 3600) + ' h ' + Math.floor((s % 3600) / 60) + ' min';
+}
+
+// The lifecycle scanner's counters since the server started (its Prometheus
+// metrics, sampled with the charts).
+function drawScanner(box, m) {
+  if (!m || !m.lifecycle) return;
+  const l = m.lifecycle;
+  box.replaceChildren(
+    h('dt', { text: 'Completed cycles' }), h('dd', { id: 'scanner-cycles', text: String(l.cycles) }),
+    h('dt', { text: 'Last cycle took' }), h('dd', { id: 'scanner-last', text: l.cycles ? l.lastCycleSeconds.toFixed(2) + ' s' : 'no cycle finished yet' }),
+    h('dt', { text: 'Objects scanned' }), h('dd', { text: String(l.objectsScanned) }),
+    h('dt', { text: 'Objects expired' }), h('dd', { id: 'scanner-expired', text: String(l.objectsExpired) }),
+    h('dt', { text: 'Uploads aborted' }), h('dd', { text: String(l.uploadsAborted) }),
+    h('dt', { text: 'Errors' }), h('dd', { text: String(l.errors) }));
 }
 
 // ---- start -----------------------------------------------------------------------

@@ -61,6 +61,7 @@ async fn read_body(request: Request<Incoming>) -> Result<Bytes> {
 enum BucketConfig {
     Policy,
     Lifecycle,
+    Cors,
 }
 
 impl BucketConfig {
@@ -68,12 +69,13 @@ impl BucketConfig {
         match self {
             BucketConfig::Policy => "policy=",
             BucketConfig::Lifecycle => "lifecycle=",
+            BucketConfig::Cors => "cors=",
         }
     }
     fn content_type(self) -> &'static str {
         match self {
             BucketConfig::Policy => "application/json",
-            BucketConfig::Lifecycle => "application/xml",
+            BucketConfig::Lifecycle | BucketConfig::Cors => "application/xml",
         }
     }
     /// The S3 code that means "the bucket has none".
@@ -81,6 +83,7 @@ impl BucketConfig {
         match self {
             BucketConfig::Policy => "NoSuchBucketPolicy",
             BucketConfig::Lifecycle => "NoSuchLifecycleConfiguration",
+            BucketConfig::Cors => "NoSuchCORSConfiguration",
         }
     }
 }
@@ -282,6 +285,33 @@ struct SignInBody {
 
 /// `POST /api/session`: checks the credentials with a signed ListBuckets.
 /// Only JSON is accepted, so a cross-site form cannot sign a browser in.
+/// One audit line for a sign-in attempt. The secret never reaches it.
+fn audit_sign_in(
+    state: &ConsoleState,
+    peer: SocketAddr,
+    access_key: &str,
+    status: u16,
+    error_code: Option<&str>,
+) {
+    use s3_api::handlers::audit::{now_rfc3339, AuditEvent, AuditRecord};
+    let Some(sink) = &state.config.audit else {
+        return;
+    };
+    let request_id = hex::encode(rand::random::<[u8; 8]>()).to_ascii_uppercase();
+    sink.write(&AuditRecord {
+        time: now_rfc3339(),
+        event: AuditEvent::ConsoleSignIn,
+        request_id: &request_id,
+        remote_address: Some(peer.to_string()),
+        access_key: Some(access_key).filter(|k| !k.is_empty()),
+        operation: "ConsoleSignIn",
+        bucket: None,
+        key: None,
+        status,
+        error_code,
+    });
+}
+
 pub async fn sign_in(
     state: &ConsoleState,
     request: Request<Incoming>,
@@ -297,11 +327,17 @@ pub async fn sign_in(
             "sign-in takes an application/json document".into(),
         ));
     }
-    state
-        .limiter
-        .check(peer.ip())
-        .map_err(ConsoleError::TooManyAttempts)?;
     let body: SignInBody = read_json(request).await?;
+    if let Err(wait) = state.limiter.check(peer.ip()) {
+        audit_sign_in(
+            state,
+            peer,
+            body.access_key.trim(),
+            429,
+            Some("TooManyAttempts"),
+        );
+        return Err(ConsoleError::TooManyAttempts(wait));
+    }
     let identity = Identity {
         access_key: body.access_key.trim().to_string(),
         secret_key: body.secret_key,
@@ -327,6 +363,7 @@ pub async fn sign_in(
                 %code,
                 "console sign-in refused"
             );
+            audit_sign_in(state, peer, &identity.access_key, 401, Some(&code));
             return Err(ConsoleError::BadCredentials);
         }
         Err(other) => return Err(other),
@@ -340,6 +377,7 @@ pub async fn sign_in(
         admin,
         "console sign-in"
     );
+    audit_sign_in(state, peer, &identity.access_key, 200, None);
     let (id, session) = state.sessions.create(identity, admin);
     let mut response = json_response(StatusCode::OK, &session_json(&session));
     let secure = if state.config.secure_cookie() {
@@ -565,6 +603,46 @@ pub async fn dispatch(
                 put_lifecycle(s3, &bucket, &config).await
             }
         }
+        Endpoint::GetCors(bucket) => ok(cors_json(&cors_of(s3, &bucket).await?)),
+        Endpoint::AddCorsRule(bucket) => {
+            let rule: CorsRule = read_json(request).await?;
+            let rule = rule.checked()?;
+            let mut rules = cors_of(s3, &bucket).await?;
+            rules.push(rule);
+            put_cors(s3, &bucket, &rules).await
+        }
+        Endpoint::DeleteCorsRule { bucket, index } => {
+            let mut rules = cors_of(s3, &bucket).await?;
+            if index >= rules.len() {
+                return Err(ConsoleError::NotFound);
+            }
+            rules.remove(index);
+            if rules.is_empty() {
+                s3.delete_config(&bucket, BucketConfig::Cors).await?;
+                ok(cors_json(&rules))
+            } else {
+                put_cors(s3, &bucket, &rules).await
+            }
+        }
+        Endpoint::Rights => {
+            let pairs = query(&request);
+            let query = match param(&pairs, "bucket").filter(|b| !b.is_empty()) {
+                Some(bucket) => encode_query(&[("bucket", bucket)]),
+                None => String::new(),
+            };
+            let doc = s3.admin(Method::GET, "access", &query, None).await?;
+            let allowed = |action: &str| doc["actions"][action].as_bool().unwrap_or(false);
+            ok(json!({
+                "bucket": doc["bucket"],
+                "canCreateBucket": allowed("s3:CreateBucket"),
+                "canDeleteBucket": allowed("s3:DeleteBucket"),
+                "canUpload": allowed("s3:PutObject"),
+                "canDeleteObjects": allowed("s3:DeleteObject"),
+                "canEditAccess": allowed("s3:PutBucketPolicy"),
+                "canEditLifecycle": allowed("s3:PutLifecycleConfiguration"),
+                "canEditCors": allowed("s3:PutBucketCORS"),
+            }))
+        }
         Endpoint::ListUsers => ok(s3.admin(Method::GET, "users", "", None).await?),
         Endpoint::AddUser => {
             #[derive(Deserialize)]
@@ -632,6 +710,132 @@ pub async fn dispatch(
         Endpoint::Heal => ok(s3.admin(Method::POST, "heal", "", None).await?),
         Endpoint::Asset(_) | Endpoint::NotFound | Endpoint::SignIn => Err(ConsoleError::NotFound),
     }
+}
+
+/// One CORS rule as the page shows and sends it (S3's `CORSRule`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase", default)]
+struct CorsRule {
+    allowed_origins: Vec<String>,
+    allowed_methods: Vec<String>,
+    allowed_headers: Vec<String>,
+    expose_headers: Vec<String>,
+    max_age_seconds: Option<u32>,
+}
+
+impl CorsRule {
+    /// Trims the lists and refuses what S3 would: no origin, or a method
+    /// outside GET, PUT, POST, DELETE and HEAD.
+    fn checked(mut self) -> Result<CorsRule> {
+        let clean = |list: &mut Vec<String>| {
+            *list = list
+                .iter()
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .collect();
+        };
+        clean(&mut self.allowed_origins);
+        clean(&mut self.allowed_methods);
+        clean(&mut self.allowed_headers);
+        clean(&mut self.expose_headers);
+        for method in &mut self.allowed_methods {
+            *method = method.to_ascii_uppercase();
+        }
+        if self.allowed_origins.is_empty() || self.allowed_methods.is_empty() {
+            return Err(ConsoleError::BadRequest(
+                "a CORS rule needs at least one origin and one method".into(),
+            ));
+        }
+        if let Some(bad) = self
+            .allowed_methods
+            .iter()
+            .find(|m| !matches!(m.as_str(), "GET" | "PUT" | "POST" | "DELETE" | "HEAD"))
+        {
+            return Err(ConsoleError::BadRequest(format!(
+                "{bad:?} is not a CORS method: use GET, PUT, POST, DELETE or HEAD"
+            )));
+        }
+        Ok(self)
+    }
+}
+
+/// `GetBucketCors`'s document, as far as the page uses it.
+#[derive(Debug, Default, Deserialize)]
+struct CorsXml {
+    #[serde(rename = "CORSRule", default)]
+    rules: Vec<CorsRuleXml>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct CorsRuleXml {
+    #[serde(rename = "AllowedOrigin")]
+    allowed_origins: Vec<String>,
+    #[serde(rename = "AllowedMethod")]
+    allowed_methods: Vec<String>,
+    #[serde(rename = "AllowedHeader")]
+    allowed_headers: Vec<String>,
+    #[serde(rename = "ExposeHeader")]
+    expose_headers: Vec<String>,
+    #[serde(rename = "MaxAgeSeconds")]
+    max_age_seconds: Option<u32>,
+}
+
+async fn cors_of(s3: S3<'_>, bucket: &str) -> Result<Vec<CorsRule>> {
+    let Some(xml) = s3.get_config(bucket, BucketConfig::Cors).await? else {
+        return Ok(Vec::new());
+    };
+    let doc: CorsXml = parse_xml(&xml)?;
+    Ok(doc
+        .rules
+        .into_iter()
+        .map(|r| CorsRule {
+            allowed_origins: r.allowed_origins,
+            allowed_methods: r.allowed_methods,
+            allowed_headers: r.allowed_headers,
+            expose_headers: r.expose_headers,
+            max_age_seconds: r.max_age_seconds,
+        })
+        .collect())
+}
+
+fn cors_xml(rules: &[CorsRule]) -> String {
+    let mut xml = String::from("<CORSConfiguration>");
+    let push = |xml: &mut String, tag: &str, value: &str| {
+        xml.push_str(&format!(
+            "<{tag}>{}</{tag}>",
+            quick_xml::escape::escape(value)
+        ));
+    };
+    for rule in rules {
+        xml.push_str("<CORSRule>");
+        for (tag, list) in [
+            ("AllowedOrigin", &rule.allowed_origins),
+            ("AllowedMethod", &rule.allowed_methods),
+            ("AllowedHeader", &rule.allowed_headers),
+            ("ExposeHeader", &rule.expose_headers),
+        ] {
+            for value in list {
+                push(&mut xml, tag, value);
+            }
+        }
+        if let Some(age) = rule.max_age_seconds {
+            push(&mut xml, "MaxAgeSeconds", &age.to_string());
+        }
+        xml.push_str("</CORSRule>");
+    }
+    xml.push_str("</CORSConfiguration>");
+    xml
+}
+
+fn cors_json(rules: &[CorsRule]) -> Value {
+    json!({ "rules": rules })
+}
+
+async fn put_cors(s3: S3<'_>, bucket: &str, rules: &[CorsRule]) -> Result<Response<ConsoleBody>> {
+    s3.put_config(bucket, BucketConfig::Cors, Bytes::from(cors_xml(rules)))
+        .await?;
+    ok(cors_json(rules))
 }
 
 /// A 40-character secret from an alphabet that survives copy and paste.
@@ -989,16 +1193,23 @@ fn lifecycle_json(config: Option<&LifecycleConfiguration>) -> Value {
 }
 
 /// Sums the counters the Health charts draw from Prometheus text: requests,
-/// bytes in and out, and the latency sum and count over every operation.
+/// bytes in and out, and the latency sum and count over every operation;
+/// and the lifecycle scanner's counters for its status.
 fn metric_totals(text: &str) -> Value {
-    let mut totals = [0f64; 5];
     let names = [
         "minnow_requests_total",
         "minnow_rx_bytes_total",
         "minnow_tx_bytes_total",
         "minnow_request_duration_seconds_sum",
         "minnow_request_duration_seconds_count",
+        "minnow_lifecycle_cycles_total",
+        "minnow_lifecycle_objects_scanned_total",
+        "minnow_lifecycle_objects_expired_total",
+        "minnow_lifecycle_uploads_aborted_total",
+        "minnow_lifecycle_errors_total",
+        "minnow_lifecycle_last_cycle_seconds",
     ];
+    let mut totals = [0f64; 11];
     for line in text.lines().filter(|l| !l.starts_with('#')) {
         let Some((series, value)) = line.rsplit_once(' ') else {
             continue;
@@ -1020,6 +1231,14 @@ fn metric_totals(text: &str) -> Value {
         "txBytes": totals[2],
         "latencySeconds": totals[3],
         "latencyCount": totals[4],
+        "lifecycle": {
+            "cycles": totals[5],
+            "objectsScanned": totals[6],
+            "objectsExpired": totals[7],
+            "uploadsAborted": totals[8],
+            "errors": totals[9],
+            "lastCycleSeconds": totals[10],
+        },
     })
 }
 
@@ -1035,13 +1254,16 @@ mod tests {
             minnow_request_duration_seconds_bucket{operation=\"GetObject\",le=\"0.1\"} 2\n\
             minnow_request_duration_seconds_sum{operation=\"GetObject\"} 0.5\n\
             minnow_request_duration_seconds_count{operation=\"GetObject\"} 2\n\
-            minnow_rx_bytes_total 100\nminnow_tx_bytes_total 250\n";
+            minnow_rx_bytes_total 100\nminnow_tx_bytes_total 250\n\
+            minnow_lifecycle_cycles_total 3\nminnow_lifecycle_objects_expired_total 7\n";
         let totals = metric_totals(text);
         assert_eq!(totals["requests"], 3.0);
         assert_eq!(totals["rxBytes"], 100.0);
         assert_eq!(totals["txBytes"], 250.0);
         assert_eq!(totals["latencySeconds"], 0.5);
         assert_eq!(totals["latencyCount"], 2.0);
+        assert_eq!(totals["lifecycle"]["cycles"], 3.0);
+        assert_eq!(totals["lifecycle"]["objectsExpired"], 7.0);
     }
 
     #[test]
@@ -1059,6 +1281,31 @@ mod tests {
             recognise(&doc, "photos"),
             Some(("download", "public/".to_string()))
         );
+    }
+
+    #[test]
+    fn cors_rules_round_trip_through_s3_xml() {
+        let rule = CorsRule {
+            allowed_origins: vec!["https://app.example".into()],
+            allowed_methods: vec!["GET".into(), "PUT".into()],
+            allowed_headers: vec!["*".into()],
+            expose_headers: vec!["ETag".into()],
+            max_age_seconds: Some(600),
+        };
+        let doc: CorsXml = parse_xml(cors_xml(std::slice::from_ref(&rule)).as_bytes()).unwrap();
+        assert_eq!(doc.rules.len(), 1);
+        assert_eq!(doc.rules[0].allowed_methods, ["GET", "PUT"]);
+        assert_eq!(doc.rules[0].max_age_seconds, Some(600));
+        let no_origin = CorsRule {
+            allowed_origins: vec![" ".into()],
+            ..rule.clone()
+        };
+        assert!(no_origin.checked().is_err());
+        let bad_method = CorsRule {
+            allowed_methods: vec!["patch".into()],
+            ..rule
+        };
+        assert!(bad_method.checked().is_err());
     }
 
     #[test]

@@ -75,6 +75,10 @@ pub struct ConsoleConfig {
     pub multipart_threshold: u64,
     /// Part size of those uploads (grown when 10,000 parts would not do).
     pub part_size: u64,
+    /// The server's audit log (`MINNOW_AUDIT_LOG`): every sign-in attempt,
+    /// accepted or refused, is a line in it (access key and address, never
+    /// the secret).
+    pub audit: Option<Arc<s3_api::handlers::audit::AuditSink>>,
 }
 
 impl ConsoleConfig {
@@ -92,6 +96,7 @@ impl ConsoleConfig {
             sign_in_window: Duration::from_secs(60),
             multipart_threshold: 64 * 1024 * 1024,
             part_size: 16 * 1024 * 1024,
+            audit: None,
         }
     }
 

@@ -32,6 +32,15 @@ pub enum Endpoint {
         bucket: String,
         id: String,
     },
+    GetCors(String),
+    AddCorsRule(String),
+    /// The rule's position (from 0) in the bucket's CORS configuration.
+    DeleteCorsRule {
+        bucket: String,
+        index: usize,
+    },
+    /// What the signed-in identity may do (on `?bucket=`, or bucket creation).
+    Rights,
     ListUsers,
     AddUser,
     DeleteUser(String),
@@ -103,6 +112,16 @@ pub fn route(method: &Method, path: &str) -> Endpoint {
                 id: name(id),
             }
         }
+        ["buckets", b, "cors"] if get => Endpoint::GetCors(name(b)),
+        ["buckets", b, "cors"] if post => Endpoint::AddCorsRule(name(b)),
+        ["buckets", b, "cors", i] if delete => match i.parse() {
+            Ok(index) => Endpoint::DeleteCorsRule {
+                bucket: name(b),
+                index,
+            },
+            Err(_) => Endpoint::NotFound,
+        },
+        ["rights"] if get => Endpoint::Rights,
         ["users"] if get => Endpoint::ListUsers,
         ["users"] if post => Endpoint::AddUser,
         ["users", u] if delete && !u.is_empty() => Endpoint::DeleteUser(name(u)),
@@ -167,6 +186,16 @@ mod tests {
                     policy: "readwrite".into(),
                 },
             ),
+            (
+                Method::DELETE,
+                "/api/buckets/b1/cors/2",
+                Endpoint::DeleteCorsRule {
+                    bucket: "b1".into(),
+                    index: 2,
+                },
+            ),
+            (Method::DELETE, "/api/buckets/b1/cors/x", Endpoint::NotFound),
+            (Method::GET, "/api/rights", Endpoint::Rights),
             (Method::PATCH, "/api/buckets", Endpoint::NotFound),
             (Method::GET, "/api/nothing", Endpoint::NotFound),
         ];

@@ -170,12 +170,44 @@ async fn sign_out(browser: &Client) {
 
 /// The page fits a phone: nothing forces a horizontal scroll.
 async fn fits_375(browser: &Client, page: &str) {
+    let width = browser
+        .execute("return window.innerWidth;", vec![])
+        .await
+        .expect("script runs");
+    assert_eq!(width, json!(375), "the viewport is a 375 px phone");
     wait_true(
         browser,
         &format!("{page} fits 375 px"),
-        "document.documentElement.scrollWidth <= window.innerWidth + 1",
+        "document.scrollingElement.scrollWidth <= window.innerWidth",
     )
     .await;
+}
+
+/// Whether the element matching `css` is absent or not displayed.
+async fn not_shown(browser: &Client, css: &str) -> bool {
+    match browser.find(Locator::Css(css)).await {
+        Ok(element) => !element.is_displayed().await.expect("displayed?"),
+        Err(_) => true,
+    }
+}
+
+/// An anonymous CORS preflight against the S3 port: the
+/// Access-Control-Allow-Origin it answers with, if any.
+async fn preflight(endpoint: &str, bucket: &str, origin: &str) -> Option<String> {
+    let response = http()
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{endpoint}/{bucket}/img/pixel.png"),
+        )
+        .header("origin", origin)
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .expect("S3 port reachable");
+    response
+        .headers()
+        .get("access-control-allow-origin")
+        .map(|v| v.to_str().unwrap_or("").to_string())
 }
 
 fn chromium_present() -> bool {
@@ -293,6 +325,7 @@ async fn walk(browser: &Client, console: &str, stack: &common::Stack) -> Result<
         .await
         .unwrap()
         .unwrap_or_default();
+    fits_375(browser, "details").await;
     shot(browser, "04-details").await;
 
     // The bucket is private: anonymous reads fail, on the S3 port and the CDN path.
@@ -342,6 +375,47 @@ async fn walk(browser: &Client, console: &str, stack: &common::Stack) -> Result<
     fits_375(browser, "settings").await;
     shot(browser, "05-settings").await;
 
+    // CORS: a rule from the form, then a browser on that origin may read.
+    const ORIGIN: &str = "https://app.example";
+    let endpoint = stack.server.endpoint();
+    if let Some(allowed) = preflight(endpoint, BUCKET, ORIGIN).await {
+        return Err(format!("preflight allowed {allowed:?} before any rule"));
+    }
+    fill(browser, "#cors-origins", ORIGIN).await;
+    fill(browser, "#cors-headers", "*").await;
+    fill(browser, "#cors-max-age", "600").await;
+    click(browser, "#cors-add").await;
+    wait_true(
+        browser,
+        "CORS rule listed",
+        "[...document.querySelectorAll('#cors-table tr.cors-row')].some(r => r.textContent.includes('https://app.example') && r.textContent.includes('GET') && r.textContent.includes('600 s'))",
+    )
+    .await;
+    let allowed = preflight(endpoint, BUCKET, ORIGIN).await;
+    if allowed.as_deref() != Some(ORIGIN) {
+        return Err(format!("preflight from {ORIGIN} answered {allowed:?}"));
+    }
+    if let Some(other) = preflight(endpoint, BUCKET, "https://evil.example").await {
+        return Err(format!("another origin was allowed: {other:?}"));
+    }
+    fits_375(browser, "settings with CORS").await;
+    shot(browser, "05b-settings-cors").await;
+    // Deleting the rule takes the access away again.
+    click(
+        browser,
+        "#cors-table tr.cors-row[data-index='0'] button.danger",
+    )
+    .await;
+    wait_true(
+        browser,
+        "CORS rule deleted",
+        "document.querySelectorAll('#cors-table tr.cors-row').length === 0",
+    )
+    .await;
+    if let Some(allowed) = preflight(endpoint, BUCKET, ORIGIN).await {
+        return Err(format!("preflight allowed {allowed:?} after the delete"));
+    }
+
     // Identity: a readwrite user and a readonly user, secrets shown once.
     browser
         .goto(&format!("{console}/#/identity"))
@@ -364,6 +438,7 @@ async fn walk(browser: &Client, console: &str, stack: &common::Stack) -> Result<
         }
         secrets.push(secret);
     }
+    fits_375(browser, "identity").await;
     shot(browser, "06-identity").await;
 
     // Health: four drives online.
@@ -400,26 +475,174 @@ async fn walk(browser: &Client, console: &str, stack: &common::Stack) -> Result<
     .await;
     shot(browser, "08-identity-refused").await;
 
-    // The readonly user: the upload form is there, the server refuses the upload.
+    // The readonly user sees no write controls, and the server refuses a
+    // crafted upload through the console API with a clear message.
     sign_out(browser).await;
     sign_in(browser, console, "viewer", &secrets[1]).await;
-    let refused_path = folder.path().join("refused.png");
-    std::fs::write(&refused_path, PNG).unwrap();
+    // MinIO's readonly policy has no ListAllMyBuckets: the list stays empty.
+    wait_css(browser, "#main[data-rights='loaded']").await;
+    for css in ["#create-bucket-form", "#buckets-table button.danger"] {
+        if !not_shown(browser, css).await {
+            return Err(format!("readonly buckets page shows {css}"));
+        }
+    }
+    fits_375(browser, "readonly buckets").await;
+    shot(browser, "09-readonly-buckets").await;
     browser
         .goto(&format!("{console}/#/browse/{BUCKET}/img%2F"))
         .await
         .unwrap();
-    wait_css(browser, "#file-input")
+    wait_css(browser, "#objects-table").await;
+    wait_css(browser, "#main[data-rights='loaded']").await;
+    for css in [
+        "#file-input",
+        "#drop-zone",
+        "#delete-selected",
+        "tr.object-row button.danger",
+    ] {
+        if !not_shown(browser, css).await {
+            return Err(format!("readonly object browser shows {css}"));
+        }
+    }
+    shot(browser, "10-readonly-objects").await;
+    let crafted = browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch('/api/buckets/console-walk/object?key=img%2Frefused.png', {
+               method: 'PUT', headers: { 'x-csrf-token': session.csrfToken, 'content-type': 'image/png' },
+               body: 'not really a png' })
+             .then(async r => done({ status: r.status, body: await r.json() }))
+             .catch(e => done({ status: 0, body: String(e) }));",
+            vec![],
+        )
         .await
-        .send_keys(&refused_path.display().to_string())
+        .expect("crafted PUT runs");
+    let message = crafted["body"]["error"].as_str().unwrap_or("");
+    if crafted["status"] != json!(403) || !message.starts_with("Access denied") {
+        return Err(format!("crafted PUT answered {crafted}"));
+    }
+    browser
+        .goto(&format!("{console}/#/settings/{BUCKET}"))
         .await
         .unwrap();
+    wait_css(browser, "#cors-table").await;
+    wait_css(browser, "#main[data-rights='loaded']").await;
+    for css in [
+        "#access-form",
+        "#rule-form",
+        "#rule-import-row",
+        "#cors-form",
+    ] {
+        if !not_shown(browser, css).await {
+            return Err(format!("readonly settings page shows {css}"));
+        }
+    }
+    fits_375(browser, "readonly settings").await;
+    shot(browser, "11-readonly-settings").await;
+    Ok(())
+}
+
+/// The Health page follows a drive that leaves and comes back while it is
+/// open: the drive shows offline within the probe interval (the page
+/// re-reads admin info every 5 s, which probes the drives), then online
+/// again, and the heal that fills it shows its progress to completion.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_page_follows_a_drive_that_leaves_and_returns() {
+    if !chromium_present() {
+        return;
+    }
+    let stack = start(ServerOptions::default(), |_| {}).await.unwrap();
+    let s3 = stack.server.s3_client();
+    let bucket = "console-heal";
+    s3.create_bucket().bucket(bucket).send().await.unwrap();
+    let put = |key: String| {
+        let s3 = s3.clone();
+        async move {
+            s3.put_object()
+                .bucket(bucket)
+                .key(&key)
+                .body(vec![7u8; 100_000].into())
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("put {key}: {e:?}"));
+        }
+    };
+    for i in 0..10 {
+        put(format!("before/{i}")).await;
+    }
+    let driver = chromedriver().await;
+    let browser = browser(&driver).await;
+    let result = heal_walk(&browser, &stack, put).await;
+    if result.is_err() {
+        shot(&browser, "heal-failure").await;
+    }
+    let _ = browser.close().await;
+    result.unwrap();
+}
+
+async fn heal_walk<F, Fut>(browser: &Client, stack: &common::Stack, put: F) -> Result<(), String>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let console = &stack.console;
+    sign_in(browser, console, TEST_ROOT_USER, TEST_ROOT_PASSWORD).await;
+    browser.goto(&format!("{console}/#/health")).await.unwrap();
     wait_true(
         browser,
-        "upload refused",
-        "(() => { const r = document.querySelector('.upload-row.failed'); return r && r.textContent.includes('Access denied'); })()",
+        "four drives online",
+        "document.querySelectorAll('#drives-table tr.drive-row[data-state=online]').length === 4",
     )
     .await;
-    shot(browser, "09-readonly-upload-refused").await;
+    wait_css(browser, "#heal-state[data-state=complete]").await;
+    wait_css(browser, "#scanner-cycles").await;
+    fits_375(browser, "health").await;
+    shot(browser, "12-health-whole").await;
+
+    // The drive's folder goes away (as when a disk is pulled).
+    let drive = stack.server.drives()[3].clone();
+    let away = drive.with_extension("away");
+    std::fs::rename(&drive, &away).unwrap();
+    wait_true(
+        browser,
+        "drive shown offline",
+        "document.querySelectorAll('#drives-table tr.drive-row[data-state=offline]').length === 1",
+    )
+    .await;
+    wait_css(browser, "#heal-state[data-state=waiting]").await;
+    let state = text_of(browser, "#health-state").await;
+    if state != "degraded" {
+        return Err(format!("server state with a drive away: {state:?}"));
+    }
+    shot(browser, "13-health-drive-offline").await;
+
+    // Writes while it is away are what the heal has to bring it.
+    for i in 0..10 {
+        put(format!("during/{i}")).await;
+    }
+    // Anything a write recreated at the old path is not the drive.
+    if drive.exists() {
+        std::fs::remove_dir_all(&drive).unwrap();
+    }
+    std::fs::rename(&away, &drive).unwrap();
+    wait_true(
+        browser,
+        "drive back online",
+        "document.querySelectorAll('#drives-table tr.drive-row[data-state=online]').length === 4",
+    )
+    .await;
+    wait_css(browser, "#heal-state[data-state=complete]").await;
+    wait_true(
+        browser,
+        "heal visited the objects",
+        "Number(document.querySelector('#heal-objects').dataset.done) > 0 && document.querySelector('#heal-eta').textContent === 'done'",
+    )
+    .await;
+    let objects = text_of(browser, "#heal-objects").await;
+    if !objects.contains("0 left") {
+        return Err(format!("heal objects after completion: {objects:?}"));
+    }
+    fits_375(browser, "health after heal").await;
+    shot(browser, "14-health-healed").await;
     Ok(())
 }

@@ -63,3 +63,63 @@ async fn health_shows_a_removed_drive_offline_and_its_return() {
     let info = wait_for_drive(&root, index, "online").await;
     assert_eq!(info["state"], "online", "{info}");
 }
+
+/// The Health page's lifecycle scanner status: a rule added through the
+/// console expires objects, and the console's metrics show the scanner's
+/// completed cycles and the objects it expired.
+#[tokio::test]
+async fn scanner_status_counts_cycles_and_expired_objects() {
+    let options = ServerOptions {
+        env: vec![("MINNOW_LIFECYCLE_DAY_SECONDS".into(), "1".into())],
+        ..ServerOptions::default()
+    };
+    let stack = start(options, |_| {}).await.unwrap();
+    let root = sign_in(&stack.console, TEST_ROOT_USER, TEST_ROOT_PASSWORD)
+        .await
+        .unwrap();
+    let bucket = "scanner-status";
+    let (status, body) = root
+        .call(
+            Method::POST,
+            "/api/buckets",
+            Some(serde_json::json!({ "name": bucket })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = root
+        .call(
+            Method::POST,
+            &format!("/api/buckets/{bucket}/lifecycle"),
+            Some(serde_json::json!({ "prefix": "tmp/", "days": 1 })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let s3 = stack.server.s3_client();
+    for i in 0..3 {
+        s3.put_object()
+            .bucket(bucket)
+            .key(format!("tmp/{i}"))
+            .body(b"short-lived".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (status, metrics) = root.call(Method::GET, "/api/metrics", None).await;
+        assert_eq!(status, 200, "{metrics}");
+        let scanner = &metrics["lifecycle"];
+        // The cycle that expires them completes after it expired them.
+        if scanner["objectsExpired"].as_f64() >= Some(3.0)
+            && scanner["cycles"].as_f64() >= Some(1.0)
+        {
+            assert!(scanner["objectsScanned"].as_f64() >= Some(3.0), "{scanner}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the scanner status never showed a cycle and 3 expired objects: {scanner}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}

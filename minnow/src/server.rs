@@ -195,6 +195,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     let region = api_config.region.clone();
     let browser = config::browser(&env);
     let console_public_url = api_config.public_url.clone();
+    let console_audit = api_config.audit.clone();
     // The console shows an object's CDN address on the first CDN host.
     let console_cdn_url = api_config
         .cdn_hosts
@@ -285,6 +286,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         console_config.public_url = console_public_url;
         console_config.redirect_url = browser.redirect_url.clone();
         console_config.cdn_url = console_cdn_url;
+        console_config.audit = console_audit;
         tokio::spawn(minnow_console::serve(
             listener,
             console_config,

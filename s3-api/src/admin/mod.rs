@@ -23,6 +23,7 @@
 //! | DELETE | `policies/{name}` | `admin:DeletePolicy` |
 //! | POST | `heal/object?bucket=&key=` | `admin:Heal` |
 //! | POST | `heal?bucket=&prefix=` | `admin:Heal` |
+//! | GET | `access?bucket=` | none: any signed caller, about itself |
 
 pub mod minio_v3;
 
@@ -56,6 +57,8 @@ pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AdminRoute {
     Info,
+    /// The caller's own rights on a bucket (or on none: bucket creation).
+    MyAccess(Option<String>),
     ListUsers,
     GetUser(String),
     PutUser(String),
@@ -88,6 +91,8 @@ impl AdminRoute {
     fn action(&self, body: &Bytes) -> &'static str {
         match self {
             AdminRoute::Info => "admin:ServerInfo",
+            // Checked by `authorize`: only about the caller itself.
+            AdminRoute::MyAccess(_) => "",
             AdminRoute::ListUsers => "admin:ListUsers",
             AdminRoute::GetUser(_) => "admin:GetUser",
             AdminRoute::PutUser(_) => "admin:CreateUser",
@@ -659,6 +664,10 @@ where
     authorize(iam, caller, &route, &body)?;
     match route {
         AdminRoute::Info => json_response(&server_info(store, runtime).await?),
+        AdminRoute::MyAccess(bucket) => {
+            let caller = caller.unwrap_or_default();
+            json_response(&my_access(iam, caller, bucket.as_deref()).await?)
+        }
         AdminRoute::ListUsers => json_response(&UserList {
             users: iam.list_users().into_iter().map(UserView::from).collect(),
         }),
@@ -743,6 +752,13 @@ pub fn route(method: &Method, path: &str, query: Option<&str>) -> Result<AdminRo
     let route = match segments.as_slice() {
         ["info"] if is(&Method::GET) => AdminRoute::Info,
         ["info"] => return Err(Problem::method_not_allowed(method, "GET")),
+        ["access"] if is(&Method::GET) => AdminRoute::MyAccess(
+            params
+                .get("bucket")
+                .filter(|b| !b.is_empty())
+                .map(str::to_string),
+        ),
+        ["access"] => return Err(Problem::method_not_allowed(method, "GET")),
         ["users"] if is(&Method::GET) => AdminRoute::ListUsers,
         ["users"] => return Err(Problem::method_not_allowed(method, "GET")),
         ["users", user] if !user.is_empty() => match *method {
@@ -817,6 +833,10 @@ fn authorize<S: Catalog + 'static>(
             "the admin API needs a request signed by root or an admin user",
         ));
     };
+    if matches!(route, AdminRoute::MyAccess(_)) {
+        // Anyone signed may learn what they themselves may do.
+        return Ok(());
+    }
     let action = route.action(body);
     let request = AccessRequest {
         action,
@@ -833,6 +853,63 @@ fn authorize<S: Catalog + 'static>(
             format!("{access_key} is not allowed to perform {action}"),
         ))
     }
+}
+
+/// The actions `GET access` reports: those behind the console's write
+/// buttons.
+pub const ACCESS_ACTIONS: &[&str] = &[
+    "s3:CreateBucket",
+    "s3:DeleteBucket",
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:PutBucketPolicy",
+    "s3:PutLifecycleConfiguration",
+    "s3:PutBucketCORS",
+];
+
+/// `GET access`: what the caller may do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessView {
+    pub access_key: String,
+    pub bucket: Option<String>,
+    /// Each of [`ACCESS_ACTIONS`] and whether the caller's policies and
+    /// the bucket policy allow it (object actions for any key in the
+    /// bucket, i.e. `bucket/*`).
+    pub actions: std::collections::BTreeMap<String, bool>,
+}
+
+async fn my_access<S: Catalog + 'static>(
+    iam: &Iam<S>,
+    caller: &str,
+    bucket: Option<&str>,
+) -> Result<AccessView, Problem> {
+    let policy = match bucket {
+        Some(bucket) if !iam.is_root(caller) => match iam.bucket_policy(bucket).await {
+            Ok(policy) => policy,
+            Err(StoreError::NoSuchBucket(_)) | Err(StoreError::InvalidBucketName(_)) => None,
+            Err(error) => return Err(error.into()),
+        },
+        _ => None,
+    };
+    let actions = ACCESS_ACTIONS
+        .iter()
+        .map(|action| {
+            let object = matches!(*action, "s3:PutObject" | "s3:DeleteObject");
+            let request = AccessRequest {
+                action,
+                bucket,
+                key: (object && bucket.is_some()).then_some("*"),
+            };
+            let allowed = iam.is_allowed(Some(caller), policy.as_deref(), &request);
+            (action.to_string(), allowed)
+        })
+        .collect();
+    Ok(AccessView {
+        access_key: caller.to_string(),
+        bucket: bucket.map(str::to_string),
+        actions,
+    })
 }
 
 fn user_view<S: Catalog + 'static>(iam: &Iam<S>, user: &str) -> Result<UserView, Problem> {
@@ -1268,6 +1345,59 @@ mod tests {
         assert_eq!(status, 204);
         let (status, _) = call(&iam, s, Some("rootuser"), Method::DELETE, "users/svc", "").await;
         assert_eq!(status, 404);
+    }
+
+    /// `GET access` answers any signed caller about itself only, from the
+    /// same evaluation the S3 API authorizes with.
+    #[tokio::test]
+    async fn access_reports_the_callers_own_write_rights() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_store(dir.path()).await;
+        let root = iam::RootCredentials {
+            access_key: "rootuser".into(),
+            secret_key: "rootpassword".into(),
+        };
+        let iam = Iam::load(store.clone(), root, None).await.unwrap();
+        store.create_bucket("bkt1").await.unwrap();
+        for (user, policy) in [("viewer", "readonly"), ("writer", "readwrite")] {
+            iam.add_user(user, "a-long-enough-secret").await.unwrap();
+            iam.set_policy(user, policy, true).await.unwrap();
+        }
+        let access = |caller: Option<&'static str>| {
+            let (iam, store) = (&iam, &store);
+            async move {
+                let response = handle(
+                    iam,
+                    store,
+                    caller,
+                    &Method::GET,
+                    "access",
+                    Some("bucket=bkt1"),
+                    Bytes::new(),
+                    Instant::now(),
+                )
+                .await;
+                let status = response.status().as_u16();
+                let bytes = response.into_body().collect().await.unwrap().to_bytes();
+                (
+                    status,
+                    serde_json::from_slice::<serde_json::Value>(&bytes).unwrap(),
+                )
+            }
+        };
+        let (status, viewer) = access(Some("viewer")).await;
+        assert_eq!(status, 200, "{viewer}");
+        assert_eq!(viewer["accessKey"], "viewer");
+        assert_eq!(viewer["bucket"], "bkt1");
+        for action in ACCESS_ACTIONS {
+            assert_eq!(viewer["actions"][action], false, "readonly {action}");
+        }
+        let (_, writer) = access(Some("writer")).await;
+        for action in ["s3:PutObject", "s3:DeleteObject", "s3:PutBucketCORS"] {
+            assert_eq!(writer["actions"][action], true, "readwrite {action}");
+        }
+        let (status, _) = access(None).await;
+        assert_eq!(status, 403, "anonymous callers learn nothing");
     }
 
     #[tokio::test]

@@ -31,6 +31,9 @@ pub enum AuditEvent {
     AuthorizationDenied,
     /// Any other request (only with `MINNOW_AUDIT_LOG_ALL`).
     Request,
+    /// A sign-in to the web console, accepted or refused (written by the
+    /// console through [`AuditSink::write`]; never the secret).
+    ConsoleSignIn,
 }
 
 /// One audit line.
@@ -180,7 +183,7 @@ fn open_append(path: &Path) -> std::io::Result<File> {
 }
 
 /// The current time as RFC 3339 (UTC, milliseconds).
-pub(crate) fn now_rfc3339() -> String {
+pub fn now_rfc3339() -> String {
     let now = time::OffsetDateTime::now_utc();
     let now = now
         .replace_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000)

@@ -429,6 +429,7 @@ fn admin_operation(parts: &http::request::Parts) -> &'static str {
         .unwrap_or_default();
     match crate::admin::route(&parts.method, path, parts.uri.query()) {
         Ok(Info) => "AdminInfo",
+        Ok(MyAccess(_)) => "AdminMyAccess",
         Ok(ListUsers | GetUser(_)) => "AdminGetUsers",
         Ok(PutUser(_) | DeleteUser(_) | SetUserStatus(_)) => "AdminChangeUser",
         Ok(AttachPolicy { .. } | DetachPolicy { .. }) => "AdminAttachPolicy",
