@@ -29,12 +29,25 @@ const MIB: u64 = 1 << 20;
 #[derive(Debug, Clone)]
 pub struct MatrixConfig {
     pub full: bool,
+    /// One 4 KiB PUT and GET cell at concurrency 1 and no memory check: the
+    /// test that keeps `make bench` working runs this against a debug build.
+    pub smoke: bool,
     pub server_bin: PathBuf,
     /// Measured time of one cell (ops in flight at the deadline finish).
     pub cell: Duration,
     pub json: PathBuf,
     /// Parent of the temporary drive folders.
     pub work_dir: PathBuf,
+}
+
+impl MatrixConfig {
+    fn kind(&self) -> &'static str {
+        match (self.smoke, self.full) {
+            (true, _) => "smoke",
+            (false, true) => "full",
+            (false, false) => "quick",
+        }
+    }
 }
 
 /// One size with the concurrencies and modes measured for it.
@@ -44,8 +57,14 @@ struct Group {
     modes: Vec<Mode>,
 }
 
-fn plan(full: bool) -> Vec<Group> {
-    if full {
+fn plan(full: bool, smoke: bool) -> Vec<Group> {
+    if smoke {
+        vec![Group {
+            size: 4 << 10,
+            concurrencies: vec![1],
+            modes: vec![Mode::Put, Mode::Get],
+        }]
+    } else if full {
         [4 << 10, 64 << 10, MIB, 16 * MIB, 64 * MIB]
             .into_iter()
             .map(|size| Group {
@@ -143,7 +162,7 @@ pub async fn run_matrix(cfg: &MatrixConfig) -> anyhow::Result<MatrixReport> {
     };
     println!(
         "minnow-bench matrix ({}), {} s cells, server {}, machine: {}",
-        if cfg.full { "full" } else { "quick" },
+        cfg.kind(),
         cfg.cell.as_secs_f64(),
         cfg.server_bin.display(),
         machine_description()
@@ -153,10 +172,10 @@ pub async fn run_matrix(cfg: &MatrixConfig) -> anyhow::Result<MatrixReport> {
             "nginx not found: GET rows have no HTTP floor (apt-get install -y nginx-light)".into(),
         );
     }
-    for group in plan(cfg.full) {
+    for group in plan(cfg.full, cfg.smoke) {
         run_group(cfg, &group, &mut rows, &mut memory, &mut notes).await?;
     }
-    if !cfg.full {
+    if !cfg.full && !cfg.smoke {
         // The quick plan has no 64 MiB c=32 cells: measure memory separately.
         memory_check(cfg, &mut rows, &mut memory).await?;
     }
@@ -166,7 +185,7 @@ pub async fn run_matrix(cfg: &MatrixConfig) -> anyhow::Result<MatrixReport> {
         println!("note: {n}");
     }
     let report = MatrixReport {
-        kind: if cfg.full { "full" } else { "quick" }.into(),
+        kind: cfg.kind().into(),
         machine: machine_description(),
         started_unix,
         total_secs: started.elapsed().as_secs_f64(),

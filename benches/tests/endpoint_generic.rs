@@ -1,6 +1,9 @@
 //! `minnow-bench --endpoint` works against any S3 endpoint, not only one it
 //! started itself: start a second minnow on its own port, run a short PUT and
 //! GET bench against it with explicit credentials, and parse the JSON.
+//! Also runs `minnow-bench matrix --smoke` (one tiny cell of what `make
+//! bench` runs) against the debug server, so a broken matrix fails `make
+//! test` rather than the next person who benchmarks.
 //! Skips (with a note) when target/debug/minnow has not been built or is
 //! still a placeholder that exits at once.
 
@@ -71,4 +74,52 @@ fn bench_runs_against_a_separately_started_server() {
         assert!(run["ops"][0]["p50_ms"].as_f64().unwrap() > 0.0);
         assert!(run["client_cpu_secs"].as_f64().is_some());
     }
+}
+
+/// `make bench` / `make bench-quick` run `minnow-bench matrix`: its smoke
+/// plan must start the server itself, measure a PUT and a GET cell without
+/// errors and write the report.
+#[test]
+fn matrix_smoke_cell_runs_against_the_debug_server() {
+    let Some(bin) = minnow_binary() else {
+        eprintln!(
+            "note: target/debug/minnow not built; skipping (cargo build -p minnow --bin minnow)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("matrix.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_minnow-bench"))
+        .args(["matrix", "--smoke", "--cell-secs", "1"])
+        .arg("--server-bin")
+        .arg(&bin)
+        .arg("--work-dir")
+        .arg(dir.path())
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .expect("minnow-bench runs");
+    assert!(
+        out.status.success(),
+        "minnow-bench matrix --smoke failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&json).expect("matrix report written");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("report is JSON");
+    assert_eq!(v["kind"], "smoke", "{v:#}");
+    let rows = v["rows"].as_array().expect("rows");
+    let modes: Vec<&str> = rows
+        .iter()
+        .map(|r| r["run"]["mode"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(modes, ["put", "get"], "{v:#}");
+    for r in rows {
+        let run = &r["run"];
+        assert_eq!(run["target"], "minnow", "{v:#}");
+        assert_eq!(run["errors"], 0, "{v:#}");
+        assert!(run["ok_ops"].as_u64().unwrap() > 0, "{v:#}");
+    }
+    // The PUT cell is compared with the raw-disk baseline of the same sitting.
+    assert_eq!(rows[0]["baseline"]["target"], "raw-disk", "{v:#}");
 }

@@ -122,6 +122,10 @@ struct MatrixArgs {
     quick: bool,
     #[arg(long)]
     full: bool,
+    /// One tiny cell (4 KiB PUT and GET, c=1, no memory check): checks that
+    /// the matrix runs at all.
+    #[arg(long, conflicts_with_all = ["quick", "full"])]
+    smoke: bool,
     /// Server binary (default: `minnow` next to this executable).
     #[arg(long)]
     server_bin: Option<PathBuf>,
@@ -362,15 +366,22 @@ async fn run_baseline_only(b: BaselineArgs) -> anyhow::Result<()> {
 }
 
 async fn run_matrix(a: MatrixArgs) -> anyhow::Result<()> {
-    let full = a.full || !a.quick;
+    let full = !a.smoke && (a.full || !a.quick);
     let json = a.json.unwrap_or_else(|| {
         PathBuf::from(format!(
             "target/minnow-bench/matrix-{}.json",
-            if full { "full" } else { "quick" }
+            if a.smoke {
+                "smoke"
+            } else if full {
+                "full"
+            } else {
+                "quick"
+            }
         ))
     });
     let cfg = MatrixConfig {
         full,
+        smoke: a.smoke,
         server_bin: a
             .server_bin
             .unwrap_or_else(minnow_benches::server::default_binary),
