@@ -4,7 +4,8 @@
 //! `minnow admin info` shows the workers and the heal status; after two
 //! drive folders are wiped, `minnow heal --wait` returns once redundancy is
 //! full again and `/minio/health/cluster` carries `x-minio-healing` only
-//! while it is not.
+//! while it is not; the metrics say the same (`minnow_redundancy_full`,
+//! heal progress gauges).
 
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -111,6 +112,25 @@ fn admin_info_lists_workers_and_heal_status() {
     );
 }
 
+/// One gauge's value from the server's (signed) Prometheus scrape.
+async fn gauge(server: &TestServer, name: &str) -> f64 {
+    let scrape = conformance::raw_http::send_signed(
+        server,
+        "GET",
+        "/minio/v2/metrics/cluster",
+        &[],
+        Vec::new(),
+        conformance::PayloadSigning::Sha256,
+    )
+    .await
+    .expect("metrics scrape");
+    assert_eq!(scrape.status, 200, "{}", scrape.text());
+    let text = scrape.text();
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no gauge {name} in:\n{text}"))
+}
+
 /// Whether the cluster health check answers 200 and says it is healing.
 async fn cluster_health(server: &TestServer) -> (u16, bool) {
     let response = server
@@ -159,6 +179,7 @@ async fn heal_wait_returns_once_wiped_drives_are_whole_again() {
     assert!(status.status.success(), "{}", text(&status));
     let heal: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(heal["redundancyFull"], false, "{heal}");
+    assert_eq!(gauge(&server, "minnow_redundancy_full").await, 0.0);
 
     let wait = cli(&server, &["heal", "--wait", "--timeout", "120"]);
     assert!(wait.status.success(), "{}", text(&wait));
@@ -168,6 +189,10 @@ async fn heal_wait_returns_once_wiped_drives_are_whole_again() {
         text(&wait)
     );
     assert_eq!(cluster_health(&server).await, (200, false));
+    assert_eq!(gauge(&server, "minnow_redundancy_full").await, 1.0);
+    assert_eq!(gauge(&server, "minnow_heal_objects_left").await, 0.0);
+    assert_eq!(gauge(&server, "minnow_heal_drives_healing").await, 0.0);
+    assert!(gauge(&server, "minnow_heal_objects_done").await >= OBJECTS as f64);
 
     // Every object reads back even with the two surviving drives gone: the
     // wiped ones were filled again.

@@ -639,6 +639,7 @@ async fn metrics_response<S: Maintenance>(
         return Err(ApiError::new(S3Code::MethodNotAllowed));
     }
     let mut samples = drive_samples(&state.store.drive_status().await);
+    samples.extend(heal_samples(&state.store.heal_status()));
     samples.push(ExternalSample {
         name: "minnow_uptime_seconds".into(),
         help: "Seconds since the server started.".into(),
@@ -654,6 +655,62 @@ async fn metrics_response<S: Maintenance>(
         text,
         "text/plain; version=0.0.4; charset=utf-8",
     ))
+}
+
+/// Heal progress gauges: what the running (or last) heal walk has done and
+/// has left, what waits in the queue, and whether redundancy is full. A
+/// dashboard's rate is `rate(minnow_heal_objects_done[5m])`, its time left
+/// `minnow_heal_objects_left / that rate`.
+pub fn heal_samples(status: &store::api::HealStatus) -> Vec<ExternalSample> {
+    let gauge = |name: &str, help: &str, value: f64| ExternalSample {
+        name: name.to_string(),
+        help: help.to_string(),
+        kind: "gauge",
+        labels: Vec::new(),
+        value,
+    };
+    vec![
+        gauge(
+            "minnow_heal_running",
+            "1 while a heal walk runs.",
+            f64::from(u8::from(status.running)),
+        ),
+        gauge(
+            "minnow_heal_objects_done",
+            "Objects the running (or last) heal walk has visited.",
+            status.objects_done as f64,
+        ),
+        gauge(
+            "minnow_heal_objects_left",
+            "Objects the running heal walk has yet to visit.",
+            status.objects_left as f64,
+        ),
+        gauge(
+            "minnow_heal_bytes_done",
+            "Bytes of the objects the heal walk has visited.",
+            status.bytes_done as f64,
+        ),
+        gauge(
+            "minnow_heal_bytes_left",
+            "Bytes of the objects the heal walk has yet to visit.",
+            status.bytes_left as f64,
+        ),
+        gauge(
+            "minnow_heal_queued_objects",
+            "Single objects waiting in the heal queue.",
+            status.queued_objects as f64,
+        ),
+        gauge(
+            "minnow_heal_drives_healing",
+            "Drives that missed writes or came back fresh and are not whole yet.",
+            status.drives_healing.len() as f64,
+        ),
+        gauge(
+            "minnow_redundancy_full",
+            "1 when every drive is online and whole: the loss of parity drives loses nothing.",
+            f64::from(u8::from(status.redundancy_full)),
+        ),
+    ]
 }
 
 /// Drive gauges: online state and space per drive, online/offline counts.
