@@ -592,3 +592,56 @@ async fn checksum_types_aws_forbids_are_invalid_request() {
         .unwrap();
     assert!(uploads.uploads().is_empty(), "no upload was started");
 }
+
+/// Whether `python3` can import boto3, installing it from PyPI once if needed.
+/// False only when python3 itself is missing.
+fn boto3_available() -> bool {
+    let import = || {
+        std::process::Command::new("python3")
+            .args(["-c", "import boto3"])
+            .status()
+    };
+    match import() {
+        Err(_) => return false,
+        Ok(status) if status.success() => return true,
+        Ok(_) => {}
+    }
+    let installed = std::process::Command::new("python3")
+        .args(["-m", "pip", "install", "--quiet", "boto3"])
+        .status()
+        .expect("run pip");
+    assert!(installed.success(), "pip install boto3 failed");
+    true
+}
+
+#[test]
+fn boto3_default_config_put_and_upload_file_read_back_their_crc32() {
+    if !boto3_available() {
+        eprintln!("python3 is missing; skipping the boto3 checksum checks");
+        return;
+    }
+    let server = shared_server(&SERVER);
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("clients/checksums.py");
+    let mut command = std::process::Command::new("python3");
+    command.arg(script).args([
+        server.endpoint(),
+        server.access_key(),
+        server.secret_key(),
+        &unique_bucket("ck-boto3"),
+    ]);
+    let finished =
+        conformance::process::run_bounded(command, None, std::time::Duration::from_secs(300));
+    let stdout = String::from_utf8_lossy(&finished.stdout);
+    eprintln!("{stdout}");
+    for step in [
+        "ok   boto3 put_object CRC32",
+        "ok   boto3 upload_file multipart CRC32",
+    ] {
+        assert!(
+            stdout.contains(step),
+            "missing {step:?} in:\n{stdout}\n{}",
+            finished.stderr
+        );
+    }
+    assert_eq!(finished.code, Some(0), "{stdout}\n{}", finished.stderr);
+}
