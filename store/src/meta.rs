@@ -372,6 +372,10 @@ pub(crate) mod tests {
     #[test]
     #[ignore]
     fn write_format_v1_fixture() {
+        assert_eq!(
+            META_VERSION, 1,
+            "v1 fixtures come from a v1 build; keep the checked-in ones"
+        );
         std::fs::create_dir_all(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures")).unwrap();
         std::fs::write(FIXTURE, sample_meta().encode()).unwrap();
     }
@@ -517,6 +521,10 @@ pub(crate) mod tests {
     #[test]
     #[ignore]
     fn write_record_and_blob_format_v1_fixtures() {
+        assert_eq!(
+            META_VERSION, 1,
+            "v1 fixtures come from a v1 build; keep the checked-in ones"
+        );
         std::fs::create_dir_all(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures")).unwrap();
         std::fs::write(
             UPLOAD_META_V1_FIXTURE,

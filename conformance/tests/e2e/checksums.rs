@@ -550,6 +550,11 @@ async fn multipart_composite_and_full_object_checksums_as_aws_tabulates() {
             Some(expected.as_str()),
             "{key}: complete"
         );
+        assert_eq!(
+            done.checksum_type(),
+            Some(&checksum_type),
+            "{key}: complete type"
+        );
         assert_checksum_reported(
             &client,
             &bucket,

@@ -327,6 +327,7 @@ where
         key: key.to_string(),
         etag: quote_etag(&info.etag),
         checksum: ChecksumFields::from_checksum(info.checksum.as_ref()),
+        checksum_type: info.checksum.as_ref().map(super::object::checksum_type),
     };
     let mut response = xml_response(to_xml("CompleteMultipartUploadResult", &doc)?);
     super::expiry::annotate_write(state, bucket, &info, response.headers_mut()).await;
