@@ -499,9 +499,6 @@ impl From<AuthError> for ApiError {
                 format!("The request trailer is malformed: {message}"),
             ),
             AuthError::BadChecksum(algorithm) => bad_checksum(&algorithm),
-            AuthError::InvalidDigest(message) => {
-                ApiError::with_message(S3Code::InvalidDigest, message)
-            }
             AuthError::InvalidChecksumValue(name) => ApiError::with_message(
                 S3Code::InvalidRequest,
                 format!("Value for {name} header is invalid."),
@@ -702,7 +699,6 @@ mod tests {
                 400,
             ),
             (AuthError::BadChecksum("crc32".into()), "BadDigest", 400),
-            (AuthError::InvalidDigest("x".into()), "InvalidDigest", 400),
             (
                 AuthError::InvalidChecksumValue("x-amz-checksum-crc32".into()),
                 "InvalidRequest",
