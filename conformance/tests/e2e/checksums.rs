@@ -650,3 +650,41 @@ fn boto3_default_config_put_and_upload_file_read_back_their_crc32() {
     }
     assert_eq!(finished.code, Some(0), "{stdout}\n{}", finished.stderr);
 }
+
+#[tokio::test]
+async fn upload_part_with_a_wrong_checksum_is_bad_digest_and_not_stored() {
+    let server = shared_server(&SERVER);
+    let client = server.s3_client();
+    let bucket = unique_bucket("ck-part");
+    create_bucket(&client, &bucket).await;
+    let created = client
+        .create_multipart_upload()
+        .bucket(&bucket)
+        .key("k")
+        .checksum_algorithm(SdkAlgorithm::Crc32C)
+        .send()
+        .await
+        .unwrap();
+    let upload_id = created.upload_id().unwrap();
+    let data = pattern_bytes(256 * 1024, 70);
+    let put = client
+        .upload_part()
+        .bucket(&bucket)
+        .key("k")
+        .upload_id(upload_id)
+        .part_number(1)
+        .checksum_crc32_c(b64(&raw_digest(&SdkAlgorithm::Crc32C, b"other")))
+        .body(data.into())
+        .send()
+        .await;
+    expect_s3_error(put, 400, "BadDigest");
+    let parts = client
+        .list_parts()
+        .bucket(&bucket)
+        .key("k")
+        .upload_id(upload_id)
+        .send()
+        .await
+        .unwrap();
+    assert!(parts.parts().is_empty(), "the bad part was stored");
+}
