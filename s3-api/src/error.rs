@@ -520,9 +520,10 @@ impl From<AuthError> for ApiError {
                 format!("The request trailer is malformed: {message}"),
             ),
             AuthError::BadChecksum(algorithm) => bad_checksum(&algorithm),
-            AuthError::InvalidDigest(message) => {
-                ApiError::with_message(S3Code::InvalidDigest, message)
-            }
+            AuthError::InvalidChecksumValue(name) => ApiError::with_message(
+                S3Code::InvalidRequest,
+                format!("Value for {name} header is invalid."),
+            ),
             AuthError::MissingContentLength => ApiError::new(S3Code::MissingContentLength),
             AuthError::EntityTooLarge => ApiError::new(S3Code::EntityTooLarge),
             AuthError::NotImplemented(what) => ApiError::not_implemented(&what),
@@ -753,7 +754,11 @@ mod tests {
                 400,
             ),
             (AuthError::BadChecksum("crc32".into()), "BadDigest", 400),
-            (AuthError::InvalidDigest("x".into()), "InvalidDigest", 400),
+            (
+                AuthError::InvalidChecksumValue("x-amz-checksum-crc32".into()),
+                "InvalidRequest",
+                400,
+            ),
             (AuthError::MissingContentLength, "MissingContentLength", 411),
             (AuthError::EntityTooLarge, "EntityTooLarge", 400),
             (

@@ -182,6 +182,55 @@ impl std::fmt::Display for ChecksumAlgorithm {
     }
 }
 
+/// How a multipart object's checksum is formed (`x-amz-checksum-type`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ChecksumType {
+    /// The checksum of the concatenated binary part checksums, shown as `value-N`.
+    #[default]
+    Composite,
+    /// The CRC of the whole object, combined from the part CRCs (CRCs only).
+    FullObject,
+}
+
+impl ChecksumType {
+    /// The header / XML value: `COMPOSITE` or `FULL_OBJECT`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Composite => "COMPOSITE",
+            Self::FullObject => "FULL_OBJECT",
+        }
+    }
+    /// Parses `COMPOSITE` / `FULL_OBJECT` (case-insensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Composite, Self::FullObject]
+            .into_iter()
+            .find(|t| t.name().eq_ignore_ascii_case(s))
+    }
+    /// Whether AWS allows this type with `algorithm`: CRC64NVME is full-object
+    /// only, the SHAs composite only, CRC32 and CRC32C either.
+    pub fn allows(self, algorithm: ChecksumAlgorithm) -> bool {
+        !matches!(
+            (self, algorithm),
+            (Self::Composite, ChecksumAlgorithm::Crc64Nvme)
+                | (
+                    Self::FullObject,
+                    ChecksumAlgorithm::Sha1 | ChecksumAlgorithm::Sha256
+                )
+        )
+    }
+}
+
+/// What CompleteMultipartUpload asks the store to check beyond the part list.
+#[derive(Debug, Clone, Default)]
+pub struct CompleteChecks {
+    /// The checksum the request lists for each part (same order as the
+    /// parts); a listed value that differs from the stored part's is
+    /// `InvalidPart`.
+    pub part_checksums: Vec<Option<Checksum>>,
+    /// A whole-object checksum the client sent; a mismatch is `BadChecksum`.
+    pub object_checksum: Option<Checksum>,
+}
+
 /// A checksum value as S3 shows it: base64 of the big-endian digest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checksum {
@@ -645,13 +694,32 @@ pub trait Catalog: Send + Sync {
 /// Multipart uploads.
 #[allow(async_fn_in_trait)]
 pub trait MultipartStore: Send + Sync {
-    /// Starts an upload; the key's erasure layout is fixed now.
+    /// Starts an upload with a composite checksum (if any); see
+    /// [`MultipartStore::create_multipart_typed`].
     fn create_multipart(
         &self,
         bucket: &str,
         key: &str,
         attributes: ObjectAttributes,
         checksum_algorithm: Option<ChecksumAlgorithm>,
+    ) -> impl std::future::Future<Output = Result<UploadInfo, StoreError>> + Send {
+        self.create_multipart_typed(
+            bucket,
+            key,
+            attributes,
+            checksum_algorithm,
+            ChecksumType::Composite,
+        )
+    }
+    /// Starts an upload; the key's erasure layout and the object checksum's
+    /// algorithm and type are fixed now.
+    fn create_multipart_typed(
+        &self,
+        bucket: &str,
+        key: &str,
+        attributes: ObjectAttributes,
+        checksum_algorithm: Option<ChecksumAlgorithm>,
+        checksum_type: ChecksumType,
     ) -> impl std::future::Future<Output = Result<UploadInfo, StoreError>> + Send;
     /// Stores one part (replacing an earlier part with the same number).
     fn put_part(
@@ -679,6 +747,18 @@ pub trait MultipartStore: Send + Sync {
         key: &str,
         upload_id: &str,
         parts: Vec<CompletePart>,
+    ) -> impl std::future::Future<Output = Result<ObjectInfo, StoreError>> + Send {
+        self.complete_multipart_checked(bucket, key, upload_id, parts, CompleteChecks::default())
+    }
+    /// Like [`MultipartStore::complete_multipart`], also checking the
+    /// checksums the request lists before anything is committed.
+    fn complete_multipart_checked(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        parts: Vec<CompletePart>,
+        checks: CompleteChecks,
     ) -> impl std::future::Future<Output = Result<ObjectInfo, StoreError>> + Send;
     /// Removes the upload and its parts from every drive.
     fn abort_multipart(

@@ -108,6 +108,31 @@ pub fn digest(algorithm: ChecksumAlgorithm, data: &[u8]) -> Vec<u8> {
     raw_digest(state)
 }
 
+/// The CRC of a whole object from the big-endian CRCs of its consecutive
+/// pieces and their lengths (S3's FULL_OBJECT multipart checksum); `None`
+/// for a non-CRC algorithm or a value of the wrong width.
+pub fn combine_crcs(algorithm: ChecksumAlgorithm, pieces: &[(Vec<u8>, u64)]) -> Option<Vec<u8>> {
+    let (crc_algorithm, width) = match algorithm {
+        ChecksumAlgorithm::Crc32 => (crc_fast::CrcAlgorithm::Crc32IsoHdlc, 4),
+        ChecksumAlgorithm::Crc32c => (crc_fast::CrcAlgorithm::Crc32Iscsi, 4),
+        ChecksumAlgorithm::Crc64Nvme => (crc_fast::CrcAlgorithm::Crc64Nvme, 8),
+        ChecksumAlgorithm::Sha1 | ChecksumAlgorithm::Sha256 => return None,
+    };
+    let mut combined: Option<u64> = None;
+    for (raw, len) in pieces {
+        if raw.len() != width {
+            return None;
+        }
+        let crc = raw.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+        combined = Some(match combined {
+            None => crc,
+            Some(before) => crc_fast::checksum_combine(crc_algorithm, before, crc, *len),
+        });
+    }
+    let value = combined.unwrap_or(0);
+    Some(value.to_be_bytes()[8 - width..].to_vec())
+}
+
 /// Decodes a base64 checksum value to raw bytes.
 pub fn decode_b64(value: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD.decode(value).ok()
@@ -158,5 +183,41 @@ mod tests {
             hex::encode(hasher.finish().0),
             "5d41402abc4b2a76b9719d911017c592"
         );
+    }
+
+    proptest::proptest! {
+        /// S3's FULL_OBJECT multipart checksum: the part CRCs combined with
+        /// their lengths equal the CRC of the whole object, for any split.
+        #[test]
+        fn combined_part_crcs_equal_the_whole_object_crc(
+            data in proptest::collection::vec(proptest::num::u8::ANY, 0..4096),
+            cuts in proptest::collection::vec(0usize..4096, 0..6),
+        ) {
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(data.len())).collect();
+            cuts.push(0);
+            cuts.push(data.len());
+            cuts.sort_unstable();
+            for algorithm in [
+                ChecksumAlgorithm::Crc32,
+                ChecksumAlgorithm::Crc32c,
+                ChecksumAlgorithm::Crc64Nvme,
+            ] {
+                let pieces: Vec<(Vec<u8>, u64)> = cuts
+                    .windows(2)
+                    .map(|w| (digest(algorithm, &data[w[0]..w[1]]), (w[1] - w[0]) as u64))
+                    .collect();
+                proptest::prop_assert_eq!(
+                    combine_crcs(algorithm, &pieces),
+                    Some(digest(algorithm, &data)),
+                    "{} over {:?}", algorithm, cuts
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn shas_do_not_combine() {
+        let piece = (digest(ChecksumAlgorithm::Sha256, b"a"), 1);
+        assert_eq!(combine_crcs(ChecksumAlgorithm::Sha256, &[piece]), None);
     }
 }

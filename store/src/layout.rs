@@ -48,8 +48,9 @@ pub const UPLOAD_META_FILE: &str = "upload.meta";
 
 /// Magic of object metadata files (`obj.meta`, part metas, upload metas).
 pub const META_MAGIC: &[u8; 4] = b"MNWO";
-/// Current object metadata format version.
-pub const META_VERSION: u16 = 1;
+/// Current object metadata format version (2: upload records carry the
+/// multipart checksum type; v1 records still read).
+pub const META_VERSION: u16 = 2;
 /// Magic of small quorum blobs (bucket records, settings, system blobs).
 pub const BLOB_MAGIC: &[u8; 4] = b"MNWB";
 /// Current blob format version.

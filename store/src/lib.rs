@@ -47,10 +47,10 @@ mod workers;
 use bytes::Bytes;
 
 use api::{
-    BucketInfo, BucketSetting, ByteRange, ByteStream, Catalog, ChecksumAlgorithm, CompletePart,
-    DriveStatus, HealReport, HealStatus, ListPage, ListParams, ListUploadsParams, Maintenance,
-    MultipartStore, ObjectAttributes, ObjectInfo, ObjectReader, ObjectStore, PartInfo, PartsPage,
-    PutOptions, StoreError, UploadInfo, UploadsPage, WorkerInfo,
+    BucketInfo, BucketSetting, ByteRange, ByteStream, Catalog, ChecksumAlgorithm, ChecksumType,
+    CompleteChecks, CompletePart, DriveStatus, HealReport, HealStatus, ListPage, ListParams,
+    ListUploadsParams, Maintenance, MultipartStore, ObjectAttributes, ObjectInfo, ObjectReader,
+    ObjectStore, PartInfo, PartsPage, PutOptions, StoreError, UploadInfo, UploadsPage, WorkerInfo,
 };
 pub use deadline::DEFAULT_DRIVE_TIMEOUT;
 pub use drive::{
@@ -154,15 +154,16 @@ impl Catalog for Store {
 }
 
 impl MultipartStore for Store {
-    async fn create_multipart(
+    async fn create_multipart_typed(
         &self,
         bucket: &str,
         key: &str,
         attributes: ObjectAttributes,
         checksum_algorithm: Option<ChecksumAlgorithm>,
+        checksum_type: ChecksumType,
     ) -> Result<UploadInfo, StoreError> {
         self.inner
-            .create_multipart(bucket, key, attributes, checksum_algorithm)
+            .create_multipart(bucket, key, attributes, checksum_algorithm, checksum_type)
             .await
     }
 
@@ -193,15 +194,16 @@ impl MultipartStore for Store {
             .await
     }
 
-    async fn complete_multipart(
+    async fn complete_multipart_checked(
         &self,
         bucket: &str,
         key: &str,
         upload_id: &str,
         parts: Vec<CompletePart>,
+        checks: CompleteChecks,
     ) -> Result<ObjectInfo, StoreError> {
         self.inner
-            .complete_multipart(bucket, key, upload_id, parts)
+            .complete_multipart(bucket, key, upload_id, parts, checks)
             .await
     }
 

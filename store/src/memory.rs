@@ -437,12 +437,14 @@ impl MemoryStore {
 }
 
 impl MultipartStore for MemoryStore {
-    async fn create_multipart(
+    /// The in-memory store computes no checksums, so the type is not kept.
+    async fn create_multipart_typed(
         &self,
         bucket: &str,
         key: &str,
         attributes: ObjectAttributes,
         checksum_algorithm: Option<ChecksumAlgorithm>,
+        _checksum_type: ChecksumType,
     ) -> Result<UploadInfo, StoreError> {
         let upload_id = format!(
             "u{:016}",
@@ -519,12 +521,13 @@ impl MultipartStore for MemoryStore {
         })
     }
 
-    async fn complete_multipart(
+    async fn complete_multipart_checked(
         &self,
         bucket: &str,
         key: &str,
         upload_id: &str,
         parts: Vec<CompletePart>,
+        _checks: CompleteChecks,
     ) -> Result<ObjectInfo, StoreError> {
         self.with_bucket(bucket, |b| {
             let id = (key.to_string(), upload_id.to_string());

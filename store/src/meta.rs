@@ -11,6 +11,7 @@
 //! ```
 //! The header is MessagePack with named fields, so fields may be added in
 //! later versions; unknown fields are ignored. Integers are fixed-width.
+//! Version 2 added `UploadMeta::checksum_type`; v1 records still decode.
 //! A version this build does not know is refused
 //! ([`MetaError::UnsupportedVersion`]) before its body is looked at.
 //! Fixtures written by format v1 are read by tests: `store/fixtures/`
@@ -26,7 +27,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::api::{Checksum, ChecksumAlgorithm, ObjectAttributes, PartInfo};
+use crate::api::{Checksum, ChecksumAlgorithm, ChecksumType, ObjectAttributes, PartInfo};
 use crate::layout::{BLOB_MAGIC, BLOB_VERSION, META_MAGIC, META_VERSION};
 
 /// Why a record could not be decoded.
@@ -153,6 +154,9 @@ pub struct UploadMeta {
     pub initiated: Timestamp,
     pub attributes: ObjectAttributes,
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
+    /// COMPOSITE or FULL_OBJECT; absent from v1 records, which were all composite.
+    #[serde(default)]
+    pub checksum_type: ChecksumType,
     pub erasure: ErasureInfo,
 }
 
@@ -199,7 +203,9 @@ pub fn decode_record<T: DeserializeOwned>(bytes: Bytes) -> Result<(T, Option<Byt
     }
     let mut cursor = bytes.slice(4..body_len);
     let version = cursor.get_u16_le();
-    if version != 1 {
+    // v2 only adds optional header fields (`UploadMeta::checksum_type`), which
+    // a v1 header lacks and reads as their defaults.
+    if !(1..=META_VERSION).contains(&version) {
         return Err(MetaError::UnsupportedVersion(version));
     }
     let header_len = cursor.get_u32_le() as usize;
@@ -366,6 +372,10 @@ pub(crate) mod tests {
     #[test]
     #[ignore]
     fn write_format_v1_fixture() {
+        assert_eq!(
+            META_VERSION, 1,
+            "v1 fixtures come from a v1 build; keep the checked-in ones"
+        );
         std::fs::create_dir_all(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures")).unwrap();
         std::fs::write(FIXTURE, sample_meta().encode()).unwrap();
     }
@@ -406,6 +416,7 @@ pub(crate) mod tests {
                 ..Default::default()
             },
             checksum_algorithm: Some(ChecksumAlgorithm::Sha256),
+            checksum_type: ChecksumType::Composite,
             erasure: sample_erasure(),
         }
     }
@@ -466,6 +477,20 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn upload_meta_v2_keeps_a_full_object_checksum_type() {
+        let upload = UploadMeta {
+            checksum_algorithm: Some(ChecksumAlgorithm::Crc64Nvme),
+            checksum_type: ChecksumType::FullObject,
+            ..sample_upload()
+        };
+        let bytes = encode_record(&upload, None);
+        assert_eq!(u16::from_le_bytes([bytes[4], bytes[5]]), 2);
+        let (decoded, _): (UploadMeta, _) = decode_record(Bytes::from(bytes)).unwrap();
+        assert_eq!(decoded.checksum_type, ChecksumType::FullObject);
+        assert_eq!(decoded, upload);
+    }
+
+    #[test]
     fn part_meta_format_v1_fixture_still_decodes() {
         let bytes = std::fs::read(PART_META_V1_FIXTURE).expect("fixture present");
         let (part, inline): (PartMeta, _) = decode_record(Bytes::from(bytes)).unwrap();
@@ -496,6 +521,10 @@ pub(crate) mod tests {
     #[test]
     #[ignore]
     fn write_record_and_blob_format_v1_fixtures() {
+        assert_eq!(
+            META_VERSION, 1,
+            "v1 fixtures come from a v1 build; keep the checked-in ones"
+        );
         std::fs::create_dir_all(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures")).unwrap();
         std::fs::write(
             UPLOAD_META_V1_FIXTURE,
@@ -508,17 +537,17 @@ pub(crate) mod tests {
 
     #[test]
     fn records_of_a_newer_version_are_refused() {
-        let newer = with_version(sample_meta().encode(), 2);
+        let newer = with_version(sample_meta().encode(), 3);
         let err = ObjectMeta::decode(newer).unwrap_err();
-        assert!(matches!(err, MetaError::UnsupportedVersion(2)), "{err}");
+        assert!(matches!(err, MetaError::UnsupportedVersion(3)), "{err}");
         assert!(
-            err.to_string().contains("unsupported format version 2"),
+            err.to_string().contains("unsupported format version 3"),
             "{err}"
         );
-        let newer = with_version(encode_record(&sample_upload(), None), 2);
+        let newer = with_version(encode_record(&sample_upload(), None), 3);
         assert!(matches!(
             decode_record::<UploadMeta>(newer),
-            Err(MetaError::UnsupportedVersion(2))
+            Err(MetaError::UnsupportedVersion(3))
         ));
         let newer = with_version(encode_record(&sample_part(), None), u16::MAX);
         assert!(matches!(

@@ -14,11 +14,12 @@ use md5::{Digest as _, Md5};
 use uuid::Uuid;
 
 use crate::api::{
-    ByteStream, Checksum, ChecksumAlgorithm, CompletePart, ListUploadsParams, ObjectAttributes,
-    ObjectInfo, PartInfo, PartsPage, PutOptions, StoreError, UploadInfo, UploadsPage,
+    ByteStream, Checksum, ChecksumAlgorithm, ChecksumType, CompleteChecks, CompletePart,
+    ListUploadsParams, ObjectAttributes, ObjectInfo, PartInfo, PartsPage, PutOptions, StoreError,
+    UploadInfo, UploadsPage,
 };
 use crate::engine::{object_info, Effect, Engine, Inline, Stored, MAX_PART_SIZE};
-use crate::hashing::{decode_b64, digest, encode_b64};
+use crate::hashing::{combine_crcs, decode_b64, digest, encode_b64};
 use crate::keys::EncodedKey;
 use crate::layout;
 use crate::meta::{
@@ -171,8 +172,18 @@ impl Engine {
         key: &str,
         attributes: ObjectAttributes,
         checksum_algorithm: Option<ChecksumAlgorithm>,
+        checksum_type: ChecksumType,
     ) -> Result<UploadInfo, StoreError> {
         self.require_bucket(bucket)?;
+        if let Some(algorithm) = checksum_algorithm {
+            if !checksum_type.allows(algorithm) {
+                return Err(StoreError::InvalidArgument(format!(
+                    "The {} checksum type cannot be used with the {} checksum algorithm.",
+                    checksum_type.name(),
+                    algorithm.name().to_ascii_lowercase()
+                )));
+            }
+        }
         let key = EncodedKey::new(key)?;
         self.drives.check_write_quorum()?;
         let upload_id = Uuid::new_v4().simple().to_string();
@@ -182,6 +193,7 @@ impl Engine {
             initiated: Timestamp::now(),
             attributes,
             checksum_algorithm,
+            checksum_type,
             erasure: self.erasure_info(self.distribution(bucket, key.key())),
         };
         let encoded = Arc::new(encode_record(&upload, None));
@@ -415,6 +427,7 @@ impl Engine {
         key: &str,
         upload_id: &str,
         parts: Vec<CompletePart>,
+        checks: CompleteChecks,
     ) -> Result<ObjectInfo, StoreError> {
         self.require_bucket(bucket)?;
         let key = EncodedKey::new(key)?;
@@ -448,6 +461,13 @@ impl Engine {
             {
                 return Err(StoreError::InvalidPart(requested.number));
             }
+            // A checksum the request lists for a part must be the one stored
+            // with it (S3 answers InvalidPart otherwise).
+            if let Some(Some(listed)) = checks.part_checksums.get(chosen.len()) {
+                if part.part.checksum.as_ref() != Some(listed) {
+                    return Err(StoreError::InvalidPart(requested.number));
+                }
+            }
             chosen.push(held);
         }
         let last = chosen.len() - 1;
@@ -464,7 +484,18 @@ impl Engine {
             md5s.update(hex::decode(&part.part.etag).unwrap_or_default());
         }
         let etag = format!("{}-{}", hex::encode(md5s.finalize()), chosen.len());
-        let checksum = composite_checksum(upload.checksum_algorithm, &chosen);
+        let checksum = multipart_checksum(upload.checksum_algorithm, upload.checksum_type, &chosen);
+        if let Some(expected) = &checks.object_checksum {
+            let matches = checksum.as_ref().is_some_and(|c| {
+                c.algorithm == expected.algorithm
+                    && c.value_b64.split('-').next() == expected.value_b64.split('-').next()
+            });
+            if !matches {
+                return Err(StoreError::BadChecksum {
+                    algorithm: expected.algorithm,
+                });
+            }
+        }
         let size: u64 = chosen.iter().map(|h| h.value.part.size).sum();
         let holders: Vec<bool> = (0..self.drives.len())
             .map(|position| chosen.iter().all(|h| h.holders[position]))
@@ -689,13 +720,29 @@ fn upload_info(bucket: &str, upload: UploadMeta) -> UploadInfo {
     }
 }
 
-/// S3's composite checksum: the checksum of the concatenated binary part
-/// checksums, suffixed with `-N`.
-fn composite_checksum(
+/// The object checksum of a multipart upload: COMPOSITE is the checksum of
+/// the concatenated binary part checksums, suffixed with `-N`; FULL_OBJECT is
+/// the CRC of the whole object, combined from the part CRCs and sizes.
+fn multipart_checksum(
     algorithm: Option<ChecksumAlgorithm>,
+    checksum_type: ChecksumType,
     parts: &[Held<PartMeta>],
 ) -> Option<Checksum> {
     let algorithm = algorithm?;
+    if checksum_type == ChecksumType::FullObject {
+        let mut pieces = Vec::with_capacity(parts.len());
+        for Held { value: part, .. } in parts {
+            let checksum = part.part.checksum.as_ref()?;
+            if checksum.algorithm != algorithm {
+                return None;
+            }
+            pieces.push((decode_b64(&checksum.value_b64)?, part.part.size));
+        }
+        return Some(Checksum {
+            algorithm,
+            value_b64: encode_b64(&combine_crcs(algorithm, &pieces)?),
+        });
+    }
     let mut raw = Vec::new();
     for Held { value: part, .. } in parts {
         let checksum = part.part.checksum.as_ref()?;

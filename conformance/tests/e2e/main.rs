@@ -9,6 +9,7 @@ mod common;
 mod auth_failures;
 mod bucket_policy_and_cors;
 mod buckets;
+mod checksums;
 mod conditional_get;
 mod conditional_writes;
 mod connection_reuse;

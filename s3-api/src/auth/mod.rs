@@ -225,9 +225,10 @@ pub enum AuthError {
     /// 400 BadDigest (x-amz-checksum-* header or trailer does not match).
     #[error("the {0} checksum does not match the body")]
     BadChecksum(String),
-    /// 400 InvalidDigest: a checksum/Content-MD5 header that is not valid base64 of the right length.
-    #[error("the digest is not valid: {0}")]
-    InvalidDigest(String),
+    /// 400 InvalidRequest: an `x-amz-checksum-*` value that is not base64 of
+    /// the algorithm's digest length (the header's name is kept).
+    #[error("the value of {0} is not valid")]
+    InvalidChecksumValue(String),
     /// 411 MissingContentLength.
     #[error("content length is required")]
     MissingContentLength,

@@ -194,18 +194,16 @@ pub(crate) fn checksum_header(
                     .into(),
             ));
         }
-        let value = value
-            .to_str()
-            .map_err(|_| AuthError::InvalidDigest(name.to_string()))?
-            .trim();
+        // S3 answers InvalidRequest "Value for x-amz-checksum-crc32 header is
+        // invalid." for bad base64 or a digest of the wrong length.
+        let invalid = || AuthError::InvalidChecksumValue(name.to_string());
+        let value = value.to_str().map_err(|_| invalid())?.trim();
         let digest_len = base64::engine::general_purpose::STANDARD
             .decode(value)
-            .map_err(|_| AuthError::InvalidDigest(format!("{name} is not base64")))?
+            .map_err(|_| invalid())?
             .len();
         if digest_len != digest_length(algorithm) {
-            return Err(AuthError::InvalidDigest(format!(
-                "{name} has the wrong length for {algorithm}"
-            )));
+            return Err(invalid());
         }
         found = Some((algorithm, value.to_string()));
     }

@@ -559,13 +559,17 @@ async fn unsigned_payload_with_checksum_header_is_known() {
 }
 
 #[test]
-fn checksum_header_of_wrong_length_is_invalid_digest() {
-    let parts = put_parts("UNSIGNED-PAYLOAD", &[("x-amz-checksum-crc32", "AAAAAAAA")]);
-    let auth = auth(&parts, test_time()).unwrap();
-    assert!(matches!(
-        verified_body(body_of(vec![]), &auth, &parts.headers),
-        Err(AuthError::InvalidDigest(_))
-    ));
+fn checksum_header_of_wrong_length_or_bad_base64_is_invalid_checksum_value() {
+    for bad in ["AAAAAAAA", "not base64!"] {
+        let parts = put_parts("UNSIGNED-PAYLOAD", &[("x-amz-checksum-crc32", bad)]);
+        let auth = auth(&parts, test_time()).unwrap();
+        match verified_body(body_of(vec![]), &auth, &parts.headers) {
+            Err(AuthError::InvalidChecksumValue(name)) => {
+                assert_eq!(name, "x-amz-checksum-crc32", "{bad}")
+            }
+            other => panic!("{bad}: {:?}", other.err()),
+        }
+    }
 }
 
 #[test]

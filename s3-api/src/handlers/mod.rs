@@ -1174,6 +1174,22 @@ where
     B: Body<Data = Bytes> + Send + Unpin + 'static,
     B::Error: Into<BoxError>,
 {
+    collect_small_body_checked(ctx, body, limit, required_digest, true).await
+}
+
+/// [`collect_small_body`]; with `body_checksum` false an `x-amz-checksum-*`
+/// header is not the body's (CompleteMultipartUpload: it is the object's).
+pub(crate) async fn collect_small_body_checked<B>(
+    ctx: &RequestContext,
+    body: B,
+    limit: usize,
+    required_digest: bool,
+    body_checksum: bool,
+) -> Result<Bytes, ApiError>
+where
+    B: Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<BoxError>,
+{
     let md5 = headers::content_md5(&ctx.parts.headers)?;
     let verified = open_body(ctx, body)?;
     if verified.decoded_length.is_some_and(|n| n > limit as u64) {
@@ -1194,6 +1210,7 @@ where
         collected.extend_from_slice(&chunk);
     }
     let collected = collected.freeze();
+    let checksum = checksum.filter(|_| body_checksum);
     headers::verify_small_body(&collected, md5, checksum.as_ref(), required_digest)?;
     Ok(collected)
 }

@@ -6,8 +6,8 @@ use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
 use http_body::Body;
 use store::api::{
-    ByteRange, Catalog, CompletePart, ListUploadsParams, MultipartStore, ObjectInfo, ObjectStore,
-    PutOptions, StoreError,
+    ByteRange, Catalog, Checksum, ChecksumAlgorithm, ChecksumType, CompleteChecks, CompletePart,
+    ListUploadsParams, MultipartStore, ObjectInfo, ObjectStore, PutOptions, StoreError,
 };
 
 use super::conditions::parse_copy_source_range;
@@ -18,7 +18,7 @@ use super::object::{
     write_response,
 };
 use super::{
-    body_error, collect_small_body, empty_response, query_number, xml_response, AppState,
+    body_error, collect_small_body_checked, empty_response, query_number, xml_response, AppState,
     RequestContext, MAX_PUT_SIZE,
 };
 use crate::error::{ApiError, S3Code};
@@ -42,9 +42,10 @@ pub(super) async fn create<S: MultipartStore>(
 ) -> Result<Response<ResponseBody>, ApiError> {
     let attributes = attributes_from_headers(&ctx.parts.headers)?;
     let checksum_algorithm = requested_checksum_algorithm(&ctx.parts.headers)?;
+    let checksum_type = requested_checksum_type(ctx, checksum_algorithm)?;
     let upload = state
         .store
-        .create_multipart(bucket, key, attributes, checksum_algorithm)
+        .create_multipart_typed(bucket, key, attributes, checksum_algorithm, checksum_type)
         .await?;
     let doc = InitiateMultipartUploadResult {
         xmlns: (),
@@ -58,8 +59,100 @@ pub(super) async fn create<S: MultipartStore>(
             "x-amz-checksum-algorithm",
             HeaderValue::from_static(algorithm.name()),
         );
+        response.headers_mut().insert(
+            "x-amz-checksum-type",
+            HeaderValue::from_static(checksum_type.name()),
+        );
     }
     Ok(response)
+}
+
+/// `x-amz-checksum-type` of CreateMultipartUpload (COMPOSITE when absent),
+/// refused as S3 does where AWS's table forbids it with the algorithm:
+/// CRC64NVME is FULL_OBJECT only, SHA-1/SHA-256 COMPOSITE only.
+fn requested_checksum_type(
+    ctx: &RequestContext,
+    algorithm: Option<ChecksumAlgorithm>,
+) -> Result<ChecksumType, ApiError> {
+    let requested = match ctx.header("x-amz-checksum-type") {
+        None => None,
+        Some(raw) => Some(ChecksumType::parse(raw.trim()).ok_or_else(|| {
+            ApiError::with_message(
+                S3Code::InvalidRequest,
+                format!("Value for x-amz-checksum-type header is invalid: {raw}"),
+            )
+        })?),
+    };
+    let Some(algorithm) = algorithm else {
+        return match requested {
+            None => Ok(ChecksumType::Composite),
+            Some(_) => Err(ApiError::with_message(
+                S3Code::InvalidRequest,
+                "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.",
+            )),
+        };
+    };
+    let checksum_type = requested.unwrap_or(match algorithm {
+        ChecksumAlgorithm::Crc64Nvme => ChecksumType::FullObject,
+        _ => ChecksumType::Composite,
+    });
+    if !checksum_type.allows(algorithm) {
+        return Err(ApiError::with_message(
+            S3Code::InvalidRequest,
+            format!(
+                "The {} checksum type cannot be used with the {} checksum algorithm.",
+                checksum_type.name(),
+                algorithm.name().to_ascii_lowercase()
+            ),
+        ));
+    }
+    Ok(checksum_type)
+}
+
+/// The checksums a CompleteMultipartUpload lists per part, and the
+/// whole-object `x-amz-checksum-<alg>` header, for the store to verify.
+fn complete_checks(
+    ctx: &RequestContext,
+    parts: &[crate::xml::request::CompletedPart],
+) -> CompleteChecks {
+    let part_checksums = parts
+        .iter()
+        .map(|p| {
+            [
+                (ChecksumAlgorithm::Crc32, &p.checksum_crc32),
+                (ChecksumAlgorithm::Crc32c, &p.checksum_crc32c),
+                (ChecksumAlgorithm::Crc64Nvme, &p.checksum_crc64nvme),
+                (ChecksumAlgorithm::Sha1, &p.checksum_sha1),
+                (ChecksumAlgorithm::Sha256, &p.checksum_sha256),
+            ]
+            .into_iter()
+            .find_map(|(algorithm, value)| {
+                value.as_ref().map(|v| Checksum {
+                    algorithm,
+                    value_b64: v.trim().to_string(),
+                })
+            })
+        })
+        .collect();
+    let object_checksum = [
+        ChecksumAlgorithm::Crc32,
+        ChecksumAlgorithm::Crc32c,
+        ChecksumAlgorithm::Crc64Nvme,
+        ChecksumAlgorithm::Sha1,
+        ChecksumAlgorithm::Sha256,
+    ]
+    .into_iter()
+    .find_map(|algorithm| {
+        ctx.header(&format!("x-amz-checksum-{}", algorithm.header_suffix()))
+            .map(|v| Checksum {
+                algorithm,
+                value_b64: v.trim().to_string(),
+            })
+    });
+    CompleteChecks {
+        part_checksums,
+        object_checksum,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -188,8 +281,10 @@ where
     B: Body<Data = Bytes> + Send + Unpin + 'static,
     B::Error: Into<BoxError>,
 {
-    let body = collect_small_body(ctx, body, state.config.max_xml_body, false).await?;
+    let body =
+        collect_small_body_checked(ctx, body, state.config.max_xml_body, false, false).await?;
     let request = CompleteMultipartUpload::parse(&body)?;
+    let checks = complete_checks(ctx, &request.parts);
     let parts: Vec<CompletePart> = request
         .parts
         .into_iter()
@@ -202,7 +297,7 @@ where
         check_write_conditions(state, ctx, bucket, key).await?;
         Ok(state
             .store
-            .complete_multipart(bucket, key, upload_id, parts.clone())
+            .complete_multipart_checked(bucket, key, upload_id, parts.clone(), checks)
             .await?)
     }
     .await;
@@ -232,6 +327,7 @@ where
         key: key.to_string(),
         etag: quote_etag(&info.etag),
         checksum: ChecksumFields::from_checksum(info.checksum.as_ref()),
+        checksum_type: info.checksum.as_ref().map(super::object::checksum_type),
     };
     let mut response = xml_response(to_xml("CompleteMultipartUploadResult", &doc)?);
     super::expiry::annotate_write(state, bucket, &info, response.headers_mut()).await;

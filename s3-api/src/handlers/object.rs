@@ -589,7 +589,7 @@ pub(crate) async fn get_object_attributes<S: ObjectStore + Catalog + 'static>(
 }
 
 /// COMPOSITE for a checksum of part checksums (`value-N`), else FULL_OBJECT.
-fn checksum_type(checksum: &store::api::Checksum) -> &'static str {
+pub(super) fn checksum_type(checksum: &store::api::Checksum) -> &'static str {
     let composite = checksum
         .value_b64
         .rsplit_once('-')

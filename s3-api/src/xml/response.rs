@@ -268,6 +268,9 @@ pub struct CompleteMultipartUploadResult {
     pub etag: String,
     #[serde(flatten)]
     pub checksum: ChecksumFields,
+    /// COMPOSITE or FULL_OBJECT, when the object has a checksum.
+    #[serde(rename = "ChecksumType", skip_serializing_if = "Option::is_none")]
+    pub checksum_type: Option<&'static str>,
 }
 
 /// ListParts.
@@ -536,12 +539,13 @@ mod tests {
                 algorithm: ChecksumAlgorithm::Crc32,
                 value_b64: "AAAAAA==-2".into(),
             })),
+            checksum_type: Some("COMPOSITE"),
         };
         let xml = to_xml("CompleteMultipartUploadResult", &doc).unwrap();
         assert!(xml.contains("<Key>k</Key><ETag>"), "{xml}");
         assert!(
             xml.ends_with(
-                "<ChecksumCRC32>AAAAAA==-2</ChecksumCRC32></CompleteMultipartUploadResult>"
+                "<ChecksumCRC32>AAAAAA==-2</ChecksumCRC32><ChecksumType>COMPOSITE</ChecksumType></CompleteMultipartUploadResult>"
             ),
             "{xml}"
         );
