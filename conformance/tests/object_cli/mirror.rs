@@ -425,3 +425,139 @@ fn mirror_from_an_unreachable_server_exits_2_with_one_line() {
     assert_eq!(run.code, Some(2), "{}", run.stderr);
     assert!(!Path::new("/tmp/minnow-never-written").exists());
 }
+
+/// A moto S3 server on loopback, installed from PyPI if missing; killed on drop.
+struct Moto {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_moto() -> Moto {
+    let has = || {
+        Command::new("python3")
+            .args(["-c", "import moto.server, flask, boto3"])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !has() {
+        let installed = Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--user",
+                "--break-system-packages",
+            ])
+            .arg("moto[server]")
+            .arg("boto3")
+            .status()
+            .expect("run pip");
+        assert!(installed.success(), "pip install moto[server] failed");
+    }
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let child = Command::new("python3")
+        .args([
+            "-m",
+            "moto.server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting moto");
+    let moto = Moto {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "moto did not start within 60 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    moto
+}
+
+fn moto_script(mode: &str, moto: &Moto, server: &conformance::TestServer, buckets: &[&str]) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/object_cli/moto_seed.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .args([
+            mode,
+            &moto.url,
+            server.endpoint(),
+            server.access_key(),
+            server.secret_key(),
+        ])
+        .args(buckets)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{mode}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn import_from_moto_copies_buckets_settings_and_objects_and_a_second_run_copies_nothing() {
+    let s = shared_server();
+    let moto = start_moto();
+    let (first, second) = (
+        conformance::unique_bucket("import-a"),
+        conformance::unique_bucket("import-b"),
+    );
+    moto_script("seed", &moto, s, &[&first, &second]);
+    let mut cli = Cli::new().with_alias("local", s);
+    cli.env.push((
+        "MINNOW_ALIAS_OLD".into(),
+        moto.url.replacen("http://", "http://x:x@", 1),
+    ));
+    let run = cli
+        .run(&["import", "OLD", &first, &second, "--to", "local", "--json"])
+        .ok();
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(report["bucketsCreated"], 2, "{report}");
+    assert_eq!(report["objectsCopied"], 52, "{report}");
+    assert_eq!(report["skipped"].as_array().unwrap().len(), 0, "{report}");
+    assert_eq!(
+        report["configsCopied"].as_array().unwrap().len(),
+        3,
+        "{report}"
+    );
+    moto_script("check", &moto, s, &[&first, &second]);
+
+    let again = cli
+        .run(&["import", "OLD", &first, &second, "--to", "local", "--json"])
+        .ok();
+    let report: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(report["objectsCopied"], 0, "{report}");
+    assert_eq!(report["objectsUnchanged"], 52, "{report}");
+
+    // The human report names what cannot be copied and how to recreate users.
+    let text = cli
+        .run(&["import", "OLD", &first, "--to", "local"])
+        .ok()
+        .text();
+    assert!(text.contains("minnow user add"), "{text}");
+    // A bucket the source lacks is reported, and the run says so by its exit code.
+    let missing = cli.run(&["import", "OLD", "no-such-bucket-here", "--to", "local"]);
+    assert_eq!(missing.code, Some(1));
+    assert!(missing
+        .text()
+        .contains("no-such-bucket-here: the source has no such bucket"));
+}

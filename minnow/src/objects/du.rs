@@ -195,7 +195,7 @@ pub async fn find(args: FindArgs) -> anyhow::Result<()> {
             continue;
         }
         if args.older_than.is_some() || args.newer_than.is_some() {
-            let modified = httpdate_or_iso(&object.last_modified)
+            let modified = iso_time(&object.last_modified)
                 .with_context(|| format!("{}: unreadable date", object.key))?;
             let age = now.duration_since(modified).unwrap_or_default();
             if args.older_than.is_some_and(|d| age <= d)
@@ -218,7 +218,7 @@ pub async fn find(args: FindArgs) -> anyhow::Result<()> {
 }
 
 /// ListObjectsV2 dates: `2026-12-05T03:56:29.000Z`.
-fn httpdate_or_iso(text: &str) -> Option<SystemTime> {
+pub(super) fn iso_time(text: &str) -> Option<SystemTime> {
     let (date, time) = text.trim_end_matches('Z').split_once('T')?;
     let mut d = date.split('-').map(|p| p.parse::<i64>());
     let (y, m, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
@@ -265,12 +265,12 @@ mod tests {
 
     #[test]
     fn listing_dates_read_as_utc() {
-        let t = httpdate_or_iso("1970-01-02T00:00:01.000Z").unwrap();
+        let t = iso_time("1970-01-02T00:00:01.000Z").unwrap();
         assert_eq!(
             t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(),
             86_401
         );
-        let t = httpdate_or_iso("2024-03-01T12:00:00Z").unwrap();
+        let t = iso_time("2024-03-01T12:00:00Z").unwrap();
         assert_eq!(
             t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(),
             1_709_294_400

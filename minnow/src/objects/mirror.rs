@@ -87,6 +87,8 @@ struct Found {
     size: u64,
     /// Empty for local files.
     etag: String,
+    /// Last modified (a file's mtime); `None` when unreadable.
+    modified: Option<std::time::SystemTime>,
 }
 
 /// Output settings.
@@ -202,12 +204,13 @@ async fn list(side: &Side, is_target: bool) -> anyhow::Result<BTreeMap<String, F
                     }
                     continue;
                 }
-                let size = std::fs::metadata(&path)?.len();
+                let meta = std::fs::metadata(&path)?;
                 all.insert(
                     rel,
                     Found {
-                        size,
+                        size: meta.len(),
                         etag: String::new(),
+                        modified: meta.modified().ok(),
                     },
                 );
             }
@@ -233,6 +236,7 @@ async fn list(side: &Side, is_target: bool) -> anyhow::Result<BTreeMap<String, F
                     rel,
                     Found {
                         size: entry.size,
+                        modified: super::du::iso_time(&entry.last_modified),
                         etag: entry.etag,
                     },
                 );
@@ -615,10 +619,15 @@ async fn same_content(
             }
         }
     };
-    let Some(theirs) = md5_of(target, dst).await? else {
-        return Ok(false);
-    };
-    Ok(md5_of(source, src).await?.as_deref() == Some(theirs.as_str()))
+    if let Some(theirs) = md5_of(target, dst).await? {
+        if let Some(ours) = md5_of(source, src).await? {
+            return Ok(ours == theirs);
+        }
+    }
+    // No content hash on one side (another server's multipart object):
+    // like `mc mirror` and rsync, a same-sized target written after the
+    // source was last modified is taken to be its copy.
+    Ok(matches!((src.modified, dst.modified), (Some(s), Some(d)) if d >= s))
 }
 
 /// Uploads a file whose digests were taken first: each part read for the
@@ -637,10 +646,11 @@ async fn upload_file(path: &Path, to: &Remote, key: &str) -> anyhow::Result<()> 
     let content_type = mime_guess::from_path(path)
         .first_or_octet_stream()
         .to_string();
-    let headers = vec![
-        ("content-type".to_string(), content_type),
-        (MD5_META.to_string(), digests.md5.clone()),
-    ];
+    let mut headers = vec![("content-type".to_string(), content_type)];
+    if digests.parts.len() > 1 {
+        // Its ETag will not be an MD5: keep one for the next comparison.
+        headers.push((MD5_META.to_string(), digests.md5.clone()));
+    }
     let parts = Arc::new(digests.parts.clone());
     let owned = path.to_path_buf();
     s3::upload(
@@ -813,8 +823,9 @@ async fn copy_between(
             .map(|(_, v)| v.clone())
     });
     headers.retain(|(n, _)| n != MD5_META);
-    if let Some(md5) = &known_md5 {
-        headers.push((MD5_META.to_string(), md5.clone()));
+    if let Some(md5) = known_md5.filter(|_| head.size > s3::part_size_for(head.size)) {
+        // A multipart copy's ETag is not an MD5: keep the one we know.
+        headers.push((MD5_META.to_string(), md5));
     }
     if let Some(tags) = tags_of(from, src_key).await {
         headers.push(("x-amz-tagging".to_string(), tags));
