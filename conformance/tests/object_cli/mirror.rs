@@ -561,3 +561,73 @@ fn import_from_moto_copies_buckets_settings_and_objects_and_a_second_run_copies_
         .text()
         .contains("no-such-bucket-here: the source has no such bucket"));
 }
+
+#[test]
+fn import_reports_a_refused_bucket_name_and_an_unstorable_key_and_copies_the_rest() {
+    let s = shared_server();
+    let moto = start_moto();
+    let good = conformance::unique_bucket("import-bad");
+    // moto, like AWS's legacy us-east-1, takes upper case and `_`; minnow does not.
+    let refused = format!("Bad_Name_{}", good.replace('-', "_"));
+    let long_key = "k".repeat(1100);
+    let seed = format!(
+        "import boto3\nfrom botocore.config import Config\n\
+         c = boto3.client('s3', endpoint_url='{}', aws_access_key_id='x', aws_secret_access_key='x', \
+         region_name='us-east-1', config=Config(s3={{'addressing_style': 'path'}}))\n\
+         c.create_bucket(Bucket='{refused}')\nc.put_object(Bucket='{refused}', Key='a', Body=b'a')\n\
+         c.create_bucket(Bucket='{good}')\nc.put_object(Bucket='{good}', Key='ok.txt', Body=b'fine')\n\
+         c.put_object(Bucket='{good}', Key='{long_key}', Body=b'too long a name')\n",
+        moto.url
+    );
+    let out = Command::new("python3")
+        .args(["-c", &seed])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut cli = Cli::new().with_alias("local", s);
+    cli.env.push((
+        "MINNOW_ALIAS_OLD".into(),
+        moto.url.replacen("http://", "http://x:x@", 1),
+    ));
+    let run = cli.run(&["import", "OLD", &refused, &good, "--to", "local", "--json"]);
+    assert_eq!(run.code, Some(1), "{}\n{}", run.text(), run.stderr);
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let skipped: Vec<&str> = report["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert_eq!(skipped.len(), 2, "{report}");
+    assert!(
+        skipped
+            .iter()
+            .any(|l| l.starts_with(&format!("bucket {refused}:"))),
+        "{skipped:?}"
+    );
+    assert!(
+        skipped
+            .iter()
+            .any(|l| l.contains(&long_key) && !l.contains('\n')),
+        "{skipped:?}"
+    );
+    assert_eq!(report["objectsCopied"], 1, "{report}");
+    assert_eq!(
+        cli.run(&["cat", &format!("local/{good}/ok.txt")])
+            .ok()
+            .stdout,
+        b"fine"
+    );
+    let listed = cli
+        .run(&["ls", "-r", "--json", &format!("local/{good}")])
+        .ok();
+    assert_eq!(
+        listed.json_lines().len(),
+        1,
+        "no partial object for the refused key"
+    );
+}
