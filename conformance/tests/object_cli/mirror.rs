@@ -631,3 +631,88 @@ fn import_reports_a_refused_bucket_name_and_an_unstorable_key_and_copies_the_res
         "no partial object for the refused key"
     );
 }
+
+#[test]
+fn a_source_rewritten_during_the_mirror_never_leaves_a_mixed_copy() {
+    let (s, t) = (shared_server(), second_server());
+    let cli = Cli::new().with_alias("s", s).with_alias("t", t);
+    let (sb, tb) = (bucket_on(s, "changing-src"), bucket_on(t, "changing-dst"));
+    let size = 48 * 1024 * 1024;
+    let versions = [pattern_bytes(size, 1), pattern_bytes(size, 2)];
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("src");
+    std::fs::create_dir_all(&folder).unwrap();
+    let file = folder.join("moving.bin");
+    std::fs::write(&file, &versions[0]).unwrap();
+
+    // A local file rewritten over and over while it is uploaded.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (stop, file, versions) = (stop.clone(), file.clone(), versions.clone());
+        std::thread::spawn(move || {
+            let mut i = 1;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                std::fs::write(&file, &versions[i % 2]).unwrap();
+                i += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let run = cli.run(&["mirror", "-q", path_str(&folder), &format!("s/{sb}")]);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+    let stored = cli.run(&["cat", &format!("s/{sb}/moving.bin")]);
+    eprintln!("local source: exit {:?}: {}", run.code, run.stderr.trim());
+    if run.code == Some(0) {
+        assert!(
+            versions.contains(&stored.stdout),
+            "a mix of two versions was stored"
+        );
+    } else {
+        assert_eq!(run.code, Some(1), "{}", run.stderr);
+        assert!(run.stderr.contains("changed"), "{}", run.stderr);
+        assert_ne!(stored.code, Some(0), "a failed copy left an object behind");
+    }
+
+    // A server object overwritten while it is copied to another server.
+    std::fs::write(&file, &versions[0]).unwrap();
+    cli.run(&["cp", path_str(&file), &format!("s/{sb}/moving.bin")])
+        .ok();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        let versions = versions.clone();
+        let bucket = sb.clone();
+        std::thread::spawn(move || {
+            runtime().block_on(async {
+                let client = s.s3_client();
+                let mut i = 1;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = client
+                        .put_object()
+                        .bucket(&bucket)
+                        .key("moving.bin")
+                        .body(versions[i % 2].clone().into())
+                        .send()
+                        .await;
+                    i += 1;
+                }
+            })
+        })
+    };
+    let run = cli.run(&["mirror", "-q", &format!("s/{sb}"), &format!("t/{tb}")]);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+    let stored = cli.run(&["cat", &format!("t/{tb}/moving.bin")]);
+    eprintln!("server source: exit {:?}: {}", run.code, run.stderr.trim());
+    if run.code == Some(0) {
+        assert!(
+            versions.contains(&stored.stdout),
+            "a mix of two versions was stored"
+        );
+    } else {
+        assert_eq!(run.code, Some(1), "{}", run.stderr);
+        assert!(run.stderr.contains("changed"), "{}", run.stderr);
+        assert_ne!(stored.code, Some(0), "a failed copy left an object behind");
+    }
+}
