@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{IsTerminal as _, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -77,6 +78,22 @@ impl Side {
         match self {
             Side::Local(root) => root.join(rel).display().to_string(),
             Side::Remote(remote) => remote.with_key(join_key(&remote.key, rel)).display(),
+        }
+    }
+}
+
+/// Bytes of one object moved so far, shown on the progress bar as the
+/// parts go, so a single large object still shows a rate and an ETA.
+struct Meter {
+    bar: Option<indicatif::ProgressBar>,
+    counted: AtomicU64,
+}
+
+impl Meter {
+    fn add(&self, bytes: u64) {
+        self.counted.fetch_add(bytes, Ordering::Relaxed);
+        if let Some(bar) = &self.bar {
+            bar.inc(bytes);
         }
     }
 }
@@ -217,11 +234,19 @@ async fn list(side: &Side, is_target: bool) -> anyhow::Result<BTreeMap<String, F
         }
         Side::Remote(remote) => {
             let client = &remote.server.client;
-            if !client
-                .bucket_exists(&remote.bucket)
-                .await
-                .with_context(|| remote.display())?
-            {
+            let exists = client.bucket_exists(&remote.bucket).await.map_err(|e| {
+                // HEAD answers carry no error document: say what a 400 means.
+                if e.status() == Some(400) {
+                    anyhow::anyhow!(
+                        "{}: `{}` is not a bucket name this server accepts",
+                        remote.display(),
+                        remote.bucket
+                    )
+                } else {
+                    anyhow::Error::new(e).context(remote.display())
+                }
+            })?;
+            if !exists {
                 bail!("bucket not found: {}", remote.display());
             }
             for entry in s3::list_all(client, &remote.bucket, &remote.key)
@@ -268,12 +293,26 @@ pub async fn mirror(source: &Side, target: &Side, output: Output) -> anyhow::Res
         .map(|(rel, src, dst)| {
             let bar = bar.clone();
             async move {
-                let outcome = sync_one(source, target, &rel, &src, dst.as_ref(), output.dry_run)
-                    .await
-                    .map_err(|e| one_line(&e));
-                if let Some(bar) = &bar {
-                    bar.inc(src.size);
-                }
+                let meter = Meter {
+                    bar,
+                    counted: AtomicU64::new(0),
+                };
+                let outcome = sync_one(
+                    source,
+                    target,
+                    &rel,
+                    &src,
+                    dst.as_ref(),
+                    output.dry_run,
+                    &meter,
+                )
+                .await
+                .map_err(|e| one_line(&e));
+                // Unchanged or failed objects count as done, too.
+                meter.add(
+                    src.size
+                        .saturating_sub(meter.counted.load(Ordering::Relaxed)),
+                );
                 (rel, src, outcome)
             }
         })
@@ -559,6 +598,7 @@ async fn sync_one(
     src: &Found,
     dst: Option<&Found>,
     dry_run: bool,
+    meter: &Meter,
 ) -> anyhow::Result<bool> {
     if let Some(dst) = dst {
         if dst.size == src.size && same_content(source, target, rel, src, dst).await? {
@@ -571,14 +611,21 @@ async fn sync_one(
     match (source, target) {
         (Side::Local(root), Side::Remote(to)) => {
             let key = join_key(&to.key, rel);
-            upload_file(&root.join(rel), to, &key).await?;
+            upload_file(&root.join(rel), to, &key, meter).await?;
         }
         (Side::Remote(from), Side::Local(root)) => {
             let path = local_path_for(root, rel)?;
-            download(from, &join_key(&from.key, rel), &path).await?;
+            download(from, &join_key(&from.key, rel), &path, meter).await?;
         }
         (Side::Remote(from), Side::Remote(to)) => {
-            copy_between(from, &join_key(&from.key, rel), to, &join_key(&to.key, rel)).await?;
+            copy_between(
+                from,
+                &join_key(&from.key, rel),
+                to,
+                &join_key(&to.key, rel),
+                meter,
+            )
+            .await?;
         }
         (Side::Local(_), Side::Local(_)) => bail!("both sides are local"),
     }
@@ -633,7 +680,7 @@ async fn same_content(
 /// Uploads a file whose digests were taken first: each part read for the
 /// upload must match its digest, so a file changing under us fails the
 /// upload (aborted, nothing visible) instead of storing a mix.
-async fn upload_file(path: &Path, to: &Remote, key: &str) -> anyhow::Result<()> {
+async fn upload_file(path: &Path, to: &Remote, key: &str, meter: &Meter) -> anyhow::Result<()> {
     let size = std::fs::metadata(path)
         .with_context(|| format!("reading {}", path.display()))?
         .len();
@@ -669,6 +716,7 @@ async fn upload_file(path: &Path, to: &Remote, key: &str) -> anyhow::Result<()> 
                 if parts.get(index) != Some(&digest) {
                     bail!("the file changed while it was being copied");
                 }
+                meter.add(len);
                 Ok(body)
             }
         },
@@ -720,7 +768,7 @@ async fn verify(to: &Remote, key: &str, size: u64, expected_etag: &str) -> anyho
     Ok(())
 }
 
-async fn download(from: &Remote, key: &str, path: &Path) -> anyhow::Result<()> {
+async fn download(from: &Remote, key: &str, path: &Path, meter: &Meter) -> anyhow::Result<()> {
     let head = s3::head(&from.server.client, &from.bucket, key)
         .await?
         .with_context(|| format!("object not found: {}/{key}", from.bucket))?;
@@ -741,6 +789,7 @@ async fn download(from: &Remote, key: &str, path: &Path) -> anyhow::Result<()> {
     let written = s3::read_object(&from.server.client, &from.bucket, key, &head, |chunk| {
         whole.update(&chunk);
         parts.push(Md5::digest(&chunk).into());
+        meter.add(chunk.len() as u64);
         file.write_all(&chunk).context("writing the file")
     })
     .await
@@ -811,6 +860,7 @@ async fn copy_between(
     src_key: &str,
     to: &Remote,
     dst_key: &str,
+    meter: &Meter,
 ) -> anyhow::Result<()> {
     let head = s3::head(&from.server.client, &from.bucket, src_key)
         .await?
@@ -860,6 +910,7 @@ async fn copy_between(
                 if let Ok(mut all) = digests.lock() {
                     all[index] = Md5::digest(&body).into();
                 }
+                meter.add(len);
                 Ok(body)
             }
         },
