@@ -25,7 +25,8 @@ if mode == "seed":
                             Body=f"{bucket} {n} ".encode() * (n + 1),
                             ContentType="text/x-imported",
                             CacheControl="max-age=300",
-                            Metadata={"origin": "moto", "n": str(n)})
+                            Metadata={"origin": "moto", "n": str(n)},
+                            Tagging="team=data&env=prod" if n % 5 == 0 else "")
         # A multipart object (ETag of the form md5-N).
         up = moto.create_multipart_upload(Bucket=bucket, Key="big/blob.bin",
                                           ContentType="application/x-blob",
@@ -63,9 +64,13 @@ for i, bucket in enumerate(buckets):
         b = minnow.get_object(Bucket=bucket, Key=key)
         if a["Body"].read() != b["Body"].read():
             problems.append(f"{bucket}/{key}: bytes differ")
-        for field in ("ContentType", "Metadata", "CacheControl"):
+        for field in ("ContentType", "Metadata", "CacheControl", "TagCount"):
             if a.get(field) != b.get(field):
                 problems.append(f"{bucket}/{key}: {field} {a.get(field)!r} != {b.get(field)!r}")
+    # minnow keeps tags (x-amz-tagging-count) but has no GetObjectTagging.
+    tagged = minnow.head_object(Bucket=bucket, Key="docs/file-5.txt")
+    if tagged["ResponseMetadata"]["HTTPHeaders"].get("x-amz-tagging-count") != "2":
+        problems.append(f"{bucket}: the tags of docs/file-5.txt did not come along")
     if i == 0:
         pa = json.loads(moto.get_bucket_policy(Bucket=bucket)["Policy"])
         pb = json.loads(minnow.get_bucket_policy(Bucket=bucket)["Policy"])
