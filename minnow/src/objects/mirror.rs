@@ -285,8 +285,11 @@ pub async fn mirror(source: &Side, target: &Side, output: Output) -> anyhow::Res
     let total_bytes: u64 = from.values().map(|f| f.size).sum();
     let bar = progress_bar(total_bytes, output);
     let mut summary = Summary::default();
+    let local_target = matches!(target, Side::Local(_));
     let jobs: Vec<(String, Found, Option<Found>)> = from
         .iter()
+        // A folder marker (`photos/`) becomes a folder with its files.
+        .filter(|(rel, _)| !(local_target && rel.ends_with('/')))
         .map(|(rel, found)| (rel.clone(), found.clone(), to.get(rel).cloned()))
         .collect();
     let mut results = futures::stream::iter(jobs)
