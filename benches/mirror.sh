@@ -29,5 +29,5 @@ echo "local->A 20x64MiB: $(t $B/minnow mirror -q --parallel 8 $W/src64m A/large)
 echo "A->B 10000x64KiB: $(t $B/minnow mirror -q --parallel 32 A/small B/small) s"
 echo "A->B 20x64MiB: $(t $B/minnow mirror -q --parallel 8 A/large B/large) s"
 echo "A->B again (nothing to copy, 10000 objects compared): $(t $B/minnow mirror -q --parallel 32 A/small B/small) s"
-$B/minnow-bench put --endpoint http://127.0.0.1:9412 --access-key admin --secret-key adminsecret --size 64KiB -c 32 --ops 10000 --no-baseline 2>&1 | tail -4
-$B/minnow-bench put --endpoint http://127.0.0.1:9412 --access-key admin --secret-key adminsecret --size 64MiB -c 8 --ops 20 --no-baseline 2>&1 | tail -4
+(cd $W && $B/minnow-bench put --endpoint http://127.0.0.1:9412 --access-key admin --secret-key adminsecret --size 64KiB -c 32 --ops 10000 --no-baseline 2>&1) | tail -4
+(cd $W && $B/minnow-bench put --endpoint http://127.0.0.1:9412 --access-key admin --secret-key adminsecret --size 64MiB -c 8 --ops 20 --no-baseline 2>&1) | tail -4
