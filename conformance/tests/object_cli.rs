@@ -14,6 +14,9 @@ use std::time::Duration;
 
 use conformance::{minnow_binary, pattern_bytes, unique_bucket, TestServer};
 
+#[path = "object_cli/mirror.rs"]
+mod mirror;
+
 const CLI_TIMEOUT: Duration = Duration::from_secs(300);
 
 fn shared_server() -> &'static TestServer {

@@ -60,6 +60,14 @@ enum Command {
     Cp(objects::cp::CpArgs),
     /// Remove objects.
     Rm(objects::rm::RmArgs),
+    /// Make a target folder or prefix match a source (copy what differs; --remove extras).
+    Mirror(objects::mirror::MirrorArgs),
+    /// Total size and object count under ALIAS/BUCKET[/PREFIX].
+    Du(objects::du::DuArgs),
+    /// Find objects by name, size and age.
+    Find(objects::du::FindArgs),
+    /// Copy every bucket (settings and objects) of another S3 server here.
+    Import(objects::import::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -86,6 +94,10 @@ fn main() -> ExitCode {
         Some(Command::Cat(args)) => cli::admin::execute(objects::ls::cat(args)),
         Some(Command::Cp(args)) => cli::admin::execute(objects::cp::cp(args)),
         Some(Command::Rm(args)) => cli::admin::execute(objects::rm::rm(args)),
+        Some(Command::Mirror(args)) => objects::mirror::run(args),
+        Some(Command::Du(args)) => cli::admin::execute(objects::du::du(args)),
+        Some(Command::Find(args)) => cli::admin::execute(objects::du::find(args)),
+        Some(Command::Import(args)) => objects::import::run(args),
     }
 }
 

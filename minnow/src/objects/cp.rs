@@ -57,7 +57,7 @@ impl End {
 
 /// `prefix` + `rel`, with a `/` between unless `prefix` is empty or ends
 /// with one.
-fn join_key(prefix: &str, rel: &str) -> String {
+pub(super) fn join_key(prefix: &str, rel: &str) -> String {
     if prefix.is_empty() || prefix.ends_with('/') {
         format!("{prefix}{rel}")
     } else {
@@ -73,7 +73,7 @@ fn base_name(key: &str) -> &str {
 /// A key made into a path under `root`. Keys are chosen by whoever wrote
 /// the bucket, so `..`, `.` and empty segments are refused: a download
 /// must never write outside the folder the user named.
-fn local_path_for(root: &Path, rel: &str) -> anyhow::Result<PathBuf> {
+pub(super) fn local_path_for(root: &Path, rel: &str) -> anyhow::Result<PathBuf> {
     let mut path = root.to_path_buf();
     for segment in rel.split('/') {
         if segment.is_empty() || segment == "." || segment == ".." || segment.contains('\0') {
@@ -85,7 +85,7 @@ fn local_path_for(root: &Path, rel: &str) -> anyhow::Result<PathBuf> {
 }
 
 /// Every file under `dir` as `(path, path relative to dir with '/')`.
-fn walk(dir: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
+pub(super) fn walk(dir: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
     let mut files = Vec::new();
     let mut pending = vec![(dir.to_path_buf(), String::new())];
     while let Some((folder, rel)) = pending.pop() {

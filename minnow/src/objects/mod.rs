@@ -1,4 +1,5 @@
-//! The object commands (`alias`, `ls`, `stat`, `cat`, `cp`, `rm`), modelled
+//! The object commands (`alias`, `ls`, `stat`, `cat`, `cp`, `rm`, `mirror`,
+//! `du`, `find`, `import`), modelled
 //! on `mc`: paths are `ALIAS/bucket/key` for a server named with
 //! `minnow alias set` (or `MINNOW_ALIAS_<NAME>`) and anything else is a
 //! local path. Any S3 endpoint works (SigV4, path style). Bodies move in
@@ -6,7 +7,10 @@
 
 pub mod alias;
 pub mod cp;
+pub mod du;
+pub mod import;
 pub mod ls;
+pub mod mirror;
 pub mod rm;
 pub mod s3;
 
