@@ -42,6 +42,14 @@ pub enum MetaError {
     ChecksumMismatch,
     #[error("header does not decode: {0}")]
     Header(String),
+    #[error(
+        "record holds shard {index}, but the drive at position {position} holds shard {expected}"
+    )]
+    Misplaced {
+        index: u16,
+        position: usize,
+        expected: u16,
+    },
 }
 
 /// A point in time with a fixed-width encoding.
@@ -226,6 +234,27 @@ impl ObjectMeta {
         let (mut meta, inline): (Self, _) = decode_record(bytes)?;
         meta.inline = inline;
         Ok(meta)
+    }
+
+    /// The record, if it is one written for the drive at `position`: every
+    /// writer (commit, heal, metadata rewrite) gives a drive the shard the
+    /// key's distribution assigns to its position. A record with another
+    /// index is another drive's file in this drive's place, put there from
+    /// outside the store; GNU `tar` does that to a hot copy of several
+    /// drive folders, archiving a file whose inode number it saw earlier
+    /// (freed and reused during the copy) as a hard link to that earlier
+    /// file. Counted as a version holder, it would pair its shard with the
+    /// wrong slot and decode to bytes of no version; so it counts as
+    /// damaged, and a heal rewrites it.
+    pub fn written_for(self, position: usize) -> Result<Self, MetaError> {
+        match self.erasure.distribution.get(position) {
+            Some(&expected) if expected == self.erasure.index => Ok(self),
+            expected => Err(MetaError::Misplaced {
+                index: self.erasure.index,
+                position,
+                expected: expected.copied().unwrap_or(u16::MAX),
+            }),
+        }
     }
 }
 
