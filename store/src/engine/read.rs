@@ -58,6 +58,7 @@ impl Engine {
     pub async fn read_metas(&self, bucket: &str, key: &EncodedKey) -> Vec<DriveRead<ObjectMeta>> {
         let path = layout::object_meta_path(bucket, key);
         let bucket_dir = layout::bucket_dir(bucket);
+        let home = crate::meta::record_home(bucket, key.key());
         let drives = self.drives.online_drives();
         let total = self.drives.len();
         let check = self.drives.answer_check();
@@ -68,7 +69,7 @@ impl Engine {
             for (position, drive) in drives {
                 let result = drive.read_file(&path).map(|bytes| {
                     ObjectMeta::decode(Bytes::from(bytes))
-                        .and_then(|meta| meta.written_for(position))
+                        .and_then(|meta| meta.written_for(home, position))
                 });
                 reads[position] =
                     check.judge(drive.as_ref(), position, &bucket_dir, result, &mut gone);

@@ -51,6 +51,8 @@ struct ObjectRepair {
     data_dir: Option<PathBuf>,
     object_dir: PathBuf,
     name_files: Vec<(PathBuf, Vec<u8>)>,
+    /// [`crate::meta::record_home`] of the object.
+    home: u64,
 }
 
 impl ObjectRepair {
@@ -237,6 +239,7 @@ impl ObjectRepair {
                 drive.mkdir_all(&self.object_dir)?;
                 ensure_segment_names(drive.as_ref(), &self.name_files)?;
                 let mut meta = self.meta.clone();
+                meta.home = Some(self.home);
                 meta.erasure.index = self.meta.erasure.distribution[position];
                 if let Some(data_dir) = &self.data_dir {
                     let staged = tmp.join(position.to_string());
@@ -352,6 +355,7 @@ impl Engine {
                 .map(|id| layout::data_dir_path(bucket, &key, id)),
             object_dir,
             name_files: segment_name_files(bucket, &key),
+            home: crate::meta::record_home(bucket, key.key()),
             meta,
         };
         let keep = agreed.meta.data_dir.map(layout::data_dir_name);

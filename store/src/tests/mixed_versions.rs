@@ -131,3 +131,87 @@ async fn an_obj_meta_linked_to_another_drives_is_healed_not_decoded() {
         );
     }
 }
+
+/// The distribution of `bkt/key` as drive 0's record gives it.
+fn distribution_of(fixture: &TestDrives, key: &str) -> Vec<u16> {
+    let path = fixture.drive(0).join(crate::layout::object_meta_path(
+        "bkt",
+        &crate::keys::EncodedKey::new(key).unwrap(),
+    ));
+    crate::meta::ObjectMeta::decode(Bytes::from(std::fs::read(path).unwrap()))
+        .unwrap()
+        .erasure
+        .distribution
+}
+
+/// The same hot `tar` can put another key's `obj.meta` in a key's place;
+/// when the two keys' distributions agree, its shard index fits. Rule
+/// guarded: a record names the key it was written for, and a record of
+/// another key is never read as a version of this one (here the older
+/// foreign version on two drives would otherwise win the quorum, because
+/// the key's own version cannot outvote it: two drives seem to show older
+/// data than it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_obj_meta_linked_to_another_keys_is_not_read_as_this_key() {
+    let fixture = TestDrives::with_sizes(4, SMALL_BLOCKS);
+    let store = fixture.open().await;
+    store.create_bucket("bkt").await.unwrap();
+    let (own, foreign) = (pattern(3_000, 3), pattern(5_000, 9));
+    store
+        .put_object("bkt", "k", body(&own), PutOptions::default())
+        .await
+        .unwrap();
+    let wanted = distribution_of(&fixture, "k");
+    let mut other = None;
+    for n in 0..64 {
+        let name = format!("other-{n}");
+        store
+            .put_object("bkt", &name, body(&foreign), PutOptions::default())
+            .await
+            .unwrap();
+        if distribution_of(&fixture, &name) == wanted {
+            other = Some(name);
+            break;
+        }
+    }
+    let other = other.expect("a key with the same distribution");
+    // The key's own version is the newer one.
+    store
+        .put_object("bkt", "k", body(&own), PutOptions::default())
+        .await
+        .unwrap();
+    drop(store);
+    let path_of = |key: &str| {
+        crate::layout::object_meta_path("bkt", &crate::keys::EncodedKey::new(key).unwrap())
+    };
+    for drive in [0, 1] {
+        let target = fixture.drive(drive).join(path_of("k"));
+        std::fs::remove_file(&target).unwrap();
+        std::fs::hard_link(fixture.drive(drive).join(path_of(&other)), &target).unwrap();
+    }
+    let store = fixture.open().await;
+    assert!(
+        read_all(&store, "bkt", "k", None).await.unwrap() == own,
+        "another key's bytes were served"
+    );
+    let report = store.heal(None, "").await.unwrap();
+    assert_eq!(report.objects_failed, 0, "{report:?}");
+    assert!(
+        read_all(&store, "bkt", "k", None).await.unwrap() == own,
+        "another key's bytes were served"
+    );
+    assert_eq!(
+        read_all(&store, "bkt", &other, None).await.unwrap(),
+        foreign
+    );
+    drop(store);
+    // The heal gave drives 0 and 1 the key's own shards back.
+    for drive in [2, 3] {
+        fixture.replace_drive(drive);
+    }
+    let store = fixture.open().await;
+    assert!(
+        read_all(&store, "bkt", "k", None).await.unwrap() == own,
+        "another key's bytes were served"
+    );
+}
