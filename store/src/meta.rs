@@ -43,6 +43,16 @@ pub enum MetaError {
     ChecksumMismatch,
     #[error("header does not decode: {0}")]
     Header(String),
+    #[error("record was written for another bucket or key")]
+    Foreign,
+    #[error(
+        "record holds shard {index}, but the drive at position {position} holds shard {expected}"
+    )]
+    Misplaced {
+        index: u16,
+        position: usize,
+        expected: u16,
+    },
 }
 
 /// A point in time with a fixed-width encoding.
@@ -141,9 +151,27 @@ pub struct ObjectMeta {
     pub multipart_parts: u32,
     /// `d.<uuid>` holding the shard files; `None` when the shard is inline.
     pub data_dir: Option<Uuid>,
+    /// [`record_home`] of the bucket and key the record was written for;
+    /// `None` in records written before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home: Option<u64>,
     /// This drive's framed shard bytes for small objects.
     #[serde(skip)]
     pub inline: Option<Bytes>,
+}
+
+/// What a record names as its place: the first 8 bytes of the blake3 of
+/// `bucket`, a NUL and `key`.
+pub fn record_home(bucket: &str, key: &str) -> u64 {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(bucket.as_bytes());
+    hasher.update(&[0]);
+    hasher.update(key.as_bytes());
+    u64::from_le_bytes(
+        hasher.finalize().as_bytes()[..8]
+            .try_into()
+            .expect("8 bytes"),
+    )
 }
 
 /// A multipart upload as recorded in `upload.meta`.
@@ -232,6 +260,32 @@ impl ObjectMeta {
         let (mut meta, inline): (Self, _) = decode_record(bytes)?;
         meta.inline = inline;
         Ok(meta)
+    }
+
+    /// The record, if it is one written for key `home` ([`record_home`]) and
+    /// the drive at `position`. A record naming another key is another
+    /// key's file in this place (refused whatever its shard index). Every
+    /// writer (commit, heal, metadata rewrite) gives a drive the shard the
+    /// key's distribution assigns to its position. A record with another
+    /// index is another drive's file in this drive's place, put there from
+    /// outside the store; GNU `tar` does that to a hot copy of several
+    /// drive folders, archiving a file whose inode number it saw earlier
+    /// (freed and reused during the copy) as a hard link to that earlier
+    /// file. Counted as a version holder, it would pair its shard with the
+    /// wrong slot and decode to bytes of no version; so it counts as
+    /// damaged, and a heal rewrites it.
+    pub fn written_for(self, home: u64, position: usize) -> Result<Self, MetaError> {
+        if self.home.is_some_and(|own| own != home) {
+            return Err(MetaError::Foreign);
+        }
+        match self.erasure.distribution.get(position) {
+            Some(&expected) if expected == self.erasure.index => Ok(self),
+            expected => Err(MetaError::Misplaced {
+                index: self.erasure.index,
+                position,
+                expected: expected.copied().unwrap_or(u16::MAX),
+            }),
+        }
     }
 }
 
@@ -339,6 +393,7 @@ pub(crate) mod tests {
                 checksum: None,
             }],
             multipart_parts: 0,
+            home: None,
             data_dir: None,
             inline: Some(Bytes::from_static(b"framed-shard-bytes")),
         }

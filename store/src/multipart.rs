@@ -550,6 +550,7 @@ impl Engine {
             erasure: upload.erasure.clone(),
             parts: chosen.iter().map(|h| h.value.part.clone()).collect(),
             multipart_parts: chosen.len() as u32,
+            home: None,
             data_dir: Some(Uuid::new_v4()),
             inline: None,
         };

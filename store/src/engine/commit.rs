@@ -56,6 +56,8 @@ impl Engine {
         let new_data_dir = meta.data_dir;
         let mut encoded: Vec<Option<Vec<u8>>> = Vec::with_capacity(self.drives.len());
         let mut tmp_to_move: Option<PathBuf> = None;
+        let mut meta = meta;
+        meta.home = Some(crate::meta::record_home(bucket, key.key()));
         for position in 0..self.drives.len() {
             let mut drive_meta = meta.clone();
             drive_meta.erasure.index = meta.erasure.distribution[position];
@@ -211,6 +213,7 @@ impl Engine {
                 checksum: ingested.checksum,
             }],
             multipart_parts: 0,
+            home: None,
             data_dir: match ingested.stored {
                 Stored::Inline(_) => None,
                 Stored::Files { .. } => Some(Uuid::new_v4()),
@@ -300,6 +303,7 @@ impl Engine {
         let (agreed, reads) = self.agreed_meta(bucket, &key).await?;
         let mut updated = agreed.meta.clone();
         updated.meta_id = Uuid::new_v4();
+        updated.home = Some(crate::meta::record_home(bucket, key.key()));
         change(&mut updated);
         let per_drive: Vec<Option<Vec<u8>>> = reads
             .iter()

@@ -32,7 +32,7 @@ pub(crate) use commit::{
     ensure_segment_names, prune_empty_dirs, remove_data_dirs_except, segment_name_files,
 };
 pub(crate) use drive_set::{DriveSet, DriveState, Effect};
-pub(crate) use read::{decode_inline_verified, ShardSources};
+pub(crate) use read::{decode_inline, ShardSources};
 pub(crate) use write::{Inline, Stored, WriteBuffers};
 
 /// Largest single-part object (S3's limit).

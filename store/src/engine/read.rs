@@ -72,6 +72,7 @@ impl Engine {
     pub async fn read_metas(&self, bucket: &str, key: &EncodedKey) -> Vec<DriveRead<ObjectMeta>> {
         let path = layout::object_meta_path(bucket, key);
         let bucket_dir = layout::bucket_dir(bucket);
+        let home = crate::meta::record_home(bucket, key.key());
         let drives = self.drives.online_drives();
         let total = self.drives.len();
         let check = self.drives.answer_check();
@@ -80,9 +81,10 @@ impl Engine {
                 (0..total).map(|_| DriveRead::Failed).collect();
             let mut gone = Vec::new();
             for (position, drive) in drives {
-                let result = drive
-                    .read_file(&path)
-                    .map(|bytes| ObjectMeta::decode(Bytes::from(bytes)));
+                let result = drive.read_file(&path).map(|bytes| {
+                    ObjectMeta::decode(Bytes::from(bytes))
+                        .and_then(|meta| meta.written_for(home, position))
+                });
                 reads[position] = belongs_here(
                     check.judge(drive.as_ref(), position, &bucket_dir, result, &mut gone),
                     position,
@@ -220,7 +222,7 @@ impl Engine {
                 .iter()
                 .map(|drive| drive.and_then(|p| reads[p].found().and_then(|m| m.inline.clone())))
                 .collect();
-            let (whole, needs_heal) = decode_inline_verified(&codec, meta, &streams)?;
+            let (whole, needs_heal) = decode_inline(&codec, meta, &streams)?;
             if needs_heal {
                 self.heal_queue.push(bucket, key.key());
             }
@@ -358,89 +360,36 @@ impl Engine {
     }
 }
 
-/// Most shard sets a verified inline decode tries before giving up.
-const MAX_SHARD_SETS: usize = 256;
-
-/// Decodes a whole inline object from its shard streams (`streams[shard]`)
-/// and, for a single-part PUT, checks it against the ETag (the MD5 of its
-/// bytes) before any header is sent. Each frame's bitrot hash only vouches
-/// for that frame, so frames of different versions (drives restored from a
-/// copy taken during an overwrite) or a stale parity shard decode to bytes
-/// that match no version; then every other set of `data` shards is tried,
-/// and none matching is an error rather than a torn body. Returns the bytes
-/// and whether some shard needs a heal.
-pub(crate) fn decode_inline_verified(
+/// Decodes a whole inline object from its shard streams (`streams[shard]`).
+/// Every stream is the one its version's commit (or a heal of it) wrote
+/// for that drive: records another drive's or another key's file put in
+/// this place are refused when read ([`Engine::read_metas`]), and the
+/// record's CRC binds its inline bytes to its version id. So the frames
+/// decode to exactly the version's bytes, with no whole-object check.
+/// Returns the bytes and whether some shard needs a heal.
+pub(crate) fn decode_inline(
     codec: &ErasureCodec,
     meta: &ObjectMeta,
     streams: &[Option<Bytes>],
 ) -> Result<(Bytes, bool), StoreError> {
-    let decode = |streams: &[Option<Bytes>]| -> Result<(Bytes, bool), StoreError> {
-        let mut sources: Vec<ShardSources> = streams
-            .iter()
-            .map(|s| ShardSources::Inline(s.clone()))
-            .collect();
-        let plan = ReadPlan {
-            codec: codec.clone(),
-            parts: meta.parts.iter().map(|p| p.size).collect(),
-            first: 0,
-            last: meta.size.saturating_sub(1),
-        };
-        let mut out = BytesMut::with_capacity(meta.size as usize);
-        let mut needs_heal = false;
-        plan.run(&mut sources, |chunk, bad| {
-            needs_heal |= bad;
-            out.extend_from_slice(&chunk);
-            true
-        })?;
-        Ok((out.freeze(), needs_heal))
-    };
-    let first_try = decode(streams);
-    // Multipart ETags are not an MD5 of the bytes: nothing to check against.
-    if meta.multipart_parts != 0 || meta.size == 0 {
-        return first_try;
-    }
-    let matches = |bytes: &Bytes| {
-        let mut hasher = crate::hashing::BodyHasher::md5_only();
-        hasher.update(bytes);
-        hex::encode(hasher.finish().0) == meta.etag
-    };
-    let first_error = match first_try {
-        Ok((bytes, needs_heal)) if matches(&bytes) => return Ok((bytes, needs_heal)),
-        Ok(_) => None,
-        Err(err) => Some(err),
-    };
-    let present: Vec<usize> = (0..streams.len())
-        .filter(|&s| streams[s].is_some())
+    let mut sources: Vec<ShardSources> = streams
+        .iter()
+        .map(|s| ShardSources::Inline(s.clone()))
         .collect();
-    let data = codec.data_shards();
-    for set in shard_sets(&present, data).into_iter().take(MAX_SHARD_SETS) {
-        let subset: Vec<Option<Bytes>> = (0..streams.len())
-            .map(|s| set.contains(&s).then(|| streams[s].clone()).flatten())
-            .collect();
-        if let Ok((bytes, _)) = decode(&subset) {
-            if matches(&bytes) {
-                return Ok((bytes, true));
-            }
-        }
-    }
-    Err(first_error.unwrap_or_else(|| {
-        StoreError::Corrupt("no set of shards decodes to the object's ETag".to_owned())
-    }))
-}
-
-/// Every `size`-element subset of `items`, in order.
-fn shard_sets(items: &[usize], size: usize) -> Vec<Vec<usize>> {
-    if size == 0 {
-        return vec![Vec::new()];
-    }
-    let mut sets = Vec::new();
-    for (at, &item) in items.iter().enumerate() {
-        for mut rest in shard_sets(&items[at + 1..], size - 1) {
-            rest.insert(0, item);
-            sets.push(rest);
-        }
-    }
-    sets
+    let plan = ReadPlan {
+        codec: codec.clone(),
+        parts: meta.parts.iter().map(|p| p.size).collect(),
+        first: 0,
+        last: meta.size.saturating_sub(1),
+    };
+    let mut out = BytesMut::with_capacity(meta.size as usize);
+    let mut needs_heal = false;
+    plan.run(&mut sources, |chunk, bad| {
+        needs_heal |= bad;
+        out.extend_from_slice(&chunk);
+        true
+    })?;
+    Ok((out.freeze(), needs_heal))
 }
 
 /// Index of the part holding byte `offset`.

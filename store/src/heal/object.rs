@@ -14,8 +14,8 @@ use erasure::ErasureCodec;
 use crate::api::{HealReport, StoreError};
 use crate::drive::{Drive, ShardWriter};
 use crate::engine::{
-    decode_inline_verified, ensure_segment_names, internal, prune_empty_dirs,
-    remove_data_dirs_except, segment_name_files, Engine, ShardSources,
+    decode_inline, ensure_segment_names, internal, prune_empty_dirs, remove_data_dirs_except,
+    segment_name_files, Engine, ShardSources,
 };
 use crate::keys::EncodedKey;
 use crate::layout;
@@ -51,6 +51,8 @@ struct ObjectRepair {
     data_dir: Option<PathBuf>,
     object_dir: PathBuf,
     name_files: Vec<(PathBuf, Vec<u8>)>,
+    /// [`crate::meta::record_home`] of the object.
+    home: u64,
 }
 
 impl ObjectRepair {
@@ -140,15 +142,13 @@ impl ObjectRepair {
             bad_shards.extend(rebuilt);
             Ok(())
         })?;
-        // An inline object is checked whole against its ETag first: a
-        // shard of another version passes its frame hash, and rebuilding
-        // from it would write a torn object to every drive. The shards are
-        // then re-encoded from the verified bytes, and a holder whose
-        // stream differs is rewritten too.
+        // An inline object's shards are re-encoded from its decoded bytes,
+        // and a holder whose stream differs from its re-encoded shard is
+        // rewritten too (a valid frame can still be the wrong one).
         let verified = match &self.data_dir {
             None if self.meta.parts.len() == 1 => {
                 let streams = self.inline_by_shard();
-                let (bytes, _) = decode_inline_verified(&self.codec, &self.meta, &streams)?;
+                let (bytes, _) = decode_inline(&self.codec, &self.meta, &streams)?;
                 let expected = self.encode_inline(&bytes)?;
                 for (shard, stream) in streams.iter().enumerate() {
                     if stream.as_ref() != Some(&expected[shard]) {
@@ -239,6 +239,7 @@ impl ObjectRepair {
                 drive.mkdir_all(&self.object_dir)?;
                 ensure_segment_names(drive.as_ref(), &self.name_files)?;
                 let mut meta = self.meta.clone();
+                meta.home = Some(self.home);
                 meta.erasure.index = self.meta.erasure.distribution[position];
                 if let Some(data_dir) = &self.data_dir {
                     let staged = tmp.join(position.to_string());
@@ -374,6 +375,7 @@ impl Engine {
                 .map(|id| layout::data_dir_path(bucket, &key, id)),
             object_dir,
             name_files: segment_name_files(bucket, &key),
+            home: crate::meta::record_home(bucket, key.key()),
             meta,
         };
         let keep = agreed.meta.data_dir.map(layout::data_dir_name);

@@ -159,23 +159,37 @@ fn rebuild_part_shards(
         }
     }
     let size = part.part.size;
-    for block in 0..codec.block_count(size) {
-        let block_len = codec.block_len(size, block);
-        let frame_len = codec.frame_len(block_len);
-        let offset = codec.frame_offset(size, block);
-        let framed: Vec<Option<Bytes>> = sources
-            .iter()
-            .map(|file| {
-                let file = file.as_ref()?;
-                file.read_exact_at(offset, frame_len).ok().map(Bytes::from)
-            })
-            .collect();
-        let healed = codec
-            .heal_block(&framed, block_len)
-            .map_err(|e| io::Error::other(e.to_string()))?;
-        for (position, file) in &targets {
-            file.write_all(healed.frames[usize::from(distribution[*position])].clone())?;
+    let copied = (|| -> io::Result<()> {
+        for block in 0..codec.block_count(size) {
+            let block_len = codec.block_len(size, block);
+            let frame_len = codec.frame_len(block_len);
+            let offset = codec.frame_offset(size, block);
+            let framed: Vec<Option<Bytes>> = sources
+                .iter()
+                .map(|file| {
+                    let file = file.as_ref()?;
+                    file.read_exact_at(offset, frame_len).ok().map(Bytes::from)
+                })
+                .collect();
+            let healed = codec
+                .heal_block(&framed, block_len)
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            for (position, file) in &targets {
+                file.write_all(healed.frames[usize::from(distribution[*position])].clone())?;
+            }
         }
+        Ok(())
+    })();
+    if let Err(err) = copied {
+        // A part that cannot be rebuilt (too few intact shards) leaves no
+        // staging files: nothing else removes them before the next start.
+        for (position, file) in targets {
+            drop(file);
+            if let Some(drive) = &drives[position] {
+                let _ = drive.remove_dir_all(&tmp);
+            }
+        }
+        return Err(err);
     }
     let mut rebuilt = 0;
     let meta_path = layout::upload_part_meta_path(bucket, upload_id, number);

@@ -204,6 +204,71 @@ async fn heal_restores_system_blobs_and_open_uploads() {
     }
 }
 
+/// An open upload's part with too few intact shards cannot be rebuilt
+/// onto a drive that lost it. Rule guarded: the failed rebuild leaves no
+/// staging files in `.minnow.sys/tmp` (the chaos campaign's "temporary
+/// files left" after bit flips and a wiped drive).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_too_damaged_to_rebuild_leaves_no_staging_files() {
+    use crate::api::MultipartStore;
+    let fixture = TestDrives::with_sizes(4, SMALL_BLOCKS);
+    let store = fixture.open().await;
+    store.create_bucket("bkt").await.unwrap();
+    let upload = store
+        .create_multipart("bkt", "big", Default::default(), None)
+        .await
+        .unwrap();
+    store
+        .put_part(
+            "bkt",
+            "big",
+            &upload.upload_id,
+            1,
+            body(&pattern(300_000, 4)),
+            PutOptions::default(),
+        )
+        .await
+        .unwrap();
+    drop(store);
+    let upload_dir = |drive: usize| {
+        fixture.drives[drive]
+            .join(".minnow.sys/multipart/bkt")
+            .join(&upload.upload_id)
+    };
+    // Drive 4 lost the part (data and record); drives 1 and 2 hold a
+    // damaged shard file: one intact shard is left, two are needed.
+    for entry in std::fs::read_dir(upload_dir(3)).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("part.")
+        {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    for drive in [0, 1] {
+        for entry in std::fs::read_dir(upload_dir(drive)).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with("part.") && !name.ends_with(".meta") {
+                let mut bytes = std::fs::read(&path).unwrap();
+                bytes[100] ^= 0x40;
+                std::fs::write(&path, bytes).unwrap();
+            }
+        }
+    }
+    let store = fixture.open().await;
+    store.heal(None, "").await.unwrap();
+    let left: Vec<PathBuf> = (0..4)
+        .flat_map(|d| std::fs::read_dir(fixture.drives[d].join(".minnow.sys/tmp")).into_iter())
+        .flatten()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert!(left.is_empty(), "staging files left: {left:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_heal_skips_buckets_deleted_while_it_runs() {
     let fixture = TestDrives::with_sizes(4, SMALL_BLOCKS);

@@ -25,6 +25,7 @@ mod file_modes;
 mod format_fixtures;
 mod heal;
 mod heal_walk;
+mod inline_races;
 mod missed_writes;
 mod mixed_versions;
 mod objects;
