@@ -232,6 +232,41 @@ fn files_with_hostile_names_round_trip_with_their_content_type() {
     assert_eq!(std::fs::read(&back).unwrap(), b"hello, world\n");
 }
 
+/// An empty file is an object too: `cp` and `mirror` upload it (the PUT
+/// states `Content-Length: 0`; without it the server answers 411) and it
+/// downloads as an empty file.
+#[test]
+fn empty_files_upload_with_cp_and_mirror_and_download_empty() {
+    let server = shared_server();
+    let cli = Cli::new().with_alias("s", server);
+    let bucket = bucket_on(server, "empty");
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("tree");
+    std::fs::create_dir(&folder).unwrap();
+    let empty = folder.join("empty.bin");
+    std::fs::write(&empty, b"").unwrap();
+
+    cli.run(&["cp", path_str(&empty), &format!("s/{bucket}/copied.bin")])
+        .ok();
+    cli.run(&[
+        "mirror",
+        "-q",
+        path_str(&folder),
+        &format!("s/{bucket}/mirrored"),
+    ])
+    .ok();
+    for key in ["copied.bin", "mirrored/empty.bin"] {
+        let stat = cli
+            .run(&["stat", "--json", &format!("s/{bucket}/{key}")])
+            .ok();
+        assert_eq!(stat.json_lines()[0]["size"], 0, "{key}");
+    }
+    let back = dir.path().join("back.bin");
+    cli.run(&["cp", &format!("s/{bucket}/copied.bin"), path_str(&back)])
+        .ok();
+    assert_eq!(std::fs::read(&back).unwrap(), b"");
+}
+
 #[test]
 fn missing_objects_and_unreachable_servers_fail_with_one_clear_line() {
     let server = shared_server();

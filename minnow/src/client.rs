@@ -336,12 +336,23 @@ impl Client {
             format!("{}{}?{}", self.base, path, query)
         };
         let signed = self.sign(method.as_str(), &url, headers, &body)?;
+        let carries_body = matches!(method, Method::PUT | Method::POST);
         let mut builder = http::Request::builder().method(method).uri(&url);
         for (name, value) in headers {
             builder = builder.header(*name, value.as_str());
         }
         for (name, value) in &signed {
             builder = builder.header(name.as_str(), value.as_str());
+        }
+        // hyper sends no Content-Length for an empty body, and S3 answers an
+        // object PUT without one 411 `MissingContentLength`: an empty file
+        // must still upload, so every body-carrying method states its length.
+        if carries_body
+            && !headers
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+        {
+            builder = builder.header(http::header::CONTENT_LENGTH, body.len());
         }
         let request = builder
             .body(Full::new(body))
