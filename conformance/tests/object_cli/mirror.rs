@@ -664,8 +664,10 @@ fn a_source_rewritten_during_the_mirror_never_leaves_a_mixed_copy() {
     let stored = cli.run(&["cat", &format!("s/{sb}/moving.bin")]);
     eprintln!("local source: exit {:?}: {}", run.code, run.stderr.trim());
     if run.code == Some(0) {
+        // `fs::write` truncates before it writes, so the file is really
+        // empty for a moment; a copy of that moment is whole, not mixed.
         assert!(
-            versions.contains(&stored.stdout),
+            versions.contains(&stored.stdout) || stored.stdout.is_empty(),
             "a mix of two versions was stored"
         );
     } else {
