@@ -39,20 +39,6 @@ fn versions_seen(reads: &[DriveRead<ObjectMeta>]) -> usize {
     ids.len()
 }
 
-/// A record whose shard index is not its drive's is another drive's
-/// `obj.meta` (tar restores a file as a hard link to another it saw with the
-/// same inode): damaged here, never a second copy of that shard.
-fn belongs_here(read: DriveRead<ObjectMeta>, position: usize) -> DriveRead<ObjectMeta> {
-    match read {
-        DriveRead::Found(meta)
-            if meta.erasure.distribution.get(position) != Some(&meta.erasure.index) =>
-        {
-            DriveRead::Corrupt
-        }
-        other => other,
-    }
-}
-
 fn erasure_error(err: ErasureError) -> StoreError {
     match err {
         ErasureError::TooFewShards { have, need } => StoreError::ReadQuorum {
@@ -85,10 +71,10 @@ impl Engine {
                     ObjectMeta::decode(Bytes::from(bytes))
                         .and_then(|meta| meta.written_for(home, position))
                 });
-                reads[position] = belongs_here(
-                    check.judge(drive.as_ref(), position, &bucket_dir, result, &mut gone),
-                    position,
-                );
+                // `written_for` refuses another drive's or another key's
+                // record put in this place (tar's inode hard links).
+                reads[position] =
+                    check.judge(drive.as_ref(), position, &bucket_dir, result, &mut gone);
             }
             (reads, gone)
         })
