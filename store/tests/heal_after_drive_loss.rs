@@ -152,12 +152,10 @@ fn objects_survive_losing_other_drives_after_heal_of_a_replaced_drive() {
             report.objects_scanned >= total,
             "heal scanned every object: {report:?}"
         );
-        assert!(
-            report.objects_healed >= total,
-            "heal rebuilt every object: {report:?}"
-        );
+        // The fresh drive's own background heal starts on open and may have
+        // rebuilt some objects before this call, so only "nothing failed" is
+        // certain here; the drive losses below prove every object was rebuilt.
         assert_eq!(report.objects_failed, 0, "{report:?}");
-        assert!(report.bytes_rebuilt > 0, "{report:?}");
 
         // A second heal has nothing to do.
         let again = store.heal(None, "").await.expect("second heal");
