@@ -1,6 +1,8 @@
 #!/bin/bash
 # A/B of the drive deadline: 4 KiB GET c=32, 10 s, release build, alternating.
-M=./target/release/minnow; B=./target/release/minnow-bench
+# MINNOW=path/to/minnow BENCH=path/to/minnow-bench run other builds (a saved
+# "before" binary) against the same script.
+M=${MINNOW:-./target/release/minnow}; B=${BENCH:-./target/release/minnow-bench}
 for run in A1 B1 A2 B2; do
   rm -rf /tmp/abd; mkdir -p /tmp/abd
   if [[ $run == B* ]]; then T=0; else T=30s; fi

@@ -1,22 +1,22 @@
-//! Drive deadlines: [`DeadlineDrive`] wraps a drive so that no operation
-//! keeps its caller waiting longer than the drive deadline
-//! (`StoreConfig::drive_timeout`, `MINIO_DRIVE_MAX_TIMEOUT`).
+//! Drive deadlines: no request waits on a drive longer than the drive
+//! deadline (`StoreConfig::drive_timeout`, `MINIO_DRIVE_MAX_TIMEOUT`).
 //!
-//! Each operation runs on a thread of a small detached pool while the caller
-//! waits at most the deadline. An operation that misses it fails with
-//! `TimedOut` and leaves the drive *stalled*: until that operation returns,
-//! every further operation fails at once (so one hung disk costs each
-//! request nothing past the first deadline), [`Drive::is_stalled`] is true
-//! (the drive set takes the drive offline), and the drive monitor's probes
-//! fail. Once it returns, the probe succeeds and the drive comes back and is
-//! healed. Pool threads are never joined, so a hung disk cannot block
-//! shutdown or process exit.
+//! A request's work on its drives runs in one blocking task ([`watched`]),
+//! which the async side awaits at most the deadline: one hand-off per
+//! request and drive, and each operation of a [`DeadlineDrive`] runs on that
+//! task's thread, noting which drive it is on. When the waiter gives up,
+//! the drive the task is stuck on is *stalled* until that operation returns:
+//! every further operation on it fails at once (so hung threads do not pile
+//! up), [`Drive::is_stalled`] is true (the drive set takes it offline) and
+//! the drive monitor's probes fail. Once it returns, the probe succeeds and
+//! the drive comes back and is healed. Abandoned threads are never waited
+//! for, so a hung disk cannot block shutdown.
 
-use std::collections::VecDeque;
+use std::cell::RefCell;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -26,91 +26,19 @@ use crate::drive::{DirEntry, Drive, DriveSpace, ShardReader, ShardWriter};
 /// MinIO's default drive deadline (`MINIO_DRIVE_MAX_TIMEOUT`).
 pub const DEFAULT_DRIVE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How long an idle pool thread waits for work before it exits.
-const IDLE_THREAD_LIFETIME: Duration = Duration::from_secs(10);
-
-type Job = Box<dyn FnOnce() + Send>;
-
-/// Detached threads that run drive operations; grows when every thread is
-/// busy (a hung operation holds its thread), shrinks when idle.
-#[derive(Default)]
-pub(crate) struct IoPool {
-    state: Mutex<PoolState>,
-    wake: Condvar,
-}
-
-#[derive(Default)]
-struct PoolState {
-    jobs: VecDeque<Job>,
-    idle: usize,
-}
-
-impl IoPool {
-    fn submit(self: &Arc<Self>, job: Job) -> io::Result<()> {
-        let mut state = lock(&self.state);
-        state.jobs.push_back(job);
-        if state.idle >= state.jobs.len() {
-            self.wake.notify_one();
-            return Ok(());
-        }
-        drop(state);
-        let pool = self.clone();
-        std::thread::Builder::new()
-            .name("minnow-drive-io".into())
-            .spawn(move || pool.work())
-            .map(drop)
-    }
-
-    fn work(&self) {
-        let mut state = lock(&self.state);
-        loop {
-            if let Some(job) = state.jobs.pop_front() {
-                drop(state);
-                job();
-                state = lock(&self.state);
-                continue;
-            }
-            state.idle += 1;
-            let (next, waited) = self
-                .wake
-                .wait_timeout(state, IDLE_THREAD_LIFETIME)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            state = next;
-            state.idle -= 1;
-            if waited.timed_out() && state.jobs.is_empty() {
-                return;
-            }
-        }
-    }
-}
-
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// What the drive, its open files and its pool share.
+/// What a drive and its open files share.
 #[derive(Debug)]
 struct Guard {
-    root: PathBuf,
+    root: std::path::PathBuf,
     deadline: Duration,
     /// Operations past their deadline that have not returned yet.
     late: AtomicUsize,
-    pool: Arc<IoPool>,
-}
-
-impl std::fmt::Debug for IoPool {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("IoPool")
-    }
-}
-
-/// One operation's outcome as the waiter and the pool thread see it.
-enum Slot<T> {
-    Running,
-    Done(io::Result<T>),
-    Abandoned,
 }
 
 impl Guard {
@@ -125,56 +53,187 @@ impl Guard {
         )
     }
 
-    /// Runs `op` on the pool and waits for it at most the deadline.
-    fn run<T, F>(self: &Arc<Self>, op: F) -> io::Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce() -> io::Result<T> + Send + 'static,
-    {
+    /// Runs `op` on this thread, noting the drive in the thread's watch.
+    fn run<T>(self: &Arc<Self>, op: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
         if self.late.load(Ordering::Acquire) > 0 {
             return Err(self.stalled_error());
         }
-        let shared = Arc::new((Mutex::new(Slot::Running), Condvar::new()));
-        let job = {
-            let (shared, guard) = (shared.clone(), self.clone());
-            Box::new(move || {
+        WATCH.with(|watch| match watch.borrow().as_ref() {
+            Some(watch) => {
+                watch.enter(self)?;
                 let result = op();
-                let mut slot = lock(&shared.0);
-                if matches!(*slot, Slot::Abandoned) {
-                    guard.late.fetch_sub(1, Ordering::AcqRel);
-                    tracing::info!(drive = %guard.root.display(), "a late drive operation returned");
-                } else {
-                    *slot = Slot::Done(result);
-                    shared.1.notify_one();
-                }
-            })
-        };
-        self.pool.submit(job)?;
-        let until = Instant::now() + self.deadline;
-        let mut slot = lock(&shared.0);
-        loop {
-            match std::mem::replace(&mut *slot, Slot::Running) {
-                Slot::Done(result) => return result,
-                Slot::Abandoned => unreachable!("only the waiter abandons"),
-                Slot::Running => {}
+                watch.leave();
+                result
             }
-            let now = Instant::now();
-            if now >= until {
-                *slot = Slot::Abandoned;
-                self.late.fetch_add(1, Ordering::AcqRel);
-                tracing::warn!(
-                    drive = %self.root.display(),
-                    "drive operation missed its {:?} deadline; the drive is offline until it answers",
-                    self.deadline
-                );
-                return Err(self.stalled_error());
+            None => {
+                // Every path awaits its drive work through `watched`;
+                // tests hold the code to it.
+                #[cfg(test)]
+                panic!("a drive operation outside a watched task");
+                #[cfg(not(test))]
+                op()
             }
-            slot = shared
-                .1
-                .wait_timeout(slot, until - now)
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .0;
+        })
+    }
+}
+
+/// One blocking task's drive work as its waiter sees it.
+#[derive(Debug, Default)]
+struct Watch {
+    state: Mutex<WatchState>,
+}
+
+#[derive(Debug, Default)]
+struct WatchState {
+    /// The drive whose operation is running now, and since when.
+    on: Option<(Arc<Guard>, Instant)>,
+    /// The waiter gave up: no further operation starts.
+    abandoned: bool,
+    /// The drive this task's late operation stalls.
+    stalled: Option<Arc<Guard>>,
+}
+
+impl Watch {
+    fn enter(&self, guard: &Arc<Guard>) -> io::Result<()> {
+        let mut state = lock(&self.state);
+        if state.abandoned {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the request stopped waiting for this drive work",
+            ));
         }
+        state.on = Some((guard.clone(), Instant::now()));
+        Ok(())
+    }
+
+    fn leave(&self) {
+        let mut state = lock(&self.state);
+        state.on = None;
+        if let Some(guard) = state.stalled.take() {
+            guard.late.fetch_sub(1, Ordering::AcqRel);
+            tracing::info!(drive = %guard.root.display(), "a late drive operation returned");
+        }
+    }
+
+    /// Gives up on the task if its running operation has been running for
+    /// `deadline`: its drive is stalled until the operation returns.
+    /// Otherwise, when to look again.
+    fn give_up_if_late(&self, deadline: Duration) -> Result<(), Instant> {
+        let mut state = lock(&self.state);
+        let Some((guard, since)) = state.on.clone() else {
+            return Err(Instant::now() + deadline);
+        };
+        if since.elapsed() < deadline {
+            return Err(since + deadline);
+        }
+        state.abandoned = true;
+        guard.late.fetch_add(1, Ordering::AcqRel);
+        tracing::warn!(
+            drive = %guard.root.display(),
+            "drive operation missed its {deadline:?} deadline; the drive is offline until it answers"
+        );
+        state.stalled = Some(guard);
+        Ok(())
+    }
+}
+
+thread_local! {
+    /// The watch of the task this thread runs.
+    static WATCH: RefCell<Option<Arc<Watch>>> = const { RefCell::new(None) };
+}
+
+/// Why [`watched`] work gave no answer.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Missed {
+    /// An operation ran past the deadline: its drive is stalled (offline
+    /// now), so the work may be run again without it.
+    #[error("a drive operation missed the drive deadline")]
+    Deadline,
+    /// The task panicked.
+    #[error("drive work failed: {0}")]
+    Failed(String),
+}
+
+impl From<Missed> for io::Error {
+    fn from(missed: Missed) -> io::Error {
+        match missed {
+            Missed::Deadline => io::Error::new(
+                io::ErrorKind::TimedOut,
+                "a drive operation missed the drive deadline",
+            ),
+            Missed::Failed(why) => io::Error::other(why),
+        }
+    }
+}
+
+/// A blocking task's drive work whose waiter may give up on it.
+pub(crate) struct Watched {
+    watch: Arc<Watch>,
+    deadline: Option<Duration>,
+}
+
+impl Watched {
+    /// Runs `work` on this thread under the watch; every [`DeadlineDrive`]
+    /// operation in it notes its drive and start.
+    pub fn run<T>(&self, work: impl FnOnce() -> T) -> T {
+        if self.deadline.is_none() {
+            return work();
+        }
+        let previous = WATCH.with(|slot| slot.replace(Some(self.watch.clone())));
+        struct Restore(Option<Arc<Watch>>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                let previous = self.0.take();
+                WATCH.with(|slot| *slot.borrow_mut() = previous);
+            }
+        }
+        let _restore = Restore(previous);
+        work()
+    }
+
+    /// Completes once an operation of the task has run for the deadline,
+    /// giving up on the task (never, without a deadline). Time the task
+    /// spends between operations (decoding, waiting for a CPU or for a
+    /// slow client) does not count.
+    pub async fn late(&self) {
+        let Some(deadline) = self.deadline else {
+            return std::future::pending().await;
+        };
+        let mut wake = Instant::now() + deadline;
+        loop {
+            tokio::time::sleep_until(wake.into()).await;
+            match self.watch.give_up_if_late(deadline) {
+                Ok(()) => return,
+                Err(next) => wake = next,
+            }
+        }
+    }
+}
+
+/// A watch for work whose waiter awaits [`Watched::late`] itself (`None`:
+/// no deadline, nothing to note).
+pub(crate) fn watch(deadline: Option<Duration>) -> Watched {
+    Watched {
+        watch: Arc::default(),
+        deadline,
+    }
+}
+
+/// Runs `work` on the blocking pool and waits for it until one of its
+/// drive operations has run for `deadline` (`None`: as long as it takes).
+pub(crate) async fn watched<T, F>(deadline: Option<Duration>, work: F) -> Result<T, Missed>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let watched = Arc::new(watch(deadline));
+    let task = {
+        let watched = watched.clone();
+        tokio::task::spawn_blocking(move || watched.run(work))
+    };
+    tokio::select! {
+        joined = task => joined.map_err(|err| Missed::Failed(err.to_string())),
+        () = watched.late() => Err(Missed::Deadline),
     }
 }
 
@@ -186,23 +245,17 @@ pub(crate) struct DeadlineDrive {
 }
 
 impl DeadlineDrive {
-    pub fn new(inner: Arc<dyn Drive>, deadline: Duration, pool: Arc<IoPool>) -> Self {
+    pub fn new(inner: Arc<dyn Drive>, deadline: Duration) -> Self {
         let guard = Arc::new(Guard {
             root: inner.root().to_path_buf(),
             deadline,
             late: AtomicUsize::new(0),
-            pool,
         });
         Self { inner, guard }
     }
 
-    fn run<T, F>(&self, op: F) -> io::Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&dyn Drive) -> io::Result<T> + Send + 'static,
-    {
-        let inner = self.inner.clone();
-        self.guard.run(move || op(inner.as_ref()))
+    fn run<T>(&self, op: impl FnOnce(&dyn Drive) -> io::Result<T>) -> io::Result<T> {
+        self.guard.run(|| op(self.inner.as_ref()))
     }
 }
 
@@ -212,88 +265,73 @@ impl Drive for DeadlineDrive {
     }
 
     fn read_file(&self, rel: &Path) -> io::Result<Vec<u8>> {
-        let rel = rel.to_path_buf();
-        self.run(move |d| d.read_file(&rel))
+        self.run(|d| d.read_file(rel))
     }
 
     fn open_read(&self, rel: &Path) -> io::Result<Box<dyn ShardReader>> {
-        let rel = rel.to_path_buf();
-        let file = self.run(move |d| d.open_read(&rel))?;
+        let file = self.run(|d| d.open_read(rel))?;
         Ok(Box::new(DeadlineFile {
-            reader: Some(Arc::from(file)),
+            reader: Some(file),
             writer: None,
             guard: self.guard.clone(),
         }))
     }
 
     fn write_atomic(&self, rel: &Path, data: &[u8]) -> io::Result<()> {
-        let (rel, data) = (rel.to_path_buf(), data.to_vec());
-        self.run(move |d| d.write_atomic(&rel, &data))
+        self.run(|d| d.write_atomic(rel, data))
     }
 
     fn create_file(&self, rel: &Path) -> io::Result<Box<dyn ShardWriter>> {
-        let rel = rel.to_path_buf();
-        let file = self.run(move |d| d.create_file(&rel))?;
+        let file = self.run(|d| d.create_file(rel))?;
         Ok(Box::new(DeadlineFile {
             reader: None,
-            writer: Some(Arc::from(file)),
+            writer: Some(file),
             guard: self.guard.clone(),
         }))
     }
 
     fn mkdir_all(&self, rel: &Path) -> io::Result<()> {
-        let rel = rel.to_path_buf();
-        self.run(move |d| d.mkdir_all(&rel))
+        self.run(|d| d.mkdir_all(rel))
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        let (from, to) = (from.to_path_buf(), to.to_path_buf());
-        self.run(move |d| d.rename(&from, &to))
+        self.run(|d| d.rename(from, to))
     }
 
     fn rename_unsynced(&self, from: &Path, to: &Path) -> io::Result<()> {
-        let (from, to) = (from.to_path_buf(), to.to_path_buf());
-        self.run(move |d| d.rename_unsynced(&from, &to))
+        self.run(|d| d.rename_unsynced(from, to))
     }
 
     fn mkdir_staging(&self, rel: &Path) -> io::Result<()> {
-        let rel = rel.to_path_buf();
-        self.run(move |d| d.mkdir_staging(&rel))
+        self.run(|d| d.mkdir_staging(rel))
     }
 
     fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {
-        let (from, to) = (from.to_path_buf(), to.to_path_buf());
-        self.run(move |d| d.hard_link(&from, &to))
+        self.run(|d| d.hard_link(from, to))
     }
 
     fn fsync_dir(&self, rel: &Path) -> io::Result<()> {
-        let rel = rel.to_path_buf();
-        self.run(move |d| d.fsync_dir(&rel))
+        self.run(|d| d.fsync_dir(rel))
     }
 
     fn remove_file(&self, rel: &Path) -> io::Result<()> {
-        let rel = rel.to_path_buf();
-        self.run(move |d| d.remove_file(&rel))
+        self.run(|d| d.remove_file(rel))
     }
 
     fn remove_dir_all(&self, rel: &Path) -> io::Result<()> {
-        let rel = rel.to_path_buf();
-        self.run(move |d| d.remove_dir_all(&rel))
+        self.run(|d| d.remove_dir_all(rel))
     }
 
     fn remove_empty_dir(&self, rel: &Path) -> io::Result<bool> {
-        let rel = rel.to_path_buf();
-        self.run(move |d| d.remove_empty_dir(&rel))
+        self.run(|d| d.remove_empty_dir(rel))
     }
 
     fn list_dir(&self, rel: &Path) -> io::Result<Vec<DirEntry>> {
-        let rel = rel.to_path_buf();
-        self.run(move |d| d.list_dir(&rel))
+        self.run(|d| d.list_dir(rel))
     }
 
     fn exists(&self, rel: &Path) -> io::Result<bool> {
-        let rel = rel.to_path_buf();
-        self.run(move |d| d.exists(&rel))
+        self.run(|d| d.exists(rel))
     }
 
     fn space(&self) -> io::Result<DriveSpace> {
@@ -314,38 +352,35 @@ impl Drive for DeadlineDrive {
 /// An open file of a [`DeadlineDrive`].
 #[derive(Debug)]
 struct DeadlineFile {
-    reader: Option<Arc<dyn ShardReader>>,
-    writer: Option<Arc<dyn ShardWriter>>,
+    reader: Option<Box<dyn ShardReader>>,
+    writer: Option<Box<dyn ShardWriter>>,
     guard: Arc<Guard>,
 }
 
 impl DeadlineFile {
-    fn writer(&self) -> Arc<dyn ShardWriter> {
-        self.writer.clone().expect("opened for writing")
+    fn writer(&self) -> &dyn ShardWriter {
+        self.writer.as_deref().expect("opened for writing")
     }
 }
 
 impl ShardReader for DeadlineFile {
     fn read_exact_at(&self, offset: u64, len: usize) -> io::Result<Vec<u8>> {
-        let reader = self.reader.clone().expect("opened for reading");
-        self.guard.run(move || reader.read_exact_at(offset, len))
+        let reader = self.reader.as_deref().expect("opened for reading");
+        self.guard.run(|| reader.read_exact_at(offset, len))
     }
 }
 
 impl ShardWriter for DeadlineFile {
     fn write_all(&self, data: Bytes) -> io::Result<()> {
-        let writer = self.writer();
-        self.guard.run(move || writer.write_all(data))
+        self.guard.run(|| self.writer().write_all(data))
     }
 
     fn sync_data(&self) -> io::Result<()> {
-        let writer = self.writer();
-        self.guard.run(move || writer.sync_data())
+        self.guard.run(|| self.writer().sync_data())
     }
 
     fn sync_all(&self) -> io::Result<()> {
-        let writer = self.writer();
-        self.guard.run(move || writer.sync_all())
+        self.guard.run(|| self.writer().sync_all())
     }
 }
 
@@ -354,17 +389,22 @@ mod tests {
     use super::*;
     use crate::drive::LocalDrive;
 
-    #[test]
-    fn operations_answer_through_the_pool() {
+    #[tokio::test]
+    async fn operations_answer_on_the_watched_task() {
         let dir = tempfile::tempdir().unwrap();
         let local: Arc<dyn Drive> = Arc::new(LocalDrive::new(dir.path().to_path_buf()));
-        let drive = DeadlineDrive::new(local, Duration::from_secs(30), Arc::default());
-        drive.mkdir_all(Path::new("a")).unwrap();
-        drive.mkdir_all(Path::new(crate::layout::TMP_DIR)).unwrap();
-        drive.write_atomic(Path::new("a/f"), b"bytes").unwrap();
-        assert_eq!(drive.read_file(Path::new("a/f")).unwrap(), b"bytes");
-        let file = drive.open_read(Path::new("a/f")).unwrap();
-        assert_eq!(file.read_exact_at(1, 3).unwrap(), b"yte");
-        assert!(!drive.is_stalled());
+        let drive = DeadlineDrive::new(local, Duration::from_secs(30));
+        let stalled = watched(Some(Duration::from_secs(30)), move || {
+            drive.mkdir_all(Path::new("a")).unwrap();
+            drive.mkdir_all(Path::new(crate::layout::TMP_DIR)).unwrap();
+            drive.write_atomic(Path::new("a/f"), b"bytes").unwrap();
+            assert_eq!(drive.read_file(Path::new("a/f")).unwrap(), b"bytes");
+            let file = drive.open_read(Path::new("a/f")).unwrap();
+            assert_eq!(file.read_exact_at(1, 3).unwrap(), b"yte");
+            drive.is_stalled()
+        })
+        .await
+        .unwrap();
+        assert!(!stalled);
     }
 }

@@ -12,7 +12,7 @@ use crate::api::StoreError;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::deadline::{DeadlineDrive, IoPool};
+use crate::deadline::DeadlineDrive;
 use crate::drive::{reset_tmp_area, Drive, DriveBackend};
 use crate::layout::{FORMAT_FILE, FORMAT_MAGIC, FORMAT_VERSION, SYS_DIR};
 
@@ -129,26 +129,44 @@ pub fn drive_matches(
 /// of another deployment or in the wrong position. Blocking.
 /// Every drive goes through `backend`, then (with a `timeout`) through a
 /// [`DeadlineDrive`]; files and folders get the drive modes.
+#[cfg(test)]
 pub fn prepare_drives(
     paths: &[PathBuf],
     read_quorum: usize,
     backend: &DriveBackend,
     timeout: Option<Duration>,
 ) -> Result<Vec<DriveSlot>, StoreError> {
-    let pool = Arc::new(IoPool::default());
-    let drives: Vec<Arc<dyn Drive>> = paths
+    let drives = open_drives(paths, backend, timeout);
+    prepare_opened(paths, &drives, read_quorum)
+}
+
+/// The drives of `paths` through `backend`, then (with a `timeout`) through
+/// a [`DeadlineDrive`].
+pub fn open_drives(
+    paths: &[PathBuf],
+    backend: &DriveBackend,
+    timeout: Option<Duration>,
+) -> Vec<Arc<dyn Drive>> {
+    paths
         .iter()
         .enumerate()
         .map(|(position, path)| {
             let drive = backend.open(position, path.clone());
             match timeout {
-                Some(deadline) => {
-                    Arc::new(DeadlineDrive::new(drive, deadline, pool.clone())) as Arc<dyn Drive>
-                }
+                Some(deadline) => Arc::new(DeadlineDrive::new(drive, deadline)) as Arc<dyn Drive>,
                 None => drive,
             }
         })
-        .collect();
+        .collect()
+}
+
+/// [`prepare_drives`] of drives already opened (by [`open_drives`]), so a
+/// second attempt after a missed deadline sees the same stalled drives.
+pub fn prepare_opened(
+    paths: &[PathBuf],
+    drives: &[Arc<dyn Drive>],
+    read_quorum: usize,
+) -> Result<Vec<DriveSlot>, StoreError> {
     // A brand-new deployment whose folders do not exist yet: create them.
     // Later, a missing drive folder whose parent exists is re-created (and
     // formatted fresh, to be healed), as MinIO does; one whose parent is
@@ -216,7 +234,7 @@ pub fn prepare_drives(
     }
 
     let mut slots = Vec::with_capacity(drives.len());
-    for (position, (drive, probe)) in drives.into_iter().zip(probes).enumerate() {
+    for (position, (drive, probe)) in drives.iter().cloned().zip(probes).enumerate() {
         let name = drive.root().display().to_string();
         let refuse = |message: String| StoreError::DriveConfig {
             drive: name.clone(),

@@ -265,71 +265,73 @@ impl Engine {
         params: ListParams,
     ) -> Result<ListPage, StoreError> {
         self.require_bucket(bucket)?;
-        let drives = self.drives.online_drives();
         let total = self.drives.len();
         let data = self.data;
         let check = self.drives.answer_check();
         let bucket_name = bucket.to_owned();
-        let (result, gone) = tokio::task::spawn_blocking(move || {
-            let bucket = bucket_name;
-            let bucket_dir = layout::bucket_dir(&bucket);
-            let mut gone = Vec::new();
-            // A drive whose bucket root (or whole folder) vanished lists as
-            // empty: only drives that answer for the bucket take part, and
-            // a page from fewer than `data` of them could miss any key.
-            let answering = |gone: &mut Vec<usize>| -> Vec<(usize, Arc<dyn Drive>)> {
-                drives
-                    .iter()
-                    .filter(|(position, drive)| {
-                        check.answers_under(drive.as_ref(), *position, &bucket_dir, gone)
-                    })
-                    .cloned()
-                    .collect()
-            };
-            let quorum_lost = |online: usize| StoreError::ReadQuorum {
-                online,
-                needed: data,
-            };
-            let walkers = answering(&mut gone);
-            if walkers.len() < data {
-                return (Err(quorum_lost(walkers.len())), gone);
-            }
-            let walk = Walk {
-                prefix: &params.prefix,
-                delimiter: params.delimiter.as_deref().filter(|d| !d.is_empty()),
-                start_after: params.start_after.as_deref(),
-                max: params.max_keys.min(MAX_KEYS),
-            };
-            let (page, failed) = walk_bucket(&walkers, &bucket, walk, |key, dir| {
-                let reads = read_metas_until_quorum(&walkers, total, dir);
-                let agreed = pick_object_meta(&reads, &bucket, key).ok()?;
-                Some(ObjectSummary {
-                    key: key.to_owned(),
-                    size: agreed.meta.size,
-                    etag: agreed.meta.etag,
-                    last_modified: agreed.meta.mod_time.into(),
-                })
-            });
-            // Drives that vanished during the walk listed their part of the
-            // tree as empty: the page is only complete if `data` drives
-            // answered throughout.
-            let mut still_answering = 0;
-            for (index, (position, drive)) in walkers.iter().enumerate() {
-                if !failed[index]
-                    && check.answers_under(drive.as_ref(), *position, &bucket_dir, &mut gone)
-                {
-                    still_answering += 1;
-                } else if failed[index] && !check.drive_answers(drive.as_ref(), *position) {
-                    gone.push(*position);
+        let (result, gone) = self
+            .drives
+            .on_online_drives(move |drives| {
+                let bucket = bucket_name.clone();
+                let params = params.clone();
+                let bucket_dir = layout::bucket_dir(&bucket);
+                let mut gone = Vec::new();
+                // A drive whose bucket root (or whole folder) vanished lists as
+                // empty: only drives that answer for the bucket take part, and
+                // a page from fewer than `data` of them could miss any key.
+                let answering = |gone: &mut Vec<usize>| -> Vec<(usize, Arc<dyn Drive>)> {
+                    drives
+                        .iter()
+                        .filter(|(position, drive)| {
+                            check.answers_under(drive.as_ref(), *position, &bucket_dir, gone)
+                        })
+                        .cloned()
+                        .collect()
+                };
+                let quorum_lost = |online: usize| StoreError::ReadQuorum {
+                    online,
+                    needed: data,
+                };
+                let walkers = answering(&mut gone);
+                if walkers.len() < data {
+                    return (Err(quorum_lost(walkers.len())), gone);
                 }
-            }
-            if still_answering < data {
-                return (Err(quorum_lost(still_answering)), gone);
-            }
-            (Ok(page), gone)
-        })
-        .await
-        .map_err(crate::engine::internal)?;
+                let walk = Walk {
+                    prefix: &params.prefix,
+                    delimiter: params.delimiter.as_deref().filter(|d| !d.is_empty()),
+                    start_after: params.start_after.as_deref(),
+                    max: params.max_keys.min(MAX_KEYS),
+                };
+                let (page, failed) = walk_bucket(&walkers, &bucket, walk, |key, dir| {
+                    let reads = read_metas_until_quorum(&walkers, total, dir);
+                    let agreed = pick_object_meta(&reads, &bucket, key).ok()?;
+                    Some(ObjectSummary {
+                        key: key.to_owned(),
+                        size: agreed.meta.size,
+                        etag: agreed.meta.etag,
+                        last_modified: agreed.meta.mod_time.into(),
+                    })
+                });
+                // Drives that vanished during the walk listed their part of the
+                // tree as empty: the page is only complete if `data` drives
+                // answered throughout.
+                let mut still_answering = 0;
+                for (index, (position, drive)) in walkers.iter().enumerate() {
+                    if !failed[index]
+                        && check.answers_under(drive.as_ref(), *position, &bucket_dir, &mut gone)
+                    {
+                        still_answering += 1;
+                    } else if failed[index] && !check.drive_answers(drive.as_ref(), *position) {
+                        gone.push(*position);
+                    }
+                }
+                if still_answering < data {
+                    return (Err(quorum_lost(still_answering)), gone);
+                }
+                (Ok(page), gone)
+            })
+            .await
+            .map_err(|missed| crate::engine::internal(std::io::Error::from(missed)))?;
         self.drives.take_offline(&gone);
         result.map_err(|err| self.bucket_gone_or(bucket, err))
     }
@@ -343,40 +345,39 @@ impl Engine {
         start_after: Option<String>,
         max: usize,
     ) -> Result<Vec<String>, StoreError> {
-        let drives = self.drives.online_drives();
         let bucket = bucket.to_owned();
         let prefix = prefix.to_owned();
-        tokio::task::spawn_blocking(move || {
-            let walk = Walk {
-                prefix: &prefix,
-                delimiter: None,
-                start_after: start_after.as_deref(),
-                max,
-            };
-            let (page, _) = walk_bucket(&drives, &bucket, walk, |key, dir| {
-                let meta_path = dir.join(layout::OBJECT_META_FILE);
-                let has_object_files = |drive: &Arc<dyn Drive>| {
-                    drive.exists(&meta_path).unwrap_or(false)
-                        || drive
-                            .list_dir(dir)
-                            .unwrap_or_default()
-                            .iter()
-                            .any(|e| e.is_dir && e.name.starts_with(layout::DATA_DIR_PREFIX))
+        self.drives
+            .on_online_drives(move |drives| {
+                let walk = Walk {
+                    prefix: &prefix,
+                    delimiter: None,
+                    start_after: start_after.as_deref(),
+                    max,
                 };
-                drives
-                    .iter()
-                    .any(|(_, d)| has_object_files(d))
-                    .then(|| ObjectSummary {
-                        key: key.to_owned(),
-                        size: 0,
-                        etag: String::new(),
-                        last_modified: std::time::UNIX_EPOCH,
-                    })
-            });
-            page.objects.into_iter().map(|o| o.key).collect()
-        })
-        .await
-        .map_err(crate::engine::internal)
+                let (page, _) = walk_bucket(&drives, &bucket, walk, |key, dir| {
+                    let meta_path = dir.join(layout::OBJECT_META_FILE);
+                    let has_object_files =
+                        |drive: &Arc<dyn Drive>| {
+                            drive.exists(&meta_path).unwrap_or(false)
+                                || drive.list_dir(dir).unwrap_or_default().iter().any(|e| {
+                                    e.is_dir && e.name.starts_with(layout::DATA_DIR_PREFIX)
+                                })
+                        };
+                    drives
+                        .iter()
+                        .any(|(_, d)| has_object_files(d))
+                        .then(|| ObjectSummary {
+                            key: key.to_owned(),
+                            size: 0,
+                            etag: String::new(),
+                            last_modified: std::time::UNIX_EPOCH,
+                        })
+                });
+                page.objects.into_iter().map(|o| o.key).collect()
+            })
+            .await
+            .map_err(|missed| crate::engine::internal(std::io::Error::from(missed)))
     }
 }
 

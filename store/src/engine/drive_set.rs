@@ -10,13 +10,15 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use tokio::task::JoinHandle;
+use std::time::Duration;
+
 use uuid::Uuid;
 
 use super::missed::MissedWrites;
 use super::{offline_error, Engine};
 use crate::answers::AnswerCheck;
 use crate::api::{DriveStatus, StoreError, WorkerState};
+use crate::deadline::{watched, Missed};
 use crate::drive::Drive;
 use crate::layout;
 use crate::quorum::write_quorum;
@@ -53,6 +55,8 @@ pub(crate) struct DriveSet {
     pub parity: usize,
     pub deployment_id: Uuid,
     pub missed: MissedWrites,
+    /// The drive deadline (`None`: none).
+    pub deadline: Option<Duration>,
 }
 
 /// A drive's reachability after a probe, and whether it changed.
@@ -64,7 +68,13 @@ enum Transition {
 }
 
 impl DriveSet {
-    pub fn new(drives: Vec<DriveState>, data: usize, parity: usize, deployment_id: Uuid) -> Self {
+    pub fn new(
+        drives: Vec<DriveState>,
+        data: usize,
+        parity: usize,
+        deployment_id: Uuid,
+        deadline: Option<Duration>,
+    ) -> Self {
         let missed = MissedWrites::new(drives.len());
         Self {
             drives,
@@ -72,6 +82,38 @@ impl DriveSet {
             parity,
             deployment_id,
             missed,
+            deadline,
+        }
+    }
+
+    /// Runs drive work on the blocking pool and waits for it at most the
+    /// drive deadline (the one hand-off of a request to its drives).
+    pub async fn blocking<T, F>(&self, work: F) -> Result<T, Missed>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        watched(self.deadline, work).await
+    }
+
+    /// Runs `work` on the online drives in one blocking task under the
+    /// drive deadline. When a drive is caught past it, that drive is
+    /// offline now and `work` runs again on the drives left, so a hung
+    /// drive costs the request one deadline, not a failure.
+    pub async fn on_online_drives<T, F>(&self, work: F) -> Result<T, Missed>
+    where
+        T: Send + 'static,
+        F: Fn(Vec<(usize, Arc<dyn Drive>)>) -> T + Send + Sync + 'static,
+    {
+        let work = Arc::new(work);
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let (work, drives) = (work.clone(), self.online_drives());
+            match self.blocking(move || work(drives)).await {
+                Err(Missed::Deadline) if attempts <= self.len() => {}
+                other => return other,
+            }
         }
     }
 
@@ -127,7 +169,8 @@ impl DriveSet {
         F: Fn(usize, &dyn Drive) -> io::Result<T> + Send + Sync + 'static,
     {
         let op = Arc::new(op);
-        let handles: Vec<Option<JoinHandle<io::Result<T>>>> = self
+        // Each drive's work is its own task, awaited under the deadline.
+        let tasks = self
             .drives
             .iter()
             .enumerate()
@@ -137,20 +180,18 @@ impl DriveSet {
                 }
                 let drive = state.drive.clone();
                 let op = op.clone();
-                Some(tokio::task::spawn_blocking(move || {
+                Some(watched(self.deadline, move || {
                     require_present(drive.as_ref())?;
                     op(position, drive.as_ref())
                 }))
             })
-            .collect();
-        let mut results = Vec::with_capacity(handles.len());
-        for handle in handles {
-            results.push(match handle {
-                None => Err(offline_error()),
-                Some(handle) => handle.await.unwrap_or_else(|e| Err(io::Error::other(e))),
+            .map(|task| async move {
+                match task {
+                    None => Err(offline_error()),
+                    Some(task) => task.await.unwrap_or_else(|missed| Err(missed.into())),
+                }
             });
-        }
-        results
+        futures::future::join_all(tasks).await
     }
 
     /// Judges a write's per-drive results: below `needed` successes it runs
@@ -250,17 +291,17 @@ impl DriveSet {
     /// cannot be tied to one folder (multipart records and listings) call
     /// this before trusting an empty or negative result.
     pub async fn check_read_quorum(&self) -> Result<(), StoreError> {
-        let drives = self.online_drives();
         let check = self.answer_check();
-        let gone = tokio::task::spawn_blocking(move || {
-            drives
-                .iter()
-                .filter(|(position, drive)| !check.drive_answers(drive.as_ref(), *position))
-                .map(|(position, _)| *position)
-                .collect::<Vec<_>>()
-        })
-        .await
-        .map_err(super::internal)?;
+        let gone = self
+            .on_online_drives(move |drives| {
+                drives
+                    .iter()
+                    .filter(|(position, drive)| !check.drive_answers(drive.as_ref(), *position))
+                    .map(|(position, _)| *position)
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .map_err(|missed| super::internal(io::Error::from(missed)))?;
         self.take_offline(&gone);
         self.require_read_quorum()
     }
@@ -282,9 +323,12 @@ impl DriveSet {
     /// whether any drive came back online.
     async fn probe(&self) -> (Vec<DriveStatus>, bool) {
         let results = {
-            let drives: Vec<Arc<dyn Drive>> = self.drives.iter().map(|d| d.drive.clone()).collect();
+            let drives: Arc<Vec<Arc<dyn Drive>>> =
+                Arc::new(self.drives.iter().map(|d| d.drive.clone()).collect());
             let (deployment_id, count) = (self.deployment_id, self.drives.len());
-            tokio::task::spawn_blocking(move || {
+            // A drive caught hung here is stalled (its probe fails at once
+            // from then on), so a second look answers for every drive.
+            let look = move || {
                 drives
                     .iter()
                     .enumerate()
@@ -298,9 +342,16 @@ impl DriveSet {
                         (reachable, drive.space().unwrap_or_default())
                     })
                     .collect::<Vec<_>>()
-            })
-            .await
-            .unwrap_or_default()
+            };
+            let mut attempts = 0;
+            loop {
+                attempts += 1;
+                match self.blocking(look.clone()).await {
+                    Ok(results) => break results,
+                    Err(Missed::Deadline) if attempts <= count => {}
+                    Err(_) => break Vec::new(),
+                }
+            }
         };
         let mut returned = false;
         let statuses = self

@@ -179,16 +179,27 @@ impl Store {
         }
         let codec = ErasureCodec::new(data, parity, config.block_size)
             .map_err(|e| StoreError::InvalidArgument(e.to_string()))?;
-        let (drives, backend, timeout) = (
-            config.drives.clone(),
-            config.backend.clone(),
-            config.drive_timeout,
-        );
-        let slots = tokio::task::spawn_blocking(move || {
-            crate::format::prepare_drives(&drives, data, &backend, timeout)
-        })
-        .await
-        .map_err(|e| StoreError::Internal(e.to_string()))??;
+        let timeout = config.drive_timeout;
+        let paths = Arc::new(config.drives.clone());
+        let opened = Arc::new(crate::format::open_drives(&paths, &config.backend, timeout));
+        // A drive that hangs while being checked misses the deadline and
+        // is stalled: the second look finds it failing at once (offline).
+        let mut attempts = 0;
+        let slots = loop {
+            attempts += 1;
+            let (paths, opened) = (paths.clone(), opened.clone());
+            match crate::deadline::watched(timeout, move || {
+                crate::format::prepare_opened(&paths, &opened, data)
+            })
+            .await
+            {
+                Ok(slots) => break slots?,
+                Err(crate::deadline::Missed::Deadline) if attempts <= count => {}
+                Err(missed) => {
+                    return Err(StoreError::Internal(io::Error::from(missed).to_string()))
+                }
+            }
+        };
         let any_fresh = slots.iter().any(|s| s.fresh);
         let deployment_id = slots.first().map(|s| s.deployment_id).unwrap_or_default();
         let drives = slots
@@ -200,7 +211,7 @@ impl Store {
             })
             .collect();
         let inner = Arc::new(Engine {
-            drives: DriveSet::new(drives, data, parity, deployment_id),
+            drives: DriveSet::new(drives, data, parity, deployment_id, timeout),
             data,
             parity,
             block_size: config.block_size,

@@ -12,7 +12,7 @@ use erasure::{ErasureCodec, ErasureError};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::{internal, object_info, Engine};
+use super::{object_info, Engine};
 use crate::api::{ByteRange, ObjectInfo, ObjectReader, StoreError};
 use crate::drive::{Drive, ShardReader};
 use crate::keys::EncodedKey;
@@ -54,32 +54,34 @@ impl Engine {
     ///
     /// One blocking task reads them all: these are small files, usually in
     /// the page cache, and a hand-off to the blocking pool per drive cost
-    /// more than the reads (BENCHMARKS.md, profile cost 2).
+    /// more than the reads (BENCHMARKS.md, profile cost 2). A drive hung
+    /// in it costs one drive deadline, then the others are read again.
     pub async fn read_metas(&self, bucket: &str, key: &EncodedKey) -> Vec<DriveRead<ObjectMeta>> {
         let path = layout::object_meta_path(bucket, key);
         let bucket_dir = layout::bucket_dir(bucket);
         let home = crate::meta::record_home(bucket, key.key());
-        let drives = self.drives.online_drives();
         let total = self.drives.len();
         let check = self.drives.answer_check();
-        let (reads, gone) = tokio::task::spawn_blocking(move || {
-            let mut reads: Vec<DriveRead<ObjectMeta>> =
-                (0..total).map(|_| DriveRead::Failed).collect();
-            let mut gone = Vec::new();
-            for (position, drive) in drives {
-                let result = drive.read_file(&path).map(|bytes| {
-                    ObjectMeta::decode(Bytes::from(bytes))
-                        .and_then(|meta| meta.written_for(home, position))
-                });
-                // `written_for` refuses another drive's or another key's
-                // record put in this place (tar's inode hard links).
-                reads[position] =
-                    check.judge(drive.as_ref(), position, &bucket_dir, result, &mut gone);
-            }
-            (reads, gone)
-        })
-        .await
-        .unwrap_or_else(|_| ((0..total).map(|_| DriveRead::Failed).collect(), Vec::new()));
+        let (reads, gone) = self
+            .drives
+            .on_online_drives(move |drives| {
+                let mut reads: Vec<DriveRead<ObjectMeta>> =
+                    (0..total).map(|_| DriveRead::Failed).collect();
+                let mut gone = Vec::new();
+                for (position, drive) in drives {
+                    let result = drive.read_file(&path).map(|bytes| {
+                        ObjectMeta::decode(Bytes::from(bytes))
+                            .and_then(|meta| meta.written_for(home, position))
+                    });
+                    // `written_for` refuses another drive's or another key's
+                    // record put in this place (tar's inode hard links).
+                    reads[position] =
+                        check.judge(drive.as_ref(), position, &bucket_dir, result, &mut gone);
+                }
+                (reads, gone)
+            })
+            .await
+            .unwrap_or_else(|_| ((0..total).map(|_| DriveRead::Failed).collect(), Vec::new()));
         self.drives.take_offline(&gone);
         reads
     }
@@ -233,42 +235,32 @@ impl Engine {
             first,
             last,
         };
-        let (tx, rx) = mpsc::channel::<Result<Bytes, StoreError>>(2);
-        let heal_queue = self.heal_queue.clone();
-        let (bucket_owned, key_owned) = (bucket.to_owned(), key.key().to_owned());
-        let mut sources: Vec<ShardSources> = tokio::task::spawn_blocking(move || {
-            drives
-                .into_iter()
-                .map(|drive| ShardSources::open_files(drive, &data_dir, &part_numbers))
-                .collect::<Vec<_>>()
-        })
-        .await
-        .map_err(internal)?;
-        let first_part = first_part_index(&plan.parts, first);
+        let stream = FileStream {
+            plan,
+            drives,
+            data_dir,
+            part_numbers,
+            heal_queue: self.heal_queue.clone(),
+            bucket: bucket.to_owned(),
+            key: key.key().to_owned(),
+            deadline: self.drives.deadline,
+        };
+        // A drive hung in opening a file costs one deadline: the drive is
+        // offline now, and `get_object` opens the object again.
+        let opener = stream.clone();
+        let Ok(sources) = self.drives.blocking(move || opener.open_sources()).await else {
+            return Ok(None);
+        };
+        let first_part = first_part_index(&stream.plan.parts, first);
         let readable = sources.iter().filter(|s| s.has_file(first_part)).count();
-        if readable < plan.codec.data_shards() {
+        if readable < stream.plan.codec.data_shards() {
             return Ok(None);
         }
-        tokio::task::spawn_blocking(move || {
-            let mut needs_heal = false;
-            let outcome = plan.run(&mut sources, |chunk, bad| {
-                needs_heal |= bad;
-                tx.blocking_send(Ok(chunk)).is_ok()
-            });
-            if let Err(err) = outcome {
-                let _ = tx.blocking_send(Err(err));
-            }
-            if needs_heal || sources.iter().any(ShardSources::had_errors) {
-                heal_queue.push(&bucket_owned, &key_owned);
-            }
-        });
-        let body = futures::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|item| (item, rx))
-        });
+        let body = stream.body(sources);
         Ok(Some(ObjectReader {
             info,
             range: resolved,
-            body: Box::pin(body),
+            body,
         }))
     }
 }
@@ -325,24 +317,124 @@ impl Engine {
             .map(|(_, state)| state.drive.clone())
             .collect();
         let data = usize::from(agreed.meta.erasure.data);
-        tokio::task::spawn_blocking(move || {
-            let mut complete = 0;
-            for drive in holders {
-                let mut whole = true;
-                for part in &parts {
-                    match drive.exists(part) {
-                        Ok(true) => {}
-                        Ok(false) => whole = false,
-                        // Unknown: it may hold them.
-                        Err(_) => return false,
+        self.drives
+            .blocking(move || {
+                let mut complete = 0;
+                for drive in holders {
+                    let mut whole = true;
+                    for part in &parts {
+                        match drive.exists(part) {
+                            Ok(true) => {}
+                            Ok(false) => whole = false,
+                            // Unknown: it may hold them.
+                            Err(_) => return false,
+                        }
                     }
+                    complete += usize::from(whole);
                 }
-                complete += usize::from(whole);
+                complete < data
+            })
+            .await
+            .unwrap_or(false)
+    }
+}
+
+/// A GET of an object kept in shard files: a blocking thread decodes it
+/// into a channel the body reads. When one of its drive operations runs
+/// past the drive deadline, that drive is stalled (offline) and a new
+/// thread goes on from the bytes already sent, with that drive's shards
+/// rebuilt from parity.
+#[derive(Clone)]
+struct FileStream {
+    plan: ReadPlan,
+    drives: Vec<Option<Arc<dyn Drive>>>,
+    data_dir: PathBuf,
+    part_numbers: Vec<u32>,
+    heal_queue: crate::heal::HealQueue,
+    bucket: String,
+    key: String,
+    deadline: Option<std::time::Duration>,
+}
+
+/// What the body of a [`FileStream`] holds between chunks.
+struct Flow {
+    stream: FileStream,
+    rx: mpsc::Receiver<Result<Bytes, StoreError>>,
+    watched: Arc<crate::deadline::Watched>,
+    restarts: usize,
+}
+
+impl FileStream {
+    fn open_sources(&self) -> Vec<ShardSources> {
+        self.drives
+            .iter()
+            .map(|drive| {
+                ShardSources::open_files(drive.clone(), &self.data_dir, &self.part_numbers)
+            })
+            .collect()
+    }
+
+    /// Starts the decoding thread (opening the files first when `sources`
+    /// is `None`).
+    fn start(&self, sources: Option<Vec<ShardSources>>) -> Flow {
+        let (tx, rx) = mpsc::channel::<Result<Bytes, StoreError>>(2);
+        let watched = Arc::new(crate::deadline::watch(self.deadline));
+        let (stream, thread_watch) = (self.clone(), watched.clone());
+        tokio::task::spawn_blocking(move || {
+            thread_watch.run(|| {
+                let mut sources = sources.unwrap_or_else(|| stream.open_sources());
+                let mut needs_heal = false;
+                let outcome = stream.plan.run(&mut sources, |chunk, bad| {
+                    needs_heal |= bad;
+                    tx.blocking_send(Ok(chunk)).is_ok()
+                });
+                if let Err(err) = outcome {
+                    let _ = tx.blocking_send(Err(err));
+                }
+                if needs_heal || sources.iter().any(ShardSources::had_errors) {
+                    stream.heal_queue.push(&stream.bucket, &stream.key);
+                }
+            })
+        });
+        Flow {
+            stream: self.clone(),
+            rx,
+            watched,
+            restarts: 0,
+        }
+    }
+
+    fn body(self, sources: Vec<ShardSources>) -> crate::api::ByteStream {
+        let flow = self.start(Some(sources));
+        Box::pin(futures::stream::unfold(Some(flow), |flow| async move {
+            let mut flow = flow?;
+            loop {
+                let next = tokio::select! {
+                    next = flow.rx.recv() => next,
+                    () = flow.watched.late() => {
+                        if flow.restarts >= flow.stream.plan.codec.total_shards() {
+                            let err = StoreError::Internal(
+                                "the object's drives missed the drive deadline".into(),
+                            );
+                            return Some((Err(err), None));
+                        }
+                        let restarts = flow.restarts + 1;
+                        flow = flow.stream.start(None);
+                        flow.restarts = restarts;
+                        continue;
+                    }
+                };
+                return match next {
+                    Some(Ok(chunk)) => {
+                        // A restart goes on after the bytes already sent.
+                        flow.stream.plan.first += chunk.len() as u64;
+                        Some((Ok(chunk), Some(flow)))
+                    }
+                    Some(Err(err)) => Some((Err(err), None)),
+                    None => None,
+                };
             }
-            complete < data
-        })
-        .await
-        .unwrap_or(false)
+        }))
     }
 }
 
@@ -531,6 +623,7 @@ impl ShardSources {
 }
 
 /// Which bytes of which parts a read returns.
+#[derive(Clone)]
 pub(crate) struct ReadPlan {
     pub codec: ErasureCodec,
     pub parts: Vec<u64>,

@@ -254,6 +254,7 @@ impl Engine {
             }
             let (tx, mut rx) = mpsc::channel::<WriterMsg>(WRITER_QUEUE);
             let drive = state.drive.clone();
+            let deadline = self.drives.deadline;
             let dir = tmp_dir.clone();
             let name = file_name.clone();
             // An async task that borrows a blocking thread per write, so a
@@ -262,7 +263,7 @@ impl Engine {
                 let path = dir.join(&name);
                 let opened = {
                     let (drive, dir) = (drive.clone(), dir.clone());
-                    blocking(move || {
+                    blocking(deadline, move || {
                         drive.mkdir_staging(&dir)?;
                         drive.create_file(&path)
                     })
@@ -278,7 +279,7 @@ impl Engine {
                             if flush {
                                 unsynced = 0;
                             }
-                            file = blocking(move || {
+                            file = blocking(deadline, move || {
                                 file.write_all(frames)?;
                                 if flush {
                                     // Flush while the body still streams, so the
@@ -291,7 +292,7 @@ impl Engine {
                             drop(permit);
                         }
                         WriterMsg::Finish => {
-                            return blocking(move || {
+                            return blocking(deadline, move || {
                                 file.sync_all()?;
                                 drive.fsync_dir(&dir)
                             })
@@ -591,13 +592,15 @@ impl Engine {
     }
 }
 
-/// Runs blocking file work on the blocking pool, as an I/O result.
+/// Runs blocking file work on the blocking pool under the drive deadline,
+/// as an I/O result.
 async fn blocking<T: Send + 'static>(
+    deadline: Option<std::time::Duration>,
     work: impl FnOnce() -> io::Result<T> + Send + 'static,
 ) -> io::Result<T> {
-    tokio::task::spawn_blocking(work)
+    crate::deadline::watched(deadline, work)
         .await
-        .unwrap_or_else(|err| Err(io::Error::other(err)))
+        .unwrap_or_else(|missed| Err(missed.into()))
 }
 
 fn verify_body(

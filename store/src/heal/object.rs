@@ -379,9 +379,11 @@ impl Engine {
             meta,
         };
         let keep = agreed.meta.data_dir.map(layout::data_dir_name);
-        let outcome = tokio::task::spawn_blocking(move || repair.run())
+        let outcome = self
+            .drives
+            .blocking(move || repair.run())
             .await
-            .map_err(internal)?;
+            .map_err(|missed| internal(std::io::Error::from(missed)))?;
         // Data dirs no version refers to (a crash between the data rename
         // and the metadata commit) are garbage.
         let folder = layout::object_dir(bucket, &key);

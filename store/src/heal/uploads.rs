@@ -107,10 +107,19 @@ impl Engine {
                     continue;
                 };
                 let (bucket_owned, id_owned) = (bucket.to_owned(), id.clone());
-                let outcome = tokio::task::spawn_blocking(move || {
-                    rebuild_part_shards(&codec, &drives, &holders, &part, &bucket_owned, &id_owned)
-                })
-                .await;
+                let outcome = self
+                    .drives
+                    .blocking(move || {
+                        rebuild_part_shards(
+                            &codec,
+                            &drives,
+                            &holders,
+                            &part,
+                            &bucket_owned,
+                            &id_owned,
+                        )
+                    })
+                    .await;
                 match outcome {
                     Ok(Ok(count)) => rebuilt += count,
                     Ok(Err(err)) => {

@@ -189,3 +189,37 @@ async fn shutdown_does_not_wait_for_a_hung_drive() {
         "shutdown took {took:?} with a hung drive (deadline {DEADLINE:?})"
     );
 }
+
+/// A drive that hangs while a large GET streams from it costs that GET one
+/// deadline, not its bytes: the rest is rebuilt from parity.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_drive_hung_mid_stream_costs_a_get_the_deadline_not_its_bytes() {
+    let fixture = TestDrives::with_sizes(4, SMALL_BLOCKS);
+    let (store, faults) = open_with_faults(&fixture).await;
+    store.create_bucket("bkt").await.unwrap();
+    // 32 blocks of 64 KiB: far more than the stream's read-ahead.
+    let data = pattern(2 << 20, 7);
+    put(&store, "large", &data).await.unwrap();
+    let mut reader = store.get_object("bkt", "large", None).await.unwrap();
+    let mut got = reader.body.next().await.unwrap().unwrap().to_vec();
+    // The drive of data shard 1 hangs on reads from now on.
+    let hung = store
+        .inner
+        .distribution("bkt", "large")
+        .iter()
+        .position(|&shard| shard == 1)
+        .unwrap();
+    faults[hung].inject(Op::Read, Fault::Hang);
+    let started = Instant::now();
+    let rest = tokio::time::timeout(DEADLINE + SLACK, async {
+        while let Some(chunk) = reader.body.next().await {
+            got.extend_from_slice(&chunk.unwrap());
+        }
+    })
+    .await;
+    let took = started.elapsed();
+    faults[hung].release();
+    assert!(rest.is_ok(), "the GET still waits after {took:?}");
+    assert!(got == data, "the GET returned other bytes after the hang");
+    store.shutdown().await;
+}
