@@ -32,6 +32,9 @@ enum Held {
     /// The old version's folder with an empty `obj.meta` (tar restored a hard link to a file
     /// that was still being written).
     EmptyMeta,
+    /// The new version's metadata and data folder, but its shard file holds the old version's
+    /// shard (a copy restored another file's content under the name).
+    NewForeignShard,
 }
 
 /// The folder holding the key's `obj.meta` on `drive` (the only object in its bucket).
@@ -108,6 +111,19 @@ async fn restored(states: [Held; 4]) -> (TestDrives, Store, Vec<u8>, Vec<u8>) {
                 copy("old");
                 std::fs::write(dir.join("obj.meta"), b"").unwrap();
             }
+            Held::NewForeignShard => {
+                copy("new");
+                let old_copy = copies.join("old").join(index.to_string());
+                let old_shard = files_under(&old_copy)
+                    .into_iter()
+                    .find(|f| f.file_name().is_some_and(|n| n != "obj.meta"))
+                    .expect("the old version's shard file");
+                let new_shard = files_under(dir)
+                    .into_iter()
+                    .find(|f| f.file_name().is_some_and(|n| n != "obj.meta"))
+                    .expect("the new version's shard file");
+                std::fs::copy(old_shard, new_shard).unwrap();
+            }
         }
     }
     let store = drives.open().await;
@@ -152,6 +168,9 @@ fn a_version_whose_shards_never_arrived_reads_as_absent_and_heal_removes_it() {
             [NewMetaOnly, New, Nothing, NewMetaOnly],
             // A damaged record is an answer (it will never be read), not an unknown drive.
             [EmptyMeta, New, Old, Nothing],
+            // A shard file of the wrong size is not this version's shard: with it only one
+            // shard of the new version exists.
+            [New, NewForeignShard, NewMetaOnly, Old],
         ] {
             let (drives, store, _, _) = restored(states).await;
             assert_absent(get(&store, BUCKET, KEY).await, &format!("{states:?}"));
