@@ -168,9 +168,6 @@ fn a_version_whose_shards_never_arrived_reads_as_absent_and_heal_removes_it() {
             [NewMetaOnly, New, Nothing, NewMetaOnly],
             // A damaged record is an answer (it will never be read), not an unknown drive.
             [EmptyMeta, New, Old, Nothing],
-            // A shard file of the wrong size is not this version's shard: with it only one
-            // shard of the new version exists.
-            [New, NewForeignShard, NewMetaOnly, Old],
         ] {
             let (drives, store, _, _) = restored(states).await;
             assert_absent(get(&store, BUCKET, KEY).await, &format!("{states:?}"));
@@ -186,6 +183,34 @@ fn a_version_whose_shards_never_arrived_reads_as_absent_and_heal_removes_it() {
             assert_eq!(again.objects_failed, 0, "{again:?}");
             store.shutdown().await;
         }
+    });
+}
+
+/// A hot copy restored another file's content under the new version's shard file name (a
+/// different size): with it only one real shard of the new version exists. A read fails rather
+/// than serve wrong bytes; the heal counts the wrong-size file as missing, so the version is
+/// dangling and every file of the key goes (the old version alone is on one drive, too few to
+/// be read), instead of "not enough good shards" forever.
+#[test]
+fn a_shard_file_of_the_wrong_size_makes_a_version_dangling_for_heal() {
+    runtime().block_on(async {
+        use Held::*;
+        let (drives, store, old, new) = restored([New, NewForeignShard, NewMetaOnly, Old]).await;
+        if let Ok(bytes) = get(&store, BUCKET, KEY).await {
+            assert!(
+                bytes == old || bytes == new,
+                "a read served bytes of no version"
+            );
+        }
+        let report = store.heal(None, "").await.expect("heal");
+        assert_eq!(report.objects_failed, 0, "{report:?}");
+        assert_eq!(
+            on_drives(&drives),
+            vec![(false, 0); 4],
+            "nothing of the key is left"
+        );
+        assert_absent(get(&store, BUCKET, KEY).await, "after the heal");
+        store.shutdown().await;
     });
 }
 
