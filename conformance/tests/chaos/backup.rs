@@ -347,6 +347,14 @@ async fn hot_tar_backup_is_consistent_after_heal() {
         restored.startup_heal.output,
         restored.server.log_tail(3000)
     );
+    // The copy holds the running server's marker: its start must heal everything (no write
+    // failed, so no missed-write marker would).
+    let log = std::fs::read_to_string(restored.server.log_path().unwrap()).unwrap_or_default();
+    assert!(
+        log.contains("the last run did not stop cleanly"),
+        "the restored copy's start did not request the start-up heal:\n{}",
+        restored.server.log_tail(3000)
+    );
     assert!(
         restored.heal.complete && unreadable.is_empty(),
         "after minnow heal (complete: {}, output: {}), {} keys written during the tar still \
