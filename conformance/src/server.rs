@@ -100,7 +100,11 @@ impl TestServer {
 
     /// Always spawns the minnow binary, even when `MINNOW_TEST_ENDPOINT` is set.
     pub fn spawn(options: ServerOptions) -> anyhow::Result<TestServer> {
-        let binary = minnow_binary();
+        Self::spawn_binary(minnow_binary(), options)
+    }
+
+    /// Spawns `binary` (a build of minnow such as `minnow-faulty`) as the server.
+    pub fn spawn_binary(binary: PathBuf, options: ServerOptions) -> anyhow::Result<TestServer> {
         if !binary.exists() {
             bail!(
                 "minnow binary not found at {} (run `cargo build -p minnow --bin minnow` or set MINNOW_BIN)",

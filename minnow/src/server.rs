@@ -168,12 +168,23 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         ensure_writable(drive)?;
     }
     let mut store_config = StoreConfig::new(drives);
+    // A crash or a hot copy of the drives leaves them at different moments:
+    // the next start heals everything in the background.
+    store_config.heal_after_unclean_stop = true;
     store_config.parity = config::parity_from_env(&env)?;
     if let Some(limit) = config::write_buffer_limit_from_env(&env)? {
         store_config.write_buffer_limit = limit;
     }
     if let Some(timeout) = config::drive_timeout_from_env(&env)? {
         store_config.drive_timeout = timeout;
+    }
+    #[cfg(feature = "fault-injection")]
+    if let Some(backend) = crate::fault_plan::backend_from_env(&env, store_config.drives.len())? {
+        store_config.backend = backend;
+    }
+    #[cfg(not(feature = "fault-injection"))]
+    if env("MINNOW_FAULT_PLAN").is_some() {
+        tracing::warn!("MINNOW_FAULT_PLAN is ignored: this build has no fault injection");
     }
     let store = Arc::new(
         Store::open(store_config)

@@ -391,8 +391,9 @@ pub struct HealStatus {
     /// Drive positions that missed writes (or were formatted fresh) and
     /// have not been filled by a complete walk yet.
     pub drives_healing: Vec<usize>,
-    /// Every drive online and whole, nothing queued, no walk running: the
-    /// store survives the loss of `parity` drives again.
+    /// Every drive online and whole, nothing queued, no walk running, and
+    /// no heal owed for a start after an unclean stop: the store survives
+    /// the loss of `parity` drives again.
     pub redundancy_full: bool,
 }
 

@@ -32,6 +32,9 @@ enum Held {
     /// The old version's folder with an empty `obj.meta` (tar restored a hard link to a file
     /// that was still being written).
     EmptyMeta,
+    /// The new version's metadata and data folder, but its shard file holds the old version's
+    /// shard (a copy restored another file's content under the name).
+    NewForeignShard,
 }
 
 /// The folder holding the key's `obj.meta` on `drive` (the only object in its bucket).
@@ -108,6 +111,19 @@ async fn restored(states: [Held; 4]) -> (TestDrives, Store, Vec<u8>, Vec<u8>) {
                 copy("old");
                 std::fs::write(dir.join("obj.meta"), b"").unwrap();
             }
+            Held::NewForeignShard => {
+                copy("new");
+                let old_copy = copies.join("old").join(index.to_string());
+                let old_shard = files_under(&old_copy)
+                    .into_iter()
+                    .find(|f| f.file_name().is_some_and(|n| n != "obj.meta"))
+                    .expect("the old version's shard file");
+                let new_shard = files_under(dir)
+                    .into_iter()
+                    .find(|f| f.file_name().is_some_and(|n| n != "obj.meta"))
+                    .expect("the new version's shard file");
+                std::fs::copy(old_shard, new_shard).unwrap();
+            }
         }
     }
     let store = drives.open().await;
@@ -167,6 +183,34 @@ fn a_version_whose_shards_never_arrived_reads_as_absent_and_heal_removes_it() {
             assert_eq!(again.objects_failed, 0, "{again:?}");
             store.shutdown().await;
         }
+    });
+}
+
+/// A hot copy restored another file's content under the new version's shard file name (a
+/// different size): with it only one real shard of the new version exists. A read fails rather
+/// than serve wrong bytes; the heal counts the wrong-size file as missing, so the version is
+/// dangling and every file of the key goes (the old version alone is on one drive, too few to
+/// be read), instead of "not enough good shards" forever.
+#[test]
+fn a_shard_file_of_the_wrong_size_makes_a_version_dangling_for_heal() {
+    runtime().block_on(async {
+        use Held::*;
+        let (drives, store, old, new) = restored([New, NewForeignShard, NewMetaOnly, Old]).await;
+        if let Ok(bytes) = get(&store, BUCKET, KEY).await {
+            assert!(
+                bytes == old || bytes == new,
+                "a read served bytes of no version"
+            );
+        }
+        let report = store.heal(None, "").await.expect("heal");
+        assert_eq!(report.objects_failed, 0, "{report:?}");
+        assert_eq!(
+            on_drives(&drives),
+            vec![(false, 0); 4],
+            "nothing of the key is left"
+        );
+        assert_absent(get(&store, BUCKET, KEY).await, "after the heal");
+        store.shutdown().await;
     });
 }
 

@@ -2,7 +2,10 @@
 //! SIGKILL (or stops it with SIGTERM), damages up to `parity` drive folders while it is down
 //! (wipes them, flips bits in their shard and metadata files) and restarts it; after each round
 //! the checks run against the model, and after damage a full `minnow heal` restores redundancy
-//! before more drives may be damaged.
+//! before more drives may be damaged. With the `minnow-faulty` build (`make chaos` builds it),
+//! some rounds instead switch drive faults on through the store's drive seam for the round's
+//! load (EIO on read, write, fsync or rename, ENOSPC, torn writes, latency, hangs, on up to
+//! `parity` drives) and off again before the checks.
 //!
 //! Rule guarded: an acknowledged write survives kill -9 and the loss or corruption of up to
 //! `parity` drives (ARCHITECTURE.md invariant 1), and readers see whole old or whole new
@@ -16,13 +19,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
-use conformance::TestServer;
+use conformance::{ServerOptions, TestServer};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 use crate::checks::{check_everything, check_temporary_files, CORS_ORIGIN};
-use crate::faults::{flip_bits, full_heal, start_full_heal, wipe_drive};
+use crate::faults::{
+    faulty_binary, flip_bits, full_heal, start_full_heal, wipe_drive, DriveFault, FaultPlan,
+};
 use crate::workload::{client_loop, Shared};
 
 /// minnow's default layout: four drives, EC 2+2.
@@ -39,7 +44,12 @@ enum Fault {
     Terminate,
     Wipe(Vec<usize>),
     Flip(Vec<usize>),
-    WipeAndFlip { wiped: usize, flipped: usize },
+    WipeAndFlip {
+        wiped: usize,
+        flipped: usize,
+    },
+    /// Drive faults on during the round's load, off before the checks; no restart.
+    Drives(Vec<(usize, DriveFault)>),
 }
 
 fn campaign_seed() -> u64 {
@@ -80,7 +90,17 @@ fn choose_drives(rng: &mut StdRng, damaged: &BTreeSet<usize>, count: usize) -> V
     chosen
 }
 
-fn choose_fault(rng: &mut StdRng, damaged: &BTreeSet<usize>) -> Fault {
+fn choose_fault(rng: &mut StdRng, damaged: &BTreeSet<usize>, drive_faults: bool) -> Fault {
+    if drive_faults && rng.gen_bool(0.3) {
+        let count = rng.gen_range(1..=PARITY);
+        let mut faults = Vec::new();
+        for drive in choose_drives(rng, damaged, count) {
+            for _ in 0..rng.gen_range(1..=2) {
+                faults.push((drive, *DriveFault::ALL.choose(rng).expect("kinds")));
+            }
+        }
+        return Fault::Drives(faults);
+    }
     match rng.gen_range(0..100) {
         0..=29 => Fault::Kill,
         30..=39 => Fault::Terminate,
@@ -123,7 +143,7 @@ fn apply(
     // managed to write, and must not shift the driver's later choices.
     let mut damage_rng = StdRng::seed_from_u64(rng.gen());
     let (wiped, flipped): (Vec<usize>, Vec<usize>) = match fault {
-        Fault::Kill | Fault::Terminate => (vec![], vec![]),
+        Fault::Kill | Fault::Terminate | Fault::Drives(_) => (vec![], vec![]),
         Fault::Wipe(drives) => (drives.clone(), vec![]),
         Fault::Flip(drives) => (vec![], drives.clone()),
         Fault::WipeAndFlip { wiped, flipped } => (vec![*wiped], vec![*flipped]),
@@ -172,7 +192,26 @@ fn set_context(shared: &Shared, context: String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "open durability violations (DURABILITY.md); run with `make chaos`"]
 async fn campaign() {
-    let mut server = TestServer::start().expect("starting server");
+    // The drive-fault build when it exists (`make chaos` builds it), else plain minnow.
+    let plan_dir = tempfile::tempdir().expect("fault plan folder");
+    let (mut server, mut plan) = match faulty_binary() {
+        Some(binary) => {
+            let plan = FaultPlan::new(plan_dir.path());
+            let options = ServerOptions {
+                env: plan.server_env(),
+                ..Default::default()
+            };
+            let server = TestServer::spawn_binary(binary, options).expect("starting server");
+            (server, Some(plan))
+        }
+        None => {
+            eprintln!(
+                "chaos: no drive faults (build them with `cargo build -p minnow --features \
+                 fault-injection --bin minnow-faulty`, as `make chaos` does)"
+            );
+            (TestServer::start().expect("starting server"), None)
+        }
+    };
     if server.is_external() {
         eprintln!("external endpoint: the campaign needs the drive folders; skipped");
         return;
@@ -221,11 +260,29 @@ async fn campaign() {
     let mut round = 0u64;
     while round == 0 || started.elapsed() < duration {
         round += 1;
-        let fault = choose_fault(&mut rng, &damaged);
+        let fault = choose_fault(&mut rng, &damaged, plan.is_some());
         let before_fault = Duration::from_millis(rng.gen_range(500..3000));
         let after_fault = Duration::from_millis(rng.gen_range(500..2000));
         set_context(&shared, format!("round {round} (load, then {fault:?})"));
 
+        if let (Fault::Drives(faults), Some(plan)) = (&fault, plan.as_mut()) {
+            if let Err(error) = tokio::task::block_in_place(|| plan.set(faults)) {
+                shared
+                    .stats
+                    .lock()
+                    .unwrap()
+                    .violations
+                    .push(format!("round {round}: {error:#}"));
+                break;
+            }
+            let mut stats = shared.stats.lock().unwrap();
+            for (drive, kind) in faults {
+                stats.fault(kind.label(), 1);
+                if kind.loses_writes() {
+                    damaged.insert(*drive);
+                }
+            }
+        }
         shared.stop.store(false, Ordering::Relaxed);
         let clients: Vec<_> = (0..CLIENTS)
             .map(|index| {
@@ -237,9 +294,12 @@ async fn campaign() {
             })
             .collect();
         tokio::time::sleep(before_fault).await;
-        let applied = tokio::task::block_in_place(|| {
-            apply(&mut server, &shared, &fault, &mut rng, &mut damaged)
-        });
+        let applied = match (&fault, plan.as_mut()) {
+            (Fault::Drives(_), _) => Ok(()),
+            _ => tokio::task::block_in_place(|| {
+                apply(&mut server, &shared, &fault, &mut rng, &mut damaged)
+            }),
+        };
         if let Err(error) = applied {
             shared.stats.lock().unwrap().violations.push(format!(
                 "round {round}: {fault:?} failed: {error:#}\nserver log:\n{}",
@@ -250,6 +310,17 @@ async fn campaign() {
         }
         tokio::time::sleep(after_fault).await;
         shared.stop.store(true, Ordering::Relaxed);
+        if let (Fault::Drives(_), Some(plan)) = (&fault, plan.as_mut()) {
+            // Off before the clients finish: hung operations run now.
+            if let Err(error) = tokio::task::block_in_place(|| plan.set(&[])) {
+                shared
+                    .stats
+                    .lock()
+                    .unwrap()
+                    .violations
+                    .push(format!("round {round}: {error:#}"));
+            }
+        }
         for client in clients {
             client.await.expect("client task");
         }

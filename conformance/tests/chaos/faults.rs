@@ -153,6 +153,31 @@ fn heal_command(server: &TestServer) -> Command {
     command
 }
 
+/// Waits (`minnow heal --wait`, up to 120 s) until the server's background heal made
+/// redundancy full again, e.g. the start-up heal of a copy taken from a running server.
+pub fn wait_for_background_heal(server: &TestServer) -> HealRun {
+    let mut command = Command::new(minnow_binary());
+    command
+        .args(["heal", "--wait", "--timeout", "120", "--json"])
+        .args(["--endpoint", server.endpoint()])
+        .env("MINNOW_ROOT_USER", TEST_ROOT_USER)
+        .env("MINNOW_ROOT_PASSWORD", TEST_ROOT_PASSWORD);
+    match command.output() {
+        Ok(output) => HealRun {
+            complete: output.status.success(),
+            output: format!(
+                "{} {}",
+                String::from_utf8_lossy(&output.stdout).trim(),
+                String::from_utf8_lossy(&output.stderr).trim()
+            ),
+        },
+        Err(error) => HealRun {
+            complete: false,
+            output: format!("could not run {}: {error}", minnow_binary().display()),
+        },
+    }
+}
+
 /// Starts a full heal without waiting for it (to crash the server under it).
 pub fn start_full_heal(server: &TestServer) -> std::io::Result<Child> {
     heal_command(server)
@@ -177,5 +202,129 @@ pub fn full_heal(server: &TestServer) -> HealRun {
             complete: false,
             output: format!("could not run {}: {error}", minnow_binary().display()),
         },
+    }
+}
+
+/// The drive-fault build of the server (`cargo build -p minnow --features fault-injection
+/// --bin minnow-faulty`, which `make chaos` runs), when it was built.
+pub fn faulty_binary() -> Option<PathBuf> {
+    let path = match std::env::var("MINNOW_FAULTY_BIN") {
+        Ok(path) if !path.is_empty() => PathBuf::from(path),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/minnow-faulty"),
+    };
+    path.exists().then_some(path)
+}
+
+/// One drive fault the campaign switches on for a round, through the server's drive seam
+/// (`minnow-faulty`'s plan file, `minnow/src/fault_plan.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DriveFault {
+    ReadEio,
+    WriteEio,
+    FsyncEio,
+    RenameEio,
+    NoSpace,
+    TornWrite,
+    Latency,
+    Hang,
+}
+
+impl DriveFault {
+    pub const ALL: [DriveFault; 8] = [
+        DriveFault::ReadEio,
+        DriveFault::WriteEio,
+        DriveFault::FsyncEio,
+        DriveFault::RenameEio,
+        DriveFault::NoSpace,
+        DriveFault::TornWrite,
+        DriveFault::Latency,
+        DriveFault::Hang,
+    ];
+
+    /// The plan's `OP FAULT` words.
+    fn rule(self) -> &'static str {
+        match self {
+            DriveFault::ReadEio => "read eio",
+            DriveFault::WriteEio => "write eio",
+            DriveFault::FsyncEio => "fsync eio",
+            DriveFault::RenameEio => "rename eio",
+            DriveFault::NoSpace => "write enospc",
+            DriveFault::TornWrite => "write torn",
+            DriveFault::Latency => "all latency=30ms",
+            DriveFault::Hang => "all hang",
+        }
+    }
+
+    /// The summary's name for it.
+    pub fn label(self) -> &'static str {
+        match self {
+            DriveFault::ReadEio => "drive fault: EIO on read",
+            DriveFault::WriteEio => "drive fault: EIO on write",
+            DriveFault::FsyncEio => "drive fault: EIO on fsync",
+            DriveFault::RenameEio => "drive fault: EIO on rename",
+            DriveFault::NoSpace => "drive fault: ENOSPC on write",
+            DriveFault::TornWrite => "drive fault: torn write",
+            DriveFault::Latency => "drive fault: 30 ms latency",
+            DriveFault::Hang => "drive fault: hang",
+        }
+    }
+
+    /// Whether writes may miss the drive (then it counts as damaged until a heal).
+    pub fn loses_writes(self) -> bool {
+        !matches!(self, DriveFault::ReadEio | DriveFault::Latency)
+    }
+}
+
+/// The plan file a `minnow-faulty` server follows.
+pub struct FaultPlan {
+    path: PathBuf,
+    generation: u64,
+}
+
+impl FaultPlan {
+    pub fn new(dir: &Path) -> Self {
+        let plan = FaultPlan {
+            path: dir.join("faults.plan"),
+            generation: 0,
+        };
+        std::fs::write(&plan.path, "generation 0\n").expect("writing the fault plan");
+        plan
+    }
+
+    /// The server's environment: the plan, and a short drive deadline so that a hung drive
+    /// goes offline within a round (MinIO's default of 30 s would stall every request).
+    pub fn server_env(&self) -> Vec<(String, String)> {
+        vec![
+            (
+                "MINNOW_FAULT_PLAN".to_string(),
+                self.path.display().to_string(),
+            ),
+            ("MINNOW_DRIVE_MAX_TIMEOUT".to_string(), "3s".to_string()),
+        ]
+    }
+
+    /// Replaces the plan with `faults` (drive position, fault) and waits until the running
+    /// server applied it (polled, 60 s).
+    pub fn set(&mut self, faults: &[(usize, DriveFault)]) -> anyhow::Result<()> {
+        self.generation += 1;
+        let mut text = format!("generation {}\n", self.generation);
+        for (drive, fault) in faults {
+            text.push_str(&format!("{drive} {}\n", fault.rule()));
+        }
+        let staged = self.path.with_extension("staged");
+        std::fs::write(&staged, text)?;
+        std::fs::rename(&staged, &self.path)?;
+        let applied = self.path.with_extension("plan.applied");
+        let expected = format!("generation {}\n", self.generation);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if std::fs::read_to_string(&applied).is_ok_and(|t| t == expected) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                anyhow::bail!("the server did not apply fault plan {}", self.generation);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }

@@ -65,6 +65,12 @@ pub struct StoreConfig {
     /// How drive folders are accessed: the real file system unless a test
     /// injects faults.
     pub backend: crate::DriveBackend,
+    /// Keep the running marker (`.minnow.sys/running`) on every drive while
+    /// open, and heal everything in the background at a start that finds it
+    /// (the last run crashed, or the drives are a copy of a running store).
+    /// Off by default so that tests which reopen drives see only the heals
+    /// they ask for; the server turns it on.
+    pub heal_after_unclean_stop: bool,
 }
 
 impl StoreConfig {
@@ -78,6 +84,7 @@ impl StoreConfig {
             write_buffer_limit: DEFAULT_WRITE_BUFFER_LIMIT,
             drive_timeout: Some(crate::DEFAULT_DRIVE_TIMEOUT),
             backend: crate::DriveBackend::default(),
+            heal_after_unclean_stop: false,
         }
     }
 }
@@ -232,8 +239,18 @@ impl Store {
         if any_fresh {
             inner.drives.record_fresh_drives().await;
         }
-        if inner.drives.load_missed_writes().await {
+        let missed = inner.drives.load_missed_writes().await;
+        let unclean = config.heal_after_unclean_stop && crate::heal::mark_running(&inner).await;
+        if missed {
             tracing::info!("drives are fresh or missed writes: they are healed in the background");
+        }
+        if unclean {
+            tracing::info!(
+                "the last run did not stop cleanly (crash, or drives copied from a running \
+                 server): everything is healed in the background"
+            );
+        }
+        if missed || unclean {
             crate::heal::request_walk(&inner, MISSED_WRITES_HEAL_DELAY);
         }
         Ok(Store { inner })
@@ -241,9 +258,12 @@ impl Store {
 
     /// Stops the background workers (heal queue, heal walk, drive monitor)
     /// and waits until each has finished its current step. The store keeps
-    /// serving requests; nothing heals in the background afterwards.
+    /// serving requests; nothing heals in the background afterwards. Removes
+    /// the running marker, so the next start knows this stop was clean
+    /// (unless this run still owed an unclean start's heal).
     pub async fn shutdown(&self) {
         self.inner.workers.shutdown().await;
+        crate::heal::mark_stopped(&self.inner).await;
     }
 
     /// Bytes of write blocks and shards held in memory right now (see

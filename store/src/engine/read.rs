@@ -3,6 +3,7 @@
 //! sources it decodes from (inline streams or shard files), for GET and
 //! HEAD. A read that finds a damaged or missing copy queues a heal.
 
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -303,11 +304,20 @@ impl Engine {
             return false;
         }
         let data_dir = layout::data_dir_path(bucket, key, data_dir);
-        let parts: Vec<PathBuf> = agreed
+        let Ok(codec) = self.codec_for(&agreed.meta.erasure) else {
+            return false;
+        };
+        // Each part's shard file and the size every shard file of it has.
+        let parts: Vec<(PathBuf, u64)> = agreed
             .meta
             .parts
             .iter()
-            .map(|part| data_dir.join(layout::part_file_name(part.number)))
+            .map(|part| {
+                (
+                    data_dir.join(layout::part_file_name(part.number)),
+                    codec.framed_shard_size(part.size),
+                )
+            })
             .collect();
         let holders: Vec<Arc<dyn Drive>> = agreed
             .holders
@@ -322,8 +332,8 @@ impl Engine {
                 let mut complete = 0;
                 for drive in holders {
                     let mut whole = true;
-                    for part in &parts {
-                        match drive.exists(part) {
+                    for (part, size) in &parts {
+                        match shard_file_fits(drive.as_ref(), part, *size) {
                             Ok(true) => {}
                             Ok(false) => whole = false,
                             // Unknown: it may hold them.
@@ -436,6 +446,25 @@ impl FileStream {
             }
         }))
     }
+}
+
+/// Whether `path` on `drive` is a file of exactly `size` bytes: a missing
+/// file, or one of another size, is not this version's shard (a hot copy can
+/// restore another file's content under its name); bit flips keep the size
+/// and are left to the frames' checksums and the heal.
+fn shard_file_fits(drive: &dyn Drive, path: &Path, size: u64) -> io::Result<bool> {
+    let file = match drive.open_read(path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(err) => return Err(err),
+    };
+    let reaches = |offset: u64| match file.read_exact_at(offset, 1) {
+        Ok(_) => Ok(true),
+        Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(err) => Err(err),
+    };
+    let long_enough = size == 0 || reaches(size - 1)?;
+    Ok(long_enough && !reaches(size)?)
 }
 
 /// Decodes a whole inline object from its shard streams (`streams[shard]`).

@@ -18,7 +18,10 @@ use crate::workers::{Tranquility, WorkerCtx};
 
 mod object;
 mod records;
+mod unclean;
 mod uploads;
+
+pub(crate) use unclean::{mark_running, mark_stopped};
 
 /// Queued objects wait this long before the worker heals them, so a burst
 /// of reads of one damaged object causes one heal, and foreground work
@@ -227,6 +230,11 @@ pub(crate) struct HealState {
     objects_total: AtomicU64,
     bytes_done: AtomicU64,
     bytes_total: AtomicU64,
+    /// The store started after a stop that was not clean, and no walk over
+    /// everything has completed without failures since ([`unclean`]).
+    unclean: std::sync::atomic::AtomicBool,
+    /// This store keeps the running marker ([`unclean`]).
+    marked: std::sync::atomic::AtomicBool,
 }
 
 /// What a walk covers.
@@ -306,6 +314,7 @@ pub(crate) async fn walk(
     if *scope == Scope::Everything && complete && total.objects_failed == 0 {
         if let Some(engine) = weak.upgrade() {
             engine.drives.clear_missed_writes(&missed).await;
+            engine.heal.unclean.store(false, Ordering::SeqCst);
         }
     }
     Ok(total)
@@ -469,6 +478,7 @@ impl Engine {
         let drives_healing = self.drives.missed_drives();
         let whole = drives_offline == 0
             && drives_healing.is_empty()
+            && !self.heal.unclean.load(Ordering::SeqCst)
             && self.heal.pending.lock().expect("walk request").is_none();
         HealStatus {
             running,
