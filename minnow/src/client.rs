@@ -721,6 +721,24 @@ impl Client {
         Ok(list.users)
     }
 
+    /// The access keys of the server's users through MinIO's admin API
+    /// (`GET /minio/admin/v3/list-users`), which MinIO and minnow both
+    /// serve. The answer is madmin-encrypted with the caller's secret key.
+    pub async fn list_users_madmin(&self) -> Result<Vec<String>, ClientError> {
+        let reply = self
+            .call(Method::GET, "/minio/admin/v3/list-users", "")
+            .await?;
+        let plain = s3_api::admin::minio_v3::crypto::decrypt(&self.config.secret_key, &reply.body)
+            .map_err(|e| {
+                ClientError::InvalidResponse(format!("the user list does not decrypt: {e}"))
+            })?;
+        let users: std::collections::BTreeMap<String, serde_json::Value> =
+            serde_json::from_slice(&plain).map_err(|e| {
+                ClientError::InvalidResponse(format!("the user list is not madmin's JSON: {e}"))
+            })?;
+        Ok(users.into_keys().collect())
+    }
+
     /// `GET users/{ak}`.
     pub async fn user_info(&self, access_key: &str) -> Result<UserView, ClientError> {
         self.admin(Method::GET, &user_path(access_key), "", None)

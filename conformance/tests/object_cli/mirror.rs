@@ -533,6 +533,13 @@ fn import_from_moto_copies_buckets_settings_and_objects_and_a_second_run_copies_
     let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
     assert_eq!(report["bucketsCreated"], 2, "{report}");
     assert_eq!(report["objectsCopied"], 52, "{report}");
+    // moto has no MinIO admin API: the report says why no users are named.
+    assert!(
+        report["usersUnlisted"]
+            .as_str()
+            .is_some_and(|r| r.contains("no MinIO admin API")),
+        "{report}"
+    );
     assert_eq!(report["skipped"].as_array().unwrap().len(), 0, "{report}");
     assert_eq!(
         report["configsCopied"].as_array().unwrap().len(),
@@ -554,6 +561,7 @@ fn import_from_moto_copies_buckets_settings_and_objects_and_a_second_run_copies_
         .ok()
         .text();
     assert!(text.contains("minnow user add"), "{text}");
+    assert!(text.contains("Users not listed"), "{text}");
     // A bucket the source lacks is reported, and the run says so by its exit code.
     let missing = cli.run(&["import", "OLD", "no-such-bucket-here", "--to", "local"]);
     assert_eq!(missing.code, Some(1));
@@ -717,4 +725,234 @@ fn a_source_rewritten_during_the_mirror_never_leaves_a_mixed_copy() {
         assert!(run.stderr.contains("changed"), "{}", run.stderr);
         assert_ne!(stored.code, Some(0), "a failed copy left an object behind");
     }
+}
+
+/// The multipart uploads open in `bucket`, as `(key, upload id)`.
+fn open_uploads(s: &conformance::TestServer, bucket: &str) -> Vec<(String, String)> {
+    runtime().block_on(async {
+        let listed = s
+            .s3_client()
+            .list_multipart_uploads()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap();
+        listed
+            .uploads()
+            .iter()
+            .map(|u| {
+                (
+                    u.key().unwrap_or_default().to_string(),
+                    u.upload_id().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    })
+}
+
+/// The upload records the CLI keeps in its config folder.
+fn upload_records(cli: &Cli) -> usize {
+    std::fs::read_dir(cli.config.path().join("minnow").join("uploads"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// Guards the rule that mirror aborts only the multipart uploads it
+/// started itself: another client's open upload under the same prefix
+/// survives, while the upload of a mirror killed mid-file is aborted by
+/// the next run.
+#[test]
+fn mirror_aborts_its_own_killed_upload_but_not_another_clients() {
+    let s = shared_server();
+    let cli = Cli::new().with_alias("s", s);
+    let sb = bucket_on(s, "own-uploads");
+    let theirs = runtime().block_on(async {
+        s.s3_client()
+            .create_multipart_upload()
+            .bucket(&sb)
+            .key("m/theirs.bin")
+            .send()
+            .await
+            .unwrap()
+            .upload_id()
+            .unwrap()
+            .to_string()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("big.bin"), pattern_bytes(96 * 1024 * 1024, 7)).unwrap();
+
+    // Kill the mirror once its upload is open and recorded.
+    let mut command = Command::new(minnow_binary());
+    command
+        .args(["mirror", "-q", path_str(&tree), &format!("s/{sb}/m")])
+        .env("XDG_CONFIG_HOME", cli.config.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (name, value) in &cli.env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let ours = loop {
+        let open = open_uploads(s, &sb);
+        if let Some((_, id)) = open.iter().find(|(k, _)| k == "m/big.bin") {
+            if upload_records(&cli) == 1 {
+                break id.clone();
+            }
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the mirror finished before its upload was seen open"
+        );
+        assert!(Instant::now() < deadline, "no upload opened in 120 s");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+    let open = open_uploads(s, &sb);
+    assert!(
+        open.contains(&("m/big.bin".into(), ours.clone())),
+        "{open:?}"
+    );
+
+    let rerun = cli
+        .run(&["mirror", "--json", path_str(&tree), &format!("s/{sb}/m")])
+        .ok();
+    assert_eq!(count(&rerun, "copied"), 1, "{:?}", statuses(&rerun));
+    let open = open_uploads(s, &sb);
+    assert_eq!(
+        open,
+        vec![("m/theirs.bin".to_string(), theirs)],
+        "only the killed mirror's upload is aborted"
+    );
+    assert_eq!(
+        upload_records(&cli),
+        0,
+        "the records of finished uploads stay"
+    );
+    assert_eq!(
+        cli.run(&["cat", &format!("s/{sb}/m/big.bin")]).ok().stdout,
+        pattern_bytes(96 * 1024 * 1024, 7)
+    );
+}
+
+/// Guards that tags come along from a minnow source (GetObjectTagging),
+/// for a single-PUT object and one copied in parts, through `mirror` and
+/// `import`, and that an untagged object stays untagged.
+#[test]
+fn mirror_and_import_carry_object_tags_from_a_minnow_source() {
+    let (s, t) = (shared_server(), second_server());
+    let cli = Cli::new().with_alias("s", s).with_alias("t", t);
+    let sb = bucket_on(s, "tags-src");
+    let tb = bucket_on(t, "tags-dst");
+    let large = 20 * 1024 * 1024;
+    runtime().block_on(async {
+        let client = s.s3_client();
+        for (key, body, tags) in [
+            (
+                "small.txt",
+                b"tagged".to_vec(),
+                Some("team=blue&stage=a%20b"),
+            ),
+            ("large.bin", pattern_bytes(large, 3), Some("size=large")),
+            ("plain.txt", b"no tags".to_vec(), None),
+        ] {
+            let mut put = client.put_object().bucket(&sb).key(key).body(body.into());
+            if let Some(tags) = tags {
+                put = put.tagging(tags);
+            }
+            put.send().await.unwrap();
+        }
+    });
+    let tags_on = |server: &conformance::TestServer, bucket: &str, key: &str| {
+        runtime().block_on(async {
+            let mut pairs: Vec<(String, String)> = server
+                .s3_client()
+                .get_object_tagging()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .unwrap()
+                .tag_set()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect();
+            pairs.sort();
+            pairs
+        })
+    };
+    let expected = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+
+    let run = cli
+        .run(&["mirror", "--json", &format!("s/{sb}"), &format!("t/{tb}")])
+        .ok();
+    assert_eq!(count(&run, "copied"), 3, "{:?}", statuses(&run));
+    assert_eq!(
+        tags_on(t, &tb, "small.txt"),
+        expected(&[("stage", "a b"), ("team", "blue")])
+    );
+    assert_eq!(tags_on(t, &tb, "large.bin"), expected(&[("size", "large")]));
+    assert!(tags_on(t, &tb, "plain.txt").is_empty());
+
+    // import creates the bucket on the target and brings the tags too.
+    let run = cli.run(&["import", "s", &sb, "--to", "t", "--json"]).ok();
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(report["objectsCopied"], 3, "{report}");
+    assert_eq!(
+        tags_on(t, &sb, "small.txt"),
+        expected(&[("stage", "a b"), ("team", "blue")])
+    );
+    assert_eq!(tags_on(t, &sb, "large.bin"), expected(&[("size", "large")]));
+    assert!(tags_on(t, &sb, "plain.txt").is_empty());
+}
+
+/// Guards that `import` lists a MinIO-protocol source's users through
+/// MinIO's admin API (`/minio/admin/v3/list-users`, madmin-encrypted
+/// with the caller's secret key), here served by a real minnow.
+#[test]
+fn import_lists_the_users_of_a_minio_protocol_source() {
+    let (s, t) = (shared_server(), second_server());
+    let cli = Cli::new().with_alias("s", s).with_alias("t", t);
+    let sb = bucket_on(s, "users-src");
+    let user = format!("importee{}", std::process::id());
+    runtime().block_on(async {
+        let admin = minnow::client::Client::new(minnow::client::ClientConfig {
+            endpoint: s.endpoint().to_string(),
+            access_key: s.access_key().to_string(),
+            secret_key: s.secret_key().to_string(),
+            timeout: Duration::from_secs(60),
+            insecure: false,
+        })
+        .unwrap();
+        admin.add_user(&user, "importee-secret-123").await.unwrap();
+    });
+    let run = cli.run(&["import", "s", &sb, "--to", "t", "--json"]).ok();
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    let users: Vec<&str> = report["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u.as_str())
+        .collect();
+    assert!(users.contains(&user.as_str()), "{report}");
+    assert!(report["usersUnlisted"].is_null(), "{report}");
+    let text = cli.run(&["import", "s", &sb, "--to", "t"]).ok().text();
+    assert!(
+        text.contains(&format!("minnow user add {user} --secret-stdin")),
+        "{text}"
+    );
 }

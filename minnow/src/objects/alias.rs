@@ -67,6 +67,11 @@ struct AliasFile {
 
 /// Where aliases are stored.
 fn config_path() -> anyhow::Result<PathBuf> {
+    Ok(config_dir()?.join("aliases.json"))
+}
+
+/// The CLI's own config folder (`$XDG_CONFIG_HOME/minnow`).
+pub fn config_dir() -> anyhow::Result<PathBuf> {
     let base = std::env::var_os("XDG_CONFIG_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
@@ -76,7 +81,7 @@ fn config_path() -> anyhow::Result<PathBuf> {
                 .map(|home| PathBuf::from(home).join(".config"))
         })
         .context("cannot find the config folder: set XDG_CONFIG_HOME or HOME")?;
-    Ok(base.join("minnow").join("aliases.json"))
+    Ok(base.join("minnow"))
 }
 
 fn load_file() -> anyhow::Result<AliasFile> {

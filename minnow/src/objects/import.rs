@@ -3,7 +3,8 @@
 //! policy, lifecycle and CORS copied (anything the target refuses is
 //! reported with the reason), its objects mirrored (see `mirror`), and a
 //! report printed. Users cannot be copied (no S3 server reveals secrets),
-//! so the report lists the ones the source names and the commands to run.
+//! so the report lists the ones the source names (through MinIO's admin
+//! API, which MinIO and minnow serve) and the commands to run.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -24,8 +25,8 @@ pub struct ImportArgs {
     /// The alias of the minnow server to import into.
     #[arg(long)]
     pub to: String,
-    /// Objects copied at once.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    /// Objects copied at once (as `mirror --parallel`).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallel: u16,
     /// Print the report as one JSON object.
     #[arg(long)]
@@ -48,6 +49,8 @@ struct Report {
     /// One line each: what was not copied and why.
     skipped: Vec<String>,
     users: Vec<String>,
+    /// Why the source's users could not be listed, when they could not.
+    users_unlisted: Option<String>,
     seconds: f64,
 }
 
@@ -198,9 +201,15 @@ async fn import(args: &ImportArgs) -> anyhow::Result<Report> {
             )),
         }
     }
-    // Only a minnow source answers this; S3 itself has no user listing.
-    if let Ok(users) = source.server.client.list_users().await {
-        report.users = users.into_iter().map(|u| u.access_key).collect();
+    // S3 itself has no user listing; MinIO's admin API (MinIO, minnow)
+    // does. A source without it (AWS, moto) is said so in the report.
+    match source.server.client.list_users_madmin().await {
+        Ok(users) => report.users = users,
+        Err(e) => {
+            report.users_unlisted = Some(format!(
+                "the source has no MinIO admin API to list users ({e})"
+            ))
+        }
     }
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
@@ -234,7 +243,11 @@ fn print_report(report: &Report, json: bool) {
         println!("  - {line}");
     }
     println!("Users:    S3 never reveals secrets, so users are not copied.");
-    if report.users.is_empty() {
+    if let Some(reason) = &report.users_unlisted {
+        println!("  Users not listed: {reason}.");
+        println!("  Create each one here with:");
+        println!("  minnow user add ACCESS_KEY --secret-stdin");
+    } else if report.users.is_empty() {
         println!("  The source lists no users; create each one here with:");
         println!("  minnow user add ACCESS_KEY --secret-stdin");
     } else {

@@ -32,6 +32,10 @@ pub const MD5_META: &str = "x-amz-meta-minnow-md5";
 /// Marks a download in progress; a re-run removes leftovers of a kill.
 const TEMP_MARK: &str = ".minnow-part-";
 
+/// Objects larger than one part copied at once, whatever `--parallel`
+/// says: each holds up to [`super::PART_PARALLELISM`] parts in memory.
+const LARGE_AT_ONCE: usize = 8;
+
 #[derive(Debug, Args, Clone)]
 pub struct MirrorArgs {
     /// A local folder or ALIAS/BUCKET[/PREFIX].
@@ -44,8 +48,9 @@ pub struct MirrorArgs {
     /// Say what would be copied and removed, change nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Objects copied at once.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    /// Objects copied at once (of them, at most 8 larger than one part, so
+    /// memory stays within 8 objects × 4 parts × 16 MiB).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallel: u16,
     /// One JSON object per line for each object.
     #[arg(long)]
@@ -280,8 +285,9 @@ pub async fn mirror(source: &Side, target: &Side, output: Output) -> anyhow::Res
     let from = list(source, false).await?;
     let to = list(target, true).await?;
     if let (Side::Remote(remote), false) = (target, output.dry_run) {
-        abort_stale_uploads(remote).await;
+        super::uploads::abort_leftovers(&remote.server.client, &remote.bucket, &remote.key).await;
     }
+    let large_slots = tokio::sync::Semaphore::new(LARGE_AT_ONCE);
     let total_bytes: u64 = from.values().map(|f| f.size).sum();
     let bar = progress_bar(total_bytes, output);
     let mut summary = Summary::default();
@@ -295,7 +301,14 @@ pub async fn mirror(source: &Side, target: &Side, output: Output) -> anyhow::Res
     let mut results = futures::stream::iter(jobs)
         .map(|(rel, src, dst)| {
             let bar = bar.clone();
+            let large_slots = &large_slots;
             async move {
+                // Objects in parts hold up to 4 parts each in memory.
+                let _slot = if src.size > s3::part_size_for(src.size) {
+                    large_slots.acquire().await.ok()
+                } else {
+                    None
+                };
                 let meter = Meter {
                     bar,
                     counted: AtomicU64::new(0),
@@ -444,22 +457,6 @@ fn progress_bar(total: u64, output: Output) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
-/// Multipart uploads a killed run left under the target prefix are
-/// aborted, so their parts do not linger as hidden temporary data.
-async fn abort_stale_uploads(target: &Remote) {
-    let client = &target.server.client;
-    let Ok(uploads) = client.list_uploads(&target.bucket).await else {
-        return;
-    };
-    for upload in uploads {
-        if upload.key.starts_with(&target.key) {
-            let _ = client
-                .abort_upload(&target.bucket, &upload.key, &upload.upload_id)
-                .await;
-        }
-    }
-}
-
 async fn remove_extras(
     target: &Side,
     extras: &[String],
@@ -523,6 +520,14 @@ fn plain_md5(etag: &str) -> Option<String> {
     let bare = etag.trim_matches('"');
     (bare.len() == 32 && bare.bytes().all(|b| b.is_ascii_hexdigit()))
         .then(|| bare.to_ascii_lowercase())
+}
+
+/// Whether a bare ETag is an MD5 or S3's `md5-N` of a multipart object.
+fn md5_shaped(etag: &str) -> bool {
+    plain_md5(etag).is_some()
+        || etag
+            .split_once('-')
+            .is_some_and(|(h, n)| plain_md5(h).is_some() && n.parse::<u32>().is_ok())
 }
 
 /// The ETag S3 gives a multipart object of these parts.
@@ -618,12 +623,13 @@ async fn sync_one(
         }
         (Side::Remote(from), Side::Local(root)) => {
             let path = local_path_for(root, rel)?;
-            download(from, &join_key(&from.key, rel), &path, meter).await?;
+            download(from, &join_key(&from.key, rel), src.size, &path, meter).await?;
         }
         (Side::Remote(from), Side::Remote(to)) => {
             copy_between(
                 from,
                 &join_key(&from.key, rel),
+                src.size,
                 to,
                 &join_key(&to.key, rel),
                 meter,
@@ -703,7 +709,7 @@ async fn upload_file(path: &Path, to: &Remote, key: &str, meter: &Meter) -> anyh
     }
     let parts = Arc::new(digests.parts.clone());
     let owned = path.to_path_buf();
-    s3::upload(
+    let stored = s3::upload(
         &to.server.client,
         &to.bucket,
         key,
@@ -730,7 +736,7 @@ async fn upload_file(path: &Path, to: &Remote, key: &str, meter: &Meter) -> anyh
     } else {
         multipart_etag(&digests.parts)
     };
-    verify(to, key, size, &expected).await
+    verify(to, key, size, &expected, &stored).await
 }
 
 fn read_at(path: &Path, offset: u64, len: u64) -> anyhow::Result<Bytes> {
@@ -744,10 +750,27 @@ fn read_at(path: &Path, offset: u64, len: u64) -> anyhow::Result<Bytes> {
     Ok(Bytes::from(buffer))
 }
 
-/// The target's HEAD must show the size and the ETag the bytes we sent
-/// give (MD5, or S3's MD5-of-part-MD5s). A server whose ETags are not
-/// MD5-based is checked by size and by mirror's stored MD5.
-async fn verify(to: &Remote, key: &str, size: u64, expected_etag: &str) -> anyhow::Result<()> {
+/// The copy must have the ETag the bytes we sent give (MD5, or S3's
+/// MD5-of-part-MD5s). The ETag the server answered the write with is
+/// that of the object it stored, so it settles the matter in no extra
+/// request. A server whose answer has no MD5-shaped ETag is asked with a
+/// HEAD and checked by size (and by its ETag if that one is MD5-based).
+async fn verify(
+    to: &Remote,
+    key: &str,
+    size: u64,
+    expected_etag: &str,
+    answered_etag: &str,
+) -> anyhow::Result<()> {
+    let answered = answered_etag.trim_matches('"').to_ascii_lowercase();
+    if md5_shaped(&answered) {
+        if answered != expected_etag {
+            bail!(
+                "verification failed: the copy's ETag is {answered}, the bytes sent give {expected_etag}"
+            );
+        }
+        return Ok(());
+    }
     let head = s3::head(&to.server.client, &to.bucket, key)
         .await?
         .context("the copy is missing after it was written")?;
@@ -759,11 +782,7 @@ async fn verify(to: &Remote, key: &str, size: u64, expected_etag: &str) -> anyho
         );
     }
     let stored = head.etag.trim_matches('"').to_ascii_lowercase();
-    let md5_like = plain_md5(&stored).is_some()
-        || stored
-            .split_once('-')
-            .is_some_and(|(h, n)| plain_md5(h).is_some() && n.parse::<u32>().is_ok());
-    if md5_like && stored != expected_etag {
+    if md5_shaped(&stored) && stored != expected_etag {
         bail!(
             "verification failed: the copy's ETag is {stored}, the bytes sent give {expected_etag}"
         );
@@ -771,10 +790,14 @@ async fn verify(to: &Remote, key: &str, size: u64, expected_etag: &str) -> anyho
     Ok(())
 }
 
-async fn download(from: &Remote, key: &str, path: &Path, meter: &Meter) -> anyhow::Result<()> {
-    let head = s3::head(&from.server.client, &from.bucket, key)
-        .await?
-        .with_context(|| format!("object not found: {}/{key}", from.bucket))?;
+async fn download(
+    from: &Remote,
+    key: &str,
+    listed_size: u64,
+    path: &Path,
+    meter: &Meter,
+) -> anyhow::Result<()> {
+    let (head, first) = source_object(from, key, listed_size).await?;
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => PathBuf::from("."),
@@ -789,13 +812,16 @@ async fn download(from: &Remote, key: &str, path: &Path, meter: &Meter) -> anyho
         std::fs::File::create(&temp).with_context(|| format!("creating {}", temp.display()))?;
     let mut whole = Md5::new();
     let mut parts: Vec<[u8; 16]> = Vec::new();
-    let written = s3::read_object(&from.server.client, &from.bucket, key, &head, |chunk| {
+    let mut sink = |chunk: Bytes| {
         whole.update(&chunk);
         parts.push(Md5::digest(&chunk).into());
         meter.add(chunk.len() as u64);
         file.write_all(&chunk).context("writing the file")
-    })
-    .await
+    };
+    let written = match first {
+        Some(body) => sink(body),
+        None => s3::read_object(&from.server.client, &from.bucket, key, &head, sink).await,
+    }
     .and_then(|()| file.sync_all().context("writing the file"));
     let checked = written.and_then(|()| {
         let md5 = hex_of(&whole.finalize());
@@ -858,16 +884,48 @@ async fn tags_of(from: &Remote, key: &str) -> Option<String> {
     (!pairs.is_empty()).then(|| pairs.join("&"))
 }
 
+/// What the source says about an object, and its bytes when it fits in
+/// one part: a small object costs one GET (no HEAD), a larger one a HEAD
+/// and then its parts, each read with `If-Match` on the ETag seen here.
+async fn source_object(
+    from: &Remote,
+    key: &str,
+    listed_size: u64,
+) -> anyhow::Result<(s3::Head, Option<Bytes>)> {
+    let client = &from.server.client;
+    let part = s3::part_size_for(listed_size);
+    let not_found = || format!("object not found: {}/{key}", from.bucket);
+    if listed_size > part {
+        let head = s3::head(client, &from.bucket, key)
+            .await?
+            .with_context(not_found)?;
+        return Ok((head, None));
+    }
+    let (head, body) = s3::get_small(client, &from.bucket, key, listed_size, part)
+        .await?
+        .with_context(not_found)?;
+    if head.size > part {
+        // It grew since the listing: copied in parts after all.
+        return Ok((head, None));
+    }
+    if let Some(md5) = plain_md5(&head.etag) {
+        let read = hex_of(&Md5::digest(&body));
+        if read != md5 {
+            bail!("verification failed: the bytes read have MD5 {read}, the source says {md5}");
+        }
+    }
+    Ok((head, Some(body)))
+}
+
 async fn copy_between(
     from: &Remote,
     src_key: &str,
+    listed_size: u64,
     to: &Remote,
     dst_key: &str,
     meter: &Meter,
 ) -> anyhow::Result<()> {
-    let head = s3::head(&from.server.client, &from.bucket, src_key)
-        .await?
-        .with_context(|| format!("object not found: {}/{src_key}", from.bucket))?;
+    let (head, first) = source_object(from, src_key, listed_size).await?;
     let mut headers: Vec<(String, String)> = head.carried.clone();
     let known_md5 = plain_md5(&head.etag).or_else(|| {
         head.carried
@@ -880,13 +938,17 @@ async fn copy_between(
         // A multipart copy's ETag is not an MD5: keep the one we know.
         headers.push((MD5_META.to_string(), md5));
     }
-    if let Some(tags) = tags_of(from, src_key).await {
-        headers.push(("x-amz-tagging".to_string(), tags));
+    // A GET says how many tags there are (`x-amz-tagging-count`, absent
+    // when none); a HEAD does not, so an object in parts always asks.
+    if first.is_none() || head.tag_count > 0 {
+        if let Some(tags) = tags_of(from, src_key).await {
+            headers.push(("x-amz-tagging".to_string(), tags));
+        }
     }
     let part = s3::part_size_for(head.size);
     let count = usize::try_from(head.size.div_ceil(part).max(1))?;
     let digests: Arc<Mutex<Vec<[u8; 16]>>> = Arc::new(Mutex::new(vec![[0; 16]; count]));
-    let sent = s3::upload(
+    let stored = s3::upload(
         &to.server.client,
         &to.bucket,
         dst_key,
@@ -895,8 +957,11 @@ async fn copy_between(
         |offset, len| {
             let digests = digests.clone();
             let etag = head.etag.clone();
+            let first = first.clone();
             async move {
-                let body = if len == 0 {
+                let body = if let Some(body) = first {
+                    body
+                } else if len == 0 {
                     Bytes::new()
                 } else {
                     s3::get_range(
@@ -919,22 +984,21 @@ async fn copy_between(
         },
     )
     .await;
-    if let Err(error) = sent {
-        if tags_refused(&error) {
-            bail!(
-                "the target does not store object tags, which this object has: {}",
-                one_line(&error)
-            );
-        }
-        return Err(error);
-    }
+    let stored = match stored {
+        Ok(etag) => etag,
+        Err(error) if tags_refused(&error) => bail!(
+            "the target does not store object tags, which this object has: {}",
+            one_line(&error)
+        ),
+        Err(error) => return Err(error),
+    };
     let digests = digests.lock().map(|d| d.clone()).unwrap_or_default();
     let expected = if count <= 1 {
         hex_of(&digests[0])
     } else {
         multipart_etag(&digests)
     };
-    verify(to, dst_key, head.size, &expected).await
+    verify(to, dst_key, head.size, &expected, &stored).await
 }
 
 fn tags_refused(error: &anyhow::Error) -> bool {

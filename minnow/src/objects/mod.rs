@@ -13,6 +13,7 @@ pub mod ls;
 pub mod mirror;
 pub mod rm;
 pub mod s3;
+pub mod uploads;
 
 use std::path::PathBuf;
 use std::sync::Arc;

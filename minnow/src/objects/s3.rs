@@ -36,6 +36,10 @@ pub struct Head {
     /// Headers to give a copy (content type, cache control, ...,
     /// `x-amz-meta-*`), lower-case names.
     pub carried: Vec<(String, String)>,
+    /// `x-amz-tagging-count`: how many tags the object has (S3 sends it
+    /// with a GET when there are any).
+    #[serde(skip)]
+    pub tag_count: u32,
 }
 
 impl Head {
@@ -56,12 +60,18 @@ impl Head {
             })
             .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_string())))
             .collect();
+        // A ranged answer's whole size is after the `/` of Content-Range.
+        let size = match header("content-range").rsplit_once('/') {
+            Some((_, total)) => total.parse().unwrap_or(0),
+            None => header("content-length").parse().unwrap_or(0),
+        };
         Head {
-            size: header("content-length").parse().unwrap_or(0),
+            size,
             etag: header("etag"),
             content_type: header("content-type"),
             last_modified: header("last-modified"),
             carried,
+            tag_count: header("x-amz-tagging-count").parse().unwrap_or(0),
         }
     }
 }
@@ -122,6 +132,50 @@ pub async fn get_range(
     Ok(reply.body)
 }
 
+/// The object whole when it fits in `part` bytes, with what its answer
+/// says about it (metadata, ETag, tag count) — one request instead of a
+/// HEAD and a GET. One GET reads one version, so the bytes and the
+/// headers always belong together. When the object has grown past
+/// `part`, only its first `part` bytes are returned: the caller compares
+/// `head.size` and copies it in parts instead.
+pub async fn get_small(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    listed_size: u64,
+    part: u64,
+) -> anyhow::Result<Option<(Head, Bytes)>> {
+    // An empty object has no byte range to ask for (S3 answers 416).
+    let headers = if listed_size == 0 {
+        Vec::new()
+    } else {
+        vec![("range", format!("bytes=0-{}", part - 1))]
+    };
+    let reply = match client
+        .request(
+            Method::GET,
+            &object_path(bucket, key),
+            "",
+            &headers,
+            Bytes::new(),
+        )
+        .await
+    {
+        Ok(reply) => reply,
+        Err(ClientError::Api { status: 404, .. }) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let head = Head::from_reply(&reply);
+    if head.size <= part && reply.body.len() as u64 != head.size {
+        bail!(
+            "{bucket}/{key}: the object has {} bytes, the answer carried {}",
+            head.size,
+            reply.body.len()
+        );
+    }
+    Ok(Some((head, reply.body)))
+}
+
 /// The part size for an object of `size` bytes: [`PART_SIZE`], grown so
 /// the object fits in S3's 10,000 parts.
 pub fn part_size_for(size: u64) -> u64 {
@@ -156,7 +210,10 @@ pub async fn read_object(
 /// Uploads `size` bytes under `key`: one PUT when they fit in a part,
 /// else a multipart upload whose parts come from `read_part(offset, len)`
 /// ([`PART_PARALLELISM`] at a time). A failed multipart upload is
-/// aborted, so no partial object or orphan parts are left behind.
+/// aborted, so no partial object or orphan parts are left behind; one
+/// cut short by a kill is named in [`super::uploads`] for the next
+/// `mirror` to abort. Returns the ETag the server gave the object (empty
+/// when it sent none).
 pub async fn upload<F, Fut>(
     client: &Client,
     bucket: &str,
@@ -164,7 +221,7 @@ pub async fn upload<F, Fut>(
     size: u64,
     headers: &[(String, String)],
     read_part: F,
-) -> anyhow::Result<()>
+) -> anyhow::Result<String>
 where
     F: Fn(u64, u64) -> Fut,
     Fut: Future<Output = anyhow::Result<Bytes>>,
@@ -177,16 +234,17 @@ where
     let part = part_size_for(size);
     if size <= part {
         let body = read_part(0, size).await?;
-        client
+        let reply = client
             .request(Method::PUT, &path, "", &headers, body)
             .await?;
-        return Ok(());
+        return Ok(header_etag(&reply));
     }
     let reply = client
         .request(Method::POST, &path, "uploads=", &headers, Bytes::new())
         .await?;
     let created: InitiateMultipartUploadResult = parse(&reply.body)?;
     let upload_id = created.upload_id;
+    super::uploads::opened(client, bucket, key, &upload_id);
     let id_query = format!("uploadId={}", encode_query_value(&upload_id));
     let parts = async {
         let etags: Vec<(u64, String)> = futures::stream::iter(0..size.div_ceil(part))
@@ -227,21 +285,44 @@ where
             )
             .await?;
         // S3 may answer 200 with an <Error> body when completion fails late.
-        if String::from_utf8_lossy(&reply.body).contains("<Error>") {
-            bail!(
-                "completing the upload failed: {}",
-                String::from_utf8_lossy(&reply.body)
-            );
+        let text = String::from_utf8_lossy(&reply.body);
+        if text.contains("<Error>") {
+            bail!("completing the upload failed: {text}");
         }
-        anyhow::Ok(())
+        anyhow::Ok(element(&text, "ETag").unwrap_or_default())
     }
     .await;
-    if parts.is_err() {
-        let _ = client
+    let finished = parts.is_ok()
+        || client
             .request(Method::DELETE, &path, &id_query, &[], Bytes::new())
-            .await;
+            .await
+            .is_ok();
+    // An abort that did not get through stays recorded for the next run.
+    if finished {
+        super::uploads::closed(client, bucket, key, &upload_id);
     }
     parts
+}
+
+/// An answer's `ETag` header, empty when absent.
+fn header_etag(reply: &Reply) -> String {
+    reply
+        .headers
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// The text of the first `<name>` element of a small XML answer.
+fn element(xml: &str, name: &str) -> Option<String> {
+    let open = format!("<{name}>");
+    let close = format!("</{name}>");
+    let start = xml.find(&open)? + open.len();
+    let end = xml[start..].find(&close)? + start;
+    quick_xml::escape::unescape(&xml[start..end])
+        .ok()
+        .map(|v| v.into_owned())
 }
 
 /// CopyObject within one server (metadata copied with the object).
