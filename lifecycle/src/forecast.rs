@@ -1,8 +1,8 @@
 //! What the scanner learned in its last cycle, for people: when the cycle
 //! ran, and per bucket and rule which objects fall due next. Built while
 //! the objects are examined anyway (no extra listing), in bounded memory:
-//! the soonest [`SOONEST_PER_RULE`] objects and a count per coming day for
-//! [`FORECAST_DAYS`] days, per rule.
+//! the soonest [`SOONEST_PER_RULE`] objects and a count per coming midnight
+//! for [`FORECAST_DAYS`] midnights, per rule.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -11,8 +11,10 @@ use crate::eval::DayLength;
 
 /// Objects listed by name per rule (the soonest due).
 pub const SOONEST_PER_RULE: usize = 5;
-/// Coming days counted per rule; later expiries are only summed.
-pub const FORECAST_DAYS: usize = 7;
+/// Coming midnights counted per rule; later expiries are only summed. Eight,
+/// so that objects written today under a 7-day rule (due at the eighth
+/// midnight from now, S3 rounds up) are counted by day.
+pub const FORECAST_DAYS: usize = 8;
 
 /// The scanner's last completed cycle and what it foresaw.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -187,17 +189,20 @@ mod tests {
             forecast.add("b", "temp", &format!("k{i}"), at(boundary * DAY));
         }
         forecast.add("b", "temp", "far", at(200 * DAY));
-        forecast.add("b", "other", "x", at(107 * DAY));
+        forecast.add("b", "other", "x", at(108 * DAY));
         let rules = forecast.finish();
         assert_eq!(rules.len(), 2, "one forecast per rule: {rules:?}");
         let other = &rules[0];
         assert_eq!((other.rule_id.as_str(), other.objects), ("other", 1));
-        assert_eq!(other.per_day[6].objects, 1, "day 107 is the 7th boundary");
+        assert_eq!(
+            other.per_day[7].objects, 1,
+            "day 108 is the 8th boundary: a 7-day rule's object written on day 100"
+        );
         let temp = &rules[1];
         assert_eq!(temp.objects, 11);
         assert_eq!(temp.later, 1);
         let counts: Vec<u64> = temp.per_day.iter().map(|d| d.objects).collect();
-        assert_eq!(counts, [2, 2, 2, 2, 2, 0, 0]);
+        assert_eq!(counts, [2, 2, 2, 2, 2, 0, 0, 0]);
         assert_eq!(temp.per_day[0].due_by, at(101 * DAY));
         assert_eq!(temp.soonest.len(), SOONEST_PER_RULE);
         let keys: Vec<&str> = temp.soonest.iter().map(|e| e.key.as_str()).collect();
