@@ -89,9 +89,10 @@ function render(title, ...content) {
 // What the signed-in identity may do, from the server's own policy
 // evaluation (`/api/rights`). Write controls are hidden when it says no;
 // the server still refuses a crafted request. Unknown rights (an older
-// server) hide nothing.
-async function rightsFor(bucket) {
-  try { return await api('GET', '/api/rights' + (bucket ? '?bucket=' + enc(bucket) : '')); } catch (_) { return null; }
+// server) hide nothing. Object writes are judged for keys under `prefix`.
+async function rightsFor(bucket, prefix) {
+  const q = bucket ? '?bucket=' + enc(bucket) + (prefix ? '&prefix=' + enc(prefix) : '') : '';
+  try { return await api('GET', '/api/rights' + q); } catch (_) { return null; }
 }
 const can = (rights, what) => !rights || !!rights[what];
 function markRights(rights) { $('#main').dataset.rights = rights ? 'loaded' : 'unknown'; }
@@ -202,7 +203,7 @@ async function bucketsPage() {
 let sortBy = { field: 'name', asc: true };
 
 async function browsePage(bucket, prefix) {
-  const rights = await rightsFor(bucket);
+  const rights = await rightsFor(bucket, prefix);
   const upOk = can(rights, 'canUpload'), delOk = can(rights, 'canDeleteObjects');
   const crumbs = h('nav', { class: 'crumbs', 'aria-label': 'Folder path' },
     h('a', { href: '#/buckets', text: 'Buckets' }), ' / ',
@@ -614,9 +615,11 @@ async function healthPage() {
   const charts = h('div', { id: 'charts', class: 'charts' });
   const healBox = h('dl', { id: 'heal-status' });
   const scannerBox = h('dl', { id: 'scanner-status' });
+  const forecastBox = h('div', { id: 'lifecycle-forecast', 'aria-live': 'polite' });
   render('Health', h('div', { class: 'card' }, summary),
     h('section', { class: 'card', 'aria-labelledby': 'heal-h' }, h('h2', { id: 'heal-h', text: 'Heal' }), healBox),
-    h('section', { class: 'card', 'aria-labelledby': 'scanner-h' }, h('h2', { id: 'scanner-h', text: 'Lifecycle scanner' }), scannerBox),
+    h('section', { class: 'card', 'aria-labelledby': 'scanner-h' }, h('h2', { id: 'scanner-h', text: 'Lifecycle scanner' }), scannerBox,
+      h('h3', { text: 'Next expiries' }), forecastBox),
     h('h2', { text: 'Activity' }), charts,
     h('h2', { text: 'Drives' }),
     h('div', { class: 'table-wrap' }, h('table', { id: 'drives-table' },
@@ -630,6 +633,7 @@ async function healthPage() {
       drawCharts(charts);
       drawScanner(scannerBox, samples[samples.length - 1]);
     } catch (_) { /* charts are optional; the drive table still shows */ }
+    try { drawForecast(forecastBox, await api('GET', '/api/health/lifecycle')); } catch (_) { /* needs admin:ServerInfo, as the rest of the page */ }
     const info = await attempt(() => api('GET', '/api/health'));
     if (!info) return;
     drawHeal(healBox, info);
@@ -715,6 +719,37 @@ function drawScanner(box, m) {
     h('dt', { text: 'Objects expired' }), h('dd', { id: 'scanner-expired', text: String(l.objectsExpired) }),
     h('dt', { text: 'Uploads aborted' }), h('dd', { text: String(l.uploadsAborted) }),
     h('dt', { text: 'Errors' }), h('dd', { text: String(l.errors) }));
+}
+
+// The scanner's last completed cycle and, per rule, the objects due next:
+// a bar per coming midnight (UTC) and the soonest objects by name.
+function drawForecast(box, report) {
+  const utc = (iso) => iso.replace('T', ' ').replace(/(:00)?Z$/, '').replace(/ 00:00$/, '') + ' UTC';
+  const c = report.lastCycle;
+  const parts = [h('p', { id: 'scanner-last-cycle', text: c
+    ? 'Last cycle ended ' + utc(c.ended) + ' (started ' + utc(c.started) + ', took ' + (c.durationMs / 1000).toFixed(2) + ' s).'
+    : report.running ? 'No cycle has finished since the server started.' : 'This server runs no lifecycle scanner.' })];
+  if (c && !report.rules.length) parts.push(h('p', { class: 'muted', text: 'No object is waiting for an expiration rule.' }));
+  for (const r of report.rules) {
+    const w = 280, hgt = 70, n = r.perDay.length, bw = w / n;
+    const max = Math.max(1, ...r.perDay.map((d) => d.objects));
+    const pic = svg('svg', { viewBox: '0 0 ' + w + ' ' + (hgt + 14), class: 'chart forecast-chart', role: 'img' });
+    pic.setAttribute('aria-label', 'Objects due per day: ' + r.perDay.map((d) => d.dueBy.slice(0, 10) + ' ' + d.objects).join(', '));
+    r.perDay.forEach((d, i) => {
+      const bh = (d.objects / max) * (hgt - 4);
+      pic.append(svg('rect', { x: (i * bw + 3).toFixed(1), y: (hgt - bh).toFixed(1), width: (bw - 6).toFixed(1), height: bh.toFixed(1), class: 'due-bar' }));
+      const label = svg('text', { x: (i * bw + bw / 2).toFixed(1), y: hgt + 12, 'text-anchor': 'middle', class: 'due-label' });
+      label.textContent = d.dueBy.slice(5, 10);
+      pic.append(label);
+    });
+    parts.push(h('section', { class: 'forecast-rule', 'data-bucket': r.bucket, 'data-rule': r.ruleId },
+      h('h4', {}, h('span', { text: r.bucket + ' · rule ' }), h('strong', { class: 'forecast-rule-id', text: r.ruleId }),
+        h('span', { class: 'muted', text: ' — ' + r.objects + ' object(s) due' + (r.later ? ', ' + r.later + ' after these ' + n + ' days' : '') })),
+      pic,
+      h('ol', { class: 'forecast-soonest' }, ...r.soonest.map((e) => h('li', {},
+        h('time', { datetime: e.expires, text: utc(e.expires) }), ' ', h('code', { text: e.key }))))));
+  }
+  box.replaceChildren(...parts);
 }
 
 // ---- start -----------------------------------------------------------------------

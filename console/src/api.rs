@@ -626,14 +626,20 @@ pub async fn dispatch(
         }
         Endpoint::Rights => {
             let pairs = query(&request);
+            // Object writes are judged for the prefix being browsed, so a
+            // user allowed only `bucket/uploads/*` gets an upload button there.
             let query = match param(&pairs, "bucket").filter(|b| !b.is_empty()) {
-                Some(bucket) => encode_query(&[("bucket", bucket)]),
+                Some(bucket) => match param(&pairs, "prefix").filter(|p| !p.is_empty()) {
+                    Some(prefix) => encode_query(&[("bucket", bucket), ("prefix", prefix)]),
+                    None => encode_query(&[("bucket", bucket)]),
+                },
                 None => String::new(),
             };
             let doc = s3.admin(Method::GET, "access", &query, None).await?;
             let allowed = |action: &str| doc["actions"][action].as_bool().unwrap_or(false);
             ok(json!({
                 "bucket": doc["bucket"],
+                "prefix": doc["prefix"],
                 "canCreateBucket": allowed("s3:CreateBucket"),
                 "canDeleteBucket": allowed("s3:DeleteBucket"),
                 "canUpload": allowed("s3:PutObject"),
@@ -701,6 +707,7 @@ pub async fn dispatch(
         }
         Endpoint::ListPolicies => ok(s3.admin(Method::GET, "policies", "", None).await?),
         Endpoint::Health => ok(s3.admin(Method::GET, "info", "", None).await?),
+        Endpoint::LifecycleReport => ok(s3.admin(Method::GET, "lifecycle", "", None).await?),
         Endpoint::Metrics => {
             let reply = s3
                 .call(Method::GET, "/minio/v2/metrics/cluster", "")

@@ -55,6 +55,8 @@ pub enum Endpoint {
     },
     ListPolicies,
     Health,
+    /// The lifecycle scanner's last cycle and coming expiries per rule.
+    LifecycleReport,
     /// Totals from the server's own Prometheus metrics, for the charts.
     Metrics,
     Heal,
@@ -136,6 +138,7 @@ pub fn route(method: &Method, path: &str) -> Endpoint {
         },
         ["policies"] if get => Endpoint::ListPolicies,
         ["health"] if get => Endpoint::Health,
+        ["health", "lifecycle"] if get => Endpoint::LifecycleReport,
         ["metrics"] if get => Endpoint::Metrics,
         ["heal"] if post => Endpoint::Heal,
         _ => Endpoint::NotFound,
@@ -196,6 +199,11 @@ mod tests {
             ),
             (Method::DELETE, "/api/buckets/b1/cors/x", Endpoint::NotFound),
             (Method::GET, "/api/rights", Endpoint::Rights),
+            (
+                Method::GET,
+                "/api/health/lifecycle",
+                Endpoint::LifecycleReport,
+            ),
             (Method::PATCH, "/api/buckets", Endpoint::NotFound),
             (Method::GET, "/api/nothing", Endpoint::NotFound),
         ];

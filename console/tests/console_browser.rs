@@ -646,3 +646,238 @@ where
     shot(browser, "14-health-healed").await;
     Ok(())
 }
+
+/// Sends a root-signed admin API request (JSON body).
+async fn admin_as_root(server: &conformance::TestServer, method: &str, path: &str, body: &str) {
+    let response = conformance::raw_http::send_signed(
+        server,
+        method,
+        &format!("/minnow/admin/v1/{path}"),
+        &[("content-type", "application/json")],
+        body.as_bytes().to_vec(),
+        conformance::PayloadSigning::Sha256,
+    )
+    .await
+    .unwrap();
+    assert!(
+        response.status < 300,
+        "{method} {path}: {} {}",
+        response.status,
+        String::from_utf8_lossy(&response.body)
+    );
+}
+
+const PREFIX_BUCKET: &str = "console-prefix";
+/// May list and read the bucket, and write under `uploads/` only.
+const UPLOADS_ONLY: &str = r#"{"Version":"2012-10-17","Statement":[
+  {"Effect":"Allow","Action":["s3:ListBucket","s3:GetBucketLocation"],"Resource":["arn:aws:s3:::console-prefix"]},
+  {"Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::console-prefix/*"]},
+  {"Effect":"Allow","Action":["s3:PutObject"],"Resource":["arn:aws:s3:::console-prefix/uploads/*"]}]}"#;
+
+/// Two things the console shows per place rather than per server: the
+/// Health page lists the lifecycle scanner's next expiries per rule (after
+/// one cycle over a bucket with a 7-day `temp/` rule), and a user whose
+/// policy allows PutObject under `uploads/` only gets the upload controls
+/// inside that prefix, not at the bucket root, where a crafted upload is
+/// still refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn next_expiries_and_prefix_write_rights_in_headless_chromium() {
+    if !chromium_present() {
+        return;
+    }
+    // A real day (S3's dates), scanner cycles a short pause apart.
+    let options = ServerOptions {
+        env: vec![("MINNOW_LIFECYCLE_SCAN_PAUSE".into(), "0.2".into())],
+        ..ServerOptions::default()
+    };
+    let stack = start(options, |_| {}).await.unwrap();
+    let s3 = stack.server.s3_client();
+    s3.create_bucket()
+        .bucket(PREFIX_BUCKET)
+        .send()
+        .await
+        .unwrap();
+    let root = common::sign_in(&stack.console, TEST_ROOT_USER, TEST_ROOT_PASSWORD)
+        .await
+        .unwrap();
+    let (status, body) = root
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/buckets/{PREFIX_BUCKET}/lifecycle"),
+            Some(json!({ "prefix": "temp/", "days": 7 })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let rule_id = body["rules"][0]["id"].as_str().unwrap().to_string();
+    for key in ["temp/report.csv", "temp/draft.txt", "keep/notes.txt"] {
+        s3.put_object()
+            .bucket(PREFIX_BUCKET)
+            .key(key)
+            .body(b"a week to live".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    admin_as_root(&stack.server, "PUT", "policies/uploads-only", UPLOADS_ONLY).await;
+    let secret = "uploader-secret-long-enough";
+    admin_as_root(
+        &stack.server,
+        "PUT",
+        "users/uploader",
+        &json!({ "secretKey": secret }).to_string(),
+    )
+    .await;
+    admin_as_root(
+        &stack.server,
+        "PUT",
+        "users/uploader/policies/uploads-only",
+        "",
+    )
+    .await;
+
+    let driver = chromedriver().await;
+    let browser = browser(&driver).await;
+    let result = prefix_walk(&browser, &stack, &rule_id, secret).await;
+    if result.is_err() {
+        shot(&browser, "prefix-failure").await;
+    }
+    let _ = browser.close().await;
+    result.unwrap();
+    // The crafted upload outside the prefix did not reach the store; the
+    // one inside did.
+    assert!(s3
+        .head_object()
+        .bucket(PREFIX_BUCKET)
+        .key("outside.txt")
+        .send()
+        .await
+        .is_err());
+    s3.head_object()
+        .bucket(PREFIX_BUCKET)
+        .key("uploads/pixel.png")
+        .send()
+        .await
+        .expect("the upload inside the prefix is stored");
+}
+
+async fn prefix_walk(
+    browser: &Client,
+    stack: &common::Stack,
+    rule_id: &str,
+    secret: &str,
+) -> Result<(), String> {
+    let console = &stack.console;
+    sign_in(browser, console, TEST_ROOT_USER, TEST_ROOT_PASSWORD).await;
+    browser.goto(&format!("{console}/#/health")).await.unwrap();
+    // The page refreshes every 5 s; a cycle after the puts lists the rule.
+    let rule = format!(".forecast-rule[data-bucket='{PREFIX_BUCKET}'][data-rule='{rule_id}']");
+    wait_true(
+        browser,
+        "next expiries listed",
+        &format!("document.querySelectorAll(\"{rule} ol.forecast-soonest li\").length === 2"),
+    )
+    .await;
+    let listed = text_of(browser, &format!("{rule} ol.forecast-soonest")).await;
+    // Midnight UTC after last-modified + 7 days; the page shows the date.
+    let due = |days: i64| {
+        let at = time::OffsetDateTime::now_utc() + time::Duration::days(days);
+        format!(
+            "{:04}-{:02}-{:02}",
+            at.year(),
+            u8::from(at.month()),
+            at.day()
+        )
+    };
+    if !listed.contains("temp/draft.txt") || !listed.contains("temp/report.csv") {
+        return Err(format!("next expiries lack the temp/ objects: {listed:?}"));
+    }
+    if listed.contains("keep/") {
+        return Err(format!("an object outside the rule is listed: {listed:?}"));
+    }
+    // Written today (or, across midnight, yesterday): due 8 midnights on.
+    if !(listed.contains(&due(8)) || listed.contains(&due(7))) {
+        return Err(format!(
+            "expiry date is not a week on ({}): {listed:?}",
+            due(8)
+        ));
+    }
+    wait_css(browser, &format!("{rule} svg.forecast-chart rect.due-bar")).await;
+    let last = text_of(browser, "#scanner-last-cycle").await;
+    if !last.starts_with("Last cycle ended ") {
+        return Err(format!("last cycle line: {last:?}"));
+    }
+    browser
+        .execute(
+            "document.querySelector('#lifecycle-forecast').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .expect("script runs");
+    fits_375(browser, "health with next expiries").await;
+    shot(browser, "15-health-next-expiries").await;
+
+    // The prefix-limited user: upload controls inside uploads/ only.
+    sign_out(browser).await;
+    sign_in(browser, console, "uploader", secret).await;
+    browser
+        .goto(&format!("{console}/#/browse/{PREFIX_BUCKET}/uploads%2F"))
+        .await
+        .unwrap();
+    wait_true(
+        browser,
+        "uploads/ page with its rights",
+        "(() => { const d = document.querySelector('#drop-zone'); return d && d.textContent.includes('uploads/') && document.querySelector('#main').dataset.rights === 'loaded'; })()",
+    )
+    .await;
+    if not_shown(browser, "#drop-zone").await {
+        return Err("no upload controls inside uploads/".into());
+    }
+    let folder = tempfile::tempdir().unwrap();
+    let png_path = folder.path().join("pixel.png");
+    std::fs::write(&png_path, PNG).unwrap();
+    wait_css(browser, "#file-input")
+        .await
+        .send_keys(&png_path.display().to_string())
+        .await
+        .unwrap();
+    wait_css(browser, "tr.object-row[data-key='uploads/pixel.png']").await;
+    fits_375(browser, "prefix user inside uploads/").await;
+    shot(browser, "16-prefix-user-inside").await;
+
+    browser
+        .goto(&format!("{console}/#/browse/{PREFIX_BUCKET}/"))
+        .await
+        .unwrap();
+    wait_true(
+        browser,
+        "bucket root page with its rights",
+        "(() => { const d = document.querySelector('#drop-zone'); return d && d.textContent.includes('the bucket root') && document.querySelector('#main').dataset.rights === 'loaded'; })()",
+    )
+    .await;
+    for css in ["#drop-zone", "#file-input"] {
+        if !not_shown(browser, css).await {
+            return Err(format!(
+                "the bucket root shows {css} to a user limited to uploads/"
+            ));
+        }
+    }
+    wait_css(browser, "tr a[href$='uploads%2F']").await;
+    shot(browser, "17-prefix-user-root").await;
+    let crafted = browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch('/api/buckets/console-prefix/object?key=outside.txt', {
+               method: 'PUT', headers: { 'x-csrf-token': session.csrfToken, 'content-type': 'text/plain' },
+               body: 'outside the prefix' })
+             .then(async r => done({ status: r.status, body: await r.json() }))
+             .catch(e => done({ status: 0, body: String(e) }));",
+            vec![],
+        )
+        .await
+        .expect("crafted PUT runs");
+    let message = crafted["body"]["error"].as_str().unwrap_or("");
+    if crafted["status"] != json!(403) || !message.starts_with("Access denied") {
+        return Err(format!("crafted PUT outside the prefix answered {crafted}"));
+    }
+    Ok(())
+}

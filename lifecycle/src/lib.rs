@@ -1,7 +1,8 @@
 //! Bucket lifecycle for minnow: the rule model (S3 XML and MinIO `mc` JSON),
 //! pure evaluation (when does an object expire, when is an upload stale), and
 //! the background [`Scanner`] that deletes expired objects and aborts stale
-//! multipart uploads through the `store::api` traits.
+//! multipart uploads through the `store::api` traits, and reports its last
+//! cycle and the next expiries per rule ([`ScannerReport`]).
 //!
 //! The HTTP layer parses a PutBucketLifecycleConfiguration body with
 //! [`LifecycleConfiguration::from_xml`], stores [`LifecycleConfiguration::to_xml`]
@@ -52,6 +53,7 @@ mod clock;
 mod decode;
 mod error;
 mod eval;
+mod forecast;
 mod mc_json;
 mod model;
 mod scanner;
@@ -62,6 +64,10 @@ mod xml;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::LifecycleError;
 pub use eval::{DayLength, Expiry, ObjectFacts};
+pub use forecast::{
+    CycleTimes, DayCount, RuleForecast, ScannerReport, UpcomingExpiry, FORECAST_DAYS,
+    SOONEST_PER_RULE,
+};
 pub use model::{
     AbortIncompleteMultipartUpload, AndFilter, Expiration, LifecycleConfiguration, LifecycleRule,
     NoncurrentVersionExpiration, NoncurrentVersionTransition, RuleFilter, RuleStatus, Tag,

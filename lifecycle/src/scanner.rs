@@ -36,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::eval::{DayLength, ObjectFacts};
+use crate::forecast::{CycleTimes, Forecast, ScannerReport};
 use crate::model::LifecycleConfiguration;
 use crate::throttle::{Pacer, TokenBucket};
 
@@ -104,6 +105,8 @@ struct ScannerMetrics {
     errors: AtomicU64,
     last_cycle_duration_micros: AtomicU64,
     paced_nanos: AtomicU64,
+    /// The last completed cycle's times and forecast.
+    report: std::sync::Mutex<ScannerReport>,
 }
 
 /// A copy of the scanner's counters since the process started.
@@ -126,6 +129,13 @@ pub struct ScannerMetricsSnapshot {
 }
 
 impl ScannerMetrics {
+    fn report(&self) -> ScannerReport {
+        self.report
+            .lock()
+            .map(|report| report.clone())
+            .unwrap_or_default()
+    }
+
     fn snapshot(&self) -> ScannerMetricsSnapshot {
         ScannerMetricsSnapshot {
             objects_scanned: self.objects_scanned.load(Ordering::Relaxed),
@@ -220,7 +230,10 @@ impl Cursor {
 
 struct CycleState {
     started: Instant,
+    /// `started` by the scanner's clock, for people.
+    started_at: std::time::SystemTime,
     summary: CycleSummary,
+    forecast: Forecast,
 }
 
 /// The lifecycle worker. Build it with [`Scanner::new`], then either
@@ -250,6 +263,11 @@ impl ScannerHandle {
     /// Counters since the worker was built.
     pub fn metrics(&self) -> ScannerMetricsSnapshot {
         self.metrics.snapshot()
+    }
+
+    /// The last completed cycle: when it ran and which objects fall due next.
+    pub fn report(&self) -> ScannerReport {
+        self.metrics.report()
     }
 
     /// Asks the worker to stop after the object it is handling.
@@ -295,6 +313,11 @@ where
     /// Counters since this scanner was built.
     pub fn metrics(&self) -> ScannerMetricsSnapshot {
         self.metrics.snapshot()
+    }
+
+    /// The last completed cycle: when it ran and which objects fall due next.
+    pub fn report(&self) -> ScannerReport {
+        self.metrics.report()
     }
 
     /// Runs the worker on the current tokio runtime until `shutdown`
@@ -377,9 +400,12 @@ where
             None => self.load_cursor().await?,
         };
         if self.cycle.is_none() {
+            let now = self.clock.now();
             self.cycle = Some(CycleState {
                 started: Instant::now(),
+                started_at: now,
                 summary: CycleSummary::default(),
+                forecast: Forecast::new(now, self.config.day),
             });
         }
         let outcome = self.advance(&mut cursor).await;
@@ -448,7 +474,23 @@ where
         self.persist(cursor).await?;
         let state = self.cycle.take();
         let mut summary = state.as_ref().map(|s| s.summary).unwrap_or_default();
-        summary.duration = state.map(|s| s.started.elapsed()).unwrap_or_default();
+        summary.duration = state
+            .as_ref()
+            .map(|s| s.started.elapsed())
+            .unwrap_or_default();
+        if let Some(state) = state {
+            let report = ScannerReport {
+                last_cycle: Some(CycleTimes {
+                    started: state.started_at,
+                    ended: self.clock.now(),
+                    duration: summary.duration,
+                }),
+                rules: state.forecast.finish(),
+            };
+            if let Ok(mut shared) = self.metrics.report.lock() {
+                *shared = report;
+            }
+        }
         self.metrics.cycles.fetch_add(1, Ordering::Relaxed);
         self.metrics.last_cycle_duration_micros.store(
             u64::try_from(summary.duration.as_micros()).unwrap_or(u64::MAX),
@@ -587,6 +629,11 @@ where
             return Ok(());
         };
         if expiry.at > self.clock.now() {
+            if let Some(cycle) = self.cycle.as_mut() {
+                cycle
+                    .forecast
+                    .add(bucket, &expiry.rule_id, &object.key, expiry.at);
+            }
             return Ok(());
         }
         if !freshly_read {

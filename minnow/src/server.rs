@@ -270,6 +270,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     // takes the handle back to join it.
     let scanner = Arc::new(std::sync::Mutex::new(Some(scanner)));
     let scanner_metrics = Arc::clone(&scanner);
+    let scanner_report = Arc::clone(&scanner);
     let state = Arc::new(
         AppState::new(Arc::clone(&store), api_config, Arc::new(iam)).with_sample_source(Arc::new(
             {
@@ -292,7 +293,14 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
                     samples
                 }
             },
-        )),
+        ))
+        .with_lifecycle_source(s3_api::admin::LifecycleSource(Arc::new(move || {
+            scanner_report
+                .lock()
+                .ok()
+                .and_then(|handle| handle.as_ref().map(|h| h.report()))
+                .unwrap_or_default()
+        }))),
     );
 
     let console = console_listener.map(|listener| {

@@ -23,7 +23,8 @@
 //! | DELETE | `policies/{name}` | `admin:DeletePolicy` |
 //! | POST | `heal/object?bucket=&key=` | `admin:Heal` |
 //! | POST | `heal?bucket=&prefix=` | `admin:Heal` |
-//! | GET | `access?bucket=` | none: any signed caller, about itself |
+//! | GET | `lifecycle` | `admin:ServerInfo` |
+//! | GET | `access?bucket=&prefix=` | none: any signed caller, about itself |
 
 pub mod minio_v3;
 
@@ -57,8 +58,14 @@ pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AdminRoute {
     Info,
-    /// The caller's own rights on a bucket (or on none: bucket creation).
-    MyAccess(Option<String>),
+    /// The lifecycle scanner's last cycle and coming expiries.
+    Lifecycle,
+    /// The caller's own rights on a bucket (or on none: bucket creation),
+    /// object writes judged for keys under `prefix`.
+    MyAccess {
+        bucket: Option<String>,
+        prefix: String,
+    },
     ListUsers,
     GetUser(String),
     PutUser(String),
@@ -90,9 +97,10 @@ impl AdminRoute {
     /// The policy action the caller needs. `body` decides enable vs disable.
     fn action(&self, body: &Bytes) -> &'static str {
         match self {
-            AdminRoute::Info => "admin:ServerInfo",
+            // A read about the server, like `info`.
+            AdminRoute::Info | AdminRoute::Lifecycle => "admin:ServerInfo",
             // Checked by `authorize`: only about the caller itself.
-            AdminRoute::MyAccess(_) => "",
+            AdminRoute::MyAccess { .. } => "",
             AdminRoute::ListUsers => "admin:ListUsers",
             AdminRoute::GetUser(_) => "admin:GetUser",
             AdminRoute::PutUser(_) => "admin:CreateUser",
@@ -343,11 +351,14 @@ impl From<&crate::handlers::audit::AuditSink> for AuditView {
 }
 
 /// What the admin API reports about the running server beyond the store:
-/// when it started (uptime) and where its audit log goes.
+/// when it started (uptime), where its audit log goes and what the
+/// lifecycle scanner last saw.
 #[derive(Debug, Clone)]
 pub struct Runtime {
     pub started: Instant,
     pub audit: Option<AuditView>,
+    /// The running lifecycle scanner (`None`: no scanner in this process).
+    pub lifecycle: Option<LifecycleSource>,
 }
 
 impl From<Instant> for Runtime {
@@ -355,6 +366,126 @@ impl From<Instant> for Runtime {
         Runtime {
             started,
             audit: None,
+            lifecycle: None,
+        }
+    }
+}
+
+/// Reads the lifecycle scanner's report (set by the binary, which owns the
+/// scanner).
+#[derive(Clone)]
+pub struct LifecycleSource(pub std::sync::Arc<dyn Fn() -> lifecycle::ScannerReport + Send + Sync>);
+
+impl std::fmt::Debug for LifecycleSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LifecycleSource")
+    }
+}
+
+/// `GET lifecycle`: the scanner's last completed cycle and, per bucket and
+/// rule, the objects that fall due next (as of that cycle).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LifecycleView {
+    /// Whether this server runs a scanner at all.
+    pub running: bool,
+    /// `None` until a cycle finished since the server started.
+    pub last_cycle: Option<CycleView>,
+    pub rules: Vec<RuleForecastView>,
+}
+
+/// When a scanner cycle ran; times are RFC 3339 UTC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CycleView {
+    pub started: String,
+    pub ended: String,
+    pub duration_ms: u64,
+}
+
+/// One rule's coming expiries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleForecastView {
+    pub bucket: String,
+    pub rule_id: String,
+    /// The soonest objects due, soonest first.
+    pub soonest: Vec<ExpiryView>,
+    /// Objects falling due at each of the next 8 midnights (UTC).
+    pub per_day: Vec<DayCountView>,
+    /// Objects due after those days.
+    pub later: u64,
+    /// Every object the rule will expire.
+    pub objects: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpiryView {
+    pub key: String,
+    pub expires: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DayCountView {
+    /// The midnight (RFC 3339) by which these objects expire.
+    pub due_by: String,
+    pub objects: u64,
+}
+
+/// Whole seconds: people read these.
+fn rfc3339(at: std::time::SystemTime) -> String {
+    let at = time::OffsetDateTime::from(at);
+    at.replace_nanosecond(0)
+        .unwrap_or(at)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+impl LifecycleView {
+    fn of(source: Option<&LifecycleSource>) -> Self {
+        let Some(source) = source else {
+            return LifecycleView {
+                running: false,
+                last_cycle: None,
+                rules: Vec::new(),
+            };
+        };
+        let report = (source.0)();
+        LifecycleView {
+            running: true,
+            last_cycle: report.last_cycle.map(|cycle| CycleView {
+                started: rfc3339(cycle.started),
+                ended: rfc3339(cycle.ended),
+                duration_ms: u64::try_from(cycle.duration.as_millis()).unwrap_or(u64::MAX),
+            }),
+            rules: report
+                .rules
+                .into_iter()
+                .map(|rule| RuleForecastView {
+                    bucket: rule.bucket,
+                    rule_id: rule.rule_id,
+                    soonest: rule
+                        .soonest
+                        .into_iter()
+                        .map(|e| ExpiryView {
+                            key: e.key,
+                            expires: rfc3339(e.at),
+                        })
+                        .collect(),
+                    per_day: rule
+                        .per_day
+                        .into_iter()
+                        .map(|d| DayCountView {
+                            due_by: rfc3339(d.due_by),
+                            objects: d.objects,
+                        })
+                        .collect(),
+                    later: rule.later,
+                    objects: rule.objects,
+                })
+                .collect(),
         }
     }
 }
@@ -664,9 +795,10 @@ where
     authorize(iam, caller, &route, &body)?;
     match route {
         AdminRoute::Info => json_response(&server_info(store, runtime).await?),
-        AdminRoute::MyAccess(bucket) => {
+        AdminRoute::Lifecycle => json_response(&LifecycleView::of(runtime.lifecycle.as_ref())),
+        AdminRoute::MyAccess { bucket, prefix } => {
             let caller = caller.unwrap_or_default();
-            json_response(&my_access(iam, caller, bucket.as_deref()).await?)
+            json_response(&my_access(iam, caller, bucket.as_deref(), &prefix).await?)
         }
         AdminRoute::ListUsers => json_response(&UserList {
             users: iam.list_users().into_iter().map(UserView::from).collect(),
@@ -752,12 +884,15 @@ pub fn route(method: &Method, path: &str, query: Option<&str>) -> Result<AdminRo
     let route = match segments.as_slice() {
         ["info"] if is(&Method::GET) => AdminRoute::Info,
         ["info"] => return Err(Problem::method_not_allowed(method, "GET")),
-        ["access"] if is(&Method::GET) => AdminRoute::MyAccess(
-            params
+        ["lifecycle"] if is(&Method::GET) => AdminRoute::Lifecycle,
+        ["lifecycle"] => return Err(Problem::method_not_allowed(method, "GET")),
+        ["access"] if is(&Method::GET) => AdminRoute::MyAccess {
+            bucket: params
                 .get("bucket")
                 .filter(|b| !b.is_empty())
                 .map(str::to_string),
-        ),
+            prefix: params.get("prefix").unwrap_or("").to_string(),
+        },
         ["access"] => return Err(Problem::method_not_allowed(method, "GET")),
         ["users"] if is(&Method::GET) => AdminRoute::ListUsers,
         ["users"] => return Err(Problem::method_not_allowed(method, "GET")),
@@ -833,7 +968,7 @@ fn authorize<S: Catalog + 'static>(
             "the admin API needs a request signed by root or an admin user",
         ));
     };
-    if matches!(route, AdminRoute::MyAccess(_)) {
+    if matches!(route, AdminRoute::MyAccess { .. }) {
         // Anyone signed may learn what they themselves may do.
         return Ok(());
     }
@@ -873,9 +1008,12 @@ pub const ACCESS_ACTIONS: &[&str] = &[
 pub struct AccessView {
     pub access_key: String,
     pub bucket: Option<String>,
+    /// The prefix object actions were judged for (absent from older servers).
+    #[serde(default)]
+    pub prefix: String,
     /// Each of [`ACCESS_ACTIONS`] and whether the caller's policies and
-    /// the bucket policy allow it (object actions for any key in the
-    /// bucket, i.e. `bucket/*`).
+    /// the bucket policy allow it (object actions for keys under the
+    /// prefix, i.e. the resource `bucket/prefix*`).
     pub actions: std::collections::BTreeMap<String, bool>,
 }
 
@@ -883,7 +1021,13 @@ async fn my_access<S: Catalog + 'static>(
     iam: &Iam<S>,
     caller: &str,
     bucket: Option<&str>,
+    prefix: &str,
 ) -> Result<AccessView, Problem> {
+    // The key `prefix*` stands for "keys under the prefix": a statement on
+    // `bucket/uploads/*` (or `bucket/*`) matches it, one on `bucket/other/*`
+    // does not. A narrower statement inside the prefix is not seen here;
+    // the S3 API still judges every real key.
+    let key_pattern = format!("{prefix}*");
     let policy = match bucket {
         Some(bucket) if !iam.is_root(caller) => match iam.bucket_policy(bucket).await {
             Ok(policy) => policy,
@@ -899,7 +1043,7 @@ async fn my_access<S: Catalog + 'static>(
             let request = AccessRequest {
                 action,
                 bucket,
-                key: (object && bucket.is_some()).then_some("*"),
+                key: (object && bucket.is_some()).then_some(key_pattern.as_str()),
             };
             let allowed = iam.is_allowed(Some(caller), policy.as_deref(), &request);
             (action.to_string(), allowed)
@@ -908,6 +1052,7 @@ async fn my_access<S: Catalog + 'static>(
     Ok(AccessView {
         access_key: caller.to_string(),
         bucket: bucket.map(str::to_string),
+        prefix: prefix.to_string(),
         actions,
     })
 }
@@ -1363,7 +1508,18 @@ mod tests {
             iam.add_user(user, "a-long-enough-secret").await.unwrap();
             iam.set_policy(user, policy, true).await.unwrap();
         }
-        let access = |caller: Option<&'static str>| {
+        let uploads_only = br#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+            "Action":["s3:PutObject"],"Resource":["arn:aws:s3:::bkt1/uploads/*"]}]}"#;
+        iam.put_policy("uploads-only", PolicyDocument::parse(uploads_only).unwrap())
+            .await
+            .unwrap();
+        iam.add_user("uploader", "a-long-enough-secret")
+            .await
+            .unwrap();
+        iam.set_policy("uploader", "uploads-only", true)
+            .await
+            .unwrap();
+        let access_in = |caller: Option<&'static str>, query: &'static str| {
             let (iam, store) = (&iam, &store);
             async move {
                 let response = handle(
@@ -1372,7 +1528,7 @@ mod tests {
                     caller,
                     &Method::GET,
                     "access",
-                    Some("bucket=bkt1"),
+                    Some(query),
                     Bytes::new(),
                     Instant::now(),
                 )
@@ -1385,6 +1541,7 @@ mod tests {
                 )
             }
         };
+        let access = |caller| access_in(caller, "bucket=bkt1");
         let (status, viewer) = access(Some("viewer")).await;
         assert_eq!(status, 200, "{viewer}");
         assert_eq!(viewer["accessKey"], "viewer");
@@ -1398,6 +1555,44 @@ mod tests {
         }
         let (status, _) = access(None).await;
         assert_eq!(status, 403, "anonymous callers learn nothing");
+
+        // Object writes are judged for keys under the prefix browsed: a
+        // policy on `bkt1/uploads/*` allows the upload button there only.
+        let put = |doc: &serde_json::Value| doc["actions"]["s3:PutObject"].clone();
+        let (_, root_of_bucket) = access(Some("uploader")).await;
+        assert_eq!(put(&root_of_bucket), false, "{root_of_bucket}");
+        let (_, inside) = access_in(Some("uploader"), "bucket=bkt1&prefix=uploads%2F").await;
+        assert_eq!(put(&inside), true, "{inside}");
+        assert_eq!(inside["prefix"], "uploads/", "{inside}");
+        let (_, deeper) = access_in(Some("uploader"), "bucket=bkt1&prefix=uploads%2F2026%2F").await;
+        assert_eq!(put(&deeper), true, "{deeper}");
+        let (_, outside) = access_in(Some("uploader"), "bucket=bkt1&prefix=docs%2F").await;
+        assert_eq!(put(&outside), false, "{outside}");
+        let (_, writer_anywhere) = access_in(Some("writer"), "bucket=bkt1&prefix=docs%2F").await;
+        assert_eq!(put(&writer_anywhere), true, "{writer_anywhere}");
+    }
+
+    /// `GET lifecycle` is an admin read like `info`, and says so when the
+    /// server runs no scanner.
+    #[tokio::test]
+    async fn lifecycle_report_needs_server_info_rights() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_store(dir.path()).await;
+        let root = iam::RootCredentials {
+            access_key: "rootuser".into(),
+            secret_key: "rootpassword".into(),
+        };
+        let iam = Iam::load(store.clone(), root, None).await.unwrap();
+        iam.add_user("writer", "a-long-enough-secret")
+            .await
+            .unwrap();
+        iam.set_policy("writer", "readwrite", true).await.unwrap();
+        let (status, view) =
+            call(&iam, &store, Some("rootuser"), Method::GET, "lifecycle", "").await;
+        assert_eq!(status, 200, "{view}");
+        assert_eq!(view["running"], false);
+        let (status, _) = call(&iam, &store, Some("writer"), Method::GET, "lifecycle", "").await;
+        assert_eq!(status, 403, "admin:ServerInfo is needed, as for info");
     }
 
     #[tokio::test]

@@ -131,6 +131,9 @@ pub struct AppState<S> {
     pub metrics: Arc<Metrics>,
     /// Extra samples for the metrics endpoint (set by the binary).
     pub sample_source: Option<SampleSource>,
+    /// The lifecycle scanner's report for `GET admin/v1/lifecycle` (set by
+    /// the binary, which runs the scanner).
+    pub lifecycle_source: Option<crate::admin::LifecycleSource>,
     /// When the server started (uptime in `admin info` and metrics).
     pub started: Instant,
     /// `x-amz-id-2` / `<HostId>`: identifies this server process.
@@ -152,6 +155,7 @@ impl<S: Catalog + 'static> AppState<S> {
             signing_keys: auth::SigningKeyCache::default(),
             metrics: Arc::new(Metrics::default()),
             sample_source: None,
+            lifecycle_source: None,
             started: Instant::now(),
             host_id: hex::encode(seed),
             request_counter: AtomicU64::new(0),
@@ -162,6 +166,12 @@ impl<S: Catalog + 'static> AppState<S> {
     /// Adds a source of extra metric samples (e.g. lifecycle scanner counters).
     pub fn with_sample_source(mut self, source: SampleSource) -> Self {
         self.sample_source = Some(source);
+        self
+    }
+
+    /// Adds the lifecycle scanner's report to the admin API.
+    pub fn with_lifecycle_source(mut self, source: crate::admin::LifecycleSource) -> Self {
+        self.lifecycle_source = Some(source);
         self
     }
 }
@@ -269,6 +279,7 @@ where
                     .audit
                     .as_deref()
                     .map(crate::admin::AuditView::from),
+                lifecycle: state.lifecycle_source.clone(),
             },
         )
         .await)
@@ -429,7 +440,8 @@ fn admin_operation(parts: &http::request::Parts) -> &'static str {
         .unwrap_or_default();
     match crate::admin::route(&parts.method, path, parts.uri.query()) {
         Ok(Info) => "AdminInfo",
-        Ok(MyAccess(_)) => "AdminMyAccess",
+        Ok(MyAccess { .. }) => "AdminMyAccess",
+        Ok(Lifecycle) => "AdminLifecycle",
         Ok(ListUsers | GetUser(_)) => "AdminGetUsers",
         Ok(PutUser(_) | DeleteUser(_) | SetUserStatus(_)) => "AdminChangeUser",
         Ok(AttachPolicy { .. } | DetachPolicy { .. }) => "AdminAttachPolicy",
