@@ -223,3 +223,63 @@ async fn a_drive_hung_mid_stream_costs_a_get_the_deadline_not_its_bytes() {
     assert!(got == data, "the GET returned other bytes after the hang");
     store.shutdown().await;
 }
+
+/// A file a hung create makes after its caller gave up is staging nobody
+/// owns; the drive's tmp area is emptied when the drive comes back, not
+/// left until the next start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn staging_a_hung_drive_made_late_is_cleared_when_it_returns() {
+    let fixture = TestDrives::with_sizes(4, SMALL_BLOCKS);
+    let (store, faults) = open_with_faults(&fixture).await;
+    store.create_bucket("bkt").await.unwrap();
+    faults[2].inject(Op::Create, Fault::Hang);
+    let data = pattern(100_000, 7);
+    let started = Instant::now();
+    put(&store, "late", &data).await.unwrap();
+    assert!(started.elapsed() <= DEADLINE + SLACK + SLACK);
+    faults[2].release();
+
+    let tmp_area = fixture.drives[2].join(crate::layout::TMP_DIR);
+    let until = Instant::now() + PATIENCE;
+    loop {
+        let mut left = Vec::new();
+        for entry in walkdir(&tmp_area) {
+            left.push(entry);
+        }
+        let back = store
+            .drive_status()
+            .await
+            .iter()
+            .any(|d| d.index == 2 && d.online);
+        if back && left.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "drive 2 back: {back}; staging left on it: {left:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(read_all(&store, "bkt", "late", None).await.unwrap(), data);
+    store.shutdown().await;
+}
+
+/// Every file below `dir` (none when it does not exist).
+fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
