@@ -171,6 +171,9 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     if let Some(timeout) = config::drive_timeout_from_env(&env)? {
         store_config.drive_timeout = timeout;
     }
+    if let Some(tranquility) = config::heal_tranquility_from_env(&env)? {
+        store_config.heal_tranquility = tranquility;
+    }
     let store = Arc::new(
         Store::open(store_config)
             .await

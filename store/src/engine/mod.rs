@@ -65,6 +65,10 @@ pub struct StoreConfig {
     /// How drive folders are accessed: the real file system unless a test
     /// injects faults.
     pub backend: crate::DriveBackend,
+    /// How the background heal walk paces itself: after healing an object
+    /// that took `t` it rests `heal_tranquility × t` (0 = no rest). Default
+    /// [`crate::DEFAULT_HEAL_TRANQUILITY`].
+    pub heal_tranquility: u32,
 }
 
 impl StoreConfig {
@@ -78,6 +82,7 @@ impl StoreConfig {
             write_buffer_limit: DEFAULT_WRITE_BUFFER_LIMIT,
             drive_timeout: Some(crate::DEFAULT_DRIVE_TIMEOUT),
             backend: crate::DriveBackend::default(),
+            heal_tranquility: crate::DEFAULT_HEAL_TRANQUILITY,
         }
     }
 }
@@ -216,7 +221,7 @@ impl Store {
             workers: crate::workers::Workers::new(),
         });
         inner.load_buckets().await;
-        crate::heal::start_workers(&inner);
+        crate::heal::start_workers(&inner, config.heal_tranquility);
         drive_set::start_drive_monitor(&inner);
         if any_fresh {
             inner.drives.record_fresh_drives().await;

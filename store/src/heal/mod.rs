@@ -85,9 +85,10 @@ impl HealQueue {
 }
 
 /// Starts the `heal-queue` and `heal-walk` workers.
-pub(crate) fn start_workers(engine: &Arc<Engine>) {
+/// The walk rests `walk_tranquility` times as long as each object took.
+pub(crate) fn start_workers(engine: &Arc<Engine>, walk_tranquility: u32) {
     start_queue_worker(engine);
-    start_walk_worker(engine);
+    start_walk_worker(engine, Tranquility(walk_tranquility));
 }
 
 /// Drains the heal queue: each object [`HEAL_DELAY`] after it was queued.
@@ -131,21 +132,18 @@ fn start_queue_worker(engine: &Arc<Engine>) {
     );
 }
 
-/// How the background walk rests between objects.
-const WALK_TRANQUILITY: Tranquility = Tranquility(1);
-
 /// Runs the heal walk over everything whenever one is requested (fresh
 /// drives and markers at start-up, a drive that came back). A request
 /// while a walk runs makes it run once more when it ends, so a drive that
 /// keeps dropping out and coming back does not pile up walks.
-fn start_walk_worker(engine: &Arc<Engine>) {
+fn start_walk_worker(engine: &Arc<Engine>, tranquility: Tranquility) {
     let weak: Weak<Engine> = Arc::downgrade(engine);
     let (pending, wake) = (engine.heal.pending.clone(), engine.heal.wake.clone());
     engine.workers.spawn(
         "heal-walk",
         format!(
             "after each object rests {}x as long as it took",
-            WALK_TRANQUILITY.0
+            tranquility.0
         ),
         move |mut ctx| async move {
             loop {
@@ -171,7 +169,7 @@ fn start_walk_worker(engine: &Arc<Engine>) {
                     .await;
                 if rested {
                     ctx.set(WorkerState::Active);
-                    let mut pacer = Pacer::Tranquil(WALK_TRANQUILITY, &mut ctx);
+                    let mut pacer = Pacer::Tranquil(tranquility, &mut ctx);
                     match walk(&weak, &Scope::Everything, &mut pacer).await {
                         Ok(total) => tracing::info!(?total, "background heal finished"),
                         Err(err) => tracing::warn!("background heal stopped: {err}"),
