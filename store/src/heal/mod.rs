@@ -85,19 +85,25 @@ impl HealQueue {
 }
 
 /// Starts the `heal-queue` and `heal-walk` workers.
-/// The walk rests `walk_tranquility` times as long as each object took.
-pub(crate) fn start_workers(engine: &Arc<Engine>, walk_tranquility: u32) {
-    start_queue_worker(engine);
-    start_walk_worker(engine, Tranquility(walk_tranquility));
+/// Both rest `tranquility` times as long as each object took.
+pub(crate) fn start_workers(engine: &Arc<Engine>, tranquility: u32) {
+    start_queue_worker(engine, Tranquility(tranquility));
+    start_walk_worker(engine, Tranquility(tranquility));
 }
 
-/// Drains the heal queue: each object [`HEAL_DELAY`] after it was queued.
-fn start_queue_worker(engine: &Arc<Engine>) {
+/// Drains the heal queue: each object [`HEAL_DELAY`] after it was queued,
+/// resting after each as the walk does (during a drive's refill, reads
+/// queue nearly every object they touch, so an unpaced queue would undo the
+/// walk's pacing).
+fn start_queue_worker(engine: &Arc<Engine>, tranquility: Tranquility) {
     let weak: Weak<Engine> = Arc::downgrade(engine);
     let queue = engine.heal_queue.clone();
     engine.workers.spawn(
         "heal-queue",
-        format!("heals each queued object {HEAL_DELAY:?} after it was queued"),
+        format!(
+            "heals each queued object {HEAL_DELAY:?} after it was queued, then rests {}x as long as it took",
+            tranquility.0
+        ),
         move |mut ctx| async move {
             loop {
                 let Some(Queued { bucket, key, at }) = queue.pop() else {
@@ -120,12 +126,17 @@ fn start_queue_worker(engine: &Arc<Engine>) {
                 let Some(engine) = weak.upgrade() else { return };
                 ctx.set(WorkerState::Active);
                 queue.done(&bucket, &key);
+                let started = Instant::now();
                 match engine.heal_object_data(&bucket, &key).await {
                     Ok(healed) if healed.report.objects_healed > 0 => {
                         tracing::info!(%bucket, %key, "healed object")
                     }
                     Ok(_) => {}
                     Err(err) => tracing::warn!(%bucket, %key, "heal failed: {err}"),
+                }
+                drop(engine);
+                if !ctx.rest(tranquility.rest_after(started.elapsed())).await {
+                    return;
                 }
             }
         },
