@@ -47,6 +47,16 @@ pub fn default_binary() -> PathBuf {
 impl MinnowServer {
     /// Starts `binary server --address 127.0.0.1:0 <dir>/d1..d4`.
     pub fn start(binary: &Path, dir: &Path) -> Result<Self, ServerError> {
+        Self::start_with_env(binary, dir, &[])
+    }
+
+    /// Like [`MinnowServer::start`], with extra environment variables (a
+    /// restart on the same `dir` reuses its drives).
+    pub fn start_with_env(
+        binary: &Path,
+        dir: &Path,
+        env: &[(&str, String)],
+    ) -> Result<Self, ServerError> {
         if !binary.exists() {
             return Err(ServerError::Missing(binary.to_path_buf()));
         }
@@ -64,9 +74,15 @@ impl MinnowServer {
             .env("MINIO_ROOT_PASSWORD", ROOT_PASSWORD)
             .env_remove("MINNOW_ROOT_USER")
             .env_remove("MINNOW_ROOT_PASSWORD")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&stderr_log)?)
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&stderr_log)?,
+            )
             .spawn()?;
         let stdout = child.stdout.take().expect("stdout is piped");
         let (tx, rx) = mpsc::channel();

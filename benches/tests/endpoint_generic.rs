@@ -123,3 +123,46 @@ fn matrix_smoke_cell_runs_against_the_debug_server() {
     // The PUT cell is compared with the raw-disk baseline of the same sitting.
     assert_eq!(rows[0]["baseline"]["target"], "raw-disk", "{v:#}");
 }
+
+/// `minnow-bench heal-pacing` (the heal-pacing figure in BENCHMARKS.md) in
+/// miniature: a few hundred objects, a wiped drive, the background heal
+/// after the restart. The bench must see the heal finish, and the wiped
+/// drive must hold every object again, with GETs answered before and during.
+#[test]
+fn heal_pacing_smoke_run_sees_a_wiped_drive_refilled() {
+    let Some(bin) = minnow_binary() else {
+        eprintln!(
+            "note: target/debug/minnow not built; skipping (cargo build -p minnow --bin minnow)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("heal-pacing.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_minnow-bench"))
+        .args(["heal-pacing", "--objects", "150", "--large-objects", "2"])
+        .args(["--large-size", "256KiB", "--rate", "40", "-c", "2"])
+        .args(["--idle-secs", "1", "--heal-timeout", "120"])
+        .arg("--server-bin")
+        .arg(&bin)
+        .arg("--work-dir")
+        .arg(dir.path())
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .expect("minnow-bench runs");
+    assert!(
+        out.status.success(),
+        "minnow-bench heal-pacing failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&json).expect("results written");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("results are JSON");
+    assert_eq!(v["heal_finished"], true, "{v:#}");
+    assert_eq!(v["objects"], 152, "{v:#}");
+    assert_eq!(v["wiped_drive_objects"], 152, "{v:#}");
+    assert!(v["idle"]["ok"].as_u64().unwrap() > 0, "{v:#}");
+    assert_eq!(v["idle"]["errors"], 0, "{v:#}");
+    assert!(v["during_heal"]["ok"].as_u64().is_some(), "{v:#}");
+    assert!(v["server_peak_rss_bytes"].as_u64().unwrap() > 0, "{v:#}");
+}

@@ -325,6 +325,23 @@ pub(crate) fn write_buffer_limit_from_env(
     }
 }
 
+/// `MINNOW_HEAL_TRANQUILITY=N`: after each object the background heal walk
+/// rests N times as long as the object took (0 = no rest, the fastest heal
+/// at the most cost to foreground requests).
+pub(crate) fn heal_tranquility_from_env(
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Option<u32>> {
+    let Some(value) = env("MINNOW_HEAL_TRANQUILITY") else {
+        return Ok(None);
+    };
+    match value.trim().parse::<u32>() {
+        Ok(n) if n <= 100 => Ok(Some(n)),
+        _ => Err(anyhow!(
+            "MINNOW_HEAL_TRANQUILITY={value:?}: expected a whole number from 0 to 100"
+        )),
+    }
+}
+
 /// `MINIO_DRIVE_MAX_TIMEOUT` (or `MINNOW_DRIVE_MAX_TIMEOUT`): how long a
 /// drive operation may take before the drive is taken offline for it, as a
 /// Go-style duration (`30s`, `2m`, `500ms`) or plain seconds. `0` disables
@@ -822,6 +839,19 @@ mod tests {
         for bad in ["", "soon", "-1s", "3d", "1e9"] {
             let env = env_of(&[("MINIO_DRIVE_MAX_TIMEOUT", bad)]);
             assert!(drive_timeout_from_env(&env).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn heal_tranquility_comes_from_env() {
+        assert_eq!(heal_tranquility_from_env(&env_of(&[])).unwrap(), None);
+        let env = env_of(&[("MINNOW_HEAL_TRANQUILITY", "3")]);
+        assert_eq!(heal_tranquility_from_env(&env).unwrap(), Some(3));
+        let env = env_of(&[("MINNOW_HEAL_TRANQUILITY", "0")]);
+        assert_eq!(heal_tranquility_from_env(&env).unwrap(), Some(0));
+        for bad in ["-1", "101", "fast", ""] {
+            let env = env_of(&[("MINNOW_HEAL_TRANQUILITY", bad)]);
+            assert!(heal_tranquility_from_env(&env).is_err(), "{bad}");
         }
     }
 

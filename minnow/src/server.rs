@@ -186,6 +186,9 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     if env("MINNOW_FAULT_PLAN").is_some() {
         tracing::warn!("MINNOW_FAULT_PLAN is ignored: this build has no fault injection");
     }
+    if let Some(tranquility) = config::heal_tranquility_from_env(&env)? {
+        store_config.heal_tranquility = tranquility;
+    }
     let store = Arc::new(
         Store::open(store_config)
             .await

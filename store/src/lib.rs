@@ -58,6 +58,7 @@ pub use drive::{
 };
 use engine::Engine;
 pub use engine::{default_parity, Store, StoreConfig};
+pub use workers::DEFAULT_HEAL_TRANQUILITY;
 
 impl ObjectStore for Store {
     async fn put_object(

@@ -68,6 +68,10 @@ impl WorkerCtx {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Tranquility(pub u32);
 
+/// The background heal walk's tranquility unless configured
+/// ([`crate::StoreConfig::heal_tranquility`]).
+pub const DEFAULT_HEAL_TRANQUILITY: u32 = 1;
+
 impl Tranquility {
     pub fn rest_after(self, worked: Duration) -> Duration {
         worked * self.0

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
+use minnow_benches::healpace::{run_heal_pacing as run_heal_pacing_bench, HealPaceConfig};
 use minnow_benches::load::{self, LoadSpec, Mode, Observe, Target};
 use minnow_benches::matrix::{self, MatrixConfig};
 use minnow_benches::nginx::{self, Nginx};
@@ -44,6 +45,9 @@ enum Command {
     Matrix(MatrixArgs),
     /// The store engine in-process vs the same bytes written straight to disk.
     Engine(EngineArgs),
+    /// A full background heal of wiped drives: GET latency idle vs during
+    /// the heal, the heal's duration, objects/s and the server's peak RSS.
+    HealPacing(HealPacingArgs),
     /// Only the baseline of a mode (raw disk for put/mixed, nginx for get),
     /// no S3 server needed: checks the client and the baselines themselves.
     Baseline(BaselineArgs),
@@ -140,6 +144,45 @@ struct MatrixArgs {
 }
 
 #[derive(Args)]
+struct HealPacingArgs {
+    /// Small objects (the GETs read these).
+    #[arg(long, default_value_t = 20_000)]
+    objects: usize,
+    #[arg(long, default_value = "4KiB")]
+    size: String,
+    /// Large objects beside them, to give the heal bytes to move.
+    #[arg(long, default_value_t = 200)]
+    large_objects: usize,
+    #[arg(long, default_value = "1MiB")]
+    large_size: String,
+    /// Foreground GETs per second (0: the heal alone).
+    #[arg(long, default_value_t = 200.0)]
+    rate: f64,
+    #[arg(long, short = 'c', default_value_t = 4)]
+    concurrency: usize,
+    /// Seconds of the idle measurements (before and after the heal).
+    #[arg(long, default_value_t = 20.0)]
+    idle_secs: f64,
+    /// Drive folders wiped (1, or 2 = the parity of four drives).
+    #[arg(long, default_value_t = 1)]
+    wipe: usize,
+    /// MINNOW_HEAL_TRANQUILITY for the server (default: the server's).
+    #[arg(long)]
+    tranquility: Option<u32>,
+    /// Seconds to wait for the heal before giving up.
+    #[arg(long, default_value_t = 3600.0)]
+    heal_timeout: f64,
+    /// Server binary (default: `minnow` next to this executable).
+    #[arg(long)]
+    server_bin: Option<PathBuf>,
+    /// Parent folder for the temporary drives (default: the system temp dir).
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+    #[arg(long, default_value = "target/minnow-bench/heal-pacing.json")]
+    json: PathBuf,
+}
+
+#[derive(Args)]
 struct EngineArgs {
     #[arg(long, short = 'c', default_value_t = 8)]
     concurrency: usize,
@@ -165,6 +208,7 @@ fn main() -> anyhow::Result<()> {
             Command::Multipart(a) => run_mode(Mode::Multipart, a).await,
             Command::Matrix(a) => run_matrix(a).await,
             Command::Engine(a) => run_engine(a).await,
+            Command::HealPacing(a) => run_heal_pacing(a).await,
             Command::Baseline(a) => run_baseline_only(a).await,
         }
     })
@@ -390,6 +434,33 @@ async fn run_matrix(a: MatrixArgs) -> anyhow::Result<()> {
         work_dir: a.work_dir.unwrap_or_else(std::env::temp_dir),
     };
     matrix::run_matrix(&cfg).await.context("benchmark matrix")?;
+    Ok(())
+}
+
+async fn run_heal_pacing(a: HealPacingArgs) -> anyhow::Result<()> {
+    let cfg = HealPaceConfig {
+        server_bin: a
+            .server_bin
+            .unwrap_or_else(minnow_benches::server::default_binary),
+        work_dir: a.work_dir.unwrap_or_else(std::env::temp_dir),
+        small_objects: a.objects,
+        small_size: parse_size(&a.size).map_err(anyhow::Error::msg)?,
+        large_objects: a.large_objects,
+        large_size: parse_size(&a.large_size).map_err(anyhow::Error::msg)?,
+        rate: a.rate,
+        concurrency: a.concurrency.max(1),
+        idle: Duration::from_secs_f64(a.idle_secs),
+        wipe: a.wipe,
+        tranquility: a.tranquility,
+        heal_timeout: Duration::from_secs_f64(a.heal_timeout),
+        json: a.json,
+    };
+    let result = run_heal_pacing_bench(&cfg).await.context("heal pacing")?;
+    anyhow::ensure!(
+        result.heal_finished,
+        "the heal did not finish within {:?}",
+        cfg.heal_timeout
+    );
     Ok(())
 }
 

@@ -71,6 +71,10 @@ pub struct StoreConfig {
     /// Off by default so that tests which reopen drives see only the heals
     /// they ask for; the server turns it on.
     pub heal_after_unclean_stop: bool,
+    /// How the background heal walk paces itself: after healing an object
+    /// that took `t` it rests `heal_tranquility × t` (0 = no rest). Default
+    /// [`crate::DEFAULT_HEAL_TRANQUILITY`].
+    pub heal_tranquility: u32,
 }
 
 impl StoreConfig {
@@ -85,6 +89,7 @@ impl StoreConfig {
             drive_timeout: Some(crate::DEFAULT_DRIVE_TIMEOUT),
             backend: crate::DriveBackend::default(),
             heal_after_unclean_stop: false,
+            heal_tranquility: crate::DEFAULT_HEAL_TRANQUILITY,
         }
     }
 }
@@ -234,7 +239,7 @@ impl Store {
             workers: crate::workers::Workers::new(),
         });
         inner.load_buckets().await;
-        crate::heal::start_workers(&inner);
+        crate::heal::start_workers(&inner, config.heal_tranquility);
         drive_set::start_drive_monitor(&inner);
         if any_fresh {
             inner.drives.record_fresh_drives().await;

@@ -88,18 +88,25 @@ impl HealQueue {
 }
 
 /// Starts the `heal-queue` and `heal-walk` workers.
-pub(crate) fn start_workers(engine: &Arc<Engine>) {
-    start_queue_worker(engine);
-    start_walk_worker(engine);
+/// Both rest `tranquility` times as long as each object took.
+pub(crate) fn start_workers(engine: &Arc<Engine>, tranquility: u32) {
+    start_queue_worker(engine, Tranquility(tranquility));
+    start_walk_worker(engine, Tranquility(tranquility));
 }
 
-/// Drains the heal queue: each object [`HEAL_DELAY`] after it was queued.
-fn start_queue_worker(engine: &Arc<Engine>) {
+/// Drains the heal queue: each object [`HEAL_DELAY`] after it was queued,
+/// resting after each as the walk does (during a drive's refill, reads
+/// queue nearly every object they touch, so an unpaced queue would undo the
+/// walk's pacing).
+fn start_queue_worker(engine: &Arc<Engine>, tranquility: Tranquility) {
     let weak: Weak<Engine> = Arc::downgrade(engine);
     let queue = engine.heal_queue.clone();
     engine.workers.spawn(
         "heal-queue",
-        format!("heals each queued object {HEAL_DELAY:?} after it was queued"),
+        format!(
+            "heals each queued object {HEAL_DELAY:?} after it was queued, then rests {}x as long as it took",
+            tranquility.0
+        ),
         move |mut ctx| async move {
             loop {
                 let Some(Queued { bucket, key, at }) = queue.pop() else {
@@ -122,6 +129,7 @@ fn start_queue_worker(engine: &Arc<Engine>) {
                 let Some(engine) = weak.upgrade() else { return };
                 ctx.set(WorkerState::Active);
                 queue.done(&bucket, &key);
+                let started = Instant::now();
                 match engine.heal_object_data(&bucket, &key).await {
                     Ok(healed) if healed.report.objects_healed > 0 => {
                         tracing::info!(%bucket, %key, "healed object")
@@ -129,26 +137,27 @@ fn start_queue_worker(engine: &Arc<Engine>) {
                     Ok(_) => {}
                     Err(err) => tracing::warn!(%bucket, %key, "heal failed: {err}"),
                 }
+                drop(engine);
+                if !ctx.rest(tranquility.rest_after(started.elapsed())).await {
+                    return;
+                }
             }
         },
     );
 }
 
-/// How the background walk rests between objects.
-const WALK_TRANQUILITY: Tranquility = Tranquility(1);
-
 /// Runs the heal walk over everything whenever one is requested (fresh
 /// drives and markers at start-up, a drive that came back). A request
 /// while a walk runs makes it run once more when it ends, so a drive that
 /// keeps dropping out and coming back does not pile up walks.
-fn start_walk_worker(engine: &Arc<Engine>) {
+fn start_walk_worker(engine: &Arc<Engine>, tranquility: Tranquility) {
     let weak: Weak<Engine> = Arc::downgrade(engine);
     let (pending, wake) = (engine.heal.pending.clone(), engine.heal.wake.clone());
     engine.workers.spawn(
         "heal-walk",
         format!(
             "after each object rests {}x as long as it took",
-            WALK_TRANQUILITY.0
+            tranquility.0
         ),
         move |mut ctx| async move {
             loop {
@@ -174,7 +183,7 @@ fn start_walk_worker(engine: &Arc<Engine>) {
                     .await;
                 if rested {
                     ctx.set(WorkerState::Active);
-                    let mut pacer = Pacer::Tranquil(WALK_TRANQUILITY, &mut ctx);
+                    let mut pacer = Pacer::Tranquil(tranquility, &mut ctx);
                     match walk(&weak, &Scope::Everything, &mut pacer).await {
                         Ok(total) => tracing::info!(?total, "background heal finished"),
                         Err(err) => tracing::warn!("background heal stopped: {err}"),

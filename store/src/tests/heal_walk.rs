@@ -279,3 +279,24 @@ async fn shutdown_sees_every_worker_finish_within_five_seconds() {
         "{workers:?}"
     );
 }
+
+/// The heal pacing knob (`StoreConfig::heal_tranquility`, the server's
+/// `MINNOW_HEAL_TRANQUILITY`) reaches both heal workers, so the pacing the
+/// heal-pacing bench measured is the one that runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_heal_workers_rest_as_configured() {
+    let fixture = TestDrives::new(4);
+    let mut config = fixture.config();
+    config.heal_tranquility = 3;
+    let store = fixture.open_with(config).await;
+    let workers = store.workers();
+    for name in ["heal-queue", "heal-walk"] {
+        let worker = workers.iter().find(|w| w.name == name).expect(name);
+        assert!(
+            worker.pacing.contains("rests 3x as long as it took"),
+            "{name}: {}",
+            worker.pacing
+        );
+    }
+    store.shutdown().await;
+}

@@ -1,0 +1,485 @@
+//! `minnow-bench heal-pacing`: what a full background heal costs foreground
+//! reads, and how long it takes. Starts a release `minnow` on four fresh
+//! folders, fills it, measures GETs at a fixed rate while idle, then stops
+//! it, wipes drive folders, restarts it (the fresh-drive heal starts by
+//! itself, paced by the `heal-walk` worker) and measures the same GETs until
+//! `/minio/health/cluster` stops saying `x-minio-healing`. Prints idle vs
+//! during-heal latency, the heal's duration, objects/s and the server's peak RSS.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use http::Method;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+
+use crate::load::{self, PoolObject, Target};
+use crate::payload::{Payload, PayloadBody};
+use crate::procstat::{self, RssSampler};
+use crate::s3client::{S3Config, S3Conn};
+use crate::server::{MinnowServer, ROOT_PASSWORD, ROOT_USER};
+use crate::sizes::format_size;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct HealPaceConfig {
+    pub server_bin: PathBuf,
+    /// Parent of the temporary drive folders.
+    pub work_dir: PathBuf,
+    pub small_objects: usize,
+    pub small_size: u64,
+    pub large_objects: usize,
+    pub large_size: u64,
+    /// Foreground GETs per second (0: no foreground load, the heal alone).
+    pub rate: f64,
+    /// Connections the GETs are spread over.
+    pub concurrency: usize,
+    /// How long the idle measurement (before and after the heal) lasts.
+    pub idle: Duration,
+    /// Drive folders wiped before the restart (1 or up to parity, 2).
+    pub wipe: usize,
+    /// `MINNOW_HEAL_TRANQUILITY` for the server (None: its default).
+    pub tranquility: Option<u32>,
+    /// Give up waiting for the heal after this long.
+    pub heal_timeout: Duration,
+    pub json: PathBuf,
+}
+
+/// GET latency over one phase.
+#[derive(Debug, Clone, Serialize)]
+pub struct Phase {
+    pub name: String,
+    pub secs: f64,
+    pub ok: u64,
+    pub errors: u64,
+    /// Requests started later than their slot because earlier ones were slow.
+    pub late: u64,
+    pub ops_per_s: f64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+/// The whole run, as written to the JSON file.
+#[derive(Debug, Clone, Serialize)]
+pub struct HealPaceResult {
+    pub objects: usize,
+    pub bytes: u64,
+    pub small: String,
+    pub large: String,
+    pub wiped_drives: usize,
+    pub tranquility: Option<u32>,
+    pub rate: f64,
+    pub concurrency: usize,
+    pub populate_secs: f64,
+    pub idle: Phase,
+    pub during_heal: Option<Phase>,
+    pub after_heal: Option<Phase>,
+    /// From the restarted server's API line to the health check no longer
+    /// reporting a heal.
+    pub heal_secs: f64,
+    pub heal_objects_per_s: f64,
+    pub heal_mib_per_s: f64,
+    pub heal_finished: bool,
+    /// `obj.meta` files on the first wiped drive afterwards (each object has one).
+    pub wiped_drive_objects: u64,
+    pub server_peak_rss_bytes: u64,
+    /// VmHWM of the restarted server at the end (its start-up included).
+    pub server_hwm_bytes: Option<u64>,
+    pub p99_ratio: Option<f64>,
+    pub load_average_start: Option<f64>,
+    pub load_average_end: Option<f64>,
+    /// The server's own "background heal finished" log line.
+    pub heal_log: Option<String>,
+}
+
+const BUCKET: &str = "heal-pacing";
+
+/// Runs the benchmark, printing as it goes; writes `cfg.json`.
+pub async fn run_heal_pacing(cfg: &HealPaceConfig) -> anyhow::Result<HealPaceResult> {
+    anyhow::ensure!(
+        (1..=2).contains(&cfg.wipe),
+        "--wipe must be 1 or 2 (the parity of four drives)"
+    );
+    std::fs::create_dir_all(&cfg.work_dir)?;
+    let dir = tempfile::Builder::new()
+        .prefix("minnow-heal-pacing")
+        .tempdir_in(&cfg.work_dir)?;
+    let env: Vec<(&str, String)> = cfg
+        .tranquility
+        .map(|t| vec![("MINNOW_HEAL_TRANQUILITY", t.to_string())])
+        .unwrap_or_default();
+    let load_average_start = procstat::load_average();
+
+    let mut pool: Vec<PoolObject> = (0..cfg.small_objects)
+        .map(|i| (format!("small/{i:07}"), cfg.small_size))
+        .collect();
+    pool.extend((0..cfg.large_objects).map(|i| (format!("large/{i:05}"), cfg.large_size)));
+    let bytes: u64 = pool.iter().map(|(_, s)| s).sum();
+    // Foreground GETs read the small objects (a latency-bound request);
+    // the large ones are there to give the heal bytes to move.
+    let get_keys: Arc<Vec<String>> = Arc::new(
+        pool.iter()
+            .filter(|(_, s)| *s == cfg.small_size)
+            .map(|(k, _)| k.clone())
+            .collect(),
+    );
+    let payload = Payload::new(cfg.small_size.max(cfg.large_size));
+
+    let server = MinnowServer::start_with_env(&cfg.server_bin, dir.path(), &env)?;
+    println!(
+        "heal-pacing: {} objects ({} x {} + {} x {}), {} in all; server {}",
+        pool.len(),
+        cfg.small_objects,
+        format_size(cfg.small_size),
+        cfg.large_objects,
+        format_size(cfg.large_size),
+        format_size(bytes),
+        server.endpoint
+    );
+    let s3 = s3_config(&server.endpoint)?;
+    let started = Instant::now();
+    load::prepare(&Target::S3(s3.clone()), BUCKET, &pool, 16, &payload)
+        .await
+        .map_err(|e| anyhow::anyhow!("uploading {} objects: {e}", pool.len()))?;
+    let populate_secs = started.elapsed().as_secs_f64();
+    println!(
+        "populated in {populate_secs:.1} s ({:.0} objects/s)",
+        pool.len() as f64 / populate_secs
+    );
+
+    let idle = if cfg.rate > 0.0 {
+        let stop = Arc::new(AtomicBool::new(false));
+        let timer = {
+            let (stop, idle) = (stop.clone(), cfg.idle);
+            tokio::spawn(async move {
+                tokio::time::sleep(idle).await;
+                stop.store(true, Ordering::Relaxed);
+            })
+        };
+        let phase = get_load(
+            "idle",
+            s3.clone(),
+            get_keys.clone(),
+            (cfg.rate, cfg.concurrency),
+            stop,
+        )
+        .await;
+        let _ = timer.await;
+        print_phase(&phase);
+        phase
+    } else {
+        empty_phase("idle")
+    };
+
+    // Stop, wipe, restart: the restarted store finds fresh drives and heals
+    // them in the background, paced.
+    let drives = server.drives.clone();
+    drop(server);
+    for d in drives.iter().rev().take(cfg.wipe) {
+        std::fs::remove_dir_all(d)?;
+        std::fs::create_dir_all(d)?;
+    }
+    println!(
+        "wiped {}; restarting",
+        drives
+            .iter()
+            .rev()
+            .take(cfg.wipe)
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let server = MinnowServer::start_with_env(&cfg.server_bin, dir.path(), &env)?;
+    let heal_started = Instant::now();
+    let rss = RssSampler::start(server.pid());
+    let s3 = s3_config(&server.endpoint)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let during = (cfg.rate > 0.0).then(|| {
+        tokio::spawn(get_load(
+            "during heal",
+            s3.clone(),
+            get_keys.clone(),
+            (cfg.rate, cfg.concurrency),
+            stop.clone(),
+        ))
+    });
+    let heal_finished = wait_for_heal(&s3, cfg.heal_timeout, heal_started).await;
+    let heal_secs = heal_started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let during = match during {
+        Some(task) => Some(task.await?),
+        None => None,
+    };
+    let server_peak_rss_bytes = rss.finish();
+    if let Some(p) = &during {
+        print_phase(p);
+    }
+    println!(
+        "heal {} in {heal_secs:.1} s: {:.0} objects/s, {:.1} MiB/s; server peak RSS {}",
+        if heal_finished {
+            "finished"
+        } else {
+            "NOT finished"
+        },
+        pool.len() as f64 / heal_secs,
+        bytes as f64 / (1 << 20) as f64 / heal_secs,
+        format_size(server_peak_rss_bytes)
+    );
+
+    let after = if cfg.rate > 0.0 && heal_finished {
+        let stop = Arc::new(AtomicBool::new(false));
+        let timer = {
+            let (stop, idle) = (stop.clone(), cfg.idle);
+            tokio::spawn(async move {
+                tokio::time::sleep(idle).await;
+                stop.store(true, Ordering::Relaxed);
+            })
+        };
+        let phase = get_load(
+            "after heal",
+            s3.clone(),
+            get_keys.clone(),
+            (cfg.rate, cfg.concurrency),
+            stop,
+        )
+        .await;
+        let _ = timer.await;
+        print_phase(&phase);
+        Some(phase)
+    } else {
+        None
+    };
+    let server_hwm_bytes = procstat::status_bytes(server.pid(), "VmHWM");
+    let wiped = drives[drives.len() - 1].clone();
+    let wiped_drive_objects = count_named(&wiped.join(BUCKET), "obj.meta");
+    println!(
+        "wiped drive {} holds {wiped_drive_objects} obj.meta of {} objects",
+        wiped.display(),
+        pool.len()
+    );
+    let log = server.stderr_log().to_path_buf();
+    drop(server);
+    let heal_log = last_line_with(&log, "background heal finished");
+    if let Some(line) = &heal_log {
+        println!("server: {line}");
+    }
+    let p99_ratio = during
+        .as_ref()
+        .filter(|_| idle.p99_ms > 0.0)
+        .map(|d| d.p99_ms / idle.p99_ms);
+    if let Some(r) = p99_ratio {
+        println!(
+            "GET p99 during heal / idle: {r:.2}x ({:.2} ms / {:.2} ms)",
+            during.as_ref().map(|d| d.p99_ms).unwrap_or(0.0),
+            idle.p99_ms
+        );
+    }
+    let result = HealPaceResult {
+        objects: pool.len(),
+        bytes,
+        small: format_size(cfg.small_size),
+        large: format_size(cfg.large_size),
+        wiped_drives: cfg.wipe,
+        tranquility: cfg.tranquility,
+        rate: cfg.rate,
+        concurrency: cfg.concurrency,
+        populate_secs,
+        idle,
+        during_heal: during,
+        after_heal: after,
+        heal_secs,
+        heal_objects_per_s: pool.len() as f64 / heal_secs,
+        heal_mib_per_s: bytes as f64 / (1 << 20) as f64 / heal_secs,
+        heal_finished,
+        wiped_drive_objects,
+        server_peak_rss_bytes,
+        server_hwm_bytes,
+        p99_ratio,
+        load_average_start,
+        load_average_end: procstat::load_average(),
+        heal_log,
+    };
+    crate::report::write_json(&cfg.json, &result)?;
+    println!("results: {}", cfg.json.display());
+    Ok(result)
+}
+
+fn s3_config(endpoint: &str) -> anyhow::Result<Arc<S3Config>> {
+    Ok(Arc::new(
+        S3Config::new(endpoint, ROOT_USER, ROOT_PASSWORD, "us-east-1")
+            .map_err(anyhow::Error::msg)?,
+    ))
+}
+
+fn empty_phase(name: &str) -> Phase {
+    Phase {
+        name: name.to_owned(),
+        secs: 0.0,
+        ok: 0,
+        errors: 0,
+        late: 0,
+        ops_per_s: 0.0,
+        p50_ms: 0.0,
+        p90_ms: 0.0,
+        p99_ms: 0.0,
+        max_ms: 0.0,
+    }
+}
+
+fn print_phase(p: &Phase) {
+    println!(
+        "GET {:<12} {:>6.1} s {:>7} ok {:>4} err {:>5} late {:>7.0} op/s  p50 {:>7.2} ms  p90 {:>7.2} ms  p99 {:>7.2} ms  max {:>8.2} ms",
+        p.name, p.secs, p.ok, p.errors, p.late, p.ops_per_s, p.p50_ms, p.p90_ms, p.p99_ms, p.max_ms
+    );
+}
+
+/// GETs of random `keys` at `rate` per second over `concurrency`
+/// connections until `stop`. Each connection has its own schedule; a
+/// request due while the previous one still runs starts when that one
+/// ends (counted as late) and its latency is measured from its due time,
+/// so a stall is not hidden by the requests it held back; one on time is
+/// measured from when it was sent (the timer's own lateness is not the
+/// server's).
+async fn get_load(
+    name: &'static str,
+    s3: Arc<S3Config>,
+    keys: Arc<Vec<String>>,
+    (rate, concurrency): (f64, usize),
+    stop: Arc<AtomicBool>,
+) -> Phase {
+    let workers = concurrency.max(1);
+    let interval = Duration::from_secs_f64(workers as f64 / rate);
+    let errors = Arc::new(AtomicU64::new(0));
+    let late = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let (s3, keys, stop, errors, late) = (
+            s3.clone(),
+            keys.clone(),
+            stop.clone(),
+            errors.clone(),
+            late.clone(),
+        );
+        // Spread the connections' slots over one interval.
+        let first = started + interval.mul_f64(w as f64 / workers as f64);
+        tasks.push(tokio::spawn(async move {
+            let mut hist =
+                Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("histogram bounds");
+            let mut conn = S3Conn::new(s3);
+            let mut rng = StdRng::seed_from_u64(0x4ea1 + w as u64);
+            let mut due = first;
+            while !stop.load(Ordering::Relaxed) {
+                let now = Instant::now();
+                let from = if due > now {
+                    tokio::time::sleep_until(due.into()).await;
+                    Instant::now()
+                } else {
+                    if now - due > Duration::from_millis(1) {
+                        late.fetch_add(1, Ordering::Relaxed);
+                    }
+                    due
+                };
+                let key = &keys[rng.gen_range(0..keys.len())];
+                match conn.get_object(BUCKET, key).await {
+                    Ok(_) => {
+                        let micros = from.elapsed().as_micros() as u64;
+                        hist.saturating_record(micros.max(1));
+                    }
+                    Err(_) => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                due += interval;
+            }
+            hist
+        }));
+    }
+    let mut hist = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("histogram bounds");
+    for t in tasks {
+        if let Ok(h) = t.await {
+            let _ = hist.add(&h);
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
+    Phase {
+        name: name.to_owned(),
+        secs,
+        ok: hist.len(),
+        errors: errors.load(Ordering::Relaxed),
+        late: late.load(Ordering::Relaxed),
+        ops_per_s: hist.len() as f64 / secs,
+        p50_ms: ms(0.50),
+        p90_ms: ms(0.90),
+        p99_ms: ms(0.99),
+        max_ms: hist.max() as f64 / 1000.0,
+    }
+}
+
+/// Polls the cluster health check until it no longer reports a heal (or
+/// `timeout`); true when the heal finished. Prints progress every 10 s.
+async fn wait_for_heal(s3: &Arc<S3Config>, timeout: Duration, started: Instant) -> bool {
+    let mut conn = S3Conn::new(s3.clone());
+    let mut next_note = started + Duration::from_secs(10);
+    while started.elapsed() < timeout {
+        if let Ok(resp) = conn
+            .send(
+                Method::GET,
+                "/minio/health/cluster",
+                &[],
+                PayloadBody::empty(),
+            )
+            .await
+        {
+            let healing = resp.headers().contains_key("x-minio-healing");
+            let ok = resp.status().is_success();
+            let _ = crate::s3client::drain(resp).await;
+            if ok && !healing {
+                return true;
+            }
+        }
+        if Instant::now() >= next_note {
+            println!("  healing... {:.0} s", started.elapsed().as_secs_f64());
+            next_note += Duration::from_secs(10);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    false
+}
+
+/// Files called `name` under `dir`, recursively.
+fn count_named(dir: &Path, name: &str) -> u64 {
+    let mut count = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                stack.push(entry.path());
+            } else if entry.file_name() == name {
+                count += 1;
+            }
+        }
+    }
+    count
+}
+
+fn last_line_with(log: &Path, needle: &str) -> Option<String> {
+    let text = std::fs::read_to_string(log).ok()?;
+    text.lines()
+        .rev()
+        .find(|l| l.contains(needle))
+        .map(|l| l.trim().to_owned())
+}
