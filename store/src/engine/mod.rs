@@ -65,6 +65,12 @@ pub struct StoreConfig {
     /// How drive folders are accessed: the real file system unless a test
     /// injects faults.
     pub backend: crate::DriveBackend,
+    /// Memory bound of the listing index over all buckets, in estimated
+    /// bytes (key length + 48 per key); the least recently listed buckets
+    /// are dropped beyond it, and a bucket larger than it alone is listed
+    /// by walking its folders. Default
+    /// [`crate::DEFAULT_LIST_INDEX_BYTES`] (256 MiB, ~3.5M keys of 30 bytes).
+    pub list_index_bytes: usize,
 }
 
 impl StoreConfig {
@@ -78,6 +84,7 @@ impl StoreConfig {
             write_buffer_limit: DEFAULT_WRITE_BUFFER_LIMIT,
             drive_timeout: Some(crate::DEFAULT_DRIVE_TIMEOUT),
             backend: crate::DriveBackend::default(),
+            list_index_bytes: crate::DEFAULT_LIST_INDEX_BYTES,
         }
     }
 }
@@ -150,6 +157,8 @@ pub(crate) struct Engine {
     pub write_buffers: WriteBuffers,
     pub heal: crate::heal::HealState,
     pub workers: crate::workers::Workers,
+    /// Sorted keys per bucket for listing (`list_index.rs`).
+    pub list_index: Arc<crate::list_index::ListIndex>,
 }
 
 impl Store {
@@ -214,6 +223,7 @@ impl Store {
             write_buffers: WriteBuffers::new(config.write_buffer_limit),
             heal: Default::default(),
             workers: crate::workers::Workers::new(),
+            list_index: Arc::new(crate::list_index::ListIndex::new(config.list_index_bytes)),
         });
         inner.load_buckets().await;
         crate::heal::start_workers(&inner);
