@@ -224,6 +224,7 @@ fn mode_name(mode: Mode) -> &'static str {
         Mode::Get => "get",
         Mode::Mixed => "mixed",
         Mode::List => "list",
+        Mode::ListPage => "list-page",
         Mode::Multipart => "multipart",
     }
 }

@@ -29,6 +29,8 @@ pub enum Mode {
     /// 45% GET, 15% PUT, 10% DELETE, 30% HEAD.
     Mixed,
     List,
+    /// One ListObjectsV2 page (up to 1,000 keys) from a random pool key on.
+    ListPage,
     Multipart,
 }
 
@@ -39,13 +41,14 @@ impl Mode {
             Mode::Get => "GET",
             Mode::Mixed => "MIXED",
             Mode::List => "LIST",
+            Mode::ListPage => "LIST-PAGE",
             Mode::Multipart => "MULTIPART",
         }
     }
 
     /// Modes that read a pool of objects prepared before the clock starts.
     pub fn needs_pool(self) -> bool {
-        matches!(self, Mode::Get | Mode::Mixed | Mode::List)
+        matches!(self, Mode::Get | Mode::Mixed | Mode::List | Mode::ListPage)
     }
 }
 
@@ -179,6 +182,20 @@ impl Worker {
             Worker::Raw(r) => r.list(prefix).await,
             #[cfg(feature = "engine")]
             Worker::Engine(e) => e.list(bucket, prefix).await,
+        }
+    }
+
+    /// One page of up to 1,000 keys under `prefix` after `start_after`;
+    /// returns the number of keys (S3 targets only).
+    pub async fn list_page(
+        &mut self,
+        bucket: &str,
+        prefix: &str,
+        start_after: &str,
+    ) -> Result<u64, OpError> {
+        match self {
+            Worker::S3(c) => c.list_page(bucket, prefix, start_after).await,
+            _ => Err(OpError::new("list-page needs an S3 endpoint")),
         }
     }
 
@@ -613,7 +630,7 @@ async fn worker_loop(
         let kind = match spec.mode {
             Mode::Put => OpKind::Put,
             Mode::Get => OpKind::Get,
-            Mode::List => OpKind::List,
+            Mode::List | Mode::ListPage => OpKind::List,
             Mode::Multipart => OpKind::Multipart,
             Mode::Mixed => match mixed_pick(rng.gen_range(0..100)) {
                 // Nothing of our own to delete yet: write instead.
@@ -646,6 +663,12 @@ async fn worker_loop(
                 let i = rng.gen_range(0..written.len());
                 let key = written.swap_remove(i);
                 w.delete(bucket, &key).await
+            }
+            OpKind::List if spec.mode == Mode::ListPage => {
+                let after = pool.get(rng.gen_range(0..pool.len().max(1)));
+                let after = after.map(|(key, _)| key.as_str()).unwrap_or_default();
+                w.list_page(bucket, &format!("{}/pool/", spec.prefix), after)
+                    .await
             }
             OpKind::List => w.list(bucket, &format!("{}/pool/", spec.prefix)).await,
         };

@@ -424,6 +424,29 @@ impl S3Conn {
         }
     }
 
+    /// One ListObjectsV2 page (max-keys 1000) after `start_after`; returns
+    /// the number of keys.
+    pub async fn list_page(
+        &mut self,
+        bucket: &str,
+        prefix: &str,
+        start_after: &str,
+    ) -> Result<u64, OpError> {
+        let pq = format!(
+            "/{bucket}?list-type=2&max-keys=1000&prefix={}&start-after={}",
+            query_value(prefix),
+            query_value(start_after)
+        );
+        let resp = self
+            .send(Method::GET, &pq, &[], PayloadBody::empty())
+            .await?;
+        if !resp.status().is_success() {
+            return Err(error_of(resp).await);
+        }
+        let body = read_small(resp).await?;
+        Ok(String::from_utf8_lossy(&body).matches("<Key>").count() as u64)
+    }
+
     /// A whole multipart upload: create, upload `size` bytes in parts of
     /// `part_size` (one after another), complete. Returns the bytes sent.
     pub async fn multipart_upload(

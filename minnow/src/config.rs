@@ -342,6 +342,22 @@ pub(crate) fn heal_tranquility_from_env(
     }
 }
 
+/// `MINNOW_LIST_INDEX_MIB=N`: the memory bound of the listing index (`0`
+/// turns it off: every listing walks the bucket's folders).
+pub(crate) fn list_index_bytes_from_env(
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Option<usize>> {
+    let Some(value) = env("MINNOW_LIST_INDEX_MIB") else {
+        return Ok(None);
+    };
+    match value.trim().parse::<usize>() {
+        Ok(mib) if mib <= 1 << 20 => Ok(Some(mib << 20)),
+        _ => Err(anyhow!(
+            "MINNOW_LIST_INDEX_MIB={value:?}: expected a number of MiB from 0 to 1048576"
+        )),
+    }
+}
+
 /// `MINIO_DRIVE_MAX_TIMEOUT` (or `MINNOW_DRIVE_MAX_TIMEOUT`): how long a
 /// drive operation may take before the drive is taken offline for it, as a
 /// Go-style duration (`30s`, `2m`, `500ms`) or plain seconds. `0` disables
@@ -864,6 +880,17 @@ mod tests {
             let env = env_of(&[("MINNOW_WRITE_BUFFER_MIB", bad)]);
             assert!(write_buffer_limit_from_env(&env).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn list_index_bound_comes_from_env_in_mib() {
+        assert_eq!(list_index_bytes_from_env(&env_of(&[])).unwrap(), None);
+        let env = env_of(&[("MINNOW_LIST_INDEX_MIB", "0")]);
+        assert_eq!(list_index_bytes_from_env(&env).unwrap(), Some(0));
+        let env = env_of(&[("MINNOW_LIST_INDEX_MIB", "64")]);
+        assert_eq!(list_index_bytes_from_env(&env).unwrap(), Some(64 << 20));
+        let env = env_of(&[("MINNOW_LIST_INDEX_MIB", "lots")]);
+        assert!(list_index_bytes_from_env(&env).is_err());
     }
 
     #[test]

@@ -175,6 +175,9 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     if let Some(limit) = config::write_buffer_limit_from_env(&env)? {
         store_config.write_buffer_limit = limit;
     }
+    if let Some(bytes) = config::list_index_bytes_from_env(&env)? {
+        store_config.list_index_bytes = bytes;
+    }
     if let Some(timeout) = config::drive_timeout_from_env(&env)? {
         store_config.drive_timeout = timeout;
     }

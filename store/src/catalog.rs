@@ -180,6 +180,7 @@ impl Engine {
                 },
             )
             .await?;
+        self.list_index.forget_bucket(bucket);
         self.buckets.write().expect("bucket cache").insert(
             bucket.to_owned(),
             BucketState {
@@ -229,6 +230,7 @@ impl Engine {
             // Half-removed below quorum: the bucket is gone from the cache
             // either way (a restart reloads it if a quorum of records stayed).
             Ok(()) | Err(StoreError::WriteQuorum { .. }) => {
+                self.list_index.forget_bucket(bucket);
                 self.buckets.write().expect("bucket cache").remove(bucket);
             }
             Err(_) => self.set_deleting(bucket, false),

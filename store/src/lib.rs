@@ -33,6 +33,7 @@ mod hashing;
 mod heal;
 mod keys;
 mod layout;
+mod list_index;
 mod listing;
 mod lock;
 #[cfg(feature = "test-util")]
@@ -59,6 +60,7 @@ pub use drive::{
 use engine::Engine;
 pub use engine::{default_parity, Store, StoreConfig};
 pub use workers::DEFAULT_HEAL_TRANQUILITY;
+pub use list_index::DEFAULT_LIST_INDEX_BYTES;
 
 impl ObjectStore for Store {
     async fn put_object(

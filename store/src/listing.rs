@@ -1,14 +1,22 @@
-//! Listing: walks a bucket's folder tree in the byte order of the original
-//! keys, merging the drives (union of names), and reads metadata by quorum
-//! only for keys it emits. Subtrees below `start_after`, outside `prefix`,
-//! or inside an already emitted common prefix are never entered, and the
-//! walk stops after `max_keys` entries, so a page costs about `max_keys`
-//! metadata reads whatever the bucket size.
+//! Listing: a page takes its candidate keys in order from the bucket's
+//! listing index ([`crate::list_index`], built here from the drives on the
+//! bucket's first listing) and reads metadata by quorum only for keys it
+//! emits, so a page costs about `max_keys` metadata reads and an index
+//! lookup whatever the bucket size. A bucket that is not indexed (larger
+//! than the index's bound) is walked instead: its folder tree in the byte
+//! order of the original keys, merging the drives (union of names).
+//! Subtrees below `start_after`, outside `prefix`, or inside an already
+//! emitted common prefix are never entered, and the walk stops after
+//! `max_keys` entries, but each folder on the way is read and sorted whole.
+//! The heal walk (`keys_on_any_drive`) always walks: it must see every
+//! leftover on disk.
 //!
 //! Order: in a folder for key prefix `K`, child segment `s` contributes the
 //! object `K+s` and the subtree `K+s/`; sorting these strings gives key
 //! order, since every key of the subtree starts with `K+s/`.
 
+use std::collections::BTreeSet;
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -17,8 +25,9 @@ use bytes::Bytes;
 use crate::api::{ListPage, ListParams, ObjectSummary, StoreError};
 use crate::drive::Drive;
 use crate::engine::Engine;
-use crate::keys::{decode_segment, is_long_segment};
+use crate::keys::{decode_segment, is_long_segment, EncodedKey};
 use crate::layout;
+use crate::list_index::{ListIndex, Lookup};
 use crate::meta::{Blob, ObjectMeta};
 use crate::quorum::{pick_object_meta, DriveRead};
 
@@ -97,13 +106,8 @@ impl<P: FnMut(&str, &Path) -> Option<ObjectSummary>> Walker<'_, P> {
         items
     }
 
-    /// The text of a hashed long segment, from any drive's name blob.
     fn long_segment_text(&self, folder: &Path) -> Option<String> {
-        let path = folder.join(layout::SEGMENT_NAME_FILE);
-        self.drives.iter().find_map(|(_, drive)| {
-            let blob = Blob::decode(Bytes::from(drive.read_file(&path).ok()?)).ok()?;
-            String::from_utf8(blob.value.to_vec()).ok()
-        })
+        long_segment_text(self.drives, folder)
     }
 
     fn skipped(&self, key: &str) -> bool {
@@ -185,6 +189,202 @@ impl<P: FnMut(&str, &Path) -> Option<ObjectSummary>> Walker<'_, P> {
             }
         }
     }
+}
+
+/// The text of a hashed long segment, from any drive's name blob.
+fn long_segment_text(drives: &[(usize, Arc<dyn Drive>)], folder: &Path) -> Option<String> {
+    let path = folder.join(layout::SEGMENT_NAME_FILE);
+    drives.iter().find_map(|(_, drive)| {
+        let blob = Blob::decode(Bytes::from(drive.read_file(&path).ok()?)).ok()?;
+        String::from_utf8(blob.value.to_vec()).ok()
+    })
+}
+
+/// Every key of `bucket` whose folder holds `obj.meta` or a data directory
+/// on any of `drives` (blocking; one thread per drive): the listing index
+/// of a bucket. `None` if a folder could not be read on some drive, since
+/// the union could then miss a key.
+pub(crate) fn build_key_set(
+    drives: &[(usize, Arc<dyn Drive>)],
+    bucket: &str,
+) -> Option<BTreeSet<Box<[u8]>>> {
+    let per_drive: Vec<Option<Vec<String>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..drives.len())
+            .map(|index| scope.spawn(move || keys_on_drive(drives, index, bucket).ok()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().ok().flatten())
+            .collect()
+    });
+    let mut keys = BTreeSet::new();
+    for found in per_drive {
+        keys.extend(
+            found?
+                .into_iter()
+                .map(|key| key.into_bytes().into_boxed_slice()),
+        );
+    }
+    Some(keys)
+}
+
+/// The keys with object files on drive `drives[index]`.
+fn keys_on_drive(
+    drives: &[(usize, Arc<dyn Drive>)],
+    index: usize,
+    bucket: &str,
+) -> std::io::Result<Vec<String>> {
+    let drive = &drives[index].1;
+    let mut keys = Vec::new();
+    // (folder, its key followed by `/`; empty for the bucket folder)
+    let mut stack = vec![(layout::bucket_dir(bucket), String::new())];
+    while let Some((dir, key_slash)) = stack.pop() {
+        let mut is_object = false;
+        for entry in drive.list_dir(&dir)? {
+            if !entry.is_dir {
+                is_object |= entry.name == layout::OBJECT_META_FILE;
+                continue;
+            }
+            let segment = if let Some(segment) = decode_segment(&entry.name) {
+                segment
+            } else if is_long_segment(&entry.name) {
+                // A name blob missing on every drive leaves the key unlisted,
+                // as the walk does; heal writes it back.
+                match long_segment_text(drives, &dir.join(&entry.name)) {
+                    Some(segment) => segment,
+                    None => continue,
+                }
+            } else {
+                is_object |= entry.name.starts_with(layout::DATA_DIR_PREFIX);
+                continue;
+            };
+            stack.push((dir.join(&entry.name), format!("{key_slash}{segment}/")));
+        }
+        if is_object {
+            if let Some(key) = key_slash.strip_suffix('/') {
+                keys.push(key.to_owned());
+            }
+        }
+    }
+    Ok(keys)
+}
+
+/// First and largest batch of candidate keys one index lookup returns;
+/// after a common prefix is skipped the next lookup starts small again, so
+/// a page of rolled-up prefixes does not copy keys it skips.
+const FIRST_BATCH: usize = 16;
+const LARGEST_BATCH: usize = 1024;
+
+/// One page from the bucket's listing index (blocking): candidates in key
+/// order from the index, each kept only if `probe(key, object dir)` finds
+/// an object. `None` if the bucket is not indexed (or stopped being so
+/// during the page): walk instead.
+pub(crate) fn page_from_index(
+    index: &ListIndex,
+    bucket: &str,
+    walk: &Walk<'_>,
+    mut probe: impl FnMut(&str, &Path) -> Option<ObjectSummary>,
+) -> Option<ListPage> {
+    let mut page = ListPage::default();
+    if walk.max == 0 {
+        return match index.range(bucket, Bound::Unbounded, 0) {
+            Lookup::Keys(_) => Some(page),
+            Lookup::NotIndexed => None,
+        };
+    }
+    let prefix = walk.prefix;
+    let (mut cursor, mut inclusive) = match walk.start_after {
+        Some(after) if after >= prefix => (after.as_bytes().to_vec(), false),
+        _ => (prefix.as_bytes().to_vec(), true),
+    };
+    let mut count = 0;
+    let mut batch_size = FIRST_BATCH;
+    'pages: loop {
+        let from = if inclusive {
+            Bound::Included(cursor.as_slice())
+        } else {
+            Bound::Excluded(cursor.as_slice())
+        };
+        let batch = match index.range(bucket, from, batch_size) {
+            Lookup::Keys(batch) => batch,
+            Lookup::NotIndexed => return None,
+        };
+        let exhausted = batch.len() < batch_size;
+        let mut skip_to: Option<Vec<u8>> = None;
+        for key in batch {
+            // Keys with the prefix are one run from `prefix` on.
+            if !key.starts_with(prefix) {
+                break 'pages;
+            }
+            let rolled_up = walk.delimiter.and_then(|delimiter| {
+                let rest = &key[prefix.len()..];
+                rest.find(delimiter)
+                    .map(|at| format!("{prefix}{}", &rest[..at + delimiter.len()]))
+            });
+            let encoded = EncodedKey::new(&key).ok();
+            let found = |probe: &mut dyn FnMut(&str, &Path) -> Option<ObjectSummary>| {
+                let encoded = encoded.as_ref()?;
+                probe(&key, &layout::object_dir(bucket, encoded))
+            };
+            match rolled_up {
+                Some(common) => {
+                    let fresh = walk.start_after.is_none_or(|sa| common.as_str() > sa);
+                    if fresh && found(&mut probe).is_none() {
+                        cursor = key.into_bytes();
+                        inclusive = false;
+                        continue;
+                    }
+                    if fresh {
+                        if count == walk.max {
+                            page.is_truncated = true;
+                            break 'pages;
+                        }
+                        count += 1;
+                        page.next_marker = Some(common.clone());
+                        page.common_prefixes.push(common.clone());
+                    }
+                    skip_to = Some(past_prefix(&common));
+                    break;
+                }
+                None => {
+                    if let Some(summary) = found(&mut probe) {
+                        if count == walk.max {
+                            page.is_truncated = true;
+                            break 'pages;
+                        }
+                        count += 1;
+                        page.next_marker = Some(summary.key.clone());
+                        page.objects.push(summary);
+                    }
+                    cursor = key.into_bytes();
+                    inclusive = false;
+                }
+            }
+        }
+        match skip_to {
+            Some(next) => {
+                cursor = next;
+                inclusive = true;
+                batch_size = FIRST_BATCH;
+            }
+            None if exhausted => break,
+            None => batch_size = (batch_size * 2).min(LARGEST_BATCH),
+        }
+    }
+    if !page.is_truncated {
+        page.next_marker = None;
+    }
+    Some(page)
+}
+
+/// The least byte string greater than every string starting with `prefix`
+/// (UTF-8 never holds 0xFF, so the last byte can be raised).
+fn past_prefix(prefix: &str) -> Vec<u8> {
+    let mut bytes = prefix.as_bytes().to_vec();
+    if let Some(last) = bytes.last_mut() {
+        *last += 1;
+    }
+    bytes
 }
 
 /// Walks `bucket` on `drives` (blocking); `probe(key, object dir)` says
@@ -269,6 +469,7 @@ impl Engine {
         let data = self.data;
         let check = self.drives.answer_check();
         let bucket_name = bucket.to_owned();
+        let index = self.list_index.clone();
         let (result, gone) = self
             .drives
             .on_online_drives(move |drives| {
@@ -302,7 +503,7 @@ impl Engine {
                     start_after: params.start_after.as_deref(),
                     max: params.max_keys.min(MAX_KEYS),
                 };
-                let (page, failed) = walk_bucket(&walkers, &bucket, walk, |key, dir| {
+                let probe = |key: &str, dir: &Path| {
                     let reads = read_metas_until_quorum(&walkers, total, dir);
                     let agreed = pick_object_meta(&reads, &bucket, key).ok()?;
                     Some(ObjectSummary {
@@ -311,7 +512,22 @@ impl Engine {
                         etag: agreed.meta.etag,
                         last_modified: agreed.meta.mod_time.into(),
                     })
-                });
+                };
+                let mut indexed = page_from_index(&index, &bucket, &walk, probe);
+                if indexed.is_none() {
+                    // Registered before the first directory read: writes that
+                    // land while the drives are read are replayed onto the set.
+                    if let Some(id) = index.begin_build(&bucket) {
+                        index.finish_build(&bucket, id, build_key_set(&walkers, &bucket));
+                        indexed = page_from_index(&index, &bucket, &walk, probe);
+                    }
+                }
+                let (page, failed) = match indexed {
+                    Some(page) => (page, vec![false; walkers.len()]),
+                    // Not indexed (too big for the bound, a build running or
+                    // failed): the walk over the folders answers.
+                    None => walk_bucket(&walkers, &bucket, walk, probe),
+                };
                 // Drives that vanished during the walk listed their part of the
                 // tree as empty: the page is only complete if `data` drives
                 // answered throughout.
@@ -489,6 +705,117 @@ mod tests {
         );
         let page = list(&drives, "", None, None, 0);
         assert!(page.objects.is_empty() && !page.is_truncated);
+    }
+
+    fn indexed(drives: &[(usize, Arc<dyn Drive>)]) -> ListIndex {
+        let index = ListIndex::new(1 << 30);
+        let id = index.begin_build("bkt").unwrap();
+        index.finish_build("bkt", id, build_key_set(drives, "bkt"));
+        index
+    }
+
+    fn list_indexed(
+        index: &ListIndex,
+        drives: &[(usize, Arc<dyn Drive>)],
+        walk: &Walk<'_>,
+    ) -> ListPage {
+        page_from_index(index, "bkt", walk, |key, dir| {
+            drives
+                .iter()
+                .any(|(_, d)| d.exists(&dir.join(layout::OBJECT_META_FILE)).unwrap())
+                .then(|| ObjectSummary {
+                    key: key.into(),
+                    size: 0,
+                    etag: String::new(),
+                    last_modified: std::time::UNIX_EPOCH,
+                })
+        })
+        .expect("indexed")
+    }
+
+    /// The index answers every page exactly as the folder walk does: same
+    /// keys, prefixes, truncation and marker, for every prefix, delimiter,
+    /// start-after and page size tried.
+    #[test]
+    fn index_pages_equal_walk_pages() {
+        let names = [
+            "a",
+            "a/",
+            "a//x",
+            "a/b",
+            "a/b/c",
+            "a-c",
+            "a.c",
+            "A",
+            "b",
+            "é",
+            "é/ü",
+            "日本/語",
+            "x/1",
+            "x/2",
+            "x/y/3",
+            "x-y",
+            "y",
+            "z/1",
+            "p q",
+            "p%20q",
+            "tab\there",
+            "dir/sub/f1",
+            "dir/sub/f2",
+            "dir/sub2/f",
+            "dir/z",
+            "dira",
+        ];
+        // Two drives holding overlapping halves: the index is their union.
+        let left: Vec<&str> = names.iter().step_by(2).copied().collect();
+        let right: Vec<&str> = names.iter().skip(1).step_by(3).copied().collect();
+        let (_dir, drives) = drives_with(&[&left, &right]);
+        let index = indexed(&drives);
+        let mut starts: Vec<Option<&str>> =
+            vec![None, Some(""), Some("a/"), Some("x/"), Some("zz")];
+        starts.extend(names.iter().map(|n| Some(*n)));
+        for prefix in ["", "a", "a/", "x/", "dir/", "dir/s", "é", "nothing"] {
+            for delimiter in [None, Some("/"), Some("-"), Some("b/")] {
+                for start_after in &starts {
+                    for max in [0, 1, 2, 3, 1000] {
+                        let walk = Walk {
+                            prefix,
+                            delimiter,
+                            start_after: *start_after,
+                            max,
+                        };
+                        let from_index = list_indexed(&index, &drives, &walk);
+                        let walked = list(&drives, prefix, delimiter, *start_after, max);
+                        let what = format!("{prefix:?} {delimiter:?} {start_after:?} {max}");
+                        assert_eq!(keys(&from_index), keys(&walked), "{what}");
+                        assert_eq!(from_index.common_prefixes, walked.common_prefixes, "{what}");
+                        assert_eq!(from_index.is_truncated, walked.is_truncated, "{what}");
+                        assert_eq!(from_index.next_marker, walked.next_marker, "{what}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn index_build_finds_long_segments_and_data_only_folders() {
+        let long = "l".repeat(300);
+        let key = format!("d/{long}/k");
+        let (dir, drives) = drives_with(&[&[key.as_str(), "plain"]]);
+        let root = dir.path().join("d0");
+        // Long segments' texts come from their name blobs.
+        let folder = layout::object_dir("bkt", &EncodedKey::new(&format!("d/{long}")).unwrap());
+        std::fs::write(
+            root.join(folder).join(layout::SEGMENT_NAME_FILE),
+            Blob::new(Bytes::from(long.clone())).encode(),
+        )
+        .unwrap();
+        // A folder with only a data directory (metadata lost) is a candidate.
+        let orphan = layout::object_dir("bkt", &EncodedKey::new("orphan").unwrap());
+        std::fs::create_dir_all(root.join(orphan).join("d.0123")).unwrap();
+        let found = build_key_set(&drives, "bkt").unwrap();
+        let found: Vec<&[u8]> = found.iter().map(|k| &k[..]).collect();
+        assert_eq!(found, vec![key.as_bytes(), b"orphan", b"plain"]);
     }
 
     #[test]

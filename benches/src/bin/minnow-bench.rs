@@ -39,6 +39,8 @@ enum Command {
     Mixed(RunArgs),
     /// ListObjectsV2 over a pre-uploaded pool.
     List(RunArgs),
+    /// One ListObjectsV2 page of up to 1,000 keys per operation, from a random pool key on.
+    ListPage(RunArgs),
     /// Whole multipart uploads (create, parts, complete).
     Multipart(RunArgs),
     /// The benchmark matrix (`make bench` / `make bench-quick`).
@@ -101,6 +103,17 @@ struct RunArgs {
     /// Objects uploaded before GET / MIXED / LIST runs.
     #[arg(long, default_value_t = 100)]
     objects: usize,
+    /// PUTs in flight while uploading the pool (default: -c, at most 16).
+    #[arg(long)]
+    populate_concurrency: Option<usize>,
+    /// Fixed run tag instead of a random one, so a later run can reuse the
+    /// pool (`<prefix>/<tag>/pool/NNNNNN`) with --skip-populate.
+    #[arg(long)]
+    run_tag: Option<String>,
+    /// The pool is already there (an earlier run with the same --run-tag
+    /// and --no-cleanup): upload nothing.
+    #[arg(long)]
+    skip_populate: bool,
     #[arg(long, default_value = "5MiB")]
     part_size: String,
     /// Where the JSON results go.
@@ -205,6 +218,7 @@ fn main() -> anyhow::Result<()> {
             Command::Get(a) => run_mode(Mode::Get, a).await,
             Command::Mixed(a) => run_mode(Mode::Mixed, a).await,
             Command::List(a) => run_mode(Mode::List, a).await,
+            Command::ListPage(a) => run_mode(Mode::ListPage, a).await,
             Command::Multipart(a) => run_mode(Mode::Multipart, a).await,
             Command::Matrix(a) => run_matrix(a).await,
             Command::Engine(a) => run_engine(a).await,
@@ -233,7 +247,11 @@ async fn run_mode(mode: Mode, a: RunArgs) -> anyhow::Result<()> {
         duration,
         ops: a.ops,
         bucket: a.bucket.clone(),
-        prefix: format!("{}/{}", a.prefix.trim_end_matches('/'), run_tag()),
+        prefix: format!(
+            "{}/{}",
+            a.prefix.trim_end_matches('/'),
+            a.run_tag.clone().unwrap_or_else(run_tag)
+        ),
         objects: if mode.needs_pool() {
             a.objects.max(1)
         } else {
@@ -251,16 +269,24 @@ async fn run_mode(mode: Mode, a: RunArgs) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("creating bucket {}: {e}", a.bucket))?;
     let pool = Arc::new(load::pool_objects(&spec));
-    if mode.needs_pool() {
+    if mode.needs_pool() && !a.skip_populate {
+        let started = std::time::Instant::now();
         load::prepare(
             &target,
             &a.bucket,
             &pool,
-            spec.concurrency.min(16),
+            a.populate_concurrency
+                .unwrap_or(spec.concurrency.min(16))
+                .max(1),
             &payload,
         )
         .await
         .map_err(|e| anyhow::anyhow!("uploading {} pool objects: {e}", pool.len()))?;
+        eprintln!(
+            "populate: {} objects in {:.1} s",
+            pool.len(),
+            started.elapsed().as_secs_f64()
+        );
     }
     let observe = Observe {
         pid: a.server_pid,
@@ -359,7 +385,7 @@ async fn baseline_run(
             report::print_run(&b);
             Ok(Some(b))
         }
-        Mode::List => Ok(None),
+        Mode::List | Mode::ListPage => Ok(None),
     }
 }
 
@@ -376,6 +402,9 @@ async fn run_baseline_only(b: BaselineArgs) -> anyhow::Result<()> {
         duration: Some(b.duration),
         ops: None,
         objects: b.objects,
+        populate_concurrency: None,
+        run_tag: None,
+        skip_populate: false,
         part_size: "5MiB".into(),
         json: b.json.clone(),
         no_baseline: false,

@@ -18,6 +18,7 @@ mod delete_objects;
 mod drive_loss;
 mod lifecycle;
 mod listing;
+mod listing_index;
 mod listing_params;
 mod malformed_requests;
 mod memory_1gib_upload;

@@ -150,6 +150,9 @@ impl Engine {
                 }
             })
             .await?;
+        // Before the write is acknowledged and under the key's lock: the
+        // listing index never misses a visible key (`list_index.rs`).
+        self.list_index.insert(bucket, key.key());
         crash_point!("before_old_data_removal");
         // Every data dir but the new one is garbage now: the old version's,
         // and any left by a crash (between a data rename and its metadata
@@ -252,6 +255,7 @@ impl Engine {
         // A delete cannot be undone below quorum; the drives that missed it
         // get a marker, and the heal walk removes what they still hold.
         self.drives.finish_final_write(results).await?;
+        self.list_index.remove(bucket, key.key());
         Ok(())
     }
 

@@ -75,6 +75,12 @@ pub struct StoreConfig {
     /// that took `t` it rests `heal_tranquility × t` (0 = no rest). Default
     /// [`crate::DEFAULT_HEAL_TRANQUILITY`].
     pub heal_tranquility: u32,
+    /// Memory bound of the listing index over all buckets, in estimated
+    /// bytes (key length + 48 per key); the least recently listed buckets
+    /// are dropped beyond it, and a bucket larger than it alone is listed
+    /// by walking its folders. Default
+    /// [`crate::DEFAULT_LIST_INDEX_BYTES`] (256 MiB, ~3.5M keys of 30 bytes).
+    pub list_index_bytes: usize,
 }
 
 impl StoreConfig {
@@ -90,6 +96,7 @@ impl StoreConfig {
             backend: crate::DriveBackend::default(),
             heal_after_unclean_stop: false,
             heal_tranquility: crate::DEFAULT_HEAL_TRANQUILITY,
+            list_index_bytes: crate::DEFAULT_LIST_INDEX_BYTES,
         }
     }
 }
@@ -162,6 +169,8 @@ pub(crate) struct Engine {
     pub write_buffers: WriteBuffers,
     pub heal: crate::heal::HealState,
     pub workers: crate::workers::Workers,
+    /// Sorted keys per bucket for listing (`list_index.rs`).
+    pub list_index: Arc<crate::list_index::ListIndex>,
 }
 
 impl Store {
@@ -237,6 +246,7 @@ impl Store {
             write_buffers: WriteBuffers::new(config.write_buffer_limit),
             heal: Default::default(),
             workers: crate::workers::Workers::new(),
+            list_index: Arc::new(crate::list_index::ListIndex::new(config.list_index_bytes)),
         });
         inner.load_buckets().await;
         crate::heal::start_workers(&inner, config.heal_tranquility);

@@ -323,7 +323,11 @@ impl Engine {
             }
         };
         let agreed = match picked {
-            Ok(agreed) => agreed,
+            Ok(agreed) => {
+                // A readable object is listed, whatever wrote it (`list_index.rs`).
+                self.list_index.insert(bucket, key.key());
+                agreed
+            }
             Err(StoreError::NoSuchKey { .. }) => {
                 // Leftovers of a deleted or never-committed object, or only
                 // dangling versions. The quorum rule answers NoSuchKey only
