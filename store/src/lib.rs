@@ -59,8 +59,8 @@ pub use drive::{
 };
 use engine::Engine;
 pub use engine::{default_parity, Store, StoreConfig};
-pub use workers::DEFAULT_HEAL_TRANQUILITY;
 pub use list_index::DEFAULT_LIST_INDEX_BYTES;
+pub use workers::DEFAULT_HEAL_TRANQUILITY;
 
 impl ObjectStore for Store {
     async fn put_object(
