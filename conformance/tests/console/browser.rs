@@ -213,7 +213,7 @@ fn chromium_present() -> bool {
         return true;
     }
     if std::env::var("MINNOW_SKIP_BROWSER").as_deref() == Ok("1") {
-        eprintln!("console_browser: Chromium absent and MINNOW_SKIP_BROWSER=1: skipped");
+        eprintln!("console::browser: Chromium absent and MINNOW_SKIP_BROWSER=1: skipped");
         return false;
     }
     panic!(
