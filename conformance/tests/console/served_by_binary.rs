@@ -1,11 +1,9 @@
 //! `minnow server` serves the console itself: `--console-address` is where,
 //! the banner prints its URL, and `MINIO_BROWSER=off` turns it off.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{http, sign_in};
+use crate::common::{http, sign_in};
 use conformance::{ServerOptions, TestServer, TEST_ROOT_PASSWORD, TEST_ROOT_USER};
 
 /// The `Console:` line of the server's banner.

@@ -4,11 +4,9 @@
 //! rate-limited per address, and a user's rights are the server's to
 //! decide (a readonly user's upload is refused by the S3 API itself).
 
-mod common;
-
 use std::time::Duration;
 
-use common::{http, sign_in, start};
+use crate::common::{self, http, sign_in, start};
 use conformance::{ServerOptions, TEST_ROOT_PASSWORD, TEST_ROOT_USER};
 use reqwest::Method;
 use serde_json::json;

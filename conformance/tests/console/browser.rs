@@ -6,13 +6,11 @@
 //! Chromium missing is a failure (CI installs it, see `.ci/run`) unless
 //! `MINNOW_SKIP_BROWSER=1`.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{http, start};
+use crate::common::{self, http, start};
 use conformance::{ServerOptions, TEST_ROOT_PASSWORD, TEST_ROOT_USER};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
@@ -215,7 +213,7 @@ fn chromium_present() -> bool {
         return true;
     }
     if std::env::var("MINNOW_SKIP_BROWSER").as_deref() == Ok("1") {
-        eprintln!("console_browser: Chromium absent and MINNOW_SKIP_BROWSER=1: skipped");
+        eprintln!("console::browser: Chromium absent and MINNOW_SKIP_BROWSER=1: skipped");
         return false;
     }
     panic!(

@@ -2,9 +2,7 @@
 //! upload cut while the body streams: the object reads back byte for byte,
 //! its ETag names the parts, and a refused upload leaves no parts behind.
 
-mod common;
-
-use common::{sign_in, start};
+use crate::common::{sign_in, start};
 use conformance::{ServerOptions, TEST_ROOT_PASSWORD, TEST_ROOT_USER};
 use reqwest::Method;
 use serde_json::json;

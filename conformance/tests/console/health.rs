@@ -4,11 +4,9 @@
 //! Its lifecycle part shows the scanner's last cycle and the next expiries
 //! per rule, from the admin API's `GET lifecycle`.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{sign_in, start};
+use crate::common::{self, sign_in, start};
 use conformance::{ServerOptions, TEST_ROOT_PASSWORD, TEST_ROOT_USER};
 use reqwest::Method;
 use serde_json::Value;
