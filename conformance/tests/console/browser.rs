@@ -43,6 +43,11 @@ impl Drop for Driver {
     }
 }
 
+/// One browser at a time: the browser tests share one test binary, and
+/// several Chromiums at once on a 2-core machine starve each other past
+/// the tests' deadlines.
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Starts chromedriver on a free port and waits until it answers.
 async fn chromedriver() -> Driver {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -227,6 +232,7 @@ async fn walk_every_page_in_headless_chromium() {
     if !chromium_present() {
         return;
     }
+    let _one_browser = ONE_BROWSER.lock().await;
     let options = ServerOptions {
         args: vec!["--cdn-host".into(), "localhost".into()],
         ..ServerOptions::default()
@@ -549,6 +555,7 @@ async fn health_page_follows_a_drive_that_leaves_and_returns() {
     if !chromium_present() {
         return;
     }
+    let _one_browser = ONE_BROWSER.lock().await;
     let stack = start(ServerOptions::default(), |_| {}).await.unwrap();
     let s3 = stack.server.s3_client();
     let bucket = "console-heal";
@@ -683,6 +690,7 @@ async fn next_expiries_and_prefix_write_rights_in_headless_chromium() {
     if !chromium_present() {
         return;
     }
+    let _one_browser = ONE_BROWSER.lock().await;
     // A real day (S3's dates), scanner cycles a short pause apart.
     let options = ServerOptions {
         env: vec![("MINNOW_LIFECYCLE_SCAN_PAUSE".into(), "0.2".into())],
