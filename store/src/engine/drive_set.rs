@@ -353,7 +353,6 @@ impl DriveSet {
                 }
             }
         };
-        let results = self.clear_tmp_of_returning(results).await;
         let mut returned = false;
         let statuses = self
             .drives
@@ -382,37 +381,6 @@ impl DriveSet {
             })
             .collect();
         (statuses, returned)
-    }
-
-    /// Empties the tmp area of every offline drive that answers again,
-    /// before it rejoins: whatever is there was staged by writes that gave
-    /// the drive up when it went away, or by an operation that was still
-    /// hung when its caller gave up, and nothing will remove it otherwise
-    /// until the next start. New writes skip offline drives, so none of
-    /// them is staging there yet; a write that began before the drive
-    /// left and still holds a file there fails on it at commit and counts
-    /// it as missed, as for any drive that failed mid-write. A drive whose
-    /// tmp area cannot be emptied stays offline.
-    async fn clear_tmp_of_returning(
-        &self,
-        mut results: Vec<(bool, crate::drive::DriveSpace)>,
-    ) -> Vec<(bool, crate::drive::DriveSpace)> {
-        for (index, state) in self.drives.iter().enumerate() {
-            let Some((reachable, _)) = results.get_mut(index) else {
-                continue;
-            };
-            if !*reachable || state.online.load(Ordering::Acquire) {
-                continue;
-            }
-            let drive = state.drive.clone();
-            let cleared = self
-                .blocking(move || crate::drive::reset_tmp_area(drive.as_ref()))
-                .await;
-            if !matches!(cleared, Ok(Ok(()))) {
-                *reachable = false;
-            }
-        }
-        results
     }
 
     fn set_reachable(&self, position: usize, reachable: bool) -> Transition {
