@@ -24,6 +24,8 @@
 //! it) rebuilds from the drives, and drive replacement only changes which
 //! drives hold a key that the index already has.
 
+pub(crate) mod pages;
+
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
 use std::sync::Mutex;
