@@ -113,3 +113,40 @@ fn the_server_library_does_not_pull_in_the_command_line_stack() {
         );
     }
 }
+
+/// The store's rooms stay small enough to read in one sitting: no source
+/// file under `store/src` is longer than this many lines.
+const STORE_FILE_LINES: usize = 800;
+
+#[test]
+fn no_store_source_file_is_longer_than_the_limit() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../store/src");
+    let mut folders = vec![root];
+    let mut too_long = Vec::new();
+    let mut files = 0;
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).expect("store/src is readable") {
+            let path = entry.expect("a folder entry").path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files += 1;
+                let lines = std::fs::read_to_string(&path)
+                    .expect("a source file")
+                    .lines()
+                    .count();
+                if lines > STORE_FILE_LINES {
+                    too_long.push(format!("{} ({lines} lines)", path.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        files > 20,
+        "found only {files} source files under store/src"
+    );
+    assert!(
+        too_long.is_empty(),
+        "store files over {STORE_FILE_LINES} lines: {too_long:?}"
+    );
+}
