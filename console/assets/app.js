@@ -329,7 +329,8 @@ function uploadFiles(bucket, prefix, files, box) {
 // ---- object details ----------------------------------------------------------
 
 async function objectPage(bucket, key) {
-  const rights = await rightsFor(bucket);
+  // Judged for this key (as a prefix), like the browse page judges its folder.
+  const rights = await rightsFor(bucket, key);
   const info = await attempt(() => api('GET', '/api/buckets/' + enc(bucket) + '/object/info?key=' + enc(key)));
   const folder = key.includes('/') ? key.slice(0, key.lastIndexOf('/') + 1) : '';
   const back = h('p', {}, h('a', { href: '#/browse/' + enc(bucket) + '/' + enc(folder), text: '← ' + bucket + '/' + folder }));

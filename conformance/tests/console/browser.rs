@@ -677,7 +677,7 @@ const PREFIX_BUCKET: &str = "console-prefix";
 const UPLOADS_ONLY: &str = r#"{"Version":"2012-10-17","Statement":[
   {"Effect":"Allow","Action":["s3:ListBucket","s3:GetBucketLocation"],"Resource":["arn:aws:s3:::console-prefix"]},
   {"Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::console-prefix/*"]},
-  {"Effect":"Allow","Action":["s3:PutObject"],"Resource":["arn:aws:s3:::console-prefix/uploads/*"]}]}"#;
+  {"Effect":"Allow","Action":["s3:PutObject","s3:DeleteObject"],"Resource":["arn:aws:s3:::console-prefix/uploads/*"]}]}"#;
 
 /// Two things the console shows per place rather than per server: the
 /// Health page lists the lifecycle scanner's next expiries per rule (after
@@ -885,5 +885,20 @@ async fn prefix_walk(
     if crafted["status"] != json!(403) || !message.starts_with("Access denied") {
         return Err(format!("crafted PUT outside the prefix answered {crafted}"));
     }
+
+    // The details page of an object the user may delete offers Delete:
+    // judged for that key, not for the whole bucket.
+    browser
+        .goto(&format!(
+            "{console}/#/object/{PREFIX_BUCKET}/uploads%2Fpixel.png"
+        ))
+        .await
+        .unwrap();
+    wait_true(
+        browser,
+        "a Delete button on the details of uploads/pixel.png",
+        "(() => document.querySelector('#main').dataset.rights === 'loaded' && [...document.querySelectorAll('#main button.danger')].some(b => b.textContent === 'Delete' && !b.hidden))()",
+    )
+    .await;
     Ok(())
 }
