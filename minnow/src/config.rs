@@ -310,19 +310,36 @@ pub(crate) fn parity_from_env(
     Ok(Some(parity))
 }
 
+/// A whole number from `name` within `range` (`None` when unset); `what`
+/// names the unit in the error ("a number of MiB", "a whole number").
+fn number_in_range_from_env<N>(
+    env: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+    range: std::ops::RangeInclusive<N>,
+    what: &str,
+) -> anyhow::Result<Option<N>>
+where
+    N: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    let Some(value) = env(name) else {
+        return Ok(None);
+    };
+    match value.trim().parse::<N>() {
+        Ok(n) if range.contains(&n) => Ok(Some(n)),
+        _ => Err(anyhow!(
+            "{name}={value:?}: expected {what} from {} to {}",
+            range.start(),
+            range.end()
+        )),
+    }
+}
+
 /// `MINNOW_WRITE_BUFFER_MIB=N`: the memory all uploads together may hold.
 pub(crate) fn write_buffer_limit_from_env(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<Option<usize>> {
-    let Some(value) = env("MINNOW_WRITE_BUFFER_MIB") else {
-        return Ok(None);
-    };
-    match value.trim().parse::<usize>() {
-        Ok(mib) if (4..=1 << 20).contains(&mib) => Ok(Some(mib << 20)),
-        _ => Err(anyhow!(
-            "MINNOW_WRITE_BUFFER_MIB={value:?}: expected a number of MiB from 4 to 1048576"
-        )),
-    }
+    let mib = number_in_range_from_env(env, "MINNOW_WRITE_BUFFER_MIB", 4..=1 << 20, "a number of MiB")?;
+    Ok(mib.map(|mib: usize| mib << 20))
 }
 
 /// `MINNOW_HEAL_TRANQUILITY=N`: after each object the background heal walk
@@ -331,15 +348,7 @@ pub(crate) fn write_buffer_limit_from_env(
 pub(crate) fn heal_tranquility_from_env(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<Option<u32>> {
-    let Some(value) = env("MINNOW_HEAL_TRANQUILITY") else {
-        return Ok(None);
-    };
-    match value.trim().parse::<u32>() {
-        Ok(n) if n <= 100 => Ok(Some(n)),
-        _ => Err(anyhow!(
-            "MINNOW_HEAL_TRANQUILITY={value:?}: expected a whole number from 0 to 100"
-        )),
-    }
+    number_in_range_from_env(env, "MINNOW_HEAL_TRANQUILITY", 0..=100, "a whole number")
 }
 
 /// `MINNOW_LIST_INDEX_MIB=N`: the memory bound of the listing index (`0`
@@ -347,15 +356,8 @@ pub(crate) fn heal_tranquility_from_env(
 pub(crate) fn list_index_bytes_from_env(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<Option<usize>> {
-    let Some(value) = env("MINNOW_LIST_INDEX_MIB") else {
-        return Ok(None);
-    };
-    match value.trim().parse::<usize>() {
-        Ok(mib) if mib <= 1 << 20 => Ok(Some(mib << 20)),
-        _ => Err(anyhow!(
-            "MINNOW_LIST_INDEX_MIB={value:?}: expected a number of MiB from 0 to 1048576"
-        )),
-    }
+    let mib = number_in_range_from_env(env, "MINNOW_LIST_INDEX_MIB", 0..=1 << 20, "a number of MiB")?;
+    Ok(mib.map(|mib: usize| mib << 20))
 }
 
 /// `MINIO_DRIVE_MAX_TIMEOUT` (or `MINNOW_DRIVE_MAX_TIMEOUT`): how long a
