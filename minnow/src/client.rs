@@ -209,6 +209,8 @@ pub struct ObjectPage {
 pub struct UploadEntry {
     pub key: String,
     pub upload_id: String,
+    /// `Initiated` as the server wrote it (ISO 8601).
+    pub initiated: String,
 }
 
 /// What a `DeleteObjects` call did.
@@ -603,6 +605,7 @@ impl Client {
             uploads.extend(doc.upload.into_iter().map(|u| UploadEntry {
                 key: u.key,
                 upload_id: u.upload_id,
+                initiated: u.initiated,
             }));
             match (
                 doc.is_truncated,
@@ -1057,6 +1060,8 @@ struct UploadXml {
     key: String,
     #[serde(rename = "UploadId")]
     upload_id: String,
+    #[serde(rename = "Initiated", default)]
+    initiated: String,
 }
 
 #[cfg(test)]

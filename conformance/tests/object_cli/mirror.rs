@@ -844,6 +844,84 @@ fn mirror_aborts_its_own_killed_upload_but_not_another_clients() {
     );
 }
 
+/// Guards that a mirror killed after the server created its upload but
+/// before the upload id reached its record still gets that upload
+/// aborted by the next run: the record is written before the request,
+/// and a pending one claims its key's uploads from the request time on
+/// that no record names, never an older upload of the same key.
+#[test]
+fn mirror_aborts_an_upload_whose_id_its_killed_run_never_recorded() {
+    let s = shared_server();
+    let cli = Cli::new().with_alias("s", s);
+    let sb = bucket_on(s, "pending-upload");
+    let create = |key: &str| {
+        runtime().block_on(async {
+            s.s3_client()
+                .create_multipart_upload()
+                .bucket(&sb)
+                .key(key)
+                .send()
+                .await
+                .unwrap()
+                .upload_id()
+                .unwrap()
+                .to_string()
+        })
+    };
+    // Another client's upload of the very key, opened before the killed
+    // run's request. `Initiated` has whole seconds in the listing, and a
+    // pending record allows 2 s of clock slack, so keep 4 s between.
+    let older = create("m/big.bin");
+    std::thread::sleep(Duration::from_secs(4));
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("big.bin"), pattern_bytes(24 * 1024 * 1024, 9)).unwrap();
+
+    // What a run killed right after its request leaves: the server has the
+    // upload, the record has no id yet and names a process that is gone.
+    let requested_at_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let ours = create("m/big.bin");
+    let mut gone = Command::new("true").spawn().unwrap();
+    let dead_pid = gone.id();
+    gone.wait().unwrap();
+    let records = cli.config.path().join("minnow").join("uploads");
+    std::fs::create_dir_all(&records).unwrap();
+    let endpoint = s.endpoint().to_string();
+    std::fs::write(
+        records.join("killed-before-the-answer.json"),
+        serde_json::json!({
+            "endpoint": endpoint,
+            "bucket": sb,
+            "key": "m/big.bin",
+            "upload_id": "",
+            "pid": dead_pid,
+            "requested_at_ms": requested_at_ms,
+        })
+        .to_string(),
+    )
+    .unwrap();
+
+    let rerun = cli
+        .run(&["mirror", "--json", path_str(&tree), &format!("s/{sb}/m")])
+        .ok();
+    assert_eq!(count(&rerun, "copied"), 1, "{:?}", statuses(&rerun));
+    let open = open_uploads(s, &sb);
+    assert!(
+        !open.iter().any(|(_, id)| *id == ours),
+        "the killed run's upload is still open: {open:?}"
+    );
+    assert_eq!(
+        open,
+        vec![("m/big.bin".to_string(), older)],
+        "the older upload of the same key is another client's"
+    );
+    assert_eq!(upload_records(&cli), 0, "the pending record stays");
+}
+
 /// Guards that tags come along from a minnow source (GetObjectTagging),
 /// for a single-PUT object and one copied in parts, through `mirror` and
 /// `import`, and that an untagged object stays untagged.

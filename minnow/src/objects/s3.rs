@@ -239,12 +239,25 @@ where
             .await?;
         return Ok(header_etag(&reply));
     }
-    let reply = client
+    // Recorded before the request: a kill between the server creating the
+    // upload and the answer arriving must still leave a trace to clean.
+    let mut record = super::uploads::requesting(client, bucket, key);
+    let reply = match client
         .request(Method::POST, &path, "uploads=", &headers, Bytes::new())
-        .await?;
+        .await
+    {
+        Ok(reply) => reply,
+        Err(e) => {
+            // A refusal created nothing; no answer at all may have.
+            if e.status().is_some() {
+                record.closed();
+            }
+            return Err(e.into());
+        }
+    };
     let created: InitiateMultipartUploadResult = parse(&reply.body)?;
     let upload_id = created.upload_id;
-    super::uploads::opened(client, bucket, key, &upload_id);
+    record.created(&upload_id);
     let id_query = format!("uploadId={}", encode_query_value(&upload_id));
     let parts = async {
         let etags: Vec<(u64, String)> = futures::stream::iter(0..size.div_ceil(part))
@@ -299,7 +312,7 @@ where
             .is_ok();
     // An abort that did not get through stays recorded for the next run.
     if finished {
-        super::uploads::closed(client, bucket, key, &upload_id);
+        record.closed();
     }
     parts
 }
