@@ -267,7 +267,7 @@ impl ObjectRepair {
                     "heal could not rewrite a shard: {err}"
                 ),
             }
-            let _ = drive.remove_dir_all(&tmp);
+            let _ = drive.remove_dir_all(tmp);
         }
         Ok(Repaired {
             rewritten,
