@@ -41,6 +41,7 @@ pub mod memory;
 mod meta;
 mod multipart;
 mod quorum;
+mod staging;
 #[cfg(test)]
 mod tests;
 mod workers;

@@ -297,9 +297,12 @@ impl Engine {
         let per_drive = Arc::new(per_drive);
         let (bucket_owned, upload_owned) = (bucket.to_owned(), upload_id.to_owned());
         let staged = tmp_dir.join(&file_name);
+        let owner = tmp_dir.clone();
         let results = self
             .drives
             .each_drive(move |position, drive| {
+                // A rename that outlives the request keeps the staging owned.
+                let _owner = &owner;
                 let Some(bytes) = &per_drive[position] else {
                     return Err(io::Error::other("no shard on this drive"));
                 };
@@ -509,7 +512,7 @@ impl Engine {
                 )
             })
             .collect();
-        let tmp_dir = layout::new_tmp_path();
+        let tmp_dir = self.staging.claim();
         let links = Arc::new(links);
         let link_results = {
             let holders = holders.clone();

@@ -146,6 +146,35 @@ pub fn pick_object_meta_excluding(
     }
 }
 
+/// Whether reads that found no version of a key settle that it is absent,
+/// although some drives could not answer (`pick_object_meta` then says
+/// `ReadQuorum`): no drive holds any record of it, and enough drives that
+/// missed no write since the last complete heal (not in `behind`) answer
+/// "absent" that every write quorum includes one of them. An acknowledged
+/// write reached a write quorum, so one of those drives took the key's last
+/// acknowledged write and shows its outcome: absent means deleted (MinIO
+/// answers 404 once a read quorum of drives says "not found"). A drive
+/// that is behind, fresh or wiped proves nothing, so a delete it missed
+/// cannot be undone and an object it lost is not declared gone.
+pub fn absence_is_settled(
+    reads: &[DriveRead<ObjectMeta>],
+    behind: &[usize],
+    write_quorum: usize,
+) -> bool {
+    if reads
+        .iter()
+        .any(|r| matches!(r, DriveRead::Found(_) | DriveRead::Corrupt))
+    {
+        return false;
+    }
+    let witnesses = reads
+        .iter()
+        .enumerate()
+        .filter(|(position, r)| matches!(r, DriveRead::NotFound) && !behind.contains(position))
+        .count();
+    witnesses + write_quorum > reads.len()
+}
+
 /// Whether the version read at `reads[first]` may have been acknowledged: a
 /// commit is acknowledged only once `write_quorum` drives hold it, and a
 /// drive that held it since shows it, a newer version (overwritten), or
@@ -313,6 +342,38 @@ mod tests {
             pick_object_meta(&reads, "b", "k"),
             Err(StoreError::NoSuchKey { .. })
         ));
+    }
+
+    #[test]
+    fn absence_is_settled_only_by_drives_that_missed_no_write() {
+        let absent_on_two = || {
+            vec![
+                DriveRead::Failed,
+                DriveRead::NotFound,
+                DriveRead::NotFound,
+                DriveRead::Failed,
+            ]
+        };
+        // 2+2, write quorum 3: every write quorum holds drive 1 or 2.
+        assert!(absence_is_settled(&absent_on_two(), &[], 3));
+        // A drive that missed writes (or was wiped) proves nothing.
+        assert!(!absence_is_settled(&absent_on_two(), &[2], 3));
+        // One witness is not enough: a write quorum fits around it.
+        let reads = vec![
+            DriveRead::Failed,
+            DriveRead::NotFound,
+            DriveRead::Failed,
+            DriveRead::Failed,
+        ];
+        assert!(!absence_is_settled(&reads, &[], 3));
+        // Any record of the key (a stale copy, a damaged one) leaves it to
+        // the version rules.
+        let mut reads = absent_on_two();
+        reads[0] = DriveRead::Found(version(1, 10));
+        assert!(!absence_is_settled(&reads, &[], 3));
+        let mut reads = absent_on_two();
+        reads[3] = DriveRead::Corrupt;
+        assert!(!absence_is_settled(&reads, &[], 3));
     }
 
     #[test]

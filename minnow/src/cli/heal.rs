@@ -1,8 +1,9 @@
-//! `minnow heal [BUCKET[/PREFIX]]`: lists the objects to check and heals
-//! them one by one through the admin API (rebuilding missing or corrupt
-//! shards, e.g. after a drive was replaced), with a progress bar on a
-//! terminal and a summary at the end. Exits non-zero unless every object is
-//! whole again.
+//! `minnow heal [BUCKET[/PREFIX]]`: runs the server's heal walk over each
+//! bucket (or the one named) through the admin API, rebuilding missing or
+//! corrupt shards (e.g. after a drive was replaced) of every key any drive
+//! holds, listed or not, with a progress bar over the buckets on a terminal
+//! and a summary at the end. Exits non-zero unless every object is whole
+//! again.
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
@@ -14,8 +15,9 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use s3_api::admin::HealSummary;
 
-/// Listing stops here: a heal run over more keys should be split by prefix.
-const MAX_KEYS: usize = 50_000_000;
+/// How long one bucket's heal walk may take before the command gives up
+/// on the server (a walk rebuilds every object that needs it).
+const HEAL_REQUEST_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 
 #[derive(Debug, Args)]
 pub struct HealArgs {
@@ -80,32 +82,16 @@ async fn run_async(args: HealArgs) -> anyhow::Result<()> {
         ),
     };
 
+    // One heal walk per bucket on the server, the same walk the background
+    // heal runs: it visits every key folder present on any drive (also keys
+    // no listing shows, with fewer than a read quorum of `obj.meta`), the
+    // bucket's records and its open uploads. A listing would miss those.
+    let client = client.with_timeout(HEAL_REQUEST_TIMEOUT);
     let mut total = HealSummary::default();
-    let mut work: Vec<(String, String)> = Vec::new();
     let whole_deployment = args.target.is_none();
-    for bucket in &buckets {
-        let keys = match list_keys(&client, bucket, &prefix, MAX_KEYS - work.len()).await {
-            // A full heal lists buckets first; one deleted since is not ours to report.
-            Err(e) if whole_deployment && is_no_such_bucket(&e) => continue,
-            keys => keys?,
-        };
-        if keys.is_empty() {
-            // Nothing to list: still restore the bucket's own records on
-            // drives that lack them (cheap for an empty bucket or prefix).
-            match client.heal(Some(bucket), &prefix).await {
-                Err(e) if whole_deployment && is_no_such_bucket(&e) => continue,
-                report => add(&mut total, &report?),
-            }
-        }
-        work.extend(keys.into_iter().map(|k| (bucket.clone(), k)));
-        if work.len() >= MAX_KEYS {
-            bail!("more than {MAX_KEYS} objects to heal: heal one bucket or prefix at a time");
-        }
-    }
-
     let bar = if !args.json && std::io::stdout().is_terminal() {
         let bar =
-            ProgressBar::with_draw_target(Some(work.len() as u64), ProgressDrawTarget::stdout());
+            ProgressBar::with_draw_target(Some(buckets.len() as u64), ProgressDrawTarget::stdout());
         bar.set_style(progress_style());
         Some(bar)
     } else {
@@ -113,30 +99,36 @@ async fn run_async(args: HealArgs) -> anyhow::Result<()> {
     };
 
     let mut failures: Vec<(String, String)> = Vec::new();
-    for (bucket, key) in &work {
+    for bucket in &buckets {
         if let Some(bar) = &bar {
-            bar.set_message(format!("{bucket}/{key}"));
+            bar.set_message(format!("{bucket}/{prefix}"));
         }
-        match client.heal_object(bucket, key).await {
+        match client.heal(Some(bucket), &prefix).await {
             Ok(report) => {
                 if report.objects_failed > 0 {
-                    failures.push((format!("{bucket}/{key}"), "not enough good shards".into()));
+                    failures.push((
+                        format!("{bucket}/{prefix}"),
+                        format!(
+                            "{} objects without enough good shards (the server log names them)",
+                            report.objects_failed
+                        ),
+                    ));
                 }
                 add(&mut total, &report);
             }
-            // Gone since the listing: nothing left to heal.
-            Err(e) if e.code() == Some("no-such-object") || is_no_such_bucket(&e) => {}
-            Err(e @ (ClientError::Unreachable { .. } | ClientError::Timeout { .. })) => {
+            // A full heal lists buckets first; one deleted since is not ours to report.
+            Err(e) if whole_deployment && is_no_such_bucket(&e) => {}
+            Err(e) if is_no_such_bucket(&e) => {
+                if let Some(bar) = &bar {
+                    bar.abandon();
+                }
+                bail!("The specified bucket does not exist: {bucket} (NoSuchBucket)");
+            }
+            Err(e) => {
                 if let Some(bar) = &bar {
                     bar.abandon();
                 }
                 return Err(e.into());
-            }
-            Err(e) if e.status() == Some(403) => return Err(e.into()),
-            Err(e) => {
-                total.objects_scanned += 1;
-                total.objects_failed += 1;
-                failures.push((format!("{bucket}/{key}"), e.to_string()));
             }
         }
         if let Some(bar) = &bar {
@@ -208,35 +200,15 @@ async fn wait_for_redundancy(client: &Client, timeout: Duration, json: bool) -> 
     }
 }
 
-async fn list_keys(
-    client: &Client,
-    bucket: &str,
-    prefix: &str,
-    limit: usize,
-) -> Result<Vec<String>, ClientError> {
-    let mut keys = Vec::new();
-    let mut continuation: Option<String> = None;
-    loop {
-        let page = client
-            .list_objects(bucket, prefix, continuation.as_deref(), 1000)
-            .await?;
-        keys.extend(page.objects.into_iter().map(|o| o.key));
-        match page.continuation {
-            Some(token) if keys.len() < limit => continuation = Some(token),
-            _ => return Ok(keys),
-        }
-    }
-}
-
-/// The bucket is gone: `NoSuchBucket` from the S3 listing or
-/// `no-such-bucket` from the admin API.
+/// The bucket is gone: `NoSuchBucket` from the S3 API or `no-such-bucket`
+/// from the admin API.
 fn is_no_such_bucket(error: &ClientError) -> bool {
     matches!(error.code(), Some("NoSuchBucket" | "no-such-bucket"))
 }
 
 fn progress_style() -> ProgressStyle {
     ProgressStyle::with_template(
-        "{spinner} healing [{bar:30}] {pos}/{len} objects, {elapsed} elapsed, eta {eta} {wide_msg}",
+        "{spinner} healing [{bar:30}] {pos}/{len} buckets, {elapsed} elapsed, eta {eta} {wide_msg}",
     )
     .expect("valid template")
     .progress_chars("=> ")

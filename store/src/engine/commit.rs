@@ -20,6 +20,24 @@ use crate::keys::EncodedKey;
 use crate::layout;
 use crate::meta::{MetaPart, ObjectMeta, Timestamp};
 use crate::quorum::write_quorum;
+use crate::staging::Staging;
+
+/// Fails unless every file in `names` is in the staging folder `tmp`.
+fn require_staged(drive: &dyn Drive, tmp: &Path, names: &[String]) -> io::Result<()> {
+    let staged: std::collections::HashSet<String> = drive
+        .list_dir(tmp)?
+        .into_iter()
+        .filter(|entry| !entry.is_dir)
+        .map(|entry| entry.name)
+        .collect();
+    match names.iter().find(|name| !staged.contains(*name)) {
+        None => Ok(()),
+        Some(missing) => Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("staged shard {} is missing", tmp.join(missing).display()),
+        )),
+    }
+}
 
 impl Engine {
     /// Commits a new object version: data dirs into place, then `obj.meta`
@@ -55,7 +73,7 @@ impl Engine {
         let meta_path = object_dir.join(layout::OBJECT_META_FILE);
         let new_data_dir = meta.data_dir;
         let mut encoded: Vec<Option<Vec<u8>>> = Vec::with_capacity(self.drives.len());
-        let mut tmp_to_move: Option<PathBuf> = None;
+        let mut tmp_to_move: Option<Staging> = None;
         let mut meta = meta;
         meta.home = Some(crate::meta::record_home(bucket, key.key()));
         for position in 0..self.drives.len() {
@@ -78,6 +96,12 @@ impl Engine {
         let data_dir_path = new_data_dir.map(|id| object_dir.join(layout::data_dir_name(id)));
         let name_files = segment_name_files(bucket, key);
         let bucket_dir = layout::bucket_dir(bucket);
+        let shard_files: Arc<Vec<String>> = Arc::new(
+            meta.parts
+                .iter()
+                .map(|part| layout::part_file_name(part.number))
+                .collect(),
+        );
         let results = {
             let encoded = encoded.clone();
             let meta_path = meta_path.clone();
@@ -91,6 +115,12 @@ impl Engine {
                     let attempt = || -> io::Result<Option<Vec<u8>>> {
                         ensure_segment_names(drive, &name_files)?;
                         if let (Some(tmp), Some(target)) = (&tmp_to_move, &data_dir_path) {
+                            // A data dir goes in only with every shard file
+                            // its metadata names: staging that lost a file
+                            // fails this drive's part of the write (a missed
+                            // write the heal fills), never commits a version
+                            // this drive cannot serve.
+                            require_staged(drive, tmp, &shard_files)?;
                             // `write_atomic` of obj.meta below fsyncs this same
                             // object directory: one fsync for both entries.
                             drive.rename_unsynced(tmp, target)?;

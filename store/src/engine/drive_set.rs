@@ -443,12 +443,15 @@ const DRIVE_CHECK_INTERVAL: std::time::Duration = if cfg!(test) {
 };
 
 /// Probes offline drives every [`DRIVE_CHECK_INTERVAL`] (health checks
-/// and admin info probe too), as the `drive-monitor` worker.
+/// and admin info probe too) and sweeps staging leftovers from the tmp
+/// areas, as the `drive-monitor` worker.
 pub(super) fn start_drive_monitor(engine: &Arc<Engine>) {
     let weak = Arc::downgrade(engine);
     engine.workers.spawn(
         "drive-monitor",
-        format!("probes offline drives every {DRIVE_CHECK_INTERVAL:?}"),
+        format!(
+            "probes offline drives and sweeps staging leftovers every {DRIVE_CHECK_INTERVAL:?}"
+        ),
         move |mut ctx| async move {
             loop {
                 if !ctx.rest(DRIVE_CHECK_INTERVAL).await {
@@ -460,6 +463,7 @@ pub(super) fn start_drive_monitor(engine: &Arc<Engine>) {
                     engine.drive_status().await;
                     ctx.set(WorkerState::Idle);
                 }
+                engine.sweep_staging().await;
             }
         },
     );
@@ -474,8 +478,35 @@ impl Engine {
     pub async fn drive_status(self: &Arc<Self>) -> Vec<DriveStatus> {
         let (statuses, returned) = self.drives.probe().await;
         if returned {
+            // What a late operation left there while it was offline starts
+            // its grace now (`staging.rs`).
+            self.sweep_staging().await;
             crate::heal::request_walk(self, std::time::Duration::ZERO);
         }
         statuses
+    }
+
+    /// Removes staging folders no live writer owns from every online
+    /// drive's tmp area, once they have been unowned for a grace period
+    /// (`staging.rs`). Returns how many entries went.
+    pub async fn sweep_staging(&self) -> usize {
+        let area = self.staging.clone();
+        self.drives
+            .on_online_drives(move |drives| {
+                drives
+                    .iter()
+                    .map(|(position, drive)| {
+                        area.sweep(*position, drive.as_ref()).unwrap_or_else(|err| {
+                            tracing::warn!(
+                                drive = %drive.root().display(),
+                                "cannot sweep the tmp area: {err}"
+                            );
+                            0
+                        })
+                    })
+                    .sum()
+            })
+            .await
+            .unwrap_or(0)
     }
 }

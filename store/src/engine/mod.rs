@@ -171,6 +171,8 @@ pub(crate) struct Engine {
     pub workers: crate::workers::Workers,
     /// Sorted keys per bucket for listing (`list_index.rs`).
     pub list_index: Arc<crate::list_index::ListIndex>,
+    /// Staging folders live writers own (`staging.rs`).
+    pub staging: Arc<crate::staging::StagingArea>,
 }
 
 impl Store {
@@ -247,6 +249,7 @@ impl Store {
             heal: Default::default(),
             workers: crate::workers::Workers::new(),
             list_index: Arc::new(crate::list_index::ListIndex::new(config.list_index_bytes)),
+            staging: Arc::default(),
         });
         inner.load_buckets().await;
         crate::heal::start_workers(&inner, config.heal_tranquility);

@@ -19,7 +19,7 @@ use crate::drive::{Drive, ShardReader};
 use crate::keys::EncodedKey;
 use crate::layout;
 use crate::meta::ObjectMeta;
-use crate::quorum::{pick_object_meta_excluding, Agreed, DriveRead};
+use crate::quorum::{absence_is_settled, pick_object_meta_excluding, Agreed, DriveRead};
 
 /// Parts whose shard files a GET opens before returning (later parts are
 /// opened as the stream reaches them).
@@ -114,6 +114,18 @@ impl Engine {
                 // one by one, and no version got a read quorum: read again.
                 Err(_) if attempt < TORN_READ_RETRIES && versions_seen(&reads) > 1 => {
                     tokio::task::yield_now().await;
+                }
+                Err(StoreError::ReadQuorum { .. })
+                    if absence_is_settled(
+                        &reads,
+                        &self.drives.missed_drives(),
+                        self.drives.write_quorum(),
+                    ) =>
+                {
+                    return Err(StoreError::NoSuchKey {
+                        bucket: bucket.to_owned(),
+                        key: key.key().to_owned(),
+                    });
                 }
                 Err(err) => return Err(self.bucket_gone_or(bucket, err)),
             }

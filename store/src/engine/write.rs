@@ -6,7 +6,6 @@
 //! visible until the commit (`commit.rs`).
 
 use std::io;
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -21,7 +20,7 @@ use super::{internal, Engine};
 use crate::api::{ByteStream, Checksum, PutOptions, StoreError};
 use crate::crash::crash_point;
 use crate::hashing::BodyHasher;
-use crate::layout;
+use crate::staging::Staging;
 
 /// Whether a body small enough may stay inside the metadata file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +53,8 @@ pub(crate) enum Stored {
     Inline(Vec<Bytes>),
     /// `<tmp_dir>/<file_name>` on every drive where `written[position]`.
     Files {
-        tmp_dir: PathBuf,
+        /// Owned until the commit (or its rollback) is done with it.
+        tmp_dir: Staging,
         file_name: String,
         written: Vec<bool>,
     },
@@ -199,7 +199,7 @@ struct Pipeline {
     hasher: JoinHandle<BodyHasher>,
     encoder: JoinHandle<EncoderResult>,
     writers: Vec<Option<JoinHandle<io::Result<()>>>>,
-    tmp_dir: PathBuf,
+    tmp_dir: Staging,
     file_name: String,
     /// What one block costs in the write budget: its buffer (a whole
     /// block's capacity, even for the short last one) plus its frames.
@@ -243,7 +243,9 @@ impl Engine {
         checksum_algorithm: Option<crate::api::ChecksumAlgorithm>,
         file_name: String,
     ) -> Pipeline {
-        let tmp_dir = layout::new_tmp_path();
+        // Each drive's writer holds the claim, down to its blocking calls:
+        // an operation that outlives the request keeps it until it returns.
+        let tmp_dir = self.staging.claim();
         let mut writer_txs = Vec::with_capacity(self.drives.len());
         let mut writers = Vec::with_capacity(self.drives.len());
         for state in &self.drives {
@@ -279,7 +281,9 @@ impl Engine {
                             if flush {
                                 unsynced = 0;
                             }
+                            let held = dir.clone();
                             file = blocking(deadline, move || {
+                                let _owner = held;
                                 file.write_all(frames)?;
                                 if flush {
                                     // Flush while the body still streams, so the
@@ -382,7 +386,7 @@ impl Engine {
         self.remove_tmp(pipeline.tmp_dir).await;
     }
 
-    pub async fn remove_tmp(&self, tmp_dir: PathBuf) {
+    pub async fn remove_tmp(&self, tmp_dir: Staging) {
         self.drives
             .each_drive(move |_, drive| drive.remove_dir_all(&tmp_dir))
             .await;

@@ -21,6 +21,7 @@ use crate::keys::EncodedKey;
 use crate::layout;
 use crate::meta::ObjectMeta;
 use crate::quorum::{pick_object_meta_excluding, DriveRead};
+use crate::staging::Staging;
 
 /// What healing one object did, and the object's size (for progress).
 #[derive(Debug, Default)]
@@ -53,6 +54,8 @@ struct ObjectRepair {
     name_files: Vec<(PathBuf, Vec<u8>)>,
     /// [`crate::meta::record_home`] of the object.
     home: u64,
+    /// Where rebuilt shards are staged; owned while the repair runs.
+    tmp: Staging,
 }
 
 impl ObjectRepair {
@@ -169,7 +172,7 @@ impl ObjectRepair {
         if targets.is_empty() {
             return Ok(Repaired::default());
         }
-        let tmp = layout::new_tmp_path();
+        let tmp = &self.tmp;
         let mut rebuilt_bytes = 0u64;
         let mut inline_out: Vec<BytesMut> = targets.iter().map(|_| BytesMut::new()).collect();
         let mut files: Vec<Option<(usize, Box<dyn ShardWriter>)>> =
@@ -264,7 +267,7 @@ impl ObjectRepair {
                     "heal could not rewrite a shard: {err}"
                 ),
             }
-            let _ = drive.remove_dir_all(&tmp);
+            let _ = drive.remove_dir_all(tmp);
         }
         Ok(Repaired {
             rewritten,
@@ -381,6 +384,7 @@ impl Engine {
             name_files: segment_name_files(bucket, &key),
             home: crate::meta::record_home(bucket, key.key()),
             meta,
+            tmp: self.staging.claim(),
         };
         let keep = agreed.meta.data_dir.map(layout::data_dir_name);
         let outcome = self

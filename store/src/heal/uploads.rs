@@ -3,6 +3,7 @@
 //! no agreed record backs (an abort or complete a drive missed) removed.
 
 use std::io;
+use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -107,10 +108,12 @@ impl Engine {
                     continue;
                 };
                 let (bucket_owned, id_owned) = (bucket.to_owned(), id.clone());
+                let tmp = self.staging.claim();
                 let outcome = self
                     .drives
                     .blocking(move || {
                         rebuild_part_shards(
+                            &tmp,
                             &codec,
                             &drives,
                             &holders,
@@ -138,6 +141,7 @@ impl Engine {
 /// Re-encodes one part's shard onto the online drives that lack it, from the
 /// holders' shard files (blocking). Returns how many drives got it.
 fn rebuild_part_shards(
+    tmp: &Path,
     codec: &erasure::ErasureCodec,
     drives: &[Option<Arc<dyn Drive>>],
     holders: &[bool],
@@ -155,12 +159,11 @@ fn rebuild_part_shards(
             sources[usize::from(distribution[position])] = drive.open_read(&data_path).ok();
         }
     }
-    let tmp = layout::new_tmp_path();
     let mut targets: Vec<(usize, Box<dyn ShardWriter>)> = Vec::new();
     for (position, drive) in drives.iter().enumerate() {
         if let (Some(drive), false) = (drive, holders[position]) {
             let created = drive
-                .mkdir_staging(&tmp)
+                .mkdir_staging(tmp)
                 .and_then(|()| drive.create_file(&tmp.join(position.to_string())));
             if let Ok(file) = created {
                 targets.push((position, file));
@@ -195,7 +198,7 @@ fn rebuild_part_shards(
         for (position, file) in targets {
             drop(file);
             if let Some(drive) = &drives[position] {
-                let _ = drive.remove_dir_all(&tmp);
+                let _ = drive.remove_dir_all(tmp);
             }
         }
         return Err(err);
@@ -212,7 +215,7 @@ fn rebuild_part_shards(
             meta.erasure.index = distribution[position];
             drive.write_atomic(&meta_path, &encode_record(&meta, None))
         })();
-        let _ = drive.remove_dir_all(&tmp);
+        let _ = drive.remove_dir_all(tmp);
         match result {
             Ok(()) => rebuilt += 1,
             Err(err) => {

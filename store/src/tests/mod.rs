@@ -29,6 +29,7 @@ mod inline_races;
 mod missed_writes;
 mod mixed_versions;
 mod objects;
+mod staging;
 mod write_budget;
 
 pub(crate) fn body(data: &[u8]) -> ByteStream {
