@@ -21,6 +21,7 @@ extern crate self as store;
 
 mod answers;
 pub mod api;
+mod cache;
 mod catalog;
 mod crash;
 mod deadline;
@@ -53,6 +54,7 @@ use api::{
     ListUploadsParams, Maintenance, MultipartStore, ObjectAttributes, ObjectInfo, ObjectReader,
     ObjectStore, PartInfo, PartsPage, PutOptions, StoreError, UploadInfo, UploadsPage, WorkerInfo,
 };
+pub use cache::DEFAULT_CACHE_BYTES;
 pub use deadline::DEFAULT_DRIVE_TIMEOUT;
 pub use drive::{
     DirEntry, Drive, DriveBackend, DriveSpace, ShardReader, ShardWriter, DIR_MODE, FILE_MODE,
