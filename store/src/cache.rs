@@ -233,9 +233,42 @@ pub(crate) fn serve(cached: &Cached, range: Option<ByteRange>) -> Result<ObjectR
     })
 }
 
-/// Passes a whole-object read through, keeping its bytes once the stream
-/// ends complete and without error (each chunk was verified as it was
-/// decoded). A read cut short keeps nothing.
+/// A whole-object read being passed through and kept.
+struct Tee {
+    inner: crate::api::ByteStream,
+    chunks: Vec<Bytes>,
+    seen: usize,
+    /// Where to keep the bytes; `None` once kept or after an error.
+    done: Option<(Arc<ObjectCache>, Ticket, ObjectInfo)>,
+}
+
+/// Inserts the whole object `tee` has read (each chunk verified as it was
+/// decoded).
+fn keep(tee: &mut Tee, size: usize) {
+    let Some((cache, ticket, info)) = tee.done.take() else {
+        return;
+    };
+    let whole = match tee.chunks.len() {
+        1 => tee.chunks.pop().expect("one chunk"),
+        _ => {
+            let mut all = BytesMut::with_capacity(size);
+            for chunk in tee.chunks.drain(..) {
+                all.extend_from_slice(&chunk);
+            }
+            all.freeze()
+        }
+    };
+    let (bucket, key) = (info.bucket.clone(), info.key.clone());
+    let cached = Cached {
+        info,
+        body: Some(whole),
+    };
+    cache.insert(ticket, &bucket, &key, cached);
+}
+
+/// Passes a whole-object read through, keeping its bytes once all of them
+/// were read without error (each chunk was verified as it was decoded). A
+/// read cut short keeps nothing.
 pub(crate) fn keep_while_read(
     cache: Arc<ObjectCache>,
     ticket: Ticket,
@@ -244,18 +277,10 @@ pub(crate) fn keep_while_read(
     let ObjectReader { info, range, body } = reader;
     let size = info.size as usize;
     let kept_info = info.clone();
-    struct Tee {
-        inner: crate::api::ByteStream,
-        chunks: Vec<Bytes>,
-        seen: usize,
-        failed: bool,
-        done: Option<(Arc<ObjectCache>, Ticket, ObjectInfo)>,
-    }
     let tee = Tee {
         inner: body,
         chunks: Vec::new(),
         seen: 0,
-        failed: false,
         done: Some((cache, ticket, kept_info)),
     };
     let body = futures::stream::unfold(tee, move |mut tee| async move {
@@ -263,35 +288,19 @@ pub(crate) fn keep_while_read(
             Some(Ok(chunk)) => {
                 tee.seen += chunk.len();
                 tee.chunks.push(chunk.clone());
+                // Kept as the last byte goes out, not at the stream's end:
+                // an HTTP body of known length is dropped once it has sent
+                // that many bytes, never polled for its end.
+                if tee.seen == size {
+                    keep(&mut tee, size);
+                }
                 Some((Ok(chunk), tee))
             }
             Some(Err(err)) => {
-                tee.failed = true;
+                tee.done = None;
                 Some((Err(err), tee))
             }
-            None => {
-                if let Some((cache, ticket, info)) = tee.done.take() {
-                    if !tee.failed && tee.seen == size {
-                        let whole = match tee.chunks.len() {
-                            1 => tee.chunks.pop().expect("one chunk"),
-                            _ => {
-                                let mut all = BytesMut::with_capacity(size);
-                                for chunk in &tee.chunks {
-                                    all.extend_from_slice(chunk);
-                                }
-                                all.freeze()
-                            }
-                        };
-                        let (bucket, key) = (info.bucket.clone(), info.key.clone());
-                        let cached = Cached {
-                            info,
-                            body: Some(whole),
-                        };
-                        cache.insert(ticket, &bucket, &key, cached);
-                    }
-                }
-                None
-            }
+            None => None,
         }
     });
     ObjectReader {

@@ -253,3 +253,35 @@ async fn the_cache_stays_within_its_bound() {
     read_all(&store, "bkt", "k3", None).await.unwrap();
     assert_eq!(store.inner.cache.bytes(), 0, "0 turns it off");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_get_read_to_its_last_byte_fills_the_cache_though_its_end_is_never_polled() {
+    // An HTTP body of known length is dropped after its last byte, never
+    // polled for its end: the bytes are kept as the last chunk goes out.
+    let fixture = TestDrives::new(4);
+    let store = fixture.open().await;
+    store.create_bucket("bkt").await.unwrap();
+    for (key, seq) in [(0, 4), (2, 4)] {
+        // 3,000 bytes inline, then 300,000 bytes in shard files.
+        let data = content(key, seq);
+        let name = format!("k{key}");
+        store
+            .put_object("bkt", &name, body(&data), options(seq))
+            .await
+            .unwrap();
+        let before = store.inner.cache.bytes();
+        let mut reader = store.get_object("bkt", &name, None).await.unwrap();
+        let mut read = 0;
+        while read < data.len() {
+            read += reader.body.next().await.unwrap().unwrap().len();
+        }
+        drop(reader);
+        assert!(
+            store.inner.cache.bytes() >= before + data.len(),
+            "{name}: {} bytes read, not kept",
+            data.len()
+        );
+        let hit = store.get_object("bkt", &name, None).await.unwrap();
+        assert_eq!(hit.info.size, data.len() as u64);
+    }
+}
