@@ -1,7 +1,7 @@
 //! minnow's storage engine: a set of drives (directories behind one I/O
 //! seam, [`Drive`], each bounded by a deadline), objects striped across them
-//! with Reed-Solomon erasure coding, buckets, multipart uploads, listing and
-//! healing. It knows nothing of HTTP: callers use the traits in
+//! with Reed-Solomon erasure coding, buckets, multipart uploads, listing,
+//! healing and a bounded cache of recently read objects. It knows nothing of HTTP: callers use the traits in
 //! [`api`] and get [`api::StoreError`] back.
 //!
 //! Open a [`Store`] with [`Store::open`] and a [`StoreConfig`]; it implements
