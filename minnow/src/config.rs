@@ -360,6 +360,15 @@ pub(crate) fn list_index_bytes_from_env(
     Ok(mib.map(|mib: usize| mib << 20))
 }
 
+/// `MINNOW_CACHE_MIB=N`: the memory bound of the object cache (metadata of
+/// recently read objects and the bytes of small ones; `0` turns it off).
+pub(crate) fn cache_bytes_from_env(
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Option<usize>> {
+    let mib = number_in_range_from_env(env, "MINNOW_CACHE_MIB", 0..=1 << 20, "a number of MiB")?;
+    Ok(mib.map(|mib: usize| mib << 20))
+}
+
 /// `MINIO_DRIVE_MAX_TIMEOUT` (or `MINNOW_DRIVE_MAX_TIMEOUT`): how long a
 /// drive operation may take before the drive is taken offline for it, as a
 /// Go-style duration (`30s`, `2m`, `500ms`) or plain seconds. `0` disables
@@ -893,6 +902,13 @@ mod tests {
         assert_eq!(list_index_bytes_from_env(&env).unwrap(), Some(64 << 20));
         let env = env_of(&[("MINNOW_LIST_INDEX_MIB", "lots")]);
         assert!(list_index_bytes_from_env(&env).is_err());
+        assert_eq!(cache_bytes_from_env(&env_of(&[])).unwrap(), None);
+        let env = env_of(&[("MINNOW_CACHE_MIB", "0")]);
+        assert_eq!(cache_bytes_from_env(&env).unwrap(), Some(0));
+        let env = env_of(&[("MINNOW_CACHE_MIB", "16")]);
+        assert_eq!(cache_bytes_from_env(&env).unwrap(), Some(16 << 20));
+        let env = env_of(&[("MINNOW_CACHE_MIB", "-1")]);
+        assert!(cache_bytes_from_env(&env).is_err());
     }
 
     #[test]

@@ -178,6 +178,9 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     if let Some(bytes) = config::list_index_bytes_from_env(&env)? {
         store_config.list_index_bytes = bytes;
     }
+    if let Some(bytes) = config::cache_bytes_from_env(&env)? {
+        store_config.cache_bytes = bytes;
+    }
     if let Some(timeout) = config::drive_timeout_from_env(&env)? {
         store_config.drive_timeout = timeout;
     }

@@ -226,6 +226,8 @@ impl Engine {
         let _exclusive = self.bucket_locks.exclusive(bucket).await;
         self.set_deleting(bucket, true);
         let outcome = self.delete_bucket_locked(bucket).await;
+        // Whatever was removed, no cached object of the bucket outlives this.
+        self.cache.invalidate_bucket(bucket);
         match &outcome {
             // Half-removed below quorum: the bucket is gone from the cache
             // either way (a restart reloads it if a quorum of records stayed).

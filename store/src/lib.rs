@@ -1,7 +1,7 @@
 //! minnow's storage engine: a set of drives (directories behind one I/O
 //! seam, [`Drive`], each bounded by a deadline), objects striped across them
-//! with Reed-Solomon erasure coding, buckets, multipart uploads, listing and
-//! healing. It knows nothing of HTTP: callers use the traits in
+//! with Reed-Solomon erasure coding, buckets, multipart uploads, listing,
+//! healing and a bounded cache of recently read objects. It knows nothing of HTTP: callers use the traits in
 //! [`api`] and get [`api::StoreError`] back.
 //!
 //! Open a [`Store`] with [`Store::open`] and a [`StoreConfig`]; it implements
@@ -21,6 +21,7 @@ extern crate self as store;
 
 mod answers;
 pub mod api;
+mod cache;
 mod catalog;
 mod crash;
 mod deadline;
@@ -54,6 +55,7 @@ use api::{
     ListUploadsParams, Maintenance, MultipartStore, ObjectAttributes, ObjectInfo, ObjectReader,
     ObjectStore, PartInfo, PartsPage, PutOptions, StoreError, UploadInfo, UploadsPage, WorkerInfo,
 };
+pub use cache::DEFAULT_CACHE_BYTES;
 pub use deadline::DEFAULT_DRIVE_TIMEOUT;
 pub use drive::{
     DirEntry, Drive, DriveBackend, DriveSpace, ShardReader, ShardWriter, DIR_MODE, FILE_MODE,

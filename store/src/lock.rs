@@ -1,34 +1,62 @@
 //! Namespace locks: writers of one (bucket, key) are serialised while they
 //! commit. Locks are striped by hash, so the table never grows; two keys that
 //! share a stripe merely wait for each other. Readers take no lock: every
-//! commit is a rename, so they see a whole old or a whole new object.
+//! commit is a rename, so they see a whole old or a whole new object. A
+//! key's guard drops the key from the object cache (`cache.rs`) before it
+//! releases the lock, so no holder of a lock (every writer) can forget to.
 
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use tokio::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::cache::ObjectCache;
 
 const STRIPES: usize = 1024;
 
 pub struct NamespaceLocks {
     stripes: Vec<Mutex<()>>,
+    cache: Arc<ObjectCache>,
 }
 
-impl Default for NamespaceLocks {
-    fn default() -> Self {
-        Self {
-            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
-        }
+/// A held key lock; dropping it invalidates the key's cache entry, then
+/// unlocks.
+pub struct KeyGuard<'a> {
+    _held: MutexGuard<'a, ()>,
+    cache: &'a ObjectCache,
+    bucket: String,
+    key: String,
+}
+
+impl Drop for KeyGuard<'_> {
+    fn drop(&mut self) {
+        // Runs before `_held` is released: a reader that finds the key
+        // unlocked finds no entry older than the last write.
+        self.cache.invalidate(&self.bucket, &self.key);
     }
 }
 
 impl NamespaceLocks {
+    pub fn new(cache: Arc<ObjectCache>) -> Self {
+        Self {
+            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
+            cache,
+        }
+    }
+
     /// Locks `(bucket, key)` until the guard drops.
-    pub async fn lock(&self, bucket: &str, key: &str) -> MutexGuard<'_, ()> {
+    pub async fn lock(&self, bucket: &str, key: &str) -> KeyGuard<'_> {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         (bucket, key).hash(&mut hasher);
-        self.stripes[hasher.finish() as usize % STRIPES]
+        let held = self.stripes[hasher.finish() as usize % STRIPES]
             .lock()
-            .await
+            .await;
+        KeyGuard {
+            _held: held,
+            cache: &self.cache,
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+        }
     }
 }
 

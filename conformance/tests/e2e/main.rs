@@ -9,6 +9,7 @@ mod common;
 mod auth_failures;
 mod bucket_policy_and_cors;
 mod buckets;
+mod cache_consistency;
 mod checksums;
 mod conditional_get;
 mod conditional_writes;

@@ -32,7 +32,7 @@ pub(crate) use commit::{
     ensure_segment_names, prune_empty_dirs, remove_data_dirs_except, segment_name_files,
 };
 pub(crate) use drive_set::{DriveSet, DriveState, Effect};
-pub(crate) use read::{decode_inline, ShardSources};
+pub(crate) use read::{decode_inline, resolve_range, ShardSources};
 pub(crate) use write::{Inline, Stored, WriteBuffers};
 
 /// Largest single-part object (S3's limit).
@@ -81,6 +81,10 @@ pub struct StoreConfig {
     /// by walking its folders. Default
     /// [`crate::DEFAULT_LIST_INDEX_BYTES`] (256 MiB, ~3.5M keys of 30 bytes).
     pub list_index_bytes: usize,
+    /// Memory bound of the object cache (metadata of recently read objects
+    /// and the bytes of small ones, `cache.rs`), in estimated bytes; 0 turns
+    /// it off. Default [`crate::DEFAULT_CACHE_BYTES`] (64 MiB).
+    pub cache_bytes: usize,
 }
 
 impl StoreConfig {
@@ -97,6 +101,7 @@ impl StoreConfig {
             heal_after_unclean_stop: false,
             heal_tranquility: crate::DEFAULT_HEAL_TRANQUILITY,
             list_index_bytes: crate::DEFAULT_LIST_INDEX_BYTES,
+            cache_bytes: crate::DEFAULT_CACHE_BYTES,
         }
     }
 }
@@ -173,6 +178,9 @@ pub(crate) struct Engine {
     pub list_index: Arc<crate::list_index::ListIndex>,
     /// Staging folders live writers own (`staging.rs`).
     pub staging: Arc<crate::staging::StagingArea>,
+    /// Recently read objects (`cache.rs`); writers drop their key through
+    /// the key lock's guard.
+    pub cache: Arc<crate::cache::ObjectCache>,
 }
 
 impl Store {
@@ -233,6 +241,7 @@ impl Store {
                 fresh: slot.fresh,
             })
             .collect();
+        let cache = Arc::new(crate::cache::ObjectCache::new(config.cache_bytes));
         let inner = Arc::new(Engine {
             drives: DriveSet::new(drives, data, parity, deployment_id, timeout),
             data,
@@ -240,7 +249,7 @@ impl Store {
             block_size: config.block_size,
             inline_limit: config.inline_limit,
             codec,
-            locks: NamespaceLocks::default(),
+            locks: NamespaceLocks::new(cache.clone()),
             bucket_locks: BucketLocks::default(),
             buckets: Default::default(),
             bucket_ops: Default::default(),
@@ -250,6 +259,7 @@ impl Store {
             workers: crate::workers::Workers::new(),
             list_index: Arc::new(crate::list_index::ListIndex::new(config.list_index_bytes)),
             staging: Arc::default(),
+            cache,
         });
         inner.load_buckets().await;
         crate::heal::start_workers(&inner, config.heal_tranquility);

@@ -144,8 +144,18 @@ impl Engine {
     pub async fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectInfo, StoreError> {
         self.require_bucket(bucket)?;
         let key = EncodedKey::new(key)?;
+        if let Some(hit) = self.cache.get(bucket, key.key()) {
+            return Ok(hit.info.clone());
+        }
+        let ticket = self.cache.ticket(bucket, key.key());
         let (agreed, _) = self.agreed_meta(bucket, &key).await?;
-        Ok(object_info(bucket, key.key(), &agreed.meta))
+        let info = object_info(bucket, key.key(), &agreed.meta);
+        let cached = crate::cache::Cached {
+            info: info.clone(),
+            body: None,
+        };
+        self.cache.insert(ticket, bucket, key.key(), cached);
+        Ok(info)
     }
 
     pub async fn get_object(
@@ -156,6 +166,11 @@ impl Engine {
     ) -> Result<ObjectReader, StoreError> {
         self.require_bucket(bucket)?;
         let key = EncodedKey::new(key)?;
+        let hit = self.cache.get(bucket, key.key());
+        if let Some(hit) = hit.as_ref().filter(|hit| hit.body.is_some()) {
+            return crate::cache::serve(hit, range);
+        }
+        let ticket = self.cache.ticket(bucket, key.key());
         // A concurrent overwrite may remove the data we just found between
         // reading the metadata and opening the files: read again. Or the
         // version's data never arrived (drives restored from a copy taken
@@ -166,6 +181,10 @@ impl Engine {
         loop {
             attempt += 1;
             match self.open_object(bucket, &key, range, &dangling).await? {
+                Some(reader) if range.is_none() && self.cache.keeps_body(reader.info.size) => {
+                    let cache = self.cache.clone();
+                    return Ok(crate::cache::keep_while_read(cache, ticket, reader));
+                }
                 Some(reader) => return Ok(reader),
                 None if attempt < 5 => {
                     dangling = self.dangling_versions(bucket, &key).await;

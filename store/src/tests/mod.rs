@@ -18,6 +18,7 @@ pub(crate) use crate::Store;
 mod drives;
 pub(crate) use drives::{TestDrives, SMALL_BLOCKS};
 
+mod cache_races;
 mod drive_deadline;
 mod drive_faults;
 mod drive_loss;
