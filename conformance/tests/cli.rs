@@ -688,6 +688,29 @@ fn heal_reaches_keys_no_listing_shows() {
     cli(server, &["bucket", "delete", "--force", &bucket]).ok();
 }
 
+/// `minnow heal` exits 0 only when every drive is whole: the walk rebuilds
+/// onto online drives only, so with a drive offline it fails and names it
+/// (a caller that took exit 0 as "whole" would let other drives be lost).
+#[test]
+fn heal_fails_while_a_drive_is_offline() {
+    // Its own server: a drive goes missing here.
+    let server = &TestServer::start().expect("starting the minnow server");
+    let bucket = unique_bucket("cli-heal-offline");
+    cli(server, &["bucket", "create", &bucket]).ok();
+    let drive = server.drives()[3].clone();
+    let aside = drive.with_extension("aside");
+    std::fs::rename(&drive, &aside).unwrap();
+    let run = cli(server, &["heal", &bucket]).fails_with("offline");
+    assert!(
+        run.stderr.contains(&*drive.to_string_lossy()),
+        "{}",
+        run.stderr
+    );
+    std::fs::rename(&aside, &drive).unwrap();
+    // The drive answers again (the info request probes it): whole.
+    cli(server, &["heal", &bucket]).ok();
+}
+
 #[test]
 fn heal_of_everything_skips_buckets_deleted_while_it_runs() {
     // Its own server: heals of everything here would heal the other tests'

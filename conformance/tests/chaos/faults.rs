@@ -271,7 +271,9 @@ impl DriveFault {
 
     /// Whether writes may miss the drive (then it counts as damaged until a heal).
     pub fn loses_writes(self) -> bool {
-        !matches!(self, DriveFault::ReadEio | DriveFault::Latency)
+        // EIO on read takes the drive offline (it no longer proves its
+        // format), so it misses every write until it is back and healed.
+        !matches!(self, DriveFault::Latency)
     }
 }
 

@@ -87,6 +87,9 @@ async fn run_async(args: HealArgs) -> anyhow::Result<()> {
     // no listing shows, with fewer than a read quorum of `obj.meta`), the
     // bucket's records and its open uploads. A listing would miss those.
     let client = client.with_timeout(HEAL_REQUEST_TIMEOUT);
+    // A drive offline during the walk missed whatever it did not reach: such
+    // a run is not a complete heal (the drive is healed once it answers).
+    let mut offline = offline_drives(&client).await?;
     let mut total = HealSummary::default();
     let whole_deployment = args.target.is_none();
     let bar = if !args.json && std::io::stdout().is_terminal() {
@@ -138,6 +141,11 @@ async fn run_async(args: HealArgs) -> anyhow::Result<()> {
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
+    for drive in offline_drives(&client).await? {
+        if !offline.contains(&drive) {
+            offline.push(drive);
+        }
+    }
 
     let seconds = started.elapsed().as_secs_f64();
     if args.json {
@@ -167,6 +175,12 @@ async fn run_async(args: HealArgs) -> anyhow::Result<()> {
             println!("  failed: {object}: {reason}");
         }
     }
+    if !offline.is_empty() {
+        bail!(
+            "heal incomplete: drive(s) {} offline during the heal (healed once they answer again)",
+            offline.join(", ")
+        );
+    }
     if total.objects_failed > 0 {
         bail!(
             "{} objects could not be healed (fewer good shards than data shards)",
@@ -174,6 +188,18 @@ async fn run_async(args: HealArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The drives the server reports offline, by path.
+async fn offline_drives(client: &Client) -> Result<Vec<String>, ClientError> {
+    Ok(client
+        .server_info()
+        .await?
+        .drives
+        .into_iter()
+        .filter(|drive| drive.state == "offline")
+        .map(|drive| drive.path)
+        .collect())
 }
 
 /// Polls the server until its heal status says redundancy is full.

@@ -1111,7 +1111,7 @@ where
         'buckets: for bucket in &all {
             let mut start_after = None;
             loop {
-                let page = store
+                let listed = store
                     .list_objects(
                         &bucket.name,
                         ListParams {
@@ -1120,7 +1120,14 @@ where
                             ..Default::default()
                         },
                     )
-                    .await?;
+                    .await;
+                let page = match listed {
+                    Ok(page) => page,
+                    // Deleted since the bucket list: nothing left to count
+                    // (`minnow heal` asks for info while buckets come and go).
+                    Err(StoreError::NoSuchBucket(_)) => break,
+                    Err(err) => return Err(err.into()),
+                };
                 objects += page.objects.len() as u64;
                 if objects >= OBJECT_COUNT_CAP {
                     objects_capped = true;
