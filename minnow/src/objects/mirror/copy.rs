@@ -1,0 +1,397 @@
+//! Copying one object (local → server, server → local, server → server)
+//! and removing the target's extras.
+
+use std::collections::HashMap;
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{bail, Context as _};
+use bytes::Bytes;
+use http::Method;
+use md5::{Digest as _, Md5};
+use minnow::client::{object_path, ClientError};
+
+use super::super::cp::{join_key, local_path_for};
+use super::super::{s3, Remote};
+use super::plan::{file_digests, same_content};
+use super::report::{one_line, Meter};
+use super::verify::{hex_of, multipart_etag, plain_md5, verify};
+use super::{Found, Side, MD5_META, TEMP_MARK};
+
+/// Copies one object when the target lacks it or differs; `Ok(true)` when
+/// it was (or, dry, would be) copied.
+pub(super) async fn sync_one(
+    source: &Side,
+    target: &Side,
+    rel: &str,
+    src: &Found,
+    dst: Option<&Found>,
+    dry_run: bool,
+    meter: &Meter,
+) -> anyhow::Result<bool> {
+    if let Some(dst) = dst {
+        if dst.size == src.size && same_content(source, target, rel, src, dst).await? {
+            return Ok(false);
+        }
+    }
+    if dry_run {
+        return Ok(true);
+    }
+    match (source, target) {
+        (Side::Local(root), Side::Remote(to)) => {
+            let key = join_key(&to.key, rel);
+            upload_file(&root.join(rel), to, &key, meter).await?;
+        }
+        (Side::Remote(from), Side::Local(root)) => {
+            let path = local_path_for(root, rel)?;
+            download(from, &join_key(&from.key, rel), src.size, &path, meter).await?;
+        }
+        (Side::Remote(from), Side::Remote(to)) => {
+            copy_between(
+                from,
+                &join_key(&from.key, rel),
+                src.size,
+                to,
+                &join_key(&to.key, rel),
+                meter,
+            )
+            .await?;
+        }
+        (Side::Local(_), Side::Local(_)) => bail!("both sides are local"),
+    }
+    Ok(true)
+}
+
+/// Uploads a file whose digests were taken first: each part read for the
+/// upload must match its digest, so a file changing under us fails the
+/// upload (aborted, nothing visible) instead of storing a mix.
+async fn upload_file(path: &Path, to: &Remote, key: &str, meter: &Meter) -> anyhow::Result<()> {
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
+    let part = s3::part_size_for(size);
+    let owned = path.to_path_buf();
+    let digests = tokio::task::spawn_blocking(move || file_digests(&owned, part)).await??;
+    if digests.size != size {
+        bail!("{} changed while it was being read", path.display());
+    }
+    let content_type = mime_guess::from_path(path)
+        .first_or_octet_stream()
+        .to_string();
+    let mut headers = vec![("content-type".to_string(), content_type)];
+    if digests.parts.len() > 1 {
+        // Its ETag will not be an MD5: keep one for the next comparison.
+        headers.push((MD5_META.to_string(), digests.md5.clone()));
+    }
+    let parts = Arc::new(digests.parts.clone());
+    let owned = path.to_path_buf();
+    let stored = s3::upload(
+        &to.server.client,
+        &to.bucket,
+        key,
+        size,
+        &headers,
+        |offset, len| {
+            let (path, parts) = (owned.clone(), parts.clone());
+            async move {
+                let body =
+                    tokio::task::spawn_blocking(move || read_at(&path, offset, len)).await??;
+                let index = usize::try_from(offset / part)?;
+                let digest: [u8; 16] = Md5::digest(&body).into();
+                if parts.get(index) != Some(&digest) {
+                    bail!("the file changed while it was being copied");
+                }
+                meter.add(len);
+                Ok(body)
+            }
+        },
+    )
+    .await?;
+    let expected = if digests.parts.len() <= 1 {
+        digests.md5.clone()
+    } else {
+        multipart_etag(&digests.parts)
+    };
+    verify(to, key, size, &expected, &stored).await
+}
+
+fn read_at(path: &Path, offset: u64, len: u64) -> anyhow::Result<Bytes> {
+    use std::io::{Seek as _, SeekFrom};
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    file.seek(SeekFrom::Start(offset))?;
+    let mut buffer = vec![0u8; usize::try_from(len)?];
+    file.read_exact(&mut buffer)
+        .with_context(|| format!("{} changed while it was being read", path.display()))?;
+    Ok(Bytes::from(buffer))
+}
+
+async fn download(
+    from: &Remote,
+    key: &str,
+    listed_size: u64,
+    path: &Path,
+    meter: &Meter,
+) -> anyhow::Result<()> {
+    let (head, first) = source_object(from, key, listed_size).await?;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let name = path
+        .file_name()
+        .context("the target has no file name")?
+        .to_string_lossy();
+    let temp = dir.join(format!(".{name}{TEMP_MARK}{}", std::process::id()));
+    let mut file =
+        std::fs::File::create(&temp).with_context(|| format!("creating {}", temp.display()))?;
+    let mut whole = Md5::new();
+    let mut parts: Vec<[u8; 16]> = Vec::new();
+    let mut sink = |chunk: Bytes| {
+        whole.update(&chunk);
+        parts.push(Md5::digest(&chunk).into());
+        meter.add(chunk.len() as u64);
+        file.write_all(&chunk).context("writing the file")
+    };
+    let written = match first {
+        Some(body) => sink(body),
+        None => s3::read_object(&from.server.client, &from.bucket, key, &head, sink).await,
+    }
+    .and_then(|()| file.sync_all().context("writing the file"));
+    let checked = written.and_then(|()| {
+        let md5 = hex_of(&whole.finalize());
+        let stored_md5 = head
+            .carried
+            .iter()
+            .find(|(n, _)| n == MD5_META)
+            .map(|(_, v)| v.to_ascii_lowercase());
+        let expected = plain_md5(&head.etag).or(stored_md5);
+        match expected {
+            Some(expected) if expected != md5 => {
+                bail!("verification failed: the bytes read have MD5 {md5}, the source says {expected}")
+            }
+            _ => Ok(()),
+        }
+    });
+    if let Err(error) = checked {
+        let _ = std::fs::remove_file(&temp);
+        return Err(error);
+    }
+    std::fs::rename(&temp, path).with_context(|| format!("creating {}", path.display()))?;
+    Ok(())
+}
+
+/// The source object's tags as an `x-amz-tagging` value; `None` when it
+/// has none or the server keeps no tags.
+async fn tags_of(from: &Remote, key: &str) -> Option<String> {
+    let reply = from
+        .server
+        .client
+        .request(
+            Method::GET,
+            &object_path(&from.bucket, key),
+            "tagging=",
+            &[],
+            Bytes::new(),
+        )
+        .await
+        .ok()?;
+    let text = String::from_utf8_lossy(&reply.body);
+    let mut pairs = Vec::new();
+    for tag in text.split("<Tag>").skip(1) {
+        let field = |name: &str| {
+            let open = format!("<{name}>");
+            let close = format!("</{name}>");
+            let start = tag.find(&open)? + open.len();
+            let end = tag[start..].find(&close)? + start;
+            quick_xml::escape::unescape(&tag[start..end])
+                .ok()
+                .map(|v| v.into_owned())
+        };
+        if let (Some(k), Some(v)) = (field("Key"), field("Value")) {
+            pairs.push(format!(
+                "{}={}",
+                minnow::client::encode_query_value(&k),
+                minnow::client::encode_query_value(&v)
+            ));
+        }
+    }
+    (!pairs.is_empty()).then(|| pairs.join("&"))
+}
+
+/// What the source says about an object, and its bytes when it fits in
+/// one part: a small object costs one GET (no HEAD), a larger one a HEAD
+/// and then its parts, each read with `If-Match` on the ETag seen here.
+async fn source_object(
+    from: &Remote,
+    key: &str,
+    listed_size: u64,
+) -> anyhow::Result<(s3::Head, Option<Bytes>)> {
+    let client = &from.server.client;
+    let part = s3::part_size_for(listed_size);
+    let not_found = || format!("object not found: {}/{key}", from.bucket);
+    if listed_size > part {
+        let head = s3::head(client, &from.bucket, key)
+            .await?
+            .with_context(not_found)?;
+        return Ok((head, None));
+    }
+    let (head, body) = s3::get_small(client, &from.bucket, key, listed_size, part)
+        .await?
+        .with_context(not_found)?;
+    if head.size > part {
+        // It grew since the listing: copied in parts after all.
+        return Ok((head, None));
+    }
+    if let Some(md5) = plain_md5(&head.etag) {
+        let read = hex_of(&Md5::digest(&body));
+        if read != md5 {
+            bail!("verification failed: the bytes read have MD5 {read}, the source says {md5}");
+        }
+    }
+    Ok((head, Some(body)))
+}
+
+async fn copy_between(
+    from: &Remote,
+    src_key: &str,
+    listed_size: u64,
+    to: &Remote,
+    dst_key: &str,
+    meter: &Meter,
+) -> anyhow::Result<()> {
+    let (head, first) = source_object(from, src_key, listed_size).await?;
+    let mut headers: Vec<(String, String)> = head.carried.clone();
+    let known_md5 = plain_md5(&head.etag).or_else(|| {
+        head.carried
+            .iter()
+            .find(|(n, _)| n == MD5_META)
+            .map(|(_, v)| v.clone())
+    });
+    headers.retain(|(n, _)| n != MD5_META);
+    if let Some(md5) = known_md5.filter(|_| head.size > s3::part_size_for(head.size)) {
+        // A multipart copy's ETag is not an MD5: keep the one we know.
+        headers.push((MD5_META.to_string(), md5));
+    }
+    // A GET says how many tags there are (`x-amz-tagging-count`, absent
+    // when none); a HEAD does not, so an object in parts always asks.
+    if first.is_none() || head.tag_count > 0 {
+        if let Some(tags) = tags_of(from, src_key).await {
+            headers.push(("x-amz-tagging".to_string(), tags));
+        }
+    }
+    let part = s3::part_size_for(head.size);
+    let count = usize::try_from(head.size.div_ceil(part).max(1))?;
+    let digests: Arc<Mutex<Vec<[u8; 16]>>> = Arc::new(Mutex::new(vec![[0; 16]; count]));
+    let stored = s3::upload(
+        &to.server.client,
+        &to.bucket,
+        dst_key,
+        head.size,
+        &headers,
+        |offset, len| {
+            let digests = digests.clone();
+            let etag = head.etag.clone();
+            let first = first.clone();
+            async move {
+                let body = if let Some(body) = first {
+                    body
+                } else if len == 0 {
+                    Bytes::new()
+                } else {
+                    s3::get_range(
+                        &from.server.client,
+                        &from.bucket,
+                        src_key,
+                        offset,
+                        len,
+                        &etag,
+                    )
+                    .await?
+                };
+                let index = usize::try_from(offset / part)?;
+                if let Ok(mut all) = digests.lock() {
+                    all[index] = Md5::digest(&body).into();
+                }
+                meter.add(len);
+                Ok(body)
+            }
+        },
+    )
+    .await;
+    let stored = match stored {
+        Ok(etag) => etag,
+        Err(error) if tags_refused(&error) => bail!(
+            "the target does not store object tags, which this object has: {}",
+            one_line(&error)
+        ),
+        Err(error) => return Err(error),
+    };
+    let digests = digests.lock().map(|d| d.clone()).unwrap_or_default();
+    let expected = if count <= 1 {
+        hex_of(&digests[0])
+    } else {
+        multipart_etag(&digests)
+    };
+    verify(to, dst_key, head.size, &expected, &stored).await
+}
+
+fn tags_refused(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<ClientError>()
+        .is_some_and(|e| e.code() == Some("NotImplemented"))
+}
+
+pub(super) async fn remove_extras(
+    target: &Side,
+    extras: &[String],
+    dry_run: bool,
+) -> Vec<(String, Result<(), String>)> {
+    let mut results = Vec::new();
+    if dry_run {
+        return extras.iter().map(|rel| (rel.clone(), Ok(()))).collect();
+    }
+    match target {
+        Side::Local(root) => {
+            for rel in extras {
+                let outcome = std::fs::remove_file(root.join(rel)).map_err(|e| e.to_string());
+                results.push((rel.clone(), outcome));
+            }
+        }
+        Side::Remote(remote) => {
+            for batch in extras.chunks(1000) {
+                let keys: Vec<String> =
+                    batch.iter().map(|rel| join_key(&remote.key, rel)).collect();
+                match remote
+                    .server
+                    .client
+                    .delete_objects(&remote.bucket, &keys)
+                    .await
+                {
+                    Ok(outcome) => {
+                        let failed: HashMap<&str, String> = outcome
+                            .failed
+                            .iter()
+                            .map(|(k, code, message)| (k.as_str(), format!("{message} ({code})")))
+                            .collect();
+                        for (rel, key) in batch.iter().zip(&keys) {
+                            let outcome = match failed.get(key.as_str()) {
+                                Some(reason) => Err(reason.clone()),
+                                None => Ok(()),
+                            };
+                            results.push((rel.clone(), outcome));
+                        }
+                    }
+                    Err(e) => {
+                        for rel in batch {
+                            results.push((rel.clone(), Err(e.to_string())));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    results
+}
