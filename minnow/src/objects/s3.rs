@@ -6,7 +6,10 @@
 use std::future::Future;
 
 use anyhow::{bail, Context as _};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 use bytes::Bytes;
+use md5::{Digest as _, Md5};
 use futures::{StreamExt as _, TryStreamExt as _};
 use http::Method;
 use minnow::client::{bucket_path, encode_query_value, object_path, Client, ClientError, Reply};
@@ -207,24 +210,80 @@ pub async fn read_object(
     Ok(())
 }
 
+/// One body to send and, when the caller already knows it (the source's
+/// plain-MD5 ETag), its MD5; otherwise [`upload`] computes it.
+pub struct Body {
+    pub bytes: Bytes,
+    pub md5: Option<[u8; 16]>,
+}
+
+impl From<Bytes> for Body {
+    fn from(bytes: Bytes) -> Body {
+        Body { bytes, md5: None }
+    }
+}
+
+/// What [`upload`] stored.
+#[derive(Debug, Clone)]
+pub struct Uploaded {
+    /// The ETag the server gave the object (empty when it sent none).
+    pub etag: String,
+    /// The MD5 of each body sent, in order (one for a single PUT): the
+    /// copy's ETag should be this MD5, or S3's MD5 of these MD5s.
+    pub part_md5s: Vec<[u8; 16]>,
+}
+
+/// The MD5 of a body, off the async workers when it is large (16 MiB
+/// take tens of milliseconds).
+async fn md5_of(bytes: &Bytes) -> anyhow::Result<[u8; 16]> {
+    if bytes.len() <= 256 * 1024 {
+        return Ok(Md5::digest(bytes).into());
+    }
+    let bytes = bytes.clone();
+    Ok(tokio::task::spawn_blocking(move || Md5::digest(&bytes).into()).await?)
+}
+
+/// Sends one object or part body: `UNSIGNED-PAYLOAD` with a signed
+/// `Content-MD5`, which the server checks (it computes the MD5 anyway
+/// for the ETag), so the body is hashed once on each side instead of
+/// also SHA-256'd by both (see ARCHITECTURE.md, "minnow mirror").
+async fn put_body(
+    client: &Client,
+    path: &str,
+    query: &str,
+    headers: &[(&str, String)],
+    body: Body,
+) -> anyhow::Result<(Reply, [u8; 16])> {
+    let md5 = match body.md5 {
+        Some(md5) => md5,
+        None => md5_of(&body.bytes).await?,
+    };
+    let mut headers = headers.to_vec();
+    headers.push(("content-md5", BASE64.encode(md5)));
+    let reply = client
+        .request_unsigned(Method::PUT, path, query, &headers, body.bytes)
+        .await?;
+    Ok((reply, md5))
+}
+
 /// Uploads `size` bytes under `key`: one PUT when they fit in a part,
 /// else a multipart upload whose parts come from `read_part(offset, len)`
 /// ([`PART_PARALLELISM`] at a time). A failed multipart upload is
 /// aborted, so no partial object or orphan parts are left behind; one
 /// cut short by a kill is named in [`super::uploads`] for the next
-/// `mirror` to abort. Returns the ETag the server gave the object (empty
-/// when it sent none).
-pub async fn upload<F, Fut>(
+/// `mirror` to abort.
+pub async fn upload<F, Fut, B>(
     client: &Client,
     bucket: &str,
     key: &str,
     size: u64,
     headers: &[(String, String)],
     read_part: F,
-) -> anyhow::Result<String>
+) -> anyhow::Result<Uploaded>
 where
     F: Fn(u64, u64) -> Fut,
-    Fut: Future<Output = anyhow::Result<Bytes>>,
+    Fut: Future<Output = anyhow::Result<B>>,
+    B: Into<Body>,
 {
     let headers: Vec<(&str, String)> = headers
         .iter()
@@ -233,11 +292,12 @@ where
     let path = object_path(bucket, key);
     let part = part_size_for(size);
     if size <= part {
-        let body = read_part(0, size).await?;
-        let reply = client
-            .request(Method::PUT, &path, "", &headers, body)
-            .await?;
-        return Ok(header_etag(&reply));
+        let body = read_part(0, size).await?.into();
+        let (reply, md5) = put_body(client, &path, "", &headers, body).await?;
+        return Ok(Uploaded {
+            etag: header_etag(&reply),
+            part_md5s: vec![md5],
+        });
     }
     let reply = client
         .request(Method::POST, &path, "uploads=", &headers, Bytes::new())
@@ -247,28 +307,28 @@ where
     super::uploads::opened(client, bucket, key, &upload_id);
     let id_query = format!("uploadId={}", encode_query_value(&upload_id));
     let parts = async {
-        let etags: Vec<(u64, String)> = futures::stream::iter(0..size.div_ceil(part))
+        let sent: Vec<(u64, String, [u8; 16])> = futures::stream::iter(0..size.div_ceil(part))
             .map(|i| {
                 let (path, id_query) = (&path, &id_query);
                 let body = read_part(i * part, part.min(size - i * part));
                 async move {
-                    let body = body.await?;
+                    let body = body.await?.into();
                     let query = format!("partNumber={}&{id_query}", i + 1);
-                    let reply = client.request(Method::PUT, path, &query, &[], body).await?;
+                    let (reply, md5) = put_body(client, path, &query, &[], body).await?;
                     let etag = reply
                         .headers
                         .get("etag")
                         .and_then(|v| v.to_str().ok())
                         .context("the server sent no ETag for a part")?
                         .to_string();
-                    anyhow::Ok((i + 1, etag))
+                    anyhow::Ok((i + 1, etag, md5))
                 }
             })
             .buffered(PART_PARALLELISM)
             .try_collect()
             .await?;
         let mut xml = String::from("<CompleteMultipartUpload>");
-        for (number, etag) in etags {
+        for (number, etag, _) in &sent {
             xml.push_str(&format!(
                 "<Part><PartNumber>{number}</PartNumber><ETag>{}</ETag></Part>",
                 quick_xml::escape::escape(etag.as_str())
@@ -289,7 +349,10 @@ where
         if text.contains("<Error>") {
             bail!("completing the upload failed: {text}");
         }
-        anyhow::Ok(element(&text, "ETag").unwrap_or_default())
+        anyhow::Ok(Uploaded {
+            etag: element(&text, "ETag").unwrap_or_default(),
+            part_md5s: sent.into_iter().map(|(_, _, md5)| md5).collect(),
+        })
     }
     .await;
     let finished = parts.is_ok()

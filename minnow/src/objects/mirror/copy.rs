@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
 use bytes::Bytes;
@@ -14,9 +14,9 @@ use minnow::client::{object_path, ClientError};
 
 use super::super::cp::{join_key, local_path_for};
 use super::super::{s3, Remote};
-use super::plan::{file_digests, same_content};
+use super::plan::same_content;
 use super::report::{one_line, Meter};
-use super::verify::{hex_of, multipart_etag, plain_md5, verify};
+use super::verify::{expected_etag, hex_of, plain_md5, verify};
 use super::{Found, Side, MD5_META, TEMP_MARK};
 
 /// Copies one object when the target lacks it or differs; `Ok(true)` when
@@ -63,68 +63,96 @@ pub(super) async fn sync_one(
     Ok(true)
 }
 
-/// Uploads a file whose digests were taken first: each part read for the
-/// upload must match its digest, so a file changing under us fails the
-/// upload (aborted, nothing visible) instead of storing a mix.
-async fn upload_file(path: &Path, to: &Remote, key: &str, meter: &Meter) -> anyhow::Result<()> {
-    let size = std::fs::metadata(path)
-        .with_context(|| format!("reading {}", path.display()))?
-        .len();
-    let part = s3::part_size_for(size);
-    let owned = path.to_path_buf();
-    let digests = tokio::task::spawn_blocking(move || file_digests(&owned, part)).await??;
-    if digests.size != size {
-        bail!("{} changed while it was being read", path.display());
+/// One state of a file: a write changes its size, its modification time
+/// or its change time (which a write that puts the old mtime back changes
+/// too), and a file replaced under its name has another inode.
+#[derive(Debug, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    #[cfg(unix)]
+    changed: (i64, i64),
+    #[cfg(unix)]
+    inode: u64,
+}
+
+impl Stamp {
+    fn of(meta: &std::fs::Metadata) -> Stamp {
+        #[cfg(unix)]
+        use std::os::unix::fs::MetadataExt as _;
+        Stamp {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            #[cfg(unix)]
+            changed: (meta.ctime(), meta.ctime_nsec()),
+            #[cfg(unix)]
+            inode: meta.ino(),
+        }
     }
+}
+
+/// Uploads a file read once: each part is read and hashed in one go (its
+/// MD5 is the `Content-MD5` the server checks), and the file's stamp is
+/// taken before the first read and after each one, so a file changing
+/// under us fails the upload (aborted, nothing visible) instead of
+/// storing a mix: the read that finishes last proves no write happened
+/// since the upload began.
+async fn upload_file(path: &Path, to: &Remote, key: &str, meter: &Meter) -> anyhow::Result<()> {
+    let before = Stamp::of(
+        &std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?,
+    );
+    let size = before.len;
     let content_type = mime_guess::from_path(path)
         .first_or_octet_stream()
         .to_string();
-    let mut headers = vec![("content-type".to_string(), content_type)];
-    if digests.parts.len() > 1 {
-        // Its ETag will not be an MD5: keep one for the next comparison.
-        headers.push((MD5_META.to_string(), digests.md5.clone()));
-    }
-    let parts = Arc::new(digests.parts.clone());
-    let owned = path.to_path_buf();
-    let stored = s3::upload(
+    let headers = vec![("content-type".to_string(), content_type)];
+    let owned = Arc::new(path.to_path_buf());
+    let before = &before;
+    let uploaded = s3::upload(
         &to.server.client,
         &to.bucket,
         key,
         size,
         &headers,
         |offset, len| {
-            let (path, parts) = (owned.clone(), parts.clone());
+            let path = owned.clone();
             async move {
-                let body =
-                    tokio::task::spawn_blocking(move || read_at(&path, offset, len)).await??;
-                let index = usize::try_from(offset / part)?;
-                let digest: [u8; 16] = Md5::digest(&body).into();
-                if parts.get(index) != Some(&digest) {
-                    bail!("the file changed while it was being copied");
+                let (bytes, md5, after) = tokio::task::spawn_blocking({
+                    let path = path.clone();
+                    move || read_at(&path, offset, len)
+                })
+                .await??;
+                if after != *before {
+                    bail!("{} changed while it was being copied", path.display());
                 }
                 meter.add(len);
-                Ok(body)
+                Ok(s3::Body {
+                    bytes,
+                    md5: Some(md5),
+                })
             }
         },
     )
     .await?;
-    let expected = if digests.parts.len() <= 1 {
-        digests.md5.clone()
-    } else {
-        multipart_etag(&digests.parts)
-    };
-    verify(to, key, size, &expected, &stored).await
+    let expected = expected_etag(&uploaded.part_md5s);
+    verify(to, key, size, &expected, &uploaded.etag).await
 }
 
-fn read_at(path: &Path, offset: u64, len: u64) -> anyhow::Result<Bytes> {
+/// `len` bytes at `offset`, their MD5, and the file's stamp once they are
+/// read. A file that shrank under us is an error, not a short object.
+fn read_at(path: &Path, offset: u64, len: u64) -> anyhow::Result<(Bytes, [u8; 16], Stamp)> {
     use std::io::{Seek as _, SeekFrom};
     let mut file =
         std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     file.seek(SeekFrom::Start(offset))?;
-    let mut buffer = vec![0u8; usize::try_from(len)?];
-    file.read_exact(&mut buffer)
-        .with_context(|| format!("{} changed while it was being read", path.display()))?;
-    Ok(Bytes::from(buffer))
+    let mut buffer = Vec::with_capacity(usize::try_from(len)?);
+    (&mut file).take(len).read_to_end(&mut buffer)?;
+    if buffer.len() as u64 != len {
+        bail!("{} changed while it was being read", path.display());
+    }
+    let md5: [u8; 16] = Md5::digest(&buffer).into();
+    let after = Stamp::of(&file.metadata()?);
+    Ok((Bytes::from(buffer), md5, after))
 }
 
 async fn download(
@@ -147,11 +175,19 @@ async fn download(
     let temp = dir.join(format!(".{name}{TEMP_MARK}{}", std::process::id()));
     let mut file =
         std::fs::File::create(&temp).with_context(|| format!("creating {}", temp.display()))?;
-    let mut whole = Md5::new();
-    let mut parts: Vec<[u8; 16]> = Vec::new();
+    let stored_md5 = head
+        .carried
+        .iter()
+        .find(|(n, _)| n == MD5_META)
+        .map(|(_, v)| v.to_ascii_lowercase());
+    // Hashed only when there is an MD5 to compare with (another server's
+    // multipart object has none).
+    let expected = plain_md5(&head.etag).or(stored_md5);
+    let mut whole = expected.as_ref().map(|_| Md5::new());
     let mut sink = |chunk: Bytes| {
-        whole.update(&chunk);
-        parts.push(Md5::digest(&chunk).into());
+        if let Some(whole) = &mut whole {
+            whole.update(&chunk);
+        }
         meter.add(chunk.len() as u64);
         file.write_all(&chunk).context("writing the file")
     };
@@ -161,19 +197,13 @@ async fn download(
     }
     .and_then(|()| file.sync_all().context("writing the file"));
     let checked = written.and_then(|()| {
-        let md5 = hex_of(&whole.finalize());
-        let stored_md5 = head
-            .carried
-            .iter()
-            .find(|(n, _)| n == MD5_META)
-            .map(|(_, v)| v.to_ascii_lowercase());
-        let expected = plain_md5(&head.etag).or(stored_md5);
-        match expected {
-            Some(expected) if expected != md5 => {
-                bail!("verification failed: the bytes read have MD5 {md5}, the source says {expected}")
+        if let (Some(expected), Some(whole)) = (expected, whole) {
+            let md5 = hex_of(&whole.finalize());
+            if expected != md5 {
+                bail!("verification failed: the bytes read have MD5 {md5}, the source says {expected}");
             }
-            _ => Ok(()),
         }
+        Ok(())
     });
     if let Err(error) = checked {
         let _ = std::fs::remove_file(&temp);
@@ -245,12 +275,8 @@ async fn source_object(
         // It grew since the listing: copied in parts after all.
         return Ok((head, None));
     }
-    if let Some(md5) = plain_md5(&head.etag) {
-        let read = hex_of(&Md5::digest(&body));
-        if read != md5 {
-            bail!("verification failed: the bytes read have MD5 {read}, the source says {md5}");
-        }
-    }
+    // Not hashed here: a download compares the MD5 of what it wrote, a
+    // copy sends the source's MD5 as `Content-MD5`, which the target checks.
     Ok((head, Some(body)))
 }
 
@@ -282,60 +308,57 @@ async fn copy_between(
             headers.push(("x-amz-tagging".to_string(), tags));
         }
     }
-    let part = s3::part_size_for(head.size);
-    let count = usize::try_from(head.size.div_ceil(part).max(1))?;
-    let digests: Arc<Mutex<Vec<[u8; 16]>>> = Arc::new(Mutex::new(vec![[0; 16]; count]));
-    let stored = s3::upload(
+    // A source in one part whose ETag is its MD5 gives the `Content-MD5`
+    // of its copy: the target checks the bytes, the client hashes nothing.
+    let source_md5: Option<[u8; 16]> = plain_md5(&head.etag)
+        .and_then(|md5| hex::decode(md5).ok())
+        .and_then(|md5| md5.try_into().ok());
+    let uploaded = s3::upload(
         &to.server.client,
         &to.bucket,
         dst_key,
         head.size,
         &headers,
         |offset, len| {
-            let digests = digests.clone();
             let etag = head.etag.clone();
             let first = first.clone();
             async move {
-                let body = if let Some(body) = first {
-                    body
+                let body = if let Some(bytes) = first {
+                    s3::Body {
+                        bytes,
+                        md5: source_md5,
+                    }
                 } else if len == 0 {
-                    Bytes::new()
+                    s3::Body::from(Bytes::new())
                 } else {
-                    s3::get_range(
-                        &from.server.client,
-                        &from.bucket,
-                        src_key,
-                        offset,
-                        len,
-                        &etag,
+                    s3::Body::from(
+                        s3::get_range(
+                            &from.server.client,
+                            &from.bucket,
+                            src_key,
+                            offset,
+                            len,
+                            &etag,
+                        )
+                        .await?,
                     )
-                    .await?
                 };
-                let index = usize::try_from(offset / part)?;
-                if let Ok(mut all) = digests.lock() {
-                    all[index] = Md5::digest(&body).into();
-                }
                 meter.add(len);
                 Ok(body)
             }
         },
     )
     .await;
-    let stored = match stored {
-        Ok(etag) => etag,
+    let uploaded = match uploaded {
+        Ok(uploaded) => uploaded,
         Err(error) if tags_refused(&error) => bail!(
             "the target does not store object tags, which this object has: {}",
             one_line(&error)
         ),
         Err(error) => return Err(error),
     };
-    let digests = digests.lock().map(|d| d.clone()).unwrap_or_default();
-    let expected = if count <= 1 {
-        hex_of(&digests[0])
-    } else {
-        multipart_etag(&digests)
-    };
-    verify(to, dst_key, head.size, &expected, &stored).await
+    let expected = expected_etag(&uploaded.part_md5s);
+    verify(to, dst_key, head.size, &expected, &uploaded.etag).await
 }
 
 fn tags_refused(error: &anyhow::Error) -> bool {

@@ -1,11 +1,11 @@
 //! `minnow mirror SRC DST`: one-way sync of a folder or prefix (local →
 //! server, server → local, server → server), like `mc mirror`. An object
 //! is copied when the target lacks it or differs (size, then content:
-//! ETags, or the whole-body MD5 that mirror stores in
-//! `x-amz-meta-minnow-md5`, or one computed from a local file). Each copy
-//! is verified against the bytes read, downloads land under a temporary
-//! name, and a re-run after a kill continues where the last one stopped.
-//! Modules: `plan` (listings and comparison), `copy`, `verify`, `report`.
+//! ETags, a local file's MD5 or multipart ETag, or the whole-body MD5 in
+//! `x-amz-meta-minnow-md5`). Each copy is verified against the bytes read,
+//! downloads land under a temporary name, and a re-run after a kill
+//! continues where the last one stopped. Modules: `plan` (listings and
+//! comparison), `copy`, `verify`, `report`.
 
 mod copy;
 mod plan;
@@ -29,8 +29,11 @@ use plan::list;
 pub use report::one_line;
 use report::{print_line, progress_bar, Meter};
 
-/// User metadata under which mirror records an object's whole-body MD5,
-/// so multipart objects (whose ETag is not an MD5) compare by content.
+/// User metadata holding an object's whole-body MD5, so an object in
+/// parts (whose ETag is not an MD5) compares by content. Mirror writes it
+/// on server → server copies in parts whose source MD5 is known; a local
+/// file in parts is compared by its multipart ETag instead (it is read
+/// once, so its MD5 is not known when the upload starts).
 pub const MD5_META: &str = "x-amz-meta-minnow-md5";
 
 /// Marks a download in progress; a re-run removes leftovers of a kill.

@@ -10,7 +10,7 @@ use md5::{Digest as _, Md5};
 
 use super::super::cp::{join_key, walk};
 use super::super::{s3, Remote};
-use super::verify::{hex_of, plain_md5};
+use super::verify::{hex_of, md5_shaped, multipart_etag, plain_md5};
 use super::{Found, Side, MD5_META, TEMP_MARK};
 
 /// Everything on one side, by path relative to the side's root. A local
@@ -87,10 +87,9 @@ pub(super) async fn list(side: &Side, is_target: bool) -> anyhow::Result<BTreeMa
     Ok(all)
 }
 
-/// What a local file holds: its size, whole-body MD5 and the MD5 of each
+/// What a local file holds: its whole-body MD5 and the MD5 of each
 /// `part`-sized piece, read once.
 pub(super) struct FileDigests {
-    pub(super) size: u64,
     pub(super) md5: String,
     pub(super) parts: Vec<[u8; 16]>,
 }
@@ -98,9 +97,10 @@ pub(super) struct FileDigests {
 pub(super) fn file_digests(path: &Path, part: u64) -> anyhow::Result<FileDigests> {
     let mut file =
         std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    // A file of one part has that part's MD5 as its own: hashed once.
+    let in_parts = file.metadata()?.len() > part;
     let mut whole = Md5::new();
-    let mut parts = Vec::new();
-    let mut size = 0u64;
+    let mut parts: Vec<[u8; 16]> = Vec::new();
     let mut buffer = vec![0u8; 1024 * 1024];
     loop {
         let mut piece = Md5::new();
@@ -111,11 +111,12 @@ pub(super) fn file_digests(path: &Path, part: u64) -> anyhow::Result<FileDigests
             if n == 0 {
                 break;
             }
-            whole.update(&buffer[..n]);
+            if in_parts {
+                whole.update(&buffer[..n]);
+            }
             piece.update(&buffer[..n]);
             in_piece += n as u64;
         }
-        size += in_piece;
         if in_piece == 0 && !parts.is_empty() {
             break;
         }
@@ -124,11 +125,12 @@ pub(super) fn file_digests(path: &Path, part: u64) -> anyhow::Result<FileDigests
             break;
         }
     }
-    Ok(FileDigests {
-        size,
-        md5: hex_of(&whole.finalize()),
-        parts,
-    })
+    let md5 = match parts.as_slice() {
+        [single] if !in_parts => hex_of(single),
+        _ if in_parts => hex_of(&whole.finalize()),
+        _ => bail!("{} changed while it was being read", path.display()),
+    };
+    Ok(FileDigests { md5, parts })
 }
 
 /// The whole-body MD5 a server object is known to have, if any.
@@ -146,8 +148,9 @@ async fn remote_md5(remote: &Remote, key: &str, etag: &str) -> anyhow::Result<Op
 }
 
 /// Whether two same-sized objects hold the same bytes, as far as can be
-/// told without reading both: equal ETags, or equal whole-body MD5s
-/// (plain ETags, mirror's stored MD5, a local file's computed one).
+/// told without reading both: equal ETags, a local file's multipart ETag
+/// equal to the object's, or equal whole-body MD5s (plain ETags, the MD5
+/// mirror stored with copies in parts, a local file's computed one).
 /// Unknown counts as different, so the object is copied again.
 pub(super) async fn same_content(
     source: &Side,
@@ -159,12 +162,36 @@ pub(super) async fn same_content(
     if !src.etag.is_empty() && src.etag == dst.etag {
         return Ok(true);
     }
+    // A local file against an object in parts: mirror uploads a file in
+    // parts of `part_size_for(size)`, so the file's multipart ETag at that
+    // size is its copy's ETag (no whole-body MD5 is stored any more).
+    let local_and_remote = match (source, target) {
+        (Side::Local(root), Side::Remote(_)) => Some((root, dst)),
+        (Side::Remote(_), Side::Local(root)) => Some((root, src)),
+        _ => None,
+    };
+    let mut local_md5 = None;
+    if let Some((root, remote)) = local_and_remote {
+        let etag = remote.etag.trim_matches('"').to_ascii_lowercase();
+        if md5_shaped(&etag) && plain_md5(&etag).is_none() {
+            let path = root.join(rel);
+            let part = s3::part_size_for(remote.size);
+            let digests =
+                tokio::task::spawn_blocking(move || file_digests(&path, part)).await??;
+            if multipart_etag(&digests.parts) == etag {
+                return Ok(true);
+            }
+            local_md5 = Some(digests.md5);
+        }
+    }
     let md5_of = |side: &Side, found: &Found| {
         let side = side.clone();
         let found = found.clone();
         let rel = rel.to_string();
+        let known = local_md5.clone();
         async move {
             match side {
+                Side::Local(_) if known.is_some() => anyhow::Ok(known),
                 Side::Local(root) => {
                     let path = root.join(&rel);
                     let digests = tokio::task::spawn_blocking(move || {
@@ -201,7 +228,6 @@ mod tests {
         let path = dir.join("f");
         std::fs::write(&path, vec![7u8; 10]).unwrap();
         let d = file_digests(&path, 4).unwrap();
-        assert_eq!(d.size, 10);
         assert_eq!(d.parts.len(), 3);
         assert_eq!(d.md5, hex::encode(Md5::digest([7u8; 10])));
         let empty = dir.join("e");

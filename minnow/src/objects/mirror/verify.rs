@@ -36,6 +36,15 @@ pub(super) fn multipart_etag(part_digests: &[[u8; 16]]) -> String {
     format!("{}-{}", hex_of(&hasher.finalize()), part_digests.len())
 }
 
+/// The ETag a copy made of bodies with these MD5s should have: the MD5
+/// of a single body, S3's MD5 of the MD5s for parts.
+pub(super) fn expected_etag(part_md5s: &[[u8; 16]]) -> String {
+    match part_md5s {
+        [single] => hex_of(single),
+        parts => multipart_etag(parts),
+    }
+}
+
 /// The copy must have the ETag the bytes we sent give (MD5, or S3's
 /// MD5-of-part-MD5s). The ETag the server answered the write with is
 /// that of the object it stored, so it settles the matter in no extra
