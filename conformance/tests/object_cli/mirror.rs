@@ -112,6 +112,22 @@ fn mirror_moves_a_tree_and_a_200_mib_file_local_to_server_to_server_to_local() {
         stat["carried"].get("x-amz-meta-minnow-md5").is_none(),
         "{stat}"
     );
+    // Its 13 parts went with their CRC32C, which the server checked and
+    // keeps as the object's composite checksum.
+    let head = runtime().block_on(async {
+        s.s3_client()
+            .head_object()
+            .bucket(&sb)
+            .key("m/big.bin")
+            .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+            .send()
+            .await
+            .unwrap()
+    });
+    assert!(
+        head.checksum_crc32_c().is_some_and(|c| c.ends_with("-13")),
+        "{head:?}"
+    );
 
     let across = cli
         .run(&[

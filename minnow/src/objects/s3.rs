@@ -211,7 +211,7 @@ pub async fn read_object(
 }
 
 /// One body to send and, when the caller already knows it (the source's
-/// plain-MD5 ETag), its MD5; otherwise [`upload`] computes it.
+/// plain-MD5 ETag), its MD5.
 pub struct Body {
     pub bytes: Bytes,
     pub md5: Option<[u8; 16]>,
@@ -228,8 +228,9 @@ impl From<Bytes> for Body {
 pub struct Uploaded {
     /// The ETag the server gave the object (empty when it sent none).
     pub etag: String,
-    /// The MD5 of each body sent, in order (one for a single PUT): the
-    /// copy's ETag should be this MD5, or S3's MD5 of these MD5s.
+    /// The MD5 of each body, in order: for a single PUT the one sent as
+    /// `Content-MD5`, for parts the ETags the server acknowledged them
+    /// with. The object's ETag should be this MD5, or S3's MD5 of these.
     pub part_md5s: Vec<[u8; 16]>,
 }
 
@@ -243,27 +244,20 @@ async fn md5_of(bytes: &Bytes) -> anyhow::Result<[u8; 16]> {
     Ok(tokio::task::spawn_blocking(move || Md5::digest(&bytes).into()).await?)
 }
 
-/// Sends one object or part body: `UNSIGNED-PAYLOAD` with a signed
-/// `Content-MD5`, which the server checks (it computes the MD5 anyway
-/// for the ETag), so the body is hashed once on each side instead of
-/// also SHA-256'd by both (see ARCHITECTURE.md, "minnow mirror").
-async fn put_body(
-    client: &Client,
-    path: &str,
-    query: &str,
-    headers: &[(&str, String)],
-    body: Body,
-) -> anyhow::Result<(Reply, [u8; 16])> {
-    let md5 = match body.md5 {
-        Some(md5) => md5,
-        None => md5_of(&body.bytes).await?,
-    };
-    let mut headers = headers.to_vec();
-    headers.push(("content-md5", BASE64.encode(md5)));
-    let reply = client
-        .request_unsigned(Method::PUT, path, query, &headers, body.bytes)
-        .await?;
-    Ok((reply, md5))
+/// A part's CRC32C as S3 shows checksums (base64 of the big-endian value).
+fn crc32c_of(bytes: &[u8]) -> String {
+    let crc = crc_fast::checksum(crc_fast::CrcAlgorithm::Crc32Iscsi, bytes) as u32;
+    BASE64.encode(crc.to_be_bytes())
+}
+
+/// A part ETag as the MD5 it is (zeros when the server's scheme is
+/// another: the object's ETag is then not MD5-shaped either, and the
+/// caller checks it by size).
+fn etag_md5(etag: &str) -> [u8; 16] {
+    hex::decode(etag.trim_matches('"'))
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .unwrap_or([0; 16])
 }
 
 /// Uploads `size` bytes under `key`: one PUT when they fit in a part,
@@ -272,6 +266,13 @@ async fn put_body(
 /// aborted, so no partial object or orphan parts are left behind; one
 /// cut short by a kill is named in [`super::uploads`] for the next
 /// `mirror` to abort.
+///
+/// Bodies go as `UNSIGNED-PAYLOAD` (see ARCHITECTURE.md, "Object bodies
+/// the CLI sends"): a single PUT with a signed `Content-MD5`, the one
+/// hash its ETag is checked against; parts with their CRC32C, declared
+/// when the upload is created and listed when it completes, which the
+/// server checks, so the CLI spends almost nothing per byte and the
+/// object's ETag must be S3's MD5 of the acknowledged part ETags.
 pub async fn upload<F, Fut, B>(
     client: &Client,
     bucket: &str,
@@ -285,20 +286,28 @@ where
     Fut: Future<Output = anyhow::Result<B>>,
     B: Into<Body>,
 {
-    let headers: Vec<(&str, String)> = headers
+    let mut headers: Vec<(&str, String)> = headers
         .iter()
         .map(|(k, v)| (k.as_str(), v.clone()))
         .collect();
     let path = object_path(bucket, key);
     let part = part_size_for(size);
     if size <= part {
-        let body = read_part(0, size).await?.into();
-        let (reply, md5) = put_body(client, &path, "", &headers, body).await?;
+        let body: Body = read_part(0, size).await?.into();
+        let md5 = match body.md5 {
+            Some(md5) => md5,
+            None => md5_of(&body.bytes).await?,
+        };
+        headers.push(("content-md5", BASE64.encode(md5)));
+        let reply = client
+            .request_unsigned(Method::PUT, &path, "", &headers, body.bytes)
+            .await?;
         return Ok(Uploaded {
             etag: header_etag(&reply),
             part_md5s: vec![md5],
         });
     }
+    headers.push(("x-amz-checksum-algorithm", "CRC32C".to_string()));
     let reply = client
         .request(Method::POST, &path, "uploads=", &headers, Bytes::new())
         .await?;
@@ -307,30 +316,37 @@ where
     super::uploads::opened(client, bucket, key, &upload_id);
     let id_query = format!("uploadId={}", encode_query_value(&upload_id));
     let parts = async {
-        let sent: Vec<(u64, String, [u8; 16])> = futures::stream::iter(0..size.div_ceil(part))
+        let sent: Vec<(u64, String, String)> = futures::stream::iter(0..size.div_ceil(part))
             .map(|i| {
                 let (path, id_query) = (&path, &id_query);
                 let body = read_part(i * part, part.min(size - i * part));
                 async move {
-                    let body = body.await?.into();
+                    let body: Body = body.await?.into();
+                    let crc = crc32c_of(&body.bytes);
+                    let mut headers = vec![("x-amz-checksum-crc32c", crc.clone())];
+                    if let Some(md5) = body.md5 {
+                        headers.push(("content-md5", BASE64.encode(md5)));
+                    }
                     let query = format!("partNumber={}&{id_query}", i + 1);
-                    let (reply, md5) = put_body(client, path, &query, &[], body).await?;
+                    let reply = client
+                        .request_unsigned(Method::PUT, path, &query, &headers, body.bytes)
+                        .await?;
                     let etag = reply
                         .headers
                         .get("etag")
                         .and_then(|v| v.to_str().ok())
                         .context("the server sent no ETag for a part")?
                         .to_string();
-                    anyhow::Ok((i + 1, etag, md5))
+                    anyhow::Ok((i + 1, etag, crc))
                 }
             })
             .buffered(PART_PARALLELISM)
             .try_collect()
             .await?;
         let mut xml = String::from("<CompleteMultipartUpload>");
-        for (number, etag, _) in &sent {
+        for (number, etag, crc) in &sent {
             xml.push_str(&format!(
-                "<Part><PartNumber>{number}</PartNumber><ETag>{}</ETag></Part>",
+                "<Part><PartNumber>{number}</PartNumber><ETag>{}</ETag><ChecksumCRC32C>{crc}</ChecksumCRC32C></Part>",
                 quick_xml::escape::escape(etag.as_str())
             ));
         }
@@ -351,7 +367,7 @@ where
         }
         anyhow::Ok(Uploaded {
             etag: element(&text, "ETag").unwrap_or_default(),
-            part_md5s: sent.into_iter().map(|(_, _, md5)| md5).collect(),
+            part_md5s: sent.iter().map(|(_, etag, _)| etag_md5(etag)).collect(),
         })
     }
     .await;

@@ -91,12 +91,12 @@ impl Stamp {
     }
 }
 
-/// Uploads a file read once: each part is read and hashed in one go (its
-/// MD5 is the `Content-MD5` the server checks), and the file's stamp is
-/// taken before the first read and after each one, so a file changing
-/// under us fails the upload (aborted, nothing visible) instead of
-/// storing a mix: the read that finishes last proves no write happened
-/// since the upload began.
+/// Uploads a file read once: a file of one part is hashed as it is read
+/// (its MD5 is the `Content-MD5` the server checks), parts go with their
+/// CRC32C (see [`s3::upload`]). The file's stamp is taken before the
+/// first read and after each one, so a file changing under us fails the
+/// upload (aborted, nothing visible) instead of storing a mix: the read
+/// that finishes last proves no write happened since the upload began.
 async fn upload_file(path: &Path, to: &Remote, key: &str, meter: &Meter) -> anyhow::Result<()> {
     let before = Stamp::of(
         &std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?,
@@ -119,17 +119,14 @@ async fn upload_file(path: &Path, to: &Remote, key: &str, meter: &Meter) -> anyh
             async move {
                 let (bytes, md5, after) = tokio::task::spawn_blocking({
                     let path = path.clone();
-                    move || read_at(&path, offset, len)
+                    move || read_at(&path, offset, len, len == size)
                 })
                 .await??;
                 if after != *before {
                     bail!("{} changed while it was being copied", path.display());
                 }
                 meter.add(len);
-                Ok(s3::Body {
-                    bytes,
-                    md5: Some(md5),
-                })
+                Ok(s3::Body { bytes, md5 })
             }
         },
     )
@@ -138,9 +135,15 @@ async fn upload_file(path: &Path, to: &Remote, key: &str, meter: &Meter) -> anyh
     verify(to, key, size, &expected, &uploaded.etag).await
 }
 
-/// `len` bytes at `offset`, their MD5, and the file's stamp once they are
-/// read. A file that shrank under us is an error, not a short object.
-fn read_at(path: &Path, offset: u64, len: u64) -> anyhow::Result<(Bytes, [u8; 16], Stamp)> {
+/// `len` bytes at `offset`, their MD5 when `hash`, and the file's stamp
+/// once they are read. A file that shrank under us is an error, not a
+/// short object.
+fn read_at(
+    path: &Path,
+    offset: u64,
+    len: u64,
+    hash: bool,
+) -> anyhow::Result<(Bytes, Option<[u8; 16]>, Stamp)> {
     use std::io::{Seek as _, SeekFrom};
     let mut file =
         std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
@@ -150,7 +153,7 @@ fn read_at(path: &Path, offset: u64, len: u64) -> anyhow::Result<(Bytes, [u8; 16
     if buffer.len() as u64 != len {
         bail!("{} changed while it was being read", path.display());
     }
-    let md5: [u8; 16] = Md5::digest(&buffer).into();
+    let md5 = hash.then(|| Md5::digest(&buffer).into());
     let after = Stamp::of(&file.metadata()?);
     Ok((Bytes::from(buffer), md5, after))
 }
