@@ -25,7 +25,15 @@ for i in range(10000):
 for i in range(20):
     open(f"{w}/src64m/o{i}","wb").write(os.urandom(64<<20))
 PY
-t() { local s=$(date +%s.%N); "$@"; local e=$(date +%s.%N); echo "$(echo "$e - $s" | bc)"; }
+# PERF=1 also prints the CLI's own CPU per leg (`perf stat -e task-clock`), which a busy machine
+# does not change: the figure to compare when other work shares the cores.
+t() {
+  local s=$(date +%s.%N)
+  if [ -n "$PERF" ]; then perf stat -x, -e task-clock -o $W/perf.txt "$@"; else "$@"; fi
+  local e=$(date +%s.%N)
+  echo -n "$(echo "$e - $s" | bc)"
+  if [ -n "$PERF" ]; then echo -n " (CLI CPU $(grep task-clock $W/perf.txt | cut -d, -f1) ms)"; fi
+}
 echo "mirror CLI: $CLI; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "local->A 10000x64KiB: $(t $CLI mirror -q --parallel 32 $W/src64k A/small) s"
 echo "local->A 20x64MiB: $(t $CLI mirror -q --parallel 8 $W/src64m A/large) s"
