@@ -173,6 +173,45 @@ fn mirror_moves_a_tree_and_a_200_mib_file_local_to_server_to_server_to_local() {
 }
 
 #[test]
+fn mirror_within_one_server_copies_server_side_and_a_second_run_copies_nothing() {
+    let s = shared_server();
+    let cli = Cli::new().with_alias("s", s);
+    let (from, to) = (bucket_on(s, "same-from"), bucket_on(s, "same-to"));
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = pattern_bytes(20 * 1024 * 1024, 5);
+    std::fs::write(dir.path().join("f.bin"), &bytes).unwrap();
+    cli.run(&["mirror", "-q", path_str(dir.path()), &format!("s/{from}")])
+        .ok();
+    let source = cli
+        .run(&["stat", "--json", &format!("s/{from}/f.bin")])
+        .ok();
+    assert!(source.json_lines()[0]["etag"]
+        .as_str()
+        .unwrap()
+        .ends_with("-2\""));
+
+    let copy = cli
+        .run(&["mirror", "--json", &format!("s/{from}"), &format!("s/{to}")])
+        .ok();
+    assert_eq!(count(&copy, "copied"), 1, "{:?}", statuses(&copy));
+    // Streamed through the CLI it would be a 2-part upload ("…-2"); copied
+    // by the server (CopyObject) it is one object whose ETag is its MD5.
+    let stat = cli.run(&["stat", "--json", &format!("s/{to}/f.bin")]).ok();
+    assert_eq!(
+        stat.json_lines()[0]["etag"]
+            .as_str()
+            .unwrap()
+            .trim_matches('"'),
+        hex::encode(<md5::Md5 as md5::Digest>::digest(&bytes))
+    );
+    assert!(cli.run(&["cat", &format!("s/{to}/f.bin")]).ok().stdout == bytes);
+    let again = cli
+        .run(&["mirror", "--json", &format!("s/{from}"), &format!("s/{to}")])
+        .ok();
+    assert_eq!(count(&again, "unchanged"), 1, "{:?}", statuses(&again));
+}
+
+#[test]
 fn mirror_carries_metadata_and_remove_and_dry_run_do_what_they_say() {
     let (s, t) = (shared_server(), second_server());
     let cli = Cli::new().with_alias("s", s).with_alias("t", t);

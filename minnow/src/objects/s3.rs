@@ -404,15 +404,21 @@ fn element(xml: &str, name: &str) -> Option<String> {
         .map(|v| v.into_owned())
 }
 
-/// CopyObject within one server (metadata copied with the object).
+/// CopyObject within one server (metadata and tags copied with the
+/// object), of the version whose ETag is `if_match` when given. Returns
+/// the copy's ETag.
 pub async fn copy_object(
     client: &Client,
     src_bucket: &str,
     src_key: &str,
     dst_bucket: &str,
     dst_key: &str,
-) -> anyhow::Result<()> {
-    let headers = [("x-amz-copy-source", object_path(src_bucket, src_key))];
+    if_match: Option<&str>,
+) -> anyhow::Result<String> {
+    let mut headers = vec![("x-amz-copy-source", object_path(src_bucket, src_key))];
+    if let Some(etag) = if_match.filter(|e| !e.is_empty()) {
+        headers.push(("x-amz-copy-source-if-match", etag.to_string()));
+    }
     let reply = client
         .request(
             Method::PUT,
@@ -422,13 +428,11 @@ pub async fn copy_object(
             Bytes::new(),
         )
         .await?;
-    if String::from_utf8_lossy(&reply.body).contains("<Error>") {
-        bail!(
-            "server-side copy failed: {}",
-            String::from_utf8_lossy(&reply.body)
-        );
+    let text = String::from_utf8_lossy(&reply.body);
+    if text.contains("<Error>") {
+        bail!("server-side copy failed: {text}");
     }
-    Ok(())
+    Ok(element(&text, "ETag").unwrap_or_default())
 }
 
 /// An object in a listing.

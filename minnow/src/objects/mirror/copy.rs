@@ -1,4 +1,5 @@
-//! Copying one object (local → server, server → local, server → server)
+//! Copying one object (local → server, server → local, server → server,
+//! server-side within one server)
 //! and removing the target's extras.
 
 use std::collections::HashMap;
@@ -12,7 +13,7 @@ use http::Method;
 use md5::{Digest as _, Md5};
 use minnow::client::{object_path, ClientError};
 
-use super::super::cp::{join_key, local_path_for};
+use super::super::cp::{join_key, local_path_for, MAX_SERVER_COPY};
 use super::super::{s3, Remote};
 use super::plan::same_content;
 use super::report::{one_line, Meter};
@@ -51,7 +52,7 @@ pub(super) async fn sync_one(
             copy_between(
                 from,
                 &join_key(&from.key, rel),
-                src.size,
+                src,
                 to,
                 &join_key(&to.key, rel),
                 meter,
@@ -286,11 +287,37 @@ async fn source_object(
 async fn copy_between(
     from: &Remote,
     src_key: &str,
-    listed_size: u64,
+    listed: &Found,
     to: &Remote,
     dst_key: &str,
     meter: &Meter,
 ) -> anyhow::Result<()> {
+    let listed_size = listed.size;
+    if from.server.identity == to.server.identity && listed_size <= MAX_SERVER_COPY {
+        // One server, one identity: the bytes need not leave the server
+        // (CopyObject keeps metadata and tags), pinned to the listed
+        // version. A source whose ETag is its MD5 gives the copy's.
+        let etag = s3::copy_object(
+            &from.server.client,
+            &from.bucket,
+            src_key,
+            &to.bucket,
+            dst_key,
+            Some(&listed.etag),
+        )
+        .await
+        .map_err(|e| match e.downcast_ref::<ClientError>() {
+            Some(ClientError::Api { status: 412, .. }) => {
+                anyhow::anyhow!("{}/{src_key} changed while it was being copied", from.bucket)
+            }
+            _ => e,
+        })?;
+        meter.add(listed_size);
+        if let Some(md5) = plain_md5(&listed.etag) {
+            verify(to, dst_key, listed_size, &md5, &etag).await?;
+        }
+        return Ok(());
+    }
     let (head, first) = source_object(from, src_key, listed_size).await?;
     let mut headers: Vec<(String, String)> = head.carried.clone();
     let known_md5 = plain_md5(&head.etag).or_else(|| {
