@@ -332,12 +332,44 @@ impl Client {
         headers: &[(&str, String)],
         body: Bytes,
     ) -> Result<Reply, ClientError> {
+        self.send(method, path, query, headers, body, true).await
+    }
+
+    /// [`Client::request`] with the body sent as `UNSIGNED-PAYLOAD`, for
+    /// object bodies whose integrity a signed `Content-MD5` header carries
+    /// instead: the body is hashed once (MD5, which the server checks and
+    /// computes anyway for the ETag), not also SHA-256'd on both ends.
+    pub async fn request_unsigned(
+        &self,
+        method: Method,
+        path: &str,
+        query: &str,
+        headers: &[(&str, String)],
+        body: Bytes,
+    ) -> Result<Reply, ClientError> {
+        self.send(method, path, query, headers, body, false).await
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &str,
+        headers: &[(&str, String)],
+        body: Bytes,
+        sign_body: bool,
+    ) -> Result<Reply, ClientError> {
         let url = if query.is_empty() {
             format!("{}{}", self.base, path)
         } else {
             format!("{}{}?{}", self.base, path, query)
         };
-        let signed = self.sign(method.as_str(), &url, headers, &body)?;
+        let payload = if sign_body {
+            Payload::Bytes(&body)
+        } else {
+            Payload::Unsigned
+        };
+        let signed = self.sign(method.as_str(), &url, headers, payload)?;
         let carries_body = matches!(method, Method::PUT | Method::POST);
         let mut builder = http::Request::builder().method(method).uri(&url);
         for (name, value) in headers {
@@ -410,23 +442,17 @@ impl Client {
         method: &str,
         url: &str,
         headers: &[(&str, String)],
-        body: &[u8],
+        payload: Payload<'_>,
     ) -> Result<Vec<(String, String)>, ClientError> {
         let keys = Keys {
             access_key: &self.config.access_key,
             secret_key: &self.config.secret_key,
         };
-        sign_headers(
-            keys,
-            method,
-            url,
-            headers,
-            Payload::Bytes(body),
-            SystemTime::now(),
-        )
-        .map_err(|e| ClientError::InvalidEndpoint {
-            endpoint: e.url,
-            reason: e.reason,
+        sign_headers(keys, method, url, headers, payload, SystemTime::now()).map_err(|e| {
+            ClientError::InvalidEndpoint {
+                endpoint: e.url,
+                reason: e.reason,
+            }
         })
     }
 
@@ -1205,7 +1231,9 @@ mod tests {
         let body = b"<Delete><Object><Key>a b</Key></Object></Delete>";
         let url = "http://127.0.0.1:9000/bkt/a%20b?delete=&prefix=temp%2F";
         let headers = [("content-type", "application/xml".to_string())];
-        let signed = client.sign("POST", url, &headers, body).unwrap();
+        let signed = client
+            .sign("POST", url, &headers, Payload::Bytes(body))
+            .unwrap();
         let mut builder = http::Request::builder()
             .method("POST")
             .uri(url)

@@ -17,7 +17,7 @@ use super::{human_size, locate, s3, Location, Remote};
 
 /// CopyObject copies at most this much in one request (S3's limit);
 /// bigger objects are streamed through the client instead.
-const MAX_SERVER_COPY: u64 = 5 * 1024 * 1024 * 1024;
+pub(super) const MAX_SERVER_COPY: u64 = 5 * 1024 * 1024 * 1024;
 
 #[derive(Debug, Args)]
 pub struct CpArgs {
@@ -360,6 +360,7 @@ async fn copy_between(src: &Remote, dst: &Remote) -> anyhow::Result<u64> {
             &src.key,
             &dst.bucket,
             &dst.key,
+            None,
         )
         .await?;
         return Ok(head.size);

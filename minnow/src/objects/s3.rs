@@ -6,7 +6,10 @@
 use std::future::Future;
 
 use anyhow::{bail, Context as _};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 use bytes::Bytes;
+use md5::{Digest as _, Md5};
 use futures::{StreamExt as _, TryStreamExt as _};
 use http::Method;
 use minnow::client::{bucket_path, encode_query_value, object_path, Client, ClientError, Reply};
@@ -207,38 +210,104 @@ pub async fn read_object(
     Ok(())
 }
 
+/// One body to send and, when the caller already knows it (the source's
+/// plain-MD5 ETag), its MD5.
+pub struct Body {
+    pub bytes: Bytes,
+    pub md5: Option<[u8; 16]>,
+}
+
+impl From<Bytes> for Body {
+    fn from(bytes: Bytes) -> Body {
+        Body { bytes, md5: None }
+    }
+}
+
+/// What [`upload`] stored.
+#[derive(Debug, Clone)]
+pub struct Uploaded {
+    /// The ETag the server gave the object (empty when it sent none).
+    pub etag: String,
+    /// The MD5 of each body, in order: for a single PUT the one sent as
+    /// `Content-MD5`, for parts the ETags the server acknowledged them
+    /// with. The object's ETag should be this MD5, or S3's MD5 of these.
+    pub part_md5s: Vec<[u8; 16]>,
+}
+
+/// The MD5 of a body, off the async workers when it is large (16 MiB
+/// take tens of milliseconds).
+async fn md5_of(bytes: &Bytes) -> anyhow::Result<[u8; 16]> {
+    if bytes.len() <= 256 * 1024 {
+        return Ok(Md5::digest(bytes).into());
+    }
+    let bytes = bytes.clone();
+    Ok(tokio::task::spawn_blocking(move || Md5::digest(&bytes).into()).await?)
+}
+
+/// A part's CRC32C as S3 shows checksums (base64 of the big-endian value).
+fn crc32c_of(bytes: &[u8]) -> String {
+    let crc = crc_fast::checksum(crc_fast::CrcAlgorithm::Crc32Iscsi, bytes) as u32;
+    BASE64.encode(crc.to_be_bytes())
+}
+
+/// A part ETag as the MD5 it is (zeros when the server's scheme is
+/// another: the object's ETag is then not MD5-shaped either, and the
+/// caller checks it by size).
+fn etag_md5(etag: &str) -> [u8; 16] {
+    hex::decode(etag.trim_matches('"'))
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .unwrap_or([0; 16])
+}
+
 /// Uploads `size` bytes under `key`: one PUT when they fit in a part,
 /// else a multipart upload whose parts come from `read_part(offset, len)`
 /// ([`PART_PARALLELISM`] at a time). A failed multipart upload is
 /// aborted, so no partial object or orphan parts are left behind; one
 /// cut short by a kill is named in [`super::uploads`] for the next
-/// `mirror` to abort. Returns the ETag the server gave the object (empty
-/// when it sent none).
-pub async fn upload<F, Fut>(
+/// `mirror` to abort.
+///
+/// Bodies go as `UNSIGNED-PAYLOAD` (see ARCHITECTURE.md, "Object bodies
+/// the CLI sends"): a single PUT with a signed `Content-MD5`, the one
+/// hash its ETag is checked against; parts with their CRC32C, declared
+/// when the upload is created and listed when it completes, which the
+/// server checks, so the CLI spends almost nothing per byte and the
+/// object's ETag must be S3's MD5 of the acknowledged part ETags.
+pub async fn upload<F, Fut, B>(
     client: &Client,
     bucket: &str,
     key: &str,
     size: u64,
     headers: &[(String, String)],
     read_part: F,
-) -> anyhow::Result<String>
+) -> anyhow::Result<Uploaded>
 where
     F: Fn(u64, u64) -> Fut,
-    Fut: Future<Output = anyhow::Result<Bytes>>,
+    Fut: Future<Output = anyhow::Result<B>>,
+    B: Into<Body>,
 {
-    let headers: Vec<(&str, String)> = headers
+    let mut headers: Vec<(&str, String)> = headers
         .iter()
         .map(|(k, v)| (k.as_str(), v.clone()))
         .collect();
     let path = object_path(bucket, key);
     let part = part_size_for(size);
     if size <= part {
-        let body = read_part(0, size).await?;
+        let body: Body = read_part(0, size).await?.into();
+        let md5 = match body.md5 {
+            Some(md5) => md5,
+            None => md5_of(&body.bytes).await?,
+        };
+        headers.push(("content-md5", BASE64.encode(md5)));
         let reply = client
-            .request(Method::PUT, &path, "", &headers, body)
+            .request_unsigned(Method::PUT, &path, "", &headers, body.bytes)
             .await?;
-        return Ok(header_etag(&reply));
+        return Ok(Uploaded {
+            etag: header_etag(&reply),
+            part_md5s: vec![md5],
+        });
     }
+    headers.push(("x-amz-checksum-algorithm", "CRC32C".to_string()));
     // Recorded before the request: a kill between the server creating the
     // upload and the answer arriving must still leave a trace to clean.
     let mut record = super::uploads::requesting(client, bucket, key);
@@ -260,30 +329,37 @@ where
     record.created(&upload_id);
     let id_query = format!("uploadId={}", encode_query_value(&upload_id));
     let parts = async {
-        let etags: Vec<(u64, String)> = futures::stream::iter(0..size.div_ceil(part))
+        let sent: Vec<(u64, String, String)> = futures::stream::iter(0..size.div_ceil(part))
             .map(|i| {
                 let (path, id_query) = (&path, &id_query);
                 let body = read_part(i * part, part.min(size - i * part));
                 async move {
-                    let body = body.await?;
+                    let body: Body = body.await?.into();
+                    let crc = crc32c_of(&body.bytes);
+                    let mut headers = vec![("x-amz-checksum-crc32c", crc.clone())];
+                    if let Some(md5) = body.md5 {
+                        headers.push(("content-md5", BASE64.encode(md5)));
+                    }
                     let query = format!("partNumber={}&{id_query}", i + 1);
-                    let reply = client.request(Method::PUT, path, &query, &[], body).await?;
+                    let reply = client
+                        .request_unsigned(Method::PUT, path, &query, &headers, body.bytes)
+                        .await?;
                     let etag = reply
                         .headers
                         .get("etag")
                         .and_then(|v| v.to_str().ok())
                         .context("the server sent no ETag for a part")?
                         .to_string();
-                    anyhow::Ok((i + 1, etag))
+                    anyhow::Ok((i + 1, etag, crc))
                 }
             })
             .buffered(PART_PARALLELISM)
             .try_collect()
             .await?;
         let mut xml = String::from("<CompleteMultipartUpload>");
-        for (number, etag) in etags {
+        for (number, etag, crc) in &sent {
             xml.push_str(&format!(
-                "<Part><PartNumber>{number}</PartNumber><ETag>{}</ETag></Part>",
+                "<Part><PartNumber>{number}</PartNumber><ETag>{}</ETag><ChecksumCRC32C>{crc}</ChecksumCRC32C></Part>",
                 quick_xml::escape::escape(etag.as_str())
             ));
         }
@@ -302,7 +378,10 @@ where
         if text.contains("<Error>") {
             bail!("completing the upload failed: {text}");
         }
-        anyhow::Ok(element(&text, "ETag").unwrap_or_default())
+        anyhow::Ok(Uploaded {
+            etag: element(&text, "ETag").unwrap_or_default(),
+            part_md5s: sent.iter().map(|(_, etag, _)| etag_md5(etag)).collect(),
+        })
     }
     .await;
     let finished = parts.is_ok()
@@ -338,15 +417,21 @@ fn element(xml: &str, name: &str) -> Option<String> {
         .map(|v| v.into_owned())
 }
 
-/// CopyObject within one server (metadata copied with the object).
+/// CopyObject within one server (metadata and tags copied with the
+/// object), of the version whose ETag is `if_match` when given. Returns
+/// the copy's ETag.
 pub async fn copy_object(
     client: &Client,
     src_bucket: &str,
     src_key: &str,
     dst_bucket: &str,
     dst_key: &str,
-) -> anyhow::Result<()> {
-    let headers = [("x-amz-copy-source", object_path(src_bucket, src_key))];
+    if_match: Option<&str>,
+) -> anyhow::Result<String> {
+    let mut headers = vec![("x-amz-copy-source", object_path(src_bucket, src_key))];
+    if let Some(etag) = if_match.filter(|e| !e.is_empty()) {
+        headers.push(("x-amz-copy-source-if-match", etag.to_string()));
+    }
     let reply = client
         .request(
             Method::PUT,
@@ -356,13 +441,11 @@ pub async fn copy_object(
             Bytes::new(),
         )
         .await?;
-    if String::from_utf8_lossy(&reply.body).contains("<Error>") {
-        bail!(
-            "server-side copy failed: {}",
-            String::from_utf8_lossy(&reply.body)
-        );
+    let text = String::from_utf8_lossy(&reply.body);
+    if text.contains("<Error>") {
+        bail!("server-side copy failed: {text}");
     }
-    Ok(())
+    Ok(element(&text, "ETag").unwrap_or_default())
 }
 
 /// An object in a listing.
