@@ -4,6 +4,9 @@
 # the folder walk every page used before the index), each with the drive deadline at its default
 # and off (MINIO_DRIVE_MAX_TIMEOUT=0). Populations stay between runs (--run-tag, --skip-populate).
 # Usage: [CONFIGS='on/default on/0 off/default off/0'] bash benches/listing_scale.sh N [N...]   (after cargo build --release -p minnow -p minnow-benches)
+# MINNOW=path picks the server binary (A/B runs); POPULATE_WRAP=eatmydata makes populating skip
+# fsync (populating only: the measured servers run without it); LISTBENCH_DIR puts the drives on
+# another file system (a loop-mounted image for 1M keys, see BENCHMARKS.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=${LISTBENCH_DIR:-target/listbench}
@@ -12,11 +15,13 @@ EP=http://127.0.0.1:$PORT
 mkdir -p "$ROOT"/d{1,2,3,4}
 export MINIO_ROOT_USER=listbench MINIO_ROOT_PASSWORD=listbench-secret
 BENCH=(./target/release/minnow-bench)
+MINNOW=${MINNOW:-./target/release/minnow}
+WRAP=()
 COMMON=(--endpoint "$EP" --access-key listbench --secret-key listbench-secret --bucket listscale
         --size 1B --no-baseline --no-cleanup --json target/listbench/last.json)
 PID=
 start() { # env assignments for the server
-  env "$@" ./target/release/minnow server --address 127.0.0.1:$PORT "$ROOT"/d{1,2,3,4} \
+  env "$@" "${WRAP[@]}" "$MINNOW" server --address 127.0.0.1:$PORT "$ROOT"/d{1,2,3,4} \
       >>"$ROOT/server.log" 2>&1 &
   PID=$!
   for _ in $(seq 1 100); do curl -sf "$EP/minio/health/live" >/dev/null && return; sleep 0.2; done
@@ -27,7 +32,7 @@ trap 'kill $PID 2>/dev/null || true' EXIT
 for N in "$@"; do
   TAG=flat$N
   if [ ! -e "$ROOT/populated-$N" ]; then
-    start
+    WRAP=(${POPULATE_WRAP:-}); start; WRAP=()
     "${BENCH[@]}" list-page "${COMMON[@]}" --run-tag "$TAG" --objects "$N" --populate-concurrency 64 -c 1 --ops 1
     touch "$ROOT/populated-$N"
     stop

@@ -325,7 +325,7 @@ impl Engine {
         let agreed = match picked {
             Ok(agreed) => {
                 // A readable object is listed, whatever wrote it (`list_index.rs`).
-                self.list_index.insert(bucket, key.key());
+                self.list_index.insert_unknown(bucket, key.key());
                 agreed
             }
             Err(StoreError::NoSuchKey { .. }) => {
@@ -353,6 +353,8 @@ impl Engine {
                         Ok(had_meta || had_data)
                     })
                     .await;
+                // Nothing here can be served: no listing may show it.
+                self.list_index.remove(bucket, key.key());
                 if leftovers > 0 || removed.iter().any(|r| matches!(r, Ok(true))) {
                     report.objects_healed = 1;
                 }
