@@ -16,7 +16,8 @@
 //!   [`ListIndex::unsettle`] before it touches a drive, and a successful
 //!   one [`ListIndex::insert`] (with the new version's facts) or
 //!   [`ListIndex::remove`] before it answers; a heal that finds the object
-//!   readable calls [`ListIndex::insert_unknown`], one that removes its
+//!   readable unsettles it before repairing and calls
+//!   [`ListIndex::insert_unknown`] once it is done, one that removes its
 //!   leftovers [`ListIndex::remove`];
 //! - a listing keeps facts it read only for slots unchanged since its
 //!   lookup ([`ListIndex::fill`]), so it cannot overwrite a newer write's;

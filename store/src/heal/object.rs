@@ -324,8 +324,9 @@ impl Engine {
         };
         let agreed = match picked {
             Ok(agreed) => {
-                // A readable object is listed, whatever wrote it (`list_index.rs`).
-                self.list_index.insert_unknown(bucket, key.key());
+                // A readable object is listed, whatever wrote it; its listed
+                // facts are read from the drives after the repair (`list_index.rs`).
+                self.list_index.unsettle(bucket, key.key());
                 agreed
             }
             Err(StoreError::NoSuchKey { .. }) => {
@@ -414,6 +415,7 @@ impl Engine {
                 report.objects_failed = 1;
             }
         }
+        self.list_index.insert_unknown(bucket, key.key());
         Ok(ObjectHealed { report, size })
     }
 }
