@@ -30,26 +30,30 @@ start() { # env assignments for the server
 stop() { kill "$PID"; wait "$PID" || true; }
 trap 'kill $PID 2>/dev/null || true' EXIT
 for N in "$@"; do
-  TAG=flat$N
   if [ ! -e "$ROOT/populated-$N" ]; then
     WRAP=(${POPULATE_WRAP:-}); start; WRAP=()
-    "${BENCH[@]}" list-page "${COMMON[@]}" --run-tag "$TAG" --objects "$N" --populate-concurrency 64 -c 1 --ops 1
+    "${BENCH[@]}" list-page "${COMMON[@]}" --run-tag "flat$N" --objects "$N" --populate-concurrency 64 -c 1 --ops 1
     touch "$ROOT/populated-$N"
     stop
   fi
-  for config in ${CONFIGS:-on/default on/0 off/default off/0}; do
-      index=${config%/*} deadline=${config#*/}
-      envs=()
-      [ "$index" = off ] && envs+=(MINNOW_LIST_INDEX_MIB=0)
-      [ "$deadline" = 0 ] && envs+=(MINIO_DRIVE_MAX_TIMEOUT=0)
-      start "${envs[@]}"
-      echo "=== N=$N index=$index deadline=$deadline load: $(uptime | sed 's/.*load average: //')"
+done
+# One server per configuration measures every population (all live in one bucket, whose index
+# the first listing after a start builds).
+for config in ${CONFIGS:-on/default on/0 off/default off/0}; do
+  index=${config%/*} deadline=${config#*/}
+  envs=()
+  [ "$index" = off ] && envs+=(MINNOW_LIST_INDEX_MIB=0)
+  [ "$deadline" = 0 ] && envs+=(MINIO_DRIVE_MAX_TIMEOUT=0)
+  start "${envs[@]}"
+  for N in "$@"; do
+      TAG=flat$N
+      echo "=== N=$N index=$index deadline=$deadline server=$MINNOW load: $(uptime | sed 's/.*load average: //')"
       # The first listing after a start builds the index (a walk of the whole bucket).
-      /usr/bin/time -f "first page after start: %e s" curl -s -o /dev/null \
-        --aws-sigv4 "aws:amz:us-east-1:s3" --user listbench:listbench-secret \
-        "$EP/listscale?list-type=2&max-keys=1000&prefix=bench/$TAG/pool/"
-      pages=20; full=3
-      if [ "$index" = on ]; then
+      echo "first page (the first after a start builds the bucket's index):"
+      "${BENCH[@]}" list-page "${COMMON[@]}" --run-tag "$TAG" --objects "$N" --skip-populate -c 1 --ops 1 2>&1 \
+        | grep -E "LIST " || true
+      pages=20; full=${FULL:-3}
+      if [ "$index" = on ] && [ "${WARMUP:-1}" = 1 ]; then
         # The index learns each key's size, ETag and time from the first listing that reads
         # them: one full listing first, reported apart, then the steady state.
         echo "warm-up full listing (reads every key's metadata once):"
@@ -60,8 +64,8 @@ for N in "$@"; do
       "${BENCH[@]}" list-page "${COMMON[@]}" --run-tag "$TAG" --objects "$N" --skip-populate -c 1 --ops $pages 2>&1 \
         | grep -E "LIST|p50|op/s|ops" || true
       "${BENCH[@]}" list "${COMMON[@]}" --run-tag "$TAG" --objects "$N" --skip-populate -c 1 --ops $full 2>&1 \
-        | grep -E "LIST|p50|op/s|ops" || true
+        | grep -E "LIST|p50|op/s|ops|keys listed" || true
       echo "server RSS: $(ps -o rss= -p "$PID") KiB"
-      stop
   done
+  stop
 done
