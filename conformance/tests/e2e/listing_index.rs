@@ -2,7 +2,8 @@
 //! unicode keys equal a listing computed here from the sorted keys, for prefixes, delimiters,
 //! start-after and continuation tokens; a listing that runs while keys are put, deleted and
 //! overwritten lists every key that existed throughout exactly once and every key acknowledged
-//! before it started; and neither a restart nor a wiped drive that is healed loses a key.
+//! before it started; listed sizes, ETags and times follow every write; and neither a restart
+//! nor a wiped drive that is healed loses a key.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -263,18 +264,166 @@ async fn listing_during_puts_deletes_and_overwrites_misses_and_repeats_nothing()
         total_ops += ops.expect("churner");
     }
     assert!(total_ops > 0, "the churn never ran");
-    // Quiet again: the listing is exactly what is stored.
+    // Quiet again: the listing is exactly what is stored, down to each object's size and ETag
+    // (the index keeps them: overwrites during the listings must have replaced them).
     let listed = paginate_checked(&client, &bucket, 100).await;
-    for key in &listed {
+    assert_eq!(listed_facts(&client, &bucket).await.len(), listed.len());
+    for (key, facts) in listed_facts(&client, &bucket).await {
+        assert_eq!(facts, head_facts(&client, &bucket, &key).await, "{key}");
+    }
+    eprintln!("churn: {total_ops} operations during 4 listings");
+}
+
+/// Size, ETag and Last-Modified (whole seconds, as HEAD has it) of an object.
+type Facts = (i64, String, i64);
+
+/// Every object under `flat/` as one listing shows it.
+async fn listed_facts(client: &Client, bucket: &str) -> Vec<(String, Facts)> {
+    let mut facts = Vec::new();
+    let mut token = None;
+    loop {
+        let page = client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix("flat/")
+            .set_continuation_token(token)
+            .send()
+            .await
+            .expect("list");
+        for object in page.contents() {
+            facts.push((
+                object.key().unwrap().to_string(),
+                (
+                    object.size().unwrap(),
+                    object.e_tag().unwrap().to_string(),
+                    object.last_modified().unwrap().secs(),
+                ),
+            ));
+        }
+        token = page.next_continuation_token().map(str::to_string);
+        if token.is_none() {
+            return facts;
+        }
+    }
+}
+
+async fn head_facts(client: &Client, bucket: &str, key: &str) -> Facts {
+    let head = client
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("listed {key} does not exist: {e:?}"));
+    (
+        head.content_length().unwrap(),
+        head.e_tag().unwrap().to_string(),
+        head.last_modified().unwrap().secs(),
+    )
+}
+
+/// The rule the index's per-key facts guard: once a bucket is indexed, a listing shows each
+/// object's size, ETag and Last-Modified as HEAD does after every kind of write: overwrite,
+/// copy onto itself with new metadata (a new Last-Modified, same data), multipart complete,
+/// delete, delete and put again, a restart (facts read again from the drives).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listed_size_etag_and_time_follow_every_write() {
+    let mut server = TestServer::spawn(Default::default()).expect("starting minnow");
+    let client = server.s3_client();
+    let bucket = unique_bucket("list-facts");
+    create_bucket(&client, &bucket).await;
+    let keys: Vec<String> = (0..6).map(|i| format!("flat/k{i}")).collect();
+    for key in &keys {
+        put_bytes(&client, &bucket, key, b"first").await;
+    }
+    let check = |client: Client, bucket: String, what: &'static str| async move {
+        let listed = listed_facts(&client, &bucket).await;
+        for (key, facts) in &listed {
+            assert_eq!(
+                *facts,
+                head_facts(&client, &bucket, key).await,
+                "{what}: {key}"
+            );
+        }
+        listed.into_iter().map(|(key, _)| key).collect::<Vec<_>>()
+    };
+    // Twice: the first listing builds the index and reads the facts, the second uses them.
+    check(client.clone(), bucket.clone(), "built").await;
+    assert_eq!(check(client.clone(), bucket.clone(), "indexed").await, keys);
+
+    // Last-Modified is sent in whole seconds: let one pass so a rewrite shows.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    put_bytes(&client, &bucket, "flat/k0", b"second, longer").await;
+    client
+        .copy_object()
+        .bucket(&bucket)
+        .key("flat/k1")
+        .copy_source(format!("{bucket}/flat/k1"))
+        .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
+        .content_type("text/x-replaced")
+        .send()
+        .await
+        .expect("copy onto itself");
+    let upload = client
+        .create_multipart_upload()
+        .bucket(&bucket)
+        .key("flat/k2")
+        .send()
+        .await
+        .expect("create upload");
+    let upload_id = upload.upload_id().unwrap();
+    let part = client
+        .upload_part()
+        .bucket(&bucket)
+        .key("flat/k2")
+        .upload_id(upload_id)
+        .part_number(1)
+        .body(b"one part".to_vec().into())
+        .send()
+        .await
+        .expect("upload part");
+    client
+        .complete_multipart_upload()
+        .bucket(&bucket)
+        .key("flat/k2")
+        .upload_id(upload_id)
+        .multipart_upload(
+            aws_sdk_s3::types::CompletedMultipartUpload::builder()
+                .parts(
+                    aws_sdk_s3::types::CompletedPart::builder()
+                        .part_number(1)
+                        .e_tag(part.e_tag().unwrap())
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("complete upload");
+    for key in ["flat/k3", "flat/k4"] {
         client
-            .head_object()
+            .delete_object()
             .bucket(&bucket)
             .key(key)
             .send()
             .await
-            .unwrap_or_else(|e| panic!("listed {key} does not exist: {e:?}"));
+            .expect("delete");
     }
-    eprintln!("churn: {total_ops} operations during 4 listings");
+    put_bytes(&client, &bucket, "flat/k4", b"back again").await;
+    let after = check(client.clone(), bucket.clone(), "after writes").await;
+    assert_eq!(
+        after,
+        ["flat/k0", "flat/k1", "flat/k2", "flat/k4", "flat/k5"]
+    );
+
+    server.stop().expect("stop");
+    server.restart().expect("restart");
+    let client = server.s3_client();
+    assert_eq!(
+        check(client.clone(), bucket.clone(), "restarted").await,
+        after
+    );
+    assert_eq!(check(client, bucket, "restarted, indexed").await, after);
 }
 
 /// Whether `/minio/health/cluster` says redundancy is reduced.

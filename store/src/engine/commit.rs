@@ -102,6 +102,8 @@ impl Engine {
                 .map(|part| layout::part_file_name(part.number))
                 .collect(),
         );
+        // Listings read this key from the drives until the write succeeds.
+        self.list_index.unsettle(bucket, key.key());
         let results = {
             let encoded = encoded.clone();
             let meta_path = meta_path.clone();
@@ -182,7 +184,8 @@ impl Engine {
             .await?;
         // Before the write is acknowledged and under the key's lock: the
         // listing index never misses a visible key (`list_index.rs`).
-        self.list_index.insert(bucket, key.key());
+        self.list_index
+            .insert(bucket, key.key(), crate::list_index::Facts::of(&meta));
         crash_point!("before_old_data_removal");
         // Every data dir but the new one is garbage now: the old version's,
         // and any left by a crash (between a data rename and its metadata
@@ -268,6 +271,7 @@ impl Engine {
         self.require_writable_bucket(bucket)?;
         let object_dir = layout::object_dir(bucket, &key);
         let bucket_dir = layout::bucket_dir(bucket);
+        self.list_index.unsettle(bucket, key.key());
         let results = self
             .drives
             .each_drive(move |_, drive| {
@@ -352,6 +356,7 @@ impl Engine {
             .collect();
         let per_drive = Arc::new(per_drive);
         let meta_path = layout::object_meta_path(bucket, &key);
+        self.list_index.unsettle(bucket, key.key());
         let results = {
             let meta_path = meta_path.clone();
             self.drives
@@ -382,6 +387,8 @@ impl Engine {
                     .await;
             })
             .await?;
+        self.list_index
+            .insert(bucket, key.key(), crate::list_index::Facts::of(&updated));
         if results.iter().any(|r| r.is_err()) {
             self.heal_queue.push(bucket, key.key());
         }

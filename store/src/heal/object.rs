@@ -327,8 +327,9 @@ impl Engine {
         };
         let agreed = match picked {
             Ok(agreed) => {
-                // A readable object is listed, whatever wrote it (`list_index.rs`).
-                self.list_index.insert(bucket, key.key());
+                // A readable object is listed, whatever wrote it; its listed
+                // facts are read from the drives after the repair (`list_index.rs`).
+                self.list_index.unsettle(bucket, key.key());
                 agreed
             }
             Err(StoreError::NoSuchKey { .. }) => {
@@ -356,6 +357,8 @@ impl Engine {
                         Ok(had_meta || had_data)
                     })
                     .await;
+                // Nothing here can be served: no listing may show it.
+                self.list_index.remove(bucket, key.key());
                 if leftovers > 0 || removed.iter().any(|r| matches!(r, Ok(true))) {
                     report.objects_healed = 1;
                 }
@@ -416,6 +419,7 @@ impl Engine {
                 report.objects_failed = 1;
             }
         }
+        self.list_index.insert_unknown(bucket, key.key());
         Ok(ObjectHealed { report, size })
     }
 }

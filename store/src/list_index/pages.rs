@@ -11,7 +11,7 @@ use crate::api::{ListPage, ObjectSummary};
 use crate::drive::Drive;
 use crate::keys::{decode_segment, is_long_segment, EncodedKey};
 use crate::layout;
-use crate::list_index::{ListIndex, Lookup};
+use crate::list_index::{Facts, ListIndex, Lookup, Slot};
 use crate::listing::{long_segment_text, Walk};
 
 /// Every key of `bucket` whose folder holds `obj.meta` or a data directory
@@ -90,8 +90,9 @@ const FIRST_BATCH: usize = 16;
 const LARGEST_BATCH: usize = 1024;
 
 /// One page from the bucket's listing index (blocking): candidates in key
-/// order from the index, each kept only if `probe(key, object dir)` finds
-/// an object. `None` if the bucket is not indexed (or stopped being so
+/// order from the index, listed with their facts where the index knows
+/// them, otherwise kept only if `probe(key, object dir)` finds an object
+/// (and what it found is offered back to the index, [`ListIndex::fill`]). `None` if the bucket is not indexed (or stopped being so
 /// during the page): walk instead.
 pub(crate) fn page_from_index(
     index: &ListIndex,
@@ -113,6 +114,7 @@ pub(crate) fn page_from_index(
     };
     let mut count = 0;
     let mut batch_size = FIRST_BATCH;
+    let mut read = Vec::new();
     'pages: loop {
         let from = if inclusive {
             Bound::Included(cursor.as_slice())
@@ -125,7 +127,7 @@ pub(crate) fn page_from_index(
         };
         let exhausted = batch.len() < batch_size;
         let mut skip_to: Option<Vec<u8>> = None;
-        for key in batch {
+        for (key, slot) in batch {
             // Keys with the prefix are one run from `prefix` on.
             if !key.starts_with(prefix) {
                 break 'pages;
@@ -135,10 +137,16 @@ pub(crate) fn page_from_index(
                 rest.find(delimiter)
                     .map(|at| format!("{prefix}{}", &rest[..at + delimiter.len()]))
             });
-            let encoded = EncodedKey::new(&key).ok();
-            let found = |probe: &mut dyn FnMut(&str, &Path) -> Option<ObjectSummary>| {
-                let encoded = encoded.as_ref()?;
-                probe(&key, &layout::object_dir(bucket, encoded))
+            let mut found = |probe: &mut dyn FnMut(&str, &Path) -> Option<ObjectSummary>| {
+                if let Slot::Known(facts) = &slot {
+                    return Some(facts.summary(key.clone()));
+                }
+                let encoded = EncodedKey::new(&key).ok()?;
+                let summary = probe(&key, &layout::object_dir(bucket, &encoded))?;
+                if let Slot::Unknown(token) = slot {
+                    read.push((key.clone(), token, Facts::of_summary(&summary)));
+                }
+                Some(summary)
             };
             match rolled_up {
                 Some(common) => {
@@ -185,6 +193,7 @@ pub(crate) fn page_from_index(
             None => batch_size = (batch_size * 2).min(LARGEST_BATCH),
         }
     }
+    index.fill(bucket, read);
     if !page.is_truncated {
         page.next_marker = None;
     }
