@@ -1,10 +1,11 @@
 //! `minnow-bench heal-pacing`: what a full background heal costs foreground
 //! reads, and how long it takes. Starts a release `minnow` on four fresh
-//! folders, fills it, measures GETs at a fixed rate while idle, then stops
-//! it, wipes drive folders, restarts it (the fresh-drive heal starts by
-//! itself, paced by the `heal-walk` worker) and measures the same GETs until
-//! `/minio/health/cluster` stops saying `x-minio-healing`. Prints idle vs
-//! during-heal latency, the heal's duration, objects/s and the server's peak RSS.
+//! folders, fills it, then alternates idle and heal phases: GETs at a fixed
+//! rate while idle, then stop, wipe drive folders, restart (the fresh-drive
+//! heal starts by itself, paced by the `heal-walk` worker) and the same GETs
+//! until `/minio/health/cluster` stops saying `x-minio-healing`; again for
+//! each round. Latency is pooled per phase kind, so load from outside the
+//! bench (a shared machine) weighs on both sides alike.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -38,18 +39,20 @@ pub struct HealPaceConfig {
     pub rate: f64,
     /// Connections the GETs are spread over.
     pub concurrency: usize,
-    /// How long the idle measurement (before and after the heal) lasts.
+    /// How long each idle phase lasts.
     pub idle: Duration,
-    /// Drive folders wiped before the restart (1 or up to parity, 2).
+    /// Heal phases (each preceded and followed by an idle phase).
+    pub rounds: usize,
+    /// Drive folders wiped before each restart (1 or up to parity, 2).
     pub wipe: usize,
     /// `MINNOW_HEAL_TRANQUILITY` for the server (None: its default).
     pub tranquility: Option<u32>,
-    /// Give up waiting for the heal after this long.
+    /// Give up waiting for one heal after this long.
     pub heal_timeout: Duration,
     pub json: PathBuf,
 }
 
-/// GET latency over one phase.
+/// GET latency over one phase (or over every phase of one kind).
 #[derive(Debug, Clone, Serialize)]
 pub struct Phase {
     pub name: String,
@@ -63,6 +66,24 @@ pub struct Phase {
     pub p90_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
+    /// The machine's 1-minute load average at the phase's end.
+    pub load_average: Option<f64>,
+}
+
+/// One heal phase: the wiped drive refilled while GETs ran.
+#[derive(Debug, Clone, Serialize)]
+pub struct HealRound {
+    pub gets: Phase,
+    /// From the restarted server's API line to the health check no longer
+    /// reporting a heal.
+    pub heal_secs: f64,
+    pub heal_objects_per_s: f64,
+    pub heal_finished: bool,
+    /// `obj.meta` files on the first wiped drive afterwards (each object has one).
+    pub wiped_drive_objects: u64,
+    /// CPU seconds the server used during the heal.
+    pub server_cpu_secs: Option<f64>,
+    pub server_peak_rss_bytes: u64,
 }
 
 /// The whole run, as written to the JSON file.
@@ -77,24 +98,33 @@ pub struct HealPaceResult {
     pub rate: f64,
     pub concurrency: usize,
     pub populate_secs: f64,
+    pub rounds: usize,
+    /// Every idle phase, in order (one more than the heal phases).
+    pub idle_phases: Vec<Phase>,
+    pub heal_rounds: Vec<HealRound>,
+    /// GETs of every idle phase pooled.
     pub idle: Phase,
+    /// GETs of every heal phase pooled.
     pub during_heal: Option<Phase>,
-    pub after_heal: Option<Phase>,
-    /// From the restarted server's API line to the health check no longer
-    /// reporting a heal.
+    /// Mean of the heal phases' durations.
     pub heal_secs: f64,
+    /// Objects healed over the heal phases' total time.
     pub heal_objects_per_s: f64,
     pub heal_mib_per_s: f64,
+    /// Every heal finished.
     pub heal_finished: bool,
-    /// `obj.meta` files on the first wiped drive afterwards (each object has one).
+    /// The fewest `obj.meta` files a wiped drive held after a heal.
     pub wiped_drive_objects: u64,
+    /// The largest peak RSS of the server over the heal phases.
     pub server_peak_rss_bytes: u64,
-    /// VmHWM of the restarted server at the end (its start-up included).
+    /// VmHWM of the last server at the end (its start-up included).
     pub server_hwm_bytes: Option<u64>,
+    /// Pooled heal-phase p99 over pooled idle-phase p99.
     pub p99_ratio: Option<f64>,
+    pub p50_ratio: Option<f64>,
     pub load_average_start: Option<f64>,
     pub load_average_end: Option<f64>,
-    /// The server's own "background heal finished" log line.
+    /// The server's own last "background heal finished" log line.
     pub heal_log: Option<String>,
 }
 
@@ -106,6 +136,7 @@ pub async fn run_heal_pacing(cfg: &HealPaceConfig) -> anyhow::Result<HealPaceRes
         (1..=2).contains(&cfg.wipe),
         "--wipe must be 1 or 2 (the parity of four drives)"
     );
+    anyhow::ensure!(cfg.rounds >= 1, "--rounds must be at least 1");
     std::fs::create_dir_all(&cfg.work_dir)?;
     let dir = tempfile::Builder::new()
         .prefix("minnow-heal-pacing")
@@ -131,18 +162,19 @@ pub async fn run_heal_pacing(cfg: &HealPaceConfig) -> anyhow::Result<HealPaceRes
     );
     let payload = Payload::new(cfg.small_size.max(cfg.large_size));
 
-    let server = MinnowServer::start_with_env(&cfg.server_bin, dir.path(), &env)?;
+    let mut server = MinnowServer::start_with_env(&cfg.server_bin, dir.path(), &env)?;
     println!(
-        "heal-pacing: {} objects ({} x {} + {} x {}), {} in all; server {}",
+        "heal-pacing: {} objects ({} x {} + {} x {}), {} in all; server {}; {} rounds",
         pool.len(),
         cfg.small_objects,
         format_size(cfg.small_size),
         cfg.large_objects,
         format_size(cfg.large_size),
         format_size(bytes),
-        server.endpoint
+        server.endpoint,
+        cfg.rounds
     );
-    let s3 = s3_config(&server.endpoint)?;
+    let mut s3 = s3_config(&server.endpoint)?;
     let started = Instant::now();
     load::prepare(&Target::S3(s3.clone()), BUCKET, &pool, 16, &payload)
         .await
@@ -153,131 +185,147 @@ pub async fn run_heal_pacing(cfg: &HealPaceConfig) -> anyhow::Result<HealPaceRes
         pool.len() as f64 / populate_secs
     );
 
-    let idle = if cfg.rate > 0.0 {
+    let load = (cfg.rate, cfg.concurrency);
+    let mut idle_hist = new_histogram();
+    let mut heal_hist = new_histogram();
+    let mut idle_phases = Vec::new();
+    let mut heal_rounds: Vec<HealRound> = Vec::new();
+    let (mut idle_secs, mut heal_secs_total) = (0.0, 0.0);
+    let (mut idle_counts, mut heal_counts) = ((0, 0), (0, 0));
+    for round in 0..=cfg.rounds {
+        if cfg.rate > 0.0 {
+            let (phase, hist) = timed_load(
+                format!("idle {}", round + 1),
+                &s3,
+                &get_keys,
+                load,
+                cfg.idle,
+            )
+            .await;
+            print_phase(&phase);
+            let _ = idle_hist.add(&hist);
+            idle_secs += phase.secs;
+            idle_counts = (idle_counts.0 + phase.errors, idle_counts.1 + phase.late);
+            idle_phases.push(phase);
+        }
+        if round == cfg.rounds {
+            break;
+        }
+        // Stop, wipe, restart: the restarted store finds fresh drives and
+        // heals them in the background, paced.
+        let drives = server.drives.clone();
+        drop(server);
+        for d in drives.iter().rev().take(cfg.wipe) {
+            std::fs::remove_dir_all(d)?;
+            std::fs::create_dir_all(d)?;
+        }
+        server = MinnowServer::start_with_env(&cfg.server_bin, dir.path(), &env)?;
+        let heal_started = Instant::now();
+        let cpu_start = procstat::process_cpu_seconds(server.pid());
+        let rss = RssSampler::start(server.pid());
+        s3 = s3_config(&server.endpoint)?;
         let stop = Arc::new(AtomicBool::new(false));
-        let timer = {
-            let (stop, idle) = (stop.clone(), cfg.idle);
-            tokio::spawn(async move {
-                tokio::time::sleep(idle).await;
-                stop.store(true, Ordering::Relaxed);
-            })
+        let name = format!("heal {}", round + 1);
+        let during = (cfg.rate > 0.0).then(|| {
+            tokio::spawn(get_load(
+                name.clone(),
+                s3.clone(),
+                get_keys.clone(),
+                load,
+                stop.clone(),
+            ))
+        });
+        let heal_finished = wait_for_heal(&s3, cfg.heal_timeout, heal_started).await;
+        let heal_secs = heal_started.elapsed().as_secs_f64();
+        let server_cpu_secs = procstat::process_cpu_seconds(server.pid())
+            .zip(cpu_start)
+            .map(|(end, start)| end - start);
+        stop.store(true, Ordering::Relaxed);
+        let gets = match during {
+            Some(task) => {
+                let (phase, hist) = task.await?;
+                let _ = heal_hist.add(&hist);
+                heal_counts = (heal_counts.0 + phase.errors, heal_counts.1 + phase.late);
+                phase
+            }
+            None => phase_of(name, heal_secs, &new_histogram(), (0, 0)),
         };
-        let phase = get_load(
-            "idle",
-            s3.clone(),
-            get_keys.clone(),
-            (cfg.rate, cfg.concurrency),
-            stop,
-        )
-        .await;
-        let _ = timer.await;
-        print_phase(&phase);
-        phase
-    } else {
-        empty_phase("idle")
-    };
-
-    // Stop, wipe, restart: the restarted store finds fresh drives and heals
-    // them in the background, paced.
-    let drives = server.drives.clone();
-    drop(server);
-    for d in drives.iter().rev().take(cfg.wipe) {
-        std::fs::remove_dir_all(d)?;
-        std::fs::create_dir_all(d)?;
+        print_phase(&gets);
+        let server_peak_rss_bytes = rss.finish();
+        heal_secs_total += heal_secs;
+        let wiped = drives[drives.len() - 1].clone();
+        let wiped_drive_objects = count_named(&wiped.join(BUCKET), "obj.meta");
+        println!(
+            "heal {} {} in {heal_secs:.1} s: {:.0} objects/s, {:.1} MiB/s, server CPU {:.1} s; \
+             wiped drive holds {wiped_drive_objects} obj.meta of {}; server peak RSS {}",
+            round + 1,
+            if heal_finished {
+                "finished"
+            } else {
+                "NOT finished"
+            },
+            pool.len() as f64 / heal_secs,
+            bytes as f64 / (1 << 20) as f64 / heal_secs,
+            server_cpu_secs.unwrap_or(0.0),
+            pool.len(),
+            format_size(server_peak_rss_bytes)
+        );
+        heal_rounds.push(HealRound {
+            gets,
+            heal_secs,
+            heal_objects_per_s: pool.len() as f64 / heal_secs,
+            heal_finished,
+            wiped_drive_objects,
+            server_cpu_secs,
+            server_peak_rss_bytes,
+        });
+        if !heal_finished {
+            break;
+        }
     }
-    println!(
-        "wiped {}; restarting",
-        drives
-            .iter()
-            .rev()
-            .take(cfg.wipe)
-            .map(|d| d.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let server = MinnowServer::start_with_env(&cfg.server_bin, dir.path(), &env)?;
-    let heal_started = Instant::now();
-    let rss = RssSampler::start(server.pid());
-    let s3 = s3_config(&server.endpoint)?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let during = (cfg.rate > 0.0).then(|| {
-        tokio::spawn(get_load(
-            "during heal",
-            s3.clone(),
-            get_keys.clone(),
-            (cfg.rate, cfg.concurrency),
-            stop.clone(),
-        ))
-    });
-    let heal_finished = wait_for_heal(&s3, cfg.heal_timeout, heal_started).await;
-    let heal_secs = heal_started.elapsed().as_secs_f64();
-    stop.store(true, Ordering::Relaxed);
-    let during = match during {
-        Some(task) => Some(task.await?),
-        None => None,
-    };
-    let server_peak_rss_bytes = rss.finish();
-    if let Some(p) = &during {
-        print_phase(p);
-    }
-    println!(
-        "heal {} in {heal_secs:.1} s: {:.0} objects/s, {:.1} MiB/s; server peak RSS {}",
-        if heal_finished {
-            "finished"
-        } else {
-            "NOT finished"
-        },
-        pool.len() as f64 / heal_secs,
-        bytes as f64 / (1 << 20) as f64 / heal_secs,
-        format_size(server_peak_rss_bytes)
-    );
-
-    let after = if cfg.rate > 0.0 && heal_finished {
-        let stop = Arc::new(AtomicBool::new(false));
-        let timer = {
-            let (stop, idle) = (stop.clone(), cfg.idle);
-            tokio::spawn(async move {
-                tokio::time::sleep(idle).await;
-                stop.store(true, Ordering::Relaxed);
-            })
-        };
-        let phase = get_load(
-            "after heal",
-            s3.clone(),
-            get_keys.clone(),
-            (cfg.rate, cfg.concurrency),
-            stop,
-        )
-        .await;
-        let _ = timer.await;
-        print_phase(&phase);
-        Some(phase)
-    } else {
-        None
-    };
     let server_hwm_bytes = procstat::status_bytes(server.pid(), "VmHWM");
-    let wiped = drives[drives.len() - 1].clone();
-    let wiped_drive_objects = count_named(&wiped.join(BUCKET), "obj.meta");
-    println!(
-        "wiped drive {} holds {wiped_drive_objects} obj.meta of {} objects",
-        wiped.display(),
-        pool.len()
-    );
     let log = server.stderr_log().to_path_buf();
     drop(server);
     let heal_log = last_line_with(&log, "background heal finished");
     if let Some(line) = &heal_log {
         println!("server: {line}");
     }
-    let p99_ratio = during
-        .as_ref()
-        .filter(|_| idle.p99_ms > 0.0)
-        .map(|d| d.p99_ms / idle.p99_ms);
-    if let Some(r) = p99_ratio {
+
+    let idle = phase_of("idle (pooled)".into(), idle_secs, &idle_hist, idle_counts);
+    let during = (cfg.rate > 0.0).then(|| {
+        phase_of(
+            "heal (pooled)".into(),
+            heal_secs_total,
+            &heal_hist,
+            heal_counts,
+        )
+    });
+    let ratio = |of: fn(&Phase) -> f64| {
+        during
+            .as_ref()
+            .filter(|_| of(&idle) > 0.0)
+            .map(|d| of(d) / of(&idle))
+    };
+    let p99_ratio = ratio(|p| p.p99_ms);
+    let p50_ratio = ratio(|p| p.p50_ms);
+    if let Some(d) = &during {
+        print_phase(&idle);
+        print_phase(d);
+    }
+    let healed = (pool.len() * heal_rounds.len()) as f64;
+    let heal_objects_per_s = healed / heal_secs_total;
+    let load_average_end = procstat::load_average();
+    println!(
+        "heal: {} rounds, mean {:.1} s, {heal_objects_per_s:.0} objects/s; load average {} -> {}",
+        heal_rounds.len(),
+        heal_secs_total / heal_rounds.len() as f64,
+        fmt_load(load_average_start),
+        fmt_load(load_average_end)
+    );
+    if let (Some(r99), Some(r50), Some(d)) = (p99_ratio, p50_ratio, &during) {
         println!(
-            "GET p99 during heal / idle: {r:.2}x ({:.2} ms / {:.2} ms)",
-            during.as_ref().map(|d| d.p99_ms).unwrap_or(0.0),
-            idle.p99_ms
+            "GET p99 during heal / idle: {r99:.2}x ({:.2} ms / {:.2} ms); p50 {r50:.2}x",
+            d.p99_ms, idle.p99_ms
         );
     }
     let result = HealPaceResult {
@@ -290,24 +338,63 @@ pub async fn run_heal_pacing(cfg: &HealPaceConfig) -> anyhow::Result<HealPaceRes
         rate: cfg.rate,
         concurrency: cfg.concurrency,
         populate_secs,
+        rounds: cfg.rounds,
         idle,
         during_heal: during,
-        after_heal: after,
-        heal_secs,
-        heal_objects_per_s: pool.len() as f64 / heal_secs,
-        heal_mib_per_s: bytes as f64 / (1 << 20) as f64 / heal_secs,
-        heal_finished,
-        wiped_drive_objects,
-        server_peak_rss_bytes,
+        heal_secs: heal_secs_total / heal_rounds.len() as f64,
+        heal_objects_per_s,
+        heal_mib_per_s: bytes as f64 * heal_rounds.len() as f64
+            / (1 << 20) as f64
+            / heal_secs_total,
+        heal_finished: heal_rounds.len() == cfg.rounds
+            && heal_rounds.iter().all(|r| r.heal_finished),
+        wiped_drive_objects: heal_rounds
+            .iter()
+            .map(|r| r.wiped_drive_objects)
+            .min()
+            .unwrap_or(0),
+        server_peak_rss_bytes: heal_rounds
+            .iter()
+            .map(|r| r.server_peak_rss_bytes)
+            .max()
+            .unwrap_or(0),
         server_hwm_bytes,
         p99_ratio,
+        p50_ratio,
         load_average_start,
-        load_average_end: procstat::load_average(),
+        load_average_end,
         heal_log,
+        idle_phases,
+        heal_rounds,
     };
     crate::report::write_json(&cfg.json, &result)?;
     println!("results: {}", cfg.json.display());
     Ok(result)
+}
+
+fn fmt_load(load: Option<f64>) -> String {
+    load.map_or_else(|| "?".to_owned(), |l| format!("{l:.1}"))
+}
+
+/// GETs for a fixed `duration`.
+async fn timed_load(
+    name: String,
+    s3: &Arc<S3Config>,
+    keys: &Arc<Vec<String>>,
+    load: (f64, usize),
+    duration: Duration,
+) -> (Phase, Histogram<u64>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let timer = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(duration).await;
+            stop.store(true, Ordering::Relaxed);
+        })
+    };
+    let out = get_load(name, s3.clone(), keys.clone(), load, stop).await;
+    let _ = timer.await;
+    out
 }
 
 fn s3_config(endpoint: &str) -> anyhow::Result<Arc<S3Config>> {
@@ -317,25 +404,47 @@ fn s3_config(endpoint: &str) -> anyhow::Result<Arc<S3Config>> {
     ))
 }
 
-fn empty_phase(name: &str) -> Phase {
+fn new_histogram() -> Histogram<u64> {
+    Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("histogram bounds")
+}
+
+/// A phase's figures from its latency histogram (microseconds) and its
+/// (errors, late) counts.
+fn phase_of(name: String, secs: f64, hist: &Histogram<u64>, (errors, late): (u64, u64)) -> Phase {
+    let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
     Phase {
-        name: name.to_owned(),
-        secs: 0.0,
-        ok: 0,
-        errors: 0,
-        late: 0,
-        ops_per_s: 0.0,
-        p50_ms: 0.0,
-        p90_ms: 0.0,
-        p99_ms: 0.0,
-        max_ms: 0.0,
+        name,
+        secs,
+        ok: hist.len(),
+        errors,
+        late,
+        ops_per_s: if secs > 0.0 {
+            hist.len() as f64 / secs
+        } else {
+            0.0
+        },
+        p50_ms: ms(0.50),
+        p90_ms: ms(0.90),
+        p99_ms: ms(0.99),
+        max_ms: hist.max() as f64 / 1000.0,
+        load_average: procstat::load_average(),
     }
 }
 
 fn print_phase(p: &Phase) {
     println!(
-        "GET {:<12} {:>6.1} s {:>7} ok {:>4} err {:>5} late {:>7.0} op/s  p50 {:>7.2} ms  p90 {:>7.2} ms  p99 {:>7.2} ms  max {:>8.2} ms",
-        p.name, p.secs, p.ok, p.errors, p.late, p.ops_per_s, p.p50_ms, p.p90_ms, p.p99_ms, p.max_ms
+        "GET {:<14} {:>6.1} s {:>7} ok {:>4} err {:>5} late {:>5.0} op/s  p50 {:>6.2} ms  p90 {:>6.2} ms  p99 {:>7.2} ms  max {:>8.2} ms  load {}",
+        p.name,
+        p.secs,
+        p.ok,
+        p.errors,
+        p.late,
+        p.ops_per_s,
+        p.p50_ms,
+        p.p90_ms,
+        p.p99_ms,
+        p.max_ms,
+        fmt_load(p.load_average)
     );
 }
 
@@ -347,12 +456,12 @@ fn print_phase(p: &Phase) {
 /// measured from when it was sent (the timer's own lateness is not the
 /// server's).
 async fn get_load(
-    name: &'static str,
+    name: String,
     s3: Arc<S3Config>,
     keys: Arc<Vec<String>>,
     (rate, concurrency): (f64, usize),
     stop: Arc<AtomicBool>,
-) -> Phase {
+) -> (Phase, Histogram<u64>) {
     let workers = concurrency.max(1);
     let interval = Duration::from_secs_f64(workers as f64 / rate);
     let errors = Arc::new(AtomicU64::new(0));
@@ -370,8 +479,7 @@ async fn get_load(
         // Spread the connections' slots over one interval.
         let first = started + interval.mul_f64(w as f64 / workers as f64);
         tasks.push(tokio::spawn(async move {
-            let mut hist =
-                Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("histogram bounds");
+            let mut hist = new_histogram();
             let mut conn = S3Conn::new(s3);
             let mut rng = StdRng::seed_from_u64(0x4ea1 + w as u64);
             let mut due = first;
@@ -401,26 +509,15 @@ async fn get_load(
             hist
         }));
     }
-    let mut hist = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("histogram bounds");
+    let mut hist = new_histogram();
     for t in tasks {
         if let Ok(h) = t.await {
             let _ = hist.add(&h);
         }
     }
     let secs = started.elapsed().as_secs_f64();
-    let ms = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
-    Phase {
-        name: name.to_owned(),
-        secs,
-        ok: hist.len(),
-        errors: errors.load(Ordering::Relaxed),
-        late: late.load(Ordering::Relaxed),
-        ops_per_s: hist.len() as f64 / secs,
-        p50_ms: ms(0.50),
-        p90_ms: ms(0.90),
-        p99_ms: ms(0.99),
-        max_ms: hist.max() as f64 / 1000.0,
-    }
+    let counts = (errors.load(Ordering::Relaxed), late.load(Ordering::Relaxed));
+    (phase_of(name, secs, &hist, counts), hist)
 }
 
 /// Polls the cluster health check until it no longer reports a heal (or

@@ -125,9 +125,10 @@ fn matrix_smoke_cell_runs_against_the_debug_server() {
 }
 
 /// `minnow-bench heal-pacing` (the heal-pacing figure in BENCHMARKS.md) in
-/// miniature: a few hundred objects, a wiped drive, the background heal
-/// after the restart. The bench must see the heal finish, and the wiped
-/// drive must hold every object again, with GETs answered before and during.
+/// miniature: a few hundred objects, two rounds of a wiped drive and the
+/// background heal after the restart, between idle phases. The bench must
+/// see each heal finish, and the wiped drive must hold every object again,
+/// with GETs answered in every phase.
 #[test]
 fn heal_pacing_smoke_run_sees_a_wiped_drive_refilled() {
     let Some(bin) = minnow_binary() else {
@@ -141,7 +142,7 @@ fn heal_pacing_smoke_run_sees_a_wiped_drive_refilled() {
     let out = Command::new(env!("CARGO_BIN_EXE_minnow-bench"))
         .args(["heal-pacing", "--objects", "150", "--large-objects", "2"])
         .args(["--large-size", "256KiB", "--rate", "40", "-c", "2"])
-        .args(["--idle-secs", "1", "--heal-timeout", "120"])
+        .args(["--idle-secs", "1", "--rounds", "2", "--heal-timeout", "120"])
         .arg("--server-bin")
         .arg(&bin)
         .arg("--work-dir")
@@ -164,5 +165,13 @@ fn heal_pacing_smoke_run_sees_a_wiped_drive_refilled() {
     assert!(v["idle"]["ok"].as_u64().unwrap() > 0, "{v:#}");
     assert_eq!(v["idle"]["errors"], 0, "{v:#}");
     assert!(v["during_heal"]["ok"].as_u64().is_some(), "{v:#}");
+    // idle, heal, idle, heal, idle: each heal between two idle phases.
+    assert_eq!(v["idle_phases"].as_array().unwrap().len(), 3, "{v:#}");
+    let rounds = v["heal_rounds"].as_array().unwrap();
+    assert_eq!(rounds.len(), 2, "{v:#}");
+    for round in rounds {
+        assert_eq!(round["heal_finished"], true, "{v:#}");
+        assert_eq!(round["wiped_drive_objects"], 152, "{v:#}");
+    }
     assert!(v["server_peak_rss_bytes"].as_u64().unwrap() > 0, "{v:#}");
 }

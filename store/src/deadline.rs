@@ -219,7 +219,8 @@ pub(crate) fn watch(deadline: Option<Duration>) -> Watched {
     }
 }
 
-/// Runs `work` on the blocking pool and waits for it until one of its
+/// Runs `work` on the blocking pool (the background pool for a background
+/// worker's work, [`crate::workers::spawn_blocking`]) and waits for it until one of its
 /// drive operations has run for `deadline` (`None`: as long as it takes).
 pub(crate) async fn watched<T, F>(deadline: Option<Duration>, work: F) -> Result<T, Missed>
 where
@@ -229,10 +230,10 @@ where
     let watched = Arc::new(watch(deadline));
     let task = {
         let watched = watched.clone();
-        tokio::task::spawn_blocking(move || watched.run(work))
+        crate::workers::spawn_blocking(move || watched.run(work))
     };
     tokio::select! {
-        joined = task => joined.map_err(|err| Missed::Failed(err.to_string())),
+        joined = task => joined.map_err(Missed::Failed),
         () = watched.late() => Err(Missed::Deadline),
     }
 }

@@ -173,9 +173,12 @@ struct HealPacingArgs {
     rate: f64,
     #[arg(long, short = 'c', default_value_t = 4)]
     concurrency: usize,
-    /// Seconds of the idle measurements (before and after the heal).
+    /// Seconds of each idle phase (one before each heal and one after the last).
     #[arg(long, default_value_t = 20.0)]
     idle_secs: f64,
+    /// Heal phases, alternating with idle phases (idle, heal, idle, ...).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
     /// Drive folders wiped (1, or 2 = the parity of four drives).
     #[arg(long, default_value_t = 1)]
     wipe: usize,
@@ -479,6 +482,7 @@ async fn run_heal_pacing(a: HealPacingArgs) -> anyhow::Result<()> {
         rate: a.rate,
         concurrency: a.concurrency.max(1),
         idle: Duration::from_secs_f64(a.idle_secs),
+        rounds: a.rounds,
         wipe: a.wipe,
         tranquility: a.tranquility,
         heal_timeout: Duration::from_secs_f64(a.heal_timeout),

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::api::{HealReport, HealStatus, ListParams, StoreError, WorkerState};
 use crate::engine::Engine;
-use crate::workers::{Tranquility, WorkerCtx};
+use crate::workers::{in_background, Tranquility, WorkerCtx};
 
 mod object;
 mod records;
@@ -88,7 +88,8 @@ impl HealQueue {
 }
 
 /// Starts the `heal-queue` and `heal-walk` workers.
-/// Both rest `tranquility` times as long as each object took.
+/// Both rest `tranquility` times as long as each object took, and run their
+/// drive work on the background pool at idle CPU priority.
 pub(crate) fn start_workers(engine: &Arc<Engine>, tranquility: u32) {
     start_queue_worker(engine, Tranquility(tranquility));
     start_walk_worker(engine, Tranquility(tranquility));
@@ -101,13 +102,14 @@ pub(crate) fn start_workers(engine: &Arc<Engine>, tranquility: u32) {
 fn start_queue_worker(engine: &Arc<Engine>, tranquility: Tranquility) {
     let weak: Weak<Engine> = Arc::downgrade(engine);
     let queue = engine.heal_queue.clone();
+    let pool = engine.workers.background();
     engine.workers.spawn(
         "heal-queue",
         format!(
-            "heals each queued object {HEAL_DELAY:?} after it was queued, then rests {}x as long as it took",
+            "heals each queued object {HEAL_DELAY:?} after it was queued, then rests {}x as long as it took; drive work at idle CPU priority",
             tranquility.0
         ),
-        move |mut ctx| async move {
+        move |mut ctx| in_background(pool, async move {
             loop {
                 let Some(Queued { bucket, key, at }) = queue.pop() else {
                     ctx.set(WorkerState::Idle);
@@ -142,7 +144,7 @@ fn start_queue_worker(engine: &Arc<Engine>, tranquility: Tranquility) {
                     return;
                 }
             }
-        },
+        }),
     );
 }
 
@@ -153,49 +155,52 @@ fn start_queue_worker(engine: &Arc<Engine>, tranquility: Tranquility) {
 fn start_walk_worker(engine: &Arc<Engine>, tranquility: Tranquility) {
     let weak: Weak<Engine> = Arc::downgrade(engine);
     let (pending, wake) = (engine.heal.pending.clone(), engine.heal.wake.clone());
+    let pool = engine.workers.background();
     engine.workers.spawn(
         "heal-walk",
         format!(
-            "after each object rests {}x as long as it took",
+            "after each object rests {}x as long as it took; drive work at idle CPU priority",
             tranquility.0
         ),
-        move |mut ctx| async move {
-            loop {
-                let due = pending.lock().expect("walk request").take();
-                let Some(due) = due else {
-                    ctx.set(WorkerState::Idle);
-                    tokio::select! {
-                        _ = tokio::time::timeout(Duration::from_secs(1), wake.notified()) => {}
-                        () = ctx.stopped() => return,
+        move |mut ctx| {
+            in_background(pool, async move {
+                loop {
+                    let due = pending.lock().expect("walk request").take();
+                    let Some(due) = due else {
+                        ctx.set(WorkerState::Idle);
+                        tokio::select! {
+                            _ = tokio::time::timeout(Duration::from_secs(1), wake.notified()) => {}
+                            () = ctx.stopped() => return,
+                        }
+                        if weak.strong_count() == 0 {
+                            return;
+                        }
+                        continue;
+                    };
+                    // Counted as running from the request on, so nobody sees
+                    // "whole" between the request and the walk's start.
+                    if let Some(engine) = weak.upgrade() {
+                        engine.heal.walks.fetch_add(1, Ordering::SeqCst);
                     }
-                    if weak.strong_count() == 0 {
+                    let rested = ctx
+                        .rest(due.saturating_duration_since(Instant::now()))
+                        .await;
+                    if rested {
+                        ctx.set(WorkerState::Active);
+                        let mut pacer = Pacer::Tranquil(tranquility, &mut ctx);
+                        match walk(&weak, &Scope::Everything, &mut pacer).await {
+                            Ok(total) => tracing::info!(?total, "background heal finished"),
+                            Err(err) => tracing::warn!("background heal stopped: {err}"),
+                        }
+                    }
+                    if let Some(engine) = weak.upgrade() {
+                        engine.heal.walks.fetch_sub(1, Ordering::SeqCst);
+                    }
+                    if !rested || ctx.stopping() {
                         return;
                     }
-                    continue;
-                };
-                // Counted as running from the request on, so nobody sees
-                // "whole" between the request and the walk's start.
-                if let Some(engine) = weak.upgrade() {
-                    engine.heal.walks.fetch_add(1, Ordering::SeqCst);
                 }
-                let rested = ctx
-                    .rest(due.saturating_duration_since(Instant::now()))
-                    .await;
-                if rested {
-                    ctx.set(WorkerState::Active);
-                    let mut pacer = Pacer::Tranquil(tranquility, &mut ctx);
-                    match walk(&weak, &Scope::Everything, &mut pacer).await {
-                        Ok(total) => tracing::info!(?total, "background heal finished"),
-                        Err(err) => tracing::warn!("background heal stopped: {err}"),
-                    }
-                }
-                if let Some(engine) = weak.upgrade() {
-                    engine.heal.walks.fetch_sub(1, Ordering::SeqCst);
-                }
-                if !rested || ctx.stopping() {
-                    return;
-                }
-            }
+            })
         },
     );
 }
