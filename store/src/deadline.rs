@@ -17,6 +17,7 @@ use std::io;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -85,12 +86,14 @@ struct Watch {
 
 #[derive(Debug, Default)]
 struct WatchState {
-    /// The drive whose operation is running now, and since when.
-    on: Option<(Arc<Guard>, Instant)>,
+    /// The operations running now, one per thread of the task (threads
+    /// the task spawns share its watch, [`shared_watch`]): the thread, the
+    /// drive and since when.
+    on: Vec<(ThreadId, Arc<Guard>, Instant)>,
     /// The waiter gave up: no further operation starts.
     abandoned: bool,
-    /// The drive this task's late operation stalls.
-    stalled: Option<Arc<Guard>>,
+    /// The thread of this task's late operation and the drive it stalls.
+    stalled: Option<(ThreadId, Arc<Guard>)>,
 }
 
 impl Watch {
@@ -102,16 +105,20 @@ impl Watch {
                 "the request stopped waiting for this drive work",
             ));
         }
-        state.on = Some((guard.clone(), Instant::now()));
+        let thread = std::thread::current().id();
+        state.on.push((thread, guard.clone(), Instant::now()));
         Ok(())
     }
 
     fn leave(&self) {
+        let thread = std::thread::current().id();
         let mut state = lock(&self.state);
-        state.on = None;
-        if let Some(guard) = state.stalled.take() {
-            guard.late.fetch_sub(1, Ordering::AcqRel);
-            tracing::info!(drive = %guard.root.display(), "a late drive operation returned");
+        state.on.retain(|(on, _, _)| *on != thread);
+        if state.stalled.as_ref().is_some_and(|(on, _)| *on == thread) {
+            if let Some((_, guard)) = state.stalled.take() {
+                guard.late.fetch_sub(1, Ordering::AcqRel);
+                tracing::info!(drive = %guard.root.display(), "a late drive operation returned");
+            }
         }
     }
 
@@ -120,7 +127,9 @@ impl Watch {
     /// Otherwise, when to look again.
     fn give_up_if_late(&self, deadline: Duration) -> Result<(), Instant> {
         let mut state = lock(&self.state);
-        let Some((guard, since)) = state.on.clone() else {
+        let Some((thread, guard, since)) =
+            state.on.iter().min_by_key(|(_, _, since)| *since).cloned()
+        else {
             return Err(Instant::now() + deadline);
         };
         if since.elapsed() < deadline {
@@ -132,7 +141,7 @@ impl Watch {
             drive = %guard.root.display(),
             "drive operation missed its {deadline:?} deadline; the drive is offline until it answers"
         );
-        state.stalled = Some(guard);
+        state.stalled = Some((thread, guard));
         Ok(())
     }
 }
@@ -179,16 +188,7 @@ impl Watched {
         if self.deadline.is_none() {
             return work();
         }
-        let previous = WATCH.with(|slot| slot.replace(Some(self.watch.clone())));
-        struct Restore(Option<Arc<Watch>>);
-        impl Drop for Restore {
-            fn drop(&mut self) {
-                let previous = self.0.take();
-                WATCH.with(|slot| *slot.borrow_mut() = previous);
-            }
-        }
-        let _restore = Restore(previous);
-        work()
+        run_under(Some(self.watch.clone()), work)
     }
 
     /// Completes once an operation of the task has run for the deadline,
@@ -207,6 +207,39 @@ impl Watched {
                 Err(next) => wake = next,
             }
         }
+    }
+}
+
+/// Runs `work` on this thread with `watch` as the thread's watch.
+fn run_under<T>(watch: Option<Arc<Watch>>, work: impl FnOnce() -> T) -> T {
+    let previous = WATCH.with(|slot| slot.replace(watch));
+    struct Restore(Option<Arc<Watch>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            WATCH.with(|slot| *slot.borrow_mut() = previous);
+        }
+    }
+    let _restore = Restore(previous);
+    work()
+}
+
+/// The watch of the task this thread runs, for threads the task spawns:
+/// their drive operations count as the task's, so a hung drive in any of
+/// them gives up the task at the deadline (the listing index's build reads
+/// every drive on a thread of its own).
+#[derive(Clone, Default)]
+pub(crate) struct SharedWatch(Option<Arc<Watch>>);
+
+/// This thread's watch, to run spawned threads under ([`SharedWatch::run`]).
+pub(crate) fn shared_watch() -> SharedWatch {
+    SharedWatch(WATCH.with(|slot| slot.borrow().clone()))
+}
+
+impl SharedWatch {
+    /// Runs `work` on this (spawned) thread under the shared watch.
+    pub fn run<T>(&self, work: impl FnOnce() -> T) -> T {
+        run_under(self.0.clone(), work)
     }
 }
 
@@ -407,5 +440,89 @@ mod tests {
         .await
         .unwrap();
         assert!(!stalled);
+    }
+
+    /// Guards that a thread a watched task spawns (the listing index's
+    /// build reads every drive on one) runs its drive operations under the
+    /// task's watch: they are allowed, and noted.
+    #[tokio::test]
+    async fn threads_a_task_spawns_run_under_its_watch() {
+        let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+        let drives: Vec<DeadlineDrive> = dirs
+            .iter()
+            .map(|dir| {
+                let local: Arc<dyn Drive> = Arc::new(LocalDrive::new(dir.path().to_path_buf()));
+                DeadlineDrive::new(local, Duration::from_secs(30))
+            })
+            .collect();
+        let made = watched(Some(Duration::from_secs(30)), move || {
+            let watch = shared_watch();
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = drives
+                    .iter()
+                    .map(|drive| {
+                        let watch = watch.clone();
+                        scope.spawn(move || watch.run(|| drive.mkdir_all(Path::new("a/b"))))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|handle| handle.join().is_ok_and(|made| made.is_ok()))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .await
+        .unwrap();
+        assert_eq!(made, vec![true; 3]);
+        assert!(dirs.iter().all(|dir| dir.path().join("a/b").is_dir()));
+    }
+
+    /// Guards that a hang on a spawned thread of a watched task gives the
+    /// task up at the deadline and stalls that thread's drive, while the
+    /// other threads' operations returned.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_hang_on_a_spawned_thread_gives_the_task_up_at_the_deadline() {
+        use crate::faulty::{Fault, Faults, FaultyDrive, Op};
+        let deadline = Duration::from_millis(500);
+        let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+        let hung = Arc::new(Faults::default());
+        hung.inject(Op::Mkdir, Fault::Hang);
+        let drives: Arc<Vec<DeadlineDrive>> = Arc::new(
+            dirs.iter()
+                .enumerate()
+                .map(|(i, dir)| {
+                    let local: Arc<dyn Drive> = Arc::new(LocalDrive::new(dir.path().to_path_buf()));
+                    let inner: Arc<dyn Drive> = if i == 1 {
+                        Arc::new(FaultyDrive::new(local, hung.clone()))
+                    } else {
+                        local
+                    };
+                    DeadlineDrive::new(inner, deadline)
+                })
+                .collect(),
+        );
+        let started = Instant::now();
+        let task = {
+            let drives = drives.clone();
+            watched(Some(deadline), move || {
+                let watch = shared_watch();
+                std::thread::scope(|scope| {
+                    for drive in drives.iter() {
+                        let watch = watch.clone();
+                        scope.spawn(move || watch.run(|| drive.mkdir_all(Path::new("a"))));
+                    }
+                });
+            })
+        };
+        let outcome = tokio::time::timeout(Duration::from_secs(20), task).await;
+        let took = started.elapsed();
+        hung.release();
+        assert!(
+            matches!(outcome, Ok(Err(Missed::Deadline))),
+            "the task was not given up: {outcome:?}"
+        );
+        assert!(took < Duration::from_secs(10), "given up after {took:?}");
+        assert!(drives[1].is_stalled(), "the hung drive is not stalled");
+        assert!(!drives[0].is_stalled());
     }
 }

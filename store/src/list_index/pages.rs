@@ -22,9 +22,15 @@ pub(crate) fn build_key_set(
     drives: &[(usize, Arc<dyn Drive>)],
     bucket: &str,
 ) -> Option<BTreeSet<Box<[u8]>>> {
+    // The threads' drive operations are the listing task's: a hung drive
+    // gives the listing up at the deadline like any other read.
+    let watch = crate::deadline::shared_watch();
     let per_drive: Vec<Option<Vec<String>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..drives.len())
-            .map(|index| scope.spawn(move || keys_on_drive(drives, index, bucket).ok()))
+            .map(|index| {
+                let watch = watch.clone();
+                scope.spawn(move || watch.run(|| keys_on_drive(drives, index, bucket).ok()))
+            })
             .collect();
         handles
             .into_iter()
