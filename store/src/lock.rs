@@ -26,13 +26,27 @@ pub struct KeyGuard<'a> {
     cache: &'a ObjectCache,
     bucket: String,
     key: String,
+    /// The holder served nothing new (a heal that rewrote the version every
+    /// read agrees on): the key's entry stays.
+    unchanged: bool,
+}
+
+impl KeyGuard<'_> {
+    /// Keeps the key's cache entry when the guard drops: only for a holder
+    /// whose writes left what a read returns unchanged (a heal that put the
+    /// agreed version back on drives that lacked it).
+    pub fn served_unchanged(&mut self) {
+        self.unchanged = true;
+    }
 }
 
 impl Drop for KeyGuard<'_> {
     fn drop(&mut self) {
         // Runs before `_held` is released: a reader that finds the key
         // unlocked finds no entry older than the last write.
-        self.cache.invalidate(&self.bucket, &self.key);
+        if !self.unchanged {
+            self.cache.invalidate(&self.bucket, &self.key);
+        }
     }
 }
 
@@ -56,6 +70,7 @@ impl NamespaceLocks {
             cache: &self.cache,
             bucket: bucket.to_owned(),
             key: key.to_owned(),
+            unchanged: false,
         }
     }
 }

@@ -298,7 +298,7 @@ impl Engine {
         self.require_bucket(bucket)?;
         let key = EncodedKey::new(key)?;
         let _bucket = self.bucket_locks.shared(bucket).await;
-        let _guard = self.locks.lock(bucket, key.key()).await;
+        let mut guard = self.locks.lock(bucket, key.key()).await;
         self.require_writable_bucket(bucket)?;
         let mut report = HealReport {
             objects_scanned: 1,
@@ -401,6 +401,14 @@ impl Engine {
         self.drives
             .each_drive(move |_, drive| remove_data_dirs_except(drive, &folder, keep.as_deref()))
             .await;
+        if dangling.is_empty() && outcome.is_ok() {
+            // The version every read agrees on went back where it was
+            // missing: a cached copy of it is still what a read returns, so
+            // a heal does not empty the cache under the foreground's GETs.
+            // A discarded dangling version may have been cached (a HEAD
+            // reads no shard), so then the entry goes.
+            guard.served_unchanged();
+        }
         match outcome {
             Ok(repaired) => {
                 if !repaired.rewritten.is_empty() {

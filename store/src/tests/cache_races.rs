@@ -285,3 +285,36 @@ async fn a_get_read_to_its_last_byte_fills_the_cache_though_its_end_is_never_pol
         assert_eq!(hit.info.size, data.len() as u64);
     }
 }
+
+/// Guards that a heal putting the agreed version back on a drive that
+/// lost it keeps that object's cache entry: a heal running under the
+/// foreground's GETs must not turn every hot GET into a drive read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_heal_that_restores_the_agreed_version_keeps_its_cache_entry() {
+    let fixture = TestDrives::new(4);
+    let store = fixture.open().await;
+    store.create_bucket("bkt").await.unwrap();
+    let data = content(0, 6);
+    store
+        .put_object("bkt", "k0", body(&data), options(6))
+        .await
+        .unwrap();
+    assert_eq!(read_seq(&store, 0, false).await.unwrap(), Some(6));
+    let cached = store.inner.cache.bytes();
+    assert!(cached >= data.len(), "the GET filled it");
+    // Drive 1 loses the object's folder; the heal writes it back.
+    let bucket_dir = fixture.drive(1).join("bkt");
+    std::fs::remove_dir_all(&bucket_dir).unwrap();
+    std::fs::create_dir_all(&bucket_dir).unwrap();
+    let report = store.heal_object("bkt", "k0").await.unwrap();
+    assert_eq!(report.objects_healed, 1, "{report:?}");
+    assert_eq!(
+        store.inner.cache.bytes(),
+        cached,
+        "the heal dropped the entry"
+    );
+    assert_eq!(read_seq(&store, 0, false).await.unwrap(), Some(6));
+    // A write still drops it.
+    store.delete_object("bkt", "k0").await.unwrap();
+    assert_eq!(read_seq(&store, 0, false).await.unwrap(), None);
+}
