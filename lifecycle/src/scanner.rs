@@ -6,8 +6,12 @@
 //! It works in bounded steps (one listing page each, see [`Scanner::step`]),
 //! persists its position after every page in the system blob
 //! [`CURSOR_BLOB`] so a restart resumes where it stopped, and spends at most
-//! `ops_per_sec` operations per second (each object or upload examined, and
-//! each deletion, costs one). The cursor is JSON with a `version`; one of
+//! `ops_per_sec` operations per second on drive work: each listing page,
+//! each object re-read (HEAD) before a deletion or for a tag rule, each
+//! deletion, and each upload examined or aborted costs one. An object the
+//! listing shows not due costs nothing more than its page (the listing
+//! index answers a page from memory), so a cycle with nothing due is as
+//! fast as listing the keys. The cursor is JSON with a `version`; one of
 //! another version is refused and a new cycle starts. Tests read the v1
 //! fixtures `lifecycle/fixtures/lifecycle-cursor-v1.json` and
 //! `bucket-lifecycle-v1.xml` (the lifecycle setting as stored).
@@ -571,6 +575,7 @@ where
             start_after: cursor.after_key.clone(),
             max_keys: self.config.page_size.clamp(1, 1000),
         };
+        self.throttle.acquire().await;
         let listed = Instant::now();
         let page = match self.store.list_objects(bucket, params).await {
             Ok(page) => page,
@@ -583,7 +588,6 @@ where
             if self.stop.is_cancelled() {
                 return Ok(false);
             }
-            self.throttle.acquire().await;
             self.count(|s| &mut s.objects_scanned, |m| &m.objects_scanned);
             if let Err(e) = self.expire_if_due(bucket, config, object).await {
                 self.count(|s| &mut s.errors, |m| &m.errors);
@@ -618,7 +622,10 @@ where
         // A deletion costs its HEAD and the delete itself (the evaluation in
         // between is negligible).
         let started = Instant::now();
+        // Time spent waiting for the budget is not the work's cost.
+        let mut waited = Duration::ZERO;
         if config.expiry_needs_tags(&object.key) {
+            waited += self.spend_one().await;
             match self.read_facts(bucket, &object.key).await? {
                 Some(read) => facts = read,
                 None => return Ok(()),
@@ -639,6 +646,7 @@ where
         if !freshly_read {
             // The listing may be stale: an object overwritten since must be
             // judged by its new modification time, not deleted.
+            waited += self.spend_one().await;
             let Some(read) = self.read_facts(bucket, &object.key).await? else {
                 return Ok(());
             };
@@ -647,15 +655,20 @@ where
                 _ => return Ok(()),
             }
         }
-        let before_wait = Instant::now();
-        self.throttle.acquire().await;
-        let waited = before_wait.elapsed();
+        waited += self.spend_one().await;
         let deleted = self.store.delete_object(bucket, &object.key).await;
         self.pace(started.elapsed().saturating_sub(waited)).await;
         deleted?;
         self.count(|s| &mut s.objects_expired, |m| &m.objects_expired);
         tracing::debug!(bucket, key = %object.key, rule_id = %expiry.rule_id, "lifecycle expired object");
         Ok(())
+    }
+
+    /// Takes one operation of the budget; returns how long that waited.
+    async fn spend_one(&mut self) -> Duration {
+        let before = Instant::now();
+        self.throttle.acquire().await;
+        before.elapsed()
     }
 
     async fn read_facts(&self, bucket: &str, key: &str) -> Result<Option<ObjectFacts>, StoreError> {
