@@ -212,3 +212,52 @@ async fn a_delete_a_drive_missed_is_not_undone_while_others_cannot_answer() {
     faults[1].clear();
     store.shutdown().await;
 }
+
+/// A delete drive 1 missed (offline) leaves its stale copy there; when
+/// drive 1 is back but drive 0 cannot answer, the two drives that took the
+/// delete and missed no write still settle "absent": every write quorum
+/// holds one of them. The copy on a drive that is behind proves nothing
+/// either way, so the key is 404, not 503 (the campaign's round after a
+/// hung drive came back while another failed its reads).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stale_copy_on_a_drive_that_is_behind_does_not_hold_a_deleted_key_at_503() {
+    let fixture = TestDrives::with_sizes(4, SMALL_BLOCKS);
+    let (store, faults) = open_with_faults(&fixture, Duration::from_secs(30)).await;
+    store.create_bucket("bkt").await.unwrap();
+    for (key, size) in [("small", 1_000), ("large", 100_000)] {
+        store
+            .put_object("bkt", key, body(&pattern(size, 3)), PutOptions::default())
+            .await
+            .unwrap();
+    }
+    faults[1].inject_all(Fault::Eio);
+    store.drive_status().await;
+    for key in ["small", "large"] {
+        store.delete_object("bkt", key).await.unwrap();
+    }
+    assert_eq!(
+        object_files(&fixture, 1, "obj.meta").len(),
+        2,
+        "drive 1 keeps the records of the deletes it missed"
+    );
+    // Drive 0 fails before drive 1 is back, so the walk that starts for
+    // drive 1 cannot remove the stale copies either.
+    faults[0].inject_all(Fault::Eio);
+    faults[1].clear();
+    let statuses = store.drive_status().await;
+    assert!(statuses[1].online && !statuses[0].online, "{statuses:?}");
+    for key in ["small", "large"] {
+        let got = store.get_object("bkt", key, None).await.map(drop);
+        assert!(
+            matches!(got, Err(StoreError::NoSuchKey { .. })),
+            "GET {key}: {got:?}"
+        );
+        let head = store.head_object("bkt", key).await.map(drop);
+        assert!(
+            matches!(head, Err(StoreError::NoSuchKey { .. })),
+            "HEAD {key}: {head:?}"
+        );
+    }
+    faults[0].clear();
+    store.shutdown().await;
+}
