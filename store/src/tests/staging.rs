@@ -261,3 +261,79 @@ async fn a_stale_copy_on_a_drive_that_is_behind_does_not_hold_a_deleted_key_at_5
     faults[0].clear();
     store.shutdown().await;
 }
+
+/// `minnow heal` walks every bucket, one request each. Once such walks
+/// have covered every bucket while a wiped (fresh) drive stayed online and
+/// missed nothing, that drive is whole: its missed-write marker goes, as
+/// after the background walk over everything, so it settles a deleted key
+/// absent again while two other drives cannot answer (404, not 503). The
+/// background walk here rests for minutes after its first object, so only
+/// the explicit walks can have made the drive whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn heal_walks_over_every_bucket_clear_a_wiped_drives_marker() {
+    let fixture = TestDrives::with_sizes(4, SMALL_BLOCKS);
+    let store = fixture.open().await;
+    for bucket in ["one", "two"] {
+        store.create_bucket(bucket).await.unwrap();
+        for key in ["kept-1", "kept-2"] {
+            store
+                .put_object(bucket, key, body(&pattern(5_000, 4)), PutOptions::default())
+                .await
+                .unwrap();
+        }
+    }
+    store
+        .put_object(
+            "one",
+            "gone",
+            body(&pattern(1_000, 5)),
+            PutOptions::default(),
+        )
+        .await
+        .unwrap();
+    store.delete_object("one", "gone").await.unwrap();
+    store.shutdown().await;
+    drop(store);
+    fixture.replace_drive(3);
+    let faults: Vec<Arc<Faults>> = (0..4).map(|_| Arc::default()).collect();
+    let mut config = fixture.config();
+    config.backend = backend(faults.clone());
+    config.drive_timeout = Some(Duration::from_secs(30));
+    config.heal_tranquility = 1_000_000;
+    let store = fixture.open_with(config).await;
+    assert_eq!(store.heal_status().drives_healing, vec![3]);
+    let report = store.heal(Some("one"), "").await.unwrap();
+    assert_eq!(report.objects_failed, 0, "{report:?}");
+    assert_eq!(
+        store.heal_status().drives_healing,
+        vec![3],
+        "one bucket of two walked: the drive is not whole yet"
+    );
+    let report = store.heal(Some("two"), "").await.unwrap();
+    assert_eq!(report.objects_failed, 0, "{report:?}");
+    assert!(
+        store.heal_status().drives_healing.is_empty(),
+        "{:?}",
+        store.heal_status()
+    );
+    assert!(
+        !fixture.files().iter().any(|f| f.ends_with("missed-3.json")),
+        "the marker stays on disk: {:?}",
+        fixture.files()
+    );
+    faults[0].inject_all(Fault::Eio);
+    faults[1].inject_all(Fault::Eio);
+    store.drive_status().await;
+    let got = store.get_object("one", "gone", None).await.map(drop);
+    assert!(
+        matches!(got, Err(StoreError::NoSuchKey { .. })),
+        "GET gone: {got:?}"
+    );
+    assert_eq!(
+        read_all(&store, "two", "kept-1", None).await.unwrap(),
+        pattern(5_000, 4)
+    );
+    faults[0].clear();
+    faults[1].clear();
+    store.shutdown().await;
+}
