@@ -146,25 +146,27 @@ pub fn pick_object_meta_excluding(
     }
 }
 
-/// Whether reads that found no version of a key settle that it is absent,
-/// although some drives could not answer (`pick_object_meta` then says
-/// `ReadQuorum`): no drive holds any record of it, and enough drives that
-/// missed no write since the last complete heal (not in `behind`) answer
-/// "absent" that every write quorum includes one of them. An acknowledged
-/// write reached a write quorum, so one of those drives took the key's last
-/// acknowledged write and shows its outcome: absent means deleted (MinIO
-/// answers 404 once a read quorum of drives says "not found"). A drive
-/// that is behind, fresh or wiped proves nothing, so a delete it missed
-/// cannot be undone and an object it lost is not declared gone.
+/// Whether reads that found no readable version of a key settle that it is
+/// absent, although some drives could not answer (`pick_object_meta` then
+/// says `ReadQuorum`): no drive that missed no write since the last complete
+/// heal (not in `behind`) holds any record of it, and enough of those drives
+/// answer "absent" that every write quorum includes one of them. An
+/// acknowledged write reached a write quorum, so one of those drives took
+/// the key's last acknowledged write and shows its outcome: absent means
+/// deleted (MinIO answers 404 once a read quorum of drives says "not
+/// found"). A drive that is behind, fresh or wiped proves nothing either
+/// way: its "absent" does not count (a delete it missed cannot be undone,
+/// an object it lost is not declared gone), and neither does a record it
+/// holds (the copy a delete it missed left there must not hold the key at
+/// 503 while another drive cannot answer).
 pub fn absence_is_settled(
     reads: &[DriveRead<ObjectMeta>],
     behind: &[usize],
     write_quorum: usize,
 ) -> bool {
-    if reads
-        .iter()
-        .any(|r| matches!(r, DriveRead::Found(_) | DriveRead::Corrupt))
-    {
+    if reads.iter().enumerate().any(|(position, r)| {
+        matches!(r, DriveRead::Found(_) | DriveRead::Corrupt) && !behind.contains(&position)
+    }) {
         return false;
     }
     let witnesses = reads
@@ -374,6 +376,14 @@ mod tests {
         let mut reads = absent_on_two();
         reads[3] = DriveRead::Corrupt;
         assert!(!absence_is_settled(&reads, &[], 3));
+        // ...unless the drive holding it is behind: the copy a delete it
+        // missed left there proves nothing (and its "absent" would not).
+        for record in [DriveRead::Found(version(1, 10)), DriveRead::Corrupt] {
+            let mut reads = absent_on_two();
+            reads[0] = record;
+            assert!(absence_is_settled(&reads, &[0], 3));
+            assert!(!absence_is_settled(&reads, &[0, 1], 3));
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! Beside it, the heal queue: single objects that reads and writes noticed
 //! damaged, drained by the `heal-queue` worker.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -249,13 +249,17 @@ pub(crate) struct HealState {
     unclean: std::sync::atomic::AtomicBool,
     /// This store keeps the running marker ([`unclean`]).
     marked: std::sync::atomic::AtomicBool,
+    /// Per bucket, the marked drives and their epochs when the last walk
+    /// over the whole bucket without failures began ([`Engine::bucket_walked`]).
+    covered: Mutex<HashMap<String, Vec<(usize, u64)>>>,
 }
 
 /// What a walk covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Scope {
     /// Everything: system blobs, every bucket, and the missed-write markers
-    /// a complete walk without failures may remove.
+    /// a complete walk without failures may remove (walks over each whole
+    /// bucket may too, [`Engine::bucket_walked`]).
     Everything,
     /// One bucket's records, uploads and the objects under a prefix.
     Bucket { bucket: String, prefix: String },
@@ -329,6 +333,13 @@ pub(crate) async fn walk(
         if let Some(engine) = weak.upgrade() {
             engine.drives.clear_missed_writes(&missed).await;
             engine.heal.unclean.store(false, Ordering::SeqCst);
+        }
+    }
+    if let Scope::Bucket { bucket, prefix } = scope {
+        if prefix.is_empty() && total.objects_failed == 0 {
+            if let Some(engine) = weak.upgrade() {
+                engine.bucket_walked(bucket, missed).await;
+            }
         }
     }
     Ok(total)
@@ -441,6 +452,41 @@ impl Engine {
             },
         };
         walk(&Arc::downgrade(self), &scope, &mut Pacer::Unpaced).await
+    }
+
+    /// A walk over all of `bucket` without failures, begun at `snapshot`,
+    /// finished. `minnow heal` walks bucket by bucket: once such walks
+    /// cover every bucket for a marked drive that has neither missed a
+    /// write nor gone offline or come back since each began, the drive is
+    /// as whole as after a walk over everything, so the system blobs are
+    /// healed too and its marker goes. Until then it is no witness of
+    /// absence (`quorum::absence_is_settled`) although `minnow heal`
+    /// reported completion.
+    async fn bucket_walked(&self, bucket: &str, snapshot: Vec<(usize, u64)>) {
+        let marked = self.drives.missed_writes_snapshot();
+        let names: Vec<String> = self.list_buckets().into_iter().map(|b| b.name).collect();
+        let whole: Vec<(usize, u64)> = {
+            let mut covered = self.heal.covered.lock().expect("heal coverage");
+            covered.insert(bucket.to_owned(), snapshot);
+            covered.retain(|name, _| names.contains(name));
+            marked
+                .into_iter()
+                .filter(|drive| {
+                    names
+                        .iter()
+                        .all(|name| covered.get(name).is_some_and(|s| s.contains(drive)))
+                })
+                .collect()
+        };
+        if whole.is_empty() {
+            return;
+        }
+        let copies = self.heal_system_blobs().await;
+        if copies > 0 {
+            tracing::info!(copies, "healed system blobs");
+        }
+        self.remove_bucket_leftovers().await;
+        self.drives.clear_missed_writes(&whole).await;
     }
 
     /// Sets the totals of a walk that starts now: the objects and bytes

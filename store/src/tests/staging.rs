@@ -212,3 +212,128 @@ async fn a_delete_a_drive_missed_is_not_undone_while_others_cannot_answer() {
     faults[1].clear();
     store.shutdown().await;
 }
+
+/// A delete drive 1 missed (offline) leaves its stale copy there; when
+/// drive 1 is back but drive 0 cannot answer, the two drives that took the
+/// delete and missed no write still settle "absent": every write quorum
+/// holds one of them. The copy on a drive that is behind proves nothing
+/// either way, so the key is 404, not 503 (the campaign's round after a
+/// hung drive came back while another failed its reads).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stale_copy_on_a_drive_that_is_behind_does_not_hold_a_deleted_key_at_503() {
+    let fixture = TestDrives::with_sizes(4, SMALL_BLOCKS);
+    let (store, faults) = open_with_faults(&fixture, Duration::from_secs(30)).await;
+    store.create_bucket("bkt").await.unwrap();
+    for (key, size) in [("small", 1_000), ("large", 100_000)] {
+        store
+            .put_object("bkt", key, body(&pattern(size, 3)), PutOptions::default())
+            .await
+            .unwrap();
+    }
+    faults[1].inject_all(Fault::Eio);
+    store.drive_status().await;
+    for key in ["small", "large"] {
+        store.delete_object("bkt", key).await.unwrap();
+    }
+    assert_eq!(
+        object_files(&fixture, 1, "obj.meta").len(),
+        2,
+        "drive 1 keeps the records of the deletes it missed"
+    );
+    // Drive 0 fails before drive 1 is back, so the walk that starts for
+    // drive 1 cannot remove the stale copies either.
+    faults[0].inject_all(Fault::Eio);
+    faults[1].clear();
+    let statuses = store.drive_status().await;
+    assert!(statuses[1].online && !statuses[0].online, "{statuses:?}");
+    for key in ["small", "large"] {
+        let got = store.get_object("bkt", key, None).await.map(drop);
+        assert!(
+            matches!(got, Err(StoreError::NoSuchKey { .. })),
+            "GET {key}: {got:?}"
+        );
+        let head = store.head_object("bkt", key).await.map(drop);
+        assert!(
+            matches!(head, Err(StoreError::NoSuchKey { .. })),
+            "HEAD {key}: {head:?}"
+        );
+    }
+    faults[0].clear();
+    store.shutdown().await;
+}
+
+/// `minnow heal` walks every bucket, one request each. Once such walks
+/// have covered every bucket while a wiped (fresh) drive stayed online and
+/// missed nothing, that drive is whole: its missed-write marker goes, as
+/// after the background walk over everything, so it settles a deleted key
+/// absent again while two other drives cannot answer (404, not 503). The
+/// background walk here rests for minutes after its first object, so only
+/// the explicit walks can have made the drive whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn heal_walks_over_every_bucket_clear_a_wiped_drives_marker() {
+    let fixture = TestDrives::with_sizes(4, SMALL_BLOCKS);
+    let store = fixture.open().await;
+    for bucket in ["one", "two"] {
+        store.create_bucket(bucket).await.unwrap();
+        for key in ["kept-1", "kept-2"] {
+            store
+                .put_object(bucket, key, body(&pattern(5_000, 4)), PutOptions::default())
+                .await
+                .unwrap();
+        }
+    }
+    store
+        .put_object(
+            "one",
+            "gone",
+            body(&pattern(1_000, 5)),
+            PutOptions::default(),
+        )
+        .await
+        .unwrap();
+    store.delete_object("one", "gone").await.unwrap();
+    store.shutdown().await;
+    drop(store);
+    fixture.replace_drive(3);
+    let faults: Vec<Arc<Faults>> = (0..4).map(|_| Arc::default()).collect();
+    let mut config = fixture.config();
+    config.backend = backend(faults.clone());
+    config.drive_timeout = Some(Duration::from_secs(30));
+    config.heal_tranquility = 1_000_000;
+    let store = fixture.open_with(config).await;
+    assert_eq!(store.heal_status().drives_healing, vec![3]);
+    let report = store.heal(Some("one"), "").await.unwrap();
+    assert_eq!(report.objects_failed, 0, "{report:?}");
+    assert_eq!(
+        store.heal_status().drives_healing,
+        vec![3],
+        "one bucket of two walked: the drive is not whole yet"
+    );
+    let report = store.heal(Some("two"), "").await.unwrap();
+    assert_eq!(report.objects_failed, 0, "{report:?}");
+    assert!(
+        store.heal_status().drives_healing.is_empty(),
+        "{:?}",
+        store.heal_status()
+    );
+    assert!(
+        !fixture.files().iter().any(|f| f.ends_with("missed-3.json")),
+        "the marker stays on disk: {:?}",
+        fixture.files()
+    );
+    faults[0].inject_all(Fault::Eio);
+    faults[1].inject_all(Fault::Eio);
+    store.drive_status().await;
+    let got = store.get_object("one", "gone", None).await.map(drop);
+    assert!(
+        matches!(got, Err(StoreError::NoSuchKey { .. })),
+        "GET gone: {got:?}"
+    );
+    assert_eq!(
+        read_all(&store, "two", "kept-1", None).await.unwrap(),
+        pattern(5_000, 4)
+    );
+    faults[0].clear();
+    faults[1].clear();
+    store.shutdown().await;
+}
