@@ -47,6 +47,12 @@ pub struct HealPaceConfig {
     pub wipe: usize,
     /// `MINNOW_HEAL_TRANQUILITY` for the server (None: its default).
     pub tranquility: Option<u32>,
+    /// Restart the server (no wipe) before each idle phase, so idle GETs
+    /// start from an empty object cache as the heal phase's do (each heal
+    /// phase starts with a restart). Without it the idle phases read a
+    /// cache the phase before warmed and the heal phases a cold one: the
+    /// ratio then measures the cache as much as the heal.
+    pub restart_idle: bool,
     /// Give up waiting for one heal after this long.
     pub heal_timeout: Duration,
     pub json: PathBuf,
@@ -95,6 +101,7 @@ pub struct HealPaceResult {
     pub large: String,
     pub wiped_drives: usize,
     pub tranquility: Option<u32>,
+    pub restart_idle: bool,
     pub rate: f64,
     pub concurrency: usize,
     pub populate_secs: f64,
@@ -194,6 +201,11 @@ pub async fn run_heal_pacing(cfg: &HealPaceConfig) -> anyhow::Result<HealPaceRes
     let (mut idle_counts, mut heal_counts) = ((0, 0), (0, 0));
     for round in 0..=cfg.rounds {
         if cfg.rate > 0.0 {
+            if cfg.restart_idle {
+                drop(server);
+                server = MinnowServer::start_with_env(&cfg.server_bin, dir.path(), &env)?;
+                s3 = s3_config(&server.endpoint)?;
+            }
             let (phase, hist) = timed_load(
                 format!("idle {}", round + 1),
                 &s3,
@@ -335,6 +347,7 @@ pub async fn run_heal_pacing(cfg: &HealPaceConfig) -> anyhow::Result<HealPaceRes
         large: format_size(cfg.large_size),
         wiped_drives: cfg.wipe,
         tranquility: cfg.tranquility,
+        restart_idle: cfg.restart_idle,
         rate: cfg.rate,
         concurrency: cfg.concurrency,
         populate_secs,

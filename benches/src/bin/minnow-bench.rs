@@ -185,6 +185,11 @@ struct HealPacingArgs {
     /// MINNOW_HEAL_TRANQUILITY for the server (default: the server's).
     #[arg(long)]
     tranquility: Option<u32>,
+    /// Keep the server running into each idle phase (its object cache warm
+    /// from the phase before) instead of restarting it, as the heal phases
+    /// are, with an empty cache.
+    #[arg(long)]
+    warm_idle: bool,
     /// Seconds to wait for the heal before giving up.
     #[arg(long, default_value_t = 3600.0)]
     heal_timeout: f64,
@@ -485,6 +490,7 @@ async fn run_heal_pacing(a: HealPacingArgs) -> anyhow::Result<()> {
         rounds: a.rounds,
         wipe: a.wipe,
         tranquility: a.tranquility,
+        restart_idle: !a.warm_idle,
         heal_timeout: Duration::from_secs_f64(a.heal_timeout),
         json: a.json,
     };
