@@ -53,6 +53,9 @@ pub struct HealPaceConfig {
     /// cache the phase before warmed and the heal phases a cold one: the
     /// ratio then measures the cache as much as the heal.
     pub restart_idle: bool,
+    /// Keep the drives here (populated once, reused by later runs) instead
+    /// of a temporary folder under `work_dir`.
+    pub data_dir: Option<PathBuf>,
     /// Give up waiting for one heal after this long.
     pub heal_timeout: Duration,
     pub json: PathBuf,
@@ -143,11 +146,26 @@ pub async fn run_heal_pacing(cfg: &HealPaceConfig) -> anyhow::Result<HealPaceRes
         (1..=2).contains(&cfg.wipe),
         "--wipe must be 1 or 2 (the parity of four drives)"
     );
-    anyhow::ensure!(cfg.rounds >= 1, "--rounds must be at least 1");
+    anyhow::ensure!(
+        cfg.rounds >= 1 || cfg.data_dir.is_some(),
+        "--rounds must be at least 1 (0 only to populate a --data-dir)"
+    );
     std::fs::create_dir_all(&cfg.work_dir)?;
-    let dir = tempfile::Builder::new()
-        .prefix("minnow-heal-pacing")
-        .tempdir_in(&cfg.work_dir)?;
+    // A kept data dir is populated once (a marker names its object set) and
+    // reused by later runs; otherwise a temporary one goes at the end.
+    let (_temp, dir) = match &cfg.data_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            (None, dir.clone())
+        }
+        None => {
+            let temp = tempfile::Builder::new()
+                .prefix("minnow-heal-pacing")
+                .tempdir_in(&cfg.work_dir)?;
+            let path = temp.path().to_path_buf();
+            (Some(temp), path)
+        }
+    };
     let env: Vec<(&str, String)> = cfg
         .tranquility
         .map(|t| vec![("MINNOW_HEAL_TRANQUILITY", t.to_string())])
@@ -169,7 +187,7 @@ pub async fn run_heal_pacing(cfg: &HealPaceConfig) -> anyhow::Result<HealPaceRes
     );
     let payload = Payload::new(cfg.small_size.max(cfg.large_size));
 
-    let mut server = MinnowServer::start_with_env(&cfg.server_bin, dir.path(), &env)?;
+    let mut server = MinnowServer::start_with_env(&cfg.server_bin, &dir, &env)?;
     println!(
         "heal-pacing: {} objects ({} x {} + {} x {}), {} in all; server {}; {} rounds",
         pool.len(),
@@ -183,9 +201,20 @@ pub async fn run_heal_pacing(cfg: &HealPaceConfig) -> anyhow::Result<HealPaceRes
     );
     let mut s3 = s3_config(&server.endpoint)?;
     let started = Instant::now();
-    load::prepare(&Target::S3(s3.clone()), BUCKET, &pool, 16, &payload)
-        .await
-        .map_err(|e| anyhow::anyhow!("uploading {} objects: {e}", pool.len()))?;
+    let marker = dir.join(format!(
+        "populated-{}x{}-{}x{}",
+        cfg.small_objects, cfg.small_size, cfg.large_objects, cfg.large_size
+    ));
+    if marker.exists() {
+        println!("reusing the populated {}", dir.display());
+    } else {
+        load::prepare(&Target::S3(s3.clone()), BUCKET, &pool, 16, &payload)
+            .await
+            .map_err(|e| anyhow::anyhow!("uploading {} objects: {e}", pool.len()))?;
+        if cfg.data_dir.is_some() {
+            std::fs::write(&marker, b"")?;
+        }
+    }
     let populate_secs = started.elapsed().as_secs_f64();
     println!(
         "populated in {populate_secs:.1} s ({:.0} objects/s)",
@@ -203,7 +232,7 @@ pub async fn run_heal_pacing(cfg: &HealPaceConfig) -> anyhow::Result<HealPaceRes
         if cfg.rate > 0.0 {
             if cfg.restart_idle {
                 drop(server);
-                server = MinnowServer::start_with_env(&cfg.server_bin, dir.path(), &env)?;
+                server = MinnowServer::start_with_env(&cfg.server_bin, &dir, &env)?;
                 s3 = s3_config(&server.endpoint)?;
             }
             let (phase, hist) = timed_load(
@@ -231,7 +260,7 @@ pub async fn run_heal_pacing(cfg: &HealPaceConfig) -> anyhow::Result<HealPaceRes
             std::fs::remove_dir_all(d)?;
             std::fs::create_dir_all(d)?;
         }
-        server = MinnowServer::start_with_env(&cfg.server_bin, dir.path(), &env)?;
+        server = MinnowServer::start_with_env(&cfg.server_bin, &dir, &env)?;
         let heal_started = Instant::now();
         let cpu_start = procstat::process_cpu_seconds(server.pid());
         let rss = RssSampler::start(server.pid());

@@ -190,6 +190,10 @@ struct HealPacingArgs {
     /// are, with an empty cache.
     #[arg(long)]
     warm_idle: bool,
+    /// Keep the drive folders here: populated by the first run (with
+    /// `--rounds 0`: only that), reused by later ones; never deleted.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
     /// Seconds to wait for the heal before giving up.
     #[arg(long, default_value_t = 3600.0)]
     heal_timeout: f64,
@@ -491,12 +495,13 @@ async fn run_heal_pacing(a: HealPacingArgs) -> anyhow::Result<()> {
         wipe: a.wipe,
         tranquility: a.tranquility,
         restart_idle: !a.warm_idle,
+        data_dir: a.data_dir,
         heal_timeout: Duration::from_secs_f64(a.heal_timeout),
         json: a.json,
     };
     let result = run_heal_pacing_bench(&cfg).await.context("heal pacing")?;
     anyhow::ensure!(
-        result.heal_finished,
+        result.heal_finished || cfg.rounds == 0,
         "the heal did not finish within {:?}",
         cfg.heal_timeout
     );
