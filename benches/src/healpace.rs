@@ -50,9 +50,12 @@ pub struct HealPaceConfig {
     /// Restart the server (no wipe) before each idle phase, so idle GETs
     /// start from an empty object cache as the heal phase's do (each heal
     /// phase starts with a restart). Without it the idle phases read a
-    /// cache the phase before warmed and the heal phases a cold one: the
-    /// ratio then measures the cache as much as the heal.
+    /// cache the phase before warmed and the heal phases a cold one; with
+    /// it a 10 s idle phase is colder than a longer heal phase. Only
+    /// `cache_mib: Some(0)` makes both kinds serve GETs alike.
     pub restart_idle: bool,
+    /// `MINNOW_CACHE_MIB` for the server (None: its default).
+    pub cache_mib: Option<u32>,
     /// Keep the drives here (populated once, reused by later runs) instead
     /// of a temporary folder under `work_dir`.
     pub data_dir: Option<PathBuf>,
@@ -105,6 +108,7 @@ pub struct HealPaceResult {
     pub wiped_drives: usize,
     pub tranquility: Option<u32>,
     pub restart_idle: bool,
+    pub cache_mib: Option<u32>,
     pub rate: f64,
     pub concurrency: usize,
     pub populate_secs: f64,
@@ -166,10 +170,13 @@ pub async fn run_heal_pacing(cfg: &HealPaceConfig) -> anyhow::Result<HealPaceRes
             (Some(temp), path)
         }
     };
-    let env: Vec<(&str, String)> = cfg
+    let mut env: Vec<(&str, String)> = cfg
         .tranquility
         .map(|t| vec![("MINNOW_HEAL_TRANQUILITY", t.to_string())])
         .unwrap_or_default();
+    if let Some(mib) = cfg.cache_mib {
+        env.push(("MINNOW_CACHE_MIB", mib.to_string()));
+    }
     let load_average_start = procstat::load_average();
 
     let mut pool: Vec<PoolObject> = (0..cfg.small_objects)
@@ -216,10 +223,12 @@ pub async fn run_heal_pacing(cfg: &HealPaceConfig) -> anyhow::Result<HealPaceRes
         }
     }
     let populate_secs = started.elapsed().as_secs_f64();
-    println!(
-        "populated in {populate_secs:.1} s ({:.0} objects/s)",
-        pool.len() as f64 / populate_secs
-    );
+    if populate_secs > 0.5 {
+        println!(
+            "populated in {populate_secs:.1} s ({:.0} objects/s)",
+            pool.len() as f64 / populate_secs
+        );
+    }
 
     let load = (cfg.rate, cfg.concurrency);
     let mut idle_hist = new_histogram();
@@ -377,6 +386,7 @@ pub async fn run_heal_pacing(cfg: &HealPaceConfig) -> anyhow::Result<HealPaceRes
         wiped_drives: cfg.wipe,
         tranquility: cfg.tranquility,
         restart_idle: cfg.restart_idle,
+        cache_mib: cfg.cache_mib,
         rate: cfg.rate,
         concurrency: cfg.concurrency,
         populate_secs,

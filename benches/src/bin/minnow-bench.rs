@@ -185,11 +185,14 @@ struct HealPacingArgs {
     /// MINNOW_HEAL_TRANQUILITY for the server (default: the server's).
     #[arg(long)]
     tranquility: Option<u32>,
-    /// Keep the server running into each idle phase (its object cache warm
-    /// from the phase before) instead of restarting it, as the heal phases
-    /// are, with an empty cache.
+    /// Restart the server before each idle phase too (no wipe), so idle
+    /// phases also start with an empty object cache.
     #[arg(long)]
-    warm_idle: bool,
+    cold_idle: bool,
+    /// MINNOW_CACHE_MIB for the server (0: no object cache, so idle and heal
+    /// phases serve GETs alike; default: the server's).
+    #[arg(long)]
+    cache_mib: Option<u32>,
     /// Keep the drive folders here: populated by the first run (with
     /// `--rounds 0`: only that), reused by later ones; never deleted.
     #[arg(long)]
@@ -494,7 +497,8 @@ async fn run_heal_pacing(a: HealPacingArgs) -> anyhow::Result<()> {
         rounds: a.rounds,
         wipe: a.wipe,
         tranquility: a.tranquility,
-        restart_idle: !a.warm_idle,
+        restart_idle: a.cold_idle,
+        cache_mib: a.cache_mib,
         data_dir: a.data_dir,
         heal_timeout: Duration::from_secs_f64(a.heal_timeout),
         json: a.json,

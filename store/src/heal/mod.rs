@@ -29,8 +29,14 @@ pub(crate) use unclean::{mark_running, mark_stopped};
 const HEAL_DELAY: Duration = Duration::from_secs(2);
 /// Queue bound: further requests are dropped (a full heal finds them).
 const MAX_QUEUED: usize = 100_000;
-/// Keys per batch when walking a bucket for a heal.
-const HEAL_BATCH: usize = 1000;
+/// Keys per batch when walking a bucket for a heal. Each batch reads and
+/// sorts the bucket's folders on every drive again (`keys_on_any_drive`),
+/// so a flat folder of n keys costs n²/HEAL_BATCH entries: at 1,000 that
+/// listing was most of a 100,000-object heal's CPU (BENCHMARKS.md,
+/// "Seventh session"). 10,000 keys are ~1 MB.
+const HEAL_BATCH: usize = 10_000;
+/// Keys per listing page when counting a walk's work.
+const COUNT_PAGE: usize = 1000;
 /// Objects a walk heals at once while the foreground is quiet (one at a
 /// time while it is busy). Measured on the 100,000-object heal:
 /// BENCHMARKS.md, "Seventh session".
@@ -479,7 +485,7 @@ impl Engine {
         for (bucket, prefix) in buckets {
             let mut params = ListParams {
                 prefix: prefix.clone(),
-                max_keys: HEAL_BATCH,
+                max_keys: COUNT_PAGE,
                 ..Default::default()
             };
             loop {
