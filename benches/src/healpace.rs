@@ -47,6 +47,18 @@ pub struct HealPaceConfig {
     pub wipe: usize,
     /// `MINNOW_HEAL_TRANQUILITY` for the server (None: its default).
     pub tranquility: Option<u32>,
+    /// Restart the server (no wipe) before each idle phase, so idle GETs
+    /// start from an empty object cache as the heal phase's do (each heal
+    /// phase starts with a restart). Without it the idle phases read a
+    /// cache the phase before warmed and the heal phases a cold one; with
+    /// it a 10 s idle phase is colder than a longer heal phase. Only
+    /// `cache_mib: Some(0)` makes both kinds serve GETs alike.
+    pub restart_idle: bool,
+    /// `MINNOW_CACHE_MIB` for the server (None: its default).
+    pub cache_mib: Option<u32>,
+    /// Keep the drives here (populated once, reused by later runs) instead
+    /// of a temporary folder under `work_dir`.
+    pub data_dir: Option<PathBuf>,
     /// Give up waiting for one heal after this long.
     pub heal_timeout: Duration,
     pub json: PathBuf,
@@ -95,6 +107,8 @@ pub struct HealPaceResult {
     pub large: String,
     pub wiped_drives: usize,
     pub tranquility: Option<u32>,
+    pub restart_idle: bool,
+    pub cache_mib: Option<u32>,
     pub rate: f64,
     pub concurrency: usize,
     pub populate_secs: f64,
@@ -136,15 +150,33 @@ pub async fn run_heal_pacing(cfg: &HealPaceConfig) -> anyhow::Result<HealPaceRes
         (1..=2).contains(&cfg.wipe),
         "--wipe must be 1 or 2 (the parity of four drives)"
     );
-    anyhow::ensure!(cfg.rounds >= 1, "--rounds must be at least 1");
+    anyhow::ensure!(
+        cfg.rounds >= 1 || cfg.data_dir.is_some(),
+        "--rounds must be at least 1 (0 only to populate a --data-dir)"
+    );
     std::fs::create_dir_all(&cfg.work_dir)?;
-    let dir = tempfile::Builder::new()
-        .prefix("minnow-heal-pacing")
-        .tempdir_in(&cfg.work_dir)?;
-    let env: Vec<(&str, String)> = cfg
+    // A kept data dir is populated once (a marker names its object set) and
+    // reused by later runs; otherwise a temporary one goes at the end.
+    let (_temp, dir) = match &cfg.data_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            (None, dir.clone())
+        }
+        None => {
+            let temp = tempfile::Builder::new()
+                .prefix("minnow-heal-pacing")
+                .tempdir_in(&cfg.work_dir)?;
+            let path = temp.path().to_path_buf();
+            (Some(temp), path)
+        }
+    };
+    let mut env: Vec<(&str, String)> = cfg
         .tranquility
         .map(|t| vec![("MINNOW_HEAL_TRANQUILITY", t.to_string())])
         .unwrap_or_default();
+    if let Some(mib) = cfg.cache_mib {
+        env.push(("MINNOW_CACHE_MIB", mib.to_string()));
+    }
     let load_average_start = procstat::load_average();
 
     let mut pool: Vec<PoolObject> = (0..cfg.small_objects)
@@ -162,7 +194,7 @@ pub async fn run_heal_pacing(cfg: &HealPaceConfig) -> anyhow::Result<HealPaceRes
     );
     let payload = Payload::new(cfg.small_size.max(cfg.large_size));
 
-    let mut server = MinnowServer::start_with_env(&cfg.server_bin, dir.path(), &env)?;
+    let mut server = MinnowServer::start_with_env(&cfg.server_bin, &dir, &env)?;
     println!(
         "heal-pacing: {} objects ({} x {} + {} x {}), {} in all; server {}; {} rounds",
         pool.len(),
@@ -176,14 +208,27 @@ pub async fn run_heal_pacing(cfg: &HealPaceConfig) -> anyhow::Result<HealPaceRes
     );
     let mut s3 = s3_config(&server.endpoint)?;
     let started = Instant::now();
-    load::prepare(&Target::S3(s3.clone()), BUCKET, &pool, 16, &payload)
-        .await
-        .map_err(|e| anyhow::anyhow!("uploading {} objects: {e}", pool.len()))?;
+    let marker = dir.join(format!(
+        "populated-{}x{}-{}x{}",
+        cfg.small_objects, cfg.small_size, cfg.large_objects, cfg.large_size
+    ));
+    if marker.exists() {
+        println!("reusing the populated {}", dir.display());
+    } else {
+        load::prepare(&Target::S3(s3.clone()), BUCKET, &pool, 16, &payload)
+            .await
+            .map_err(|e| anyhow::anyhow!("uploading {} objects: {e}", pool.len()))?;
+        if cfg.data_dir.is_some() {
+            std::fs::write(&marker, b"")?;
+        }
+    }
     let populate_secs = started.elapsed().as_secs_f64();
-    println!(
-        "populated in {populate_secs:.1} s ({:.0} objects/s)",
-        pool.len() as f64 / populate_secs
-    );
+    if populate_secs > 0.5 {
+        println!(
+            "populated in {populate_secs:.1} s ({:.0} objects/s)",
+            pool.len() as f64 / populate_secs
+        );
+    }
 
     let load = (cfg.rate, cfg.concurrency);
     let mut idle_hist = new_histogram();
@@ -194,6 +239,11 @@ pub async fn run_heal_pacing(cfg: &HealPaceConfig) -> anyhow::Result<HealPaceRes
     let (mut idle_counts, mut heal_counts) = ((0, 0), (0, 0));
     for round in 0..=cfg.rounds {
         if cfg.rate > 0.0 {
+            if cfg.restart_idle {
+                drop(server);
+                server = MinnowServer::start_with_env(&cfg.server_bin, &dir, &env)?;
+                s3 = s3_config(&server.endpoint)?;
+            }
             let (phase, hist) = timed_load(
                 format!("idle {}", round + 1),
                 &s3,
@@ -219,7 +269,7 @@ pub async fn run_heal_pacing(cfg: &HealPaceConfig) -> anyhow::Result<HealPaceRes
             std::fs::remove_dir_all(d)?;
             std::fs::create_dir_all(d)?;
         }
-        server = MinnowServer::start_with_env(&cfg.server_bin, dir.path(), &env)?;
+        server = MinnowServer::start_with_env(&cfg.server_bin, &dir, &env)?;
         let heal_started = Instant::now();
         let cpu_start = procstat::process_cpu_seconds(server.pid());
         let rss = RssSampler::start(server.pid());
@@ -335,6 +385,8 @@ pub async fn run_heal_pacing(cfg: &HealPaceConfig) -> anyhow::Result<HealPaceRes
         large: format_size(cfg.large_size),
         wiped_drives: cfg.wipe,
         tranquility: cfg.tranquility,
+        restart_idle: cfg.restart_idle,
+        cache_mib: cfg.cache_mib,
         rate: cfg.rate,
         concurrency: cfg.concurrency,
         populate_secs,

@@ -342,9 +342,10 @@ pub(crate) fn write_buffer_limit_from_env(
     Ok(mib.map(|mib: usize| mib << 20))
 }
 
-/// `MINNOW_HEAL_TRANQUILITY=N`: after each object the background heal walk
-/// rests N times as long as the object took (0 = no rest, the fastest heal
-/// at the most cost to foreground requests).
+/// `MINNOW_HEAL_TRANQUILITY=N`: while requests run, the background heal
+/// rests after each object until they are quiet, at most N times as long as
+/// the object took (at least 20 ms); it never rests while the server is
+/// idle (0 = never rest, the fastest heal at the most cost to requests).
 pub(crate) fn heal_tranquility_from_env(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<Option<u32>> {

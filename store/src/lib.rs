@@ -73,6 +73,7 @@ impl ObjectStore for Store {
         body: ByteStream,
         opts: PutOptions,
     ) -> Result<ObjectInfo, StoreError> {
+        let _request = self.inner.foreground.enter();
         self.inner.put_object(bucket, key, body, opts).await
     }
 
@@ -82,14 +83,17 @@ impl ObjectStore for Store {
         key: &str,
         range: Option<ByteRange>,
     ) -> Result<ObjectReader, StoreError> {
+        let _request = self.inner.foreground.enter();
         self.inner.get_object(bucket, key, range).await
     }
 
     async fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectInfo, StoreError> {
+        let _request = self.inner.foreground.enter();
         self.inner.head_object(bucket, key).await
     }
 
     async fn delete_object(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
+        let _request = self.inner.foreground.enter();
         self.inner.delete_object(bucket, key).await
     }
 
@@ -99,6 +103,7 @@ impl ObjectStore for Store {
         key: &str,
         attributes: ObjectAttributes,
     ) -> Result<ObjectInfo, StoreError> {
+        let _request = self.inner.foreground.enter();
         self.inner.update_attributes(bucket, key, attributes).await
     }
 
@@ -108,10 +113,12 @@ impl ObjectStore for Store {
         key: &str,
         tags: std::collections::BTreeMap<String, String>,
     ) -> Result<ObjectInfo, StoreError> {
+        let _request = self.inner.foreground.enter();
         self.inner.update_tags(bucket, key, tags).await
     }
 
     async fn list_objects(&self, bucket: &str, params: ListParams) -> Result<ListPage, StoreError> {
+        let _request = self.inner.foreground.enter();
         self.inner.list_objects(bucket, params).await
     }
 }
@@ -168,6 +175,7 @@ impl MultipartStore for Store {
         checksum_algorithm: Option<ChecksumAlgorithm>,
         checksum_type: ChecksumType,
     ) -> Result<UploadInfo, StoreError> {
+        let _request = self.inner.foreground.enter();
         self.inner
             .create_multipart(bucket, key, attributes, checksum_algorithm, checksum_type)
             .await
@@ -182,6 +190,7 @@ impl MultipartStore for Store {
         body: ByteStream,
         opts: PutOptions,
     ) -> Result<PartInfo, StoreError> {
+        let _request = self.inner.foreground.enter();
         self.inner
             .put_part(bucket, key, upload_id, part_number, body, opts)
             .await
@@ -195,6 +204,7 @@ impl MultipartStore for Store {
         part_number_marker: Option<u32>,
         max_parts: usize,
     ) -> Result<PartsPage, StoreError> {
+        let _request = self.inner.foreground.enter();
         self.inner
             .list_parts(bucket, key, upload_id, part_number_marker, max_parts)
             .await
@@ -208,6 +218,7 @@ impl MultipartStore for Store {
         parts: Vec<CompletePart>,
         checks: CompleteChecks,
     ) -> Result<ObjectInfo, StoreError> {
+        let _request = self.inner.foreground.enter();
         self.inner
             .complete_multipart(bucket, key, upload_id, parts, checks)
             .await
@@ -219,6 +230,7 @@ impl MultipartStore for Store {
         key: &str,
         upload_id: &str,
     ) -> Result<(), StoreError> {
+        let _request = self.inner.foreground.enter();
         self.inner.abort_multipart(bucket, key, upload_id).await
     }
 
@@ -227,6 +239,7 @@ impl MultipartStore for Store {
         bucket: &str,
         params: ListUploadsParams,
     ) -> Result<UploadsPage, StoreError> {
+        let _request = self.inner.foreground.enter();
         self.inner.list_uploads(bucket, params).await
     }
 }

@@ -181,6 +181,9 @@ pub(crate) struct Engine {
     /// Recently read objects (`cache.rs`); writers drop their key through
     /// the key lock's guard.
     pub cache: Arc<crate::cache::ObjectCache>,
+    /// Requests running through [`Store`]'s API; the heal workers pace
+    /// themselves by it (`workers.rs`).
+    pub foreground: Arc<crate::workers::Foreground>,
 }
 
 impl Store {
@@ -257,6 +260,7 @@ impl Store {
             write_buffers: WriteBuffers::new(config.write_buffer_limit),
             heal: Default::default(),
             workers: crate::workers::Workers::new(),
+            foreground: Arc::default(),
             list_index: Arc::new(crate::list_index::ListIndex::new(config.list_index_bytes)),
             staging: Arc::default(),
             cache,

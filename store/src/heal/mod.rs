@@ -29,8 +29,18 @@ pub(crate) use unclean::{mark_running, mark_stopped};
 const HEAL_DELAY: Duration = Duration::from_secs(2);
 /// Queue bound: further requests are dropped (a full heal finds them).
 const MAX_QUEUED: usize = 100_000;
-/// Keys per batch when walking a bucket for a heal.
-const HEAL_BATCH: usize = 1000;
+/// Keys per batch when walking a bucket for a heal. Each batch reads and
+/// sorts the bucket's folders on every drive again (`keys_on_any_drive`),
+/// so a flat folder of n keys costs n²/HEAL_BATCH entries: at 1,000 that
+/// listing was most of a 100,000-object heal's CPU (BENCHMARKS.md,
+/// "Seventh session"). 10,000 keys are ~1 MB.
+const HEAL_BATCH: usize = 10_000;
+/// Keys per listing page when counting a walk's work.
+const COUNT_PAGE: usize = 1000;
+/// Objects a walk heals at once while the foreground is quiet (one at a
+/// time while it is busy). Measured on the 100,000-object heal:
+/// BENCHMARKS.md, "Seventh session".
+const HEAL_PARALLEL: usize = 8;
 
 /// One object waiting in the heal queue.
 struct Queued {
@@ -91,8 +101,12 @@ impl HealQueue {
 /// Both rest `tranquility` times as long as each object took, and run their
 /// drive work on the background pool at idle CPU priority.
 pub(crate) fn start_workers(engine: &Arc<Engine>, tranquility: u32) {
-    start_queue_worker(engine, Tranquility(tranquility));
-    start_walk_worker(engine, Tranquility(tranquility));
+    let tranquility = Tranquility {
+        factor: tranquility,
+        foreground: engine.foreground.clone(),
+    };
+    start_queue_worker(engine, tranquility.clone());
+    start_walk_worker(engine, tranquility);
 }
 
 /// Drains the heal queue: each object [`HEAL_DELAY`] after it was queued,
@@ -106,8 +120,8 @@ fn start_queue_worker(engine: &Arc<Engine>, tranquility: Tranquility) {
     engine.workers.spawn(
         "heal-queue",
         format!(
-            "heals each queued object {HEAL_DELAY:?} after it was queued, then rests {}x as long as it took; drive work at idle CPU priority",
-            tranquility.0
+            "heals each queued object {HEAL_DELAY:?} after it was queued; {}; drive work at idle CPU priority",
+            tranquility.describe()
         ),
         move |mut ctx| in_background(pool, async move {
             loop {
@@ -140,7 +154,7 @@ fn start_queue_worker(engine: &Arc<Engine>, tranquility: Tranquility) {
                     Err(err) => tracing::warn!(%bucket, %key, "heal failed: {err}"),
                 }
                 drop(engine);
-                if !ctx.rest(tranquility.rest_after(started.elapsed())).await {
+                if !tranquility.rest_after(started.elapsed(), &mut ctx).await {
                     return;
                 }
             }
@@ -159,8 +173,8 @@ fn start_walk_worker(engine: &Arc<Engine>, tranquility: Tranquility) {
     engine.workers.spawn(
         "heal-walk",
         format!(
-            "after each object rests {}x as long as it took; drive work at idle CPU priority",
-            tranquility.0
+            "after each object: {}; drive work at idle CPU priority",
+            tranquility.describe()
         ),
         move |mut ctx| {
             in_background(pool, async move {
@@ -187,7 +201,7 @@ fn start_walk_worker(engine: &Arc<Engine>, tranquility: Tranquility) {
                         .await;
                     if rested {
                         ctx.set(WorkerState::Active);
-                        let mut pacer = Pacer::Tranquil(tranquility, &mut ctx);
+                        let mut pacer = Pacer::Tranquil(tranquility.clone(), &mut ctx);
                         match walk(&weak, &Scope::Everything, &mut pacer).await {
                             Ok(total) => tracing::info!(?total, "background heal finished"),
                             Err(err) => tracing::warn!("background heal stopped: {err}"),
@@ -222,11 +236,20 @@ pub(crate) enum Pacer<'a> {
 }
 
 impl Pacer<'_> {
+    /// Whether the walk may heal several objects at once: an explicit heal
+    /// always, the background walk while the foreground is quiet.
+    fn idle(&self) -> bool {
+        match self {
+            Pacer::Unpaced => true,
+            Pacer::Tranquil(tranquility, _) => tranquility.idle(),
+        }
+    }
+
     /// After a step that took `worked`: false when the walk must stop.
     async fn after(&mut self, worked: Duration) -> bool {
         match self {
             Pacer::Unpaced => true,
-            Pacer::Tranquil(tranquility, ctx) => ctx.rest(tranquility.rest_after(worked)).await,
+            Pacer::Tranquil(tranquility, ctx) => tranquility.rest_after(worked, ctx).await,
         }
     }
 }
@@ -379,24 +402,36 @@ async fn heal_bucket_contents(
             .keys_on_any_drive(bucket, prefix, start_after.clone(), HEAL_BATCH)
             .await?;
         drop(engine);
-        for key in &keys {
+        let mut next = 0;
+        while next < keys.len() {
             let Some(engine) = weak.upgrade() else {
                 return Ok(Visit::Stopped);
             };
+            // Several objects at once while nothing else runs: one small
+            // object's heal is mostly waiting for its fsyncs.
+            let width = if pacer.idle() { HEAL_PARALLEL } else { 1 };
+            let chunk = &keys[next..keys.len().min(next + width)];
+            next += chunk.len();
             let started = Instant::now();
-            match engine.heal_object_data(bucket, key).await {
-                Ok(healed) => {
-                    add_report(total, &healed.report);
-                    engine.heal.objects_done.fetch_add(1, Ordering::Relaxed);
-                    engine
-                        .heal
-                        .bytes_done
-                        .fetch_add(healed.size, Ordering::Relaxed);
-                }
-                Err(e @ StoreError::NoSuchBucket(_)) => return Err(e),
-                Err(_) => {
-                    total.objects_scanned += 1;
-                    total.objects_failed += 1;
+            let healed = futures::future::join_all(
+                chunk.iter().map(|key| engine.heal_object_data(bucket, key)),
+            )
+            .await;
+            for result in healed {
+                match result {
+                    Ok(healed) => {
+                        add_report(total, &healed.report);
+                        engine.heal.objects_done.fetch_add(1, Ordering::Relaxed);
+                        engine
+                            .heal
+                            .bytes_done
+                            .fetch_add(healed.size, Ordering::Relaxed);
+                    }
+                    Err(e @ StoreError::NoSuchBucket(_)) => return Err(e),
+                    Err(_) => {
+                        total.objects_scanned += 1;
+                        total.objects_failed += 1;
+                    }
                 }
             }
             drop(engine);
@@ -496,7 +531,7 @@ impl Engine {
         for (bucket, prefix) in buckets {
             let mut params = ListParams {
                 prefix: prefix.clone(),
-                max_keys: HEAL_BATCH,
+                max_keys: COUNT_PAGE,
                 ..Default::default()
             };
             loop {
