@@ -4,7 +4,8 @@
 # then the cell's baseline (raw disk for PUT, nginx for GET) once.
 #   BEFORE=/path/minnow AFTER=./target/release/minnow MODE=put SIZE=1MiB C=32 \
 #   SECS=10 ROUNDS=3 bash benches/perf_ab.sh
-# Prints one line per cell: label, throughput, p50/p99, server CPU, load.
+# Prints one line per cell: label, throughput, p50/p99, server CPU (cores, and
+# CPU time per MiB moved, which load disturbs less than throughput), errors, load.
 M_BEFORE=${BEFORE:?set BEFORE to the before binary}; M_AFTER=${AFTER:-./target/release/minnow}
 B=${BENCH:-./target/release/minnow-bench}
 MODE=${MODE:-put}; SIZE=${SIZE:-1MiB}; C=${C:-32}; SECS=${SECS:-10}; ROUNDS=${ROUNDS:-3}
@@ -22,8 +23,10 @@ cell() { # label binary
 import json, sys
 label, path, load = sys.argv[1:]
 r = json.load(open(path))["run"]
+mib = r['bytes'] / 2**20
 print(f"{label:10} {r['mib_per_s']:9.1f} MiB/s {r['ops_per_s']:9.1f} op/s  p50 {r['ops'][0]['p50_ms']:8.2f}  p99 {r['ops'][0]['p99_ms']:8.2f} ms"
-      f"  srvCPU {r['server_cpu_cores']:.2f}  othCPU {r['other_cpu_cores']:.2f}  load {load}")
+      f"  srvCPU {r['server_cpu_cores']:.2f} ({1000 * r['server_cpu_secs'] / max(mib, 1):.2f} ms/MiB)"
+      f"  errors {r['errors']}  othCPU {r['other_cpu_cores']:.2f}  load {load}")
 PY
   kill $pid; wait $pid 2>/dev/null
 }
