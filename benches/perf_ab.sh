@@ -34,6 +34,6 @@ for round in $(seq 1 "$ROUNDS"); do
   cell "before-$round" "$M_BEFORE"
   cell "after-$round" "$M_AFTER"
   if [[ -z $NO_BASELINE ]]; then
-    echo "baseline-$round $($B baseline "$MODE" --size "$SIZE" -c "$C" --duration "$SECS" 2>&1 | grep -E 'c=[0-9]+:' | head -1 | tr -s ' ' | tr '\n' ' ')"
+    echo "baseline-$round $($B baseline "$MODE" --size "$SIZE" -c "$C" --duration "$SECS" --json "$WORK-baseline.json" 2>&1 | grep -E 'c=[0-9]+:' | head -1 | tr -s ' ' | tr '\n' ' ')"
   fi
 done
