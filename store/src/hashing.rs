@@ -152,6 +152,13 @@ impl Md5Lanes {
         answer.await.ok()
     }
 
+    /// Blocks a pass needs to hash them side by side: half the SIMD unit's
+    /// lanes (8 with AVX-512), where the measured cost per byte falls to a
+    /// third of one stream's.
+    fn side_by_side_from(&self) -> usize {
+        (self.engine.lanes() / 2).max(2)
+    }
+
     /// Hashes queued blocks, up to [`MAX_LANES`] side by side per pass,
     /// until none is left.
     fn hash_queued(&self) {
@@ -172,8 +179,13 @@ impl Md5Lanes {
                 let take = queue.jobs.len().min(MAX_LANES);
                 queue.jobs.drain(..take).collect::<Vec<_>>()
             };
-            if let [job] = jobs.as_mut_slice() {
-                job.state.update(&job.block);
+            if jobs.len() < self.side_by_side_from() {
+                // Too few to fill the lanes: a lane engine hashing 2–4
+                // streams costs as much per byte as one stream alone, or
+                // more (BENCHMARKS.md, seventh session), so each goes alone.
+                for job in &mut jobs {
+                    job.state.update(&job.block);
+                }
             } else {
                 let mut states: Vec<Md5State> = jobs.iter().map(|job| job.state).collect();
                 let blocks: Vec<&[u8]> = jobs.iter().map(|job| job.block.as_ref()).collect();
