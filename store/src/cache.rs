@@ -13,7 +13,7 @@
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::StreamExt;
 
 use crate::api::{ByteRange, ObjectInfo, ObjectReader, StoreError};
@@ -38,10 +38,12 @@ const ENTRY_OVERHEAD: usize = 384;
 /// What is kept per object.
 pub(crate) struct Cached {
     pub info: ObjectInfo,
-    /// The whole object, each byte verified against its frame's hash when
-    /// it was read; `None` for objects above the body limit (or seen only
-    /// by HEAD).
-    pub body: Option<Bytes>,
+    /// The whole object as the read that found it emitted it (its chunks,
+    /// in order: slices of the frames read, not a copy; joining them was 7%
+    /// of a 1 MiB GET's CPU, paid on every miss), each byte verified against
+    /// its frame's hash when it was read; `None` for objects above the body
+    /// limit (or seen only by HEAD).
+    pub body: Option<Vec<Bytes>>,
 }
 
 /// A reader's snapshot of its key's stripe, taken before reading drives.
@@ -91,7 +93,10 @@ fn cost(name: &str, cached: &Cached) -> usize {
         + 2 * name.len()
         + attributes
         + cached.info.parts.len() * 64
-        + cached.body.as_ref().map_or(0, Bytes::len)
+        + cached
+            .body
+            .as_ref()
+            .map_or(0, |chunks| chunks.iter().map(Bytes::len).sum())
 }
 
 impl ObjectCache {
@@ -213,23 +218,32 @@ impl ObjectCache {
 /// A reader of a cached object's bytes: the range resolved as a drive
 /// read would.
 pub(crate) fn serve(cached: &Cached, range: Option<ByteRange>) -> Result<ObjectReader, StoreError> {
-    let body = cached
+    let chunks = cached
         .body
-        .clone()
+        .as_ref()
         .expect("served entries hold their bytes");
-    let resolved = crate::engine::resolve_range(range, body.len() as u64)?;
-    let out = match resolved {
-        Some((first, last)) => body.slice(first as usize..last as usize + 1),
-        None => body,
+    let len: usize = chunks.iter().map(Bytes::len).sum();
+    let resolved = crate::engine::resolve_range(range, len as u64)?;
+    let (first, end) = match resolved {
+        Some((first, last)) => (first as usize, last as usize + 1),
+        None => (0, len),
     };
+    let mut out: Vec<Result<Bytes, StoreError>> = Vec::with_capacity(chunks.len());
+    let mut at = 0;
+    for chunk in chunks {
+        let (start, stop) = (at, at + chunk.len());
+        at = stop;
+        if stop <= first || start >= end || chunk.is_empty() {
+            continue;
+        }
+        out.push(Ok(
+            chunk.slice(first.max(start) - start..end.min(stop) - start)
+        ));
+    }
     Ok(ObjectReader {
         info: cached.info.clone(),
         range: resolved,
-        body: if out.is_empty() {
-            Box::pin(futures::stream::empty())
-        } else {
-            Box::pin(futures::stream::once(async move { Ok(out) }))
-        },
+        body: Box::pin(futures::stream::iter(out)),
     })
 }
 
@@ -244,24 +258,14 @@ struct Tee {
 
 /// Inserts the whole object `tee` has read (each chunk verified as it was
 /// decoded).
-fn keep(tee: &mut Tee, size: usize) {
+fn keep(tee: &mut Tee) {
     let Some((cache, ticket, info)) = tee.done.take() else {
         return;
-    };
-    let whole = match tee.chunks.len() {
-        1 => tee.chunks.pop().expect("one chunk"),
-        _ => {
-            let mut all = BytesMut::with_capacity(size);
-            for chunk in tee.chunks.drain(..) {
-                all.extend_from_slice(&chunk);
-            }
-            all.freeze()
-        }
     };
     let (bucket, key) = (info.bucket.clone(), info.key.clone());
     let cached = Cached {
         info,
-        body: Some(whole),
+        body: Some(std::mem::take(&mut tee.chunks)),
     };
     cache.insert(ticket, &bucket, &key, cached);
 }
@@ -292,7 +296,7 @@ pub(crate) fn keep_while_read(
                 // an HTTP body of known length is dropped once it has sent
                 // that many bytes, never polled for its end.
                 if tee.seen == size {
-                    keep(&mut tee, size);
+                    keep(&mut tee);
                 }
                 Some((Ok(chunk), tee))
             }
@@ -307,5 +311,76 @@ pub(crate) fn keep_while_read(
         info,
         range,
         body: Box::pin(body),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(size: usize) -> ObjectInfo {
+        ObjectInfo {
+            bucket: "b".into(),
+            key: "k".into(),
+            size: size as u64,
+            etag: String::new(),
+            last_modified: std::time::UNIX_EPOCH,
+            attributes: Default::default(),
+            checksum: None,
+            parts_count: 0,
+            parts: Vec::new(),
+        }
+    }
+
+    proptest::proptest! {
+        /// A body kept as the chunks its read emitted serves any range as
+        /// the same bytes as the joined body would (the chunks are kept
+        /// unjoined: joining them copied every 1 MiB GET that missed).
+        #[test]
+        fn a_body_kept_in_chunks_serves_every_range_as_the_joined_bytes(
+            lengths in proptest::collection::vec(0usize..300, 1..6),
+            first in 0u64..1500,
+            len in proptest::option::of(0u64..1500),
+            suffix in proptest::option::of(1u64..1500),
+        ) {
+            let mut joined = Vec::new();
+            let chunks: Vec<Bytes> = lengths
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| {
+                    let chunk: Vec<u8> = (0..n).map(|j| (i * 31 + j) as u8).collect();
+                    joined.extend_from_slice(&chunk);
+                    Bytes::from(chunk)
+                })
+                .collect();
+            let cached = Cached { info: info(joined.len()), body: Some(chunks) };
+            let range = match suffix {
+                Some(count) => Some(ByteRange::Suffix(count)),
+                None => Some(ByteRange::FromTo { first, last: len.map(|l| first + l) }),
+            };
+            for range in [None, range] {
+                let expected = crate::engine::resolve_range(range, joined.len() as u64);
+                match serve(&cached, range) {
+                    Ok(reader) => {
+                        let resolved = expected.unwrap();
+                        proptest::prop_assert_eq!(reader.range, resolved);
+                        let (lo, hi) = resolved.map_or((0, joined.len()), |(f, l)| (f as usize, l as usize + 1));
+                        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+                        let got: Vec<u8> = runtime.block_on(async {
+                            let mut body = reader.body;
+                            let mut out = Vec::new();
+                            while let Some(chunk) = body.next().await {
+                                let chunk = chunk.unwrap();
+                                assert!(!chunk.is_empty(), "no empty chunk is sent");
+                                out.extend_from_slice(&chunk);
+                            }
+                            out
+                        });
+                        proptest::prop_assert_eq!(&got[..], &joined[lo..hi]);
+                    }
+                    Err(_) => proptest::prop_assert!(expected.is_err()),
+                }
+            }
+        }
     }
 }

@@ -121,6 +121,22 @@ pub fn part_file_name(number: u32) -> String {
     format!("part.{number}")
 }
 
+/// Prefix of `obj.meta`'s temp files, which are created beside it (in the
+/// object folder, so the file system allocates their inodes near the
+/// folder's, not all in the one tmp folder). Never a key segment (those
+/// start with `_` or `#`) nor another internal name.
+pub const META_TEMP_PREFIX: &str = ".obj.meta.";
+
+/// A fresh temp file name for an `obj.meta`, `.obj.meta.<uuid>`.
+pub fn new_meta_temp_name() -> String {
+    format!("{META_TEMP_PREFIX}{}", Uuid::new_v4().simple())
+}
+
+/// Whether a file name in an object folder is an `obj.meta` temp file.
+pub fn is_meta_temp(name: &str) -> bool {
+    name.starts_with(META_TEMP_PREFIX)
+}
+
 /// A fresh temporary path `.minnow.sys/tmp/<uuid>`.
 pub fn new_tmp_path() -> PathBuf {
     PathBuf::from(TMP_DIR).join(Uuid::new_v4().simple().to_string())

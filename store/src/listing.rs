@@ -387,13 +387,17 @@ impl Engine {
                 };
                 let (page, _) = walk_bucket(&drives, &bucket, walk, |key, dir| {
                     let meta_path = dir.join(layout::OBJECT_META_FILE);
-                    let has_object_files =
-                        |drive: &Arc<dyn Drive>| {
-                            drive.exists(&meta_path).unwrap_or(false)
-                                || drive.list_dir(dir).unwrap_or_default().iter().any(|e| {
-                                    e.is_dir && e.name.starts_with(layout::DATA_DIR_PREFIX)
-                                })
-                        };
+                    let has_object_files = |drive: &Arc<dyn Drive>| {
+                        drive.exists(&meta_path).unwrap_or(false)
+                            || drive.list_dir(dir).unwrap_or_default().iter().any(|e| {
+                                // A crash's leftovers: the heal removes them.
+                                if e.is_dir {
+                                    e.name.starts_with(layout::DATA_DIR_PREFIX)
+                                } else {
+                                    layout::is_meta_temp(&e.name)
+                                }
+                            })
+                    };
                     drives
                         .iter()
                         .any(|(_, d)| has_object_files(d))

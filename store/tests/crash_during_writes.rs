@@ -16,7 +16,8 @@
 //!   any folder named like a temporary one) holds no files.
 //!
 //! - after all rounds, a full heal leaves no stale `d.<id>` data folders
-//!   (start-up does not reclaim them; heal does) and changes no object.
+//!   nor `obj.meta` temp files (start-up does not reclaim them; heal does)
+//!   and changes no object.
 //!
 //! Also printed, not asserted: versions that readers could see after one
 //! crash but that vanished after a later one although never acknowledged,
@@ -260,7 +261,7 @@ fn temporary_files(root: &Path) -> Vec<PathBuf> {
 /// Data folders (`d.<id>`) that no metadata names: left behind by a crash
 /// between committing new metadata and removing the old data. Counted as
 /// object folders holding more than one data folder, or data folders beside
-/// no `obj.meta`.
+/// no `obj.meta`; and `obj.meta` temp files (`.obj.meta.<id>`) a crash left.
 fn stale_data_dirs(root: &Path) -> Vec<PathBuf> {
     let mut stale = Vec::new();
     for dir in dirs_under(root) {
@@ -276,6 +277,15 @@ fn stale_data_dirs(root: &Path) -> Vec<PathBuf> {
         if data_dirs.len() > 1 || (!data_dirs.is_empty() && !has_meta) {
             stale.extend(data_dirs.iter().map(|n| dir.join(n)));
         }
+        // obj.meta's temp files live in the object folder (start-up's
+        // emptying of the tmp area does not reach them): a crash between
+        // their creation and their rename leaves one for the heal.
+        stale.extend(
+            names
+                .iter()
+                .filter(|n| n.starts_with(".obj.meta."))
+                .map(|n| dir.join(n)),
+        );
     }
     stale
 }

@@ -396,10 +396,12 @@ impl Engine {
     }
 }
 
-/// Removes the data folders (`d.<id>`) of an object folder except `keep`
-/// (blocking); returns whether it removed any. The one rule for old
-/// versions' data and folders a crash left: every commit, delete and heal
-/// uses it.
+/// Removes the data folders (`d.<id>`) of an object folder except `keep`,
+/// and the `obj.meta` temp files a crash left there (blocking); returns
+/// whether it removed any. The one rule for old versions' data and what a
+/// crash left: every commit, delete and heal uses it, holding the key's
+/// lock, which every writer of the folder's `obj.meta` holds too, so no
+/// temp file found here is a live write's (`Drive::write_atomic`).
 pub(crate) fn remove_data_dirs_except(
     drive: &dyn Drive,
     object_dir: &Path,
@@ -412,6 +414,9 @@ pub(crate) fn remove_data_dirs_except(
             && Some(entry.name.as_str()) != keep
         {
             drive.remove_dir_all(&object_dir.join(&entry.name))?;
+            removed = true;
+        } else if !entry.is_dir && layout::is_meta_temp(&entry.name) {
+            drive.remove_file(&object_dir.join(&entry.name))?;
             removed = true;
         }
     }

@@ -172,6 +172,8 @@ pub(crate) struct Engine {
     pub bucket_ops: tokio::sync::Mutex<()>,
     pub heal_queue: HealQueue,
     pub write_buffers: WriteBuffers,
+    /// MD5 of concurrent uploads in SIMD lanes (`hashing.rs`).
+    pub md5_lanes: Arc<crate::hashing::Md5Lanes>,
     pub heal: crate::heal::HealState,
     pub workers: crate::workers::Workers,
     /// Sorted keys per bucket for listing (`list_index.rs`).
@@ -258,6 +260,7 @@ impl Store {
             bucket_ops: Default::default(),
             heal_queue: HealQueue::default(),
             write_buffers: WriteBuffers::new(config.write_buffer_limit),
+            md5_lanes: Arc::default(),
             heal: Default::default(),
             workers: crate::workers::Workers::new(),
             foreground: Arc::default(),

@@ -196,7 +196,8 @@ type EncoderResult = Result<(Vec<Option<mpsc::Sender<WriterMsg>>>, Option<Checks
 struct Pipeline {
     hash_tx: mpsc::Sender<(Bytes, BlockPermit)>,
     encode_tx: mpsc::Sender<(Bytes, BlockPermit)>,
-    hasher: JoinHandle<BodyHasher>,
+    /// The body's MD5 so far; `None` once the hashing failed.
+    hasher: JoinHandle<Option<md5_many::Md5State>>,
     encoder: JoinHandle<EncoderResult>,
     writers: Vec<Option<JoinHandle<io::Result<()>>>>,
     tmp_dir: Staging,
@@ -309,20 +310,14 @@ impl Engine {
             writer_txs.push(Some(tx));
         }
         let (hash_tx, mut hash_rx) = mpsc::channel::<(Bytes, BlockPermit)>(BLOCK_QUEUE);
+        let lanes = self.md5_lanes.clone();
         let hasher = tokio::spawn(async move {
-            let mut hasher = BodyHasher::md5_only();
+            // Side by side with the other uploads' blocks (`Md5Lanes`).
+            let mut md5 = md5_many::Md5State::new();
             while let Some((block, _permit)) = hash_rx.recv().await {
-                hasher = match tokio::task::spawn_blocking(move || {
-                    hasher.update(&block);
-                    hasher
-                })
-                .await
-                {
-                    Ok(hasher) => hasher,
-                    Err(err) => std::panic::resume_unwind(err.into_panic()),
-                };
+                md5 = lanes.update(md5, block).await?;
             }
-            hasher
+            Some(md5)
         });
         let (encode_tx, mut encode_rx) = mpsc::channel::<(Bytes, BlockPermit)>(BLOCK_QUEUE);
         let codec = self.codec.clone();
@@ -498,8 +493,11 @@ impl Engine {
         } = pipeline;
         drop(hash_tx);
         drop(encode_tx);
-        let hasher = hasher.await.map_err(internal)?;
-        let (md5, _) = hasher.finish();
+        let md5 = hasher
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| internal("the MD5 hashing failed"))?
+            .finalize();
         let encoded = encoder.await.map_err(internal);
         let verdict = match &encoded {
             Ok(Ok((_, checksum))) => verify_body(opts, &md5, checksum.as_ref()),

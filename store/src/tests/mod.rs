@@ -27,6 +27,7 @@ mod format_fixtures;
 mod heal;
 mod heal_walk;
 mod inline_races;
+mod meta_temp_files;
 mod missed_writes;
 mod mixed_versions;
 mod objects;

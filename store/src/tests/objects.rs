@@ -553,8 +553,12 @@ async fn delete_bucket_racing_puts_never_loses_or_resurrects_an_object() {
 /// drives is rolled back there, like a failed commit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attribute_update_below_quorum_is_rolled_back() {
+    use crate::faulty::{backend, Fault, Faults, Op};
     let fixture = TestDrives::with_sizes(4, SMALL_BLOCKS);
-    let store = fixture.open().await;
+    let faults: Vec<std::sync::Arc<Faults>> = (0..4).map(|_| Default::default()).collect();
+    let mut config = fixture.config();
+    config.backend = backend(faults.clone());
+    let store = fixture.open_with(config).await;
     store.create_bucket("bkt").await.unwrap();
     let data = pattern(1000, 5);
     store
@@ -563,11 +567,10 @@ async fn attribute_update_below_quorum_is_rolled_back() {
         .unwrap();
     let meta_of = |drive: &Path| std::fs::read(drive.join("bkt/_obj/obj.meta")).unwrap();
     let before: Vec<Vec<u8>> = fixture.drives.iter().map(|d| meta_of(d)).collect();
-    // Two drives can read but no longer write (their temp area is a file).
-    for drive in &fixture.drives[2..] {
-        let tmp = drive.join(".minnow.sys/tmp");
-        std::fs::remove_dir_all(&tmp).unwrap();
-        std::fs::write(&tmp, b"not a folder").unwrap();
+    // Two drives can read but no longer write. (A tmp area replaced by a
+    // file no longer does it: obj.meta's temp file is in the object folder.)
+    for faults in &faults[2..] {
+        faults.inject(Op::Write, Fault::Eio);
     }
     let attributes = crate::api::ObjectAttributes {
         content_type: Some("text/changed".into()),
