@@ -799,7 +799,7 @@ fn a_source_rewritten_during_the_mirror_never_leaves_a_mixed_copy() {
 }
 
 /// The multipart uploads open in `bucket`, as `(key, upload id)`.
-fn open_uploads(s: &conformance::TestServer, bucket: &str) -> Vec<(String, String)> {
+pub(super) fn open_uploads(s: &conformance::TestServer, bucket: &str) -> Vec<(String, String)> {
     runtime().block_on(async {
         let listed = s
             .s3_client()
