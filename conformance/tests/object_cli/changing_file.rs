@@ -1,5 +1,5 @@
-//! `cp` of a local file that is written while it is copied: the one
-//! changed-file check `cp` shares with `mirror` (`objects/file_upload.rs`).
+//! `cp` of a local file (`objects/file_upload.rs`, shared with `mirror`):
+//! a file written while it is copied, and the checksum a body carries.
 
 use std::os::unix::fs::FileExt as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -69,4 +69,40 @@ fn cp_of_a_file_rewritten_while_it_is_read_fails_and_leaves_nothing() {
     assert!(versions.contains(&last));
     cli.run(&["cp", path_str(&file), &target]).ok();
     assert!(cli.run(&["cat", &target]).ok().stdout == last);
+}
+
+/// Guards the rule of the bodies the CLI sends: a file of one part goes
+/// with its CRC32C, which the server checks and keeps (the CLI computes no
+/// MD5 of it; the server's MD5 ETag vouches once the CRC32C is echoed).
+#[test]
+fn cp_of_a_one_part_file_sends_its_crc32c() {
+    let s = shared_server();
+    let cli = Cli::new().with_alias("s", s);
+    let bucket = bucket_on(s, "cp-crc32c");
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small.bin");
+    let bytes = pattern_bytes(64 * 1024, 3);
+    std::fs::write(&small, &bytes).unwrap();
+    cli.run(&["cp", path_str(&small), &format!("s/{bucket}/small.bin")])
+        .ok();
+    let head = super::mirror::runtime()
+        .block_on(
+            s.s3_client()
+                .head_object()
+                .bucket(&bucket)
+                .key("small.bin")
+                .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+                .send(),
+        )
+        .unwrap();
+    let crc = crc_fast::checksum(crc_fast::CrcAlgorithm::Crc32Iscsi, &bytes) as u32;
+    use base64::Engine as _;
+    assert_eq!(
+        head.checksum_crc32_c(),
+        Some(
+            base64::engine::general_purpose::STANDARD
+                .encode(crc.to_be_bytes())
+                .as_str()
+        )
+    );
 }

@@ -71,7 +71,7 @@ fn multipart_etag(bytes: &[u8], part: usize) -> String {
     format!("{}-{count}", hex::encode(all.finalize()))
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(super) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Runtime::new().unwrap()
 }
 

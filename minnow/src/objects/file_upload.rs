@@ -12,7 +12,6 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context as _};
 use bytes::Bytes;
-use md5::{Digest as _, Md5};
 
 use super::mirror::verify::{expected_etag, verify};
 use super::{s3, Remote};
@@ -72,9 +71,9 @@ impl Stamp {
     }
 }
 
-/// Uploads a file read once: a file of one part is hashed as it is read
-/// (its MD5 is the `Content-MD5` the server checks), parts go with their
-/// CRC32C (see [`s3::upload`]). The file's stamp is taken before the
+/// Uploads a file read once: each body (the one PUT, or each part) goes
+/// with its CRC32C, which the server checks (see [`s3::upload`]); the
+/// client computes no MD5. The file's stamp is taken before the
 /// first read and after each one, so a file changing under us fails the
 /// upload (aborted, nothing visible) instead of storing a mix: the read
 /// that finishes last proves no write happened since the upload began.
@@ -114,9 +113,9 @@ pub(super) async fn upload_file(
             let path = owned.clone();
             async move {
                 let changed = || anyhow::anyhow!("{} changed while it was being copied", path.display());
-                let (bytes, md5, after) = tokio::task::spawn_blocking({
+                let (bytes, after) = tokio::task::spawn_blocking({
                     let path = path.clone();
-                    move || read_at(&path, offset, len, len == size)
+                    move || read_at(&path, offset, len)
                 })
                 .await??;
                 if after != *before {
@@ -142,7 +141,7 @@ pub(super) async fn upload_file(
                     }
                 }
                 progress(len);
-                Ok(s3::Body { bytes, md5 })
+                Ok(s3::Body { bytes, md5: None })
             }
         },
     )
@@ -189,15 +188,9 @@ fn checksums(path: &Path, part: u64, size: u64) -> anyhow::Result<(BTreeMap<u64,
     Ok((sums, Stamp::of(&file.metadata()?)))
 }
 
-/// `len` bytes at `offset`, their MD5 when `hash`, and the file's stamp
-/// once they are read. A file that shrank under us is an error, not a
-/// short object.
-fn read_at(
-    path: &Path,
-    offset: u64,
-    len: u64,
-    hash: bool,
-) -> anyhow::Result<(Bytes, Option<[u8; 16]>, Stamp)> {
+/// `len` bytes at `offset` and the file's stamp once they are read. A
+/// file that shrank under us is an error, not a short object.
+fn read_at(path: &Path, offset: u64, len: u64) -> anyhow::Result<(Bytes, Stamp)> {
     use std::io::{Seek as _, SeekFrom};
     let mut file =
         std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
@@ -207,9 +200,8 @@ fn read_at(
     if buffer.len() as u64 != len {
         bail!("{} changed while it was being read", path.display());
     }
-    let md5 = hash.then(|| Md5::digest(&buffer).into());
     let after = Stamp::of(&file.metadata()?);
-    Ok((Bytes::from(buffer), md5, after))
+    Ok((Bytes::from(buffer), after))
 }
 
 #[cfg(test)]
