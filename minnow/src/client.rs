@@ -336,9 +336,9 @@ impl Client {
     }
 
     /// [`Client::request`] with the body sent as `UNSIGNED-PAYLOAD`, for
-    /// object bodies whose integrity a signed `Content-MD5` header carries
-    /// instead: the body is hashed once (MD5, which the server checks and
-    /// computes anyway for the ETag), not also SHA-256'd on both ends.
+    /// object bodies whose integrity a signed `Content-MD5` or
+    /// `x-amz-checksum-crc32c` header carries instead, which the server
+    /// checks: the body is not also SHA-256'd on both ends.
     pub async fn request_unsigned(
         &self,
         method: Method,

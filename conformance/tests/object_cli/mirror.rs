@@ -71,7 +71,7 @@ fn multipart_etag(bytes: &[u8], part: usize) -> String {
     format!("{}-{count}", hex::encode(all.finalize()))
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(super) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Runtime::new().unwrap()
 }
 
@@ -799,7 +799,7 @@ fn a_source_rewritten_during_the_mirror_never_leaves_a_mixed_copy() {
 }
 
 /// The multipart uploads open in `bucket`, as `(key, upload id)`.
-fn open_uploads(s: &conformance::TestServer, bucket: &str) -> Vec<(String, String)> {
+pub(super) fn open_uploads(s: &conformance::TestServer, bucket: &str) -> Vec<(String, String)> {
     runtime().block_on(async {
         let listed = s
             .s3_client()

@@ -9,7 +9,6 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
-use bytes::Bytes;
 use clap::Args;
 use futures::StreamExt as _;
 
@@ -287,41 +286,10 @@ async fn copy_one(from: &End, to: &End) -> anyhow::Result<u64> {
     }
 }
 
+/// The same upload as mirror's: a file that changes while it is read
+/// fails the copy and leaves nothing behind.
 async fn upload_file(path: &Path, dst: &Remote) -> anyhow::Result<u64> {
-    let size = std::fs::metadata(path)
-        .with_context(|| format!("reading {}", path.display()))?
-        .len();
-    let content_type = mime_guess::from_path(path)
-        .first_or_octet_stream()
-        .to_string();
-    let headers = vec![("content-type".to_string(), content_type)];
-    let path = path.to_path_buf();
-    s3::upload(
-        &dst.server.client,
-        &dst.bucket,
-        &dst.key,
-        size,
-        &headers,
-        |offset, len| {
-            let path = path.clone();
-            async move { tokio::task::spawn_blocking(move || read_at(&path, offset, len)).await? }
-        },
-    )
-    .await?;
-    Ok(size)
-}
-
-/// Reads `len` bytes at `offset`; the file shrinking under us is an error,
-/// not a short object.
-fn read_at(path: &Path, offset: u64, len: u64) -> anyhow::Result<Bytes> {
-    use std::io::{Read as _, Seek as _, SeekFrom};
-    let mut file =
-        std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    file.seek(SeekFrom::Start(offset))?;
-    let mut buffer = vec![0u8; usize::try_from(len)?];
-    file.read_exact(&mut buffer)
-        .with_context(|| format!("{} changed while it was being read", path.display()))?;
-    Ok(Bytes::from(buffer))
+    super::file_upload::upload_file(path, dst, &dst.key, &|_| ()).await
 }
 
 async fn download(src: &Remote, path: &Path) -> anyhow::Result<u64> {

@@ -217,27 +217,12 @@ pub async fn find(args: FindArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// ListObjectsV2 dates: `2026-12-05T03:56:29.000Z`.
+/// ListObjectsV2 and ListMultipartUploads dates (RFC 3339, e.g.
+/// `2026-12-05T03:56:29.000Z`) as a time; `None` for anything else.
 pub(super) fn iso_time(text: &str) -> Option<SystemTime> {
-    let (date, time) = text.trim_end_matches('Z').split_once('T')?;
-    let mut d = date.split('-').map(|p| p.parse::<i64>());
-    let (y, m, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
-    let mut t = time.split(':');
-    let (h, min) = (
-        t.next()?.parse::<i64>().ok()?,
-        t.next()?.parse::<i64>().ok()?,
-    );
-    let sec = t.next()?.split('.').next()?.parse::<i64>().ok()?;
-    // Days since the epoch (Howard Hinnant's civil-from-days, inverted).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + h * 3600 + min * 60 + sec;
-    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?))
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(SystemTime::from)
 }
 
 #[cfg(test)]
@@ -275,5 +260,12 @@ mod tests {
             t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(),
             1_709_294_400
         );
+        let t = iso_time("2024-03-01T14:00:00.5+02:00").unwrap();
+        assert_eq!(
+            t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_millis(),
+            1_709_294_400_500
+        );
+        assert_eq!(iso_time("2024-03-01"), None);
+        assert_eq!(iso_time("2024-13-01T00:00:00Z"), None);
     }
 }

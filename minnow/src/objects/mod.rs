@@ -8,6 +8,7 @@
 pub mod alias;
 pub mod cp;
 pub mod du;
+mod file_upload;
 pub mod import;
 pub mod ls;
 pub mod mirror;

@@ -10,7 +10,7 @@
 mod copy;
 mod plan;
 mod report;
-mod verify;
+pub(super) mod verify;
 
 use std::io::Write as _;
 use std::path::PathBuf;

@@ -38,7 +38,7 @@ pub(super) fn multipart_etag(part_digests: &[[u8; 16]]) -> String {
 
 /// The ETag a copy made of bodies with these MD5s should have: the MD5
 /// of a single body, S3's MD5 of the MD5s for parts.
-pub(super) fn expected_etag(part_md5s: &[[u8; 16]]) -> String {
+pub(in crate::objects) fn expected_etag(part_md5s: &[[u8; 16]]) -> String {
     match part_md5s {
         [single] => hex_of(single),
         parts => multipart_etag(parts),
@@ -50,7 +50,7 @@ pub(super) fn expected_etag(part_md5s: &[[u8; 16]]) -> String {
 /// that of the object it stored, so it settles the matter in no extra
 /// request. A server whose answer has no MD5-shaped ETag is asked with a
 /// HEAD and checked by size (and by its ETag if that one is MD5-based).
-pub(super) async fn verify(
+pub(in crate::objects) async fn verify(
     to: &Remote,
     key: &str,
     size: u64,
