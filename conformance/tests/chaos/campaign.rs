@@ -187,10 +187,9 @@ fn set_context(shared: &Shared, context: String) {
     *shared.context.lock().unwrap() = context;
 }
 
-// Ignored by `make test` while DURABILITY.md lists open violations it finds
-// (about one short run in six); `make chaos` runs it.
+// `make test` runs one minute of it (a new seed each run, printed for replay);
+// `make chaos MINUTES=N` runs it longer, with drive faults when `minnow-faulty` is built.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "open durability violations (DURABILITY.md); run with `make chaos`"]
 async fn campaign() {
     // The drive-fault build when it exists (`make chaos` builds it), else plain minnow.
     let plan_dir = tempfile::tempdir().expect("fault plan folder");
