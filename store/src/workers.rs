@@ -171,8 +171,10 @@ impl Foreground {
     /// How long no request has been running (zero while one is; forever
     /// when none ran yet).
     pub fn quiet_for(&self) -> Duration {
-        use std::sync::atomic::Ordering::Relaxed;
-        if self.in_flight.load(Relaxed) > 0 {
+        use std::sync::atomic::Ordering::{Acquire, Relaxed};
+        // Acquire pairs with the guard's Release: a zero count read here
+        // comes with the `last_end` stored before it, never an older one.
+        if self.in_flight.load(Acquire) > 0 {
             return Duration::ZERO;
         }
         match self.last_end.load(Relaxed) {
@@ -190,13 +192,13 @@ pub(crate) struct ForegroundRequest(Arc<Foreground>);
 
 impl Drop for ForegroundRequest {
     fn drop(&mut self) {
-        use std::sync::atomic::Ordering::Relaxed;
+        use std::sync::atomic::Ordering::{Relaxed, Release};
         // At least 1: 0 means "no request yet".
         let now = u64::try_from(self.0.origin.elapsed().as_micros())
             .unwrap_or(u64::MAX)
             .max(1);
         self.0.last_end.fetch_max(now, Relaxed);
-        self.0.in_flight.fetch_sub(1, Relaxed);
+        self.0.in_flight.fetch_sub(1, Release);
     }
 }
 
