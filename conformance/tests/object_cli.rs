@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use conformance::{minnow_binary, pattern_bytes, unique_bucket, TestServer};
 
+#[path = "object_cli/attr_progress.rs"]
+mod attr_progress;
 #[path = "object_cli/changing_file.rs"]
 mod changing_file;
 #[path = "object_cli/mirror.rs"]

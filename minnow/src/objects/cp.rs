@@ -12,7 +12,7 @@ use anyhow::{bail, Context as _};
 use clap::Args;
 use futures::StreamExt as _;
 
-use super::{human_size, locate, s3, Location, Remote};
+use super::{attr, human_size, locate, s3, Location, Remote};
 
 /// CopyObject copies at most this much in one request (S3's limit);
 /// bigger objects are streamed through the client instead.
@@ -36,6 +36,13 @@ pub struct CpArgs {
     /// Print only errors.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Headers and metadata for the copies, "Name=value;Name2=value2":
+    /// Content-Type, Cache-Control, Content-Disposition, Content-Encoding,
+    /// Content-Language and Expires as themselves, any other name as user
+    /// metadata (x-amz-meta-NAME). They replace what a source object carries
+    /// under the same names.
+    #[arg(long)]
+    pub attr: Option<String>,
 }
 
 /// One end of one copy.
@@ -109,9 +116,17 @@ pub(super) fn walk(dir: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
     Ok(files)
 }
 
+/// One copy: source, target and the source's size when the plan knows it
+/// (for the progress bar).
+type Job = (End, End, Option<u64>);
+
+fn file_size(path: &Path) -> Option<u64> {
+    std::fs::metadata(path).ok().map(|m| m.len())
+}
+
 /// Works out the individual copies, and the objects that cannot be
 /// copied at all (reported, not fatal to the others).
-async fn plan(args: &CpArgs) -> anyhow::Result<(Vec<(End, End)>, Vec<String>)> {
+async fn plan(args: &CpArgs) -> anyhow::Result<(Vec<Job>, Vec<String>)> {
     let source = locate(&args.source)?;
     let target = locate(&args.target)?;
     if let Location::Remote(remote) = &target {
@@ -157,7 +172,12 @@ async fn plan(args: &CpArgs) -> anyhow::Result<(Vec<(End, End)>, Vec<String>)> {
                     format!("{}/", base_name(&args.source))
                 };
                 for (file, rel) in walk(&path)? {
-                    jobs.push((End::Local(file), place(&format!("{keep}{rel}"), false)?));
+                    let size = file_size(&file);
+                    jobs.push((
+                        End::Local(file),
+                        place(&format!("{keep}{rel}"), false)?,
+                        size,
+                    ));
                 }
             } else if path.is_file() {
                 let name = path
@@ -165,7 +185,8 @@ async fn plan(args: &CpArgs) -> anyhow::Result<(Vec<(End, End)>, Vec<String>)> {
                     .and_then(|n| n.to_str())
                     .context("the source file name is not valid UTF-8")?
                     .to_string();
-                jobs.push((End::Local(path), place(&name, true)?));
+                let size = file_size(&path);
+                jobs.push((End::Local(path), place(&name, true)?, size));
             } else {
                 bail!("no such file or folder: {}", path.display());
             }
@@ -187,6 +208,7 @@ async fn plan(args: &CpArgs) -> anyhow::Result<(Vec<(End, End)>, Vec<String>)> {
                     bail!("nothing found at {}", remote.display());
                 }
                 for object in objects {
+                    let size = Some(object.size);
                     if object.key.ends_with('/') && matches!(target, Location::Local(_)) {
                         // A folder marker: the folder appears with its files.
                         continue;
@@ -199,7 +221,7 @@ async fn plan(args: &CpArgs) -> anyhow::Result<(Vec<(End, End)>, Vec<String>)> {
                     };
                     let from = End::Remote(remote.with_key(object.key));
                     match place(&rel, false) {
-                        Ok(to) => jobs.push((from, to)),
+                        Ok(to) => jobs.push((from, to, size)),
                         Err(e) => refused.push(format!("{}: {e:#}", from.display())),
                     }
                 }
@@ -208,7 +230,7 @@ async fn plan(args: &CpArgs) -> anyhow::Result<(Vec<(End, End)>, Vec<String>)> {
                     bail!("`{}` is a bucket or folder: use --recursive", args.source);
                 }
                 let to = place(base_name(&remote.key), true)?;
-                jobs.push((End::Remote(remote), to));
+                jobs.push((End::Remote(remote), to, None));
             }
         }
     }
@@ -217,7 +239,29 @@ async fn plan(args: &CpArgs) -> anyhow::Result<(Vec<(End, End)>, Vec<String>)> {
 
 /// Runs `minnow cp`.
 pub async fn cp(args: CpArgs) -> anyhow::Result<()> {
+    let attrs = match &args.attr {
+        Some(text) => {
+            if matches!(locate(&args.target)?, Location::Local(_)) {
+                bail!("--attr sets headers of objects: the target must be ALIAS/BUCKET[/KEY]");
+            }
+            attr::parse(text)?
+        }
+        None => Vec::new(),
+    };
     let (jobs, refused) = plan(&args).await?;
+    let bar = match super::progress::bytes_bar(0, args.quiet, args.json) {
+        Some(bar) => {
+            bar.set_length(total_size(&jobs).await);
+            Some(bar)
+        }
+        None => None,
+    };
+    let meter = |bytes: u64| {
+        if let Some(bar) = &bar {
+            bar.inc(bytes);
+        }
+    };
+    let (attrs, meter) = (&attrs, &meter);
     let total = jobs.len() + refused.len();
     let single = total == 1 && refused.is_empty();
     for reason in &refused {
@@ -225,8 +269,8 @@ pub async fn cp(args: CpArgs) -> anyhow::Result<()> {
     }
     let mut failures = refused.len();
     let mut results = futures::stream::iter(jobs)
-        .map(|(from, to)| async move {
-            let outcome = copy_one(&from, &to).await;
+        .map(|(from, to, _)| async move {
+            let outcome = copy_one(&from, &to, attrs, meter).await;
             (from, to, outcome)
         })
         .buffer_unordered(usize::from(args.parallel));
@@ -243,26 +287,41 @@ pub async fn cp(args: CpArgs) -> anyhow::Result<()> {
                     });
                     writeln!(stdout, "{line}")?;
                 } else if !args.quiet {
-                    writeln!(
-                        stdout,
+                    let line = format!(
                         "`{}` -> `{}` ({})",
                         from.display(),
                         to.display(),
                         human_size(size)
-                    )?;
+                    );
+                    match &bar {
+                        Some(bar) => bar.suspend(|| writeln!(stdout, "{line}"))?,
+                        None => writeln!(stdout, "{line}")?,
+                    }
                 }
             }
-            Err(error) if single => return Err(error),
+            Err(error) if single => {
+                if let Some(bar) = &bar {
+                    bar.abandon();
+                }
+                return Err(error);
+            }
             Err(error) => {
                 failures += 1;
                 let reason = format!("{error:#}");
-                eprintln!(
+                let line = format!(
                     "error: {}: {}",
                     from.display(),
                     reason.split_whitespace().collect::<Vec<_>>().join(" ")
                 );
+                match &bar {
+                    Some(bar) => bar.suspend(|| eprintln!("{line}")),
+                    None => eprintln!("{line}"),
+                }
             }
         }
+    }
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
     }
     if failures > 0 {
         bail!("{failures} of {total} copies failed");
@@ -270,29 +329,53 @@ pub async fn cp(args: CpArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Copies one object or file; returns its size.
-async fn copy_one(from: &End, to: &End) -> anyhow::Result<u64> {
+/// The bytes the jobs will move; a remote source the plan has no size for
+/// is asked (only done when a bar is shown).
+async fn total_size(jobs: &[Job]) -> u64 {
+    let mut total = 0;
+    for (from, _, size) in jobs {
+        total += match (size, from) {
+            (Some(size), _) => *size,
+            (None, End::Remote(src)) => s3::head(&src.server.client, &src.bucket, &src.key)
+                .await
+                .ok()
+                .flatten()
+                .map_or(0, |head| head.size),
+            (None, End::Local(path)) => file_size(path).unwrap_or(0),
+        };
+    }
+    total
+}
+
+/// Copies one object or file, counting its bytes on `meter` as they go;
+/// returns its size. `attrs` go with a copy to a server.
+async fn copy_one(
+    from: &End,
+    to: &End,
+    attrs: &[(String, String)],
+    meter: &(dyn Fn(u64) + Sync),
+) -> anyhow::Result<u64> {
     match (from, to) {
-        (End::Local(path), End::Remote(dst)) => upload_file(path, dst)
-            .await
-            .with_context(|| format!("uploading to {}", dst.display())),
-        (End::Remote(src), End::Local(path)) => download(src, path)
+        (End::Local(path), End::Remote(dst)) => {
+            super::file_upload::upload_file_with(path, dst, &dst.key, attrs, meter)
+                .await
+                .with_context(|| format!("uploading to {}", dst.display()))
+        }
+        (End::Remote(src), End::Local(path)) => download(src, path, meter)
             .await
             .with_context(|| format!("downloading {}", src.display())),
-        (End::Remote(src), End::Remote(dst)) => copy_between(src, dst)
+        (End::Remote(src), End::Remote(dst)) => copy_between(src, dst, attrs, meter)
             .await
             .with_context(|| format!("copying {} to {}", src.display(), dst.display())),
         (End::Local(_), End::Local(_)) => bail!("both paths are local"),
     }
 }
 
-/// The same upload as mirror's: a file that changes while it is read
-/// fails the copy and leaves nothing behind.
-async fn upload_file(path: &Path, dst: &Remote) -> anyhow::Result<u64> {
-    super::file_upload::upload_file(path, dst, &dst.key, &|_| ()).await
-}
-
-async fn download(src: &Remote, path: &Path) -> anyhow::Result<u64> {
+async fn download(
+    src: &Remote,
+    path: &Path,
+    meter: &(dyn Fn(u64) + Sync),
+) -> anyhow::Result<u64> {
     let head = super::ls::head_or_fail(src).await?;
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
@@ -307,6 +390,7 @@ async fn download(src: &Remote, path: &Path) -> anyhow::Result<u64> {
     let mut file =
         std::fs::File::create(&temp).with_context(|| format!("creating {}", temp.display()))?;
     let written = s3::read_object(&src.server.client, &src.bucket, &src.key, &head, |chunk| {
+        meter(chunk.len() as u64);
         file.write_all(&chunk).context("writing the file")
     })
     .await
@@ -319,35 +403,50 @@ async fn download(src: &Remote, path: &Path) -> anyhow::Result<u64> {
     Ok(head.size)
 }
 
-async fn copy_between(src: &Remote, dst: &Remote) -> anyhow::Result<u64> {
+async fn copy_between(
+    src: &Remote,
+    dst: &Remote,
+    attrs: &[(String, String)],
+    meter: &(dyn Fn(u64) + Sync),
+) -> anyhow::Result<u64> {
     let head = super::ls::head_or_fail(src).await?;
     if src.server.identity == dst.server.identity && head.size <= MAX_SERVER_COPY {
-        s3::copy_object(
+        // With --attr the copy's headers are the source's with the given
+        // ones over them (CopyObject's REPLACE directive takes them all).
+        let replace = (!attrs.is_empty()).then(|| attr::over(&head.carried, attrs));
+        s3::copy_object_replacing(
             &src.server.client,
             &src.bucket,
             &src.key,
             &dst.bucket,
             &dst.key,
             None,
+            replace.as_deref(),
         )
         .await?;
+        meter(head.size);
         return Ok(head.size);
     }
+    let headers = attr::over(&head.carried, attrs);
+    let etag = head.etag.as_str();
     s3::upload(
         &dst.server.client,
         &dst.bucket,
         &dst.key,
         head.size,
-        &head.carried,
-        |offset, len| {
-            s3::get_range(
+        &headers,
+        |offset, len| async move {
+            let bytes = s3::get_range(
                 &src.server.client,
                 &src.bucket,
                 &src.key,
                 offset,
                 len,
-                &head.etag,
+                etag,
             )
+            .await?;
+            meter(len);
+            Ok(bytes)
         },
     )
     .await?;

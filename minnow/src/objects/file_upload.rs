@@ -87,6 +87,18 @@ pub(super) async fn upload_file(
     key: &str,
     progress: &(dyn Fn(u64) + Sync),
 ) -> anyhow::Result<u64> {
+    upload_file_with(path, to, key, &[], progress).await
+}
+
+/// [`upload_file`] with `attrs` (lower-case header names) over the content
+/// type guessed from the file name.
+pub(super) async fn upload_file_with(
+    path: &Path,
+    to: &Remote,
+    key: &str,
+    attrs: &[(String, String)],
+    progress: &(dyn Fn(u64) + Sync),
+) -> anyhow::Result<u64> {
     let now = SystemTime::now();
     let before = Stamp::of(
         &std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?,
@@ -100,7 +112,7 @@ pub(super) async fn upload_file(
     let content_type = mime_guess::from_path(path)
         .first_or_octet_stream()
         .to_string();
-    let headers = vec![("content-type".to_string(), content_type)];
+    let headers = super::attr::over(&[("content-type".to_string(), content_type)], attrs);
     let owned = Arc::new(path.to_path_buf());
     let (before, sent) = (&before, &sent);
     let uploaded = s3::upload(

@@ -6,12 +6,14 @@
 //! bounded parts so a large file is never held in memory whole.
 
 pub mod alias;
+pub mod attr;
 pub mod cp;
 pub mod du;
 mod file_upload;
 pub mod import;
 pub mod ls;
 pub mod mirror;
+pub mod progress;
 pub mod rm;
 pub mod s3;
 pub mod uploads;

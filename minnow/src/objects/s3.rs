@@ -456,9 +456,28 @@ pub async fn copy_object(
     dst_key: &str,
     if_match: Option<&str>,
 ) -> anyhow::Result<String> {
+    copy_object_replacing(client, src_bucket, src_key, dst_bucket, dst_key, if_match, None).await
+}
+
+/// [`copy_object`] that gives the copy `replace` as its headers (content
+/// type, cache control, …, `x-amz-meta-*`; the REPLACE directive) instead
+/// of the source's.
+pub async fn copy_object_replacing(
+    client: &Client,
+    src_bucket: &str,
+    src_key: &str,
+    dst_bucket: &str,
+    dst_key: &str,
+    if_match: Option<&str>,
+    replace: Option<&[(String, String)]>,
+) -> anyhow::Result<String> {
     let mut headers = vec![("x-amz-copy-source", object_path(src_bucket, src_key))];
     if let Some(etag) = if_match.filter(|e| !e.is_empty()) {
         headers.push(("x-amz-copy-source-if-match", etag.to_string()));
+    }
+    if let Some(replace) = replace {
+        headers.push(("x-amz-metadata-directive", "REPLACE".to_string()));
+        headers.extend(replace.iter().map(|(n, v)| (n.as_str(), v.clone())));
     }
     let reply = client
         .request(

@@ -1,6 +1,6 @@
 //! What a mirror shows as it goes: the progress bar and the lines it prints.
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::Output;
@@ -46,18 +46,5 @@ pub(super) fn print_line(
 
 /// A bytes bar with rate and ETA, only when a person watches stderr.
 pub(super) fn progress_bar(total: u64, output: Output) -> Option<indicatif::ProgressBar> {
-    if output.quiet || output.json || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(total),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:30} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    Some(bar)
+    crate::objects::progress::bytes_bar(total, output.quiet, output.json)
 }
