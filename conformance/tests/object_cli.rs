@@ -16,6 +16,8 @@ use conformance::{minnow_binary, pattern_bytes, unique_bucket, TestServer};
 
 #[path = "object_cli/changing_file.rs"]
 mod changing_file;
+#[path = "object_cli/hostile.rs"]
+mod hostile;
 #[path = "object_cli/mirror.rs"]
 mod mirror;
 

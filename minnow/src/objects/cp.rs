@@ -7,6 +7,7 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{bail, Context as _};
 use clap::Args;
@@ -83,8 +84,31 @@ pub(super) fn local_path_for(root: &Path, rel: &str) -> anyhow::Result<PathBuf> 
     Ok(path)
 }
 
+/// A hidden temporary name for a download of `name`:
+/// `.{name}{mark}{pid}-{n}`, with `name` cut at a character boundary so
+/// the whole fits in 255 bytes (the longest file name of common file
+/// systems: a key segment of 250 bytes is a valid name, its temporary
+/// must be too); the counter keeps two cut names of one run apart.
+pub(super) fn temp_name(name: &str, mark: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let tail = format!(
+        "{mark}{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut cut = name.len().min(255 - 1 - tail.len());
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!(".{}{tail}", &name[..cut])
+}
+
 /// Every file under `dir` as `(path, path relative to dir with '/')`.
-pub(super) fn walk(dir: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
+/// Links to files are followed; anything else that is not a file or a
+/// folder (FIFOs, which would block the read forever, devices, sockets,
+/// links to folders, which may loop, and broken links) is skipped, with
+/// a note on stderr when `say_skipped` (the side being copied from).
+pub(super) fn walk(dir: &Path, say_skipped: bool) -> anyhow::Result<Vec<(PathBuf, String)>> {
     let mut files = Vec::new();
     let mut pending = vec![(dir.to_path_buf(), String::new())];
     while let Some((folder, rel)) = pending.pop() {
@@ -102,6 +126,11 @@ pub(super) fn walk(dir: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
                 pending.push((entry.path(), child_rel));
             } else if entry.path().is_file() {
                 files.push((entry.path(), child_rel));
+            } else if say_skipped {
+                eprintln!(
+                    "skipping {}: not a regular file or folder",
+                    entry.path().display()
+                );
             }
         }
     }
@@ -156,7 +185,7 @@ async fn plan(args: &CpArgs) -> anyhow::Result<(Vec<(End, End)>, Vec<String>)> {
                 } else {
                     format!("{}/", base_name(&args.source))
                 };
-                for (file, rel) in walk(&path)? {
+                for (file, rel) in walk(&path, true)? {
                     jobs.push((End::Local(file), place(&format!("{keep}{rel}"), false)?));
                 }
             } else if path.is_file() {
@@ -166,6 +195,11 @@ async fn plan(args: &CpArgs) -> anyhow::Result<(Vec<(End, End)>, Vec<String>)> {
                     .context("the source file name is not valid UTF-8")?
                     .to_string();
                 jobs.push((End::Local(path), place(&name, true)?));
+            } else if std::fs::symlink_metadata(&path).is_ok() {
+                bail!(
+                    "{} is not a regular file or folder (a FIFO, device, socket or broken link)",
+                    path.display()
+                );
             } else {
                 bail!("no such file or folder: {}", path.display());
             }
@@ -191,7 +225,15 @@ async fn plan(args: &CpArgs) -> anyhow::Result<(Vec<(End, End)>, Vec<String>)> {
                         // A folder marker: the folder appears with its files.
                         continue;
                     }
-                    let rest = object.key[from..].trim_start_matches('/');
+                    // Only the one `/` after a named folder goes: a key
+                    // `/abs` or `a//b` keeps its empty segment, which
+                    // `local_path_for` refuses instead of folding it
+                    // onto `abs` or `a/b`.
+                    let rest = &object.key[from..];
+                    let rest = match keep.is_empty() {
+                        true => rest,
+                        false => rest.strip_prefix('/').unwrap_or(rest),
+                    };
                     let rel = if rest.is_empty() {
                         base_name(&object.key).to_string()
                     } else {
@@ -303,7 +345,7 @@ async fn download(src: &Remote, path: &Path) -> anyhow::Result<u64> {
         .file_name()
         .context("the target has no file name")?
         .to_string_lossy();
-    let temp = dir.join(format!(".{name}.minnow-{}.part", std::process::id()));
+    let temp = dir.join(temp_name(&name, ".minnow-part-"));
     let mut file =
         std::fs::File::create(&temp).with_context(|| format!("creating {}", temp.display()))?;
     let written = s3::read_object(&src.server.client, &src.bucket, &src.key, &head, |chunk| {
@@ -315,7 +357,12 @@ async fn download(src: &Remote, path: &Path) -> anyhow::Result<u64> {
         let _ = std::fs::remove_file(&temp);
         return Err(error);
     }
-    std::fs::rename(&temp, path).with_context(|| format!("creating {}", path.display()))?;
+    // A name the file system refuses (too long, a folder in the way)
+    // fails only here: the temporary file must not stay behind.
+    if let Err(error) = std::fs::rename(&temp, path) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(error).with_context(|| format!("creating {}", path.display()));
+    }
     Ok(head.size)
 }
 
@@ -368,6 +415,15 @@ mod tests {
         for bad in ["../x", "a/../../x", "a//b", "./a", "a/"] {
             assert!(local_path_for(root, bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn temporary_names_fit_a_file_name_and_stay_apart() {
+        let long = "é".repeat(127);
+        let (a, b) = (temp_name(&long, ".m-"), temp_name(&long, ".m-"));
+        assert!(a.len() <= 255 && b.len() <= 255, "{}", a.len());
+        assert_ne!(a, b);
+        assert!(temp_name("f.txt", ".m-").starts_with(".f.txt.m-"));
     }
 
     #[test]

@@ -523,6 +523,12 @@ pub async fn list_page(
         )
         .await?;
     let doc: ListBucketResult = parse(&reply.body)?;
+    let next = doc.next_continuation_token.filter(|t| !t.is_empty());
+    // A page that says more follow but not where would end the listing
+    // early; `mirror --remove` would take what it missed for extras.
+    if doc.is_truncated && next.is_none() {
+        bail!("the server's listing of {bucket} is truncated but gives no continuation token: stopping rather than using part of it");
+    }
     Ok(Page {
         objects: doc
             .contents
@@ -535,9 +541,7 @@ pub async fn list_page(
             })
             .collect(),
         prefixes: doc.common_prefixes.into_iter().map(|p| p.prefix).collect(),
-        next: doc
-            .next_continuation_token
-            .filter(|t| doc.is_truncated && !t.is_empty()),
+        next: next.filter(|_| doc.is_truncated),
     })
 }
 
@@ -554,6 +558,10 @@ pub async fn list_all(client: &Client, bucket: &str, prefix: &str) -> anyhow::Re
                 .filter(|e| super::under_prefix(&e.key, prefix)),
         );
         match page.next {
+            // The same token again would list the same page forever.
+            Some(token) if next.as_ref() == Some(&token) => {
+                bail!("the server's listing of {bucket} repeats its continuation token: stopping rather than looping")
+            }
             Some(token) => next = Some(token),
             None => return Ok(all),
         }

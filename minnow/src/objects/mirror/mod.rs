@@ -193,6 +193,15 @@ pub async fn mirror(source: &Side, target: &Side, output: Output) -> anyhow::Res
     }
     let from = list(source, false).await?;
     let to = list(target, true).await?;
+    // An empty source is far more often a wrong path or an unmounted disk
+    // than a wish to empty the target; that stays an explicit `rm`.
+    if output.remove && from.is_empty() && !to.is_empty() {
+        bail!(
+            "the source {} holds nothing: refusing to remove all {} objects of the target (use `minnow rm -r --force` to empty it)",
+            source.display(""),
+            to.len()
+        );
+    }
     if let (Side::Remote(remote), false) = (target, output.dry_run) {
         super::uploads::abort_leftovers(&remote.server.client, &remote.bucket, &remote.key).await;
     }

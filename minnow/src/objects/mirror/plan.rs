@@ -25,7 +25,7 @@ pub(super) async fn list(side: &Side, is_target: bool) -> anyhow::Result<BTreeMa
             if !root.is_dir() {
                 bail!("{} is not a folder", root.display());
             }
-            for (path, rel) in walk(root)? {
+            for (path, rel) in walk(root, !is_target)? {
                 if rel
                     .rsplit('/')
                     .next()
