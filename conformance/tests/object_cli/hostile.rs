@@ -525,3 +525,43 @@ fn fifos_and_odd_links_in_a_source_never_hang_cp_or_mirror() {
         .fails_with("not a regular file");
     assert_eq!(alone.stderr.trim().lines().count(), 1, "{}", alone.stderr);
 }
+
+/// Guards the closed-reader rule: `minnow ls | head` (a reader that goes
+/// away) ends the command with 141 as SIGPIPE ends `ls`, never a panic.
+#[test]
+fn a_reader_that_goes_away_ends_ls_cat_and_alias_list_without_a_panic() {
+    let server = shared_server();
+    let bucket = bucket_on(server, "pipe");
+    let cli = Cli::new().with_alias("s", server);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("f.txt");
+    std::fs::write(&file, b"some bytes\n").unwrap();
+    cli.run(&["cp", path_str(&file), &format!("s/{bucket}/f.txt")])
+        .ok();
+    cli.run(&["alias", "set", "p", server.endpoint(), "ak", "sk"])
+        .ok();
+    let object = format!("s/{bucket}/f.txt");
+    for args in [
+        vec!["ls", "-r", object.as_str()],
+        vec!["cat", object.as_str()],
+        vec!["alias", "list"],
+    ] {
+        let mut command = Command::new(minnow_binary());
+        command
+            .args(&args)
+            .env("XDG_CONFIG_HOME", cli.config.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (name, value) in &cli.env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().unwrap();
+        // The reader is gone before the command writes a byte.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}

@@ -247,9 +247,9 @@ pub fn run(args: AliasArgs) -> anyhow::Result<()> {
             );
             save_file(&file)?;
             if args.json {
-                println!("{}", serde_json::json!({"alias": name, "status": "set"}));
+                out!("{}", serde_json::json!({"alias": name, "status": "set"}));
             } else {
-                println!("Alias `{name}` set.");
+                out!("Alias `{name}` set.");
             }
         }
         AliasCommand::List => {
@@ -260,9 +260,9 @@ pub fn run(args: AliasArgs) -> anyhow::Result<()> {
                         "url": alias.url,
                         "accessKey": alias.access_key,
                     });
-                    println!("{line}");
+                    out!("{line}");
                 } else {
-                    println!("{name:<12} {} {}", alias.url, alias.access_key);
+                    out!("{name:<12} {} {}", alias.url, alias.access_key);
                 }
             }
         }
@@ -273,12 +273,12 @@ pub fn run(args: AliasArgs) -> anyhow::Result<()> {
             }
             save_file(&file)?;
             if args.json {
-                println!(
+                out!(
                     "{}",
                     serde_json::json!({"alias": name, "status": "removed"})
                 );
             } else {
-                println!("Alias `{name}` removed.");
+                out!("Alias `{name}` removed.");
             }
         }
     }

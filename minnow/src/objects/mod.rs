@@ -5,6 +5,33 @@
 //! local path. Any S3 endpoint works (SigV4, path style). Bodies move in
 //! bounded parts so a large file is never held in memory whole.
 
+/// `println!` for the object commands: a reader that went away
+/// (`minnow ls -r A/b | head`) ends the command quietly with status 141,
+/// as SIGPIPE ends `ls` (128 + 13), where `println!` panics. SIGPIPE
+/// itself stays ignored: a server closing a connection must be an error
+/// of that request, not the silent end of the process.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::objects::write_line(format_args!($($arg)*))
+    };
+}
+
+/// Writes one line to stdout for [`out!`].
+pub(crate) fn write_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout
+        .write_fmt(args)
+        .and_then(|()| stdout.write_all(b"\n"));
+    if let Err(error) = written {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        eprintln!("error: writing to stdout: {error}");
+        std::process::exit(1);
+    }
+}
+
 pub mod alias;
 pub mod cp;
 pub mod du;

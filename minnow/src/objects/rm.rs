@@ -61,9 +61,9 @@ pub async fn rm(args: RmArgs) -> anyhow::Result<()> {
             for key in batch.iter().filter(|k| !refused.contains(k.as_str())) {
                 let path = remote.with_key(key.clone()).display();
                 if args.json {
-                    println!("{}", serde_json::json!({"status": "success", "key": path}));
+                    out!("{}", serde_json::json!({"status": "success", "key": path}));
                 } else if !args.quiet {
-                    println!("Removed `{path}`.");
+                    out!("Removed `{path}`.");
                 }
             }
             failed.extend(outcome.failed);
