@@ -129,12 +129,20 @@ fn keys_from_another_server_never_land_outside_the_target_folder() {
             "{name}: refused keys must fail the run\n{}",
             run.stderr
         );
-        run.json_lines();
+        let lines = run.json_lines();
         for key in refused {
             assert!(
                 run.stderr.contains(&format!("{key:?}")),
                 "{name}: no error line for {key:?} in\n{}",
                 run.stderr
+            );
+            // `--json` readers see the failure too (cp: error, mirror: failed).
+            assert!(
+                lines.iter().any(|l| l["status"] != "copied"
+                    && l["status"] != "success"
+                    && l["source"] == format!("M/hostile/{key}").as_str()),
+                "{name}: no JSON failure line for {key:?} in\n{}",
+                run.text()
             );
         }
         assert!(run.stderr.contains(&too_long), "{name}: {}", run.stderr);
@@ -341,6 +349,9 @@ fn a_prefix_never_reaches_siblings_that_share_its_letters() {
     assert_eq!(names_in(&down), ["a.jpg"]);
 
     cli.run(&["rm", "-r", "--force", "-q", &photos]).ok();
+    // Nothing left to remove: a script learns that, as with a typo.
+    cli.run(&["rm", "-r", "--force", &photos])
+        .fails_with("nothing found");
     assert_eq!(
         keys_of(&cli, &format!("s/{bucket}")),
         ["photos-old/b.jpg", "photosx"]

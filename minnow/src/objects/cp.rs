@@ -140,7 +140,7 @@ pub(super) fn walk(dir: &Path, say_skipped: bool) -> anyhow::Result<Vec<(PathBuf
 
 /// Works out the individual copies, and the objects that cannot be
 /// copied at all (reported, not fatal to the others).
-async fn plan(args: &CpArgs) -> anyhow::Result<(Vec<(End, End)>, Vec<String>)> {
+async fn plan(args: &CpArgs) -> anyhow::Result<(Vec<(End, End)>, Vec<(String, String)>)> {
     let source = locate(&args.source)?;
     let target = locate(&args.target)?;
     if let Location::Remote(remote) = &target {
@@ -242,7 +242,7 @@ async fn plan(args: &CpArgs) -> anyhow::Result<(Vec<(End, End)>, Vec<String>)> {
                     let from = End::Remote(remote.with_key(object.key));
                     match place(&rel, false) {
                         Ok(to) => jobs.push((from, to)),
-                        Err(e) => refused.push(format!("{}: {e:#}", from.display())),
+                        Err(e) => refused.push((from.display(), format!("{e:#}"))),
                     }
                 }
             } else {
@@ -262,8 +262,19 @@ pub async fn cp(args: CpArgs) -> anyhow::Result<()> {
     let (jobs, refused) = plan(&args).await?;
     let total = jobs.len() + refused.len();
     let single = total == 1 && refused.is_empty();
-    for reason in &refused {
-        eprintln!("error: {reason}");
+    let mut stdout = std::io::stdout().lock();
+    // Scripts reading `--json` see each failure as a line, too.
+    let failed = |stdout: &mut std::io::StdoutLock<'_>, source: &str, reason: &str| {
+        eprintln!("error: {source}: {reason}");
+        if args.json {
+            let line = serde_json::json!({"status": "error", "source": source, "error": reason});
+            writeln!(stdout, "{line}")
+        } else {
+            Ok(())
+        }
+    };
+    for (source, reason) in &refused {
+        failed(&mut stdout, source, reason)?;
     }
     let mut failures = refused.len();
     let mut results = futures::stream::iter(jobs)
@@ -272,7 +283,6 @@ pub async fn cp(args: CpArgs) -> anyhow::Result<()> {
             (from, to, outcome)
         })
         .buffer_unordered(usize::from(args.parallel));
-    let mut stdout = std::io::stdout().lock();
     while let Some((from, to, outcome)) = results.next().await {
         match outcome {
             Ok(size) => {
@@ -298,11 +308,8 @@ pub async fn cp(args: CpArgs) -> anyhow::Result<()> {
             Err(error) => {
                 failures += 1;
                 let reason = format!("{error:#}");
-                eprintln!(
-                    "error: {}: {}",
-                    from.display(),
-                    reason.split_whitespace().collect::<Vec<_>>().join(" ")
-                );
+                let reason = reason.split_whitespace().collect::<Vec<_>>().join(" ");
+                failed(&mut stdout, &from.display(), &reason)?;
             }
         }
     }

@@ -50,6 +50,11 @@ pub async fn rm(args: RmArgs) -> anyhow::Result<()> {
             super::ls::head_or_fail(&remote).await?;
             vec![remote.key.clone()]
         };
+        if keys.is_empty() {
+            // A mistyped prefix must not pass for a job done (`mc rm -r`
+            // says the object does not exist, too).
+            bail!("nothing found at {}", remote.display());
+        }
         let mut failed = Vec::new();
         for batch in keys.chunks(DELETE_BATCH) {
             let outcome = client
