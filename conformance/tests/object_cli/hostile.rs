@@ -416,7 +416,11 @@ fn secrets_never_show_and_the_alias_file_stays_private() {
         shell("exec \"$MINNOW\" ls down/b", &[]),
         shell(
             "exec \"$MINNOW\" stat envdown/b/k",
-            &[("MINNOW_ALIAS_ENVDOWN", env_url.clone())],
+            // Debug logs of every crate, too.
+            &[
+                ("MINNOW_ALIAS_ENVDOWN", env_url.clone()),
+                ("RUST_LOG", "trace".to_string()),
+            ],
         ),
         shell(
             "exec \"$MINNOW\" mirror --json envdown/b /tmp/never",
@@ -530,6 +534,34 @@ fn fifos_and_odd_links_in_a_source_never_hang_cp_or_mirror() {
             .ok()
             .stdout,
         b"outside"
+    );
+    // A skipped entry is not a removed one: `--remove` keeps the copy of
+    // a link that now dangles (a disk not mounted) and what is under a
+    // skipped link to a folder, and removes only the true extra.
+    for key in ["dangling", "sub/to-folder/x.txt", "gone.txt"] {
+        cli.run(&[
+            "cp",
+            path_str(&dir.path().join("outside.txt")),
+            &format!("s/{bucket}/mirror/{key}"),
+        ])
+        .ok();
+    }
+    cli.run(&[
+        "mirror",
+        "-q",
+        "--remove",
+        path_str(&tree),
+        &format!("s/{bucket}/mirror"),
+    ])
+    .ok();
+    assert_eq!(
+        keys_of(&cli, &format!("s/{bucket}/mirror/")),
+        [
+            "mirror/dangling",
+            "mirror/plain.txt",
+            "mirror/sub/to-folder/x.txt",
+            "mirror/to-file"
+        ]
     );
     let alone = cli
         .run(&["cp", path_str(&fifo), &format!("s/{bucket}/pipe")])

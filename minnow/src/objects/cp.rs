@@ -107,8 +107,13 @@ pub(super) fn temp_name(name: &str, mark: &str) -> String {
 /// Links to files are followed; anything else that is not a file or a
 /// folder (FIFOs, which would block the read forever, devices, sockets,
 /// links to folders, which may loop, and broken links) is skipped, with
-/// a note on stderr when `say_skipped` (the side being copied from).
-pub(super) fn walk(dir: &Path, say_skipped: bool) -> anyhow::Result<Vec<(PathBuf, String)>> {
+/// a note on stderr and their relative paths in `skipped` when given
+/// (the side being copied from: `mirror --remove` must not take the
+/// target's copies of them for extras).
+pub(super) fn walk(
+    dir: &Path,
+    mut skipped: Option<&mut Vec<String>>,
+) -> anyhow::Result<Vec<(PathBuf, String)>> {
     let mut files = Vec::new();
     let mut pending = vec![(dir.to_path_buf(), String::new())];
     while let Some((folder, rel)) = pending.pop() {
@@ -126,7 +131,8 @@ pub(super) fn walk(dir: &Path, say_skipped: bool) -> anyhow::Result<Vec<(PathBuf
                 pending.push((entry.path(), child_rel));
             } else if entry.path().is_file() {
                 files.push((entry.path(), child_rel));
-            } else if say_skipped {
+            } else if let Some(skipped) = skipped.as_deref_mut() {
+                skipped.push(child_rel);
                 eprintln!(
                     "skipping {}: not a regular file or folder",
                     entry.path().display()
@@ -185,7 +191,7 @@ async fn plan(args: &CpArgs) -> anyhow::Result<(Vec<(End, End)>, Vec<(String, St
                 } else {
                     format!("{}/", base_name(&args.source))
                 };
-                for (file, rel) in walk(&path, true)? {
+                for (file, rel) in walk(&path, Some(&mut Vec::new()))? {
                     jobs.push((End::Local(file), place(&format!("{keep}{rel}"), false)?));
                 }
             } else if path.is_file() {

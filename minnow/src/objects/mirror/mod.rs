@@ -191,8 +191,8 @@ pub async fn mirror(source: &Side, target: &Side, output: Output) -> anyhow::Res
     if let (Side::Local(_), Side::Local(_)) = (source, target) {
         bail!("both paths are local: use rsync");
     }
-    let from = list(source, false).await?;
-    let to = list(target, true).await?;
+    let (from, skipped) = list(source, false).await?;
+    let (to, _) = list(target, true).await?;
     // An empty source is far more often a wrong path or an unmounted disk
     // than a wish to empty the target; that stays an explicit `rm`.
     if output.remove && from.is_empty() && !to.is_empty() {
@@ -295,6 +295,10 @@ pub async fn mirror(source: &Side, target: &Side, output: Output) -> anyhow::Res
         let extras: Vec<String> = to
             .keys()
             .filter(|k| !from.contains_key(*k))
+            // A source entry skipped (a broken link to an unmounted disk,
+            // say) is not gone: its copy, or what is under a skipped link
+            // to a folder, stays.
+            .filter(|k| !skipped.iter().any(|s| super::under_prefix(k, s)))
             .cloned()
             .collect();
         for (rel, outcome) in remove_extras(target, &extras, output.dry_run).await {

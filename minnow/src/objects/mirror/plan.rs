@@ -13,19 +13,24 @@ use super::super::{s3, Remote};
 use super::verify::{hex_of, md5_shaped, multipart_etag, plain_md5};
 use super::{Found, Side, MD5_META, TEMP_MARK};
 
-/// Everything on one side, by path relative to the side's root. A local
+/// Everything on one side, by path relative to the side's root, and what
+/// a local source skipped (FIFOs, broken links, links to folders). A local
 /// side that does not exist is empty (a target is created on the way).
-pub(super) async fn list(side: &Side, is_target: bool) -> anyhow::Result<BTreeMap<String, Found>> {
+pub(super) async fn list(
+    side: &Side,
+    is_target: bool,
+) -> anyhow::Result<(BTreeMap<String, Found>, Vec<String>)> {
     let mut all = BTreeMap::new();
+    let mut skipped = Vec::new();
     match side {
         Side::Local(root) => {
             if !root.exists() && is_target {
-                return Ok(all);
+                return Ok((all, skipped));
             }
             if !root.is_dir() {
                 bail!("{} is not a folder", root.display());
             }
-            for (path, rel) in walk(root, !is_target)? {
+            for (path, rel) in walk(root, (!is_target).then_some(&mut skipped))? {
                 if rel
                     .rsplit('/')
                     .next()
@@ -84,7 +89,7 @@ pub(super) async fn list(side: &Side, is_target: bool) -> anyhow::Result<BTreeMa
             }
         }
     }
-    Ok(all)
+    Ok((all, skipped))
 }
 
 /// What a local file holds: its whole-body MD5 and the MD5 of each
