@@ -608,3 +608,34 @@ fn a_reader_that_goes_away_ends_ls_cat_and_alias_list_without_a_panic() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+/// Guards the leftover rule: only a download's own temporary name counts
+/// as a leftover, so a file or key that merely contains `.minnow-part-`
+/// is mirrored both ways like any other and kept.
+#[test]
+fn names_that_look_like_temporaries_are_mirrored_and_kept() {
+    let server = shared_server();
+    let bucket = bucket_on(server, "lookalike");
+    let cli = Cli::new().with_alias("s", server);
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir(&tree).unwrap();
+    let name = "notes.minnow-part-2.txt";
+    std::fs::write(tree.join(name), b"mine").unwrap();
+    cli.run(&["mirror", "-q", path_str(&tree), &format!("s/{bucket}")])
+        .ok();
+    assert_eq!(keys_of(&cli, &format!("s/{bucket}")), [name]);
+    let back = dir.path().join("back");
+    for round in 0..2 {
+        let run = cli
+            .run(&["mirror", "--json", &format!("s/{bucket}"), path_str(&back)])
+            .ok();
+        let copied = run
+            .json_lines()
+            .iter()
+            .filter(|l| l["status"] == "copied")
+            .count();
+        assert_eq!(copied, 1 - round, "round {round}: {}", run.text());
+        assert_eq!(std::fs::read(back.join(name)).unwrap(), b"mine");
+    }
+}

@@ -13,6 +13,17 @@ use super::super::{s3, Remote};
 use super::verify::{hex_of, md5_shaped, multipart_etag, plain_md5};
 use super::{Found, Side, MD5_META, TEMP_MARK};
 
+/// Whether a file name is a download's temporary (`.NAME`, then
+/// [`TEMP_MARK`], then `PID-N`; see `cp::temp_name`): only that exact
+/// shape, so a user's own `notes.minnow-part-2.txt` is copied and never
+/// taken for a leftover.
+pub(super) fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.')
+        && name.rsplit_once(TEMP_MARK).is_some_and(|(_, tail)| {
+            !tail.is_empty() && tail.chars().all(|c| c.is_ascii_digit() || c == '-')
+        })
+}
+
 /// Everything on one side, by path relative to the side's root, and what
 /// a local source skipped (FIFOs, broken links, links to folders). A local
 /// side that does not exist is empty (a target is created on the way).
@@ -31,11 +42,7 @@ pub(super) async fn list(
                 bail!("{} is not a folder", root.display());
             }
             for (path, rel) in walk(root, (!is_target).then_some(&mut skipped))? {
-                if rel
-                    .rsplit('/')
-                    .next()
-                    .is_some_and(|n| n.contains(TEMP_MARK))
-                {
+                if rel.rsplit('/').next().is_some_and(is_temp_name) {
                     if is_target {
                         // A download a killed run left behind.
                         let _ = std::fs::remove_file(&path);
@@ -225,6 +232,15 @@ pub(super) async fn same_content(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_temporary_shape_counts_as_a_leftover() {
+        assert!(is_temp_name(".a.txt.minnow-part-123-4"));
+        assert!(is_temp_name(".a.txt.minnow-part-123"));
+        assert!(!is_temp_name("notes.minnow-part-2.txt"));
+        assert!(!is_temp_name(".notes.minnow-part-2.txt"));
+        assert!(!is_temp_name("a.minnow-part-1"));
+    }
 
     #[test]
     fn file_digests_split_at_part_boundaries() {
