@@ -639,3 +639,44 @@ fn names_that_look_like_temporaries_are_mirrored_and_kept() {
         assert_eq!(std::fs::read(back.join(name)).unwrap(), b"mine");
     }
 }
+
+/// Guards the terminal rule: a key with control characters (a newline,
+/// escape sequences that would retitle or clear the terminal) prints
+/// escaped in text output, one object per line, and exact in `--json`.
+#[test]
+fn keys_with_control_characters_print_escaped_and_round_trip_in_json() {
+    let server = shared_server();
+    let bucket = bucket_on(server, "ctrl");
+    let cli = Cli::new().with_alias("s", server);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("f.txt");
+    std::fs::write(&file, b"x").unwrap();
+    let key = "t\u{1b}]0;pwned\u{7}/two\nlines\u{1b}[2J.txt";
+    cli.run(&["cp", path_str(&file), &format!("s/{bucket}/{key}")])
+        .ok();
+    let clean = |run: &Run| {
+        let text = run.text();
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}') && !run.stderr.contains('\u{1b}'),
+            "raw control characters in {text:?} / {:?}",
+            run.stderr
+        );
+        text.lines().count()
+    };
+    let listed = cli.run(&["ls", "-r", &format!("s/{bucket}")]).ok();
+    assert_eq!(clean(&listed), 1, "{:?}", listed.text());
+    let json = cli
+        .run(&["ls", "-r", "--json", &format!("s/{bucket}")])
+        .ok();
+    assert_eq!(json.json_lines()[0]["key"], key);
+    let down = dir.path().join("down");
+    let mirrored = cli
+        .run(&["mirror", &format!("s/{bucket}"), path_str(&down)])
+        .ok();
+    assert_eq!(clean(&mirrored), 1, "{:?}", mirrored.text());
+    assert_eq!(std::fs::read(down.join(key)).unwrap(), b"x");
+    let removed = cli
+        .run(&["rm", "-r", "--force", &format!("s/{bucket}/")])
+        .ok();
+    assert_eq!(clean(&removed), 1, "{:?}", removed.text());
+}

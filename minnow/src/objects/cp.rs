@@ -135,7 +135,7 @@ pub(super) fn walk(
                 skipped.push(child_rel);
                 eprintln!(
                     "skipping {}: not a regular file or folder",
-                    entry.path().display()
+                    super::printable(&entry.path().display().to_string())
                 );
             }
         }
@@ -271,7 +271,7 @@ pub async fn cp(args: CpArgs) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     // Scripts reading `--json` see each failure as a line, too.
     let failed = |stdout: &mut std::io::StdoutLock<'_>, source: &str, reason: &str| {
-        eprintln!("error: {source}: {reason}");
+        eprintln!("error: {}", super::printable(&format!("{source}: {reason}")));
         if args.json {
             let line = serde_json::json!({"status": "error", "source": source, "error": reason});
             writeln!(stdout, "{line}")
@@ -301,13 +301,13 @@ pub async fn cp(args: CpArgs) -> anyhow::Result<()> {
                     });
                     writeln!(stdout, "{line}")?;
                 } else if !args.quiet {
-                    writeln!(
-                        stdout,
+                    let text = format!(
                         "`{}` -> `{}` ({})",
                         from.display(),
                         to.display(),
                         human_size(size)
-                    )?;
+                    );
+                    writeln!(stdout, "{}", super::printable(&text))?;
                 }
             }
             Err(error) if single => return Err(error),

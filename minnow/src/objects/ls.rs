@@ -141,7 +141,8 @@ pub async fn stat(args: StatArgs) -> anyhow::Result<()> {
                 serde_json::json!({"type": "bucket", "bucket": remote.bucket})
             );
         } else {
-            out!("Name : {}/\nType : bucket", remote.bucket);
+            out!("Name : {}/", remote.bucket);
+            out!("Type : bucket");
         }
         return Ok(());
     }

@@ -74,7 +74,8 @@ pub async fn rm(args: RmArgs) -> anyhow::Result<()> {
             failed.extend(outcome.failed);
         }
         for (key, code, message) in &failed {
-            eprintln!("error: {}/{key}: {message} ({code})", remote.bucket);
+            let line = format!("{}/{key}: {message} ({code})", remote.bucket);
+            eprintln!("error: {}", super::printable(&line));
         }
         if !failed.is_empty() {
             bail!(

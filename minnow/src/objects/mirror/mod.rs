@@ -277,8 +277,8 @@ pub async fn mirror(source: &Side, target: &Side, output: Output) -> anyhow::Res
                 summary.failed.push((from_text.clone(), reason.clone()));
                 let text = format!("error: {from_text}: {reason}");
                 match &bar {
-                    Some(bar) => bar.suspend(|| eprintln!("{text}")),
-                    None => eprintln!("{text}"),
+                    Some(bar) => bar.suspend(|| eprintln!("{}", super::printable(&text))),
+                    None => eprintln!("{}", super::printable(&text)),
                 }
                 serde_json::json!({"status": "failed", "source": from_text, "target": to_text, "error": reason})
             }
@@ -318,19 +318,18 @@ pub async fn mirror(source: &Side, target: &Side, output: Output) -> anyhow::Res
                             serde_json::json!({"status": status, "target": text})
                         )?;
                     } else if !output.quiet {
-                        writeln!(
-                            stdout,
-                            "{} `{text}`",
-                            if output.dry_run {
-                                "Would remove"
-                            } else {
-                                "Removed"
-                            }
-                        )?;
+                        let verb = if output.dry_run {
+                            "Would remove"
+                        } else {
+                            "Removed"
+                        };
+                        let line = format!("{verb} `{text}`");
+                        writeln!(stdout, "{}", super::printable(&line))?;
                     }
                 }
                 Err(reason) => {
-                    eprintln!("error: removing {text}: {reason}");
+                    let line = format!("removing {text}: {reason}");
+                    eprintln!("error: {}", super::printable(&line));
                     if output.json {
                         writeln!(
                             stdout,
