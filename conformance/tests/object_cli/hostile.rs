@@ -20,7 +20,8 @@ s3 = boto3.client("s3", endpoint_url=sys.argv[1], aws_access_key_id="x",
                   aws_secret_access_key="x", region_name="us-east-1")
 s3.create_bucket(Bucket=sys.argv[2])
 for key in json.load(sys.stdin):
-    s3.put_object(Bucket=sys.argv[2], Key=key, Body=b"data-" + key.encode())
+    body = b"" if key == "empty/" else b"data-" + key.encode()
+    s3.put_object(Bucket=sys.argv[2], Key=key, Body=body)
 "#;
     let mut child = Command::new("python3")
         .args(["-c", SCRIPT, &moto.url, bucket])
@@ -80,13 +81,16 @@ fn keys_from_another_server_never_land_outside_the_target_folder() {
         "a/./b",
         "..",
         "x/..",
+        // A "folder" holding bytes: no file can have its name.
+        "dir/",
     ];
     let long = "M".repeat(250);
     let too_long = "L".repeat(300);
     let fine = [long.as_str(), "back\\slash", "q\"uote", "ok.txt"];
     let mut keys: Vec<String> = refused.iter().map(|k| k.to_string()).collect();
     keys.extend(fine.iter().map(|k| k.to_string()));
-    keys.extend(["dir/", "a", "a/b", &too_long].map(String::from));
+    // `empty/` is a plain folder marker: nothing to write, nothing to say.
+    keys.extend(["empty/", "a", "a/b", &too_long].map(String::from));
     seed_moto(&moto, "hostile", &keys);
 
     let listed = cli.run(&["ls", "-r", "--json", "M/hostile"]).ok();

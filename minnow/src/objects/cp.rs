@@ -227,8 +227,13 @@ async fn plan(args: &CpArgs) -> anyhow::Result<(Vec<(End, End)>, Vec<(String, St
                     bail!("nothing found at {}", remote.display());
                 }
                 for object in objects {
-                    if object.key.ends_with('/') && matches!(target, Location::Local(_)) {
+                    if object.key.ends_with('/')
+                        && object.size == 0
+                        && matches!(target, Location::Local(_))
+                    {
                         // A folder marker: the folder appears with its files.
+                        // One holding bytes is refused below (no file can
+                        // have its name), never dropped unsaid.
                         continue;
                     }
                     // Only the one `/` after a named folder goes: a key

@@ -212,8 +212,9 @@ pub async fn mirror(source: &Side, target: &Side, output: Output) -> anyhow::Res
     let local_target = matches!(target, Side::Local(_));
     let jobs: Vec<(String, Found, Option<Found>)> = from
         .iter()
-        // A folder marker (`photos/`) becomes a folder with its files.
-        .filter(|(rel, _)| !(local_target && rel.ends_with('/')))
+        // A folder marker (`photos/`) becomes a folder with its files; one
+        // holding bytes fails as a name no file can have, never unsaid.
+        .filter(|(rel, found)| !(local_target && rel.ends_with('/') && found.size == 0))
         .map(|(rel, found)| (rel.clone(), found.clone(), to.get(rel).cloned()))
         .collect();
     let mut results = futures::stream::iter(jobs)
