@@ -265,6 +265,8 @@ fn mirror_remove_never_acts_on_a_source_listing_cut_short() {
             "MINNOW_ALIAS_F".into(),
             format!("http://a:b@127.0.0.1:{}", lister.port),
         ));
+        // `ls` ends too, with an error, however the listing breaks.
+        cli.run(&["ls", "-r", "F/src"]).fails_with("error");
         let run = cli.run(&["mirror", "--remove", "F/src", &format!("s/{bucket}")]);
         assert!(matches!(run.code, Some(c) if c != 0), "{mode}: {run:?}");
         assert_eq!(

@@ -99,6 +99,10 @@ pub async fn ls(args: LsArgs) -> anyhow::Result<()> {
             }
         }
         match page.next {
+            // The same token again would list the same page forever.
+            Some(token) if next.as_ref() == Some(&token) => {
+                anyhow::bail!("the server's listing repeats its continuation token: stopping")
+            }
             Some(token) => next = Some(token),
             None => break,
         }
