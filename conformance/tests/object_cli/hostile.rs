@@ -354,6 +354,17 @@ fn a_prefix_never_reaches_siblings_that_share_its_letters() {
     cli.run(&["mirror", "-q", &photos, path_str(&down)]).ok();
     assert_eq!(names_in(&down), ["a.jpg"]);
 
+    // Several targets: a missing one fails the run but spares no other.
+    let run = cli.run(&[
+        "rm",
+        &format!("s/{bucket}/no-such-object"),
+        &format!("s/{bucket}/photosx"),
+    ]);
+    assert!(matches!(run.code, Some(c) if c != 0), "{run:?}");
+    assert!(run.stderr.contains("no-such-object"), "{}", run.stderr);
+    assert!(!keys_of(&cli, &format!("s/{bucket}")).contains(&"photosx".to_string()));
+    cli.run(&["cp", path_str(&file), &format!("s/{bucket}/photosx")])
+        .ok();
     cli.run(&["rm", "-r", "--force", "-q", &photos]).ok();
     // Nothing left to remove: a script learns that, as with a typo.
     cli.run(&["rm", "-r", "--force", &photos])

@@ -276,7 +276,10 @@ pub async fn cp(args: CpArgs) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     // Scripts reading `--json` see each failure as a line, too.
     let failed = |stdout: &mut std::io::StdoutLock<'_>, source: &str, reason: &str| {
-        eprintln!("error: {}", super::printable(&format!("{source}: {reason}")));
+        eprintln!(
+            "error: {}",
+            super::printable(&format!("{source}: {reason}"))
+        );
         if args.json {
             let line = serde_json::json!({"status": "error", "source": source, "error": reason});
             writeln!(stdout, "{line}")

@@ -262,7 +262,9 @@ mod tests {
         );
         let t = iso_time("2024-03-01T14:00:00.5+02:00").unwrap();
         assert_eq!(
-            t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_millis(),
+            t.duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_millis(),
             1_709_294_400_500
         );
         assert_eq!(iso_time("2024-03-01"), None);

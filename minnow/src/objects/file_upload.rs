@@ -88,9 +88,8 @@ pub(super) async fn upload_file(
     progress: &(dyn Fn(u64) + Sync),
 ) -> anyhow::Result<u64> {
     let now = SystemTime::now();
-    let before = Stamp::of(
-        &std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?,
-    );
+    let before =
+        Stamp::of(&std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?);
     let size = before.len;
     let recheck = !before.settled(now);
     let part = s3::part_size_for(size);
@@ -112,7 +111,8 @@ pub(super) async fn upload_file(
         |offset, len| {
             let path = owned.clone();
             async move {
-                let changed = || anyhow::anyhow!("{} changed while it was being copied", path.display());
+                let changed =
+                    || anyhow::anyhow!("{} changed while it was being copied", path.display());
                 let (bytes, after) = tokio::task::spawn_blocking({
                     let path = path.clone();
                     move || read_at(&path, offset, len)
@@ -252,7 +252,12 @@ mod tests {
         let sent = bodies(&data, 4);
         let mut other = data.clone();
         other[5] ^= 1;
-        for changed in [other, data[..9].to_vec(), [&data[..], &[0]].concat(), vec![]] {
+        for changed in [
+            other,
+            data[..9].to_vec(),
+            [&data[..], &[0]].concat(),
+            vec![],
+        ] {
             std::fs::write(&path, &changed).unwrap();
             let (sums, _) = checksums(&path, 4, 10).unwrap();
             assert_ne!(sums, sent, "{changed:?}");

@@ -9,9 +9,9 @@ use anyhow::{bail, Context as _};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use bytes::Bytes;
-use md5::{Digest as _, Md5};
 use futures::{StreamExt as _, TryStreamExt as _};
 use http::Method;
+use md5::{Digest as _, Md5};
 use minnow::client::{bucket_path, encode_query_value, object_path, Client, ClientError, Reply};
 
 use s3_client::xml::{InitiateMultipartUploadResult, ListBucketResult};
@@ -321,7 +321,10 @@ where
             // A server that checked our CRC32C says so by echoing it: its
             // MD5 ETag is then that of the bytes we read.
             (None, Some(crc))
-                if reply.headers.get("x-amz-checksum-crc32c").and_then(|v| v.to_str().ok())
+                if reply
+                    .headers
+                    .get("x-amz-checksum-crc32c")
+                    .and_then(|v| v.to_str().ok())
                     == Some(crc.as_str())
                     && md5_in_etag(&etag).is_some() =>
             {

@@ -218,7 +218,10 @@ async fn copy_between(
         .await
         .map_err(|e| match e.downcast_ref::<ClientError>() {
             Some(ClientError::Api { status: 412, .. }) => {
-                anyhow::anyhow!("{}/{src_key} changed while it was being copied", from.bucket)
+                anyhow::anyhow!(
+                    "{}/{src_key} changed while it was being copied",
+                    from.bucket
+                )
             }
             _ => e,
         })?;
@@ -358,4 +361,3 @@ pub(super) async fn remove_extras(
     }
     results
 }
-

@@ -345,4 +345,3 @@ pub async fn mirror(source: &Side, target: &Side, output: Output) -> anyhow::Res
     }
     Ok(summary)
 }
-

@@ -188,8 +188,7 @@ pub(super) async fn same_content(
         if md5_shaped(&etag) && plain_md5(&etag).is_none() {
             let path = root.join(rel);
             let part = s3::part_size_for(remote.size);
-            let digests =
-                tokio::task::spawn_blocking(move || file_digests(&path, part)).await??;
+            let digests = tokio::task::spawn_blocking(move || file_digests(&path, part)).await??;
             if multipart_etag(&digests.parts) == etag {
                 return Ok(true);
             }
