@@ -606,20 +606,21 @@ fn a_reader_that_goes_away_ends_ls_cat_and_alias_list_without_a_panic() {
         vec!["cat", object.as_str()],
         vec!["alias", "list"],
     ] {
+        // The reader is gone before the command starts, so its first
+        // write meets a closed pipe however fast it runs.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
         let mut command = Command::new(minnow_binary());
         command
             .args(&args)
             .env("XDG_CONFIG_HOME", cli.config.path())
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
+            .stdout(writer)
             .stderr(Stdio::piped());
         for (name, value) in &cli.env {
             command.env(name, value);
         }
-        let mut child = command.spawn().unwrap();
-        // The reader is gone before the command writes a byte.
-        drop(child.stdout.take());
-        let out = child.wait_with_output().unwrap();
+        let out = command.spawn().unwrap().wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(141), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
