@@ -141,7 +141,11 @@ pub(super) async fn upload_file(
                     }
                 }
                 progress(len);
-                Ok(s3::Body { bytes, md5: None })
+                Ok(s3::Body {
+                    bytes,
+                    md5: None,
+                    pooled: true,
+                })
             }
         },
     )
@@ -195,7 +199,7 @@ fn read_at(path: &Path, offset: u64, len: u64) -> anyhow::Result<(Bytes, Stamp)>
     let mut file =
         std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     file.seek(SeekFrom::Start(offset))?;
-    let mut buffer = Vec::with_capacity(usize::try_from(len)?);
+    let mut buffer = super::buffers::take(usize::try_from(len)?);
     (&mut file).take(len).read_to_end(&mut buffer)?;
     if buffer.len() as u64 != len {
         bail!("{} changed while it was being read", path.display());

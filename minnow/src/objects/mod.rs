@@ -53,6 +53,7 @@ pub(crate) fn write_line(args: std::fmt::Arguments<'_>) {
 }
 
 pub mod alias;
+mod buffers;
 pub mod cp;
 pub mod du;
 mod file_upload;

@@ -215,11 +215,18 @@ pub async fn read_object(
 pub struct Body {
     pub bytes: Bytes,
     pub md5: Option<[u8; 16]>,
+    /// The bytes sit in a buffer from [`super::buffers`], to give back
+    /// once sent.
+    pub pooled: bool,
 }
 
 impl From<Bytes> for Body {
     fn from(bytes: Bytes) -> Body {
-        Body { bytes, md5: None }
+        Body {
+            bytes,
+            md5: None,
+            pooled: false,
+        }
     }
 }
 
@@ -333,6 +340,9 @@ where
             // One that ignored it: the MD5 is computed here after all.
             _ => md5_of(&body.bytes).await?,
         };
+        if body.pooled {
+            super::buffers::give_back(body.bytes);
+        }
         return Ok(Uploaded {
             etag,
             part_md5s: vec![md5],
@@ -372,9 +382,14 @@ where
                         headers.push(("content-md5", BASE64.encode(md5)));
                     }
                     let query = format!("partNumber={}&{id_query}", i + 1);
+                    let kept = body.pooled.then(|| body.bytes.clone());
                     let reply = client
                         .request_unsigned(Method::PUT, path, &query, &headers, body.bytes)
-                        .await?;
+                        .await;
+                    if let Some(kept) = kept {
+                        super::buffers::give_back(kept);
+                    }
+                    let reply = reply?;
                     let etag = reply
                         .headers
                         .get("etag")

@@ -270,6 +270,7 @@ async fn copy_between(
                     s3::Body {
                         bytes,
                         md5: source_md5,
+                        pooled: false,
                     }
                 } else if len == 0 {
                     s3::Body::from(Bytes::new())
