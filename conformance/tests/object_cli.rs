@@ -18,6 +18,8 @@ use conformance::{minnow_binary, pattern_bytes, unique_bucket, TestServer};
 mod attr_progress;
 #[path = "object_cli/changing_file.rs"]
 mod changing_file;
+#[path = "object_cli/hostile.rs"]
+mod hostile;
 #[path = "object_cli/mirror.rs"]
 mod mirror;
 

@@ -498,9 +498,9 @@ fn mirror_from_an_unreachable_server_exits_2_with_one_line() {
 }
 
 /// A moto S3 server on loopback, installed from PyPI if missing; killed on drop.
-struct Moto {
+pub(super) struct Moto {
     child: std::process::Child,
-    url: String,
+    pub(super) url: String,
 }
 
 impl Drop for Moto {
@@ -510,7 +510,7 @@ impl Drop for Moto {
     }
 }
 
-fn start_moto() -> Moto {
+pub(super) fn start_moto() -> Moto {
     let has = || {
         Command::new("python3")
             .args(["-c", "import moto.server, flask, boto3"])

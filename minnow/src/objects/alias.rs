@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 use clap::{Args, Subcommand};
@@ -84,8 +84,31 @@ pub fn config_dir() -> anyhow::Result<PathBuf> {
     Ok(base.join("minnow"))
 }
 
+/// Refuses a config folder any user may write: another user could swap
+/// the alias file for one pointing at their server (or plant a link where
+/// the secrets are written), as `ssh` refuses such a `~/.ssh`.
+fn check_private(dir: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        if let Ok(meta) = std::fs::metadata(dir) {
+            if meta.permissions().mode() & 0o002 != 0 {
+                bail!(
+                    "{} is writable by every user, who could replace the alias file: run `chmod 700 {}`",
+                    dir.display(),
+                    dir.display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 fn load_file() -> anyhow::Result<AliasFile> {
     let path = config_path()?;
+    if path.exists() {
+        check_private(path.parent().context("alias file has no folder")?)?;
+    }
     match std::fs::read(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .with_context(|| format!("{} is not a valid alias file", path.display())),
@@ -99,7 +122,18 @@ fn load_file() -> anyhow::Result<AliasFile> {
 fn save_file(file: &AliasFile) -> anyhow::Result<()> {
     let path = config_path()?;
     let dir = path.parent().context("alias file has no folder")?;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut folder = std::fs::DirBuilder::new();
+    folder.recursive(true);
+    #[cfg(unix)]
+    {
+        // The user's alone whatever the umask (000 would give 0777).
+        use std::os::unix::fs::DirBuilderExt as _;
+        folder.mode(0o700);
+    }
+    folder
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))?;
+    check_private(dir)?;
     let temp = dir.join(".aliases.json.tmp");
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
@@ -190,6 +224,11 @@ pub fn run(args: AliasArgs) -> anyhow::Result<()> {
             insecure,
         } => {
             check_name(&name)?;
+            // Credentials in the URL would be stored and listed as part of
+            // it; never echo such a URL either.
+            if url.contains('@') {
+                bail!("the URL must not carry credentials: give them as ACCESS_KEY SECRET_KEY");
+            }
             let uri: http::Uri = url
                 .parse()
                 .with_context(|| format!("invalid URL {url:?}"))?;
@@ -208,9 +247,9 @@ pub fn run(args: AliasArgs) -> anyhow::Result<()> {
             );
             save_file(&file)?;
             if args.json {
-                println!("{}", serde_json::json!({"alias": name, "status": "set"}));
+                out!("{}", serde_json::json!({"alias": name, "status": "set"}));
             } else {
-                println!("Alias `{name}` set.");
+                out!("Alias `{name}` set.");
             }
         }
         AliasCommand::List => {
@@ -221,9 +260,9 @@ pub fn run(args: AliasArgs) -> anyhow::Result<()> {
                         "url": alias.url,
                         "accessKey": alias.access_key,
                     });
-                    println!("{line}");
+                    out!("{line}");
                 } else {
-                    println!("{name:<12} {} {}", alias.url, alias.access_key);
+                    out!("{name:<12} {} {}", alias.url, alias.access_key);
                 }
             }
         }
@@ -234,12 +273,12 @@ pub fn run(args: AliasArgs) -> anyhow::Result<()> {
             }
             save_file(&file)?;
             if args.json {
-                println!(
+                out!(
                     "{}",
                     serde_json::json!({"alias": name, "status": "removed"})
                 );
             } else {
-                println!("Alias `{name}` removed.");
+                out!("Alias `{name}` removed.");
             }
         }
     }

@@ -7,6 +7,7 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{bail, Context as _};
 use clap::Args;
@@ -90,8 +91,36 @@ pub(super) fn local_path_for(root: &Path, rel: &str) -> anyhow::Result<PathBuf> 
     Ok(path)
 }
 
+/// A hidden temporary name for a download of `name`:
+/// `.{name}{mark}{pid}-{n}`, with `name` cut at a character boundary so
+/// the whole fits in 255 bytes (the longest file name of common file
+/// systems: a key segment of 250 bytes is a valid name, its temporary
+/// must be too); the counter keeps two cut names of one run apart.
+pub(super) fn temp_name(name: &str, mark: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let tail = format!(
+        "{mark}{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut cut = name.len().min(255 - 1 - tail.len());
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!(".{}{tail}", &name[..cut])
+}
+
 /// Every file under `dir` as `(path, path relative to dir with '/')`.
-pub(super) fn walk(dir: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
+/// Links to files are followed; anything else that is not a file or a
+/// folder (FIFOs, which would block the read forever, devices, sockets,
+/// links to folders, which may loop, and broken links) is skipped, with
+/// a note on stderr and their relative paths in `skipped` when given
+/// (the side being copied from: `mirror --remove` must not take the
+/// target's copies of them for extras).
+pub(super) fn walk(
+    dir: &Path,
+    mut skipped: Option<&mut Vec<String>>,
+) -> anyhow::Result<Vec<(PathBuf, String)>> {
     let mut files = Vec::new();
     let mut pending = vec![(dir.to_path_buf(), String::new())];
     while let Some((folder, rel)) = pending.pop() {
@@ -109,6 +138,12 @@ pub(super) fn walk(dir: &Path) -> anyhow::Result<Vec<(PathBuf, String)>> {
                 pending.push((entry.path(), child_rel));
             } else if entry.path().is_file() {
                 files.push((entry.path(), child_rel));
+            } else if let Some(skipped) = skipped.as_deref_mut() {
+                skipped.push(child_rel);
+                eprintln!(
+                    "skipping {}: not a regular file or folder",
+                    super::printable(&entry.path().display().to_string())
+                );
             }
         }
     }
@@ -126,7 +161,7 @@ fn file_size(path: &Path) -> Option<u64> {
 
 /// Works out the individual copies, and the objects that cannot be
 /// copied at all (reported, not fatal to the others).
-async fn plan(args: &CpArgs) -> anyhow::Result<(Vec<Job>, Vec<String>)> {
+async fn plan(args: &CpArgs) -> anyhow::Result<(Vec<Job>, Vec<(String, String)>)> {
     let source = locate(&args.source)?;
     let target = locate(&args.target)?;
     if let Location::Remote(remote) = &target {
@@ -171,7 +206,7 @@ async fn plan(args: &CpArgs) -> anyhow::Result<(Vec<Job>, Vec<String>)> {
                 } else {
                     format!("{}/", base_name(&args.source))
                 };
-                for (file, rel) in walk(&path)? {
+                for (file, rel) in walk(&path, Some(&mut Vec::new()))? {
                     let size = file_size(&file);
                     jobs.push((
                         End::Local(file),
@@ -187,6 +222,11 @@ async fn plan(args: &CpArgs) -> anyhow::Result<(Vec<Job>, Vec<String>)> {
                     .to_string();
                 let size = file_size(&path);
                 jobs.push((End::Local(path), place(&name, true)?, size));
+            } else if std::fs::symlink_metadata(&path).is_ok() {
+                bail!(
+                    "{} is not a regular file or folder (a FIFO, device, socket or broken link)",
+                    path.display()
+                );
             } else {
                 bail!("no such file or folder: {}", path.display());
             }
@@ -209,11 +249,24 @@ async fn plan(args: &CpArgs) -> anyhow::Result<(Vec<Job>, Vec<String>)> {
                 }
                 for object in objects {
                     let size = Some(object.size);
-                    if object.key.ends_with('/') && matches!(target, Location::Local(_)) {
+                    if object.key.ends_with('/')
+                        && object.size == 0
+                        && matches!(target, Location::Local(_))
+                    {
                         // A folder marker: the folder appears with its files.
+                        // One holding bytes is refused below (no file can
+                        // have its name), never dropped unsaid.
                         continue;
                     }
-                    let rest = object.key[from..].trim_start_matches('/');
+                    // Only the one `/` after a named folder goes: a key
+                    // `/abs` or `a//b` keeps its empty segment, which
+                    // `local_path_for` refuses instead of folding it
+                    // onto `abs` or `a/b`.
+                    let rest = &object.key[from..];
+                    let rest = match keep.is_empty() {
+                        true => rest,
+                        false => rest.strip_prefix('/').unwrap_or(rest),
+                    };
                     let rel = if rest.is_empty() {
                         base_name(&object.key).to_string()
                     } else {
@@ -222,7 +275,7 @@ async fn plan(args: &CpArgs) -> anyhow::Result<(Vec<Job>, Vec<String>)> {
                     let from = End::Remote(remote.with_key(object.key));
                     match place(&rel, false) {
                         Ok(to) => jobs.push((from, to, size)),
-                        Err(e) => refused.push(format!("{}: {e:#}", from.display())),
+                        Err(e) => refused.push((from.display(), format!("{e:#}"))),
                     }
                 }
             } else {
@@ -264,8 +317,26 @@ pub async fn cp(args: CpArgs) -> anyhow::Result<()> {
     let (attrs, meter) = (&attrs, &meter);
     let total = jobs.len() + refused.len();
     let single = total == 1 && refused.is_empty();
-    for reason in &refused {
-        eprintln!("error: {reason}");
+    let mut stdout = std::io::stdout().lock();
+    // Scripts reading `--json` see each failure as a line, too.
+    let failed = |stdout: &mut std::io::StdoutLock<'_>, source: &str, reason: &str| {
+        let line = format!(
+            "error: {}",
+            super::printable(&format!("{source}: {reason}"))
+        );
+        match &bar {
+            Some(bar) => bar.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+        if args.json {
+            let line = serde_json::json!({"status": "error", "source": source, "error": reason});
+            writeln!(stdout, "{line}")
+        } else {
+            Ok(())
+        }
+    };
+    for (source, reason) in &refused {
+        failed(&mut stdout, source, reason)?;
     }
     let mut failures = refused.len();
     let mut results = futures::stream::iter(jobs)
@@ -274,7 +345,6 @@ pub async fn cp(args: CpArgs) -> anyhow::Result<()> {
             (from, to, outcome)
         })
         .buffer_unordered(usize::from(args.parallel));
-    let mut stdout = std::io::stdout().lock();
     while let Some((from, to, outcome)) = results.next().await {
         match outcome {
             Ok(size) => {
@@ -287,15 +357,16 @@ pub async fn cp(args: CpArgs) -> anyhow::Result<()> {
                     });
                     writeln!(stdout, "{line}")?;
                 } else if !args.quiet {
-                    let line = format!(
+                    let text = format!(
                         "`{}` -> `{}` ({})",
                         from.display(),
                         to.display(),
                         human_size(size)
                     );
+                    let text = super::printable(&text);
                     match &bar {
-                        Some(bar) => bar.suspend(|| writeln!(stdout, "{line}"))?,
-                        None => writeln!(stdout, "{line}")?,
+                        Some(bar) => bar.suspend(|| writeln!(stdout, "{text}"))?,
+                        None => writeln!(stdout, "{text}")?,
                     }
                 }
             }
@@ -308,15 +379,8 @@ pub async fn cp(args: CpArgs) -> anyhow::Result<()> {
             Err(error) => {
                 failures += 1;
                 let reason = format!("{error:#}");
-                let line = format!(
-                    "error: {}: {}",
-                    from.display(),
-                    reason.split_whitespace().collect::<Vec<_>>().join(" ")
-                );
-                match &bar {
-                    Some(bar) => bar.suspend(|| eprintln!("{line}")),
-                    None => eprintln!("{line}"),
-                }
+                let reason = reason.split_whitespace().collect::<Vec<_>>().join(" ");
+                failed(&mut stdout, &from.display(), &reason)?;
             }
         }
     }
@@ -371,11 +435,7 @@ async fn copy_one(
     }
 }
 
-async fn download(
-    src: &Remote,
-    path: &Path,
-    meter: &(dyn Fn(u64) + Sync),
-) -> anyhow::Result<u64> {
+async fn download(src: &Remote, path: &Path, meter: &(dyn Fn(u64) + Sync)) -> anyhow::Result<u64> {
     let head = super::ls::head_or_fail(src).await?;
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
@@ -386,7 +446,7 @@ async fn download(
         .file_name()
         .context("the target has no file name")?
         .to_string_lossy();
-    let temp = dir.join(format!(".{name}.minnow-{}.part", std::process::id()));
+    let temp = dir.join(temp_name(&name, ".minnow-part-"));
     let mut file =
         std::fs::File::create(&temp).with_context(|| format!("creating {}", temp.display()))?;
     let written = s3::read_object(&src.server.client, &src.bucket, &src.key, &head, |chunk| {
@@ -399,7 +459,12 @@ async fn download(
         let _ = std::fs::remove_file(&temp);
         return Err(error);
     }
-    std::fs::rename(&temp, path).with_context(|| format!("creating {}", path.display()))?;
+    // A name the file system refuses (too long, a folder in the way)
+    // fails only here: the temporary file must not stay behind.
+    if let Err(error) = std::fs::rename(&temp, path) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(error).with_context(|| format!("creating {}", path.display()));
+    }
     Ok(head.size)
 }
 
@@ -436,15 +501,8 @@ async fn copy_between(
         head.size,
         &headers,
         |offset, len| async move {
-            let bytes = s3::get_range(
-                &src.server.client,
-                &src.bucket,
-                &src.key,
-                offset,
-                len,
-                etag,
-            )
-            .await?;
+            let bytes =
+                s3::get_range(&src.server.client, &src.bucket, &src.key, offset, len, etag).await?;
             meter(len);
             Ok(bytes)
         },
@@ -467,6 +525,15 @@ mod tests {
         for bad in ["../x", "a/../../x", "a//b", "./a", "a/"] {
             assert!(local_path_for(root, bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn temporary_names_fit_a_file_name_and_stay_apart() {
+        let long = "é".repeat(127);
+        let (a, b) = (temp_name(&long, ".m-"), temp_name(&long, ".m-"));
+        assert!(a.len() <= 255 && b.len() <= 255, "{}", a.len());
+        assert_ne!(a, b);
+        assert!(temp_name("f.txt", ".m-").starts_with(".f.txt.m-"));
     }
 
     #[test]

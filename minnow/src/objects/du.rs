@@ -162,12 +162,12 @@ pub async fn du(args: DuArgs) -> anyhow::Result<()> {
 
 fn print_total(json: bool, path: &str, bytes: u64, objects: u64) {
     if json {
-        println!(
+        out!(
             "{}",
             serde_json::json!({"prefix": path, "size": bytes, "objects": objects})
         );
     } else {
-        println!("{:>9}\t{objects} objects\t{path}", human_size(bytes));
+        out!("{:>9}\t{objects} objects\t{path}", human_size(bytes));
     }
 }
 
@@ -206,12 +206,12 @@ pub async fn find(args: FindArgs) -> anyhow::Result<()> {
         }
         let path = remote.with_key(object.key.clone()).display();
         if args.json {
-            println!(
+            out!(
                 "{}",
                 serde_json::json!({"key": path, "size": object.size, "lastModified": object.last_modified})
             );
         } else {
-            println!("{path}");
+            out!("{path}");
         }
     }
     Ok(())
@@ -262,7 +262,9 @@ mod tests {
         );
         let t = iso_time("2024-03-01T14:00:00.5+02:00").unwrap();
         assert_eq!(
-            t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_millis(),
+            t.duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_millis(),
             1_709_294_400_500
         );
         assert_eq!(iso_time("2024-03-01"), None);

@@ -100,9 +100,8 @@ pub(super) async fn upload_file_with(
     progress: &(dyn Fn(u64) + Sync),
 ) -> anyhow::Result<u64> {
     let now = SystemTime::now();
-    let before = Stamp::of(
-        &std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?,
-    );
+    let before =
+        Stamp::of(&std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?);
     let size = before.len;
     let recheck = !before.settled(now);
     let part = s3::part_size_for(size);
@@ -124,7 +123,8 @@ pub(super) async fn upload_file_with(
         |offset, len| {
             let path = owned.clone();
             async move {
-                let changed = || anyhow::anyhow!("{} changed while it was being copied", path.display());
+                let changed =
+                    || anyhow::anyhow!("{} changed while it was being copied", path.display());
                 let (bytes, after) = tokio::task::spawn_blocking({
                     let path = path.clone();
                     move || read_at(&path, offset, len)
@@ -153,7 +153,11 @@ pub(super) async fn upload_file_with(
                     }
                 }
                 progress(len);
-                Ok(s3::Body { bytes, md5: None })
+                Ok(s3::Body {
+                    bytes,
+                    md5: None,
+                    pooled: true,
+                })
             }
         },
     )
@@ -207,7 +211,7 @@ fn read_at(path: &Path, offset: u64, len: u64) -> anyhow::Result<(Bytes, Stamp)>
     let mut file =
         std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     file.seek(SeekFrom::Start(offset))?;
-    let mut buffer = Vec::with_capacity(usize::try_from(len)?);
+    let mut buffer = super::buffers::take(usize::try_from(len)?);
     (&mut file).take(len).read_to_end(&mut buffer)?;
     if buffer.len() as u64 != len {
         bail!("{} changed while it was being read", path.display());
@@ -264,7 +268,12 @@ mod tests {
         let sent = bodies(&data, 4);
         let mut other = data.clone();
         other[5] ^= 1;
-        for changed in [other, data[..9].to_vec(), [&data[..], &[0]].concat(), vec![]] {
+        for changed in [
+            other,
+            data[..9].to_vec(),
+            [&data[..], &[0]].concat(),
+            vec![],
+        ] {
             std::fs::write(&path, &changed).unwrap();
             let (sums, _) = checksums(&path, 4, 10).unwrap();
             assert_ne!(sums, sent, "{changed:?}");

@@ -217,43 +217,43 @@ async fn import(args: &ImportArgs) -> anyhow::Result<Report> {
 
 fn print_report(report: &Report, json: bool) {
     if json {
-        println!(
+        out!(
             "{}",
             serde_json::to_string(report).unwrap_or_else(|e| e.to_string())
         );
         return;
     }
-    println!("Import finished in {:.1}s", report.seconds);
-    println!(
+    out!("Import finished in {:.1}s", report.seconds);
+    out!(
         "Buckets:  {} ({} created)",
         report.buckets.len(),
         report.buckets_created
     );
-    println!(
+    out!(
         "Objects:  {} copied ({}), {} already there",
         report.objects_copied,
         human_size(report.bytes_copied),
         report.objects_unchanged
     );
     for config in &report.configs_copied {
-        println!("Config:   {config}");
+        out!("Config:   {config}");
     }
-    println!("Skipped:  {}", report.skipped.len());
+    out!("Skipped:  {}", report.skipped.len());
     for line in &report.skipped {
-        println!("  - {line}");
+        out!("  - {line}");
     }
-    println!("Users:    S3 never reveals secrets, so users are not copied.");
+    out!("Users:    S3 never reveals secrets, so users are not copied.");
     if let Some(reason) = &report.users_unlisted {
-        println!("  Users not listed: {reason}.");
-        println!("  Create each one here with:");
-        println!("  minnow user add ACCESS_KEY --secret-stdin");
+        out!("  Users not listed: {reason}.");
+        out!("  Create each one here with:");
+        out!("  minnow user add ACCESS_KEY --secret-stdin");
     } else if report.users.is_empty() {
-        println!("  The source lists no users; create each one here with:");
-        println!("  minnow user add ACCESS_KEY --secret-stdin");
+        out!("  The source lists no users; create each one here with:");
+        out!("  minnow user add ACCESS_KEY --secret-stdin");
     } else {
-        println!("  The source names these; create each here with a secret of your choice:");
+        out!("  The source names these; create each here with a secret of your choice:");
         for user in &report.users {
-            println!("  minnow user add {user} --secret-stdin");
+            out!("  minnow user add {user} --secret-stdin");
         }
     }
 }

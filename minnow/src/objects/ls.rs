@@ -46,9 +46,9 @@ pub async fn ls(args: LsArgs) -> anyhow::Result<()> {
                 let line = serde_json::json!({
                     "type": "bucket", "key": bucket.name, "lastModified": bucket.created,
                 });
-                println!("{line}");
+                out!("{line}");
             } else {
-                println!("[{}]      0B {}/", bucket.created, bucket.name);
+                out!("[{}]      0B {}/", bucket.created, bucket.name);
             }
         }
         return Ok(());
@@ -78,9 +78,9 @@ pub async fn ls(args: LsArgs) -> anyhow::Result<()> {
         for folder in &page.prefixes {
             shown += 1;
             if args.json {
-                println!("{}", serde_json::json!({"type": "folder", "key": folder}));
+                out!("{}", serde_json::json!({"type": "folder", "key": folder}));
             } else {
-                println!("{:>24} {:>9} {}", "", "PRE", display_key(folder, &prefix));
+                out!("{:>24} {:>9} {}", "", "PRE", display_key(folder, &prefix));
             }
         }
         for object in &page.objects {
@@ -88,9 +88,9 @@ pub async fn ls(args: LsArgs) -> anyhow::Result<()> {
             if args.json {
                 let mut line = serde_json::to_value(object)?;
                 line["type"] = "file".into();
-                println!("{line}");
+                out!("{line}");
             } else {
-                println!(
+                out!(
                     "[{}] {:>9} {}",
                     object.last_modified,
                     human_size(object.size),
@@ -99,6 +99,10 @@ pub async fn ls(args: LsArgs) -> anyhow::Result<()> {
             }
         }
         match page.next {
+            // The same token again would list the same page forever.
+            Some(token) if next.as_ref() == Some(&token) => {
+                anyhow::bail!("the server's listing repeats its continuation token: stopping")
+            }
             Some(token) => next = Some(token),
             None => break,
         }
@@ -136,12 +140,13 @@ pub async fn stat(args: StatArgs) -> anyhow::Result<()> {
             bail!("bucket not found: {}", remote.display());
         }
         if args.json {
-            println!(
+            out!(
                 "{}",
                 serde_json::json!({"type": "bucket", "bucket": remote.bucket})
             );
         } else {
-            println!("Name : {}/\nType : bucket", remote.bucket);
+            out!("Name : {}/", remote.bucket);
+            out!("Type : bucket");
         }
         return Ok(());
     }
@@ -156,19 +161,19 @@ pub async fn stat(args: StatArgs) -> anyhow::Result<()> {
             .map(|(k, v)| (k.clone(), v.clone().into()))
             .collect();
         doc["carried"] = metadata.into();
-        println!("{doc}");
+        out!("{doc}");
     } else {
-        println!("Name      : {}", remote.key);
-        println!("Date      : {}", head.last_modified);
-        println!(
+        out!("Name      : {}", remote.key);
+        out!("Date      : {}", head.last_modified);
+        out!(
             "Size      : {} ({} bytes)",
             human_size(head.size),
             head.size
         );
-        println!("ETag      : {}", head.etag.trim_matches('"'));
-        println!("Type      : {}", head.content_type);
+        out!("ETag      : {}", head.etag.trim_matches('"'));
+        out!("Type      : {}", head.content_type);
         for (name, value) in head.carried.iter().filter(|(n, _)| n != "content-type") {
-            println!("Metadata  : {name}: {value}");
+            out!("Metadata  : {name}: {value}");
         }
     }
     Ok(())
@@ -185,7 +190,16 @@ pub async fn cat(args: CatArgs) -> anyhow::Result<()> {
             &remote.bucket,
             &remote.key,
             &head,
-            |chunk| out.write_all(&chunk).context("writing to stdout"),
+            |chunk| {
+                // `cat | head` ends quietly, as `out!` does.
+                if let Err(error) = out.write_all(&chunk) {
+                    if error.kind() == std::io::ErrorKind::BrokenPipe {
+                        std::process::exit(141);
+                    }
+                    return Err(error).context("writing to stdout");
+                }
+                Ok(())
+            },
         )
         .await
         .with_context(|| remote.display())?;

@@ -5,8 +5,56 @@
 //! local path. Any S3 endpoint works (SigV4, path style). Bodies move in
 //! bounded parts so a large file is never held in memory whole.
 
+/// `println!` for the object commands: a reader that went away
+/// (`minnow ls -r A/b | head`) ends the command quietly with status 141,
+/// as SIGPIPE ends `ls` (128 + 13), where `println!` panics. SIGPIPE
+/// itself stays ignored: a server closing a connection must be an error
+/// of that request, not the silent end of the process.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::objects::write_line(format_args!($($arg)*))
+    };
+}
+
+/// Text for a terminal: control characters (a key's newline, or the
+/// escape sequences a hostile key could use to rewrite the screen) shown
+/// escaped, `\n` or `\u{1b}`, so one object is one line and the terminal
+/// only shows. `--json` lines need nothing: JSON escapes them itself.
+pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    let mut shown = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
+    }
+    shown.into()
+}
+
+/// Writes one line to stdout for [`out!`], made [`printable`].
+pub(crate) fn write_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let text = args.to_string();
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout
+        .write_all(printable(&text).as_bytes())
+        .and_then(|()| stdout.write_all(b"\n"));
+    if let Err(error) = written {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        eprintln!("error: writing to stdout: {error}");
+        std::process::exit(1);
+    }
+}
+
 pub mod alias;
 pub mod attr;
+mod buffers;
 pub mod cp;
 pub mod du;
 mod file_upload;
@@ -163,6 +211,12 @@ mod tests {
         assert!(!under_prefix("a/bc", "a/b"));
         assert!(under_prefix("a/bc", ""));
         assert!(under_prefix("a/b/c", "a/b/"));
+    }
+
+    #[test]
+    fn control_characters_print_escaped() {
+        assert_eq!(printable("a b/ü"), "a b/ü");
+        assert_eq!(printable("a\nb\u{1b}[2J"), "a\\nb\\u{1b}[2J");
     }
 
     #[test]

@@ -9,8 +9,10 @@ pub fn bytes_bar(total: u64, quiet: bool, json: bool) -> Option<indicatif::Progr
     if quiet || json || !std::io::stderr().is_terminal() {
         return None;
     }
-    let bar =
-        indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr());
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
     bar.set_style(
         indicatif::ProgressStyle::with_template(
             "{bar:30} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",

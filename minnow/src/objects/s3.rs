@@ -9,9 +9,9 @@ use anyhow::{bail, Context as _};
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use bytes::Bytes;
-use md5::{Digest as _, Md5};
 use futures::{StreamExt as _, TryStreamExt as _};
 use http::Method;
+use md5::{Digest as _, Md5};
 use minnow::client::{bucket_path, encode_query_value, object_path, Client, ClientError, Reply};
 
 use s3_client::xml::{InitiateMultipartUploadResult, ListBucketResult};
@@ -215,11 +215,18 @@ pub async fn read_object(
 pub struct Body {
     pub bytes: Bytes,
     pub md5: Option<[u8; 16]>,
+    /// The bytes sit in a buffer from [`super::buffers`], to give back
+    /// once sent.
+    pub pooled: bool,
 }
 
 impl From<Bytes> for Body {
     fn from(bytes: Bytes) -> Body {
-        Body { bytes, md5: None }
+        Body {
+            bytes,
+            md5: None,
+            pooled: false,
+        }
     }
 }
 
@@ -321,7 +328,10 @@ where
             // A server that checked our CRC32C says so by echoing it: its
             // MD5 ETag is then that of the bytes we read.
             (None, Some(crc))
-                if reply.headers.get("x-amz-checksum-crc32c").and_then(|v| v.to_str().ok())
+                if reply
+                    .headers
+                    .get("x-amz-checksum-crc32c")
+                    .and_then(|v| v.to_str().ok())
                     == Some(crc.as_str())
                     && md5_in_etag(&etag).is_some() =>
             {
@@ -330,6 +340,9 @@ where
             // One that ignored it: the MD5 is computed here after all.
             _ => md5_of(&body.bytes).await?,
         };
+        if body.pooled {
+            super::buffers::give_back(body.bytes);
+        }
         return Ok(Uploaded {
             etag,
             part_md5s: vec![md5],
@@ -369,9 +382,14 @@ where
                         headers.push(("content-md5", BASE64.encode(md5)));
                     }
                     let query = format!("partNumber={}&{id_query}", i + 1);
+                    let kept = body.pooled.then(|| body.bytes.clone());
                     let reply = client
                         .request_unsigned(Method::PUT, path, &query, &headers, body.bytes)
-                        .await?;
+                        .await;
+                    if let Some(kept) = kept {
+                        super::buffers::give_back(kept);
+                    }
+                    let reply = reply?;
                     let etag = reply
                         .headers
                         .get("etag")
@@ -456,7 +474,10 @@ pub async fn copy_object(
     dst_key: &str,
     if_match: Option<&str>,
 ) -> anyhow::Result<String> {
-    copy_object_replacing(client, src_bucket, src_key, dst_bucket, dst_key, if_match, None).await
+    copy_object_replacing(
+        client, src_bucket, src_key, dst_bucket, dst_key, if_match, None,
+    )
+    .await
 }
 
 /// [`copy_object`] that gives the copy `replace` as its headers (content
@@ -542,6 +563,12 @@ pub async fn list_page(
         )
         .await?;
     let doc: ListBucketResult = parse(&reply.body)?;
+    let next = doc.next_continuation_token.filter(|t| !t.is_empty());
+    // A page that says more follow but not where would end the listing
+    // early; `mirror --remove` would take what it missed for extras.
+    if doc.is_truncated && next.is_none() {
+        bail!("the server's listing of {bucket} is truncated but gives no continuation token: stopping rather than using part of it");
+    }
     Ok(Page {
         objects: doc
             .contents
@@ -554,9 +581,7 @@ pub async fn list_page(
             })
             .collect(),
         prefixes: doc.common_prefixes.into_iter().map(|p| p.prefix).collect(),
-        next: doc
-            .next_continuation_token
-            .filter(|t| doc.is_truncated && !t.is_empty()),
+        next: next.filter(|_| doc.is_truncated),
     })
 }
 
@@ -573,6 +598,10 @@ pub async fn list_all(client: &Client, bucket: &str, prefix: &str) -> anyhow::Re
                 .filter(|e| super::under_prefix(&e.key, prefix)),
         );
         match page.next {
+            // The same token again would list the same page forever.
+            Some(token) if next.as_ref() == Some(&token) => {
+                bail!("the server's listing of {bucket} repeats its continuation token: stopping rather than looping")
+            }
             Some(token) => next = Some(token),
             None => return Ok(all),
         }

@@ -167,8 +167,8 @@ pub async fn abort_leftovers(client: &Client, bucket: &str, prefix: &str) {
                 Err(_) => return,
             }
         }
-        let since = SystemTime::UNIX_EPOCH + Duration::from_millis(upload.requested_at_ms)
-            - CLOCK_SLACK;
+        let since =
+            SystemTime::UNIX_EPOCH + Duration::from_millis(upload.requested_at_ms) - CLOCK_SLACK;
         let mut all_gone = true;
         for open in listed.iter().flatten() {
             let started = super::du::iso_time(&open.initiated);

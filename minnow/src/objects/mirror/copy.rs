@@ -81,7 +81,7 @@ async fn download(
         .file_name()
         .context("the target has no file name")?
         .to_string_lossy();
-    let temp = dir.join(format!(".{name}{TEMP_MARK}{}", std::process::id()));
+    let temp = dir.join(super::super::cp::temp_name(&name, TEMP_MARK));
     let mut file =
         std::fs::File::create(&temp).with_context(|| format!("creating {}", temp.display()))?;
     let stored_md5 = head
@@ -118,7 +118,12 @@ async fn download(
         let _ = std::fs::remove_file(&temp);
         return Err(error);
     }
-    std::fs::rename(&temp, path).with_context(|| format!("creating {}", path.display()))?;
+    // A name the file system refuses (too long, a folder in the way)
+    // fails only here: the temporary file must not stay behind.
+    if let Err(error) = std::fs::rename(&temp, path) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(error).with_context(|| format!("creating {}", path.display()));
+    }
     Ok(())
 }
 
@@ -213,7 +218,10 @@ async fn copy_between(
         .await
         .map_err(|e| match e.downcast_ref::<ClientError>() {
             Some(ClientError::Api { status: 412, .. }) => {
-                anyhow::anyhow!("{}/{src_key} changed while it was being copied", from.bucket)
+                anyhow::anyhow!(
+                    "{}/{src_key} changed while it was being copied",
+                    from.bucket
+                )
             }
             _ => e,
         })?;
@@ -262,6 +270,7 @@ async fn copy_between(
                     s3::Body {
                         bytes,
                         md5: source_md5,
+                        pooled: false,
                     }
                 } else if len == 0 {
                     s3::Body::from(Bytes::new())
@@ -353,4 +362,3 @@ pub(super) async fn remove_extras(
     }
     results
 }
-

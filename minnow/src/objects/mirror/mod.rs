@@ -191,8 +191,17 @@ pub async fn mirror(source: &Side, target: &Side, output: Output) -> anyhow::Res
     if let (Side::Local(_), Side::Local(_)) = (source, target) {
         bail!("both paths are local: use rsync");
     }
-    let from = list(source, false).await?;
-    let to = list(target, true).await?;
+    let (from, skipped) = list(source, false).await?;
+    let (to, _) = list(target, true).await?;
+    // An empty source is far more often a wrong path or an unmounted disk
+    // than a wish to empty the target; that stays an explicit `rm`.
+    if output.remove && from.is_empty() && !to.is_empty() {
+        bail!(
+            "the source {} holds nothing: refusing to remove all {} objects of the target (use `minnow rm -r --force` to empty it)",
+            source.display(""),
+            to.len()
+        );
+    }
     if let (Side::Remote(remote), false) = (target, output.dry_run) {
         super::uploads::abort_leftovers(&remote.server.client, &remote.bucket, &remote.key).await;
     }
@@ -203,8 +212,9 @@ pub async fn mirror(source: &Side, target: &Side, output: Output) -> anyhow::Res
     let local_target = matches!(target, Side::Local(_));
     let jobs: Vec<(String, Found, Option<Found>)> = from
         .iter()
-        // A folder marker (`photos/`) becomes a folder with its files.
-        .filter(|(rel, _)| !(local_target && rel.ends_with('/')))
+        // A folder marker (`photos/`) becomes a folder with its files; one
+        // holding bytes fails as a name no file can have, never unsaid.
+        .filter(|(rel, found)| !(local_target && rel.ends_with('/') && found.size == 0))
         .map(|(rel, found)| (rel.clone(), found.clone(), to.get(rel).cloned()))
         .collect();
     let mut results = futures::stream::iter(jobs)
@@ -268,8 +278,8 @@ pub async fn mirror(source: &Side, target: &Side, output: Output) -> anyhow::Res
                 summary.failed.push((from_text.clone(), reason.clone()));
                 let text = format!("error: {from_text}: {reason}");
                 match &bar {
-                    Some(bar) => bar.suspend(|| eprintln!("{text}")),
-                    None => eprintln!("{text}"),
+                    Some(bar) => bar.suspend(|| eprintln!("{}", super::printable(&text))),
+                    None => eprintln!("{}", super::printable(&text)),
                 }
                 serde_json::json!({"status": "failed", "source": from_text, "target": to_text, "error": reason})
             }
@@ -286,6 +296,10 @@ pub async fn mirror(source: &Side, target: &Side, output: Output) -> anyhow::Res
         let extras: Vec<String> = to
             .keys()
             .filter(|k| !from.contains_key(*k))
+            // A source entry skipped (a broken link to an unmounted disk,
+            // say) is not gone: its copy, or what is under a skipped link
+            // to a folder, stays.
+            .filter(|k| !skipped.iter().any(|s| super::under_prefix(k, s)))
             .cloned()
             .collect();
         for (rel, outcome) in remove_extras(target, &extras, output.dry_run).await {
@@ -305,19 +319,18 @@ pub async fn mirror(source: &Side, target: &Side, output: Output) -> anyhow::Res
                             serde_json::json!({"status": status, "target": text})
                         )?;
                     } else if !output.quiet {
-                        writeln!(
-                            stdout,
-                            "{} `{text}`",
-                            if output.dry_run {
-                                "Would remove"
-                            } else {
-                                "Removed"
-                            }
-                        )?;
+                        let verb = if output.dry_run {
+                            "Would remove"
+                        } else {
+                            "Removed"
+                        };
+                        let line = format!("{verb} `{text}`");
+                        writeln!(stdout, "{}", super::printable(&line))?;
                     }
                 }
                 Err(reason) => {
-                    eprintln!("error: removing {text}: {reason}");
+                    let line = format!("removing {text}: {reason}");
+                    eprintln!("error: {}", super::printable(&line));
                     if output.json {
                         writeln!(
                             stdout,
@@ -332,4 +345,3 @@ pub async fn mirror(source: &Side, target: &Side, output: Output) -> anyhow::Res
     }
     Ok(summary)
 }
-

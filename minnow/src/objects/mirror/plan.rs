@@ -13,24 +13,36 @@ use super::super::{s3, Remote};
 use super::verify::{hex_of, md5_shaped, multipart_etag, plain_md5};
 use super::{Found, Side, MD5_META, TEMP_MARK};
 
-/// Everything on one side, by path relative to the side's root. A local
+/// Whether a file name is a download's temporary (`.NAME`, then
+/// [`TEMP_MARK`], then `PID-N`; see `cp::temp_name`): only that exact
+/// shape, so a user's own `notes.minnow-part-2.txt` is copied and never
+/// taken for a leftover.
+pub(super) fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.')
+        && name.rsplit_once(TEMP_MARK).is_some_and(|(_, tail)| {
+            !tail.is_empty() && tail.chars().all(|c| c.is_ascii_digit() || c == '-')
+        })
+}
+
+/// Everything on one side, by path relative to the side's root, and what
+/// a local source skipped (FIFOs, broken links, links to folders). A local
 /// side that does not exist is empty (a target is created on the way).
-pub(super) async fn list(side: &Side, is_target: bool) -> anyhow::Result<BTreeMap<String, Found>> {
+pub(super) async fn list(
+    side: &Side,
+    is_target: bool,
+) -> anyhow::Result<(BTreeMap<String, Found>, Vec<String>)> {
     let mut all = BTreeMap::new();
+    let mut skipped = Vec::new();
     match side {
         Side::Local(root) => {
             if !root.exists() && is_target {
-                return Ok(all);
+                return Ok((all, skipped));
             }
             if !root.is_dir() {
                 bail!("{} is not a folder", root.display());
             }
-            for (path, rel) in walk(root)? {
-                if rel
-                    .rsplit('/')
-                    .next()
-                    .is_some_and(|n| n.contains(TEMP_MARK))
-                {
+            for (path, rel) in walk(root, (!is_target).then_some(&mut skipped))? {
+                if rel.rsplit('/').next().is_some_and(is_temp_name) {
                     if is_target {
                         // A download a killed run left behind.
                         let _ = std::fs::remove_file(&path);
@@ -84,7 +96,7 @@ pub(super) async fn list(side: &Side, is_target: bool) -> anyhow::Result<BTreeMa
             }
         }
     }
-    Ok(all)
+    Ok((all, skipped))
 }
 
 /// What a local file holds: its whole-body MD5 and the MD5 of each
@@ -176,8 +188,7 @@ pub(super) async fn same_content(
         if md5_shaped(&etag) && plain_md5(&etag).is_none() {
             let path = root.join(rel);
             let part = s3::part_size_for(remote.size);
-            let digests =
-                tokio::task::spawn_blocking(move || file_digests(&path, part)).await??;
+            let digests = tokio::task::spawn_blocking(move || file_digests(&path, part)).await??;
             if multipart_etag(&digests.parts) == etag {
                 return Ok(true);
             }
@@ -220,6 +231,15 @@ pub(super) async fn same_content(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_temporary_shape_counts_as_a_leftover() {
+        assert!(is_temp_name(".a.txt.minnow-part-123-4"));
+        assert!(is_temp_name(".a.txt.minnow-part-123"));
+        assert!(!is_temp_name("notes.minnow-part-2.txt"));
+        assert!(!is_temp_name(".notes.minnow-part-2.txt"));
+        assert!(!is_temp_name("a.minnow-part-1"));
+    }
 
     #[test]
     fn file_digests_split_at_part_boundaries() {

@@ -36,10 +36,10 @@ pub(super) fn print_line(
 ) {
     match bar {
         Some(bar) => bar.suspend(|| {
-            let _ = writeln!(stdout, "{text}");
+            let _ = writeln!(stdout, "{}", super::super::printable(text));
         }),
         None => {
-            let _ = writeln!(stdout, "{text}");
+            let _ = writeln!(stdout, "{}", super::super::printable(text));
         }
     }
 }
