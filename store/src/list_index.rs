@@ -29,6 +29,7 @@
 //! it) rebuilds from the drives, and drive replacement only changes which
 //! drives hold a key that the index already has.
 
+pub(crate) mod builder;
 pub(crate) mod facts;
 pub(crate) mod pages;
 
@@ -79,6 +80,9 @@ struct Inner {
 pub(crate) struct ListIndex {
     max_bytes: usize,
     inner: Mutex<Inner>,
+    /// Where [`ListIndex::request_build`] sends builds: the background
+    /// builder ([`builder`]); none outside a runtime.
+    builds: Mutex<Option<builder::Requests>>,
 }
 
 /// What a lookup found.
@@ -95,6 +99,24 @@ impl ListIndex {
         Self {
             max_bytes,
             inner: Mutex::new(Inner::default()),
+            builds: Mutex::new(None),
+        }
+    }
+
+    /// Queues a background build of `bucket`'s index unless one is
+    /// running, it is ready, or the bucket is too big; never waits for it.
+    /// Without a builder (or once it stopped) nothing is built and the
+    /// bucket keeps listing by walking.
+    pub fn request_build(&self, bucket: &str) {
+        let Some(id) = self.begin_build(bucket) else {
+            return;
+        };
+        let sent = match &*self.builds.lock().expect("list index builds") {
+            Some(builds) => builds.send((bucket.to_owned(), id)).is_ok(),
+            None => false,
+        };
+        if !sent {
+            self.finish_build(bucket, id, None);
         }
     }
 

@@ -25,7 +25,7 @@ use crate::drive::Drive;
 use crate::engine::Engine;
 use crate::keys::{decode_segment, is_long_segment};
 use crate::layout;
-use crate::list_index::pages::{build_key_set, page_from_index};
+use crate::list_index::pages::page_from_index;
 use crate::meta::{Blob, ObjectMeta};
 use crate::quorum::{pick_object_meta, DriveRead};
 
@@ -189,6 +189,20 @@ impl<P: FnMut(&str, &Path) -> Option<ObjectSummary>> Walker<'_, P> {
     }
 }
 
+/// Whether an entry of a key's folder makes the key a candidate object:
+/// its metadata, a data directory, or a metadata temp file
+/// (`.obj.meta.<uuid>`, a crash's leftover). One rule for the index's
+/// build and the heal walk, so neither sees keys the other misses; a
+/// listing reads the metadata of every candidate and drops those with no
+/// object, the heal removes the leftovers.
+pub(crate) fn is_object_entry(name: &str, is_dir: bool) -> bool {
+    if is_dir {
+        name.starts_with(layout::DATA_DIR_PREFIX)
+    } else {
+        name == layout::OBJECT_META_FILE || layout::is_meta_temp(name)
+    }
+}
+
 /// The text of a hashed long segment, from any drive's name blob.
 pub(crate) fn long_segment_text(
     drives: &[(usize, Arc<dyn Drive>)],
@@ -327,20 +341,17 @@ impl Engine {
                         last_modified: agreed.meta.mod_time.into(),
                     })
                 };
-                let mut indexed = page_from_index(&index, &bucket, &walk, probe);
-                if indexed.is_none() {
-                    // Registered before the first directory read: writes that
-                    // land while the drives are read are replayed onto the set.
-                    if let Some(id) = index.begin_build(&bucket) {
-                        index.finish_build(&bucket, id, build_key_set(&walkers, &bucket));
-                        indexed = page_from_index(&index, &bucket, &walk, probe);
-                    }
-                }
+                let indexed = page_from_index(&index, &bucket, &walk, &probe);
                 let (page, failed) = match indexed {
                     Some(page) => (page, vec![false; walkers.len()]),
-                    // Not indexed (too big for the bound, a build running or
-                    // failed): the walk over the folders answers.
-                    None => walk_bucket(&walkers, &bucket, walk, probe),
+                    // Not indexed (too big for the bound, never listed since
+                    // the start, evicted, a build running or failed): the
+                    // walk over the folders answers, and the index is built
+                    // in the background, never while a listing waits.
+                    None => {
+                        index.request_build(&bucket);
+                        walk_bucket(&walkers, &bucket, walk, &probe)
+                    }
                 };
                 // Drives that vanished during the walk listed their part of the
                 // tree as empty: the page is only complete if `data` drives
@@ -389,14 +400,11 @@ impl Engine {
                     let meta_path = dir.join(layout::OBJECT_META_FILE);
                     let has_object_files = |drive: &Arc<dyn Drive>| {
                         drive.exists(&meta_path).unwrap_or(false)
-                            || drive.list_dir(dir).unwrap_or_default().iter().any(|e| {
-                                // A crash's leftovers: the heal removes them.
-                                if e.is_dir {
-                                    e.name.starts_with(layout::DATA_DIR_PREFIX)
-                                } else {
-                                    layout::is_meta_temp(&e.name)
-                                }
-                            })
+                            || drive
+                                .list_dir(dir)
+                                .unwrap_or_default()
+                                .iter()
+                                .any(|e| is_object_entry(&e.name, e.is_dir))
                     };
                     drives
                         .iter()
@@ -420,6 +428,7 @@ mod tests {
     use super::*;
     use crate::drive::LocalDrive;
     use crate::keys::EncodedKey;
+    use crate::list_index::pages::build_key_set;
     use crate::list_index::ListIndex;
 
     type Drives = Vec<(usize, Arc<dyn Drive>)>;
