@@ -646,6 +646,34 @@ mod tests {
         assert_eq!(found, vec![key.as_bytes(), b"orphan", b"plain"]);
     }
 
+    /// One rule for which entries of a key's folder make the key a
+    /// candidate: a folder holding only a metadata temp file (a crash's
+    /// leftover) is one for the index's build as for the heal walk, which
+    /// removes it; a listing drops it after reading no metadata.
+    #[test]
+    fn the_build_takes_the_same_entries_as_objects_as_the_heal_walk() {
+        for (name, is_dir, object) in [
+            (layout::OBJECT_META_FILE, false, true),
+            (".obj.meta.0123abcd", false, true),
+            ("d.0123abcd", true, true),
+            (layout::SEGMENT_NAME_FILE, false, false),
+            ("d.0123abcd", false, false),
+            (layout::OBJECT_META_FILE, true, false),
+            ("stray", false, false),
+        ] {
+            assert_eq!(is_object_entry(name, is_dir), object, "{name} {is_dir}");
+        }
+        let (dir, drives) = drives_with(&[&["plain"]]);
+        let crashed = layout::object_dir("bkt", &EncodedKey::new("crashed").unwrap());
+        let crashed = dir.path().join("d0").join(crashed);
+        std::fs::create_dir_all(&crashed).unwrap();
+        std::fs::write(crashed.join(".obj.meta.0123abcd"), b"").unwrap();
+        assert!(layout::is_meta_temp(".obj.meta.0123abcd"));
+        let found = build_key_set(&drives, "bkt").unwrap();
+        let found: Vec<&[u8]> = found.iter().map(|k| &k[..]).collect();
+        assert_eq!(found, vec![b"crashed".as_slice(), b"plain"]);
+    }
+
     #[test]
     fn a_page_probes_only_about_max_keys_objects() {
         let names: Vec<String> = (0..3000).map(|i| format!("k/{i:05}")).collect();
