@@ -2,10 +2,15 @@
 //! may name an object (the union over the drives) to what is known of that
 //! object ([`facts`]: size, ETag, Last-Modified), so a ListObjectsV2 page
 //! costs O(page) instead of a read and sort of whole folders, and no
-//! metadata read for keys whose facts are known. Built lazily from the
-//! drives on a bucket's first listing (facts unknown until a listing reads
-//! them), kept exact by the writers under the key's namespace lock, bounded
-//! in memory; a bucket that is not indexed lists by walking its folders.
+//! metadata read for keys whose facts are known. Built from the drives in
+//! the background ([`builder`]: every bucket at the server's start, and a
+//! bucket a listing found not indexed), never while a listing waits: until
+//! the build is installed, the bucket's listings walk its folders (so the
+//! first page after a start costs a walked page, not a read of the whole
+//! bucket). Facts are unknown until a listing reads them (a page reads
+//! those it needs in parallel, [`pages`]). Kept exact by the writers under
+//! the key's namespace lock, bounded in memory; a bucket that is not
+//! indexed lists by walking its folders.
 //!
 //! The map may hold names with no object (a failed delete, leftovers): a
 //! listing reads the metadata of every key whose facts are not known and

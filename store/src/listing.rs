@@ -1,9 +1,10 @@
 //! Listing: a page takes its candidate keys in order from the bucket's
-//! listing index ([`crate::list_index`], built here from the drives on the
-//! bucket's first listing) and reads metadata by quorum only for keys it
-//! emits, so a page costs about `max_keys` metadata reads and an index
-//! lookup whatever the bucket size. A bucket that is not indexed (larger
-//! than the index's bound) is walked instead: its folder tree in the byte
+//! listing index ([`crate::list_index`], built in the background) and reads
+//! metadata by quorum only for keys it emits whose facts the index does
+//! not know, so a page costs at most about `max_keys` metadata reads and
+//! an index lookup whatever the bucket size. A bucket that is not indexed
+//! (larger than the index's bound, or its build not done yet: a listing
+//! never waits for one) is walked instead: its folder tree in the byte
 //! order of the original keys, merging the drives (union of names).
 //! Subtrees below `start_after`, outside `prefix`, or inside an already
 //! emitted common prefix are never entered, and the walk stops after
@@ -538,7 +539,7 @@ mod tests {
     fn indexed(drives: &[(usize, Arc<dyn Drive>)]) -> ListIndex {
         let index = ListIndex::new(1 << 30);
         let id = index.begin_build("bkt").unwrap();
-        index.finish_build("bkt", id, build_key_set(drives, "bkt"));
+        index.finish_build("bkt", id, build_key_set(drives, "bkt", &Default::default()));
         index
     }
 
@@ -641,7 +642,7 @@ mod tests {
         // A folder with only a data directory (metadata lost) is a candidate.
         let orphan = layout::object_dir("bkt", &EncodedKey::new("orphan").unwrap());
         std::fs::create_dir_all(root.join(orphan).join("d.0123")).unwrap();
-        let found = build_key_set(&drives, "bkt").unwrap();
+        let found = build_key_set(&drives, "bkt", &Default::default()).unwrap();
         let found: Vec<&[u8]> = found.iter().map(|k| &k[..]).collect();
         assert_eq!(found, vec![key.as_bytes(), b"orphan", b"plain"]);
     }
@@ -669,7 +670,7 @@ mod tests {
         std::fs::create_dir_all(&crashed).unwrap();
         std::fs::write(crashed.join(".obj.meta.0123abcd"), b"").unwrap();
         assert!(layout::is_meta_temp(".obj.meta.0123abcd"));
-        let found = build_key_set(&drives, "bkt").unwrap();
+        let found = build_key_set(&drives, "bkt", &Default::default()).unwrap();
         let found: Vec<&[u8]> = found.iter().map(|k| &k[..]).collect();
         assert_eq!(found, vec![b"crashed".as_slice(), b"plain"]);
     }

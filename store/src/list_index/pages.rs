@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::api::{ListPage, ObjectSummary};
@@ -25,10 +25,11 @@ const CHUNKS_IN_FLIGHT: usize = 8;
 /// ([`is_object_entry`]) on any of `drives` (blocking; one thread per
 /// drive, merged into the set as they arrive): the listing index of a
 /// bucket. `None` if a folder could not be read on some drive, since the
-/// union could then miss a key.
+/// union could then miss a key, or once `stop` is set (shutdown).
 pub(crate) fn build_key_set(
     drives: &[(usize, Arc<dyn Drive>)],
     bucket: &str,
+    stop: &AtomicBool,
 ) -> Option<BTreeSet<Box<[u8]>>> {
     // The threads' drive operations are the build task's: a hung drive
     // gives the build up at the deadline like any other read.
@@ -40,7 +41,7 @@ pub(crate) fn build_key_set(
                 let (watch, chunks) = (watch.clone(), chunks.clone());
                 scope.spawn(move || {
                     let mut send = |chunk| chunks.send(chunk).is_ok();
-                    watch.run(|| keys_on_drive(drives, index, bucket, &mut send).is_ok())
+                    watch.run(|| keys_on_drive(drives, index, bucket, stop, &mut send).is_ok())
                 })
             })
             .collect();
@@ -66,6 +67,7 @@ fn keys_on_drive(
     drives: &[(usize, Arc<dyn Drive>)],
     index: usize,
     bucket: &str,
+    stop: &AtomicBool,
     send: &mut dyn FnMut(Vec<String>) -> bool,
 ) -> std::io::Result<()> {
     let drive = &drives[index].1;
@@ -73,6 +75,9 @@ fn keys_on_drive(
     // (folder, its key followed by `/`; empty for the bucket folder)
     let mut stack = vec![(layout::bucket_dir(bucket), String::new())];
     while let Some((dir, key_slash)) = stack.pop() {
+        if stop.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other("the build stopped"));
+        }
         let mut is_object = false;
         for entry in drive.list_dir(&dir)? {
             let segment = if !entry.is_dir {

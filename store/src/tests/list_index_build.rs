@@ -197,3 +197,45 @@ async fn a_page_reads_unknown_facts_in_parallel() {
     assert_eq!(again.objects, page.objects);
     assert!(started.elapsed() < one_by_one / 2);
 }
+
+/// The rule: shutdown stops a running build between two folders instead
+/// of waiting minutes for a large bucket, gives up the queued ones, and
+/// listings after it still answer (by walking).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shutdown_stops_a_running_build() {
+    const KEYS: usize = 400;
+    const LIST_LATENCY: Duration = Duration::from_millis(25);
+    let fixture = TestDrives::new(4);
+    let (store, _) = open_with_faults(&fixture).await;
+    store.create_bucket("bkt").await.unwrap();
+    let keys: Vec<String> = (0..KEYS).map(|i| format!("k/{i:04}")).collect();
+    put_keys(&store, &keys).await;
+    drop(store);
+
+    let (store, faults) = open_with_faults(&fixture).await;
+    for drive in &faults {
+        drive.inject(Op::List, Fault::Latency(LIST_LATENCY));
+    }
+    // The build takes at least KEYS x LIST_LATENCY = 10 s.
+    store.build_list_indexes();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    store.shutdown().await;
+    let took = started.elapsed();
+    assert!(
+        took < KEYS as u32 * LIST_LATENCY / 2,
+        "shutdown took {took:?}"
+    );
+    assert!(!indexed(&store));
+    // No build is left registered (writes would queue for it forever).
+    let id = store.inner.list_index.begin_build("bkt");
+    assert!(id.is_some());
+    store
+        .inner
+        .list_index
+        .finish_build("bkt", id.unwrap(), None);
+    for drive in &faults {
+        drive.clear();
+    }
+    assert_eq!(list_all(&store).await, keys);
+}
