@@ -4,7 +4,9 @@
 # N). Each round starts the server and measures, in this order: the first ListObjectsV2 page
 # (1,000 keys; the first request after the start), the first full paginated listing of the
 # prefix, and the server's peak RSS (VmHWM) after both.
-# Usage: BEFORE=path/minnow AFTER=path/minnow [ROUNDS=2] bash benches/first_listing.sh N
+# REMOUNT="image mountpoint" (drives on a loop-mounted image, as root) remounts it before each
+# start, so the server meets cold inode and folder caches as after a reboot.
+# Usage: BEFORE=path/minnow AFTER=path/minnow [ROUNDS=2] [REMOUNT=...] bash benches/first_listing.sh N
 #        (after cargo build --release -p minnow-benches; LISTBENCH_DIR as for listing_scale.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +22,10 @@ COMMON=(--endpoint "$EP" --access-key listbench --secret-key listbench-secret --
         --skip-populate -c 1 --ops 1)
 PID=
 start() {
+  if [ -n "${REMOUNT:-}" ]; then
+    read -r image mountpoint <<<"$REMOUNT"
+    umount "$mountpoint" && mount -o loop,noatime "$image" "$mountpoint"
+  fi
   "$1" server --address 127.0.0.1:$PORT "$ROOT"/d{1,2,3,4} >>"$ROOT/server.log" 2>&1 &
   PID=$!
   for _ in $(seq 1 100); do curl -sf "$EP/minio/health/live" >/dev/null && return; sleep 0.2; done

@@ -76,7 +76,12 @@ impl<P: FnMut(&str, &Path) -> Option<ObjectSummary>> Walker<'_, P> {
                 Ok(entries) => {
                     for entry in entries.into_iter().filter(|e| e.is_dir) {
                         if let Some(segment) = decode_segment(&entry.name) {
-                            segments.push((segment, entry.name));
+                            // Most of a large folder is before `start_after`
+                            // on every page but the first: dropped here, not
+                            // sorted and visited.
+                            if self.may_list(key_prefix, &segment) {
+                                segments.push((segment, entry.name));
+                            }
                         } else if is_long_segment(&entry.name) {
                             long_names.push(entry.name);
                         }
@@ -107,6 +112,18 @@ impl<P: FnMut(&str, &Path) -> Option<ObjectSummary>> Walker<'_, P> {
 
     fn long_segment_text(&self, folder: &Path) -> Option<String> {
         long_segment_text(self.drives, folder)
+    }
+
+    /// Whether the object `key_prefix + segment` or a key below it can be
+    /// on the page: `visit` skips the object and the subtree otherwise.
+    fn may_list(&self, key_prefix: &str, segment: &str) -> bool {
+        let key = format!("{key_prefix}{segment}");
+        let (prefix, start_after) = (self.walk.prefix, self.walk.start_after);
+        let object = key.starts_with(prefix) && start_after.is_none_or(|sa| key.as_str() > sa);
+        let sub = format!("{key}/");
+        let subtree = (sub.starts_with(prefix) || prefix.starts_with(sub.as_str()))
+            && start_after.is_none_or(|sa| sub.as_str() > sa || sa.starts_with(sub.as_str()));
+        object || subtree
     }
 
     fn skipped(&self, key: &str) -> bool {
