@@ -359,7 +359,7 @@ impl Engine {
                         last_modified: agreed.meta.mod_time.into(),
                     })
                 };
-                let indexed = page_from_index(&index, &bucket, &walk, &probe);
+                let indexed = page_from_index(&index, &bucket, &walk, probe);
                 let (page, failed) = match indexed {
                     Some(page) => (page, vec![false; walkers.len()]),
                     // Not indexed (too big for the bound, never listed since
@@ -368,7 +368,7 @@ impl Engine {
                     // in the background, never while a listing waits.
                     None => {
                         index.request_build(&bucket);
-                        walk_bucket(&walkers, &bucket, walk, &probe)
+                        walk_bucket(&walkers, &bucket, walk, probe)
                     }
                 };
                 // Drives that vanished during the walk listed their part of the
