@@ -16,7 +16,8 @@
 //! object `K+s` and the subtree `K+s/`; sorting these strings gives key
 //! order, since every key of the subtree starts with `K+s/`.
 
-use std::path::{Path, PathBuf};
+use std::collections::BTreeSet;
+use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -33,9 +34,11 @@ use crate::quorum::{pick_object_meta, DriveRead};
 /// Most keys a page returns.
 pub const MAX_KEYS: usize = 1000;
 
+/// A key or subtree with its folder (shared by the two items of a
+/// segment: a large folder makes hundreds of thousands of them).
 enum Item {
-    Object(String, PathBuf),
-    Subtree(String, PathBuf),
+    Object(String, Arc<Path>),
+    Subtree(String, Arc<Path>),
 }
 
 impl Item {
@@ -69,7 +72,9 @@ struct Walker<'a, P> {
 
 impl<P: FnMut(&str, &Path) -> Option<ObjectSummary>> Walker<'_, P> {
     fn children(&mut self, dir: &Path, key_prefix: &str) -> Vec<Item> {
-        let mut segments: Vec<(String, String)> = Vec::new();
+        // A set: each drive's copy of a name is dropped as it arrives,
+        // instead of holding every drive's listing of the folder.
+        let mut segments: BTreeSet<(String, String)> = BTreeSet::new();
         let mut long_names: Vec<String> = Vec::new();
         for (index, (_, drive)) in self.drives.iter().enumerate() {
             match drive.list_dir(dir) {
@@ -80,7 +85,7 @@ impl<P: FnMut(&str, &Path) -> Option<ObjectSummary>> Walker<'_, P> {
                             // on every page but the first: dropped here, not
                             // sorted and visited.
                             if self.may_list(key_prefix, &segment) {
-                                segments.push((segment, entry.name));
+                                segments.insert((segment, entry.name));
                             }
                         } else if is_long_segment(&entry.name) {
                             long_names.push(entry.name);
@@ -94,14 +99,12 @@ impl<P: FnMut(&str, &Path) -> Option<ObjectSummary>> Walker<'_, P> {
         long_names.dedup();
         for name in long_names {
             if let Some(segment) = self.long_segment_text(&dir.join(&name)) {
-                segments.push((segment, name));
+                segments.insert((segment, name));
             }
         }
-        segments.sort();
-        segments.dedup();
         let mut items = Vec::with_capacity(segments.len() * 2);
         for (segment, name) in segments {
-            let child = dir.join(name);
+            let child: Arc<Path> = dir.join(name).into();
             let key = format!("{key_prefix}{segment}");
             items.push(Item::Subtree(format!("{key}/"), child.clone()));
             items.push(Item::Object(key, child));
