@@ -5,7 +5,8 @@
 # (1,000 keys; the first request after the start), the first full paginated listing of the
 # prefix, and the server's peak RSS (VmHWM) after both.
 # REMOUNT="image mountpoint" (drives on a loop-mounted image, as root) remounts it before each
-# start, so the server meets cold inode and folder caches as after a reboot.
+# start, so the server meets cold inode and folder caches as after a reboot. SETTLE=secs waits
+# that long after the start before the first listing (a client that comes a little later).
 # Usage: BEFORE=path/minnow AFTER=path/minnow [ROUNDS=2] [REMOUNT=...] bash benches/first_listing.sh N
 #        (after cargo build --release -p minnow-benches; LISTBENCH_DIR as for listing_scale.sh)
 set -euo pipefail
@@ -38,7 +39,8 @@ for round in $(seq 1 "${ROUNDS:-2}"); do
     binary=${!which}
     start "$binary"
     echo "=== round $round $which ($binary) N=$N load: $(uptime | sed 's/.*load average: //')"
-    echo "first page after the start:"
+    sleep "${SETTLE:-0}"
+    echo "first page after the start (+${SETTLE:-0} s), peak RSS before it: $(awk '/VmHWM/ {print $2, $3}' /proc/$PID/status):"
     "$BENCH" list-page "${COMMON[@]}" 2>&1 | grep -E "LIST " || true
     echo "first full listing:"
     "$BENCH" list "${COMMON[@]}" 2>&1 | grep -E "LIST |keys listed" || true
