@@ -262,6 +262,12 @@ impl ListIndex {
         if inner.buckets.contains_key(bucket) {
             return None;
         }
+        if self.max_bytes == 0 {
+            // The index is off (`MINNOW_LIST_INDEX_MIB=0`): every bucket is
+            // too big, known without reading it (a start builds them all).
+            inner.buckets.insert(bucket.to_owned(), Entry::TooBig);
+            return None;
+        }
         inner.next_build += 1;
         let id = inner.next_build;
         inner.buckets.insert(
@@ -496,6 +502,18 @@ mod tests {
             Lookup::NotIndexed
         ));
         assert!(index.begin_build("big").is_none());
+    }
+
+    #[test]
+    fn an_index_bound_of_zero_builds_nothing() {
+        let index = ListIndex::new(0);
+        assert!(index.begin_build("b").is_none());
+        index.insert("b", "k", facts(1));
+        assert!(matches!(
+            index.range("b", Bound::Unbounded, 1),
+            Lookup::NotIndexed
+        ));
+        assert_eq!(index.used_bytes(), 0);
     }
 
     #[test]
