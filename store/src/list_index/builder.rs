@@ -30,8 +30,9 @@ pub(crate) fn start(engine: &Arc<Engine>) {
     }
     let (requests, mut queue) = mpsc::unbounded_channel::<(String, u64)>();
     *engine.list_index.builds.lock().expect("list index builds") = Some(requests);
+    // Weak: the sender lives in the engine's index, so a dropped engine
+    // ends `recv` and the worker.
     let weak: Weak<Engine> = Arc::downgrade(engine);
-    let index = engine.list_index.clone();
     engine.workers.spawn(
         "list-index",
         "builds one bucket's listing index at a time, requested by a listing or at start"
@@ -61,7 +62,7 @@ pub(crate) fn start(engine: &Arc<Engine>) {
                             }
                         }
                     };
-                    index.finish_build(&bucket, id, found);
+                    engine.list_index.finish_build(&bucket, id, found);
                     drop(engine);
                     ctx.set(WorkerState::Idle);
                 }
@@ -70,7 +71,9 @@ pub(crate) fn start(engine: &Arc<Engine>) {
                 // stop queueing and their buckets list by walking.
                 queue.close();
                 while let Ok((bucket, id)) = queue.try_recv() {
-                    index.finish_build(&bucket, id, None);
+                    if let Some(engine) = weak.upgrade() {
+                        engine.list_index.finish_build(&bucket, id, None);
+                    }
                 }
             }
         },
