@@ -1,6 +1,6 @@
 //! The server's background workers against the real binary: SIGTERM
 //! drains HTTP, then stops the lifecycle scanner and the store's workers
-//! (heal queue, heal walk, drive monitor) and exits 0 within five seconds;
+//! (heal queue, heal walk, drive monitor, list index) and exits 0 within five seconds;
 //! `minnow admin info` shows the workers and the heal status; after two
 //! drive folders are wiped, `minnow heal --wait` returns once redundancy is
 //! full again and `/minio/health/cluster` carries `x-minio-healing` only
@@ -13,10 +13,11 @@ use std::time::{Duration, Instant};
 use conformance::{minnow_binary, pattern_bytes, unique_bucket, TestServer};
 
 /// Every named worker of a running server.
-const WORKERS: [&str; 4] = [
+const WORKERS: [&str; 5] = [
     "heal-queue",
     "heal-walk",
     "drive-monitor",
+    "list-index",
     "lifecycle-scanner",
 ];
 
@@ -93,7 +94,7 @@ fn admin_info_lists_workers_and_heal_status() {
     assert_eq!(info["layout"], "EC 2+2");
     assert_eq!(info["drives"].as_array().unwrap().len(), 4);
     let workers = info["workers"].as_array().unwrap();
-    assert_eq!(workers.len(), 3, "{info}");
+    assert_eq!(workers.len(), 4, "{info}");
     for worker in workers {
         assert!(
             matches!(worker["state"].as_str(), Some("idle" | "active")),

@@ -200,6 +200,9 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
             .await
             .context("opening the drives")?,
     );
+    // Indexes are built in the background from the start, so the first
+    // listing usually finds its bucket indexed (it walks until then).
+    store.build_list_indexes();
 
     let (max_requests, requests_deadline) = config::request_limit_from_env(&env)?;
     let day = config::lifecycle_day_from_env(&env)?;

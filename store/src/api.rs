@@ -411,7 +411,7 @@ pub enum WorkerState {
 /// One background worker of the store, for `admin info`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkerInfo {
-    /// Its name (`heal-queue`, `heal-walk`, `drive-monitor`).
+    /// Its name (`heal-queue`, `heal-walk`, `drive-monitor`, `list-index`).
     pub name: String,
     /// What it is doing.
     pub state: WorkerState,

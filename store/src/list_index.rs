@@ -2,10 +2,15 @@
 //! may name an object (the union over the drives) to what is known of that
 //! object ([`facts`]: size, ETag, Last-Modified), so a ListObjectsV2 page
 //! costs O(page) instead of a read and sort of whole folders, and no
-//! metadata read for keys whose facts are known. Built lazily from the
-//! drives on a bucket's first listing (facts unknown until a listing reads
-//! them), kept exact by the writers under the key's namespace lock, bounded
-//! in memory; a bucket that is not indexed lists by walking its folders.
+//! metadata read for keys whose facts are known. Built from the drives in
+//! the background ([`builder`]: every bucket at the server's start, and a
+//! bucket a listing found not indexed), never while a listing waits: until
+//! the build is installed, the bucket's listings walk its folders (so the
+//! first page after a start costs a walked page, not a read of the whole
+//! bucket). Facts are unknown until a listing reads them (a page reads
+//! those it needs in parallel, [`pages`]). Kept exact by the writers under
+//! the key's namespace lock, bounded in memory; a bucket that is not
+//! indexed lists by walking its folders.
 //!
 //! The map may hold names with no object (a failed delete, leftovers): a
 //! listing reads the metadata of every key whose facts are not known and
@@ -29,6 +34,7 @@
 //! it) rebuilds from the drives, and drive replacement only changes which
 //! drives hold a key that the index already has.
 
+pub(crate) mod builder;
 pub(crate) mod facts;
 pub(crate) mod pages;
 
@@ -79,6 +85,9 @@ struct Inner {
 pub(crate) struct ListIndex {
     max_bytes: usize,
     inner: Mutex<Inner>,
+    /// Where [`ListIndex::request_build`] sends builds: the background
+    /// builder ([`builder`]); none outside a runtime.
+    builds: Mutex<Option<builder::Requests>>,
 }
 
 /// What a lookup found.
@@ -95,6 +104,24 @@ impl ListIndex {
         Self {
             max_bytes,
             inner: Mutex::new(Inner::default()),
+            builds: Mutex::new(None),
+        }
+    }
+
+    /// Queues a background build of `bucket`'s index unless one is
+    /// running, it is ready, or the bucket is too big; never waits for it.
+    /// Without a builder (or once it stopped) nothing is built and the
+    /// bucket keeps listing by walking.
+    pub fn request_build(&self, bucket: &str) {
+        let Some(id) = self.begin_build(bucket) else {
+            return;
+        };
+        let sent = match &*self.builds.lock().expect("list index builds") {
+            Some(builds) => builds.send((bucket.to_owned(), id)).is_ok(),
+            None => false,
+        };
+        if !sent {
+            self.finish_build(bucket, id, None);
         }
     }
 
@@ -233,6 +260,12 @@ impl ListIndex {
     pub fn begin_build(&self, bucket: &str) -> Option<u64> {
         let mut inner = self.lock();
         if inner.buckets.contains_key(bucket) {
+            return None;
+        }
+        if self.max_bytes == 0 {
+            // The index is off (`MINNOW_LIST_INDEX_MIB=0`): every bucket is
+            // too big, known without reading it (a start builds them all).
+            inner.buckets.insert(bucket.to_owned(), Entry::TooBig);
             return None;
         }
         inner.next_build += 1;
@@ -469,6 +502,18 @@ mod tests {
             Lookup::NotIndexed
         ));
         assert!(index.begin_build("big").is_none());
+    }
+
+    #[test]
+    fn an_index_bound_of_zero_builds_nothing() {
+        let index = ListIndex::new(0);
+        assert!(index.begin_build("b").is_none());
+        index.insert("b", "k", facts(1));
+        assert!(matches!(
+            index.range("b", Bound::Unbounded, 1),
+            Lookup::NotIndexed
+        ));
+        assert_eq!(index.used_bytes(), 0);
     }
 
     #[test]

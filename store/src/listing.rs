@@ -1,9 +1,10 @@
 //! Listing: a page takes its candidate keys in order from the bucket's
-//! listing index ([`crate::list_index`], built here from the drives on the
-//! bucket's first listing) and reads metadata by quorum only for keys it
-//! emits, so a page costs about `max_keys` metadata reads and an index
-//! lookup whatever the bucket size. A bucket that is not indexed (larger
-//! than the index's bound) is walked instead: its folder tree in the byte
+//! listing index ([`crate::list_index`], built in the background) and reads
+//! metadata by quorum only for keys it emits whose facts the index does
+//! not know, so a page costs at most about `max_keys` metadata reads and
+//! an index lookup whatever the bucket size. A bucket that is not indexed
+//! (larger than the index's bound, or its build not done yet: a listing
+//! never waits for one) is walked instead: its folder tree in the byte
 //! order of the original keys, merging the drives (union of names).
 //! Subtrees below `start_after`, outside `prefix`, or inside an already
 //! emitted common prefix are never entered, and the walk stops after
@@ -15,7 +16,8 @@
 //! object `K+s` and the subtree `K+s/`; sorting these strings gives key
 //! order, since every key of the subtree starts with `K+s/`.
 
-use std::path::{Path, PathBuf};
+use std::collections::BTreeSet;
+use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -25,16 +27,18 @@ use crate::drive::Drive;
 use crate::engine::Engine;
 use crate::keys::{decode_segment, is_long_segment};
 use crate::layout;
-use crate::list_index::pages::{build_key_set, page_from_index};
+use crate::list_index::pages::page_from_index;
 use crate::meta::{Blob, ObjectMeta};
 use crate::quorum::{pick_object_meta, DriveRead};
 
 /// Most keys a page returns.
 pub const MAX_KEYS: usize = 1000;
 
+/// A key or subtree with its folder (shared by the two items of a
+/// segment: a large folder makes hundreds of thousands of them).
 enum Item {
-    Object(String, PathBuf),
-    Subtree(String, PathBuf),
+    Object(String, Arc<Path>),
+    Subtree(String, Arc<Path>),
 }
 
 impl Item {
@@ -68,14 +72,21 @@ struct Walker<'a, P> {
 
 impl<P: FnMut(&str, &Path) -> Option<ObjectSummary>> Walker<'_, P> {
     fn children(&mut self, dir: &Path, key_prefix: &str) -> Vec<Item> {
-        let mut segments: Vec<(String, String)> = Vec::new();
+        // A set: each drive's copy of a name is dropped as it arrives,
+        // instead of holding every drive's listing of the folder.
+        let mut segments: BTreeSet<(String, String)> = BTreeSet::new();
         let mut long_names: Vec<String> = Vec::new();
         for (index, (_, drive)) in self.drives.iter().enumerate() {
             match drive.list_dir(dir) {
                 Ok(entries) => {
                     for entry in entries.into_iter().filter(|e| e.is_dir) {
                         if let Some(segment) = decode_segment(&entry.name) {
-                            segments.push((segment, entry.name));
+                            // Most of a large folder is before `start_after`
+                            // on every page but the first: dropped here, not
+                            // sorted and visited.
+                            if self.may_list(key_prefix, &segment) {
+                                segments.insert((segment, entry.name));
+                            }
                         } else if is_long_segment(&entry.name) {
                             long_names.push(entry.name);
                         }
@@ -88,14 +99,12 @@ impl<P: FnMut(&str, &Path) -> Option<ObjectSummary>> Walker<'_, P> {
         long_names.dedup();
         for name in long_names {
             if let Some(segment) = self.long_segment_text(&dir.join(&name)) {
-                segments.push((segment, name));
+                segments.insert((segment, name));
             }
         }
-        segments.sort();
-        segments.dedup();
         let mut items = Vec::with_capacity(segments.len() * 2);
         for (segment, name) in segments {
-            let child = dir.join(name);
+            let child: Arc<Path> = dir.join(name).into();
             let key = format!("{key_prefix}{segment}");
             items.push(Item::Subtree(format!("{key}/"), child.clone()));
             items.push(Item::Object(key, child));
@@ -106,6 +115,18 @@ impl<P: FnMut(&str, &Path) -> Option<ObjectSummary>> Walker<'_, P> {
 
     fn long_segment_text(&self, folder: &Path) -> Option<String> {
         long_segment_text(self.drives, folder)
+    }
+
+    /// Whether the object `key_prefix + segment` or a key below it can be
+    /// on the page: `visit` skips the object and the subtree otherwise.
+    fn may_list(&self, key_prefix: &str, segment: &str) -> bool {
+        let key = format!("{key_prefix}{segment}");
+        let (prefix, start_after) = (self.walk.prefix, self.walk.start_after);
+        let object = key.starts_with(prefix) && start_after.is_none_or(|sa| key.as_str() > sa);
+        let sub = format!("{key}/");
+        let subtree = (sub.starts_with(prefix) || prefix.starts_with(sub.as_str()))
+            && start_after.is_none_or(|sa| sub.as_str() > sa || sa.starts_with(sub.as_str()));
+        object || subtree
     }
 
     fn skipped(&self, key: &str) -> bool {
@@ -186,6 +207,20 @@ impl<P: FnMut(&str, &Path) -> Option<ObjectSummary>> Walker<'_, P> {
                 }
             }
         }
+    }
+}
+
+/// Whether an entry of a key's folder makes the key a candidate object:
+/// its metadata, a data directory, or a metadata temp file
+/// (`.obj.meta.<uuid>`, a crash's leftover). One rule for the index's
+/// build and the heal walk, so neither sees keys the other misses; a
+/// listing reads the metadata of every candidate and drops those with no
+/// object, the heal removes the leftovers.
+pub(crate) fn is_object_entry(name: &str, is_dir: bool) -> bool {
+    if is_dir {
+        name.starts_with(layout::DATA_DIR_PREFIX)
+    } else {
+        name == layout::OBJECT_META_FILE || layout::is_meta_temp(name)
     }
 }
 
@@ -327,20 +362,17 @@ impl Engine {
                         last_modified: agreed.meta.mod_time.into(),
                     })
                 };
-                let mut indexed = page_from_index(&index, &bucket, &walk, probe);
-                if indexed.is_none() {
-                    // Registered before the first directory read: writes that
-                    // land while the drives are read are replayed onto the set.
-                    if let Some(id) = index.begin_build(&bucket) {
-                        index.finish_build(&bucket, id, build_key_set(&walkers, &bucket));
-                        indexed = page_from_index(&index, &bucket, &walk, probe);
-                    }
-                }
+                let indexed = page_from_index(&index, &bucket, &walk, probe);
                 let (page, failed) = match indexed {
                     Some(page) => (page, vec![false; walkers.len()]),
-                    // Not indexed (too big for the bound, a build running or
-                    // failed): the walk over the folders answers.
-                    None => walk_bucket(&walkers, &bucket, walk, probe),
+                    // Not indexed (too big for the bound, never listed since
+                    // the start, evicted, a build running or failed): the
+                    // walk over the folders answers, and the index is built
+                    // in the background, never while a listing waits.
+                    None => {
+                        index.request_build(&bucket);
+                        walk_bucket(&walkers, &bucket, walk, probe)
+                    }
                 };
                 // Drives that vanished during the walk listed their part of the
                 // tree as empty: the page is only complete if `data` drives
@@ -389,14 +421,11 @@ impl Engine {
                     let meta_path = dir.join(layout::OBJECT_META_FILE);
                     let has_object_files = |drive: &Arc<dyn Drive>| {
                         drive.exists(&meta_path).unwrap_or(false)
-                            || drive.list_dir(dir).unwrap_or_default().iter().any(|e| {
-                                // A crash's leftovers: the heal removes them.
-                                if e.is_dir {
-                                    e.name.starts_with(layout::DATA_DIR_PREFIX)
-                                } else {
-                                    layout::is_meta_temp(&e.name)
-                                }
-                            })
+                            || drive
+                                .list_dir(dir)
+                                .unwrap_or_default()
+                                .iter()
+                                .any(|e| is_object_entry(&e.name, e.is_dir))
                     };
                     drives
                         .iter()
@@ -420,6 +449,7 @@ mod tests {
     use super::*;
     use crate::drive::LocalDrive;
     use crate::keys::EncodedKey;
+    use crate::list_index::pages::build_key_set;
     use crate::list_index::ListIndex;
 
     type Drives = Vec<(usize, Arc<dyn Drive>)>;
@@ -529,7 +559,7 @@ mod tests {
     fn indexed(drives: &[(usize, Arc<dyn Drive>)]) -> ListIndex {
         let index = ListIndex::new(1 << 30);
         let id = index.begin_build("bkt").unwrap();
-        index.finish_build("bkt", id, build_key_set(drives, "bkt"));
+        index.finish_build("bkt", id, build_key_set(drives, "bkt", &Default::default()));
         index
     }
 
@@ -632,9 +662,37 @@ mod tests {
         // A folder with only a data directory (metadata lost) is a candidate.
         let orphan = layout::object_dir("bkt", &EncodedKey::new("orphan").unwrap());
         std::fs::create_dir_all(root.join(orphan).join("d.0123")).unwrap();
-        let found = build_key_set(&drives, "bkt").unwrap();
+        let found = build_key_set(&drives, "bkt", &Default::default()).unwrap();
         let found: Vec<&[u8]> = found.iter().map(|k| &k[..]).collect();
         assert_eq!(found, vec![key.as_bytes(), b"orphan", b"plain"]);
+    }
+
+    /// One rule for which entries of a key's folder make the key a
+    /// candidate: a folder holding only a metadata temp file (a crash's
+    /// leftover) is one for the index's build as for the heal walk, which
+    /// removes it; a listing drops it after reading no metadata.
+    #[test]
+    fn the_build_takes_the_same_entries_as_objects_as_the_heal_walk() {
+        for (name, is_dir, object) in [
+            (layout::OBJECT_META_FILE, false, true),
+            (".obj.meta.0123abcd", false, true),
+            ("d.0123abcd", true, true),
+            (layout::SEGMENT_NAME_FILE, false, false),
+            ("d.0123abcd", false, false),
+            (layout::OBJECT_META_FILE, true, false),
+            ("stray", false, false),
+        ] {
+            assert_eq!(is_object_entry(name, is_dir), object, "{name} {is_dir}");
+        }
+        let (dir, drives) = drives_with(&[&["plain"]]);
+        let crashed = layout::object_dir("bkt", &EncodedKey::new("crashed").unwrap());
+        let crashed = dir.path().join("d0").join(crashed);
+        std::fs::create_dir_all(&crashed).unwrap();
+        std::fs::write(crashed.join(".obj.meta.0123abcd"), b"").unwrap();
+        assert!(layout::is_meta_temp(".obj.meta.0123abcd"));
+        let found = build_key_set(&drives, "bkt", &Default::default()).unwrap();
+        let found: Vec<&[u8]> = found.iter().map(|k| &k[..]).collect();
+        assert_eq!(found, vec![b"crashed".as_slice(), b"plain"]);
     }
 
     #[test]

@@ -270,6 +270,7 @@ impl Store {
         });
         inner.load_buckets().await;
         crate::heal::start_workers(&inner, config.heal_tranquility);
+        crate::list_index::builder::start(&inner);
         drive_set::start_drive_monitor(&inner);
         if any_fresh {
             inner.drives.record_fresh_drives().await;

@@ -271,7 +271,10 @@ async fn shutdown_sees_every_worker_finish_within_five_seconds() {
     let mut workers = store.workers();
     workers.sort_by(|a, b| a.name.cmp(&b.name));
     let names: Vec<&str> = workers.iter().map(|w| w.name.as_str()).collect();
-    assert_eq!(names, ["drive-monitor", "heal-queue", "heal-walk"]);
+    assert_eq!(
+        names,
+        ["drive-monitor", "heal-queue", "heal-walk", "list-index"]
+    );
     assert!(
         workers
             .iter()

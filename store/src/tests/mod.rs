@@ -27,6 +27,7 @@ mod format_fixtures;
 mod heal;
 mod heal_walk;
 mod inline_races;
+mod list_index_build;
 mod meta_temp_files;
 mod missed_writes;
 mod mixed_versions;
