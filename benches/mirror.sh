@@ -3,12 +3,15 @@
 # destination's own PUT rate for the same sizes (minnow-bench), measured in rounds that
 # alternate the two against the same destination in the same state.
 # Needs `cargo build --release -p minnow -p minnow-benches`; WORK= picks the scratch folder
-# (~8 GB at the peak); ROUNDS= (default 3) how many times each comparison runs; CLI= runs the
+# (~10 GB at the peak with ROUNDS=3); ROUNDS= (default 3) how many times each comparison runs; CLI= runs the
 # mirror legs with another `minnow` binary (an A/B of the tool against the same servers).
 #
-# Fairness rules (each leg of a round is measured the same way): the destination bucket is
-# emptied and `sync` flushes every dirty page before a leg starts, so no leg pays for the
-# previous one's writeback or starts on a fuller server; the bench sends the shape mirror
+# Fairness rules (each leg of a round is measured the same way): `sync` flushes every dirty
+# page before a leg starts, so no leg pays for the previous one's writeback. Small objects are
+# never deleted between legs (each leg writes its own prefix): on ext4 without a journal (the
+# disk here) inode allocation skips inodes freed in the last 30-60 s (`recently_deleted`), so
+# a leg right after 40,000 files were removed pays several times the CPU per PUT; large
+# objects (a few hundred files) are removed before each leg. The bench sends the shape mirror
 # sends (64 KiB single PUTs 32 at a time; 64 MiB as multipart with 16 MiB parts and 32 parts
 # in flight, mirror's 8 objects x 4 parts). A mirror leg's rate is over its whole wall time
 # (start-up and both listings included); the bench's is its own measured phase.
@@ -25,7 +28,7 @@ $B/minnow server $W/b/d{1...4} --address 127.0.0.1:9412 > $W/b.log 2>&1 & Bp=$!
 trap "kill $A $Bp; [ -n \"$KEEP\" ] || rm -rf $W" EXIT
 sleep 3
 export MINNOW_ALIAS_A=http://admin:adminsecret@127.0.0.1:9411 MINNOW_ALIAS_B=http://admin:adminsecret@127.0.0.1:9412
-for s in 9411 9412; do for b in small large bench; do $B/minnow bucket create $b --endpoint http://127.0.0.1:$s --access-key admin --secret-key adminsecret >/dev/null; done; done
+for s in 9411 9412; do for b in small large bench benchl; do $B/minnow bucket create $b --endpoint http://127.0.0.1:$s --access-key admin --secret-key adminsecret >/dev/null; done; done
 W="$W" python3 - <<'PY'
 import os
 w = os.environ["W"]
@@ -44,7 +47,8 @@ cores=$(nproc)
 tick=$(getconf CLK_TCK)
 cpu() { awk -v t=$tick '{printf "%.2f", ($14+$15)/t}' /proc/$1/stat; }
 fresh() {
-  for b in "$@"; do $B/minnow rm -r --force -q B/$b >/dev/null; done
+  # (`rm -r` of a prefix holding nothing fails, as `mc rm` does: nothing to empty then.)
+  for b in "$@"; do $B/minnow rm -r --force -q B/$b >/dev/null 2>&1 || true; done
   sync
 }
 # t LEG UNITS UNIT-NAME COMMAND...: runs one leg; leaves its rate (UNITS / wall) in $W/rate-LEG.
@@ -64,12 +68,12 @@ t() {
     perf report -i $W/perf-$leg.data --no-children --percent-limit 1.5 --stdio 2>/dev/null | grep -v "^$" | head -120 > $W/perf-$leg.txt
   fi
 }
-# bench LEG FIELD ARGS...: minnow-bench against B; leaves its rate (the FIELD before "ops/s" or
+# bench LEG BUCKET FIELD ARGS...: minnow-bench against B's BUCKET; leaves its rate (the FIELD before "ops/s" or
 # "MiB/s" in its report) in $W/rate-LEG.
 bench() {
-  local leg=$1 field=$2; shift 2
+  local leg=$1 bucket=$2 field=$3; shift 3
   local b0=$(cpu $Bp) TIMEFORMAT='%R %U %S'
-  local times=$( { time (cd $W && $B/minnow-bench "$@" --endpoint http://127.0.0.1:9412 --access-key admin --secret-key adminsecret --bucket bench --no-baseline --no-cleanup >$W/bench.out 2>&1); } 2>&1 )
+  local times=$( { time (cd $W && $B/minnow-bench "$@" --endpoint http://127.0.0.1:9412 --access-key admin --secret-key adminsecret --bucket $bucket --no-baseline --no-cleanup >$W/bench.out 2>&1); } 2>&1 )
   local b1=$(cpu $Bp)
   local line=$(grep -E "ops/s" $W/bench.out | head -1)
   echo "$line" | awk -v f="$field" -v o="$W/rate-$leg" '{for(i=2;i<=NF;i++) if ($i ~ "^"f) {gsub(",","",$(i-1)); print $(i-1) > o}}'
@@ -85,18 +89,18 @@ echo "source: local->A 20x64MiB: $(t a64m 1280 MiB/s $CLI mirror -q --parallel 8
 : > $W/r-l64k; : > $W/r-s64k; : > $W/r-l64m; : > $W/r-s64m
 for r in $(seq 1 $ROUNDS); do
   echo "round $r (load average $(cut -d' ' -f1-3 /proc/loadavg)):"
-  fresh small bench; echo "  local->B 10000x64KiB: $(t l64k 10000 obj/s $CLI mirror -q --parallel 32 $W/src64k B/small)"
-  fresh small bench; echo "  B's own PUT 64 KiB c=32: $(bench p64k ops/s put --size 64KiB -c 32 --ops 10000)"
-  fresh small bench; echo "  A->B 10000x64KiB: $(t s64k 10000 obj/s $CLI mirror -q --parallel 32 A/small B/small)"
+  sync; echo "  local->B 10000x64KiB: $(t l64k 10000 obj/s $CLI mirror -q --parallel 32 $W/src64k B/small/l$r)"
+  sync; echo "  B's own PUT 64 KiB c=32: $(bench p64k bench ops/s put --size 64KiB -c 32 --ops 10000)"
+  sync; echo "  A->B 10000x64KiB: $(t s64k 10000 obj/s $CLI mirror -q --parallel 32 A/small B/small/s$r)"
   echo "  mirror / own PUT: local->B $(ratio l64k p64k), A->B $(ratio s64k p64k)"
   ratio l64k p64k >> $W/r-l64k; echo >> $W/r-l64k; ratio s64k p64k >> $W/r-s64k; echo >> $W/r-s64k
-  fresh large bench; echo "  local->B 20x64MiB: $(t l64m 1280 MiB/s $CLI mirror -q --parallel 8 $W/src64m B/large)"
-  fresh large bench; echo "  B's own multipart 64 MiB, 16 MiB parts, c=32: $(bench p64m MiB/s multipart --size 64MiB --part-size 16MiB -c 32 --ops 20)"
-  fresh large bench; echo "  A->B 20x64MiB: $(t s64m 1280 MiB/s $CLI mirror -q --parallel 8 A/large B/large)"
+  fresh large benchl; echo "  local->B 20x64MiB: $(t l64m 1280 MiB/s $CLI mirror -q --parallel 8 $W/src64m B/large)"
+  fresh large benchl; echo "  B's own multipart 64 MiB, 16 MiB parts, c=32: $(bench p64m benchl MiB/s multipart --size 64MiB --part-size 16MiB -c 32 --ops 20)"
+  fresh large benchl; echo "  A->B 20x64MiB: $(t s64m 1280 MiB/s $CLI mirror -q --parallel 8 A/large B/large)"
   echo "  mirror / own multipart: local->B $(ratio l64m p64m), A->B $(ratio s64m p64m)"
   ratio l64m p64m >> $W/r-l64m; echo >> $W/r-l64m; ratio s64m p64m >> $W/r-s64m; echo >> $W/r-s64m
 done
-echo "A->B again (nothing to copy, 10000 objects compared): $(t again 10000 obj/s $CLI mirror -q --parallel 32 A/small B/small)"
-fresh large bench; echo "reference, B's single PUT 64 MiB c=8: $(bench p64m1 MiB/s put --size 64MiB -c 8 --ops 20)"
+echo "A->B again (nothing to copy, 10000 objects compared): $(t again 10000 obj/s $CLI mirror -q --parallel 32 A/small B/small/s1)"
+fresh large benchl; echo "reference, B's single PUT 64 MiB c=8: $(bench p64m1 benchl MiB/s put --size 64MiB -c 8 --ops 20)"
 echo "median mirror / destination's own rate over $ROUNDS rounds: 64 KiB local->B $(median < $W/r-l64k), A->B $(median < $W/r-s64k); 64 MiB local->B $(median < $W/r-l64m), A->B $(median < $W/r-s64m)"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
