@@ -315,6 +315,10 @@ impl Drive for DeadlineDrive {
         self.run(|d| d.write_atomic(rel, data))
     }
 
+    fn write_atomic_beside(&self, rel: &Path, data: &[u8]) -> io::Result<()> {
+        self.run(|d| d.write_atomic_beside(rel, data))
+    }
+
     fn create_file(&self, rel: &Path) -> io::Result<Box<dyn ShardWriter>> {
         let file = self.run(|d| d.create_file(rel))?;
         Ok(Box::new(DeadlineFile {

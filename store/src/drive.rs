@@ -3,8 +3,8 @@
 //!
 //! Every durable small-file write goes through [`Drive::write_atomic`]: temp
 //! file → fsync → rename → fsync of the target directory. The temp file is
-//! in the drive's tmp area, except an `obj.meta`'s, which is created beside
-//! it (see [`Drive::write_atomic`]). Directories are created one level at a time and their parents
+//! in the drive's tmp area, or beside the target when the caller asks
+//! ([`Drive::write_atomic_beside`], `obj.meta`). Directories are created one level at a time and their parents
 //! fsynced, and never above the drive root: a drive whose folder vanished
 //! fails its operations instead of being silently re-created.
 //!
@@ -134,13 +134,16 @@ pub trait Drive: Send + Sync + std::fmt::Debug {
     fn open_read(&self, rel: &Path) -> io::Result<Box<dyn ShardReader>>;
     /// Durably replaces `rel` with `data` (temp + fsync + rename + fsync dir),
     /// creating missing parents except a top-level folder (a bucket root).
-    /// An `obj.meta`'s temp file is created beside it
-    /// (`layout::META_TEMP_PREFIX`): in the one shared tmp folder, every
-    /// object's metadata inode was allocated in the same churned block group
-    /// (a quarter of a 1 MiB PUT's CPU in ext4's inode search, BENCHMARKS.md).
-    /// Its writers hold the key's lock, so one found by another holder of
-    /// that lock is a crash's leftover (`remove_data_dirs_except` removes it).
+    /// The temp file is in the drive's tmp area (start-up empties it).
     fn write_atomic(&self, rel: &Path, data: &[u8]) -> io::Result<()>;
+    /// [`Drive::write_atomic`] with the temp file created beside `rel`
+    /// (`layout::META_TEMP_PREFIX`), for `obj.meta`: in the one shared tmp
+    /// folder, every object's metadata inode was allocated in the same
+    /// churned block group (a quarter of a 1 MiB PUT's CPU in ext4's inode
+    /// search, BENCHMARKS.md). Only for files whose writers all hold one
+    /// lock (an object's: the key's lock), so one found by another holder of
+    /// it is a crash's leftover (`remove_data_dirs_except` removes it).
+    fn write_atomic_beside(&self, rel: &Path, data: &[u8]) -> io::Result<()>;
     /// Creates (truncating) a file for streaming writes, creating parents.
     fn create_file(&self, rel: &Path) -> io::Result<Box<dyn ShardWriter>>;
     /// Creates `rel` and missing parents (never the drive root), fsyncing
@@ -403,24 +406,10 @@ impl Drop for TempFileGuard {
     }
 }
 
-impl Drive for LocalDrive {
-    fn root(&self) -> &Path {
-        &self.root
-    }
-
-    fn read_file(&self, rel: &Path) -> io::Result<Vec<u8>> {
-        fs::read(self.path(rel))
-    }
-
-    fn open_read(&self, rel: &Path) -> io::Result<Box<dyn ShardReader>> {
-        Ok(Box::new(LocalFile(File::open(self.path(rel))?)))
-    }
-
-    fn write_atomic(&self, rel: &Path, data: &[u8]) -> io::Result<()> {
+impl LocalDrive {
+    /// [`Drive::write_atomic`], its temp file beside `rel` when `beside`.
+    fn replace(&self, rel: &Path, data: &[u8], beside: bool) -> io::Result<()> {
         let parent_rel = rel.parent().unwrap_or(Path::new(""));
-        let beside = rel
-            .file_name()
-            .is_some_and(|name| name == layout::OBJECT_META_FILE);
         let tmp = self.path(&if beside {
             parent_rel.join(layout::new_meta_temp_name())
         } else {
@@ -467,6 +456,28 @@ impl Drive for LocalDrive {
         // parents' fsyncs after it find nothing left to commit.
         fsync_dir_abs(&self.path(parent_rel))?;
         self.fsync_parents_of(&created)
+    }
+}
+
+impl Drive for LocalDrive {
+    fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn read_file(&self, rel: &Path) -> io::Result<Vec<u8>> {
+        fs::read(self.path(rel))
+    }
+
+    fn open_read(&self, rel: &Path) -> io::Result<Box<dyn ShardReader>> {
+        Ok(Box::new(LocalFile(File::open(self.path(rel))?)))
+    }
+
+    fn write_atomic(&self, rel: &Path, data: &[u8]) -> io::Result<()> {
+        self.replace(rel, data, false)
+    }
+
+    fn write_atomic_beside(&self, rel: &Path, data: &[u8]) -> io::Result<()> {
+        self.replace(rel, data, true)
     }
 
     fn create_file(&self, rel: &Path) -> io::Result<Box<dyn ShardWriter>> {
@@ -668,11 +679,14 @@ mod tests {
         reset_tmp_area(&drive).unwrap();
         drive.mkdir_all(Path::new("bucket")).unwrap();
         drive
-            .write_atomic(Path::new("bucket/_a/obj.meta"), b"x")
+            .write_atomic_beside(Path::new("bucket/_a/obj.meta"), b"x")
             .unwrap();
         drive.remove_dir_all(Path::new("bucket")).unwrap();
         assert!(drive
-            .write_atomic(Path::new("bucket/_a/obj.meta"), b"y")
+            .write_atomic_beside(Path::new("bucket/_a/obj.meta"), b"y")
+            .is_err());
+        assert!(drive
+            .write_atomic(Path::new("bucket/_a/other"), b"y")
             .is_err());
         drive
             .mkdir_all(Path::new(".minnow.sys/tmp/staged"))

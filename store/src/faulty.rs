@@ -241,6 +241,15 @@ impl Drive for FaultyDrive {
         self.inner.write_atomic(rel, data)
     }
 
+    fn write_atomic_beside(&self, rel: &Path, data: &[u8]) -> io::Result<()> {
+        // As `write_atomic`: the temp file's place is no fault's concern.
+        if self.faults.write(data.len())?.is_some() {
+            return Err(eio());
+        }
+        self.faults.check(Op::Fsync)?;
+        self.inner.write_atomic_beside(rel, data)
+    }
+
     fn create_file(&self, rel: &Path) -> io::Result<Box<dyn ShardWriter>> {
         self.faults.check(Op::Create)?;
         Ok(Box::new(FaultyFile {

@@ -129,6 +129,29 @@ impl Drop for Turn<'_> {
     }
 }
 
+/// A hashing pass handed to the blocking pool. A pool that never runs it
+/// (the runtime shutting down drops the task unrun) drops it instead: the
+/// pass then runs where it is dropped, so the queued writers, which no
+/// other pass will serve while this one is marked running, still get
+/// their answers.
+struct Pass(Option<Arc<Md5Lanes>>);
+
+impl Pass {
+    fn run(mut self) {
+        if let Some(lanes) = self.0.take() {
+            lanes.hash_queued();
+        }
+    }
+}
+
+impl Drop for Pass {
+    fn drop(&mut self) {
+        if let Some(lanes) = self.0.take() {
+            lanes.hash_queued();
+        }
+    }
+}
+
 impl Md5Lanes {
     fn lock(&self) -> std::sync::MutexGuard<'_, LaneQueue> {
         self.queue
@@ -146,8 +169,8 @@ impl Md5Lanes {
             !std::mem::replace(&mut queue.hashing, true)
         };
         if start {
-            let lanes = self.clone();
-            tokio::task::spawn_blocking(move || lanes.hash_queued());
+            let pass = Pass(Some(self.clone()));
+            tokio::task::spawn_blocking(move || pass.run());
         }
         answer.await.ok()
     }
@@ -349,6 +372,30 @@ mod tests {
     fn shas_do_not_combine() {
         let piece = (digest(ChecksumAlgorithm::Sha256, b"a"), 1);
         assert_eq!(combine_crcs(ChecksumAlgorithm::Sha256, &[piece]), None);
+    }
+
+    /// A waiter always gets its answer: a runtime shutting down drops the
+    /// hashing pass it was asked to run, and the pass then runs inline.
+    #[test]
+    fn a_pass_the_blocking_pool_refuses_still_answers_its_waiters() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let handle = runtime.handle().clone();
+        drop(runtime);
+        let lanes = Arc::new(Md5Lanes::default());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _runtime = handle.enter();
+            let answer = futures::executor::block_on(
+                lanes.update(Md5State::new(), Bytes::from_static(b"abc")),
+            );
+            let _ = tx.send(answer.map(|state| state.finalize()));
+        });
+        let answer = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the writer still waits for its block's hash");
+        assert_eq!(answer, Some(reference_md5(&[b"abc".to_vec()])));
     }
 
     /// md-5's digest of the concatenated chunks: the reference.

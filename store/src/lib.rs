@@ -83,8 +83,11 @@ impl ObjectStore for Store {
         key: &str,
         range: Option<ByteRange>,
     ) -> Result<ObjectReader, StoreError> {
-        let _request = self.inner.foreground.enter();
-        self.inner.get_object(bucket, key, range).await
+        // The body carries the request: it runs until the body is sent.
+        let request = self.inner.foreground.enter();
+        let mut reader = self.inner.get_object(bucket, key, range).await?;
+        reader.body = Box::pin(workers::CountedBody::new(reader.body, request));
+        Ok(reader)
     }
 
     async fn head_object(&self, bucket: &str, key: &str) -> Result<ObjectInfo, StoreError> {

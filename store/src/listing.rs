@@ -9,8 +9,8 @@
 //! Subtrees below `start_after`, outside `prefix`, or inside an already
 //! emitted common prefix are never entered, and the walk stops after
 //! `max_keys` entries, but each folder on the way is read and sorted whole.
-//! The heal walk (`keys_on_any_drive`) always walks: it must see every
-//! leftover on disk.
+//! The heal walk has its own cursor over the folders (`heal::keys`): it
+//! must see every leftover on disk.
 //!
 //! Order: in a folder for key prefix `K`, child segment `s` contributes the
 //! object `K+s` and the subtree `K+s/`; sorting these strings gives key
@@ -396,51 +396,6 @@ impl Engine {
             .map_err(|missed| crate::engine::internal(std::io::Error::from(missed)))?;
         self.drives.take_offline(&gone);
         result.map_err(|err| self.bucket_gone_or(bucket, err))
-    }
-
-    /// Keys under `prefix` that have metadata on any drive, after
-    /// `start_after`, at most `max` (for heal).
-    pub async fn keys_on_any_drive(
-        &self,
-        bucket: &str,
-        prefix: &str,
-        start_after: Option<String>,
-        max: usize,
-    ) -> Result<Vec<String>, StoreError> {
-        let bucket = bucket.to_owned();
-        let prefix = prefix.to_owned();
-        self.drives
-            .on_online_drives(move |drives| {
-                let walk = Walk {
-                    prefix: &prefix,
-                    delimiter: None,
-                    start_after: start_after.as_deref(),
-                    max,
-                };
-                let (page, _) = walk_bucket(&drives, &bucket, walk, |key, dir| {
-                    let meta_path = dir.join(layout::OBJECT_META_FILE);
-                    let has_object_files = |drive: &Arc<dyn Drive>| {
-                        drive.exists(&meta_path).unwrap_or(false)
-                            || drive
-                                .list_dir(dir)
-                                .unwrap_or_default()
-                                .iter()
-                                .any(|e| is_object_entry(&e.name, e.is_dir))
-                    };
-                    drives
-                        .iter()
-                        .any(|(_, d)| has_object_files(d))
-                        .then(|| ObjectSummary {
-                            key: key.to_owned(),
-                            size: 0,
-                            etag: String::new(),
-                            last_modified: std::time::UNIX_EPOCH,
-                        })
-                });
-                page.objects.into_iter().map(|o| o.key).collect()
-            })
-            .await
-            .map_err(|missed| crate::engine::internal(std::io::Error::from(missed)))
     }
 }
 

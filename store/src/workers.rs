@@ -190,6 +190,39 @@ impl Foreground {
 /// A foreground request running (see [`Foreground::enter`]).
 pub(crate) struct ForegroundRequest(Arc<Foreground>);
 
+/// A GET body that counts as a foreground request until it has been read
+/// to its end (or failed, or was dropped): a slow client's long download is
+/// foreground work, so the heal keeps resting beside it.
+pub(crate) struct CountedBody {
+    body: crate::api::ByteStream,
+    request: Option<ForegroundRequest>,
+}
+
+impl CountedBody {
+    /// `body`, counted under `request` until it ends.
+    pub fn new(body: crate::api::ByteStream, request: ForegroundRequest) -> Self {
+        Self {
+            body,
+            request: Some(request),
+        }
+    }
+}
+
+impl futures::Stream for CountedBody {
+    type Item = Result<bytes::Bytes, crate::api::StoreError>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let next = self.body.as_mut().poll_next(cx);
+        if matches!(next, std::task::Poll::Ready(None | Some(Err(_)))) {
+            self.request = None;
+        }
+        next
+    }
+}
+
 impl Drop for ForegroundRequest {
     fn drop(&mut self) {
         use std::sync::atomic::Ordering::{Relaxed, Release};

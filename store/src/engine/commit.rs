@@ -123,7 +123,7 @@ impl Engine {
                             // write the heal fills), never commits a version
                             // this drive cannot serve.
                             require_staged(drive, tmp, &shard_files)?;
-                            // `write_atomic` of obj.meta below fsyncs this same
+                            // `write_atomic_beside` of obj.meta below fsyncs this same
                             // object directory: one fsync for both entries.
                             drive.rename_unsynced(tmp, target)?;
                         }
@@ -132,7 +132,7 @@ impl Engine {
                             Err(err) if err.kind() == io::ErrorKind::NotFound => None,
                             Err(err) => return Err(err),
                         };
-                        drive.write_atomic(&meta_path, bytes)?;
+                        drive.write_atomic_beside(&meta_path, bytes)?;
                         Ok(old)
                     };
                     let old = match attempt() {
@@ -166,7 +166,7 @@ impl Engine {
                     .each_drive(move |position, drive| {
                         if let Ok(old) = &results[position] {
                             match old {
-                                Some(old) => drive.write_atomic(&meta_path, old)?,
+                                Some(old) => drive.write_atomic_beside(&meta_path, old)?,
                                 None => drive.remove_file(&meta_path)?,
                             }
                         }
@@ -363,7 +363,7 @@ impl Engine {
                 .each_drive(move |position, drive| match &per_drive[position] {
                     Some(bytes) => {
                         let old = drive.read_file(&meta_path)?;
-                        drive.write_atomic(&meta_path, bytes)?;
+                        drive.write_atomic_beside(&meta_path, bytes)?;
                         Ok(old)
                     }
                     None => Err(io::Error::other("drive does not hold the object")),
@@ -381,7 +381,7 @@ impl Engine {
                 // the update landed, so it cannot outvote the acknowledged one.
                 self.drives
                     .each_drive(move |position, drive| match &results[position] {
-                        Ok(old) => drive.write_atomic(&meta_path, old),
+                        Ok(old) => drive.write_atomic_beside(&meta_path, old),
                         Err(_) => Ok(()),
                     })
                     .await;
@@ -401,7 +401,7 @@ impl Engine {
 /// whether it removed any. The one rule for old versions' data and what a
 /// crash left: every commit, delete and heal uses it, holding the key's
 /// lock, which every writer of the folder's `obj.meta` holds too, so no
-/// temp file found here is a live write's (`Drive::write_atomic`).
+/// temp file found here is a live write's (`Drive::write_atomic_beside`).
 pub(crate) fn remove_data_dirs_except(
     drive: &dyn Drive,
     object_dir: &Path,

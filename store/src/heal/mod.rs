@@ -8,7 +8,7 @@
 //! damaged, drained by the `heal-queue` worker.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -16,11 +16,14 @@ use crate::api::{HealReport, HealStatus, ListParams, StoreError, WorkerState};
 use crate::engine::Engine;
 use crate::workers::{in_background, Tranquility, WorkerCtx};
 
+mod keys;
 mod object;
 mod records;
 mod unclean;
 mod uploads;
 
+#[cfg(test)]
+pub(crate) use keys::KeyCursor;
 pub(crate) use unclean::{mark_running, mark_stopped};
 
 /// Queued objects wait this long before the worker heals them, so a burst
@@ -29,17 +32,15 @@ pub(crate) use unclean::{mark_running, mark_stopped};
 const HEAL_DELAY: Duration = Duration::from_secs(2);
 /// Queue bound: further requests are dropped (a full heal finds them).
 const MAX_QUEUED: usize = 100_000;
-/// Keys per batch when walking a bucket for a heal. Each batch reads and
-/// sorts the bucket's folders on every drive again (`keys_on_any_drive`),
-/// so a flat folder of n keys costs n²/HEAL_BATCH entries: at 1,000 that
-/// listing was most of a 100,000-object heal's CPU (BENCHMARKS.md,
-/// "Seventh session"). 10,000 keys are ~1 MB.
+/// Keys per batch when walking a bucket for a heal: the walk's cursor
+/// ([`keys::KeyCursor`]) reads each folder once per walk, so this only
+/// bounds the keys held between directory reads (10,000 keys are ~1 MB).
 const HEAL_BATCH: usize = 10_000;
 /// Keys per listing page when counting a walk's work.
 const COUNT_PAGE: usize = 1000;
 /// Objects a walk heals at once while the foreground is quiet (one at a
-/// time while it is busy). Measured on the 100,000-object heal:
-/// BENCHMARKS.md, "Seventh session".
+/// time while it is busy, looked at as each object ends). Measured on the
+/// 100,000-object heal: BENCHMARKS.md, "Seventh session".
 const HEAL_PARALLEL: usize = 8;
 
 /// One object waiting in the heal queue.
@@ -245,6 +246,14 @@ impl Pacer<'_> {
         }
     }
 
+    /// Whether the walk must stop (shutdown).
+    fn stopping(&self) -> bool {
+        match self {
+            Pacer::Unpaced => false,
+            Pacer::Tranquil(_, ctx) => ctx.stopping(),
+        }
+    }
+
     /// After a step that took `worked`: false when the walk must stop.
     async fn after(&mut self, worked: Duration) -> bool {
         match self {
@@ -256,7 +265,6 @@ impl Pacer<'_> {
 
 /// The state of the heal walks: the background walk's pending request,
 /// and the progress of the walk running now, for operators.
-#[derive(Default)]
 pub(crate) struct HealState {
     /// When the requested background walk is due.
     pending: Arc<Mutex<Option<Instant>>>,
@@ -275,6 +283,47 @@ pub(crate) struct HealState {
     /// Per bucket, the marked drives and their epochs when the last walk
     /// over the whole bucket without failures began ([`Engine::bucket_walked`]).
     covered: Mutex<HashMap<String, Vec<(usize, u64)>>>,
+    /// Keys per batch of a bucket's walk ([`HEAL_BATCH`]; tests set less).
+    batch: AtomicUsize,
+    /// Directory entries the walks' cursors read, for tests of their cost.
+    entries_read: AtomicU64,
+}
+
+impl Default for HealState {
+    fn default() -> Self {
+        Self {
+            pending: Arc::default(),
+            wake: Arc::default(),
+            walks: AtomicU64::new(0),
+            objects_done: AtomicU64::new(0),
+            objects_total: AtomicU64::new(0),
+            bytes_done: AtomicU64::new(0),
+            bytes_total: AtomicU64::new(0),
+            unclean: std::sync::atomic::AtomicBool::new(false),
+            marked: std::sync::atomic::AtomicBool::new(false),
+            covered: Mutex::default(),
+            batch: AtomicUsize::new(HEAL_BATCH),
+            entries_read: AtomicU64::new(0),
+        }
+    }
+}
+
+#[cfg(test)]
+impl HealState {
+    /// Makes walks hand out `keys` keys per batch.
+    pub(crate) fn set_batch(&self, keys: usize) {
+        self.batch.store(keys.max(1), Ordering::Relaxed);
+    }
+
+    /// Directory entries the walks' cursors have read.
+    pub(crate) fn entries_read(&self) -> u64 {
+        self.entries_read.load(Ordering::Relaxed)
+    }
+
+    /// Objects the running (or last) walk has healed or failed.
+    pub(crate) fn objects_done(&self) -> u64 {
+        self.objects_done.load(Ordering::Relaxed)
+    }
 }
 
 /// What a walk covers.
@@ -352,18 +401,22 @@ pub(crate) async fn walk(
             Err(err) => return Err(err),
         }
     }
-    if *scope == Scope::Everything && complete && total.objects_failed == 0 {
-        if let Some(engine) = weak.upgrade() {
-            engine.drives.clear_missed_writes(&missed).await;
+    if !complete || total.objects_failed > 0 {
+        return Ok(total);
+    }
+    let Some(engine) = weak.upgrade() else {
+        return Ok(total);
+    };
+    match scope {
+        Scope::Everything => {
+            // System blobs and bucket leftovers were healed at its start.
+            engine.drives_made_whole(&missed, false).await;
             engine.heal.unclean.store(false, Ordering::SeqCst);
         }
-    }
-    if let Scope::Bucket { bucket, prefix } = scope {
-        if prefix.is_empty() && total.objects_failed == 0 {
-            if let Some(engine) = weak.upgrade() {
-                engine.bucket_walked(bucket, missed).await;
-            }
+        Scope::Bucket { bucket, prefix } if prefix.is_empty() => {
+            engine.bucket_walked(bucket, missed).await;
         }
+        Scope::Bucket { .. } => {}
     }
     Ok(total)
 }
@@ -393,56 +446,89 @@ async fn heal_bucket_contents(
             tracing::info!(%bucket, parts, "healed multipart upload parts");
         }
     }
-    let mut start_after: Option<String> = None;
+    let cursor = Arc::new(Mutex::new(keys::KeyCursor::new(bucket, prefix)));
     loop {
         let Some(engine) = weak.upgrade() else {
             return Ok(Visit::Stopped);
         };
-        let keys = engine
-            .keys_on_any_drive(bucket, prefix, start_after.clone(), HEAL_BATCH)
-            .await?;
+        let batch = engine.heal.batch.load(Ordering::Relaxed);
+        let keys = engine.next_heal_keys(&cursor, batch).await?;
         drop(engine);
-        let mut next = 0;
-        while next < keys.len() {
-            let Some(engine) = weak.upgrade() else {
-                return Ok(Visit::Stopped);
-            };
-            // Several objects at once while nothing else runs: one small
-            // object's heal is mostly waiting for its fsyncs.
-            let width = if pacer.idle() { HEAL_PARALLEL } else { 1 };
-            let chunk = &keys[next..keys.len().min(next + width)];
-            next += chunk.len();
-            let started = Instant::now();
-            let healed = futures::future::join_all(
-                chunk.iter().map(|key| engine.heal_object_data(bucket, key)),
-            )
-            .await;
-            for result in healed {
-                match result {
-                    Ok(healed) => {
-                        add_report(total, &healed.report);
-                        engine.heal.objects_done.fetch_add(1, Ordering::Relaxed);
-                        engine
-                            .heal
-                            .bytes_done
-                            .fetch_add(healed.size, Ordering::Relaxed);
-                    }
-                    Err(e @ StoreError::NoSuchBucket(_)) => return Err(e),
-                    Err(_) => {
-                        total.objects_scanned += 1;
-                        total.objects_failed += 1;
-                    }
-                }
-            }
-            drop(engine);
-            if !pacer.after(started.elapsed()).await {
-                return Ok(Visit::Stopped);
-            }
+        let last = keys.len() < batch;
+        if let Visit::Stopped = heal_keys(weak, bucket, keys, total, pacer).await? {
+            return Ok(Visit::Stopped);
         }
-        if keys.len() < HEAL_BATCH {
+        if last {
             return Ok(Visit::Complete);
         }
-        start_after = keys.last().cloned();
+    }
+}
+
+/// Heals `keys` of `bucket`, up to [`HEAL_PARALLEL`] at once while the
+/// foreground is quiet: a bounded set in flight that takes the next key as
+/// each object ends, so one slow object does not hold up the others, and
+/// the foreground's activity is looked at as each ends. Once it is busy no
+/// object starts until those in flight have ended, then the pacer rests
+/// after each (one at a time) as before.
+async fn heal_keys(
+    weak: &Weak<Engine>,
+    bucket: &str,
+    keys: Vec<String>,
+    total: &mut HealReport,
+    pacer: &mut Pacer<'_>,
+) -> Result<Visit, StoreError> {
+    let mut keys = keys.into_iter();
+    let mut in_flight = futures::stream::FuturesUnordered::new();
+    // An error or a stop waits for the objects in flight (a heal is never
+    // cut off in the middle), then ends the walk.
+    let mut end: Option<Result<Visit, StoreError>> = None;
+    loop {
+        let width = if pacer.idle() { HEAL_PARALLEL } else { 1 };
+        while end.is_none() && in_flight.len() < width {
+            let Some(key) = keys.next() else { break };
+            let Some(engine) = weak.upgrade() else {
+                end = Some(Ok(Visit::Stopped));
+                break;
+            };
+            in_flight.push(async move {
+                let started = Instant::now();
+                let healed = engine.heal_object_data(bucket, &key).await;
+                if let Ok(healed) = &healed {
+                    engine.heal.objects_done.fetch_add(1, Ordering::Relaxed);
+                    engine
+                        .heal
+                        .bytes_done
+                        .fetch_add(healed.size, Ordering::Relaxed);
+                }
+                (healed, started.elapsed())
+            });
+        }
+        let Some((healed, worked)) = futures::StreamExt::next(&mut in_flight).await else {
+            return end.unwrap_or(Ok(Visit::Complete));
+        };
+        match healed {
+            Ok(healed) => add_report(total, &healed.report),
+            Err(err @ StoreError::NoSuchBucket(_)) => {
+                end.get_or_insert(Err(err));
+            }
+            Err(_) => {
+                total.objects_scanned += 1;
+                total.objects_failed += 1;
+            }
+        }
+        // Rests only with nothing in flight (a rest does not poll them): on
+        // a busy foreground none started since, so those in flight end
+        // first; on a quiet one there is no rest to take.
+        if end.is_none() {
+            let go_on = if in_flight.is_empty() {
+                pacer.after(worked).await
+            } else {
+                !pacer.stopping()
+            };
+            if !go_on {
+                end = Some(Ok(Visit::Stopped));
+            }
+        }
     }
 }
 
@@ -513,15 +599,48 @@ impl Engine {
                 })
                 .collect()
         };
+        self.drives_made_whole(&whole, true).await;
+    }
+
+    /// The end of every walk that made drives whole (a walk over
+    /// everything, or bucket walks covering every bucket): heals the system
+    /// blobs and removes bucket leftovers when the walks did not, then
+    /// removes the drives' missed-write markers.
+    async fn drives_made_whole(&self, whole: &[(usize, u64)], heal_records: bool) {
         if whole.is_empty() {
             return;
         }
-        let copies = self.heal_system_blobs().await;
-        if copies > 0 {
-            tracing::info!(copies, "healed system blobs");
+        if heal_records {
+            let copies = self.heal_system_blobs().await;
+            if copies > 0 {
+                tracing::info!(copies, "healed system blobs");
+            }
+            self.remove_bucket_leftovers().await;
         }
-        self.remove_bucket_leftovers().await;
-        self.drives.clear_missed_writes(&whole).await;
+        self.drives.clear_missed_writes(whole).await;
+    }
+
+    /// The next `max` keys of a bucket's walk from `cursor`, read on the
+    /// drives online now (fewer only at the bucket's end).
+    pub(crate) async fn next_heal_keys(
+        &self,
+        cursor: &Arc<Mutex<keys::KeyCursor>>,
+        max: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        // The keys wait in the cursor: a try past the drive deadline that
+        // finishes late leaves them there for the retry, never loses them.
+        let filler = cursor.clone();
+        self.drives
+            .on_online_drives(move |drives| {
+                let mut cursor = filler.lock().expect("heal cursor");
+                cursor.fill(&drives, max);
+            })
+            .await
+            .map_err(|missed| crate::engine::internal(std::io::Error::from(missed)))?;
+        let mut cursor = cursor.lock().expect("heal cursor");
+        let read = std::mem::take(&mut cursor.entries_read);
+        self.heal.entries_read.fetch_add(read, Ordering::Relaxed);
+        Ok(cursor.take(max))
     }
 
     /// Sets the totals of a walk that starts now: the objects and bytes

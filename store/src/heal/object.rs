@@ -258,7 +258,7 @@ impl ObjectRepair {
                 }
                 // Data folders of other versions go after the rewrite, on
                 // every drive (see `heal_object_data`).
-                drive.write_atomic(&meta_path, &meta.encode())
+                drive.write_atomic_beside(&meta_path, &meta.encode())
             })();
             match result {
                 Ok(()) => rewritten.push(position),

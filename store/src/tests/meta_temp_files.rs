@@ -1,4 +1,4 @@
-//! `obj.meta`'s temp files live in the object folder (`Drive::write_atomic`),
+//! `obj.meta`'s temp files live in the object folder (`Drive::write_atomic_beside`),
 //! not in the tmp area that start-up empties: one a crash left there is
 //! invisible to reads and listings, and the next holder of the key's lock
 //! (a write, a delete, a heal) removes it; a folder holding nothing else

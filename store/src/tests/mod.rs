@@ -25,6 +25,7 @@ mod drive_loss;
 mod file_modes;
 mod format_fixtures;
 mod heal;
+mod heal_pacing;
 mod heal_walk;
 mod inline_races;
 mod list_index_build;
