@@ -61,9 +61,9 @@ t() {
   local times=$( { time "${run[@]}" 2>$W/cli.err >/dev/null; } 2>&1 )
   local e=$(date +%s.%N) a1=$(cpu $A) b1=$(cpu $Bp)
   cat $W/cli.err >&2
-  echo "$e $s $times $a0 $a1 $b0 $b1 $cores $units" | awk -v u="$unit" -v f="$W/rate-$leg" '{w=$1-$2; c=$3+$4; a=$6-$5; b=$8-$7;
+  echo "$e $s $times $a0 $a1 $b0 $b1 $cores $units" | awk -v u="$unit" -v f="$W/rate-$leg" -v g="$W/cpu-$leg" '{w=$1-$2; c=$3+$4; a=$6-$5; b=$8-$7;
     printf "%.2f s, %.1f %s (CPU s: CLI %.2f, A %.2f, B %.2f; busy %.0f%% of %d cores)", w, $10/w, u, c, a, b, 100*(c+a+b)/($9*w), $9;
-    printf "%.3f\n", $10/w > f}'
+    printf "%.3f\n", $10/w > f; printf "%.2f\n", c+a+b > g}'
   if [ -n "$PROFILE" ]; then
     perf report -i $W/perf-$leg.data --no-children --percent-limit 1.5 --stdio 2>/dev/null | grep -v "^$" | head -120 > $W/perf-$leg.txt
   fi
@@ -75,11 +75,16 @@ bench() {
   local b0=$(cpu $Bp) TIMEFORMAT='%R %U %S'
   local times=$( { time (cd $W && $B/minnow-bench "$@" --endpoint http://127.0.0.1:9412 --access-key admin --secret-key adminsecret --bucket $bucket --no-baseline --no-cleanup >$W/bench.out 2>&1); } 2>&1 )
   local b1=$(cpu $Bp)
+  echo "$times $b0 $b1" | awk '{printf "%.2f\n", $2+$3+$5-$4}' > $W/cpu-$leg
   local line=$(grep -E "ops/s" $W/bench.out | head -1)
   echo "$line" | awk -v f="$field" -v o="$W/rate-$leg" '{for(i=2;i<=NF;i++) if ($i ~ "^"f) {gsub(",","",$(i-1)); print $(i-1) > o}}'
   echo "$line $times $b0 $b1" | awk '{n=NF; printf "%s (CPU s: minnow-bench %.2f, B %.2f over %.2f s wall)", $0, $(n-3)+$(n-2), $n-$(n-1), $(n-4)}' | sed -E 's/ [0-9.]+ [0-9.]+ [0-9.]+ [0-9.]+ [0-9.]+ \(CPU/ (CPU/'
 }
 ratio() { awk -v a=$(cat $W/rate-$1) -v b=$(cat $W/rate-$2) 'BEGIN{printf "%.2f", a/b}'; }
+# The most a mirror leg can reach relative to the bench leg when every process shares the same
+# cores and both move the same bytes: the bench leg's CPU (client + B) over the mirror leg's
+# (CLI + A + B). A measured ratio at this ceiling means the copy ran as fast as its work allows.
+ceiling() { awk -v m=$(cat $W/cpu-$1) -v b=$(cat $W/cpu-$2) 'BEGIN{printf "%.2f", b/m}'; }
 median() { sort -n | awk '{v[NR]=$1} END{if (NR%2) print v[(NR+1)/2]; else printf "%.2f\n", (v[NR/2]+v[NR/2+1])/2}'; }
 echo "mirror CLI: $CLI; rounds: $ROUNDS; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 sync
@@ -97,12 +102,12 @@ for r in $(seq 1 $ROUNDS); do
   sync; echo "  local->B 10000x64KiB: $(t l64k 10000 obj/s $CLI mirror -q --parallel 32 $W/src64k B/small/l$r)"
   sync; echo "  B's own PUT 64 KiB c=32: $(bench p64k bench ops/s put --size 64KiB -c 32 --ops 10000)"
   sync; echo "  A->B 10000x64KiB: $(t s64k 10000 obj/s $CLI mirror -q --parallel 32 A/small B/small/s$r)"
-  echo "  mirror / own PUT: local->B $(ratio l64k p64k), A->B $(ratio s64k p64k)"
+  echo "  mirror / own PUT: local->B $(ratio l64k p64k) (CPU ceiling $(ceiling l64k p64k)), A->B $(ratio s64k p64k) (ceiling $(ceiling s64k p64k))"
   ratio l64k p64k >> $W/r-l64k; echo >> $W/r-l64k; ratio s64k p64k >> $W/r-s64k; echo >> $W/r-s64k
   fresh large benchl; echo "  local->B 20x64MiB: $(t l64m 1280 MiB/s $CLI mirror -q --parallel 8 $W/src64m B/large)"
   fresh large benchl; echo "  B's own multipart 64 MiB, 16 MiB parts, c=32: $(bench p64m benchl MiB/s multipart --size 64MiB --part-size 16MiB -c 32 --ops 20)"
   fresh large benchl; echo "  A->B 20x64MiB: $(t s64m 1280 MiB/s $CLI mirror -q --parallel 8 A/large B/large)"
-  echo "  mirror / own multipart: local->B $(ratio l64m p64m), A->B $(ratio s64m p64m)"
+  echo "  mirror / own multipart: local->B $(ratio l64m p64m) (CPU ceiling $(ceiling l64m p64m)), A->B $(ratio s64m p64m) (ceiling $(ceiling s64m p64m))"
   ratio l64m p64m >> $W/r-l64m; echo >> $W/r-l64m; ratio s64m p64m >> $W/r-s64m; echo >> $W/r-s64m
 done
 echo "A->B again (nothing to copy, 10000 objects compared): $(t again 10000 obj/s $CLI mirror -q --parallel 32 A/small B/small/s1)"
