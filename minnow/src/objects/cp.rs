@@ -479,7 +479,7 @@ async fn copy_between(
         // With --attr the copy's headers are the source's with the given
         // ones over them (CopyObject's REPLACE directive takes them all).
         let replace = (!attrs.is_empty()).then(|| attr::over(&head.carried, attrs));
-        s3::copy_object_replacing(
+        s3::copy_object(
             &src.server.client,
             &src.bucket,
             &src.key,

@@ -463,27 +463,11 @@ fn element(xml: &str, name: &str) -> Option<String> {
         .map(|v| v.into_owned())
 }
 
-/// CopyObject within one server (metadata and tags copied with the
-/// object), of the version whose ETag is `if_match` when given. Returns
-/// the copy's ETag.
+/// CopyObject within one server, of the version whose ETag is
+/// `if_match` when given; returns the copy's ETag. Metadata and tags come
+/// with the object, unless `replace` gives the copy its headers (content
+/// type, cache control, …, `x-amz-meta-*`; the REPLACE directive).
 pub async fn copy_object(
-    client: &Client,
-    src_bucket: &str,
-    src_key: &str,
-    dst_bucket: &str,
-    dst_key: &str,
-    if_match: Option<&str>,
-) -> anyhow::Result<String> {
-    copy_object_replacing(
-        client, src_bucket, src_key, dst_bucket, dst_key, if_match, None,
-    )
-    .await
-}
-
-/// [`copy_object`] that gives the copy `replace` as its headers (content
-/// type, cache control, …, `x-amz-meta-*`; the REPLACE directive) instead
-/// of the source's.
-pub async fn copy_object_replacing(
     client: &Client,
     src_bucket: &str,
     src_key: &str,

@@ -214,6 +214,7 @@ async fn copy_between(
             &to.bucket,
             dst_key,
             Some(&listed.etag),
+            None,
         )
         .await
         .map_err(|e| match e.downcast_ref::<ClientError>() {
