@@ -421,7 +421,7 @@ async fn copy_one(
 ) -> anyhow::Result<u64> {
     match (from, to) {
         (End::Local(path), End::Remote(dst)) => {
-            super::file_upload::upload_file_with(path, dst, &dst.key, attrs, meter)
+            super::file_upload::upload_file(path, dst, &dst.key, attrs, meter)
                 .await
                 .with_context(|| format!("uploading to {}", dst.display()))
         }

@@ -81,18 +81,10 @@ impl Stamp {
 /// [`SETTLED_AFTER`]) is read a second time once every part is read,
 /// before the last body goes (so before a single PUT or the completion of
 /// the parts), and must hash as the bytes sent did.
+///
+/// `attrs` (lower-case header names, `cp --attr`) go over the content type
+/// guessed from the file name.
 pub(super) async fn upload_file(
-    path: &Path,
-    to: &Remote,
-    key: &str,
-    progress: &(dyn Fn(u64) + Sync),
-) -> anyhow::Result<u64> {
-    upload_file_with(path, to, key, &[], progress).await
-}
-
-/// [`upload_file`] with `attrs` (lower-case header names) over the content
-/// type guessed from the file name.
-pub(super) async fn upload_file_with(
     path: &Path,
     to: &Remote,
     key: &str,

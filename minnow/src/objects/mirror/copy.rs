@@ -42,7 +42,7 @@ pub(super) async fn sync_one(
     match (source, target) {
         (Side::Local(root), Side::Remote(to)) => {
             let key = join_key(&to.key, rel);
-            upload_file(&root.join(rel), to, &key, &|n| meter.add(n)).await?;
+            upload_file(&root.join(rel), to, &key, &[], &|n| meter.add(n)).await?;
         }
         (Side::Remote(from), Side::Local(root)) => {
             let path = local_path_for(root, rel)?;
